@@ -1,0 +1,130 @@
+/**
+ * The runtime driver contract: everything the agent asks of a container engine.
+ *
+ * Shaped after Nomad's task driver: the supervisor and the reconciler only ever
+ * talk to this interface, so they run unchanged against the Docker Engine API
+ * driver (`engine/`, serving both Docker and Podman) and the in-memory fake
+ * driver (`fake/`) used by unit tests. A driver never decides policy (restarts,
+ * backoff, what should run): it does what it is told and reports what happened.
+ *
+ * May import: @fleet/shared (domain schemas), node built-ins, the engine client.
+ */
+import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+
+/** Labels every managed container carries; they are how the agent adopts containers after a restart. */
+export const FLEET_LABELS = {
+  containerId: "fleet.container-id",
+  hostId: "fleet.host-id",
+  specHash: "fleet.spec-hash",
+  name: "fleet.name",
+  managed: "fleet.managed",
+} as const;
+
+export interface DriverFingerprint {
+  engine: { name: "docker" | "podman"; version: string; apiVersion: string };
+  /** Host facts as the engine sees them. */
+  cpus: number;
+  memoryBytes: number;
+  kernel: string;
+  os: string;
+  arch: string;
+  /** Where the engine keeps its data (for disk-free figures). */
+  dataRoot: string;
+  cgroupVersion: 1 | 2;
+}
+
+/** A managed container as found in the engine. */
+export interface ManagedContainer {
+  engineId: string;
+  containerId: string;
+  hostId: string;
+  specHash: string;
+  name: string;
+  running: boolean;
+  /** Host pid of the container's init process while running, else null. */
+  pid: number | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  exitCode: number | null;
+  /** What the engine says; Podman 4 always says false (the agent checks the kernel too). */
+  oomKilled: boolean;
+  imageId: string;
+}
+
+export interface StartOptions {
+  spec: TContainerSpec;
+  hostId: string;
+  specHash: string;
+}
+
+export interface ExitResult {
+  exitCode: number;
+  oomKilled: boolean;
+  finishedAt: Date;
+}
+
+export type DriverEvent =
+  | { kind: "start"; engineId: string; containerId: string | null; ts: Date }
+  | { kind: "die"; engineId: string; containerId: string | null; exitCode: number | null; ts: Date }
+  | { kind: "oom"; engineId: string; containerId: string | null; ts: Date }
+  | { kind: "destroy"; engineId: string; containerId: string | null; ts: Date };
+
+export interface PullProgress {
+  status: string;
+  id?: string;
+  current?: number;
+  total?: number;
+}
+
+export interface ImageSummary {
+  id: string;
+  tags: string[];
+  digests: string[];
+  sizeBytes: number;
+  createdAt: string;
+}
+
+export interface LogLine {
+  stream: "stdout" | "stderr";
+  line: string;
+  ts?: string;
+}
+
+export interface LogOptions {
+  tail: number;
+  follow: boolean;
+  since?: string;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+}
+
+export interface RuntimeDriver {
+  readonly name: string;
+  fingerprint(): Promise<DriverFingerprint>;
+  /** Managed containers (by label), running or not. */
+  recover(): Promise<ManagedContainer[]>;
+  imageExists(image: string): Promise<boolean>;
+  pullImage(image: string, opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal }): Promise<{ digest: string | null }>;
+  listImages(): Promise<ImageSummary[]>;
+  removeImage(image: string, opts?: { force?: boolean }): Promise<void>;
+  /** Build from a tar context; each output line is passed to onOutput. */
+  buildImage(context: NodeJS.ReadableStream | Buffer, opts: { tag: string; dockerfile?: string; onOutput?: (line: string) => void; signal?: AbortSignal }): Promise<{ imageId: string }>;
+  pushImage(image: string, opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal }): Promise<{ digest: string | null }>;
+  /** Create and start a container with the spec's limits and Fleet's labels; returns the engine id. */
+  start(opts: StartOptions): Promise<ManagedContainer>;
+  inspect(engineId: string): Promise<ManagedContainer | null>;
+  /** Resolves when the container exits. */
+  wait(engineId: string, signal?: AbortSignal): Promise<ExitResult>;
+  stop(engineId: string, timeoutSeconds: number): Promise<void>;
+  /** Start an existing stopped container again (restart in place). */
+  restart(engineId: string): Promise<ManagedContainer>;
+  destroy(engineId: string): Promise<void>;
+  /** Engine events for managed containers until the signal aborts. */
+  events(signal: AbortSignal): AsyncIterable<DriverEvent>;
+  logs(engineId: string, opts: LogOptions, signal?: AbortSignal): AsyncIterable<LogLine>;
+}
