@@ -20,6 +20,38 @@ export const FLEET_LABELS = {
   managed: "fleet.managed",
 } as const;
 
+/**
+ * What a driver throws. `code` is what callers branch on; `message` is the
+ * engine's own words, fit to show to a person; `statusCode` is the engine's
+ * HTTP status when there was one.
+ */
+export type DriverErrorCode =
+  | "not-found"
+  | "name-conflict"
+  | "conflict"
+  | "image-not-found"
+  | "pull-failed"
+  | "build-failed"
+  | "push-failed"
+  | "unavailable"
+  | "engine";
+
+export class DriverError extends Error {
+  override readonly name: string = "DriverError";
+  readonly code: DriverErrorCode;
+  readonly statusCode: number | undefined;
+
+  constructor(code: DriverErrorCode, message: string, opts?: { statusCode?: number; cause?: unknown }) {
+    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.statusCode = opts?.statusCode;
+  }
+}
+
+export function isDriverError(err: unknown, code?: DriverErrorCode): err is DriverError {
+  return err instanceof DriverError && (code === undefined || err.code === code);
+}
+
 export interface DriverFingerprint {
   engine: { name: "docker" | "podman"; version: string; apiVersion: string };
   /** Host facts as the engine sees them. */
@@ -49,6 +81,10 @@ export interface ManagedContainer {
   /** What the engine says; Podman 4 always says false (the agent checks the kernel too). */
   oomKilled: boolean;
   imageId: string;
+  /** The image reference the container was created from (e.g. `127.0.0.1:5000/app:1`). */
+  image: string;
+  /** All labels on the container, Fleet's and the spec's. */
+  labels: Record<string, string>;
 }
 
 export interface StartOptions {
@@ -88,11 +124,15 @@ export interface LogLine {
   stream: "stdout" | "stderr";
   line: string;
   ts?: string;
+  /** The line was longer than the driver's bound and was cut there. */
+  truncated?: boolean;
 }
 
 export interface LogOptions {
+  /** Last N lines of the existing log; a negative number means all of it. */
   tail: number;
   follow: boolean;
+  /** RFC 3339 time or Unix seconds; only lines written at or after it. */
   since?: string;
   stdout: boolean;
   stderr: boolean;
@@ -109,12 +149,21 @@ export interface RuntimeDriver {
   /** Managed containers (by label), running or not. */
   recover(): Promise<ManagedContainer[]>;
   imageExists(image: string): Promise<boolean>;
-  pullImage(image: string, opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal }): Promise<{ digest: string | null }>;
+  pullImage(
+    image: string,
+    opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal },
+  ): Promise<{ digest: string | null }>;
   listImages(): Promise<ImageSummary[]>;
   removeImage(image: string, opts?: { force?: boolean }): Promise<void>;
   /** Build from a tar context; each output line is passed to onOutput. */
-  buildImage(context: NodeJS.ReadableStream | Buffer, opts: { tag: string; dockerfile?: string; onOutput?: (line: string) => void; signal?: AbortSignal }): Promise<{ imageId: string }>;
-  pushImage(image: string, opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal }): Promise<{ digest: string | null }>;
+  buildImage(
+    context: NodeJS.ReadableStream | Buffer,
+    opts: { tag: string; dockerfile?: string; onOutput?: (line: string) => void; signal?: AbortSignal },
+  ): Promise<{ imageId: string }>;
+  pushImage(
+    image: string,
+    opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal },
+  ): Promise<{ digest: string | null }>;
   /** Create and start a container with the spec's limits and Fleet's labels; returns the engine id. */
   start(opts: StartOptions): Promise<ManagedContainer>;
   inspect(engineId: string): Promise<ManagedContainer | null>;

@@ -1,0 +1,294 @@
+import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
+import type { TDesiredFrame } from "@fleet/shared/protocol/server-to-agent";
+import { makeContainerSpec, makeDesired } from "@fleet/shared/protocol/test-factories";
+import { beforeEach, describe, expect, it } from "vitest";
+import { Reconciler } from "./reconciler";
+import { FakeDriver } from "./runtime/fake/fake-driver";
+import type { SupervisorDeps } from "./supervisor/container-supervisor";
+import { ImagePuller } from "./supervisor/image-puller";
+import { OomTracker } from "./supervisor/oom-tracker";
+import { DEFAULT_RESTART_TUNING } from "./supervisor/restart-policy";
+import { flushAsync, ManualClock } from "./testing/manual-clock";
+import { RecordingReporter } from "./testing/recording-reporter";
+import { silentLogger } from "./testing/silent-logger";
+
+const HOST = "host-1";
+
+interface Harness {
+  clock: ManualClock;
+  driver: FakeDriver;
+  reporter: RecordingReporter;
+  acks: number[];
+  persisted: TDesiredFrame[];
+  reconciler: Reconciler;
+}
+
+function harness(driver?: FakeDriver): Harness {
+  const clock = new ManualClock();
+  const d = driver ?? new FakeDriver({ now: () => new Date(clock.now()) });
+  const reporter = new RecordingReporter();
+  const acks: number[] = [];
+  const persisted: TDesiredFrame[] = [];
+  const deps: SupervisorDeps = {
+    driver: d,
+    clock,
+    hostId: HOST,
+    tuning: { ...DEFAULT_RESTART_TUNING, oomSettleMs: 0 },
+    reporter,
+    oom: new OomTracker(),
+    images: new ImagePuller(d),
+    log: silentLogger,
+  };
+  const reconciler = new Reconciler({
+    deps,
+    onAck: (generation) => acks.push(generation),
+    persistDesired: async (frame) => {
+      persisted.push(frame);
+    },
+  });
+  return { clock, driver: d, reporter, acks, persisted, reconciler };
+}
+
+function spec(overrides: Partial<TContainerSpec> = {}): TContainerSpec {
+  return makeContainerSpec({ restartPolicy: { name: "always" }, ...overrides });
+}
+
+function desired(generation: number, containers: TContainerSpec[]): TDesiredFrame {
+  return makeDesired({ generation, containers });
+}
+
+async function apply(h: Harness, frame: TDesiredFrame): Promise<void> {
+  h.reconciler.submit(frame);
+  await h.reconciler.idle();
+  await flushAsync();
+}
+
+function runningIds(driver: FakeDriver): string[] {
+  return driver
+    .running()
+    .map((c) => c.containerId)
+    .sort();
+}
+
+describe("Reconciler", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = harness();
+    await h.reconciler.recover(null);
+  });
+
+  it("creates what is missing and acks the generation", async () => {
+    const a = spec();
+    const b = spec();
+    await apply(h, desired(1, [a, b]));
+    expect(runningIds(h.driver)).toEqual([a.id, b.id].sort());
+    expect(h.acks).toEqual([1]);
+    expect(h.reconciler.ackedGeneration).toBe(1);
+    expect(h.persisted.map((f) => f.generation)).toEqual([1]);
+    for (const c of h.driver.running()) {
+      expect(c.labels["fleet.host-id"]).toBe(HOST);
+      expect(c.labels["fleet.spec-hash"]).toBe(hashContainerSpec(c.spec!));
+    }
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("running");
+  });
+
+  it("pulls an absent image before creating, reporting pulling", async () => {
+    const a = spec({ image: "127.0.0.1:5000/fleet/new:2" });
+    await apply(h, desired(1, [a]));
+    expect(h.driver.callsTo("pullImage").map((c) => c.target)).toEqual([a.image]);
+    expect(h.reporter.statesOf(a.id)).toContain("pulling");
+  });
+
+  it("pulls an image once for several containers", async () => {
+    const image = "127.0.0.1:5000/fleet/shared:1";
+    await apply(h, desired(1, [spec({ image }), spec({ image }), spec({ image })]));
+    expect(h.driver.callsTo("pullImage")).toHaveLength(1);
+    expect(h.driver.running()).toHaveLength(3);
+  });
+
+  it("keeps what matches without touching it", async () => {
+    const a = spec();
+    await apply(h, desired(1, [a]));
+    const engineId = h.driver.running()[0]!.engineId;
+    h.driver.clearCalls();
+    await apply(h, desired(2, [structuredClone(a)]));
+    expect(h.driver.calls.filter((c) => c.method !== "imageExists")).toEqual([]);
+    expect(h.driver.running()[0]!.engineId).toBe(engineId);
+    expect(h.acks).toEqual([1, 2]);
+  });
+
+  it("stops and removes what is no longer desired", async () => {
+    const a = spec();
+    const b = spec();
+    await apply(h, desired(1, [a, b]));
+    const bEngineId = h.driver.running().find((c) => c.containerId === b.id)!.engineId;
+    await apply(h, desired(2, [a]));
+    expect(runningIds(h.driver)).toEqual([a.id]);
+    expect(h.driver.containers.has(bEngineId)).toBe(false);
+    expect(h.driver.callsTo("stop").map((c) => c.target)).toEqual([bEngineId]);
+    expect(h.reporter.lastStatus(b.id)?.state).toBe("removed");
+    expect(h.reconciler.containerCount).toBe(1);
+    expect(h.acks).toEqual([1, 2]);
+  });
+
+  it("replaces a container whose spec hash changed", async () => {
+    const a = spec();
+    await apply(h, desired(1, [a]));
+    const oldEngineId = h.driver.running()[0]!.engineId;
+    const changed = { ...a, env: { ...a.env, NEW: "1" } };
+    await apply(h, desired(2, [changed]));
+    const now = h.driver.running();
+    expect(now).toHaveLength(1);
+    expect(now[0]!.engineId).not.toBe(oldEngineId);
+    expect(now[0]!.specHash).toBe(hashContainerSpec(changed));
+    expect(h.driver.containers.has(oldEngineId)).toBe(false);
+    const order = h.driver.calls.map((c) => c.method).filter((m) => ["stop", "destroy", "start"].includes(m));
+    expect(order).toEqual(["start", "stop", "destroy", "start"]);
+  });
+
+  it("removes before it creates, so a new container can take a freed name", async () => {
+    const a = spec({ name: "web" });
+    await apply(h, desired(1, [a]));
+    const b = spec({ name: "web" });
+    await apply(h, desired(2, [b]));
+    expect(runningIds(h.driver)).toEqual([b.id]);
+    expect(h.reporter.lastStatus(b.id)?.state).toBe("running");
+  });
+
+  it("coalesces snapshots that arrive while one is applied, applying only the newest", async () => {
+    const slowImage = "127.0.0.1:5000/fleet/slow:1";
+    const a = spec({ image: slowImage });
+    h.reconciler.submit(desired(1, [a]));
+    const b = spec();
+    const c = spec();
+    h.reconciler.submit(desired(2, [a, b]));
+    h.reconciler.submit(desired(3, [a, c]));
+    await h.reconciler.idle();
+    await flushAsync();
+    expect(h.acks).toEqual([1, 3]);
+    expect(h.reconciler.snapshotsApplied).toBe(2);
+    expect(runningIds(h.driver)).toEqual([a.id, c.id].sort());
+    expect(h.driver.callsTo("start").map((call) => call.target)).not.toContain(b.id);
+  });
+
+  it("acks even when a container fails to start, reporting the failure", async () => {
+    const a = spec();
+    h.driver.failNextStart("OCI runtime create failed");
+    await apply(h, desired(4, [a]));
+    expect(h.acks).toEqual([4]);
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("failed");
+    expect(h.reporter.lastStatus(a.id)?.message).toMatch(/OCI runtime create failed/);
+  });
+});
+
+describe("Reconciler after an agent restart", () => {
+  function seeded(specs: TContainerSpec[], hostId = HOST): FakeDriver {
+    const driver = new FakeDriver({ now: () => new Date(Date.UTC(2025, 0, 1)) });
+    for (const s of specs) driver.seedContainer({ spec: s, hostId, specHash: hashContainerSpec(s) });
+    return driver;
+  }
+
+  it("adopts running managed containers without starting or restarting any", async () => {
+    const a = spec();
+    const b = spec();
+    h = harness(seeded([a, b]));
+    h.driver.clearCalls();
+    await h.reconciler.recover(null);
+    await flushAsync();
+    expect(h.driver.callsTo("start")).toHaveLength(0);
+    expect(h.driver.callsTo("restart")).toHaveLength(0);
+    expect(h.driver.callsTo("stop")).toHaveLength(0);
+    expect(h.reconciler.containerCount).toBe(2);
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({ state: "running", startedAt: "2025-01-01T00:00:00.000Z" });
+    expect(h.reconciler.sampleTargets().map((t) => t.containerId).sort()).toEqual([a.id, b.id].sort());
+
+    await apply(h, desired(9, [a, b]));
+    expect(h.driver.callsTo("start")).toHaveLength(0);
+    expect(h.driver.callsTo("stop")).toHaveLength(0);
+    expect(h.acks).toEqual([9]);
+  });
+
+  let h: Harness;
+
+  it("removes nothing before the first snapshot, then removes what it does not hold", async () => {
+    const a = spec();
+    const b = spec();
+    h = harness(seeded([a, b]));
+    await h.reconciler.recover(null);
+    await h.clock.advance(60 * 60_000);
+    expect(h.driver.callsTo("stop")).toHaveLength(0);
+    expect(h.driver.callsTo("destroy")).toHaveLength(0);
+    expect(h.driver.running()).toHaveLength(2);
+
+    await apply(h, desired(1, [a]));
+    expect(runningIds(h.driver)).toEqual([a.id]);
+    expect(h.driver.callsTo("start")).toHaveLength(0);
+  });
+
+  it("holds a snapshot that arrives before recovery finished, then applies it", async () => {
+    const a = spec();
+    const b = spec();
+    h = harness(seeded([a, b]));
+    h.reconciler.submit(desired(5, [b]));
+    await flushAsync();
+    expect(h.acks).toEqual([]);
+    expect(h.driver.callsTo("destroy")).toHaveLength(0);
+    await h.reconciler.recover(null);
+    await h.reconciler.idle();
+    await flushAsync();
+    expect(runningIds(h.driver)).toEqual([b.id]);
+    expect(h.driver.callsTo("start")).toHaveLength(0);
+    expect(h.acks).toEqual([5]);
+  });
+
+  it("replaces an adopted container whose spec changed while the agent was down", async () => {
+    const a = spec();
+    h = harness(seeded([a]));
+    await h.reconciler.recover(null);
+    const newer = { ...a, command: ["sleep", "10"] };
+    await apply(h, desired(2, [newer]));
+    expect(h.driver.running()).toHaveLength(1);
+    expect(h.driver.running()[0]!.specHash).toBe(hashContainerSpec(newer));
+  });
+
+  it("leaves containers of another host id alone", async () => {
+    const mine = spec();
+    const theirs = spec();
+    const driver = seeded([mine]);
+    driver.seedContainer({ spec: theirs, hostId: "host-2", specHash: hashContainerSpec(theirs) });
+    h = harness(driver);
+    await h.reconciler.recover(null);
+    await apply(h, desired(1, []));
+    expect(runningIds(h.driver)).toEqual([theirs.id]);
+  });
+
+  it("supervises adopted containers with the cached snapshot's restart policy before the first snapshot", async () => {
+    const a = spec({ restartPolicy: { name: "always" } });
+    h = harness(seeded([a]));
+    await h.reconciler.recover(desired(3, [a]));
+    const engineId = h.driver.running()[0]!.engineId;
+    h.driver.exit(engineId, { exitCode: 1 });
+    await flushAsync();
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("restarting");
+    await h.clock.runNext();
+    expect(h.driver.callsTo("restart").map((c) => c.target)).toEqual([engineId]);
+  });
+
+  it("removes duplicate engine containers of one Fleet id with the first snapshot, keeping the running one", async () => {
+    const a = spec();
+    const driver = seeded([a]);
+    const dup = driver.seedContainer({
+      spec: { ...a, name: `${a.name}-old` },
+      hostId: HOST,
+      specHash: hashContainerSpec(a),
+      running: false,
+    });
+    h = harness(driver);
+    await h.reconciler.recover(null);
+    expect(h.driver.containers.has(dup.engineId)).toBe(true);
+    await apply(h, desired(1, [a]));
+    expect(h.driver.containers.has(dup.engineId)).toBe(false);
+    expect(runningIds(h.driver)).toEqual([a.id]);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Maps a Fleet container spec to the Docker Engine API's create body. Pure, so
+ * the exact HostConfig values are unit-tested; both Docker and Podman (through
+ * its compat API) accept the same body.
+ */
+import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import type { ContainerCreateOptions } from "dockerode";
+import { FLEET_LABELS } from "../driver";
+
+/** CFS period the quota is expressed against; the kernel's default. */
+export const CPU_PERIOD_MICROS = 100_000;
+/** The kernel refuses a CFS quota under 1 ms. */
+const MIN_CPU_QUOTA_MICROS = 1_000;
+/** cpu.shares is 1024 per core; the kernel's floor is 2. */
+const SHARES_PER_CORE = 1024;
+const MIN_CPU_SHARES = 2;
+
+export interface CreateContext {
+  hostId: string;
+  specHash: string;
+  /** Parent cgroup for the container (one per simulated host in multi-host tests). */
+  cgroupParent?: string;
+}
+
+export function fleetLabels(spec: TContainerSpec, ctx: CreateContext): Record<string, string> {
+  // Fleet's labels are applied last so a spec cannot spoof them.
+  return {
+    ...spec.labels,
+    [FLEET_LABELS.managed]: "true",
+    [FLEET_LABELS.containerId]: spec.id,
+    [FLEET_LABELS.hostId]: ctx.hostId,
+    [FLEET_LABELS.specHash]: ctx.specHash,
+    [FLEET_LABELS.name]: spec.name,
+  };
+}
+
+export function cpuQuotaMicros(cpuLimitMillis: number): number {
+  return Math.max(MIN_CPU_QUOTA_MICROS, Math.round((cpuLimitMillis * CPU_PERIOD_MICROS) / 1000));
+}
+
+export function cpuShares(cpuRequestMillis: number): number {
+  return Math.max(MIN_CPU_SHARES, Math.round((cpuRequestMillis * SHARES_PER_CORE) / 1000));
+}
+
+export function buildCreateOptions(spec: TContainerSpec, ctx: CreateContext): ContainerCreateOptions {
+  const { resources } = spec;
+  const exposedPorts: Record<string, object> = {};
+  const portBindings: Record<string, Array<{ HostIp?: string; HostPort: string }>> = {};
+  for (const port of spec.ports) {
+    const key = `${port.containerPort}/${port.protocol}`;
+    exposedPorts[key] = {};
+    if (port.hostPort === undefined) continue;
+    const binding = { HostPort: String(port.hostPort), ...(port.hostIp ? { HostIp: port.hostIp } : {}) };
+    portBindings[key] = [...(portBindings[key] ?? []), binding];
+  }
+
+  const hostConfig: NonNullable<ContainerCreateOptions["HostConfig"]> = {
+    // The agent applies the restart policy itself (with backoff and reporting); the engine must not.
+    RestartPolicy: { Name: "no" },
+    Init: false,
+    CpuShares: cpuShares(resources.cpuRequestMillis),
+    PortBindings: portBindings,
+    // Docker honours rotation; Podman's compat API ignores these options (its own log_size_max applies).
+    LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+  };
+  if (resources.memoryLimitBytes !== null) {
+    hostConfig.Memory = resources.memoryLimitBytes;
+    // Without this the engine allows as much swap again, doubling the effective limit.
+    hostConfig.MemorySwap = resources.memoryLimitBytes;
+  }
+  if (resources.cpuLimitMillis !== null) {
+    hostConfig.CpuPeriod = CPU_PERIOD_MICROS;
+    hostConfig.CpuQuota = cpuQuotaMicros(resources.cpuLimitMillis);
+  }
+  if (resources.pidsLimit !== null) hostConfig.PidsLimit = resources.pidsLimit;
+  if (ctx.cgroupParent) hostConfig.CgroupParent = ctx.cgroupParent;
+
+  return {
+    name: spec.name,
+    Image: spec.image,
+    ...(spec.command ? { Cmd: spec.command } : {}),
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    Labels: fleetLabels(spec, ctx),
+    ExposedPorts: exposedPorts,
+    Tty: false,
+    OpenStdin: false,
+    HostConfig: hostConfig,
+  };
+}

@@ -1,0 +1,498 @@
+/**
+ * Supervises one Fleet container on this host: creates it (pulling its image
+ * first), waits on it, applies the restart policy with backoff and crash-loop
+ * detection, and reports every state change (`container.status`) and notable
+ * moment (`event`) as it happens. The engine's own restart policy is never
+ * used, so both engines behave alike and every restart is seen.
+ *
+ * One instance lives from "desired" to "removed" (or until the agent shuts
+ * down, when it lets go without touching the container).
+ */
+import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import type { TContainerState } from "@fleet/shared/domain/container-state";
+import type { TContainerStatusFrame, TEventFrame, TEventKind } from "@fleet/shared/protocol/agent-to-server";
+import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
+import type { Logger } from "pino";
+import { ExponentialBackoff } from "../backoff";
+import { type Clock, sleep, type TimerHandle } from "../clock";
+import { type ExitResult, isDriverError, type ManagedContainer, type RuntimeDriver } from "../runtime/driver";
+import type { ImagePuller } from "./image-puller";
+import type { OomTracker } from "./oom-tracker";
+import { decideRestart, type RestartTuning, RestartTracker } from "./restart-policy";
+
+/** Where statuses and events go (the link, or a test's list). */
+export interface SupervisorReporter {
+  status(frame: TContainerStatusFrame): void;
+  event(frame: TEventFrame): void;
+}
+
+export interface SupervisorDeps {
+  driver: RuntimeDriver;
+  clock: Clock;
+  hostId: string;
+  tuning: RestartTuning;
+  reporter: SupervisorReporter;
+  oom: OomTracker;
+  images: ImagePuller;
+  log: Logger;
+}
+
+/** Exit code of a process killed by SIGKILL, which is what the OOM killer sends. */
+const SIGKILL_EXIT_CODE = 137;
+/** Pull progress is folded into the status message at most this often. */
+const PULL_STATUS_INTERVAL_MS = 1000;
+/** Retry delay when the engine cannot be asked about a container (it may be restarting). */
+const ENGINE_RETRY_MS = 2000;
+
+function errorMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : text;
+}
+
+export class ContainerSupervisor {
+  readonly containerId: string;
+  private spec: TContainerSpec | null;
+  private specHashValue: string;
+  private engineIdValue: string | null = null;
+  private stateValue: TContainerState = "pending";
+  private pid: number | null = null;
+  private startedAt: Date | null = null;
+  private finishedAt: Date | null = null;
+  private exitCode: number | null = null;
+  private oomKilled = false;
+  private restartCountValue = 0;
+  private message: string | null = null;
+
+  private closed = false;
+  private readonly lifetime = new AbortController();
+  private waitAbort: AbortController | null = null;
+  private timer: TimerHandle | null = null;
+  private launching: Promise<void> | null = null;
+  /** An adopted container exited before its spec (and so its restart policy) was known. */
+  private awaitingPolicy = false;
+  /** Set while restarts come too fast; the crash-loop event is sent once per episode. */
+  private crashlooping = false;
+  private readonly restarts: RestartTracker;
+  private readonly launchBackoff: ExponentialBackoff;
+
+  private constructor(
+    private readonly deps: SupervisorDeps,
+    containerId: string,
+    spec: TContainerSpec | null,
+    specHash: string,
+  ) {
+    this.containerId = containerId;
+    this.spec = spec;
+    this.specHashValue = specHash;
+    this.restarts = new RestartTracker(deps.tuning);
+    this.launchBackoff = new ExponentialBackoff({
+      initialMs: deps.tuning.initialBackoffMs,
+      maxMs: deps.tuning.maxBackoffMs,
+      jitter: "none",
+    });
+  }
+
+  /** Starts supervising a container that does not exist yet; `ready` settles once it runs or failed to. */
+  static create(deps: SupervisorDeps, spec: TContainerSpec, specHash: string): ContainerSupervisor {
+    const sup = new ContainerSupervisor(deps, spec.id, spec, specHash);
+    sup.report();
+    sup.launch();
+    return sup;
+  }
+
+  /**
+   * Takes over a container an earlier agent started. A running one is only
+   * waited on (never restarted); one that exited meanwhile gets its restart
+   * policy applied once the spec is known.
+   */
+  static adopt(deps: SupervisorDeps, found: ManagedContainer, spec: TContainerSpec | null): ContainerSupervisor {
+    const sup = new ContainerSupervisor(deps, found.containerId, spec, found.specHash);
+    sup.engineIdValue = found.engineId;
+    sup.pid = found.pid;
+    sup.startedAt = found.startedAt;
+    sup.finishedAt = found.finishedAt;
+    sup.exitCode = found.exitCode;
+    sup.oomKilled = found.oomKilled;
+    sup.emit("container.adopt", `adopted ${found.running ? "running" : "stopped"} container ${found.name}`, {
+      engineId: found.engineId,
+      running: found.running,
+      startedAt: found.startedAt?.toISOString() ?? null,
+    });
+    if (found.running) {
+      deps.oom.runStarted(found.containerId, found.engineId, false);
+      sup.setState("running", null);
+      sup.watch();
+    } else {
+      sup.setState("exited", null);
+      void sup.onExit(
+        { exitCode: found.exitCode ?? 0, oomKilled: found.oomKilled, finishedAt: found.finishedAt ?? new Date(deps.clock.now()) },
+        "while the agent was down",
+      );
+    }
+    return sup;
+  }
+
+  get specHash(): string {
+    return this.specHashValue;
+  }
+
+  get engineId(): string | null {
+    return this.engineIdValue;
+  }
+
+  get state(): TContainerState {
+    return this.stateValue;
+  }
+
+  get restartCount(): number {
+    return this.restartCountValue;
+  }
+
+  get hasSpec(): boolean {
+    return this.spec !== null;
+  }
+
+  /** Settles when the current launch (pull, create, start) has finished, successfully or not. */
+  get ready(): Promise<void> {
+    return this.launching ?? Promise.resolve();
+  }
+
+  /** What the metrics sampler needs while the container runs. */
+  sampleTarget(): { containerId: string; pid: number } | null {
+    return this.stateValue === "running" && this.pid !== null ? { containerId: this.containerId, pid: this.pid } : null;
+  }
+
+  statusFrame(): TContainerStatusFrame {
+    return {
+      type: "container.status",
+      containerId: this.containerId,
+      engineId: this.engineIdValue,
+      state: this.stateValue,
+      exitCode: this.exitCode,
+      oomKilled: this.oomKilled,
+      restartCount: this.restartCountValue,
+      startedAt: this.startedAt?.toISOString() ?? null,
+      finishedAt: this.finishedAt?.toISOString() ?? null,
+      message: this.message,
+      ts: this.deps.clock.now(),
+    };
+  }
+
+  /** The desired spec became known for an adopted container (same hash); applies a restart policy left pending. */
+  provideSpec(spec: TContainerSpec): void {
+    this.spec = spec;
+    if (this.awaitingPolicy && !this.closed) {
+      this.awaitingPolicy = false;
+      this.applyRestartPolicy();
+    }
+  }
+
+  /** Stops and removes the container (no longer desired, or about to be replaced). */
+  async remove(reason: string): Promise<void> {
+    if (this.stateValue === "removed") return;
+    // A removal that failed may be tried again; only the first call stops the supervision.
+    if (!this.closed) {
+      this.closed = true;
+      this.cancelPending();
+      this.lifetime.abort(new Error("container no longer desired"));
+    }
+    await this.launching?.catch(() => {});
+    const { driver, tuning } = this.deps;
+    const engineId = this.engineIdValue;
+    if (engineId) {
+      const wasRunning = this.pid !== null;
+      try {
+        if (wasRunning) {
+          await driver.stop(engineId, tuning.stopTimeoutSeconds);
+          this.emit("container.stop", `stopped: ${reason}`, { engineId });
+        }
+        await driver.destroy(engineId);
+      } catch (error) {
+        if (!isDriverError(error, "not-found")) {
+          this.deps.log.error({ err: error, containerId: this.containerId, engineId }, "could not remove container");
+          this.message = `could not remove: ${errorMessage(error)}`;
+          this.setState("failed", this.message);
+          throw error;
+        }
+      }
+    }
+    this.deps.oom.forget(this.containerId, engineId);
+    this.pid = null;
+    this.emit("container.remove", `removed: ${reason}`, { engineId });
+    this.setState("removed", reason);
+  }
+
+  /** Lets go of the container without touching it (agent shutdown): it keeps running. */
+  detach(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelPending();
+    this.lifetime.abort(new Error("agent shutting down"));
+  }
+
+  // ---- launch --------------------------------------------------------------
+
+  private launch(): void {
+    const run = this.doLaunch().finally(() => {
+      if (this.launching === run) this.launching = null;
+    });
+    this.launching = run;
+  }
+
+  private async doLaunch(): Promise<void> {
+    const spec = this.spec;
+    if (!spec || this.closed) return;
+    const { driver, images, clock, hostId } = this.deps;
+    try {
+      let lastProgressAt = 0;
+      await images.ensure(spec.image, {
+        signal: this.lifetime.signal,
+        onPulling: () => this.setState("pulling", `pulling ${spec.image}`),
+        onProgress: (p) => {
+          const now = clock.now();
+          if (now - lastProgressAt < PULL_STATUS_INTERVAL_MS) return;
+          lastProgressAt = now;
+          const amount = p.total ? ` ${p.current ?? 0}/${p.total}` : "";
+          this.setState("pulling", `pulling ${spec.image}: ${p.status}${p.id ? ` ${p.id}` : ""}${amount}`);
+        },
+      });
+      if (this.closed) return;
+      this.setState("creating", null);
+      const started = await driver.start({ spec, hostId, specHash: this.specHashValue });
+      this.engineIdValue = started.engineId;
+      if (this.closed) return; // remove() awaits the launch, then removes what it created.
+      this.launchBackoff.reset();
+      this.markStarted(started, true);
+      this.emit("container.create", `created ${spec.name} from ${spec.image}`, { engineId: started.engineId });
+      this.emit("container.start", `started ${spec.name}`, { engineId: started.engineId, pid: started.pid });
+      this.setState("running", null);
+      this.watch();
+    } catch (error) {
+      if (this.closed) return;
+      const delay = this.launchBackoff.nextDelayMs();
+      const why = errorMessage(error);
+      this.deps.log.warn({ err: error, containerId: this.containerId, retryInMs: delay }, "container launch failed");
+      this.emit("agent.error", `could not start ${spec.name}: ${why}`, { retryInMs: delay });
+      this.setState("failed", `${why} (retrying in ${Math.round(delay / 1000)}s)`);
+      this.schedule(delay, () => this.launch());
+    }
+  }
+
+  private markStarted(found: ManagedContainer, freshCgroup: boolean): void {
+    this.pid = found.pid;
+    this.startedAt = found.startedAt ?? new Date(this.deps.clock.now());
+    this.finishedAt = null;
+    this.exitCode = null;
+    this.oomKilled = false;
+    this.deps.oom.runStarted(this.containerId, found.engineId, freshCgroup);
+  }
+
+  // ---- watching and restarting ---------------------------------------------
+
+  private watch(): void {
+    const engineId = this.engineIdValue;
+    if (!engineId || this.closed) return;
+    const abort = new AbortController();
+    this.waitAbort = abort;
+    this.deps.driver.wait(engineId, abort.signal).then(
+      (exit) => {
+        if (this.waitAbort === abort) this.waitAbort = null;
+        if (!abort.signal.aborted) void this.onExit(exit, null);
+      },
+      (error: unknown) => {
+        if (this.waitAbort === abort) this.waitAbort = null;
+        if (abort.signal.aborted || this.closed) return;
+        void this.onWaitError(engineId, error);
+      },
+    );
+  }
+
+  /** The wait broke off without an exit: the container vanished, or the engine is unreachable. */
+  private async onWaitError(engineId: string, error: unknown): Promise<void> {
+    if (isDriverError(error, "not-found")) {
+      this.vanished();
+      return;
+    }
+    this.deps.log.warn({ err: error, containerId: this.containerId, engineId }, "waiting on container failed; retrying");
+    try {
+      await sleep(this.deps.clock, ENGINE_RETRY_MS, this.lifetime.signal);
+      const found = await this.deps.driver.inspect(engineId);
+      if (this.closed) return;
+      if (!found) this.vanished();
+      else if (found.running) this.watch();
+      else
+        void this.onExit(
+          { exitCode: found.exitCode ?? 0, oomKilled: found.oomKilled, finishedAt: found.finishedAt ?? new Date() },
+          null,
+        );
+    } catch (retryError) {
+      if (!this.closed) void this.onWaitError(engineId, retryError);
+    }
+  }
+
+  /** Someone removed the container behind the agent's back; the restart policy decides whether to recreate it. */
+  private vanished(): void {
+    this.deps.oom.forget(this.containerId, this.engineIdValue);
+    this.engineIdValue = null;
+    this.pid = null;
+    this.finishedAt = new Date(this.deps.clock.now());
+    this.exitCode = null;
+    this.emit("agent.warning", "container disappeared from the engine", {});
+    this.setState("exited", "container disappeared from the engine");
+    this.applyRestartPolicy();
+  }
+
+  private async onExit(exit: ExitResult, context: string | null): Promise<void> {
+    if (this.closed) return;
+    const engineId = this.engineIdValue ?? "";
+    this.pid = null;
+    let sources = this.deps.oom.exitSources(this.containerId, engineId, exit.oomKilled);
+    if (sources.length === 0 && exit.exitCode === SIGKILL_EXIT_CODE && this.deps.tuning.oomSettleMs > 0) {
+      // The kernel log record of an OOM kill may still be on its way to the watcher.
+      try {
+        await sleep(this.deps.clock, this.deps.tuning.oomSettleMs, this.lifetime.signal);
+      } catch {
+        return;
+      }
+      if (this.closed) return;
+      sources = this.deps.oom.exitSources(this.containerId, engineId, exit.oomKilled);
+    }
+    this.exitCode = exit.exitCode;
+    this.finishedAt = exit.finishedAt;
+    this.oomKilled = sources.length > 0;
+    const when = context ? ` ${context}` : "";
+    this.emit("container.exit", `exited with code ${exit.exitCode}${this.oomKilled ? " (OOM-killed)" : ""}${when}`, {
+      exitCode: exit.exitCode,
+      oomKilled: this.oomKilled,
+      engineId,
+    });
+    if (this.oomKilled) {
+      const limit = this.spec?.resources.memoryLimitBytes ?? null;
+      this.emit("container.oom", `killed for running out of memory${limit ? ` (limit ${limit} bytes)` : ""}`, {
+        memoryLimitBytes: limit,
+        sources: sources.join(","),
+        engineId,
+      });
+    }
+    this.setState("exited", null);
+    this.applyRestartPolicy();
+  }
+
+  private applyRestartPolicy(): void {
+    if (this.closed) return;
+    const spec = this.spec;
+    if (!spec) {
+      this.awaitingPolicy = true;
+      this.setState("exited", "waiting for the desired spec to apply the restart policy");
+      return;
+    }
+    const decision = decideRestart(spec.restartPolicy, this.exitCode, this.restartCountValue);
+    if (!decision.restart) {
+      this.setState("exited", decision.reason);
+      return;
+    }
+    const plan = this.restarts.plan(this.deps.clock.now(), this.startedAt?.getTime() ?? null);
+    const seconds = Math.round(plan.delayMs / 1000);
+    const enteringCrashloop = plan.crashloop && !this.crashlooping;
+    this.crashlooping = plan.crashloop;
+    if (plan.crashloop) {
+      if (enteringCrashloop) {
+        this.emit("container.crashloop", `restarting too often; retrying every ${seconds}s`, {
+          restartCount: this.restartCountValue,
+          delayMs: plan.delayMs,
+        });
+      }
+      this.setState("crashloop", `restarting too often; next try in ${seconds}s`);
+    } else {
+      this.setState("restarting", `restarting in ${seconds}s`);
+    }
+    this.schedule(plan.delayMs, () => void this.restart());
+  }
+
+  private async restart(): Promise<void> {
+    if (this.closed) return;
+    const spec = this.spec;
+    const engineId = this.engineIdValue;
+    if (!spec) return;
+    if (!engineId) {
+      // Gone from the engine: create it anew, which counts as a restart.
+      this.restartCountValue++;
+      this.emit("container.restart", `recreating ${spec.name} (restart ${this.restartCountValue})`, {
+        restartCount: this.restartCountValue,
+      });
+      this.launch();
+      return;
+    }
+    try {
+      const found = await this.deps.driver.restart(engineId);
+      if (this.closed) return;
+      this.restartCountValue++;
+      this.markStarted(found, true);
+      this.emit("container.restart", `restarted ${spec.name} (restart ${this.restartCountValue})`, {
+        restartCount: this.restartCountValue,
+        engineId,
+      });
+      this.emit("container.start", `started ${spec.name}`, { engineId, pid: found.pid });
+      this.setState("running", null);
+      this.watch();
+    } catch (error) {
+      if (this.closed) return;
+      if (isDriverError(error, "not-found")) {
+        this.engineIdValue = null;
+        void this.restart();
+        return;
+      }
+      this.deps.log.warn({ err: error, containerId: this.containerId, engineId }, "restart failed");
+      this.message = errorMessage(error);
+      // A failed restart is one more failure: back off further, without a run to reset it.
+      this.startedAt = null;
+      this.applyRestartPolicyAfterFailedRestart(errorMessage(error));
+    }
+  }
+
+  private applyRestartPolicyAfterFailedRestart(why: string): void {
+    const plan = this.restarts.plan(this.deps.clock.now(), null);
+    this.crashlooping = plan.crashloop;
+    const seconds = Math.round(plan.delayMs / 1000);
+    this.setState(plan.crashloop ? "crashloop" : "restarting", `restart failed: ${why}; next try in ${seconds}s`);
+    this.schedule(plan.delayMs, () => void this.restart());
+  }
+
+  // ---- plumbing ------------------------------------------------------------
+
+  private schedule(delayMs: number, fn: () => void): void {
+    if (this.timer !== null) this.deps.clock.clearTimeout(this.timer);
+    this.timer = this.deps.clock.setTimeout(() => {
+      this.timer = null;
+      if (!this.closed) fn();
+    }, delayMs);
+  }
+
+  private cancelPending(): void {
+    if (this.timer !== null) this.deps.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.waitAbort?.abort();
+    this.waitAbort = null;
+  }
+
+  private setState(state: TContainerState, message: string | null): void {
+    this.stateValue = state;
+    this.message = message === null ? null : errorMessage(message);
+    this.report();
+  }
+
+  private report(): void {
+    this.deps.reporter.status(this.statusFrame());
+  }
+
+  private emit(kind: TEventKind, message: string, data: Record<string, string | number | boolean | null>): void {
+    this.deps.reporter.event({
+      type: "event",
+      ts: this.deps.clock.now(),
+      kind,
+      containerId: this.containerId,
+      message: errorMessage(`${this.spec?.name ?? this.containerId}: ${message}`),
+      data,
+    });
+  }
+}

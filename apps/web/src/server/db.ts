@@ -1,0 +1,73 @@
+// The one place that builds Prisma clients. Prisma 7 runs without an engine
+// binary: queries are compiled in-process and sent through node-postgres
+// (@prisma/adapter-pg).
+//
+// Clients are cached on globalThis because this module can load twice in one
+// process (server.ts and the Next.js bundle); two copies must not open two
+// pools against the same database.
+import { PrismaPg } from "@prisma/adapter-pg";
+import { Prisma, PrismaClient } from "../generated/prisma/client";
+
+export { Prisma, PrismaClient };
+
+interface DbRegistry {
+  clients: Map<string, PrismaClient>;
+  // Set at startup by whoever resolved the database (it may be the embedded
+  // one, whose URL is only known once it listens).
+  defaultUrl?: string;
+}
+
+const registryKey = Symbol.for("fleet.db.registry");
+const globalRegistry = globalThis as { [registryKey]?: DbRegistry };
+if (!globalRegistry[registryKey]) globalRegistry[registryKey] = { clients: new Map() };
+const registry: DbRegistry = globalRegistry[registryKey];
+
+// A new, uncached client; the caller owns it and must $disconnect() it.
+export function createPrismaClient(databaseUrl: string): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+}
+
+// Makes `url` what getDb() and `db` use from now on.
+export function setDatabaseUrl(url: string): void {
+  registry.defaultUrl = url;
+}
+
+function defaultDatabaseUrl(): string {
+  // TODO(env): read DATABASE_URL through the zod-checked env.ts once it
+  // exists; this is the only place the web app reads it directly.
+  const url = registry.defaultUrl ?? process.env.DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      "no database URL: call setDatabaseUrl() with the URL from resolveDatabase(), or set DATABASE_URL",
+    );
+  }
+  return url;
+}
+
+// The shared client for a database (the default one when no URL is given).
+export function getDb(databaseUrl?: string): PrismaClient {
+  const url = databaseUrl ?? defaultDatabaseUrl();
+  let client = registry.clients.get(url);
+  if (!client) {
+    client = createPrismaClient(url);
+    registry.clients.set(url, client);
+  }
+  return client;
+}
+
+// Disconnects every cached client (shutdown, end of a test file).
+export async function disconnectDb(): Promise<void> {
+  const clients = [...registry.clients.values()];
+  registry.clients.clear();
+  await Promise.all(clients.map((client) => client.$disconnect()));
+}
+
+// `db.host.findMany(…)` for code that runs after startup: resolves the default
+// client on first use, so importing this module never needs a URL yet.
+export const db: PrismaClient = new Proxy({} as PrismaClient, {
+  get(_target, property) {
+    const client = getDb();
+    const value: unknown = Reflect.get(client, property, client);
+    return typeof value === "function" ? value.bind(client) : value;
+  },
+});

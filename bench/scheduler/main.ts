@@ -1,0 +1,249 @@
+/**
+ * Scheduler benchmark: the pure scheduler plus the in-memory ClusterView the
+ * central uses, no database. Two parts:
+ *  1. throughput: placements per second on one core for a stream of mixed
+ *     requests against 100, 1,000 and 5,000 simulated hosts, kept in a steady
+ *     state (old placements are released as new ones arrive);
+ *  2. packing: a mixed trace placed with `binpack` on identical hosts until all
+ *     of it is placed, hosts used vs the lower bound ⌈Σ demand / host capacity⌉
+ *     on the binding resource.
+ * Progress on stderr, one JSON object as the last line of stdout.
+ */
+import { ClusterView } from "@fleet/shared/scheduler/cluster-view";
+import { effectiveRequests } from "@fleet/shared/scheduler/effective-requests";
+import { schedule } from "@fleet/shared/scheduler/schedule";
+import type { PlacementRequest, PlacementStrategy } from "@fleet/shared/scheduler/types";
+import {
+  GIB,
+  makeIdenticalCluster,
+  makeMixedCluster,
+  makeMixedRequest,
+  makePackingTrace,
+  seededRandom,
+} from "./workload";
+
+const SIZES = [100, 1000, 5000] as const;
+const WARM_UP_MS = 1000;
+const MEASURE_MS = 3000;
+/** Placements kept running per host in the steady state: about half the mixed fleet's capacity. */
+const LIVE_PER_HOST = 8;
+const REQUEST_POOL = 20_000;
+const TRACE_LENGTH = 5000;
+
+function log(message: string): void {
+  process.stderr.write(`[scheduler] ${message}\n`);
+}
+
+type StreamResult = {
+  placementsPerS: number;
+  attemptsPerS: number;
+  noFitShare: number;
+  p50Us: number;
+  p99Us: number;
+  liveContainers: number;
+};
+
+function runStream(hostCount: number): StreamResult {
+  const random = seededRandom(hostCount);
+  const view = new ClusterView(makeMixedCluster(hostCount, random));
+  // Requests are made up front so the timed loop measures scheduling, not the generator.
+  const pool = Array.from({ length: REQUEST_POOL }, () => makeMixedRequest(random));
+  const live: { hostId: string; request: PlacementRequest }[] = [];
+  const target = hostCount * LIVE_PER_HOST;
+  let next = 0;
+
+  const step = (): boolean => {
+    const request = pool[next]!;
+    next = (next + 1) % pool.length;
+    const result = schedule(view, request);
+    if (result.ok) {
+      view.place(result.hostId, request);
+      live.push({ hostId: result.hostId, request });
+    }
+    if (live.length > target) {
+      // Release a random running container (swap-remove) so hosts churn unevenly, as in life.
+      const index = Math.floor(random() * live.length);
+      const gone = live[index]!;
+      live[index] = live[live.length - 1]!;
+      live.pop();
+      view.release(gone.hostId, gone.request);
+    }
+    return result.ok;
+  };
+
+  // Start from a cluster about half full, filled at random through one-host
+  // schedule calls: tens of thousands of full passes would only slow the start.
+  const hosts = view.hosts();
+  for (let tries = 0; live.length < target && tries < target * 10; tries++) {
+    const request = pool[tries % pool.length]!;
+    const host = hosts[Math.floor(random() * hosts.length)]!;
+    if (schedule([host], request).ok) {
+      view.place(host.id, request);
+      live.push({ hostId: host.id, request });
+    }
+  }
+  const warmUpUntil = performance.now() + WARM_UP_MS;
+  while (performance.now() < warmUpUntil) for (let i = 0; i < 64; i++) step();
+
+  const latencies: number[] = [];
+  let attempts = 0;
+  let placements = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < MEASURE_MS) {
+    for (let i = 0; i < 64; i++) {
+      const before = performance.now();
+      if (step()) placements++;
+      const after = performance.now();
+      latencies.push(after - before);
+      attempts++;
+      now = after;
+    }
+  }
+  const seconds = (now - start) / 1000;
+
+  for (const host of view.hosts()) {
+    const { allocated, allocatable } = host;
+    if (
+      allocated.cpuMillis > allocatable.cpuMillis ||
+      allocated.memoryBytes > allocatable.memoryBytes ||
+      allocated.pids > allocatable.pids
+    ) {
+      throw new Error(`host ${host.name} is over-committed: the scheduler placed more than fits`);
+    }
+  }
+
+  latencies.sort((a, b) => a - b);
+  const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 1000;
+  return {
+    placementsPerS: Math.round(placements / seconds),
+    attemptsPerS: Math.round(attempts / seconds),
+    noFitShare: Number(((attempts - placements) / attempts).toFixed(4)),
+    p50Us: Number(quantile(0.5).toFixed(1)),
+    p99Us: Number(quantile(0.99).toFixed(1)),
+    liveContainers: live.length,
+  };
+}
+
+/**
+ * What reading the reasons costs: one constrained request (75% of hosts ruled
+ * out) scheduled over and over, once without reading `rejected` and once
+ * reading it, which is when the sentences are built.
+ */
+function measureRejectionCost(hostCount: number): { withoutUs: number; withUs: number; rejected: number } {
+  const random = seededRandom(7);
+  const view = new ClusterView(makeMixedCluster(hostCount, random));
+  const request = makeMixedRequest(random);
+  request.constraints = [{ key: "zone", op: "=", values: ["a"] }];
+  let rejected = 0;
+  const time = (readReasons: boolean): number => {
+    const rounds = 300;
+    for (let i = 0; i < 50; i++) schedule(view, request);
+    const start = performance.now();
+    for (let i = 0; i < rounds; i++) {
+      const result = schedule(view, request);
+      if (readReasons) rejected = result.rejected.length;
+    }
+    return ((performance.now() - start) / rounds) * 1000;
+  };
+  const withoutUs = time(false);
+  const withUs = time(true);
+  return { withoutUs: Number(withoutUs.toFixed(1)), withUs: Number(withUs.toFixed(1)), rejected };
+}
+
+function packTrace(
+  trace: readonly PlacementRequest[],
+  hostCount: number,
+  strategy: PlacementStrategy,
+): { hostsUsed: number } {
+  const view = new ClusterView(makeIdenticalCluster(hostCount));
+  for (const [index, request] of trace.entries()) {
+    const placed = schedule(view, { ...request, strategy });
+    if (!placed.ok) throw new Error(`trace request ${index} did not fit on ${hostCount} hosts: ${placed.message}`);
+    view.place(placed.hostId, request);
+  }
+  return { hostsUsed: view.hosts().filter((h) => h.allocated.cpuMillis > 0 || h.allocated.memoryBytes > 0).length };
+}
+
+function main(): void {
+  const placementsPerS: Record<string, number> = {};
+  const attemptsPerS: Record<string, number> = {};
+  const noFitShare: Record<string, number> = {};
+  const p50Us: Record<string, number> = {};
+  const p99Us: Record<string, number> = {};
+  for (const size of SIZES) {
+    log(`throughput: ${size} hosts, ${WARM_UP_MS} ms warm-up, ${MEASURE_MS} ms measured`);
+    const result = runStream(size);
+    log(
+      `  ${result.placementsPerS} placements/s (${result.attemptsPerS} attempts/s, ${(result.noFitShare * 100).toFixed(1)}% no fit), ` +
+        `p50 ${result.p50Us} µs, p99 ${result.p99Us} µs, ${result.liveContainers} containers running`,
+    );
+    placementsPerS[size] = result.placementsPerS;
+    attemptsPerS[size] = result.attemptsPerS;
+    noFitShare[size] = result.noFitShare;
+    p50Us[size] = result.p50Us;
+    p99Us[size] = result.p99Us;
+  }
+
+  const reasons = measureRejectionCost(5000);
+  log(
+    `reasons at 5000 hosts: schedule ${reasons.withoutUs} µs; with all ${reasons.rejected} rejection reasons read ${reasons.withUs} µs`,
+  );
+
+  const trace = makePackingTrace(TRACE_LENGTH, seededRandom(42));
+  const hostCapacity = makeIdenticalCluster(1)[0]!.allocatable;
+  const demand = { cpuMillis: 0, memoryBytes: 0, pids: 0 };
+  for (const request of trace) {
+    const take = effectiveRequests(request.resources);
+    demand.cpuMillis += take.cpuMillis;
+    demand.memoryBytes += take.memoryBytes;
+    demand.pids += take.pids;
+  }
+  const bounds = {
+    cpu: Math.ceil(demand.cpuMillis / hostCapacity.cpuMillis),
+    memory: Math.ceil(demand.memoryBytes / hostCapacity.memoryBytes),
+    pids: Math.ceil(demand.pids / hostCapacity.pids),
+  };
+  const lowerBound = Math.max(bounds.cpu, bounds.memory, bounds.pids);
+  const bindingResource = (Object.keys(bounds) as (keyof typeof bounds)[]).find((k) => bounds[k] === lowerBound)!;
+  const poolSize = lowerBound * 2;
+  log(
+    `packing: ${trace.length} containers (${(demand.cpuMillis / 1000).toFixed(0)} cores, ${(demand.memoryBytes / GIB).toFixed(0)} GiB) ` +
+      `on up to ${poolSize} hosts of 16 cores / 64 GiB; lower bound ${lowerBound} hosts (${bindingResource})`,
+  );
+  const binpack = packTrace(trace, poolSize, "binpack");
+  log(`  binpack used ${binpack.hostsUsed} hosts (${((binpack.hostsUsed / lowerBound - 1) * 100).toFixed(1)}% over the bound)`);
+  // Largest first, as an offline packer would order them: how much arrival order costs.
+  const largestFirst = [...trace].sort((a, b) => {
+    const size = (r: PlacementRequest) => {
+      const take = effectiveRequests(r.resources);
+      return Math.max(take.cpuMillis / hostCapacity.cpuMillis, take.memoryBytes / hostCapacity.memoryBytes);
+    };
+    return size(b) - size(a);
+  });
+  const binpackLargestFirst = packTrace(largestFirst, poolSize, "binpack");
+  log(`  binpack, largest first, used ${binpackLargestFirst.hostsUsed} hosts`);
+  const spread = packTrace(trace, poolSize, "spread");
+  log(`  spread used ${spread.hostsUsed} hosts`);
+
+  const summary = {
+    bench: "scheduler",
+    placements_per_s: placementsPerS,
+    binpack_hosts_used: binpack.hostsUsed,
+    lower_bound_hosts: lowerBound,
+    attempts_per_s: attemptsPerS,
+    no_fit_share: noFitShare,
+    p50_us: p50Us,
+    p99_us: p99Us,
+    schedule_us_5000_constrained: reasons.withoutUs,
+    schedule_with_rejection_reasons_us_5000: reasons.withUs,
+    trace_containers: trace.length,
+    trace_binding_resource: bindingResource,
+    binpack_largest_first_hosts_used: binpackLargestFirst.hostsUsed,
+    spread_hosts_used: spread.hostsUsed,
+    trace_host_pool: poolSize,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+main();

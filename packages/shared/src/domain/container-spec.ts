@@ -1,0 +1,272 @@
+// What the central asks an agent to run for one container, plus the docker
+// CLI spellings people use for parts of it (`--restart on-failure:3`,
+// `-p 127.0.0.1:8080:80/udp`). Browser-safe.
+import { z } from "zod";
+import { ZImageRef } from "../image-ref";
+import { ZLabels } from "../label-selector";
+import { ZContainerId } from "./ids";
+
+export class ContainerSpecError extends Error {
+  override name = "ContainerSpecError";
+}
+
+// ---- restart policy ---------------------------------------------------------
+
+export const ZRestartPolicyName = z.enum(["no", "on-failure", "always"]);
+export type TRestartPolicyName = z.infer<typeof ZRestartPolicyName>;
+
+export const ZRestartPolicy = z
+  .object({
+    name: ZRestartPolicyName,
+    /** Only for `on-failure`; absent means retry forever. */
+    maxRetries: z.int().min(0).max(1_000_000).optional(),
+  })
+  .refine((policy) => policy.maxRetries === undefined || policy.name === "on-failure", {
+    error: "maxRetries is only allowed with the on-failure policy",
+    path: ["maxRetries"],
+  });
+export type TRestartPolicy = z.infer<typeof ZRestartPolicy>;
+
+/** Reads docker's `--restart` forms: `no`, `always`, `on-failure`, `on-failure:3`. */
+export function parseRestartPolicy(input: string): TRestartPolicy {
+  const [name = "", retries, ...extra] = input.trim().split(":");
+  const fail = () =>
+    new ContainerSpecError(
+      `invalid restart policy "${input}": use no, always, on-failure or on-failure:<max retries>`,
+    );
+  const parsedName = ZRestartPolicyName.safeParse(name);
+  if (!parsedName.success || extra.length > 0) throw fail();
+  if (retries === undefined) return { name: parsedName.data };
+  if (parsedName.data !== "on-failure" || !/^\d{1,7}$/.test(retries)) throw fail();
+  const policy = ZRestartPolicy.safeParse({ name: parsedName.data, maxRetries: Number(retries) });
+  if (!policy.success) throw fail();
+  return policy.data;
+}
+
+export function formatRestartPolicy(policy: TRestartPolicy): string {
+  return policy.maxRetries === undefined ? policy.name : `${policy.name}:${policy.maxRetries}`;
+}
+
+// ---- port mappings ----------------------------------------------------------
+
+const ZPort = z.int().min(1).max(65535);
+export const ZProtocol = z.enum(["tcp", "udp"]);
+const ZIpAddress = z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" });
+
+export const ZPortMapping = z.object({
+  containerPort: ZPort,
+  /** Absent: the engine picks a free host port. */
+  hostPort: ZPort.optional(),
+  protocol: ZProtocol.default("tcp"),
+  /** Absent: all interfaces. */
+  hostIp: ZIpAddress.optional(),
+});
+export type TPortMapping = z.infer<typeof ZPortMapping>;
+export type TPortMappingInput = z.input<typeof ZPortMapping>;
+
+function parsePort(text: string, what: string, input: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(port >= 1 && port <= 65535)) {
+    throw new ContainerSpecError(
+      `invalid port mapping "${input}": ${what} "${text}" must be a number from 1 to 65535`,
+    );
+  }
+  return port;
+}
+
+/** Reads docker's `-p` forms: `80`, `8080:80`, `127.0.0.1:8080:80`, `127.0.0.1::80`, `[::1]:8080:80`, each with an optional `/udp` or `/tcp`. */
+export function parsePortMapping(input: string): TPortMapping {
+  const fail = (reason: string) => new ContainerSpecError(`invalid port mapping "${input}": ${reason}`);
+  let rest = input.trim();
+  let protocol: TPortMapping["protocol"] = "tcp";
+  const slash = rest.lastIndexOf("/");
+  if (slash !== -1) {
+    const parsed = ZProtocol.safeParse(rest.slice(slash + 1).toLowerCase());
+    if (!parsed.success) throw fail(`protocol "${rest.slice(slash + 1)}" must be tcp or udp`);
+    protocol = parsed.data;
+    rest = rest.slice(0, slash);
+  }
+
+  let hostIp: string | undefined;
+  if (rest.startsWith("[")) {
+    const close = rest.indexOf("]");
+    if (close === -1 || rest[close + 1] !== ":")
+      throw fail("a bracketed IPv6 address must be followed by ':'");
+    hostIp = rest.slice(1, close);
+    rest = rest.slice(close + 2);
+  }
+  const parts = rest.split(":");
+  let hostPortText: string | undefined;
+  let containerPortText: string;
+  if (hostIp !== undefined) {
+    if (parts.length !== 2) throw fail("expected [ip]:hostPort:containerPort");
+    [hostPortText, containerPortText] = parts as [string, string];
+  } else if (parts.length === 1) {
+    containerPortText = parts[0] as string;
+  } else if (parts.length === 2) {
+    [hostPortText, containerPortText] = parts as [string, string];
+  } else if (parts.length === 3) {
+    [hostIp, hostPortText, containerPortText] = parts as [string, string, string];
+  } else {
+    throw fail(
+      "expected containerPort, hostPort:containerPort or ip:hostPort:containerPort (bracket IPv6 addresses)",
+    );
+  }
+  if (/^\d+-\d+$/.test(containerPortText) || (hostPortText && /^\d+-\d+$/.test(hostPortText))) {
+    throw fail("port ranges are not supported; map each port on its own");
+  }
+
+  const mapping: TPortMapping = {
+    containerPort: parsePort(containerPortText, "container port", input),
+    protocol,
+  };
+  if (hostPortText !== undefined && hostPortText !== "") {
+    mapping.hostPort = parsePort(hostPortText, "host port", input);
+  } else if (hostPortText === "" && hostIp === undefined) {
+    throw fail("the host port is empty");
+  }
+  if (hostIp !== undefined) {
+    if (!ZIpAddress.safeParse(hostIp).success) throw fail(`"${hostIp}" is not an IP address`);
+    mapping.hostIp = hostIp;
+  }
+  return mapping;
+}
+
+/** Prints a mapping in the `-p` syntax `parsePortMapping` reads. */
+export function formatPortMapping(mapping: TPortMappingInput): string {
+  const protocol = mapping.protocol === "udp" ? "/udp" : "";
+  const hostPort = mapping.hostPort === undefined ? "" : String(mapping.hostPort);
+  if (mapping.hostIp !== undefined) {
+    const ip = mapping.hostIp.includes(":") ? `[${mapping.hostIp}]` : mapping.hostIp;
+    return `${ip}:${hostPort}:${mapping.containerPort}${protocol}`;
+  }
+  return `${hostPort === "" ? "" : `${hostPort}:`}${mapping.containerPort}${protocol}`;
+}
+
+const UNSPECIFIED_IPS = new Set(["0.0.0.0", "::"]);
+
+/** Whether two mappings would bind the same host port (an absent or unspecified IP means every address). */
+export function portMappingsConflict(a: TPortMappingInput, b: TPortMappingInput): boolean {
+  if (a.hostPort === undefined || b.hostPort === undefined) return false;
+  if (a.hostPort !== b.hostPort || (a.protocol ?? "tcp") !== (b.protocol ?? "tcp")) return false;
+  const anyA = a.hostIp === undefined || UNSPECIFIED_IPS.has(a.hostIp);
+  const anyB = b.hostIp === undefined || UNSPECIFIED_IPS.has(b.hostIp);
+  return anyA || anyB || a.hostIp === b.hostIp;
+}
+
+// ---- resources --------------------------------------------------------------
+
+/** docker and podman refuse memory limits below 6 MiB. */
+export const MIN_MEMORY_LIMIT_BYTES = 6 * 1024 * 1024;
+/** The kernel's smallest CFS quota is 1 ms per 100 ms period, i.e. 0.01 CPU. */
+export const MIN_CPU_LIMIT_MILLIS = 10;
+
+const ZCount = z.int().nonnegative();
+
+/**
+ * Requests drive placement (the scheduler reserves them on a host); limits
+ * are what the cgroup enforces. A null limit means unlimited.
+ */
+export const ZResources = z
+  .object({
+    cpuRequestMillis: ZCount,
+    cpuLimitMillis: ZCount.min(MIN_CPU_LIMIT_MILLIS, {
+      error: `must be at least ${MIN_CPU_LIMIT_MILLIS} millicores (0.01 CPU)`,
+    }).nullable(),
+    memoryRequestBytes: ZCount,
+    memoryLimitBytes: ZCount.min(MIN_MEMORY_LIMIT_BYTES, { error: "must be at least 6 MiB" }).nullable(),
+    pidsRequest: ZCount,
+    pidsLimit: ZCount.min(1).nullable(),
+  })
+  .superRefine((resources, ctx) => {
+    const pairs = [
+      ["cpuRequestMillis", "cpuLimitMillis"],
+      ["memoryRequestBytes", "memoryLimitBytes"],
+      ["pidsRequest", "pidsLimit"],
+    ] as const;
+    for (const [request, limit] of pairs) {
+      const limitValue = resources[limit];
+      if (limitValue !== null && resources[request] > limitValue) {
+        ctx.addIssue({ code: "custom", message: `${request} must not exceed ${limit}`, path: [request] });
+      }
+    }
+  });
+export type TResources = z.infer<typeof ZResources>;
+
+// ---- container spec ---------------------------------------------------------
+
+export const MAX_COMMAND_ARGS = 256;
+export const MAX_COMMAND_ARG_LENGTH = 8 * 1024;
+export const MAX_ENV_ENTRIES = 256;
+export const MAX_ENV_KEY_LENGTH = 256;
+export const MAX_ENV_VALUE_LENGTH = 32 * 1024;
+export const MAX_PORT_MAPPINGS = 64;
+/** Labels starting with this are set by the agent to manage containers (`fleet.container-id`, …). */
+export const RESERVED_LABEL_PREFIX = "fleet.";
+
+/** docker's container name rule (at least two characters), bounded to 128. */
+export const ZContainerName = z
+  .string()
+  .max(128)
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, {
+    error: "must be 2-128 letters, digits, '_', '.' or '-', starting with a letter or digit",
+  });
+
+const ZEnvKey = z
+  .string()
+  .max(MAX_ENV_KEY_LENGTH)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be letters, digits or '_', not starting with a digit" });
+// A NUL byte cannot pass through execve, so the engine would fail later and less clearly.
+const ZEnvValue = z
+  .string()
+  .max(MAX_ENV_VALUE_LENGTH)
+  .refine((value) => !value.includes("\0"), { error: "must not contain NUL characters" });
+
+export const ZEnv = z.record(ZEnvKey, ZEnvValue).refine((env) => Object.keys(env).length <= MAX_ENV_ENTRIES, {
+  error: `at most ${MAX_ENV_ENTRIES} environment variables are allowed`,
+});
+
+export const ZContainerSpec = z
+  .object({
+    id: ZContainerId,
+    name: ZContainerName,
+    image: ZImageRef,
+    /** null: the image's default command. */
+    command: z
+      .array(
+        z
+          .string()
+          .max(MAX_COMMAND_ARG_LENGTH)
+          .refine((arg) => !arg.includes("\0"), { error: "must not contain NUL characters" }),
+      )
+      .max(MAX_COMMAND_ARGS)
+      .nullable(),
+    env: ZEnv,
+    ports: z.array(ZPortMapping).max(MAX_PORT_MAPPINGS),
+    resources: ZResources,
+    restartPolicy: ZRestartPolicy,
+    labels: ZLabels,
+  })
+  .superRefine((spec, ctx) => {
+    for (const key of Object.keys(spec.labels)) {
+      if (key.startsWith(RESERVED_LABEL_PREFIX)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `labels starting with "${RESERVED_LABEL_PREFIX}" are reserved for Fleet`,
+          path: ["labels", key],
+        });
+      }
+    }
+    spec.ports.forEach((mapping, index) => {
+      const earlier = spec.ports.findIndex((other, j) => j < index && portMappingsConflict(other, mapping));
+      if (earlier !== -1) {
+        ctx.addIssue({
+          code: "custom",
+          message: `host port ${mapping.hostPort}/${mapping.protocol} is already used by ports[${earlier}]`,
+          path: ["ports", index, "hostPort"],
+        });
+      }
+    });
+  });
+export type TContainerSpec = z.infer<typeof ZContainerSpec>;
+export type TContainerSpecInput = z.input<typeof ZContainerSpec>;

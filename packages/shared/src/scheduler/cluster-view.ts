@@ -1,0 +1,237 @@
+import { effectiveRequests } from "./effective-requests";
+import { usedHostPortsOf } from "./host-ports";
+import type { PlacementRequest, SchedulerHost } from "./types";
+
+export const HOST_OFFLINE = 1;
+export const HOST_DRAINING = 2;
+export const HOST_HAS_PORTS = 4;
+
+/**
+ * The numbers the scheduler's loop reads, one typed-array slot per host, so a
+ * pass over 5,000 hosts walks a few flat arrays instead of chasing three
+ * objects per host. Hosts with equal labels share one label set, numbered,
+ * so a constraint is checked once per distinct set rather than once per host.
+ * For `schedule` only; everything else reads hosts through the view's methods.
+ */
+export type HostColumns = {
+  readonly count: number;
+  readonly records: readonly SchedulerHost[];
+  readonly flags: Uint8Array;
+  readonly allocatableCpu: Float64Array;
+  readonly allocatableMemory: Float64Array;
+  readonly freeCpu: Float64Array;
+  readonly freeMemory: Float64Array;
+  readonly freePids: Float64Array;
+  readonly labelSet: Int32Array;
+  /** Label sets by number; a freed number holds undefined until reused. */
+  readonly labelSets: readonly (Readonly<Record<string, string>> | undefined)[];
+};
+
+/**
+ * The central's in-memory picture of the cluster: every host with what is
+ * allocated on it. `schedule` reads it; `place` and `release` keep it in step
+ * with the placements the central commits, so the next decision sees them
+ * without a database round trip. The view owns copies of the hosts it is
+ * given: callers' objects are never changed, and changing them later does not
+ * change the view.
+ */
+export class ClusterView {
+  readonly #records: SchedulerHost[] = [];
+  readonly #indexById = new Map<string, number>();
+  #flags = new Uint8Array(0);
+  #allocatableCpu = new Float64Array(0);
+  #allocatableMemory = new Float64Array(0);
+  #freeCpu = new Float64Array(0);
+  #freeMemory = new Float64Array(0);
+  #freePids = new Float64Array(0);
+  #labelSet = new Int32Array(0);
+  readonly #labelSets: (Record<string, string> | undefined)[] = [];
+  readonly #labelSetUsers: number[] = [];
+  readonly #labelSetByKey = new Map<string, number>();
+  readonly #freeLabelSetNumbers: number[] = [];
+
+  constructor(hosts: Iterable<SchedulerHost> = []) {
+    for (const host of hosts) this.upsertHost(host);
+  }
+
+  get size(): number {
+    return this.#records.length;
+  }
+
+  /** The hosts in no particular order; treat them as read-only. */
+  hosts(): readonly Readonly<SchedulerHost>[] {
+    return this.#records;
+  }
+
+  get(hostId: string): Readonly<SchedulerHost> | undefined {
+    const index = this.#indexById.get(hostId);
+    return index === undefined ? undefined : this.#records[index];
+  }
+
+  /** Adds a host or replaces everything known about it (allocated and ports included). */
+  upsertHost(host: SchedulerHost): void {
+    const labelSet = this.#internLabels(host.labels);
+    const record = copyHost(host, this.#labelSets[labelSet]!);
+    let index = this.#indexById.get(host.id);
+    if (index === undefined) {
+      index = this.#records.length;
+      this.#ensureCapacity(index + 1);
+      this.#indexById.set(host.id, index);
+      this.#records.push(record);
+    } else {
+      this.#releaseLabels(this.#labelSet[index]!);
+      this.#records[index] = record;
+    }
+    this.#labelSet[index] = labelSet;
+    this.#writeColumns(index);
+  }
+
+  /** Returns whether the host was there. */
+  removeHost(hostId: string): boolean {
+    const index = this.#indexById.get(hostId);
+    if (index === undefined) return false;
+    this.#releaseLabels(this.#labelSet[index]!);
+    // Move the last host into the gap so removal stays O(1); order carries no meaning.
+    const lastIndex = this.#records.length - 1;
+    const last = this.#records.pop()!;
+    if (index < lastIndex) {
+      this.#records[index] = last;
+      this.#indexById.set(last.id, index);
+      this.#labelSet[index] = this.#labelSet[lastIndex]!;
+      this.#writeColumns(index);
+    }
+    this.#indexById.delete(hostId);
+    return true;
+  }
+
+  /**
+   * Books a placement on a host: adds its effective requests to `allocated`
+   * and its host ports to `usedHostPorts`. It does not check that it fits:
+   * the view records decisions, `schedule` makes them.
+   */
+  place(hostId: string, request: Pick<PlacementRequest, "resources" | "ports">): void {
+    const index = this.#mustFind(hostId);
+    const host = this.#records[index]!;
+    const take = effectiveRequests(request.resources);
+    host.allocated.cpuMillis += take.cpuMillis;
+    host.allocated.memoryBytes += take.memoryBytes;
+    host.allocated.pids += take.pids;
+    for (const binding of usedHostPortsOf(request.ports)) host.usedHostPorts.push(binding);
+    this.#writeColumns(index);
+  }
+
+  /**
+   * Undoes `place` for the same request. Amounts stop at zero so that a
+   * release after the host was re-read from the database (its `allocated`
+   * already without this container) cannot push it negative.
+   */
+  release(hostId: string, request: Pick<PlacementRequest, "resources" | "ports">): void {
+    const index = this.#mustFind(hostId);
+    const host = this.#records[index]!;
+    const take = effectiveRequests(request.resources);
+    host.allocated.cpuMillis = Math.max(0, host.allocated.cpuMillis - take.cpuMillis);
+    host.allocated.memoryBytes = Math.max(0, host.allocated.memoryBytes - take.memoryBytes);
+    host.allocated.pids = Math.max(0, host.allocated.pids - take.pids);
+    for (const binding of usedHostPortsOf(request.ports)) {
+      const i = host.usedHostPorts.findIndex(
+        (u) => u.port === binding.port && u.protocol === binding.protocol && u.hostIp === binding.hostIp,
+      );
+      if (i >= 0) host.usedHostPorts.splice(i, 1);
+    }
+    this.#writeColumns(index);
+  }
+
+  /** The scheduler's flat view of the hosts; valid until the view next changes. */
+  columns(): HostColumns {
+    return {
+      count: this.#records.length,
+      records: this.#records,
+      flags: this.#flags,
+      allocatableCpu: this.#allocatableCpu,
+      allocatableMemory: this.#allocatableMemory,
+      freeCpu: this.#freeCpu,
+      freeMemory: this.#freeMemory,
+      freePids: this.#freePids,
+      labelSet: this.#labelSet,
+      labelSets: this.#labelSets,
+    };
+  }
+
+  #mustFind(hostId: string): number {
+    const index = this.#indexById.get(hostId);
+    if (index === undefined) throw new Error(`unknown host ${hostId} in the cluster view`);
+    return index;
+  }
+
+  #writeColumns(index: number): void {
+    const host = this.#records[index]!;
+    this.#flags[index] =
+      (host.online ? 0 : HOST_OFFLINE) |
+      (host.draining ? HOST_DRAINING : 0) |
+      (host.usedHostPorts.length > 0 ? HOST_HAS_PORTS : 0);
+    this.#allocatableCpu[index] = host.allocatable.cpuMillis;
+    this.#allocatableMemory[index] = host.allocatable.memoryBytes;
+    this.#freeCpu[index] = host.allocatable.cpuMillis - host.allocated.cpuMillis;
+    this.#freeMemory[index] = host.allocatable.memoryBytes - host.allocated.memoryBytes;
+    this.#freePids[index] = host.allocatable.pids - host.allocated.pids;
+  }
+
+  #ensureCapacity(needed: number): void {
+    if (needed <= this.#flags.length) return;
+    const capacity = Math.max(16, this.#flags.length * 2, needed);
+    const grow = <T extends Uint8Array | Float64Array | Int32Array>(old: T, make: (n: number) => T): T => {
+      const bigger = make(capacity);
+      bigger.set(old);
+      return bigger;
+    };
+    this.#flags = grow(this.#flags, (n) => new Uint8Array(n));
+    this.#allocatableCpu = grow(this.#allocatableCpu, (n) => new Float64Array(n));
+    this.#allocatableMemory = grow(this.#allocatableMemory, (n) => new Float64Array(n));
+    this.#freeCpu = grow(this.#freeCpu, (n) => new Float64Array(n));
+    this.#freeMemory = grow(this.#freeMemory, (n) => new Float64Array(n));
+    this.#freePids = grow(this.#freePids, (n) => new Float64Array(n));
+    this.#labelSet = grow(this.#labelSet, (n) => new Int32Array(n));
+  }
+
+  /** The number of the shared, frozen label set equal to `labels`, made if new. */
+  #internLabels(labels: Readonly<Record<string, string>>): number {
+    const key = labelSetKey(labels);
+    let number = this.#labelSetByKey.get(key);
+    if (number === undefined) {
+      number = this.#freeLabelSetNumbers.pop() ?? this.#labelSets.length;
+      this.#labelSets[number] = Object.freeze({ ...labels });
+      this.#labelSetUsers[number] = 0;
+      this.#labelSetByKey.set(key, number);
+    }
+    this.#labelSetUsers[number]!++;
+    return number;
+  }
+
+  // Numbers of label sets no host uses any more are reused, so a long-running
+  // central whose hosts come and go does not collect dead label sets.
+  #releaseLabels(number: number): void {
+    const users = --this.#labelSetUsers[number]!;
+    if (users > 0) return;
+    this.#labelSetByKey.delete(labelSetKey(this.#labelSets[number]!));
+    this.#labelSets[number] = undefined;
+    this.#freeLabelSetNumbers.push(number);
+  }
+}
+
+function labelSetKey(labels: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function copyHost(host: SchedulerHost, sharedLabels: Readonly<Record<string, string>>): SchedulerHost {
+  return {
+    id: host.id,
+    name: host.name,
+    online: host.online,
+    draining: host.draining,
+    // Frozen and shared: the view never changes labels in place, upsertHost replaces them.
+    labels: sharedLabels as Record<string, string>,
+    allocatable: { ...host.allocatable },
+    allocated: { ...host.allocated },
+    usedHostPorts: host.usedHostPorts.map((p) => ({ ...p })),
+  };
+}

@@ -1,0 +1,52 @@
+import { portMappingsConflict, type TPortMapping, type TPortMappingInput } from "../domain/container-spec";
+import type { UsedHostPort } from "./types";
+
+/** A container port that binds a fixed host port (without one the engine picks a free port). */
+export type HostPortMapping = TPortMapping & { hostPort: number };
+
+export function takesHostPort(port: TPortMapping): port is HostPortMapping {
+  return port.hostPort !== undefined && port.hostPort > 0;
+}
+
+/**
+ * Finds the binding on a host that `wanted` would clash with. `probe` is a
+ * scratch mapping the caller owns, so the scheduler's loop over thousands of
+ * hosts allocates nothing here.
+ */
+export function findPortConflict(
+  wanted: HostPortMapping,
+  used: readonly UsedHostPort[],
+  probe: TPortMappingInput = { containerPort: 1 },
+): UsedHostPort | undefined {
+  for (let i = 0; i < used.length; i++) {
+    const binding = used[i]!;
+    probe.hostPort = binding.port;
+    probe.protocol = binding.protocol;
+    probe.hostIp = binding.hostIp;
+    if (portMappingsConflict(wanted, probe)) return binding;
+  }
+  return undefined;
+}
+
+/** The host-port bindings a placed container adds to its host. */
+export function usedHostPortsOf(ports: readonly TPortMapping[]): UsedHostPort[] {
+  const bindings: UsedHostPort[] = [];
+  for (const port of ports) {
+    if (!takesHostPort(port)) continue;
+    const binding: UsedHostPort = { port: port.hostPort, protocol: port.protocol };
+    if (port.hostIp !== undefined) binding.hostIp = port.hostIp;
+    bindings.push(binding);
+  }
+  return bindings;
+}
+
+/** `127.0.0.1:8080/tcp`, `[::1]:53/udp`; `*:80/tcp` when bound without an address. */
+export function formatHostBinding(binding: {
+  port: number;
+  protocol: string;
+  hostIp?: string | undefined;
+}): string {
+  const ip = binding.hostIp;
+  const address = ip === undefined || ip === "" ? "*" : ip.includes(":") ? `[${ip}]` : ip;
+  return `${address}:${binding.port}/${binding.protocol}`;
+}
