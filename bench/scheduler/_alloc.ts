@@ -23,3 +23,4 @@ const mixed = new ClusterView(makeMixedCluster(5000, random));
 for (let i = 0; i < 40000; i++) { const r = reqs[i % reqs.length]!; const h = mixed.hosts()[Math.floor(random()*5000)]!; if (schedule([h], r).ok) mixed.place(h.id, r); }
 await run("mixed-half plain", mixed, plain);
 await run("mixed-half mixed", mixed, reqs);
+let rej = 0; for (const r of reqs) { const res = schedule(mixed, r); rej += (res as any).rejected.length; } console.log("avg rejected", rej / reqs.length);

@@ -27,7 +27,13 @@ import { DEFAULT_RESTART_TUNING, type RestartTuning } from "./supervisor/restart
 export interface AgentOptions {
   config: Pick<
     TAgentConfig,
-    "serverUrl" | "joinToken" | "name" | "labels" | "metricsIntervalMs" | "reserveCpuMillis" | "reserveMemoryBytes"
+    | "serverUrl"
+    | "joinToken"
+    | "name"
+    | "labels"
+    | "metricsIntervalMs"
+    | "reserveCpuMillis"
+    | "reserveMemoryBytes"
   >;
   driver: RuntimeDriver;
   store: StateStore;
@@ -83,7 +89,10 @@ export class Agent {
           type: "event",
           ts: this.clock.now(),
           kind: "image.pull-failed",
-          message: `pulling ${image} failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 4000),
+          message: `pulling ${image} failed: ${error instanceof Error ? error.message : String(error)}`.slice(
+            0,
+            4000,
+          ),
           data: { image },
         }),
     });
@@ -168,7 +177,10 @@ export class Agent {
     await this.opts.kernelOoms
       ?.start((oom) => this.oom.noteKernelOom(oom.engineId, oom.ts))
       .then((watching) => {
-        if (!watching) this.log.warn("kernel log not readable: OOM kills are known from the engine and cgroup counters only");
+        if (!watching)
+          this.log.warn(
+            "kernel log not readable: OOM kills are known from the engine and cgroup counters only",
+          );
       });
     this.scheduleMetrics();
     this.link.start();
@@ -195,7 +207,10 @@ export class Agent {
     for (;;) {
       try {
         const fingerprint = await this.opts.driver.fingerprint();
-        this.log.info({ engine: fingerprint.engine, cgroupVersion: fingerprint.cgroupVersion }, "container engine ready");
+        this.log.info(
+          { engine: fingerprint.engine, cgroupVersion: fingerprint.cgroupVersion },
+          "container engine ready",
+        );
         return fingerprint;
       } catch (error) {
         const delay = backoff.nextDelayMs();
@@ -246,10 +261,16 @@ export class Agent {
       this.auth = { kind: "credential", ...credential };
       try {
         await this.opts.store.saveCredential({ serverUrl: this.opts.config.serverUrl, ...credential });
-        this.log.info({ hostId: welcome.hostId, path: this.opts.store.credentialPath }, "joined the fleet; credential stored");
+        this.log.info(
+          { hostId: welcome.hostId, path: this.opts.store.credentialPath },
+          "joined the fleet; credential stored",
+        );
       } catch (error) {
         // Keep going on the in-memory credential; the next restart would need a new join token.
-        this.log.error({ err: error, path: this.opts.store.credentialPath }, "could not store the host credential");
+        this.log.error(
+          { err: error, path: this.opts.store.credentialPath },
+          "could not store the host credential",
+        );
       }
     } else if (used.kind === "join") {
       this.log.warn("the central welcomed a join without handing out a credential");

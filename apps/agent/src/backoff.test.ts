@@ -28,7 +28,10 @@ describe("ExponentialBackoff", () => {
   it("with full jitter stays within [0, ceiling] and scales with the random draw", () => {
     const draws = [0, 0.5, 0.999, 0.25, 1 - Number.EPSILON];
     let i = 0;
-    const backoff = new ExponentialBackoff({ initialMs: 500, maxMs: 30_000, jitter: "full" }, () => draws[i++] ?? 0);
+    const backoff = new ExponentialBackoff(
+      { initialMs: 500, maxMs: 30_000, jitter: "full" },
+      () => draws[i++] ?? 0,
+    );
     const delays = draws.map(() => backoff.nextDelayMs());
     expect(delays).toEqual([0, 500, Math.floor(0.999 * 2000), 1000, Math.floor((1 - Number.EPSILON) * 8000)]);
   });

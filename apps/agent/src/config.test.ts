@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AGENT_FLAGS, ConfigError, DEFAULT_STATE_DIR, agentHelpText, parseAgentConfig } from "./config";
+import { AGENT_FLAGS, agentHelpText, ConfigError, DEFAULT_STATE_DIR, parseAgentConfig } from "./config";
 
 const defaults = { hostname: "node-7" };
 
@@ -131,11 +131,23 @@ describe("parseAgentConfig", () => {
   it.each([
     [[], {}, /--server \(FLEET_SERVER\): is required/],
     [["--server", "ftp://x"], {}, /--server \(FLEET_SERVER\): must be an http/],
-    [["--server", "http://x:1", "--metrics-interval", "fast"], {}, /--metrics-interval \(FLEET_METRICS_INTERVAL\): invalid duration "fast"/],
+    [
+      ["--server", "http://x:1", "--metrics-interval", "fast"],
+      {},
+      /--metrics-interval \(FLEET_METRICS_INTERVAL\): invalid duration "fast"/,
+    ],
     [["--server", "http://x:1", "--metrics-interval", "10ms"], {}, /at least 100ms/],
-    [["--server", "http://x:1", "--reserve-cpu", "lots"], {}, /--reserve-cpu \(FLEET_RESERVE_CPU\): invalid cpus/],
+    [
+      ["--server", "http://x:1", "--reserve-cpu", "lots"],
+      {},
+      /--reserve-cpu \(FLEET_RESERVE_CPU\): invalid cpus/,
+    ],
     [["--server", "http://x:1", "--reserve-memory", "12q"], {}, /--reserve-memory .*invalid memory size/],
-    [["--server", "http://x:1", "--engine", "tcp://127.0.0.1:2375"], {}, /--engine \(FLEET_ENGINE\): must be unix/],
+    [
+      ["--server", "http://x:1", "--engine", "tcp://127.0.0.1:2375"],
+      {},
+      /--engine \(FLEET_ENGINE\): must be unix/,
+    ],
     [["--server", "http://x:1", "--log-level", "loud"], {}, /--log-level \(FLEET_LOG_LEVEL\)/],
     [["--server", "http://x:1", "--label", "novalue"], {}, /--label: label "novalue" must be key=value/],
     [["--server", "http://x:1"], { FLEET_LABELS: "Bad Key=1" }, /FLEET_LABELS: invalid label/],
@@ -162,7 +174,20 @@ describe("agentHelpText", () => {
       if (doc.env) expect(text).toContain(doc.env);
       if (doc.default) expect(text).toContain(`default ${doc.default}`);
     }
-    for (const flag of ["server", "join-token", "engine", "name", "label", "state-dir", "metrics-interval", "reserve-cpu", "reserve-memory", "ca-file", "cgroup-parent", "log-level"]) {
+    for (const flag of [
+      "server",
+      "join-token",
+      "engine",
+      "name",
+      "label",
+      "state-dir",
+      "metrics-interval",
+      "reserve-cpu",
+      "reserve-memory",
+      "ca-file",
+      "cgroup-parent",
+      "log-level",
+    ]) {
       expect(text).toContain(`--${flag} `);
     }
   });

@@ -78,7 +78,7 @@ const FLAGS = {
     value: "<duration>",
     env: "FLEET_METRICS_INTERVAL",
     default: "5s",
-    help: "How often container and host metrics are sampled and sent (e.g. 5s, 500ms, 1m).",
+    help: "How often container and host metrics are sampled and sent (e.g. 5s, 500ms, 1m); once connected, the central's setting wins.",
   },
   "reserve-cpu": {
     flag: "reserve-cpu",

@@ -39,7 +39,9 @@ export async function main(): Promise<number> {
     try {
       caPem = await readFile(config.caFile, "utf8");
     } catch (error) {
-      return usageError(`--ca-file (FLEET_CA_FILE): cannot read ${config.caFile}: ${(error as Error).message}`);
+      return usageError(
+        `--ca-file (FLEET_CA_FILE): cannot read ${config.caFile}: ${(error as Error).message}`,
+      );
     }
     if (!caPem.includes("-----BEGIN CERTIFICATE-----")) {
       return usageError(`--ca-file (FLEET_CA_FILE): ${config.caFile} holds no PEM certificate`);
@@ -59,7 +61,10 @@ export async function main(): Promise<number> {
       socketPath: engine.socketPath,
       ...(config.cgroupParent ? { cgroupParent: config.cgroupParent } : {}),
     });
-    log.info({ socketPath: engine.socketPath, source: engine.source, engine: driver.name }, "using container engine");
+    log.info(
+      { socketPath: engine.socketPath, source: engine.source, engine: driver.name },
+      "using container engine",
+    );
     const fingerprint = await driver.fingerprint();
     agent = new Agent({
       config,
@@ -111,7 +116,9 @@ export async function main(): Promise<number> {
 main().then(
   (code) => setImmediate(() => process.exit(code)),
   (error: unknown) => {
-    process.stderr.write(`fleet-agent: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `fleet-agent: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

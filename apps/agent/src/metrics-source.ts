@@ -44,7 +44,10 @@ export function cgroupMetricsSource(opts: { diskPath: string; log: Logger }): Me
     async sample(targets) {
       const sweep = await containers.sample(targets);
       for (const failed of sweep.failed) {
-        opts.log.warn({ containerId: failed.containerId, err: failed.error }, "could not read container metrics");
+        opts.log.warn(
+          { containerId: failed.containerId, err: failed.error },
+          "could not read container metrics",
+        );
       }
       let hostSample: THostSample | null = null;
       try {

@@ -3,9 +3,9 @@ import type { TOperationInput } from "@fleet/shared/protocol/operations";
 import { ZOpRequestFrame } from "@fleet/shared/protocol/server-to-agent";
 import { makeContainerSpec } from "@fleet/shared/protocol/test-factories";
 import { beforeEach, describe, expect, it } from "vitest";
+import { OperationRunner, type TOperationOutbound } from "./operations";
 import { DriverError } from "./runtime/driver";
 import { FakeDriver } from "./runtime/fake/fake-driver";
-import { OperationRunner, type TOperationOutbound } from "./operations";
 import { flushAsync, ManualClock } from "./testing/manual-clock";
 import { silentLogger } from "./testing/silent-logger";
 
@@ -48,7 +48,9 @@ function resultOf(h: Harness, id: string) {
 }
 
 function progressOf(h: Harness, id: string) {
-  return h.sent.filter((f) => f.type === "op.progress" && f.id === id).map((f) => (f as { data: unknown }).data);
+  return h.sent
+    .filter((f) => f.type === "op.progress" && f.id === id)
+    .map((f) => (f as { data: unknown }).data);
 }
 
 function seedContainer(h: Harness, containerId = "web-1"): string {
@@ -72,7 +74,8 @@ describe("OperationRunner", () => {
       await flushAsync();
       const result = resultOf(h, "op-1");
       expect(result).toMatchObject({ ok: true, kind: "logs", result: { truncated: false } });
-      const lines = (result as { result: { lines: { line: string; stream: string; ts?: number }[] } }).result.lines;
+      const lines = (result as { result: { lines: { line: string; stream: string; ts?: number }[] } }).result
+        .lines;
       expect(lines.map((l) => l.line)).toEqual(["line 3", "line 4", "line 5"]);
       expect(lines[1]).toEqual({ stream: "stderr", line: "line 4", ts: h.clock.now() });
       expect(h.runner.activeCount).toBe(0);
@@ -110,7 +113,11 @@ describe("OperationRunner", () => {
       h.driver.writeLog(engineId, "stdout", "new 1");
       h.driver.writeLog(engineId, "stderr", "new 2");
       await flushAsync();
-      expect(progressOf(h, "op-2").map((d) => (d as { line: string }).line)).toEqual(["old", "new 1", "new 2"]);
+      expect(progressOf(h, "op-2").map((d) => (d as { line: string }).line)).toEqual([
+        "old",
+        "new 1",
+        "new 2",
+      ]);
       expect(resultOf(h, "op-2")).toBeUndefined();
       h.runner.handleCancel({ type: "op.cancel", id: "op-2" });
       await flushAsync();
@@ -140,7 +147,10 @@ describe("OperationRunner", () => {
       h.driver.writeLog(engineId, "stdout", "kept");
       await flushAsync();
       const lines = progressOf(h, "op-4").map((d) => (d as { line: string }).line);
-      expect(lines).toEqual(["[fleet-agent] 3 log lines dropped: the link to the central is congested", "kept"]);
+      expect(lines).toEqual([
+        "[fleet-agent] 3 log lines dropped: the link to the central is congested",
+        "kept",
+      ]);
     });
   });
 
@@ -163,14 +173,19 @@ describe("OperationRunner", () => {
       h.runner.handleRequest(request("op-6", { kind: "image.pull", image: "127.0.0.1:5000/app:1" }));
       await flushAsync();
       expect(resultOf(h, "op-6")).toMatchObject({ ok: false, error: { code: "engine" } });
-      expect((resultOf(h, "op-6") as { error: { message: string } }).error.message).toMatch(/manifest unknown/);
+      expect((resultOf(h, "op-6") as { error: { message: string } }).error.message).toMatch(
+        /manifest unknown/,
+      );
     });
 
     it("lists, removes and pushes images", async () => {
       h.driver.images.add("127.0.0.1:5000/a:1");
       h.runner.handleRequest(request("op-7", { kind: "image.list" }));
       await flushAsync();
-      expect(resultOf(h, "op-7")).toMatchObject({ ok: true, result: { images: [{ tags: ["127.0.0.1:5000/a:1"] }] } });
+      expect(resultOf(h, "op-7")).toMatchObject({
+        ok: true,
+        result: { images: [{ tags: ["127.0.0.1:5000/a:1"] }] },
+      });
 
       h.runner.handleRequest(request("op-8", { kind: "image.push", image: "127.0.0.1:5000/a:1" }));
       await flushAsync();
@@ -211,34 +226,78 @@ describe("OperationRunner", () => {
         request("op-11", { kind: "image.build", tag: "127.0.0.1:5000/built:1", uploadId: "up-1" }),
       );
       await flushAsync();
-      expect(progressOf(h, "op-11")).toEqual([{ kind: "output", line: "Successfully tagged 127.0.0.1:5000/built:1" }]);
-      expect(resultOf(h, "op-11")).toMatchObject({ ok: true, result: { imageId: expect.stringMatching(/^sha256:/) } });
-      expect(h.driver.callsTo("buildImage")[0]?.args).toEqual(["127.0.0.1:5000/built:1", { dockerfile: "Dockerfile" }]);
+      expect(progressOf(h, "op-11")).toEqual([
+        { kind: "output", line: "Successfully tagged 127.0.0.1:5000/built:1" },
+      ]);
+      expect(resultOf(h, "op-11")).toMatchObject({
+        ok: true,
+        result: { imageId: expect.stringMatching(/^sha256:/) },
+      });
+      expect(h.driver.callsTo("buildImage")[0]?.args).toEqual([
+        "127.0.0.1:5000/built:1",
+        { dockerfile: "Dockerfile" },
+      ]);
       expect(h.runner.uploadBytesHeld).toBe(0);
     });
 
     it("waits for the last chunk of an upload still arriving", async () => {
-      h.runner.handleUploadChunk({ type: "upload.chunk", uploadId: "up-2", seq: 0, data: "YWJj", final: false });
-      h.runner.handleRequest(request("op-12", { kind: "image.build", tag: "127.0.0.1:5000/b:1", uploadId: "up-2" }));
+      h.runner.handleUploadChunk({
+        type: "upload.chunk",
+        uploadId: "up-2",
+        seq: 0,
+        data: "YWJj",
+        final: false,
+      });
+      h.runner.handleRequest(
+        request("op-12", { kind: "image.build", tag: "127.0.0.1:5000/b:1", uploadId: "up-2" }),
+      );
       await flushAsync();
       expect(resultOf(h, "op-12")).toBeUndefined();
-      h.runner.handleUploadChunk({ type: "upload.chunk", uploadId: "up-2", seq: 1, data: "ZGVm", final: true });
+      h.runner.handleUploadChunk({
+        type: "upload.chunk",
+        uploadId: "up-2",
+        seq: 1,
+        data: "ZGVm",
+        final: true,
+      });
       await flushAsync();
       expect(resultOf(h, "op-12")).toMatchObject({ ok: true });
     });
 
     it("rejects an upload with a gap, past its size bound, or unknown", async () => {
       h = harness({ uploads: { maxTotalBytes: 4, idleTimeoutMs: 60_000 } });
-      h.runner.handleUploadChunk({ type: "upload.chunk", uploadId: "gap", seq: 0, data: "YQ==", final: false });
-      h.runner.handleUploadChunk({ type: "upload.chunk", uploadId: "gap", seq: 2, data: "YQ==", final: true });
-      h.runner.handleUploadChunk({ type: "upload.chunk", uploadId: "big", seq: 0, data: "YWJjZGVmZ2g=", final: true });
+      h.runner.handleUploadChunk({
+        type: "upload.chunk",
+        uploadId: "gap",
+        seq: 0,
+        data: "YQ==",
+        final: false,
+      });
+      h.runner.handleUploadChunk({
+        type: "upload.chunk",
+        uploadId: "gap",
+        seq: 2,
+        data: "YQ==",
+        final: true,
+      });
+      h.runner.handleUploadChunk({
+        type: "upload.chunk",
+        uploadId: "big",
+        seq: 0,
+        data: "YWJjZGVmZ2g=",
+        final: true,
+      });
       const errors = h.sent.filter((f) => f.type === "error");
       expect(errors.map((e) => (e as { ref?: string }).ref)).toEqual(["gap", "big"]);
       expect((errors[0] as { message: string }).message).toMatch(/expected chunk 1, got 2/);
       expect((errors[1] as { message: string }).message).toMatch(/at most 4 bytes/);
 
-      h.runner.handleRequest(request("op-13", { kind: "image.build", tag: "127.0.0.1:5000/b:1", uploadId: "gap" }));
-      h.runner.handleRequest(request("op-14", { kind: "image.build", tag: "127.0.0.1:5000/b:1", uploadId: "none" }));
+      h.runner.handleRequest(
+        request("op-13", { kind: "image.build", tag: "127.0.0.1:5000/b:1", uploadId: "gap" }),
+      );
+      h.runner.handleRequest(
+        request("op-14", { kind: "image.build", tag: "127.0.0.1:5000/b:1", uploadId: "none" }),
+      );
       await flushAsync();
       expect(resultOf(h, "op-13")).toMatchObject({ ok: false, error: { code: "invalid" } });
       expect(resultOf(h, "op-14")).toMatchObject({ ok: false, error: { code: "not_found" } });
@@ -246,7 +305,13 @@ describe("OperationRunner", () => {
     });
 
     it("forgets an upload nobody builds from", async () => {
-      h.runner.handleUploadChunk({ type: "upload.chunk", uploadId: "idle", seq: 0, data: "YWJj", final: true });
+      h.runner.handleUploadChunk({
+        type: "upload.chunk",
+        uploadId: "idle",
+        seq: 0,
+        data: "YWJj",
+        final: true,
+      });
       expect(h.runner.uploadBytesHeld).toBe(3);
       await h.clock.advance(5 * 60_000);
       expect(h.runner.uploadBytesHeld).toBe(0);
@@ -254,7 +319,13 @@ describe("OperationRunner", () => {
   });
 
   it("answers timeout when an operation outlives its timeout", async () => {
-    h.runner.handleUploadChunk({ type: "upload.chunk", uploadId: "slow", seq: 0, data: "YWJj", final: false });
+    h.runner.handleUploadChunk({
+      type: "upload.chunk",
+      uploadId: "slow",
+      seq: 0,
+      data: "YWJj",
+      final: false,
+    });
     h.runner.handleRequest(
       request("op-15", { kind: "image.build", tag: "127.0.0.1:5000/b:1", uploadId: "slow" }, 1000),
     );
@@ -266,8 +337,16 @@ describe("OperationRunner", () => {
   });
 
   it("answers cancelled when a non-streaming operation is cancelled", async () => {
-    h.runner.handleUploadChunk({ type: "upload.chunk", uploadId: "slow", seq: 0, data: "YWJj", final: false });
-    h.runner.handleRequest(request("op-16", { kind: "image.build", tag: "127.0.0.1:5000/b:1", uploadId: "slow" }));
+    h.runner.handleUploadChunk({
+      type: "upload.chunk",
+      uploadId: "slow",
+      seq: 0,
+      data: "YWJj",
+      final: false,
+    });
+    h.runner.handleRequest(
+      request("op-16", { kind: "image.build", tag: "127.0.0.1:5000/b:1", uploadId: "slow" }),
+    );
     await flushAsync();
     h.runner.handleCancel({ type: "op.cancel", id: "op-16" });
     await flushAsync();

@@ -7,7 +7,11 @@
  * the central asks again if it still wants the answer.
  */
 import { ZDigest } from "@fleet/shared/image-ref";
-import type { TOpProgressFrame, TOpResultFrame, TOpSuccessFrame } from "@fleet/shared/protocol/agent-to-server";
+import type {
+  TOpProgressFrame,
+  TOpResultFrame,
+  TOpSuccessFrame,
+} from "@fleet/shared/protocol/agent-to-server";
 import type { TErrorFrame } from "@fleet/shared/protocol/common";
 import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import {
@@ -23,7 +27,11 @@ import {
   ZImageSummary,
   ZOperationResults,
 } from "@fleet/shared/protocol/operations";
-import type { TOpCancelFrame, TOpRequestFrame, TUploadChunkFrame } from "@fleet/shared/protocol/server-to-agent";
+import type {
+  TOpCancelFrame,
+  TOpRequestFrame,
+  TUploadChunkFrame,
+} from "@fleet/shared/protocol/server-to-agent";
 import { MAX_FRAME_BYTES } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
 import type { Clock, TimerHandle } from "./clock";
@@ -123,7 +131,12 @@ export class OperationRunner {
     const problem = this.uploads.add(frame);
     if (problem) {
       this.log.warn({ uploadId: frame.uploadId, problem }, "upload rejected");
-      this.opts.send({ type: "error", code: "bad_frame", message: trim(problem, MAX_MESSAGE_LENGTH), ref: frame.uploadId });
+      this.opts.send({
+        type: "error",
+        code: "bad_frame",
+        message: trim(problem, MAX_MESSAGE_LENGTH),
+        ref: frame.uploadId,
+      });
     }
   }
 
@@ -138,7 +151,10 @@ export class OperationRunner {
       return;
     }
     if (this.running.size >= this.limits.maxConcurrent) {
-      this.fail(frame.id, { code: "unsupported", message: `at most ${this.limits.maxConcurrent} operations at once` });
+      this.fail(frame.id, {
+        code: "unsupported",
+        message: `at most ${this.limits.maxConcurrent} operations at once`,
+      });
       return;
     }
     const abort = new AbortController();
@@ -181,9 +197,18 @@ export class OperationRunner {
       const result = await this.dispatch(op, request);
       const checked = ZOperationResults[request.kind].safeParse(result);
       if (!checked.success) {
-        throw new OperationError("internal", `the engine's answer did not fit the protocol: ${checked.error.message}`);
+        throw new OperationError(
+          "internal",
+          `the engine's answer did not fit the protocol: ${checked.error.message}`,
+        );
       }
-      this.finish(op, { type: "op.result", id: op.id, ok: true, kind: request.kind, result: checked.data } as TOpSuccessFrame);
+      this.finish(op, {
+        type: "op.result",
+        id: op.id,
+        ok: true,
+        kind: request.kind,
+        result: checked.data,
+      } as TOpSuccessFrame);
     } catch (error) {
       this.finishWithError(op, error);
     }
@@ -258,7 +283,10 @@ export class OperationRunner {
     return { lines: collected.slice(first), truncated: first > 0 };
   }
 
-  private async pull(op: RunningOp, request: TOperationOf<"image.pull">): Promise<TOperationResult<"image.pull">> {
+  private async pull(
+    op: RunningOp,
+    request: TOperationOf<"image.pull">,
+  ): Promise<TOperationResult<"image.pull">> {
     const { digest } = await this.opts.driver.pullImage(request.image, {
       ...(request.auth ? { auth: request.auth } : {}),
       onProgress: this.progressThrottle(op),
@@ -287,14 +315,19 @@ export class OperationRunner {
     return { images: out };
   }
 
-  private async removeImage(request: TOperationOf<"image.remove">): Promise<TOperationResult<"image.remove">> {
+  private async removeImage(
+    request: TOperationOf<"image.remove">,
+  ): Promise<TOperationResult<"image.remove">> {
     await this.opts.driver.removeImage(request.image, { force: request.force });
     // The driver reports success only; an id names the image itself, a reference one of its tags.
     const isId = /^(?:sha256:)?[a-f0-9]{12,64}$/.test(request.image);
     return { untagged: isId ? [] : [request.image], deleted: isId ? [request.image] : [] };
   }
 
-  private async build(op: RunningOp, request: TOperationOf<"image.build">): Promise<TOperationResult<"image.build">> {
+  private async build(
+    op: RunningOp,
+    request: TOperationOf<"image.build">,
+  ): Promise<TOperationResult<"image.build">> {
     const context = await this.uploads.take(request.uploadId, op.abort.signal);
     const { imageId } = await this.opts.driver.buildImage(context, {
       tag: request.tag,
@@ -305,7 +338,10 @@ export class OperationRunner {
     return { imageId };
   }
 
-  private async push(op: RunningOp, request: TOperationOf<"image.push">): Promise<TOperationResult<"image.push">> {
+  private async push(
+    op: RunningOp,
+    request: TOperationOf<"image.push">,
+  ): Promise<TOperationResult<"image.push">> {
     const { digest } = await this.opts.driver.pushImage(request.image, {
       ...(request.auth ? { auth: request.auth } : {}),
       onProgress: this.progressThrottle(op),
@@ -323,7 +359,8 @@ export class OperationRunner {
       const key = p.id ?? "";
       const now = this.opts.clock.now();
       const previous = last.get(key);
-      if (previous && previous.status === p.status && now - previous.at < this.limits.progressIntervalMs) return;
+      if (previous && previous.status === p.status && now - previous.at < this.limits.progressIntervalMs)
+        return;
       last.set(key, { status: p.status, at: now });
       this.progress(op, {
         kind: "progress",

@@ -200,8 +200,16 @@ describe("Reconciler after an agent restart", () => {
     expect(h.driver.callsTo("restart")).toHaveLength(0);
     expect(h.driver.callsTo("stop")).toHaveLength(0);
     expect(h.reconciler.containerCount).toBe(2);
-    expect(h.reporter.lastStatus(a.id)).toMatchObject({ state: "running", startedAt: "2025-01-01T00:00:00.000Z" });
-    expect(h.reconciler.sampleTargets().map((t) => t.containerId).sort()).toEqual([a.id, b.id].sort());
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({
+      state: "running",
+      startedAt: "2025-01-01T00:00:00.000Z",
+    });
+    expect(
+      h.reconciler
+        .sampleTargets()
+        .map((t) => t.containerId)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
 
     await apply(h, desired(9, [a, b]));
     expect(h.driver.callsTo("start")).toHaveLength(0);

@@ -80,7 +80,8 @@ export class Reconciler {
       // Prefer the running copy, then the most recently started one.
       copies.sort(
         (a, b) =>
-          Number(b.running) - Number(a.running) || (b.startedAt?.getTime() ?? 0) - (a.startedAt?.getTime() ?? 0),
+          Number(b.running) - Number(a.running) ||
+          (b.startedAt?.getTime() ?? 0) - (a.startedAt?.getTime() ?? 0),
       );
       const [keep, ...rest] = copies as [ManagedContainer, ...ManagedContainer[]];
       this.strays.push(...rest);
@@ -156,7 +157,10 @@ export class Reconciler {
         await this.apply(frame);
       } catch (error) {
         // Not acked: the next snapshot (or the same one resent on reconnect) tries again.
-        this.opts.deps.log.error({ err: error, generation: frame.generation }, "applying desired snapshot failed");
+        this.opts.deps.log.error(
+          { err: error, generation: frame.generation },
+          "applying desired snapshot failed",
+        );
       }
     }
   }
@@ -168,7 +172,8 @@ export class Reconciler {
 
     const removals: Promise<void>[] = [];
     for (const [containerId, sup] of this.supervisors) {
-      if (!desired.has(containerId)) removals.push(this.removeSupervisor(containerId, sup, "no longer desired"));
+      if (!desired.has(containerId))
+        removals.push(this.removeSupervisor(containerId, sup, "no longer desired"));
     }
     for (const stray of this.strays.splice(0)) removals.push(this.removeStray(stray));
     await Promise.all(removals);
@@ -206,7 +211,11 @@ export class Reconciler {
     });
   }
 
-  private async removeSupervisor(containerId: string, sup: ContainerSupervisor, reason: string): Promise<void> {
+  private async removeSupervisor(
+    containerId: string,
+    sup: ContainerSupervisor,
+    reason: string,
+  ): Promise<void> {
     try {
       await sup.remove(reason);
       if (this.supervisors.get(containerId) === sup) this.supervisors.delete(containerId);
@@ -221,7 +230,10 @@ export class Reconciler {
     try {
       if (stray.running) await driver.stop(stray.engineId, tuning.stopTimeoutSeconds);
       await driver.destroy(stray.engineId);
-      log.info({ engineId: stray.engineId, containerId: stray.containerId }, "removed duplicate managed container");
+      log.info(
+        { engineId: stray.engineId, containerId: stray.containerId },
+        "removed duplicate managed container",
+      );
     } catch (error) {
       log.error({ err: error, engineId: stray.engineId }, "could not remove duplicate managed container");
       this.strays.push(stray);

@@ -80,8 +80,8 @@ describe("chooseAuth", () => {
   });
 
   it("explains what is missing when there is neither", () => {
-    expect(() => chooseAuth(null, { serverUrl: "http://x:1", joinToken: null }, "/var/lib/fleet-agent")).toThrow(
-      /no host credential in \/var\/lib\/fleet-agent and no join token: pass --join-token/,
-    );
+    expect(() =>
+      chooseAuth(null, { serverUrl: "http://x:1", joinToken: null }, "/var/lib/fleet-agent"),
+    ).toThrow(/no host credential in \/var\/lib\/fleet-agent and no join token: pass --join-token/);
   });
 });

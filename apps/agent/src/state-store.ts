@@ -46,7 +46,9 @@ export class StateStore {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new StateStoreError(`${this.credentialPath} is not valid JSON; remove it and join again with a join token`);
+      throw new StateStoreError(
+        `${this.credentialPath} is not valid JSON; remove it and join again with a join token`,
+      );
     }
     const parsed = ZStoredCredential.safeParse(json);
     if (!parsed.success) {
@@ -58,7 +60,10 @@ export class StateStore {
   }
 
   async saveCredential(credential: TStoredCredential): Promise<void> {
-    await this.writeAtomically(this.credentialPath, `${JSON.stringify(ZStoredCredential.parse(credential), null, 2)}\n`);
+    await this.writeAtomically(
+      this.credentialPath,
+      `${JSON.stringify(ZStoredCredential.parse(credential), null, 2)}\n`,
+    );
   }
 
   /** The last snapshot, or null when there is none or it cannot be read (it is only a hint). */
@@ -122,7 +127,8 @@ export function chooseAuth(
   config: { serverUrl: string; joinToken: string | null },
   statePath: string,
 ): { auth: TAgentAuth; warning: string | null } {
-  const sameServer = stored !== null && normalizeServerUrl(stored.serverUrl) === normalizeServerUrl(config.serverUrl);
+  const sameServer =
+    stored !== null && normalizeServerUrl(stored.serverUrl) === normalizeServerUrl(config.serverUrl);
   if (stored && (sameServer || config.joinToken === null)) {
     return {
       auth: { kind: "credential", hostId: stored.hostId, credential: stored.credential },
@@ -131,7 +137,8 @@ export function chooseAuth(
         : `the stored credential was issued by ${stored.serverUrl}, not ${config.serverUrl}; trying it anyway`,
     };
   }
-  if (config.joinToken !== null) return { auth: { kind: "join", joinToken: config.joinToken }, warning: null };
+  if (config.joinToken !== null)
+    return { auth: { kind: "join", joinToken: config.joinToken }, warning: null };
   throw new StateStoreError(
     `no host credential in ${statePath} and no join token: pass --join-token (or FLEET_JOIN_TOKEN) to join the fleet`,
   );

@@ -61,14 +61,26 @@ export class UploadAssembler {
     let upload = this.uploads.get(frame.uploadId);
     if (!upload) {
       if (frame.seq !== 0) return `upload ${frame.uploadId}: chunk ${frame.seq} arrived before chunk 0`;
-      upload = { chunks: [], bytes: 0, nextSeq: 0, complete: false, failure: null, timer: null, waiters: new Set() };
+      upload = {
+        chunks: [],
+        bytes: 0,
+        nextSeq: 0,
+        complete: false,
+        failure: null,
+        timer: null,
+        waiters: new Set(),
+      };
       this.uploads.set(frame.uploadId, upload);
     }
     this.touch(frame.uploadId, upload);
     if (upload.failure) return null; // already reported
-    if (upload.complete) return this.fail(upload, `upload ${frame.uploadId}: chunk ${frame.seq} after the final one`);
+    if (upload.complete)
+      return this.fail(upload, `upload ${frame.uploadId}: chunk ${frame.seq} after the final one`);
     if (frame.seq !== upload.nextSeq) {
-      return this.fail(upload, `upload ${frame.uploadId}: expected chunk ${upload.nextSeq}, got ${frame.seq}`);
+      return this.fail(
+        upload,
+        `upload ${frame.uploadId}: expected chunk ${upload.nextSeq}, got ${frame.seq}`,
+      );
     }
     const data = Buffer.from(frame.data, "base64");
     if (this.held + data.length > this.limits.maxTotalBytes) {
@@ -94,7 +106,8 @@ export class UploadAssembler {
    */
   async take(uploadId: string, signal?: AbortSignal): Promise<Buffer> {
     const upload = this.uploads.get(uploadId);
-    if (!upload) throw new UploadError("not_found", `no upload ${uploadId} (send its chunks before the build request)`);
+    if (!upload)
+      throw new UploadError("not_found", `no upload ${uploadId} (send its chunks before the build request)`);
     while (!upload.complete && !upload.failure) {
       signal?.throwIfAborted();
       await new Promise<void>((resolve, reject) => {

@@ -88,7 +88,9 @@ function startLink(overrides: Partial<AgentLinkOptions> = {}, joinToken: string 
 
 function batch(seq: number, containers = 2) {
   return {
-    containers: Array.from({ length: containers }, (_, i) => makeContainerSample({ containerId: `c-${i}`, ts: seq })),
+    containers: Array.from({ length: containers }, (_, i) =>
+      makeContainerSample({ containerId: `c-${i}`, ts: seq }),
+    ),
     host: makeHostSample({ ts: seq }),
   };
 }
@@ -199,7 +201,13 @@ describe("AgentLink", () => {
     const port = central.port;
     await central.stop();
     await central.waitFor("link down", () => !agent.link.isReady);
-    const sent = agent.link.send({ type: "event", ts: 1, kind: "container.exit", containerId: "c-1", message: "exited" });
+    const sent = agent.link.send({
+      type: "event",
+      ts: 1,
+      kind: "container.exit",
+      containerId: "c-1",
+      message: "exited",
+    });
     expect(sent).toBe(false);
     expect(
       agent.link.send({
@@ -244,7 +252,9 @@ describe("AgentLink", () => {
 
   it("reconnects when no welcome arrives in time", async () => {
     central.silent = true;
-    const agent = startLink({ tuning: { welcomeTimeoutMs: 150, reconnectInitialMs: 10, reconnectMaxMs: 20 } });
+    const agent = startLink({
+      tuning: { welcomeTimeoutMs: 150, reconnectInitialMs: 10, reconnectMaxMs: 20 },
+    });
     await central.waitFor("a second hello", () => central.framesOf("hello").length >= 2);
     central.silent = false;
     await central.waitFor("welcome", () => agent.link.isReady);

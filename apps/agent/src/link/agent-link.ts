@@ -15,7 +15,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { rootCertificates } from "node:tls";
-import type { TAgentAuth, TAgentFrame, TEventFrame, THelloFrame, TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
+import type {
+  TAgentAuth,
+  TAgentFrame,
+  TEventFrame,
+  THelloFrame,
+  TMetricsFrame,
+} from "@fleet/shared/protocol/agent-to-server";
 import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import { encodeFrame, parseServerFrame } from "@fleet/shared/protocol/frame";
 import type { TServerFrame, TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
@@ -297,7 +303,10 @@ export class AgentLink {
     this.lastHeardAt = this.clock.now();
     const welcomeTimer = this.setTimer(() => {
       if (this.ws === ws && this.state === "awaiting-welcome") {
-        this.log.warn({ timeoutMs: this.tuning.welcomeTimeoutMs }, "no welcome from the central; reconnecting");
+        this.log.warn(
+          { timeoutMs: this.tuning.welcomeTimeoutMs },
+          "no welcome from the central; reconnecting",
+        );
         ws.terminate();
       }
     }, this.tuning.welcomeTimeoutMs);
@@ -311,7 +320,12 @@ export class AgentLink {
       return;
     }
     if (this.ws !== ws || ws.readyState !== WebSocket.OPEN || !this.usedAuth) return;
-    const hello: THelloFrame = { type: "hello", protocolVersion: PROTOCOL_VERSION, auth: this.usedAuth, ...body };
+    const hello: THelloFrame = {
+      type: "hello",
+      protocolVersion: PROTOCOL_VERSION,
+      auth: this.usedAuth,
+      ...body,
+    };
     this.writeTo(ws, hello);
   }
 
@@ -356,7 +370,10 @@ export class AgentLink {
       return;
     }
     const level = frame.code === "version_mismatch" || frame.code === "conflict" ? "error" : "warn";
-    this.log[level]({ code: frame.code, message: frame.message, ref: frame.ref }, "the central reported an error");
+    this.log[level](
+      { code: frame.code, message: frame.message, ref: frame.ref },
+      "the central reported an error",
+    );
   }
 
   private async onWelcome(ws: WebSocket, welcome: TWelcomeFrame): Promise<void> {
@@ -413,9 +430,15 @@ export class AgentLink {
     if (this.state === "stopped") return;
     if (wasReady) this.opts.onDisconnect?.();
 
-    const rejected = this.authRejected ?? (code === CLOSE_POLICY_VIOLATION && !wasReady ? reason || "policy violation" : null);
+    const rejected =
+      this.authRejected ??
+      (code === CLOSE_POLICY_VIOLATION && !wasReady ? reason || "policy violation" : null);
     if (rejected !== null && this.usedAuth?.kind === "join") {
-      this.fatal(new JoinRejectedError(`the central rejected the join token (${rejected}); create a new join token and start the agent with it`));
+      this.fatal(
+        new JoinRejectedError(
+          `the central rejected the join token (${rejected}); create a new join token and start the agent with it`,
+        ),
+      );
       return;
     }
     const delay = this.backoff.nextDelayMs();
@@ -483,7 +506,8 @@ export class AgentLink {
   private writeMetrics(frame: TMetricsFrame): void {
     const dropped = this.spool.takeDroppedSamples();
     const out = dropped > 0 ? { ...frame, droppedSamples: frame.droppedSamples + dropped } : frame;
-    if (dropped > 0) this.log.warn({ droppedSamples: dropped }, "metric samples were dropped while the link was down");
+    if (dropped > 0)
+      this.log.warn({ droppedSamples: dropped }, "metric samples were dropped while the link was down");
     if (!this.write(out)) this.spool.addDropped(frame.containers.length + (frame.host ? 1 : 0) + dropped);
   }
 

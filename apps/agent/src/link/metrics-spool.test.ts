@@ -67,6 +67,8 @@ describe("MetricsSpool", () => {
   });
 
   it("refuses empty limits", () => {
-    expect(() => new MetricsSpool<Batch>({ maxBatches: 0, maxSamples: 1 }, (b) => b.samples)).toThrow(RangeError);
+    expect(() => new MetricsSpool<Batch>({ maxBatches: 0, maxSamples: 1 }, (b) => b.samples)).toThrow(
+      RangeError,
+    );
   });
 });

@@ -35,7 +35,8 @@ export class MetricsSpool<TBatch> {
     private readonly limits: SpoolLimits,
     private readonly countSamples: (batch: TBatch) => number,
   ) {
-    if (limits.maxBatches < 1 || limits.maxSamples < 1) throw new RangeError("spool limits must be at least 1");
+    if (limits.maxBatches < 1 || limits.maxSamples < 1)
+      throw new RangeError("spool limits must be at least 1");
   }
 
   get size(): number {

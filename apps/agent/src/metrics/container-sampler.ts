@@ -1,10 +1,10 @@
+import type { TContainerSample } from "@fleet/shared/domain/metrics";
 import type { TCgroupStats } from "./cgroup/cgroup-stats";
 import type { TCgroupDirs, TCgroupMount, TProcFsOptions } from "./cgroup/paths";
 import { readCgroupMounts, resolveCgroupDirs } from "./cgroup/paths";
 import { readCgroupStats } from "./cgroup/read-cgroup";
 import { isGoneError } from "./errors";
 import { readNetCounters } from "./network";
-import type { TContainerSample } from "./sample-types";
 
 export type TSampleTarget = { containerId: string; pid: number };
 

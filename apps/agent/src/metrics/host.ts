@@ -1,9 +1,9 @@
 import { statfs } from "node:fs/promises";
 import { join } from "node:path";
+import type { THostSample } from "@fleet/shared/domain/metrics";
 import { readKernelFile } from "./cgroup/cgroup-files";
 import type { TProcFsOptions } from "./cgroup/paths";
 import { procRootOf } from "./cgroup/paths";
-import type { THostSample } from "./sample-types";
 
 /** Aggregate CPU time from /proc/stat, in USER_HZ ticks, and the number of online CPUs. */
 export type TProcStatCpu = { busyTicks: number; totalTicks: number; cpuCount: number };

@@ -81,7 +81,10 @@ export interface ManagedContainer {
   /** What the engine says; Podman 4 always says false (the agent checks the kernel too). */
   oomKilled: boolean;
   imageId: string;
-  /** The image reference the container was created from (e.g. `127.0.0.1:5000/app:1`). */
+  /**
+   * The image reference as the engine reports it: Podman qualifies short names
+   * (`docker.io/team/app:1`), so compare with `normalizeImageRef`.
+   */
   image: string;
   /** All labels on the container, Fleet's and the spec's. */
   labels: Record<string, string>;
@@ -129,7 +132,10 @@ export interface LogLine {
 }
 
 export interface LogOptions {
-  /** Last N lines of the existing log; a negative number means all of it. */
+  /**
+   * Last N entries of the existing log; a negative number means all of it. The
+   * engines count entries of both streams before the stdout/stderr filter.
+   */
   tail: number;
   follow: boolean;
   /** RFC 3339 time or Unix seconds; only lines written at or after it. */
@@ -149,6 +155,7 @@ export interface RuntimeDriver {
   /** Managed containers (by label), running or not. */
   recover(): Promise<ManagedContainer[]>;
   imageExists(image: string): Promise<boolean>;
+  /** Resolves with the registry's manifest digest, or null when the engine cannot tell which it is. */
   pullImage(
     image: string,
     opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal },
@@ -164,16 +171,25 @@ export interface RuntimeDriver {
     image: string,
     opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal },
   ): Promise<{ digest: string | null }>;
-  /** Create and start a container with the spec's limits and Fleet's labels; returns the engine id. */
+  /**
+   * Create and start a container with the spec's limits and Fleet's labels. A
+   * stopped leftover of the same Fleet container holding the name is replaced;
+   * any other holder fails with `name-conflict`. A container that fails to
+   * start is removed before the error is thrown.
+   */
   start(opts: StartOptions): Promise<ManagedContainer>;
   inspect(engineId: string): Promise<ManagedContainer | null>;
-  /** Resolves when the container exits. */
+  /** Resolves when the container exits (at once, with its last exit, if it is not running). */
   wait(engineId: string, signal?: AbortSignal): Promise<ExitResult>;
   stop(engineId: string, timeoutSeconds: number): Promise<void>;
   /** Start an existing stopped container again (restart in place). */
   restart(engineId: string): Promise<ManagedContainer>;
   destroy(engineId: string): Promise<void>;
-  /** Engine events for managed containers until the signal aborts. */
+  /**
+   * Engine events for managed containers until the signal aborts (then the
+   * iteration just ends). Subscribed at the call, not at the first `next()`.
+   * Throws `unavailable` if the engine closes the stream (restart): watch again.
+   */
   events(signal: AbortSignal): AsyncIterable<DriverEvent>;
   logs(engineId: string, opts: LogOptions, signal?: AbortSignal): AsyncIterable<LogLine>;
 }

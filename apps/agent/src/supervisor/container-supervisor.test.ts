@@ -9,7 +9,7 @@ import { silentLogger } from "../testing/silent-logger";
 import { ContainerSupervisor, type SupervisorDeps } from "./container-supervisor";
 import { ImagePuller } from "./image-puller";
 import { OomTracker } from "./oom-tracker";
-import { type RestartTuning, RestartTracker } from "./restart-policy";
+import { RestartTracker, type RestartTuning } from "./restart-policy";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -63,7 +63,12 @@ async function started(h: Harness, spec: TContainerSpec): Promise<ContainerSuper
   return sup;
 }
 
-async function exit(h: Harness, sup: ContainerSupervisor, exitCode: number, oomKilled = false): Promise<void> {
+async function exit(
+  h: Harness,
+  sup: ContainerSupervisor,
+  exitCode: number,
+  oomKilled = false,
+): Promise<void> {
   h.driver.exit(sup.engineId!, { exitCode, oomKilled });
   await flushAsync();
 }
@@ -220,7 +225,9 @@ describe("ContainerSupervisor", () => {
       expect(sup.state).toBe("running");
       await exit(h, sup, 1);
       expect(sup.state).toBe("crashloop");
-      expect(h.reporter.eventKinds(sup.containerId).filter((k) => k === "container.crashloop")).toHaveLength(1);
+      expect(h.reporter.eventKinds(sup.containerId).filter((k) => k === "container.crashloop")).toHaveLength(
+        1,
+      );
     });
 
     it("recreates a container that vanished from the engine when the policy says so", async () => {
@@ -336,7 +343,13 @@ describe("ContainerSupervisor", () => {
 
   it("holds the restart policy of an adopted exited container until its spec is known", async () => {
     const spec = specWith({ name: "always" });
-    h.driver.seedContainer({ spec, hostId: "host-1", specHash: hashContainerSpec(spec), running: false, exitCode: 2 });
+    h.driver.seedContainer({
+      spec,
+      hostId: "host-1",
+      specHash: hashContainerSpec(spec),
+      running: false,
+      exitCode: 2,
+    });
     const [found] = await h.driver.recover();
     const sup = ContainerSupervisor.adopt(h.deps, found!, null);
     await flushAsync();

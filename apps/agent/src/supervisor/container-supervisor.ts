@@ -18,7 +18,7 @@ import { type Clock, sleep, type TimerHandle } from "../clock";
 import { type ExitResult, isDriverError, type ManagedContainer, type RuntimeDriver } from "../runtime/driver";
 import type { ImagePuller } from "./image-puller";
 import type { OomTracker } from "./oom-tracker";
-import { decideRestart, type RestartTuning, RestartTracker } from "./restart-policy";
+import { decideRestart, RestartTracker, type RestartTuning } from "./restart-policy";
 
 /** Where statuses and events go (the link, or a test's list). */
 export interface SupervisorReporter {
@@ -105,7 +105,11 @@ export class ContainerSupervisor {
    * waited on (never restarted); one that exited meanwhile gets its restart
    * policy applied once the spec is known.
    */
-  static adopt(deps: SupervisorDeps, found: ManagedContainer, spec: TContainerSpec | null): ContainerSupervisor {
+  static adopt(
+    deps: SupervisorDeps,
+    found: ManagedContainer,
+    spec: TContainerSpec | null,
+  ): ContainerSupervisor {
     const sup = new ContainerSupervisor(deps, found.containerId, spec, found.specHash);
     sup.engineIdValue = found.engineId;
     sup.pid = found.pid;
@@ -125,7 +129,11 @@ export class ContainerSupervisor {
     } else {
       sup.setState("exited", null);
       void sup.onExit(
-        { exitCode: found.exitCode ?? 0, oomKilled: found.oomKilled, finishedAt: found.finishedAt ?? new Date(deps.clock.now()) },
+        {
+          exitCode: found.exitCode ?? 0,
+          oomKilled: found.oomKilled,
+          finishedAt: found.finishedAt ?? new Date(deps.clock.now()),
+        },
         "while the agent was down",
       );
     }
@@ -159,7 +167,9 @@ export class ContainerSupervisor {
 
   /** What the metrics sampler needs while the container runs. */
   sampleTarget(): { containerId: string; pid: number } | null {
-    return this.stateValue === "running" && this.pid !== null ? { containerId: this.containerId, pid: this.pid } : null;
+    return this.stateValue === "running" && this.pid !== null
+      ? { containerId: this.containerId, pid: this.pid }
+      : null;
   }
 
   statusFrame(): TContainerStatusFrame {
@@ -209,7 +219,10 @@ export class ContainerSupervisor {
         await driver.destroy(engineId);
       } catch (error) {
         if (!isDriverError(error, "not-found")) {
-          this.deps.log.error({ err: error, containerId: this.containerId, engineId }, "could not remove container");
+          this.deps.log.error(
+            { err: error, containerId: this.containerId, engineId },
+            "could not remove container",
+          );
           this.message = `could not remove: ${errorMessage(error)}`;
           this.setState("failed", this.message);
           throw error;
@@ -263,7 +276,9 @@ export class ContainerSupervisor {
       if (this.closed) return; // remove() awaits the launch, then removes what it created.
       this.launchBackoff.reset();
       this.markStarted(started, true);
-      this.emit("container.create", `created ${spec.name} from ${spec.image}`, { engineId: started.engineId });
+      this.emit("container.create", `created ${spec.name} from ${spec.image}`, {
+        engineId: started.engineId,
+      });
       this.emit("container.start", `started ${spec.name}`, { engineId: started.engineId, pid: started.pid });
       this.setState("running", null);
       this.watch();
@@ -271,7 +286,10 @@ export class ContainerSupervisor {
       if (this.closed) return;
       const delay = this.launchBackoff.nextDelayMs();
       const why = errorMessage(error);
-      this.deps.log.warn({ err: error, containerId: this.containerId, retryInMs: delay }, "container launch failed");
+      this.deps.log.warn(
+        { err: error, containerId: this.containerId, retryInMs: delay },
+        "container launch failed",
+      );
       this.emit("agent.error", `could not start ${spec.name}: ${why}`, { retryInMs: delay });
       this.setState("failed", `${why} (retrying in ${Math.round(delay / 1000)}s)`);
       this.schedule(delay, () => this.launch());
@@ -313,7 +331,10 @@ export class ContainerSupervisor {
       this.vanished();
       return;
     }
-    this.deps.log.warn({ err: error, containerId: this.containerId, engineId }, "waiting on container failed; retrying");
+    this.deps.log.warn(
+      { err: error, containerId: this.containerId, engineId },
+      "waiting on container failed; retrying",
+    );
     try {
       await sleep(this.deps.clock, ENGINE_RETRY_MS, this.lifetime.signal);
       const found = await this.deps.driver.inspect(engineId);
@@ -322,7 +343,11 @@ export class ContainerSupervisor {
       else if (found.running) this.watch();
       else
         void this.onExit(
-          { exitCode: found.exitCode ?? 0, oomKilled: found.oomKilled, finishedAt: found.finishedAt ?? new Date() },
+          {
+            exitCode: found.exitCode ?? 0,
+            oomKilled: found.oomKilled,
+            finishedAt: found.finishedAt ?? new Date(),
+          },
           null,
         );
     } catch (retryError) {
@@ -361,18 +386,26 @@ export class ContainerSupervisor {
     this.finishedAt = exit.finishedAt;
     this.oomKilled = sources.length > 0;
     const when = context ? ` ${context}` : "";
-    this.emit("container.exit", `exited with code ${exit.exitCode}${this.oomKilled ? " (OOM-killed)" : ""}${when}`, {
-      exitCode: exit.exitCode,
-      oomKilled: this.oomKilled,
-      engineId,
-    });
+    this.emit(
+      "container.exit",
+      `exited with code ${exit.exitCode}${this.oomKilled ? " (OOM-killed)" : ""}${when}`,
+      {
+        exitCode: exit.exitCode,
+        oomKilled: this.oomKilled,
+        engineId,
+      },
+    );
     if (this.oomKilled) {
       const limit = this.spec?.resources.memoryLimitBytes ?? null;
-      this.emit("container.oom", `killed for running out of memory${limit ? ` (limit ${limit} bytes)` : ""}`, {
-        memoryLimitBytes: limit,
-        sources: sources.join(","),
-        engineId,
-      });
+      this.emit(
+        "container.oom",
+        `killed for running out of memory${limit ? ` (limit ${limit} bytes)` : ""}`,
+        {
+          memoryLimitBytes: limit,
+          sources: sources.join(","),
+          engineId,
+        },
+      );
     }
     this.setState("exited", null);
     this.applyRestartPolicy();
@@ -454,7 +487,10 @@ export class ContainerSupervisor {
     const plan = this.restarts.plan(this.deps.clock.now(), null);
     this.crashlooping = plan.crashloop;
     const seconds = Math.round(plan.delayMs / 1000);
-    this.setState(plan.crashloop ? "crashloop" : "restarting", `restart failed: ${why}; next try in ${seconds}s`);
+    this.setState(
+      plan.crashloop ? "crashloop" : "restarting",
+      `restart failed: ${why}; next try in ${seconds}s`,
+    );
     this.schedule(plan.delayMs, () => void this.restart());
   }
 
@@ -485,7 +521,11 @@ export class ContainerSupervisor {
     this.deps.reporter.status(this.statusFrame());
   }
 
-  private emit(kind: TEventKind, message: string, data: Record<string, string | number | boolean | null>): void {
+  private emit(
+    kind: TEventKind,
+    message: string,
+    data: Record<string, string | number | boolean | null>,
+  ): void {
     this.deps.reporter.event({
       type: "event",
       ts: this.deps.clock.now(),

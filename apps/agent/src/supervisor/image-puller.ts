@@ -37,7 +37,8 @@ export class ImagePuller {
   /** Makes sure `image` is present; resolves `pulled: false` when it already was. */
   async ensure(image: string, listener: ImagePullListener = {}): Promise<ImagePullOutcome> {
     listener.signal?.throwIfAborted();
-    if (!this.inFlight.has(image) && (await this.driver.imageExists(image))) return { pulled: false, digest: null };
+    if (!this.inFlight.has(image) && (await this.driver.imageExists(image)))
+      return { pulled: false, digest: null };
     listener.signal?.throwIfAborted();
     listener.onPulling?.();
     let pull = this.inFlight.get(image);

@@ -38,14 +38,19 @@ export const DEFAULT_RESTART_TUNING: RestartTuning = {
 export type TRestartDecision = { restart: true } | { restart: false; reason: string };
 
 /** Whether a container that exited with `exitCode` after `restartsSoFar` restarts should run again. */
-export function decideRestart(policy: TRestartPolicy, exitCode: number | null, restartsSoFar: number): TRestartDecision {
+export function decideRestart(
+  policy: TRestartPolicy,
+  exitCode: number | null,
+  restartsSoFar: number,
+): TRestartDecision {
   switch (policy.name) {
     case "no":
       return { restart: false, reason: "restart policy is no" };
     case "always":
       return { restart: true };
     case "on-failure": {
-      if (exitCode === 0) return { restart: false, reason: "exited successfully (restart policy on-failure)" };
+      if (exitCode === 0)
+        return { restart: false, reason: "exited successfully (restart policy on-failure)" };
       if (policy.maxRetries !== undefined && restartsSoFar >= policy.maxRetries) {
         return {
           restart: false,

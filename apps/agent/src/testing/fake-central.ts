@@ -63,7 +63,8 @@ export class FakeCentral {
         this.port = candidate;
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || port !== undefined || attempt > 20) throw error;
+        if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || port !== undefined || attempt > 20)
+          throw error;
       }
     }
   }
@@ -149,7 +150,13 @@ export class FakeCentral {
       this.hellos.push(frame.auth);
       const welcome = this.authenticate(frame.auth);
       if (!welcome) {
-        ws.send(JSON.stringify({ type: "error", code: "unauthorized", message: "unknown join token or credential" }));
+        ws.send(
+          JSON.stringify({
+            type: "error",
+            code: "unauthorized",
+            message: "unknown join token or credential",
+          }),
+        );
         ws.close(1008, "unauthorized");
         return;
       }

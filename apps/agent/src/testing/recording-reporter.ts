@@ -26,7 +26,9 @@ export class RecordingReporter implements SupervisorReporter {
   }
 
   eventKinds(containerId?: string): TEventKind[] {
-    return this.events.filter((e) => containerId === undefined || e.containerId === containerId).map((e) => e.kind);
+    return this.events
+      .filter((e) => containerId === undefined || e.containerId === containerId)
+      .map((e) => e.kind);
   }
 
   clear(): void {

@@ -1,5 +1,6 @@
 import { effectiveRequests } from "./effective-requests";
 import { usedHostPortsOf } from "./host-ports";
+import { compareHosts } from "./host-order";
 import type { PlacementRequest, SchedulerHost } from "./types";
 
 export const HOST_OFFLINE = 1;
@@ -33,7 +34,8 @@ export type HostColumns = {
  * with the placements the central commits, so the next decision sees them
  * without a database round trip. The view owns copies of the hosts it is
  * given: callers' objects are never changed, and changing them later does not
- * change the view.
+ * change the view. Host records it hands out are snapshots: every change
+ * replaces a record, so call `get` again to see the latest.
  */
 export class ClusterView {
   readonly #records: SchedulerHost[] = [];
@@ -51,14 +53,19 @@ export class ClusterView {
   readonly #freeLabelSetNumbers: number[] = [];
 
   constructor(hosts: Iterable<SchedulerHost> = []) {
-    for (const host of hosts) this.upsertHost(host);
+    // Sort once and append, rather than inserting one by one into the middle.
+    const latest = new Map<string, SchedulerHost>();
+    for (const host of hosts) latest.set(host.id, host);
+    const sorted = [...latest.values()].sort(compareHosts);
+    this.#ensureCapacity(sorted.length);
+    for (const host of sorted) this.#insertAt(this.#records.length, host);
   }
 
   get size(): number {
     return this.#records.length;
   }
 
-  /** The hosts in no particular order; treat them as read-only. */
+  /** The hosts sorted by name, then id; treat them as read-only. */
   hosts(): readonly Readonly<SchedulerHost>[] {
     return this.#records;
   }
@@ -68,22 +75,23 @@ export class ClusterView {
     return index === undefined ? undefined : this.#records[index];
   }
 
-  /** Adds a host or replaces everything known about it (allocated and ports included). */
+  /**
+   * Adds a host or replaces everything known about it (allocated and ports
+   * included). Adding or renaming a host is O(hosts), to keep them in order;
+   * updating one in place is O(1).
+   */
   upsertHost(host: SchedulerHost): void {
-    const labelSet = this.#internLabels(host.labels);
-    const record = copyHost(host, this.#labelSets[labelSet]!);
-    let index = this.#indexById.get(host.id);
-    if (index === undefined) {
-      index = this.#records.length;
-      this.#ensureCapacity(index + 1);
-      this.#indexById.set(host.id, index);
-      this.#records.push(record);
-    } else {
+    const index = this.#indexById.get(host.id);
+    if (index !== undefined && this.#records[index]!.name === host.name) {
+      const labelSet = this.#internLabels(host.labels);
       this.#releaseLabels(this.#labelSet[index]!);
-      this.#records[index] = record;
+      this.#records[index] = copyHost(host, this.#labelSets[labelSet]!);
+      this.#labelSet[index] = labelSet;
+      this.#writeColumns(index);
+      return;
     }
-    this.#labelSet[index] = labelSet;
-    this.#writeColumns(index);
+    if (index !== undefined) this.removeHost(host.id);
+    this.#insertAt(this.#insertionPoint(host), host);
   }
 
   /** Returns whether the host was there. */
@@ -91,16 +99,10 @@ export class ClusterView {
     const index = this.#indexById.get(hostId);
     if (index === undefined) return false;
     this.#releaseLabels(this.#labelSet[index]!);
-    // Move the last host into the gap so removal stays O(1); order carries no meaning.
-    const lastIndex = this.#records.length - 1;
-    const last = this.#records.pop()!;
-    if (index < lastIndex) {
-      this.#records[index] = last;
-      this.#indexById.set(last.id, index);
-      this.#labelSet[index] = this.#labelSet[lastIndex]!;
-      this.#writeColumns(index);
-    }
+    this.#records.splice(index, 1);
+    this.#shiftColumns(index + 1, index);
     this.#indexById.delete(hostId);
+    this.#reindexFrom(index);
     return true;
   }
 
@@ -113,11 +115,15 @@ export class ClusterView {
     const index = this.#mustFind(hostId);
     const host = this.#records[index]!;
     const take = effectiveRequests(request.resources);
-    host.allocated.cpuMillis += take.cpuMillis;
-    host.allocated.memoryBytes += take.memoryBytes;
-    host.allocated.pids += take.pids;
-    for (const binding of usedHostPortsOf(request.ports)) host.usedHostPorts.push(binding);
-    this.#writeColumns(index);
+    this.#replaceRecord(index, {
+      ...host,
+      allocated: {
+        cpuMillis: host.allocated.cpuMillis + take.cpuMillis,
+        memoryBytes: host.allocated.memoryBytes + take.memoryBytes,
+        pids: host.allocated.pids + take.pids,
+      },
+      usedHostPorts: [...host.usedHostPorts, ...usedHostPortsOf(request.ports)],
+    });
   }
 
   /**
@@ -129,16 +135,22 @@ export class ClusterView {
     const index = this.#mustFind(hostId);
     const host = this.#records[index]!;
     const take = effectiveRequests(request.resources);
-    host.allocated.cpuMillis = Math.max(0, host.allocated.cpuMillis - take.cpuMillis);
-    host.allocated.memoryBytes = Math.max(0, host.allocated.memoryBytes - take.memoryBytes);
-    host.allocated.pids = Math.max(0, host.allocated.pids - take.pids);
+    const usedHostPorts = [...host.usedHostPorts];
     for (const binding of usedHostPortsOf(request.ports)) {
-      const i = host.usedHostPorts.findIndex(
+      const i = usedHostPorts.findIndex(
         (u) => u.port === binding.port && u.protocol === binding.protocol && u.hostIp === binding.hostIp,
       );
-      if (i >= 0) host.usedHostPorts.splice(i, 1);
+      if (i >= 0) usedHostPorts.splice(i, 1);
     }
-    this.#writeColumns(index);
+    this.#replaceRecord(index, {
+      ...host,
+      allocated: {
+        cpuMillis: Math.max(0, host.allocated.cpuMillis - take.cpuMillis),
+        memoryBytes: Math.max(0, host.allocated.memoryBytes - take.memoryBytes),
+        pids: Math.max(0, host.allocated.pids - take.pids),
+      },
+      usedHostPorts,
+    });
   }
 
   /** The scheduler's flat view of the hosts; valid until the view next changes. */
@@ -155,6 +167,13 @@ export class ClusterView {
       labelSet: this.#labelSet,
       labelSets: this.#labelSets,
     };
+  }
+
+  // Records are never changed in place: results of earlier `schedule` calls
+  // keep the records they saw and describe hosts as they were then.
+  #replaceRecord(index: number, record: SchedulerHost): void {
+    this.#records[index] = record;
+    this.#writeColumns(index);
   }
 
   #mustFind(hostId: string): number {
@@ -174,6 +193,51 @@ export class ClusterView {
     this.#freeCpu[index] = host.allocatable.cpuMillis - host.allocated.cpuMillis;
     this.#freeMemory[index] = host.allocatable.memoryBytes - host.allocated.memoryBytes;
     this.#freePids[index] = host.allocatable.pids - host.allocated.pids;
+  }
+
+  /** Where a host belongs in name-then-id order (binary search). */
+  #insertionPoint(host: SchedulerHost): number {
+    let low = 0;
+    let high = this.#records.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compareHosts(this.#records[middle]!, host) < 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  #insertAt(index: number, host: SchedulerHost): void {
+    const labelSet = this.#internLabels(host.labels);
+    this.#ensureCapacity(this.#records.length + 1);
+    const atEnd = index === this.#records.length;
+    this.#shiftColumns(index, index + 1);
+    this.#records.splice(index, 0, copyHost(host, this.#labelSets[labelSet]!));
+    this.#labelSet[index] = labelSet;
+    this.#writeColumns(index);
+    if (atEnd) this.#indexById.set(host.id, index);
+    else this.#reindexFrom(index);
+  }
+
+  /** Moves the column slots from `from` to the end so they start at `to`. */
+  #shiftColumns(from: number, to: number): void {
+    const end = this.#records.length + (to > from ? 0 : 1);
+    if (from >= end) return;
+    for (const column of [
+      this.#flags,
+      this.#allocatableCpu,
+      this.#allocatableMemory,
+      this.#freeCpu,
+      this.#freeMemory,
+      this.#freePids,
+      this.#labelSet,
+    ]) {
+      column.copyWithin(to, from, end);
+    }
+  }
+
+  #reindexFrom(index: number): void {
+    for (let i = index; i < this.#records.length; i++) this.#indexById.set(this.#records[i]!.id, i);
   }
 
   #ensureCapacity(needed: number): void {

@@ -3,7 +3,7 @@
 // seeded random clusters, including many exact ties.
 import { describe, expect, it } from "vitest";
 import { effectiveRequests } from "./effective-requests";
-import { compareHosts } from "./rejection-log";
+import { compareHosts } from "./host-order";
 import { schedule, scoreFit } from "./schedule";
 import { GIB, makeHost, makeRequest } from "./test-factories";
 import type { PlacementRequest, SchedulerHost } from "./types";

@@ -4,7 +4,6 @@ import { ClusterView, HOST_DRAINING, HOST_HAS_PORTS, HOST_OFFLINE } from "./clus
 import { effectiveRequests } from "./effective-requests";
 import { findPortConflict, type HostPortMapping, takesHostPort } from "./host-ports";
 import {
-  compareHosts,
   FAILED_CONSTRAINTS,
   FAILED_CPU,
   FAILED_DRAINING,
@@ -52,6 +51,8 @@ export function schedule(
   // best inside it as a fallback.
   let best = -1;
   let bestTotal = Number.NaN;
+  let bestCpuFree = Number.NaN;
+  let bestMemoryFree = Number.NaN;
   let bestAvoided = -1;
   let bestAvoidedTotal = Number.NaN;
   let avoidedFits = 0;
@@ -95,7 +96,7 @@ export function schedule(
     }
 
     if (failed !== 0) {
-      rejections.add(records[i]!, failed, cpuLeft, memoryLeft, pidsLeft);
+      rejections.add(records[i]!, failed);
       continue;
     }
 
@@ -104,7 +105,7 @@ export function schedule(
     if (avoid?.has(records[i]!.id)) {
       avoidedFits++;
       const total = fitTotal(cpuFree, memoryFree);
-      if (isBetter(binpack, total, records, i, bestAvoidedTotal, bestAvoided)) {
+      if (isBetter(binpack, total, bestAvoidedTotal, bestAvoided)) {
         bestAvoided = i;
         bestAvoidedTotal = total;
       }
@@ -113,10 +114,14 @@ export function schedule(
 
     const maxFree = Math.max(cpuFree, memoryFree);
     if (maxFree > pruneAbove || maxFree < pruneBelow || (cpuFree + memoryFree) / 2 > pruneMeanAbove) continue;
+    // A host just like the best so far ties with it, and ties go to the earlier host.
+    if (cpuFree === bestCpuFree && memoryFree === bestMemoryFree) continue;
     const total = fitTotal(cpuFree, memoryFree);
-    if (isBetter(binpack, total, records, i, bestTotal, best)) {
+    if (isBetter(binpack, total, bestTotal, best)) {
       best = i;
       bestTotal = total;
+      bestCpuFree = cpuFree;
+      bestMemoryFree = memoryFree;
       // Each free fraction is in [0, 1], so 10^f is in [1, 10]. binpack: a
       // host's total is at least 10^max + 1 and, by convexity, at least
       // 2 * 10^mean; spread: at most 2 * 10^max. PRUNE_SLACK keeps hosts that
@@ -196,17 +201,11 @@ function usedFraction(used: number, allocatable: number): number {
   return allocatable > 0 ? used / allocatable : 1;
 }
 
-function isBetter(
-  binpack: boolean,
-  total: number,
-  records: readonly SchedulerHost[],
-  index: number,
-  bestTotal: number,
-  best: number,
-): boolean {
+// Strictly better only: hosts come in name-then-id order, so among equal
+// totals the first one seen is the tie-break winner.
+function isBetter(binpack: boolean, total: number, bestTotal: number, best: number): boolean {
   if (best < 0) return true;
-  if (total !== bestTotal) return binpack ? total < bestTotal : total > bestTotal;
-  return compareHosts(records[index]!, records[best]!) < 0;
+  return binpack ? total < bestTotal : total > bestTotal;
 }
 
 function percent(fraction: number): string {

@@ -32,7 +32,7 @@ export function readKernelFile(path: string, options: { shortReadIsEnd?: boolean
       };
       const readMore = (size: number) => {
         const buffer = Buffer.allocUnsafe(size);
-        // position null: procfs and cgroupfs files are sequential; keep reading until EOF.
+        // position null: carry on from where the previous read of this fd stopped.
         read(fd, buffer, 0, size, null, (readError, bytesRead) => {
           if (readError) {
             finish(readError);
@@ -109,13 +109,15 @@ export function parseFlatKeyed(text: string | null): Map<string, string> {
 
 /**
  * A cumulative counter or gauge. Missing or unparsable → 0. Kernel counters are
- * u64; past 2^53 a JS number can no longer count in ones, so we clamp there.
+ * u64; past 2^53 (104 days of CPU time in ns) the nearest double is kept rather
+ * than a clamp: it stays monotonic, so rates computed from it stay right, where
+ * a clamped counter would freeze and read as idle.
  */
 export function toCounter(text: string | null | undefined): number {
   if (text === null || text === undefined) return 0;
   const value = Number(text.trim());
   if (!Number.isFinite(value) || value < 0) return 0;
-  return Math.min(value, Number.MAX_SAFE_INTEGER);
+  return value;
 }
 
 /**

@@ -105,13 +105,9 @@ export class EngineDriver implements RuntimeDriver {
     } catch (err) {
       throw toEngineError(err, "list managed containers");
     }
-    const found: ManagedContainer[] = [];
-    for (const summary of summaries) {
-      // Removed between list and inspect: nothing to adopt.
-      const info = await this.inspectRaw(summary.Id);
-      if (info && this.isOurs(info)) found.push(toManaged(info));
-    }
-    return found;
+    const inspected = await Promise.all(summaries.map((summary) => this.inspectRaw(summary.Id)));
+    // null: removed between list and inspect, nothing to adopt.
+    return inspected.filter((info) => info !== null && this.isOurs(info)).map((info) => toManaged(info!));
   }
 
   async imageExists(image: string): Promise<boolean> {
@@ -490,8 +486,12 @@ export class EngineDriver implements RuntimeDriver {
           if (signal?.aborted) return reject(signal.reason);
           if (err) return reject(toEngineError(err, action, codes));
           const stream = result as IncomingMessage;
-          // The request's own signal stops at the response headers; the body must stop on abort too.
-          signal?.addEventListener("abort", () => stream.destroy(), { once: true });
+          if (signal) {
+            // The request's own signal stops at the response headers; the body must stop on abort too.
+            const onAbort = () => stream.destroy();
+            signal.addEventListener("abort", onAbort, { once: true });
+            stream.once("close", () => signal.removeEventListener("abort", onAbort));
+          }
           resolve(stream);
         },
       );

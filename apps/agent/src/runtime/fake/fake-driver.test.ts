@@ -41,6 +41,19 @@ describe("FakeDriver", () => {
     await expect(fake.wait(c.engineId)).resolves.toMatchObject({ exitCode: 137 });
   });
 
+  it("breaks open event streams with an unavailable error after the buffered events", async () => {
+    const fake = new FakeDriver({ images: [IMAGE] });
+    const events = fake.events(new AbortController().signal);
+    await fake.start({ spec: makeContainerSpec(), hostId: "h", specHash: "1" });
+    fake.breakEventStreams();
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const e of events) seen.push(e.kind);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(["start"]);
+    expect(isDriverError(err, "unavailable")).toBe(true);
+  });
+
   it("fails the armed pull and start once, then succeeds", async () => {
     const fake = new FakeDriver();
     fake.failNextPull(IMAGE, "manifest unknown");

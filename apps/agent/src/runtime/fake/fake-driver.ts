@@ -78,20 +78,32 @@ type Listener<T> = (value: T) => void;
 /** A push-to-pull bridge: values pushed before anyone iterates are kept, in order. */
 class PushIterable<T> implements AsyncIterable<T> {
   private readonly buffer: T[] = [];
-  private readonly pending: Array<(r: IteratorResult<T>) => void> = [];
+  private readonly pending: Array<{
+    resolve: (r: IteratorResult<T>) => void;
+    reject: (err: unknown) => void;
+  }> = [];
   private closed = false;
+  private failure: unknown = null;
 
   push(value: T): void {
     if (this.closed) return;
     const next = this.pending.shift();
-    if (next) next({ value, done: false });
+    if (next) next.resolve({ value, done: false });
     else this.buffer.push(value);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const next of this.pending.splice(0)) next({ value: undefined, done: true });
+    for (const next of this.pending.splice(0)) next.resolve({ value: undefined, done: true });
+  }
+
+  /** Ends the iteration with an error once the buffered values are consumed. */
+  fail(err: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failure = err;
+    for (const next of this.pending.splice(0)) next.reject(err);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -99,10 +111,16 @@ class PushIterable<T> implements AsyncIterable<T> {
       next: () => {
         const value = this.buffer.shift();
         if (value !== undefined) return Promise.resolve({ value, done: false });
+        if (this.failure !== null) {
+          const err = this.failure;
+          this.failure = null;
+          return Promise.reject(err);
+        }
         if (this.closed) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => this.pending.push(resolve));
+        return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
       },
       return: () => {
+        this.failure = null;
         this.close();
         return Promise.resolve({ value: undefined, done: true });
       },
@@ -126,7 +144,7 @@ export class FakeDriver implements RuntimeDriver {
   private readonly pullFailures = new Map<string, string[]>();
   private readonly startFailures: string[] = [];
   private readonly methodFailures = new Map<FakeDriverMethod, DriverError[]>();
-  private readonly eventListeners = new Set<Listener<DriverEvent>>();
+  private readonly eventStreams = new Set<PushIterable<DriverEvent>>();
   private readonly exitListeners = new Map<string, Set<Listener<ExitResult>>>();
   private readonly logListeners = new Map<string, Set<Listener<LogLine | null>>>();
   private nextEngineSerial = 1;
@@ -176,6 +194,16 @@ export class FakeDriver implements RuntimeDriver {
     const queue = this.methodFailures.get(method) ?? [];
     queue.push(error);
     this.methodFailures.set(method, queue);
+  }
+
+  /**
+   * Ends every open `events()` iteration with an `unavailable` error, as the
+   * engine driver does when the engine closes its event stream (engine restart).
+   */
+  breakEventStreams(message = "the engine closed the event stream"): void {
+    for (const stream of this.eventStreams)
+      stream.fail(new DriverError("unavailable", `watch engine events failed: ${message}`));
+    this.eventStreams.clear();
   }
 
   /** Append a line to a container's log, as if its process wrote it. */
@@ -412,10 +440,9 @@ export class FakeDriver implements RuntimeDriver {
     this.record("events", null, []);
     // Subscribe now, not on first iteration, so events between this call and the loop are kept.
     const out = new PushIterable<DriverEvent>();
-    const listener: Listener<DriverEvent> = (e) => out.push(e);
-    this.eventListeners.add(listener);
+    this.eventStreams.add(out);
     const end = () => {
-      this.eventListeners.delete(listener);
+      this.eventStreams.delete(out);
       out.close();
     };
     if (signal.aborted) end();
@@ -544,7 +571,7 @@ export class FakeDriver implements RuntimeDriver {
   }
 
   private emit(e: DriverEvent): void {
-    for (const listener of this.eventListeners) listener(e);
+    for (const stream of this.eventStreams) stream.push(e);
   }
 
   private toManaged(c: FakeContainer): ManagedContainer {

@@ -163,7 +163,8 @@ export async function resolveDatabase(options: ResolveDatabaseOptions): Promise<
   }
   const dataDir = resolve(env.FLEET_DATA_DIR?.trim() || ".fleet", "pgdata");
   log?.(`DATABASE_URL is not set: using the embedded database in ${dataDir}`);
-  const embedded = await startEmbeddedPostgres({ dataDir });
+  const port = env.FLEET_EMBEDDED_DB_PORT ? Number(env.FLEET_EMBEDDED_DB_PORT) : undefined;
+  const embedded = await startEmbeddedPostgres({ dataDir, port });
   try {
     const { applied } = shouldMigrate ? await migrate({ databaseUrl: embedded.url, log }) : { applied: [] };
     return { url: embedded.url, embedded: true, applied, stop: embedded.stop };
