@@ -20,8 +20,10 @@ describe("toLimit", () => {
 
 describe("toCounter", () => {
   it("keeps counters beyond 2^53 moving, so a rate computed from two of them stays right", () => {
-    const earlier = toCounter("9007199254740993000");
-    const later = toCounter("9007199254741993000");
+    // 2^54 ns is 208 days of CPU time: doubles there are 4 ns apart.
+    const earlier = toCounter("18014398509481985");
+    const later = toCounter("18014398510481985");
+    expect(earlier).toBeGreaterThan(Number.MAX_SAFE_INTEGER);
     expect(later - earlier).toBe(1_000_000);
     expect(toCounter("779565886\n")).toBe(779565886);
     expect(toCounter(undefined)).toBe(0);
