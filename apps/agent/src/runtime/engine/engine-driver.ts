@@ -420,6 +420,7 @@ export class EngineDriver implements RuntimeDriver {
     spec: TContainerSpec,
   ): Promise<Docker.Container> {
     const action = `create ${spec.name}`;
+    let leftoverId: string;
     try {
       return await this.docker.createContainer(create);
     } catch (err) {
@@ -440,8 +441,9 @@ export class EngineDriver implements RuntimeDriver {
           { statusCode: 409 },
         );
       }
+      leftoverId = holder.Id;
     }
-    await this.destroy(spec.name);
+    await this.destroy(leftoverId);
     try {
       return await this.docker.createContainer(create);
     } catch (err) {
