@@ -81,4 +81,69 @@ describe("ClusterView", () => {
     const view = new ClusterView([]);
     expect(() => view.place("id-x", makeRequest())).toThrow("unknown host id-x");
   });
+
+  it("hands out snapshots: later changes swap in new records", () => {
+    const view = new ClusterView([makeHost({ name: "a" }), makeHost({ name: "b" })]);
+    const before = view.hosts();
+    const recordBefore = view.get("id-a");
+    view.place("id-a", makeRequest());
+    view.removeHost("id-b");
+    expect(before.map((h) => [h.name, h.allocated.cpuMillis])).toEqual([
+      ["a", 0],
+      ["b", 0],
+    ]);
+    expect(recordBefore?.allocated.cpuMillis).toBe(0);
+    expect(view.get("id-a")?.allocated.cpuMillis).toBe(500);
+    expect(view.hosts().map((h) => h.name)).toEqual(["a"]);
+  });
+
+  it("keeps hosts in name, then id, order through adds, renames and removals", () => {
+    const view = new ClusterView([makeHost({ name: "m" }), makeHost({ name: "c" }), makeHost({ name: "x" })]);
+    view.upsertHost(makeHost({ name: "a", id: "id-z" }));
+    view.upsertHost(makeHost({ name: "a", id: "id-b" }));
+    view.upsertHost(makeHost({ name: "z", id: "id-c" }));
+    view.removeHost("id-x");
+    expect(view.hosts().map((h) => `${h.name}/${h.id}`)).toEqual(["a/id-b", "a/id-z", "m/id-m", "z/id-c"]);
+    for (const host of view.hosts()) expect(view.get(host.id)).toBe(host);
+  });
+
+  it("follows label changes made by upsertHost", () => {
+    const view = new ClusterView([
+      makeHost({ name: "a", labels: { zone: "eu" } }),
+      makeHost({ name: "b", labels: { zone: "eu" } }),
+    ]);
+    const request = makeRequest({ selector: "zone=eu" });
+    expect(schedule(view, request).ok).toBe(true);
+    view.upsertHost(makeHost({ name: "a", labels: { zone: "us" } }));
+    view.upsertHost(makeHost({ name: "b", labels: { zone: "us" } }));
+    expect(schedule(view, request).ok).toBe(false);
+    view.upsertHost(makeHost({ name: "b", labels: { zone: "eu" } }));
+    const placed = schedule(view, request);
+    expect(placed.ok && placed.hostName).toBe("b");
+  });
+
+  it("tracks host ports through upsertHost and removeHost", () => {
+    const view = new ClusterView([makeHost({ name: "a", usedHostPorts: [{ port: 80, protocol: "tcp" }] })]);
+    const request = makeRequest({ ports: [hostPort(80)] });
+    expect(schedule(view, request).ok).toBe(false);
+    view.upsertHost(makeHost({ name: "a" }));
+    expect(schedule(view, request).ok).toBe(true);
+    view.upsertHost(
+      makeHost({ name: "b", usedHostPorts: [{ port: 80, protocol: "tcp", hostIp: "10.0.0.2" }] }),
+    );
+    view.upsertHost(makeHost({ name: "a", usedHostPorts: [{ port: 80, protocol: "tcp" }] }));
+    const onlyB = makeRequest({ ports: [hostPort(80, { hostIp: "10.0.0.1" })] });
+    const placed = schedule(view, onlyB);
+    expect(placed.ok && placed.hostName).toBe("b");
+    view.removeHost("id-a");
+    const again = schedule(view, request);
+    expect(again.ok).toBe(false);
+    expect(again.rejected).toEqual([
+      {
+        hostId: "id-b",
+        hostName: "b",
+        reasons: ["host port *:80/tcp conflicts with 10.0.0.2:80/tcp in use"],
+      },
+    ]);
+  });
 });

@@ -1,11 +1,10 @@
 import { effectiveRequests } from "./effective-requests";
-import { usedHostPortsOf } from "./host-ports";
 import { compareHosts } from "./host-order";
+import { usedHostPortsOf } from "./host-ports";
 import type { PlacementRequest, SchedulerHost } from "./types";
 
 export const HOST_OFFLINE = 1;
 export const HOST_DRAINING = 2;
-export const HOST_HAS_PORTS = 4;
 
 /**
  * The numbers the scheduler's loop reads, one typed-array slot per host, so a
@@ -38,7 +37,9 @@ export type HostColumns = {
  * replaces a record, so call `get` again to see the latest.
  */
 export class ClusterView {
-  readonly #records: SchedulerHost[] = [];
+  #records: SchedulerHost[] = [];
+  /** Set once the records array has been handed out; the next change copies it first. */
+  #recordsHandedOut = false;
   readonly #indexById = new Map<string, number>();
   #flags = new Uint8Array(0);
   #allocatableCpu = new Float64Array(0);
@@ -51,6 +52,8 @@ export class ClusterView {
   readonly #labelSetUsers: number[] = [];
   readonly #labelSetByKey = new Map<string, number>();
   readonly #freeLabelSetNumbers: number[] = [];
+  /** Host port number → ids of the hosts binding it → how many bindings. */
+  readonly #hostsByPort = new Map<number, Map<string, number>>();
 
   constructor(hosts: Iterable<SchedulerHost> = []) {
     // Sort once and append, rather than inserting one by one into the middle.
@@ -65,8 +68,9 @@ export class ClusterView {
     return this.#records.length;
   }
 
-  /** The hosts sorted by name, then id; treat them as read-only. */
+  /** The hosts sorted by name, then id: a snapshot that later changes to the view leave alone. */
   hosts(): readonly Readonly<SchedulerHost>[] {
+    this.#recordsHandedOut = true;
     return this.#records;
   }
 
@@ -85,9 +89,8 @@ export class ClusterView {
     if (index !== undefined && this.#records[index]!.name === host.name) {
       const labelSet = this.#internLabels(host.labels);
       this.#releaseLabels(this.#labelSet[index]!);
-      this.#records[index] = copyHost(host, this.#labelSets[labelSet]!);
       this.#labelSet[index] = labelSet;
-      this.#writeColumns(index);
+      this.#replaceRecord(index, copyHost(host, this.#labelSets[labelSet]!));
       return;
     }
     if (index !== undefined) this.removeHost(host.id);
@@ -99,7 +102,8 @@ export class ClusterView {
     const index = this.#indexById.get(hostId);
     if (index === undefined) return false;
     this.#releaseLabels(this.#labelSet[index]!);
-    this.#records.splice(index, 1);
+    this.#indexPorts(this.#records[index]!, -1);
+    this.#writableRecords().splice(index, 1);
     this.#shiftColumns(index + 1, index);
     this.#indexById.delete(hostId);
     this.#reindexFrom(index);
@@ -153,8 +157,12 @@ export class ClusterView {
     });
   }
 
-  /** The scheduler's flat view of the hosts; valid until the view next changes. */
+  /**
+   * The scheduler's flat view of the hosts. The typed arrays are valid until
+   * the view next changes; `records` stays as it is for good.
+   */
   columns(): HostColumns {
+    this.#recordsHandedOut = true;
     return {
       count: this.#records.length,
       records: this.#records,
@@ -172,8 +180,51 @@ export class ClusterView {
   // Records are never changed in place: results of earlier `schedule` calls
   // keep the records they saw and describe hosts as they were then.
   #replaceRecord(index: number, record: SchedulerHost): void {
-    this.#records[index] = record;
+    this.#indexPorts(this.#records[index]!, -1);
+    this.#indexPorts(record, +1);
+    this.#writableRecords()[index] = record;
     this.#writeColumns(index);
+  }
+
+  /**
+   * Marks the hosts that bind any of these host port numbers (any protocol
+   * or address): only they need the exact conflict check. Undefined when
+   * none does.
+   */
+  hostsBindingPorts(portNumbers: readonly number[]): Uint8Array | undefined {
+    let marks: Uint8Array | undefined;
+    for (const port of portNumbers) {
+      const binders = this.#hostsByPort.get(port);
+      if (binders === undefined) continue;
+      marks ??= new Uint8Array(this.#records.length);
+      for (const hostId of binders.keys()) marks[this.#indexById.get(hostId)!] = 1;
+    }
+    return marks;
+  }
+
+  #indexPorts(record: SchedulerHost, change: 1 | -1): void {
+    for (const { port } of record.usedHostPorts) {
+      let binders = this.#hostsByPort.get(port);
+      if (binders === undefined) {
+        binders = new Map();
+        this.#hostsByPort.set(port, binders);
+      }
+      const count = (binders.get(record.id) ?? 0) + change;
+      if (count > 0) binders.set(record.id, count);
+      else binders.delete(record.id);
+      if (binders.size === 0) this.#hostsByPort.delete(port);
+    }
+  }
+
+  // Copy-on-write: a schedule result keeps the array of records it scanned,
+  // so the first change after handing it out works on a copy (one memcpy per
+  // placement, instead of the scheduler copying what it rejected).
+  #writableRecords(): SchedulerHost[] {
+    if (this.#recordsHandedOut) {
+      this.#records = this.#records.slice();
+      this.#recordsHandedOut = false;
+    }
+    return this.#records;
   }
 
   #mustFind(hostId: string): number {
@@ -184,10 +235,7 @@ export class ClusterView {
 
   #writeColumns(index: number): void {
     const host = this.#records[index]!;
-    this.#flags[index] =
-      (host.online ? 0 : HOST_OFFLINE) |
-      (host.draining ? HOST_DRAINING : 0) |
-      (host.usedHostPorts.length > 0 ? HOST_HAS_PORTS : 0);
+    this.#flags[index] = (host.online ? 0 : HOST_OFFLINE) | (host.draining ? HOST_DRAINING : 0);
     this.#allocatableCpu[index] = host.allocatable.cpuMillis;
     this.#allocatableMemory[index] = host.allocatable.memoryBytes;
     this.#freeCpu[index] = host.allocatable.cpuMillis - host.allocated.cpuMillis;
@@ -212,7 +260,9 @@ export class ClusterView {
     this.#ensureCapacity(this.#records.length + 1);
     const atEnd = index === this.#records.length;
     this.#shiftColumns(index, index + 1);
-    this.#records.splice(index, 0, copyHost(host, this.#labelSets[labelSet]!));
+    const record = copyHost(host, this.#labelSets[labelSet]!);
+    this.#indexPorts(record, +1);
+    this.#writableRecords().splice(index, 0, record);
     this.#labelSet[index] = labelSet;
     this.#writeColumns(index);
     if (atEnd) this.#indexById.set(host.id, index);

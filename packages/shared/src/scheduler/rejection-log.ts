@@ -27,63 +27,75 @@ const FILTER_SUMMARIES: readonly [bit: number, summary: string][] = [
 export const MAX_HOSTS_IN_MESSAGE = 20;
 
 /**
- * The hosts a scheduling pass ruled out, kept as the host records and the
- * failed-filter bits and turned into sentences only when someone reads them:
- * most placements succeed and nobody reads why 4,000 other hosts were
- * skipped. A `ClusterView` never changes a record in place (placing and
- * releasing swap in a new one), so the records kept here still describe each
- * host as the scheduler saw it. Hosts are added in the view's order (name,
- * then id) and reported in it.
+ * The hosts a scheduling pass ruled out, kept as positions in the records it
+ * scanned plus the failed-filter bits, and turned into sentences only when
+ * someone reads them: most placements succeed and nobody reads why 4,000
+ * other hosts were skipped. A `ClusterView` never changes records or a
+ * records array it handed out (changes swap in new ones), so the hosts are
+ * described as the scheduler saw them. Positions are added in the view's
+ * order (name, then id) and reported in it.
  */
 export class RejectionLog {
-  readonly #hosts: SchedulerHost[] = [];
-  readonly #failed: number[] = [];
+  #positions: Int32Array | undefined;
+  #failed: Uint8Array | undefined;
+  #size = 0;
   #built: HostRejection[] | undefined;
 
   constructor(
+    private readonly records: readonly SchedulerHost[],
     private readonly take: ResourceAmounts,
     private readonly hostPorts: readonly HostPortMapping[],
     private readonly constraints: readonly TLabelRequirement[],
   ) {}
 
   get size(): number {
-    return this.#hosts.length;
+    return this.#size;
   }
 
-  add(host: SchedulerHost, failed: number): void {
-    this.#hosts.push(host);
-    this.#failed.push(failed);
+  add(position: number, failed: number): void {
+    if (this.#positions === undefined || this.#failed === undefined) {
+      // Sized for every host at once: two small typed arrays instead of growing JS arrays.
+      this.#positions = new Int32Array(this.records.length);
+      this.#failed = new Uint8Array(this.records.length);
+    }
+    this.#positions[this.#size] = position;
+    this.#failed[this.#size] = failed;
+    this.#size++;
   }
 
   /** Every logged host with its reasons, in the order they were added. */
   rejections(): HostRejection[] {
-    this.#built ??= this.#hosts.map((host, i) => ({
-      hostId: host.id,
-      hostName: host.name,
-      reasons: this.#reasons(i),
-    }));
-    return this.#built;
+    if (this.#built) return this.#built;
+    const built: HostRejection[] = [];
+    for (let i = 0; i < this.#size; i++) {
+      const host = this.records[this.#positions![i]!]!;
+      built.push({ hostId: host.id, hostName: host.name, reasons: this.#reasons(host, this.#failed![i]!) });
+    }
+    this.#built = built;
+    return built;
   }
 
   /** `h1: not enough memory (…); h2: offline`, capped at `MAX_HOSTS_IN_MESSAGE` hosts. */
   describe(): string {
-    const rejections = this.rejections();
-    const listed = rejections
-      .slice(0, MAX_HOSTS_IN_MESSAGE)
-      .map((r) => `${r.hostName}: ${r.reasons.join(", ")}`)
-      .join("; ");
-    if (rejections.length <= MAX_HOSTS_IN_MESSAGE) return listed;
-    const rest = this.#failed.slice(MAX_HOSTS_IN_MESSAGE);
-    const counts = FILTER_SUMMARIES.map(([bit, summary]) => {
-      const count = rest.filter((failed) => (failed & bit) !== 0).length;
-      return count > 0 ? `${count} ${summary}` : "";
-    }).filter((text) => text !== "");
-    return `${listed}; and ${rest.length} more hosts (${counts.join(", ")})`;
+    const named: string[] = [];
+    for (let i = 0; i < Math.min(this.#size, MAX_HOSTS_IN_MESSAGE); i++) {
+      const host = this.records[this.#positions![i]!]!;
+      named.push(`${host.name}: ${this.#reasons(host, this.#failed![i]!).join(", ")}`);
+    }
+    const listed = named.join("; ");
+    if (this.#size <= MAX_HOSTS_IN_MESSAGE) return listed;
+    const countsByBit = new Uint32Array(FAILED_CONSTRAINTS * 2);
+    for (let i = MAX_HOSTS_IN_MESSAGE; i < this.#size; i++) {
+      const failed = this.#failed![i]!;
+      for (let bit = 1; bit <= FAILED_CONSTRAINTS; bit <<= 1) if (failed & bit) countsByBit[bit]!++;
+    }
+    const counts = FILTER_SUMMARIES.filter(([bit]) => countsByBit[bit]! > 0).map(
+      ([bit, summary]) => `${countsByBit[bit]} ${summary}`,
+    );
+    return `${listed}; and ${this.#size - MAX_HOSTS_IN_MESSAGE} more hosts (${counts.join(", ")})`;
   }
 
-  #reasons(i: number): string[] {
-    const host = this.#hosts[i]!;
-    const failed = this.#failed[i]!;
+  #reasons(host: SchedulerHost, failed: number): string[] {
     const { allocatable, allocated } = host;
     const reasons: string[] = [];
     if (failed & FAILED_OFFLINE) reasons.push("offline");
@@ -110,7 +122,11 @@ export class RejectionLog {
       for (const wanted of this.hostPorts) {
         const bound = findPortConflict(wanted, host.usedHostPorts);
         if (bound === undefined) continue;
-        const asked = formatHostBinding({ port: wanted.hostPort, protocol: wanted.protocol, hostIp: wanted.hostIp });
+        const asked = formatHostBinding({
+          port: wanted.hostPort,
+          protocol: wanted.protocol,
+          hostIp: wanted.hostIp,
+        });
         reasons.push(`host port ${asked} conflicts with ${formatHostBinding(bound)} in use`);
       }
     }

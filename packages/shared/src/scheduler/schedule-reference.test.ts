@@ -36,7 +36,8 @@ function referenceChoice(hosts: SchedulerHost[], request: PlacementRequest): str
       ),
     }))
     .sort((a, b) => b.score - a.score || compareHosts(a.host, b.host));
-  return fitting[0]?.host.id;
+  const avoid = new Set(request.avoidHostIds ?? []);
+  return (fitting.find((f) => !avoid.has(f.host.id)) ?? fitting[0])?.host.id;
 }
 
 describe("schedule agrees with a brute-force reference", () => {

@@ -1,6 +1,6 @@
 import type { TPortMappingInput } from "../domain/container-spec";
 import { matchesLabels } from "../label-selector";
-import { ClusterView, HOST_DRAINING, HOST_HAS_PORTS, HOST_OFFLINE } from "./cluster-view";
+import { ClusterView, HOST_DRAINING, HOST_OFFLINE } from "./cluster-view";
 import { effectiveRequests } from "./effective-requests";
 import { findPortConflict, type HostPortMapping, takesHostPort } from "./host-ports";
 import {
@@ -36,6 +36,9 @@ export function schedule(
   const takeMemory = take.memoryBytes;
   const takePids = take.pids;
   const hostPorts: HostPortMapping[] = request.ports.filter(takesHostPort);
+  // Only hosts already binding one of the wanted port numbers can conflict.
+  const portSuspects =
+    hostPorts.length > 0 ? view.hostsBindingPorts(hostPorts.map((p) => p.hostPort)) : undefined;
   const constraints = request.constraints;
   const labelSet = columns.labelSet;
   // Per distinct label set: 0 not checked yet, 1 meets the constraints, 2 does not.
@@ -43,7 +46,7 @@ export function schedule(
   const avoidIds = request.avoidHostIds;
   const avoid = avoidIds !== undefined && avoidIds.length > 0 ? new Set(avoidIds) : undefined;
   const binpack = request.strategy === "binpack";
-  const rejections = new RejectionLog(take, hostPorts, constraints);
+  const rejections = new RejectionLog(records, take, hostPorts, constraints);
   const probe: TPortMappingInput = { containerPort: 1 };
 
   // Hosts are compared by Nomad's fit total (see `fitTotal`): binpack wants
@@ -56,11 +59,12 @@ export function schedule(
   let bestAvoided = -1;
   let bestAvoidedTotal = Number.NaN;
   let avoidedFits = 0;
-  // A bound on the free fractions past which a host cannot beat `best`, so
+  // Bounds on the free fractions past which a host cannot beat `best`, so
   // most hosts are passed over without the two exponentials.
-  let pruneAbove = Number.POSITIVE_INFINITY;
-  let pruneBelow = Number.NEGATIVE_INFINITY;
-  let pruneMeanAbove = Number.POSITIVE_INFINITY;
+  let pruneMaxAbove = Number.POSITIVE_INFINITY;
+  let pruneSumAbove = Number.POSITIVE_INFINITY;
+  let pruneMaxBelow = Number.NEGATIVE_INFINITY;
+  let pruneSumBelow = Number.NEGATIVE_INFINITY;
 
   for (let i = 0; i < count; i++) {
     const hostFlags = flags[i]!;
@@ -76,7 +80,7 @@ export function schedule(
     if (takeCpu > cpuLeft) failed |= FAILED_CPU;
     if (takeMemory > memoryLeft) failed |= FAILED_MEMORY;
     if (takePids > pidsLeft) failed |= FAILED_PIDS;
-    if (hostPorts.length > 0 && hostFlags & HOST_HAS_PORTS) {
+    if (portSuspects?.[i] === 1) {
       const used = records[i]!.usedHostPorts;
       for (let p = 0; p < hostPorts.length; p++) {
         if (findPortConflict(hostPorts[p]!, used, probe) !== undefined) {
@@ -96,7 +100,7 @@ export function schedule(
     }
 
     if (failed !== 0) {
-      rejections.add(records[i]!, failed);
+      rejections.add(i, failed);
       continue;
     }
 
@@ -113,7 +117,9 @@ export function schedule(
     }
 
     const maxFree = Math.max(cpuFree, memoryFree);
-    if (maxFree > pruneAbove || maxFree < pruneBelow || (cpuFree + memoryFree) / 2 > pruneMeanAbove) continue;
+    const sumFree = cpuFree + memoryFree;
+    if (maxFree > pruneMaxAbove || sumFree > pruneSumAbove || maxFree < pruneMaxBelow) continue;
+    if (sumFree < pruneSumBelow && maxFree <= 1) continue;
     // A host just like the best so far ties with it, and ties go to the earlier host.
     if (cpuFree === bestCpuFree && memoryFree === bestMemoryFree) continue;
     const total = fitTotal(cpuFree, memoryFree);
@@ -122,15 +128,18 @@ export function schedule(
       bestTotal = total;
       bestCpuFree = cpuFree;
       bestMemoryFree = memoryFree;
-      // Each free fraction is in [0, 1], so 10^f is in [1, 10]. binpack: a
-      // host's total is at least 10^max + 1 and, by convexity, at least
-      // 2 * 10^mean; spread: at most 2 * 10^max. PRUNE_SLACK keeps hosts that
-      // tie with `best` (rounding in log10) for the tie-break.
+      // A host that fits has both free fractions at 0 or more, so 10^f >= 1.
+      // binpack: its total is at least 10^max + 1 and, by convexity, at
+      // least 2 * 10^(sum / 2). spread: at most 2 * 10^max and, while both
+      // fractions are at most 1, at most 2 + 9 * sum (10^f lies under its
+      // chord 1 + 9f). PRUNE_SLACK keeps hosts that tie with `best` despite
+      // rounding, for the tie-break.
       if (binpack) {
-        pruneAbove = Math.log10(bestTotal - 1) + PRUNE_SLACK;
-        pruneMeanAbove = Math.log10(bestTotal / 2) + PRUNE_SLACK;
+        pruneMaxAbove = Math.log10(bestTotal - 1) + PRUNE_SLACK;
+        pruneSumAbove = 2 * Math.log10(bestTotal / 2) + PRUNE_SLACK;
       } else {
-        pruneBelow = Math.log10(bestTotal / 2) - PRUNE_SLACK;
+        pruneMaxBelow = Math.log10(bestTotal / 2) - PRUNE_SLACK;
+        pruneSumBelow = (bestTotal - 2) / 9 - PRUNE_SLACK;
       }
     }
   }
@@ -140,7 +149,13 @@ export function schedule(
   if (chosen === undefined) {
     const message =
       count === 0 ? "no host fits: the cluster has no hosts" : `no host fits: ${rejections.describe()}`;
-    return { ok: false, message, rejected: rejections.rejections() };
+    return {
+      ok: false,
+      message,
+      get rejected() {
+        return rejections.rejections();
+      },
+    };
   }
 
   const fits = count - rejections.size;

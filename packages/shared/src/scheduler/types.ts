@@ -59,8 +59,8 @@ export type PlacementSuccess = {
 export type PlacementFailure = {
   ok: false;
   message: string;
-  /** Every host, sorted by name then id, each with all the reasons it was ruled out. */
-  rejected: HostRejection[];
+  /** Every host, sorted by name then id, each with all the reasons it was ruled out; built when first read. */
+  readonly rejected: HostRejection[];
 };
 
 export type PlacementResult = PlacementSuccess | PlacementFailure;
