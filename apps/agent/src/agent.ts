@@ -6,6 +6,7 @@
  * every container running).
  */
 import { hostname } from "node:os";
+import { ZContainerSample, ZHostSample } from "@fleet/shared/domain/metrics";
 import type { TAgentAuth } from "@fleet/shared/protocol/agent-to-server";
 import type { TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
 import type { Logger } from "pino";
@@ -347,12 +348,22 @@ export class Agent {
     this.sampling = true;
     try {
       const sweep = await metrics.sample(this.reconciler?.sampleTargets() ?? []);
-      for (const sample of sweep.containers) this.oom.noteOomCounter(sample.containerId, sample.oomKills);
-      if (sweep.containers.length > 0 || sweep.host) this.link.sendMetrics(sweep);
+      // One odd reading must not make the central refuse the whole batch.
+      const containers = sweep.containers.filter((sample) => this.validSample(ZContainerSample, sample));
+      const host = sweep.host && this.validSample(ZHostSample, sweep.host) ? sweep.host : null;
+      for (const sample of containers) this.oom.noteOomCounter(sample.containerId, sample.oomKills);
+      if (containers.length > 0 || host) this.link.sendMetrics({ containers, host });
     } catch (error) {
       this.log.warn({ err: error }, "metrics sweep failed");
     } finally {
       this.sampling = false;
     }
+  }
+
+  private validSample(schema: typeof ZContainerSample | typeof ZHostSample, sample: unknown): boolean {
+    const parsed = schema.safeParse(sample);
+    if (!parsed.success)
+      this.log.warn({ sample, issues: parsed.error.issues }, "metrics sample left out: out of range");
+    return parsed.success;
   }
 }

@@ -154,6 +154,17 @@ describe("AgentLink", () => {
     expect(central.hellos.at(-1)?.kind).toBe("credential");
   });
 
+  it("spools metrics instead of sending while the socket's send buffer is past its bound", async () => {
+    // A bound below zero: the buffer always counts as full.
+    const agent = startLink({ tuning: { maxBufferedBytes: -1, drainIntervalMs: 20 } });
+    await central.waitFor("welcome", () => agent.link.isReady);
+    for (let seq = 1; seq <= 3; seq++) agent.link.sendMetrics(batch(seq));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(agent.link.congested).toBe(true);
+    expect(agent.link.spooledBatches).toBe(3);
+    expect(central.framesOf("metrics")).toHaveLength(0);
+  });
+
   it("splits a sweep larger than one frame may hold", async () => {
     const agent = startLink();
     await central.waitFor("welcome", () => agent.link.isReady);
@@ -191,6 +202,19 @@ describe("AgentLink", () => {
     await central.waitFor("welcome", () => agent.link.isReady);
     const request = makeOpRequest({ id: "op-7" });
     central.send(request);
+    await central.waitFor("frame", () => agent.received.length === 1);
+    expect(agent.received[0]).toEqual(request);
+  });
+
+  it("holds frames that arrive right behind the welcome until the link is up", async () => {
+    const request = makeOpRequest({ id: "op-early" });
+    central.afterWelcome = [request];
+    const agent = startLink({
+      onWelcome: async () => {
+        // Handling a welcome takes a while (credential stored, containers adopted).
+        await new Promise((r) => setTimeout(r, 100));
+      },
+    });
     await central.waitFor("frame", () => agent.received.length === 1);
     expect(agent.received[0]).toEqual(request);
   });
@@ -235,6 +259,12 @@ describe("AgentLink", () => {
     await expect(agent.link.done).rejects.toBeInstanceOf(JoinRejectedError);
     await expect(agent.link.done).rejects.toThrow(/rejected the join token/);
     expect(central.hellos).toHaveLength(1);
+  });
+
+  it("takes the central's 4401 close alone as a refusal of the join token", async () => {
+    central.refuseByCloseOnly = true;
+    const agent = startLink({}, "wrong-token");
+    await expect(agent.link.done).rejects.toBeInstanceOf(JoinRejectedError);
   });
 
   it("keeps retrying with backoff when a stored credential is rejected", async () => {

@@ -32,10 +32,13 @@ import { ExponentialBackoff } from "../backoff";
 import { type Clock, systemClock, type TimerHandle } from "../clock";
 import { defaultSpoolLimits, MetricsSpool, type SpoolLimits } from "./metrics-spool";
 
-/** WebSocket close code the central uses to refuse a hello (RFC 6455 "policy violation"). */
+/** Close codes that mean the hello was refused: RFC 6455 "policy violation", and the central's own 4401. */
 export const CLOSE_POLICY_VIOLATION = 1008;
+export const CLOSE_UNAUTHORIZED = 4401;
 /** Samples per metrics frame; keeps a frame well under MAX_FRAME_BYTES (a sample is about 500 bytes of JSON). */
 export const MAX_SAMPLES_PER_FRAME = 1000;
+/** Frames held while a welcome is being handled; the central sends one snapshot, maybe a few operations. */
+const MAX_EARLY_FRAMES = 64;
 
 export interface LinkTuning {
   reconnectInitialMs: number;
@@ -136,6 +139,8 @@ export class AgentLink {
   private usedAuth: TAgentAuth | null = null;
   private authRejected: string | null = null;
   private welcome: TWelcomeFrame | null = null;
+  private welcoming = false;
+  private earlyFrames: Exclude<TServerFrame, TWelcomeFrame | { type: "error" }>[] = [];
   private lastHeardAt = 0;
   private timers = new Set<TimerHandle>();
   private heartbeatTimer: TimerHandle | null = null;
@@ -261,6 +266,7 @@ export class AgentLink {
     if (this.state === "stopped") return;
     this.state = "connecting";
     this.authRejected = null;
+    this.earlyFrames = [];
     const auth = this.opts.auth();
     this.usedAuth = auth;
     let url: string;
@@ -348,9 +354,19 @@ export class AgentLink {
       return;
     }
     if (this.state !== "ready") {
-      this.log.warn({ type: frame.type }, "frame before welcome ignored");
+      // The central may send its first snapshot right behind the welcome, while the welcome is still
+      // being handled (credential stored, containers adopted): hold it until the link is up.
+      if (this.earlyFrames.length >= MAX_EARLY_FRAMES) {
+        this.log.warn({ type: frame.type }, "too many frames before welcome; dropping");
+        return;
+      }
+      this.earlyFrames.push(frame);
       return;
     }
+    this.deliver(ws, frame);
+  }
+
+  private deliver(ws: WebSocket, frame: Exclude<TServerFrame, TWelcomeFrame | { type: "error" }>): void {
     try {
       this.opts.onFrame(frame);
     } catch (error) {
@@ -377,10 +393,19 @@ export class AgentLink {
   }
 
   private async onWelcome(ws: WebSocket, welcome: TWelcomeFrame): Promise<void> {
-    if (this.state !== "awaiting-welcome" || !this.usedAuth) {
+    if (this.state !== "awaiting-welcome" || !this.usedAuth || this.welcoming) {
       this.log.warn("unexpected welcome ignored");
       return;
     }
+    this.welcoming = true;
+    try {
+      await this.acceptWelcome(ws, welcome, this.usedAuth);
+    } finally {
+      this.welcoming = false;
+    }
+  }
+
+  private async acceptWelcome(ws: WebSocket, welcome: TWelcomeFrame, usedAuth: TAgentAuth): Promise<void> {
     if (welcome.protocolVersion !== PROTOCOL_VERSION) {
       this.log.error(
         { theirs: welcome.protocolVersion, ours: PROTOCOL_VERSION },
@@ -390,7 +415,7 @@ export class AgentLink {
       return;
     }
     try {
-      await this.opts.onWelcome(welcome, this.usedAuth);
+      await this.opts.onWelcome(welcome, usedAuth);
     } catch (error) {
       this.log.error({ err: error }, "handling welcome failed; reconnecting");
       ws.terminate();
@@ -414,6 +439,9 @@ export class AgentLink {
     } catch (error) {
       this.log.error({ err: error }, "onReady failed");
     }
+    for (const frame of this.earlyFrames.splice(0)) {
+      if (this.ws === ws && this.state === "ready") this.deliver(ws, frame);
+    }
     this.scheduleHeartbeat(ws);
     if (!this.spool.isEmpty) this.scheduleDrain(0);
   }
@@ -430,9 +458,8 @@ export class AgentLink {
     if (this.state === "stopped") return;
     if (wasReady) this.opts.onDisconnect?.();
 
-    const rejected =
-      this.authRejected ??
-      (code === CLOSE_POLICY_VIOLATION && !wasReady ? reason || "policy violation" : null);
+    const refusedByCode = code === CLOSE_UNAUTHORIZED || (code === CLOSE_POLICY_VIOLATION && !wasReady);
+    const rejected = this.authRejected ?? (refusedByCode ? reason || "unauthorized" : null);
     if (rejected !== null && this.usedAuth?.kind === "join") {
       this.fatal(
         new JoinRejectedError(

@@ -2,7 +2,7 @@
  * A small in-process central for link and agent tests: a real WebSocket
  * server on loopback that speaks the protocol's handshake (join token →
  * credential, credential → welcome, anything else → `unauthorized` and close
- * 1008), records every frame the agent sends (checked with parseAgentFrame)
+ * 4401, as the central's gateway does), records every frame the agent sends (checked with parseAgentFrame)
  * and lets a test drop connections, go away and come back on the same port.
  */
 import { createServer, type Server } from "node:http";
@@ -34,6 +34,10 @@ export class FakeCentral {
   port = 0;
   /** Stop answering hellos (to test the welcome timeout). */
   silent = false;
+  /** Refuse a hello by closing only, without the `unauthorized` error frame first. */
+  refuseByCloseOnly = false;
+  /** Sent right behind each welcome, as a central sends its first snapshot. */
+  afterWelcome: TServerFrame[] = [];
 
   private http: Server | null = null;
   private wss: WebSocketServer | null = null;
@@ -129,7 +133,15 @@ export class FakeCentral {
   async waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > deadline) {
+        const bad =
+          this.badFrames.length > 0 ? `; frames it rejected: ${this.badFrames.slice(-3).join(" | ")}` : "";
+        const types = this.frames
+          .map((f) => f.type)
+          .slice(-20)
+          .join(",");
+        throw new Error(`timed out waiting for ${what} (last frames: ${types}${bad})`);
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -157,11 +169,12 @@ export class FakeCentral {
             message: "unknown join token or credential",
           }),
         );
-        ws.close(1008, "unauthorized");
+        ws.close(4401, "unauthorized");
         return;
       }
       welcomed = true;
       ws.send(JSON.stringify(welcome));
+      for (const next of this.afterWelcome) ws.send(JSON.stringify(next));
     });
   }
 

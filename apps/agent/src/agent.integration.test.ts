@@ -1,0 +1,228 @@
+// The agent on real engines (Docker and Podman, each private to this file),
+// real cgroup files and the real kernel log, talking to an in-process central:
+// containers run with their limits, metrics come from the kernel, an agent
+// restart adopts containers without restarting them, an OOM kill is reported
+// alike on both engines, and the `fleet-agent` process starts and stops cleanly.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import { makeContainerSpec } from "@fleet/shared/protocol/test-factories";
+import { describeEachEngine } from "@fleet/test/harness/engines";
+import { buildTestImage, TEST_IMAGE_TAG } from "@fleet/test/harness/test-image";
+import { afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import { Agent } from "./agent";
+import { cgroupMetricsSource, kmsgOomSource } from "./metrics-source";
+import { FLEET_LABELS } from "./runtime/driver";
+import { EngineDriver } from "./runtime/engine/engine-driver";
+import { StateStore } from "./state-store";
+import { FakeCentral } from "./testing/fake-central";
+import { silentLogger } from "./testing/silent-logger";
+
+const MIB = 1024 * 1024;
+const binPath = fileURLToPath(new URL("../bin/fleet-agent.js", import.meta.url));
+
+function spec(overrides: Partial<TContainerSpec>): TContainerSpec {
+  return makeContainerSpec({
+    image: TEST_IMAGE_TAG,
+    command: ["sleep", "3600"],
+    env: {},
+    labels: {},
+    resources: {
+      cpuRequestMillis: 100,
+      cpuLimitMillis: 500,
+      memoryRequestBytes: 16 * MIB,
+      memoryLimitBytes: 64 * MIB,
+      pidsRequest: 10,
+      pidsLimit: 100,
+    },
+    restartPolicy: { name: "always" },
+    ...overrides,
+  });
+}
+
+describeEachEngine("agent on a real engine", ({ kind, engine }) => {
+  let central: FakeCentral;
+  let stateDir: string;
+  const agents: Agent[] = [];
+  let child: ChildProcess | null = null;
+
+  beforeAll(async () => {
+    await buildTestImage(engine());
+  });
+
+  beforeEach(async () => {
+    central = new FakeCentral({
+      joinTokens: ["jt-real"],
+      hostId: `host_${kind}`,
+      settings: { metricsIntervalMs: 300, heartbeatIntervalMs: 500 },
+    });
+    await central.start();
+    stateDir = await mkdtemp(join(tmpdir(), "fleet-agent-it-"));
+  });
+
+  afterEach(async () => {
+    await Promise.all(agents.splice(0).map((a) => a.stop()));
+    if (child && child.exitCode === null) {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+    child = null;
+    await central.stop();
+    await rm(stateDir, { recursive: true, force: true });
+    for (const info of await engine().docker.listContainers({ all: true })) {
+      await engine().docker.getContainer(info.Id).remove({ force: true });
+    }
+  });
+
+  async function startAgent(joinToken: string | null): Promise<Agent> {
+    const e = engine();
+    const driver = await EngineDriver.connect({ socketPath: e.socketPath, cgroupParent: e.cgroupParent });
+    const fingerprint = await driver.fingerprint();
+    const agent = new Agent({
+      config: {
+        serverUrl: central.url,
+        joinToken,
+        name: `it-${kind}`,
+        labels: {},
+        metricsIntervalMs: 300,
+        reserveCpuMillis: 0,
+        reserveMemoryBytes: 0,
+      },
+      driver,
+      store: new StateStore(stateDir),
+      log: silentLogger,
+      agentVersion: "0.0.0-it",
+      metrics: cgroupMetricsSource({ diskPath: fingerprint.dataRoot, log: silentLogger }),
+      kernelOoms: kmsgOomSource({ log: silentLogger }),
+      linkTuning: { reconnectInitialMs: 50, reconnectMaxMs: 200 },
+    });
+    agents.push(agent);
+    await agent.start();
+    await central.waitFor("welcome", () => agent.isConnected, 20_000);
+    return agent;
+  }
+
+  function statusOf(containerId: string) {
+    return central
+      .framesOf("container.status")
+      .filter((s) => s.containerId === containerId)
+      .at(-1);
+  }
+
+  it("runs desired containers with their limits, streams cgroup metrics, and survives an agent restart", async () => {
+    const first = await startAgent("jt-real");
+    const web = spec({});
+    central.send({ type: "desired", generation: 1, containers: [web] });
+    await central.waitFor("ack", () => central.framesOf("ack").length === 1, 60_000);
+    expect(statusOf(web.id)).toMatchObject({ state: "running" });
+    const engineId = statusOf(web.id)!.engineId!;
+    const inspected = await engine().docker.getContainer(engineId).inspect();
+    expect(inspected.HostConfig.Memory).toBe(64 * MIB);
+    expect(inspected.Config.Labels[FLEET_LABELS.hostId]).toBe(`host_${kind}`);
+
+    await central.waitFor(
+      "a metrics sample of the container",
+      () => central.framesOf("metrics").some((m) => m.containers.some((c) => c.containerId === web.id)),
+      20_000,
+    );
+    const sample = central
+      .framesOf("metrics")
+      .flatMap((m) => m.containers)
+      .find((c) => c.containerId === web.id)!;
+    expect(sample.memoryLimitBytes).toBe(64 * MIB);
+    expect(sample.pidsCurrent).toBeGreaterThanOrEqual(1);
+    expect(sample.memoryUsageBytes).toBeGreaterThan(0);
+
+    const startedAt = statusOf(web.id)!.startedAt;
+    await first.stop();
+    expect((await engine().docker.getContainer(engineId).inspect()).State.Running).toBe(true);
+
+    central.frames.length = 0;
+    await startAgent(null);
+    await central.waitFor("status after restart", () => statusOf(web.id) !== undefined, 20_000);
+    expect(statusOf(web.id)).toMatchObject({ state: "running", engineId, startedAt });
+    const after = await engine().docker.getContainer(engineId).inspect();
+    expect(after.State.StartedAt).toBe(inspected.State.StartedAt);
+    expect(after.RestartCount).toBe(0);
+
+    central.send({ type: "desired", generation: 2, containers: [] });
+    await central.waitFor("ack 2", () => central.framesOf("ack").some((a) => a.generation === 2), 60_000);
+    expect(await engine().docker.listContainers({ all: true })).toHaveLength(0);
+  });
+
+  it("reports an OOM kill as oomKilled on this engine too", async () => {
+    await startAgent("jt-real");
+    const hog = spec({
+      command: ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+      resources: {
+        cpuRequestMillis: 100,
+        cpuLimitMillis: null,
+        memoryRequestBytes: 8 * MIB,
+        memoryLimitBytes: 8 * MIB,
+        pidsRequest: 1,
+        pidsLimit: null,
+      },
+      restartPolicy: { name: "no" },
+    });
+    central.send({ type: "desired", generation: 1, containers: [hog] });
+    await central.waitFor("exit", () => statusOf(hog.id)?.state === "exited", 60_000);
+    expect(statusOf(hog.id)).toMatchObject({ state: "exited", exitCode: 137, oomKilled: true });
+    const oom = central.framesOf("event").find((e) => e.kind === "container.oom" && e.containerId === hog.id);
+    expect(oom).toBeDefined();
+  });
+
+  it("runs as the fleet-agent process and leaves containers running on SIGTERM", async () => {
+    const e = engine();
+    child = spawn(
+      process.execPath,
+      [
+        binPath,
+        "--server",
+        central.url,
+        "--join-token",
+        "jt-real",
+        "--engine",
+        e.dockerHost,
+        "--cgroup-parent",
+        e.cgroupParent,
+        "--state-dir",
+        stateDir,
+        "--name",
+        `proc-${kind}`,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], cwd: tmpdir() },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    await central
+      .waitFor("hello from the process", () => central.framesOf("hello").length === 1, 30_000)
+      .catch((error: Error) => {
+        throw new Error(`${error.message}\n${stdout}\n${stderr}`);
+      });
+    const web = spec({});
+    central.send({ type: "desired", generation: 1, containers: [web] });
+    await central.waitFor("ack", () => central.framesOf("ack").length === 1, 60_000);
+    const exited = once(child, "exit");
+    child.kill("SIGTERM");
+    const [code] = await exited;
+    expect(code).toBe(0);
+    const lines = stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { msg: string });
+    expect(lines.map((l) => l.msg)).toContain("shutting down; containers keep running");
+    const running = await e.docker.listContainers();
+    expect(running.map((c) => c.Labels[FLEET_LABELS.containerId])).toEqual([web.id]);
+    expect(await new StateStore(stateDir).loadCredential()).toMatchObject({ hostId: `host_${kind}` });
+  });
+});
