@@ -19,6 +19,7 @@ import { cgroupMetricsSource, kmsgOomSource } from "./metrics-source";
 import { FLEET_LABELS } from "./runtime/driver";
 import { EngineDriver } from "./runtime/engine/engine-driver";
 import { StateStore } from "./state-store";
+import type { RestartTuning } from "./supervisor/restart-policy";
 import { FakeCentral } from "./testing/fake-central";
 import { silentLogger } from "./testing/silent-logger";
 
@@ -78,7 +79,10 @@ describeEachEngine("agent on a real engine", ({ kind, engine }) => {
     }
   });
 
-  async function startAgent(joinToken: string | null): Promise<Agent> {
+  async function startAgent(
+    joinToken: string | null,
+    restartTuning?: Partial<RestartTuning>,
+  ): Promise<Agent> {
     const e = engine();
     const driver = await EngineDriver.connect({ socketPath: e.socketPath, cgroupParent: e.cgroupParent });
     const fingerprint = await driver.fingerprint();
@@ -99,6 +103,7 @@ describeEachEngine("agent on a real engine", ({ kind, engine }) => {
       metrics: cgroupMetricsSource({ diskPath: fingerprint.dataRoot, log: silentLogger }),
       kernelOoms: kmsgOomSource({ log: silentLogger }),
       linkTuning: { reconnectInitialMs: 50, reconnectMaxMs: 200 },
+      ...(restartTuning ? { restartTuning } : {}),
     });
     agents.push(agent);
     await agent.start();
@@ -173,6 +178,62 @@ describeEachEngine("agent on a real engine", ({ kind, engine }) => {
     expect(statusOf(hog.id)).toMatchObject({ state: "exited", exitCode: 137, oomKilled: true });
     const oom = central.framesOf("event").find((e) => e.kind === "container.oom" && e.containerId === hog.id);
     expect(oom).toBeDefined();
+  });
+
+  it("measures a busy loop limited to 0.2 CPU at about 0.2 cores, with throttling counted", async () => {
+    await startAgent("jt-real");
+    const busy = spec({
+      command: ["sh", "-c", "while :; do :; done"],
+      resources: {
+        cpuRequestMillis: 200,
+        cpuLimitMillis: 200,
+        memoryRequestBytes: 8 * MIB,
+        memoryLimitBytes: 32 * MIB,
+        pidsRequest: 1,
+        pidsLimit: 10,
+      },
+    });
+    central.send({ type: "desired", generation: 1, containers: [busy] });
+    await central.waitFor("running", () => statusOf(busy.id)?.state === "running", 60_000);
+    const samplesOfBusy = () =>
+      central
+        .framesOf("metrics")
+        .flatMap((m) => m.containers)
+        .filter((c) => c.containerId === busy.id);
+    // Skip the first samples (the loop is still starting), then average over ~3 s.
+    await central.waitFor("warm samples", () => samplesOfBusy().length >= 3, 20_000);
+    const from = samplesOfBusy().at(-1)!;
+    await new Promise((r) => setTimeout(r, 3000));
+    const to = samplesOfBusy().at(-1)!;
+    const cores = (to.cpuUsageNs - from.cpuUsageNs) / ((to.ts - from.ts) * 1e6);
+    expect(cores).toBeGreaterThan(0.12);
+    expect(cores).toBeLessThan(0.23);
+    expect(to.cpuThrottledPeriods).toBeGreaterThan(from.cpuThrottledPeriods);
+    expect(to.cpuThrottledNs).toBeGreaterThan(from.cpuThrottledNs);
+  });
+
+  it("restarts a failing container with a growing backoff, then reports it as crash-looping", async () => {
+    await startAgent("jt-real", { initialBackoffMs: 400, maxBackoffMs: 10_000, crashloopRestarts: 3 });
+    const failing = spec({ command: ["sh", "-c", "exit 3"], restartPolicy: { name: "on-failure" } });
+    central.send({ type: "desired", generation: 1, containers: [failing] });
+    const startsOf = () =>
+      central.framesOf("event").filter((e) => e.kind === "container.start" && e.containerId === failing.id);
+    await central.waitFor("four starts", () => startsOf().length >= 4, 60_000);
+    const times = startsOf().map((e) => e.ts);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // Backoff 400 → 800 → 1600 ms plus the engine's own start time each round.
+    expect(gaps[1]!).toBeGreaterThan(gaps[0]!);
+    expect(gaps[2]!).toBeGreaterThan(gaps[1]!);
+    expect(gaps[2]!).toBeGreaterThan(1600);
+    await central.waitFor(
+      "crashloop",
+      () =>
+        central
+          .framesOf("event")
+          .some((e) => e.kind === "container.crashloop" && e.containerId === failing.id),
+      20_000,
+    );
+    expect(statusOf(failing.id)).toMatchObject({ exitCode: 3 });
   });
 
   it("runs as the fleet-agent process and leaves containers running on SIGTERM", async () => {
