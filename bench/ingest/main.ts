@@ -4,28 +4,27 @@
  * queryable (a count over `container_samples` equals what was sent).
  *
  * It starts a throwaway PostgreSQL (the integration harness's, tuned for speed:
- * fsync off), migrates it, and runs the central's gateway and metrics service behind an
- * HTTP server on 127.0.0.1, composed as the app server composes them. Each simulated
- * agent joins with its own join token over a real WebSocket, gets containers placed on
- * its host, then sends metrics frames (every container plus the host, one interval's
+ * fsync off), migrates it, and runs the real central (`createFleetServer`, Next.js off)
+ * on 127.0.0.1. Each simulated agent joins with its own join token over a real
+ * WebSocket, gets containers placed on its host, then sends metrics frames (every container plus the host, one interval's
  * worth per frame, timestamps 5 s apart) as fast as the gateway's per-connection rate
- * limit allows, holding back while its socket buffer is full.
+ * limit allows, holding back while its socket buffer is full. The agents run in worker
+ * threads (agent-worker.ts), so building and sending frames does not share the central's
+ * event loop; on a machine with few cores they still share its CPUs.
  *
  * Progress on stderr, one JSON object as the last line of stdout.
  *
  * Environment (all optional): BENCH_INGEST_AGENTS (20), BENCH_INGEST_CONTAINERS (per
  * agent, 50), BENCH_INGEST_FRAMES (per agent, 300), BENCH_INGEST_TICKS_PER_FRAME
- * (intervals per frame, as an agent draining its spool sends them; 1).
+ * (intervals per frame, as an agent draining its spool sends them; 1), BENCH_INGEST_WORKERS
+ * (threads the agents are spread over; 2).
  *
  * May import: node built-ins, pg, the test harness (Postgres, fake agent), the web app's
- * db, migrator, env, logger, gateway and metrics service. Owns nothing outside this folder.
+ * app server, db, migrator, env and logger. Owns nothing outside this folder.
  */
-import { createServer, type Server } from "node:http";
+import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
-import type { TContainerSample, THostSample } from "@fleet/shared/domain/metrics";
-import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
-import { makeContainerSample, makeHostSample } from "@fleet/shared/protocol/test-factories";
-import { connectFakeAgent, type FakeAgent } from "@fleet/test/harness/fake-agent";
+import { Worker } from "node:worker_threads";
 import {
   findFreePort,
   findPostgresBinDir,
@@ -33,25 +32,23 @@ import {
   type ThrowawayPostgres,
 } from "@fleet/test/harness/global-setup";
 import { databaseUrl } from "@fleet/test/harness/postgres";
+import { createFleetServer } from "@fleet/web/server/app-server";
 import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db";
 import { migrate } from "@fleet/web/server/db/migrator";
 import { loadEnv } from "@fleet/web/server/env";
-import { createEventBus } from "@fleet/web/server/event-bus";
-import { createGateway, type Gateway } from "@fleet/web/server/gateway/gateway";
 import { FRAME_BURST, FRAME_RATE_PER_SECOND } from "@fleet/web/server/gateway/gateway-limits";
-import { createLogger } from "@fleet/web/server/logger";
 import { generateToken, hashToken } from "@fleet/web/server/services/auth/tokens";
-import {
-  createMetricsService,
-  type MetricsService,
-} from "@fleet/web/server/services/metrics/metrics-service";
+import type { MetricsService } from "@fleet/web/server/services/metrics/metrics-service";
 import pg from "pg";
+import { pino } from "pino";
+import type { AgentWorkerCommand, AgentWorkerData, AgentWorkerReport } from "./agent-worker";
 
 const config = {
   agents: positiveInt("BENCH_INGEST_AGENTS", 20),
   containersPerAgent: positiveInt("BENCH_INGEST_CONTAINERS", 50),
   framesPerAgent: positiveInt("BENCH_INGEST_FRAMES", 300),
   ticksPerFrame: positiveInt("BENCH_INGEST_TICKS_PER_FRAME", 1),
+  workers: positiveInt("BENCH_INGEST_WORKERS", 2),
 };
 const INTERVAL_MS = 5000;
 // Below the gateway's limits, so no frame is refused for flooding.
@@ -75,68 +72,119 @@ function log(message: string): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function listenOnLoopback(server: Server): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await findFreePort();
-    const ok = await new Promise<boolean>((resolve) => {
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => resolve(true));
-    });
-    if (ok) return port;
-  }
-  throw new Error("no free port for the central");
-}
-
 interface Central {
   url: string;
   metrics: MetricsService;
   close(): Promise<void>;
 }
 
+/** The real central (`createFleetServer`, Next.js off) on a loopback port below the ephemeral range. */
 async function startCentral(db: PrismaClient): Promise<Central> {
-  const env = loadEnv({ NODE_ENV: "production", HOST: "127.0.0.1", PORT: "0", FLEET_LOG_LEVEL: "warn" });
-  const logger = createLogger(env);
-  const bus = createEventBus();
-  const metrics = createMetricsService({ db, env, log: logger, bus });
-  const gateway: Gateway = createGateway({ db, env, log: logger, bus, metrics });
-  const server = createServer((_req, res) => res.writeHead(404).end());
-  server.on("upgrade", (req, socket, head) => {
-    if (new URL(req.url ?? "/", "http://central").pathname === "/agent")
-      gateway.handleUpgrade(req, socket, head);
-    else socket.destroy();
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const env = loadEnv({
+      NODE_ENV: "production",
+      HOST: "127.0.0.1",
+      PORT: String(await findFreePort()),
+      FLEET_LOG_LEVEL: "warn",
+    });
+    // The central's log goes to stderr: stdout ends with this benchmark's JSON line.
+    const logger = pino({ level: env.FLEET_LOG_LEVEL }, pino.destination(2));
+    try {
+      const fleet = await createFleetServer({
+        env,
+        db,
+        log: logger,
+        next: false,
+        disconnectDbOnClose: false,
+      });
+      return { url: fleet.url, metrics: fleet.services.metrics, close: () => fleet.close() };
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/** A worker thread running some of the agents, and a way to wait for its next report. */
+interface AgentWorker {
+  worker: Worker;
+  next<K extends AgentWorkerReport["kind"]>(kind: K): Promise<Extract<AgentWorkerReport, { kind: K }>>;
+  command(command: AgentWorkerCommand): void;
+}
+
+function startAgentWorker(data: AgentWorkerData): AgentWorker {
+  // Node 20 starts a worker's entry module before `--import` hooks are in place, so the
+  // worker registers tsx itself and then imports the TypeScript entry.
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./agent-worker.ts", import.meta.url).href;
+  const worker = new Worker(
+    `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`,
+    { eval: true, workerData: data },
+  );
+  const reports: AgentWorkerReport[] = [];
+  const waiters: (() => void)[] = [];
+  let failure: Error | null = null;
+  const wake = () => {
+    for (const waiter of waiters.splice(0)) waiter();
+  };
+  worker.on("message", (report: AgentWorkerReport) => {
+    if (report.kind === "failed") failure = new Error(`agent worker failed: ${report.error}`);
+    else reports.push(report);
+    wake();
   });
-  await metrics.start();
-  await gateway.start();
-  const port = await listenOnLoopback(server);
+  worker.on("error", (error) => {
+    failure = error;
+    wake();
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
-    metrics,
-    async close() {
-      await gateway.close();
-      await metrics.stop();
-      await new Promise((resolve) => server.close(resolve));
+    worker,
+    command: (command) => worker.postMessage(command),
+    async next(kind) {
+      for (;;) {
+        if (failure) throw failure;
+        const index = reports.findIndex((report) => report.kind === kind);
+        if (index >= 0) return reports.splice(index, 1)[0] as never;
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
     },
   };
 }
 
-async function joinAgents(db: PrismaClient, url: string): Promise<FakeAgent[]> {
+async function startAgents(
+  db: PrismaClient,
+  url: string,
+): Promise<{ workers: AgentWorker[]; hostIds: string[] }> {
   const admin = await db.user.create({
     data: { email: "bench@fleet.test", name: "bench", role: "admin", passwordHash: "-" },
     select: { id: true },
   });
-  const tokens = Array.from({ length: config.agents }, () => generateToken("join"));
+  const agents = Array.from({ length: config.agents }, (_, i) => ({
+    joinToken: generateToken("join"),
+    name: `bench-${String(i).padStart(3, "0")}`,
+  }));
   await db.joinToken.createMany({
-    data: tokens.map((token) => ({
-      tokenHash: hashToken(token),
+    data: agents.map((agent) => ({
+      tokenHash: hashToken(agent.joinToken),
       createdById: admin.id,
       expiresAt: new Date(Date.now() + 60 * 60_000),
     })),
   });
-  return Promise.all(
-    tokens.map((joinToken, i) =>
-      connectFakeAgent({ url, joinToken, name: `bench-${String(i).padStart(3, "0")}` }),
-    ),
+  const workerCount = Math.min(config.workers, config.agents);
+  const workers = Array.from({ length: workerCount }, (_, w) =>
+    startAgentWorker({
+      url,
+      agents: agents.filter((_, i) => i % workerCount === w),
+      framesPerAgent: config.framesPerAgent,
+      ticksPerFrame: config.ticksPerFrame,
+      intervalMs: INTERVAL_MS,
+      sendRatePerSecond: SEND_RATE_PER_SECOND,
+      sendBurst: SEND_BURST,
+      socketHighWaterBytes: SOCKET_HIGH_WATER_BYTES,
+    }),
   );
+  const joined = await Promise.all(workers.map((worker) => worker.next("joined")));
+  return { workers, hostIds: joined.flatMap((report) => report.hostIds) };
 }
 
 async function placeContainers(db: PrismaClient, hostIds: string[]): Promise<Map<string, string[]>> {
@@ -163,52 +211,6 @@ async function placeContainers(db: PrismaClient, hostIds: string[]): Promise<Map
   return placed;
 }
 
-/** Sends every frame of one agent, paced by a token bucket below the gateway's and by the socket's buffer. */
-async function sendAll(agent: FakeAgent, containerIds: string[], firstTs: number): Promise<number> {
-  let tokens = SEND_BURST;
-  let refilledAt = performance.now();
-  let sent = 0;
-  for (let frame = 0; frame < config.framesPerAgent; frame++) {
-    for (;;) {
-      const now = performance.now();
-      tokens = Math.min(SEND_BURST, tokens + ((now - refilledAt) * SEND_RATE_PER_SECOND) / 1000);
-      refilledAt = now;
-      if (tokens >= 1 && agent.socket.bufferedAmount < SOCKET_HIGH_WATER_BYTES) break;
-      await sleep(tokens >= 1 ? 2 : Math.ceil(((1 - tokens) * 1000) / SEND_RATE_PER_SECOND));
-    }
-    tokens -= 1;
-    const containers: TContainerSample[] = [];
-    let host: THostSample | null = null;
-    for (let tick = 0; tick < config.ticksPerFrame; tick++) {
-      const ts = firstTs + (frame * config.ticksPerFrame + tick) * INTERVAL_MS;
-      for (const [i, containerId] of containerIds.entries()) {
-        containers.push(
-          makeContainerSample({
-            containerId,
-            ts,
-            cpuCores: (i % 10) / 10,
-            cpuUsageNs: frame * 1e9,
-            memoryUsageBytes: 20 * 1024 * 1024 + i,
-            netRxBytes: frame * 1000,
-          }),
-        );
-      }
-      host = makeHostSample({ ts, containers: containerIds.length });
-    }
-    const metrics: TMetricsFrame = {
-      type: "metrics",
-      batchId: `${agent.hostId}-${frame}`,
-      containers,
-      host,
-      droppedSamples: 0,
-    };
-    agent.send(metrics);
-    sent += containers.length;
-    if (frame % 32 === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
-  return sent;
-}
-
 async function countSamples(client: pg.Client): Promise<number> {
   const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "container_samples"`);
   return Number(result.rows[0]?.n ?? 0);
@@ -217,13 +219,14 @@ async function countSamples(client: pg.Client): Promise<number> {
 async function main(): Promise<void> {
   const total = config.agents * config.containersPerAgent * config.framesPerAgent * config.ticksPerFrame;
   log(
-    `${config.agents} agents × ${config.containersPerAgent} containers × ${config.framesPerAgent} frames × ${config.ticksPerFrame} ticks = ${total} container samples`,
+    `${config.agents} agents × ${config.containersPerAgent} containers × ${config.framesPerAgent} frames × ` +
+      `${config.ticksPerFrame} ticks = ${total} container samples, agents on ${config.workers} threads`,
   );
   let postgres: ThrowawayPostgres | undefined;
   let db: PrismaClient | undefined;
   let central: Central | undefined;
-  let agents: FakeAgent[] = [];
-  const counter = new pg.Client();
+  let workers: AgentWorker[] = [];
+  let countClient: pg.Client | undefined;
   try {
     postgres = startThrowawayPostgres(findPostgresBinDir(), await findFreePort());
     const adminClient = new pg.Client({ connectionString: postgres.url });
@@ -236,30 +239,31 @@ async function main(): Promise<void> {
     central = await startCentral(db);
     log(`central on ${central.url}, Postgres on ${postgres.url}`);
 
-    agents = await joinAgents(db, central.url);
-    const placed = await placeContainers(
-      db,
-      agents.map((agent) => agent.hostId),
-    );
-    Object.assign(counter, new pg.Client({ connectionString: url }));
-    const countClient = new pg.Client({ connectionString: url });
+    const started = await startAgents(db, central.url);
+    workers = started.workers;
+    const placed = await placeContainers(db, started.hostIds);
+    countClient = new pg.Client({ connectionString: url });
     await countClient.connect();
 
     // Timestamps end about now, so they land in the partitions start() created.
     const firstTs = Date.now() - config.framesPerAgent * config.ticksPerFrame * INTERVAL_MS;
     const startedAt = performance.now();
-    const sendingDone = Promise.all(
-      agents.map((agent, i) => sendAll(agent, placed.get(agent.hostId) ?? [], firstTs + i * 37)),
-    );
-    let lastLog = startedAt;
-    let stored = 0;
+    for (const worker of workers)
+      worker.command({ kind: "send", containers: Object.fromEntries(placed), firstTs });
     let sendSeconds = 0;
-    void sendingDone.then(() => {
+    const sendingDone = Promise.all(workers.map((worker) => worker.next("sent"))).then((reports) => {
       sendSeconds = (performance.now() - startedAt) / 1000;
       log(`all frames sent after ${sendSeconds.toFixed(2)} s`);
+      return reports.reduce((sum, report) => sum + report.samples, 0);
     });
+    let failed: unknown = null;
+    sendingDone.catch((error: unknown) => {
+      failed = error;
+    });
+    let lastLog = startedAt;
     for (;;) {
-      stored = await countSamples(countClient);
+      if (failed) throw failed;
+      const stored = await countSamples(countClient);
       if (stored >= total) break;
       const now = performance.now();
       if (now - startedAt > QUERYABLE_TIMEOUT_MS)
@@ -274,13 +278,14 @@ async function main(): Promise<void> {
       await sleep(20);
     }
     const seconds = (performance.now() - startedAt) / 1000;
-    await sendingDone;
-    await countClient.end();
+    const sent = await sendingDone;
+    if (sent !== total) throw new Error(`the agents sent ${sent} samples, expected ${total}`);
     const stats = central.metrics.stats();
     const samplesPerSecond = Math.round(total / seconds);
+    const rowsPerInsert = Math.round(stats.queue.writtenRows / Math.max(1, stats.queue.batchesWritten));
     log(
       `${total} samples queryable after ${seconds.toFixed(2)} s: ${samplesPerSecond} samples/s; ` +
-        `${stats.queue.batchesWritten} inserts (${Math.round(stats.queue.writtenRows / Math.max(1, stats.queue.batchesWritten))} rows each), ` +
+        `${stats.queue.batchesWritten} inserts (${rowsPerInsert} rows each), ` +
         `${stats.queue.droppedRows} dropped by the queue, ${stats.foreignSamplesIgnored} ignored`,
     );
     if (stats.queue.droppedRows > 0 || stats.queue.failedRows > 0 || stats.foreignSamplesIgnored > 0) {
@@ -300,11 +305,20 @@ async function main(): Promise<void> {
         seconds: Number(seconds.toFixed(3)),
         send_seconds: Number(sendSeconds.toFixed(3)),
         inserts: stats.queue.batchesWritten,
-        rows_per_insert: Math.round(stats.queue.writtenRows / Math.max(1, stats.queue.batchesWritten)),
+        rows_per_insert: rowsPerInsert,
+        agent_threads: workers.length,
+        cpus: availableParallelism(),
       })}\n`,
     );
   } finally {
-    await Promise.allSettled(agents.map((agent) => agent.close()));
+    await countClient?.end().catch(() => undefined);
+    await Promise.allSettled(
+      workers.map(async (worker) => {
+        worker.command({ kind: "close" });
+        await Promise.race([worker.next("closed"), sleep(5000)]).catch(() => undefined);
+        await worker.worker.terminate();
+      }),
+    );
     await central?.close().catch((error: unknown) => log(`closing the central failed: ${String(error)}`));
     await db?.$disconnect();
     postgres?.stop();

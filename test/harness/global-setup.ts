@@ -22,7 +22,7 @@ declare module "vitest" {
 
 const PREFERRED_MAJOR = "15";
 
-function findPostgresBinDir(): string {
+export function findPostgresBinDir(): string {
   const root = "/usr/lib/postgresql";
   const majors = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
   const ordered = [PREFERRED_MAJOR, ...majors.filter((major) => major !== PREFERRED_MAJOR)];
@@ -38,7 +38,7 @@ function findPostgresBinDir(): string {
 
 // Ports above 32767 are the kernel's ephemeral range; a server there can
 // collide with some client's outgoing connection.
-async function findFreePort(): Promise<number> {
+export async function findFreePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     const free = await new Promise<boolean>((resolve) => {
@@ -62,12 +62,12 @@ function postgresUserIds(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-interface ThrowawayPostgres {
+export interface ThrowawayPostgres {
   url: string;
   stop(): void;
 }
 
-function startThrowawayPostgres(binDir: string, port: number): ThrowawayPostgres {
+export function startThrowawayPostgres(binDir: string, port: number): ThrowawayPostgres {
   const baseDir = mkdtempSync(join(tmpdir(), "fleet-test-pg-"));
   const dataDir = join(baseDir, "data");
   const logFile = join(baseDir, "postgres.log");

@@ -1,0 +1,76 @@
+/**
+ * The central's process: configuration, the database (DATABASE_URL or the
+ * embedded one, migrated), then one HTTP(S) server for the dashboard, the API
+ * and the agents' socket. SIGTERM or SIGINT shut it down cleanly; a second
+ * signal exits at once.
+ *
+ *   npx tsx apps/web/server.ts                 (dev: Next.js compiles on demand)
+ *   NODE_ENV=production npx tsx apps/web/server.ts   (after `next build`)
+ */
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createFleetServer } from "./src/server/app-server";
+import { getDb, setDatabaseUrl } from "./src/server/db";
+import { resolveDatabase } from "./src/server/db/embedded-postgres";
+import { EnvError, loadEnv } from "./src/server/env";
+import { createLogger } from "./src/server/logger";
+
+async function main(): Promise<void> {
+  let env: ReturnType<typeof loadEnv>;
+  try {
+    env = loadEnv();
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(env);
+  const database = await resolveDatabase({ env: process.env, log: (message) => log.info(message) });
+  setDatabaseUrl(database.url);
+  let fleet: Awaited<ReturnType<typeof createFleetServer>>;
+  try {
+    fleet = await createFleetServer({
+      env,
+      db: getDb(),
+      log,
+      next: true,
+      dev: env.NODE_ENV !== "production",
+      nextDir: dirname(fileURLToPath(import.meta.url)),
+    });
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+  log.info(
+    { url: fleet.url, publicUrl: env.FLEET_PUBLIC_URL, embeddedDatabase: database.embedded },
+    `Fleet central listening on ${fleet.url}`,
+  );
+
+  let shuttingDown = false;
+  const shutDown = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      log.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    shuttingDown = true;
+    log.info(`${signal}: shutting down`);
+    fleet
+      .close()
+      .then(() => database.stop())
+      .then(() => {
+        log.info("shut down cleanly");
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      });
+  };
+  process.on("SIGTERM", shutDown);
+  process.on("SIGINT", shutDown);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

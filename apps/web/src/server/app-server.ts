@@ -1,0 +1,223 @@
+/**
+ * The central's one HTTP(S) server: `/api/trpc/*` (tRPC over HTTP, SSE for
+ * subscriptions), `/metrics` (Prometheus), WebSocket upgrades on `/agent`
+ * (the gateway), and everything else to Next.js when it is enabled.
+ * Integration tests build it with `next: false` and port 0.
+ *
+ * May import: every room of the central (it wires them), Node's http/https.
+ */
+import { readFileSync } from "node:fs";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import type { Clock } from "./clock";
+import type { PrismaClient } from "./db";
+import type { TEnv } from "./env";
+import type { EventBus } from "./event-bus";
+import type { Logger } from "./logger";
+import { appRouter } from "./routers/_app";
+import type { TBootstrapResult } from "./services/auth/bootstrap";
+import { type CreateServicesOptions, createServices, type Services } from "./services/index";
+import { createContextFactory, MAX_REQUEST_BODY_BYTES, publicError } from "./trpc";
+
+export const TRPC_BASE_PATH = "/api/trpc/";
+export const AGENT_SOCKET_PATH = "/agent";
+export const PROMETHEUS_PATH = "/metrics";
+
+export interface CreateFleetServerOptions {
+  env: TEnv;
+  db: PrismaClient;
+  log: Logger;
+  /** Serve the Next.js app for every other path (needs `next build` unless dev). */
+  next?: boolean;
+  /** Next.js dev mode (compiles on demand, hot reload). Default: NODE_ENV is not production. */
+  dev?: boolean;
+  /** The Next.js project directory (apps/web). */
+  nextDir?: string;
+  clock?: Clock;
+  bus?: EventBus;
+  /** For tests: shorter gateway and metrics timings. */
+  tuning?: CreateServicesOptions["tuning"];
+  /** How long close() lets running requests finish before cutting them (default 5 s). */
+  shutdownGraceMs?: number;
+  /** close() disconnects `db` (default true: the server owns its client). */
+  disconnectDbOnClose?: boolean;
+}
+
+export interface FleetServer {
+  server: http.Server | https.Server;
+  /** Where the server answers, e.g. `http://127.0.0.1:3000` (loopback when bound to all addresses). */
+  url: string;
+  services: Services;
+  bootstrap: TBootstrapResult;
+  /** Stops accepting, closes agent sockets (1001), ends background jobs, disconnects Prisma. Idempotent. */
+  close(): Promise<void>;
+}
+
+type NextHandlers = {
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  close: () => Promise<void>;
+};
+
+function pathnameOf(req: IncomingMessage): string {
+  const url = req.url ?? "/";
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+function listenUrl(server: http.Server, env: TEnv): string {
+  const address = server.address() as AddressInfo;
+  const scheme = env.FLEET_TLS_CERT ? "https" : "http";
+  const anyAddress = ["0.0.0.0", "::", "::0"].includes(address.address);
+  const host = anyAddress
+    ? "127.0.0.1"
+    : address.family === "IPv6"
+      ? `[${address.address}]`
+      : address.address;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+async function prepareNext(options: {
+  server: http.Server;
+  env: TEnv;
+  dev: boolean;
+  dir: string;
+}): Promise<NextHandlers> {
+  // Loaded only when wanted: tests and tools never pay for Next.js.
+  const { default: next } = await import("next");
+  const app = next({
+    dev: options.dev,
+    dir: options.dir,
+    hostname: options.env.HOST,
+    port: options.env.PORT,
+    httpServer: options.server,
+  });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  return { handle: (req, res) => handle(req, res), close: () => app.close() };
+}
+
+export async function createFleetServer(options: CreateFleetServerOptions): Promise<FleetServer> {
+  const { env, db, log } = options;
+  const services = createServices({
+    db,
+    env,
+    log,
+    clock: options.clock,
+    bus: options.bus,
+    tuning: options.tuning,
+  });
+  const createContext = createContextFactory(services);
+  const trpcHandler = createHTTPHandler({
+    router: appRouter,
+    basePath: TRPC_BASE_PATH,
+    maxBodySize: MAX_REQUEST_BODY_BYTES,
+    createContext,
+    onError({ error, path }) {
+      if (publicError(error).code === "INTERNAL_SERVER_ERROR") {
+        log.error({ err: error.cause ?? error, path }, "tRPC procedure failed");
+      }
+    },
+  });
+
+  // SSE responses never finish on their own; close() ends them first.
+  const streams = new Set<ServerResponse>();
+  let nextHandlers: NextHandlers | null = null;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const path = pathnameOf(req);
+    if (path.startsWith(TRPC_BASE_PATH) || path === TRPC_BASE_PATH.slice(0, -1)) {
+      if (req.headers.accept?.includes("text/event-stream")) {
+        streams.add(res);
+        res.once("close", () => streams.delete(res));
+      }
+      trpcHandler(req, res);
+      return;
+    }
+    if (path === PROMETHEUS_PATH) {
+      services.prometheus.handler(req, res);
+      return;
+    }
+    if (nextHandlers) {
+      nextHandlers.handle(req, res).catch((error: unknown) => {
+        log.error({ err: error, path }, "Next.js request failed");
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+        res.end("internal error\n");
+      });
+      return;
+    }
+    res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+  };
+
+  const server: http.Server =
+    env.FLEET_TLS_CERT && env.FLEET_TLS_KEY
+      ? https.createServer(
+          { cert: readFileSync(env.FLEET_TLS_CERT), key: readFileSync(env.FLEET_TLS_KEY) },
+          onRequest,
+        )
+      : http.createServer(onRequest);
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = pathnameOf(req);
+    if (path === AGENT_SOCKET_PATH) {
+      services.gateway.handleUpgrade(req, socket, head);
+      return;
+    }
+    // Next.js attaches its own upgrade listener (hot reload in dev) to this
+    // server on its first request; its paths are under /_next/.
+    if (nextHandlers && path.startsWith("/_next/")) return;
+    socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+  });
+  server.on("clientError", (error, socket) => {
+    log.debug({ err: error }, "bad HTTP request");
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+  });
+
+  let bootstrap: TBootstrapResult;
+  try {
+    ({ bootstrap } = await services.start());
+    if (options.next) {
+      nextHandlers = await prepareNext({
+        server,
+        env,
+        dev: options.dev ?? env.NODE_ENV !== "production",
+        dir: options.nextDir ?? process.cwd(),
+      });
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(env.PORT, env.HOST, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await services.stop().catch(() => {});
+    await nextHandlers?.close().catch(() => {});
+    if (options.disconnectDbOnClose ?? true) await db.$disconnect().catch(() => {});
+    throw error;
+  }
+
+  const graceMs = options.shutdownGraceMs ?? 5000;
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      const stoppedListening = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      for (const stream of streams) stream.end();
+      await services.stop();
+      const cutoff = setTimeout(() => server.closeAllConnections(), graceMs);
+      cutoff.unref();
+      await stoppedListening;
+      clearTimeout(cutoff);
+      await nextHandlers
+        ?.close()
+        .catch((error: unknown) => log.warn({ err: error }, "closing Next.js failed"));
+      if (options.disconnectDbOnClose ?? true) await db.$disconnect();
+    })();
+    return closing;
+  };
+
+  return { server, url: listenUrl(server, env), services, bootstrap, close };
+}

@@ -1,0 +1,88 @@
+// The central's configuration, from environment variables, checked with zod.
+// With db.ts's fallback this is the only place in apps/web that reads
+// process.env: everything else receives a TEnv. Tests build one with
+// `loadEnv({ FLEET_BOOTSTRAP_TOKEN: "…" })`, which reads only what it is given.
+import { hostname } from "node:os";
+import { parseDuration, UnitError } from "@fleet/shared/units";
+import { z } from "zod";
+import { describeIssues } from "./errors";
+
+export const ZLogLevel = z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
+export type TLogLevel = z.infer<typeof ZLogLevel>;
+
+const optionalText = z.string().trim().optional();
+
+function duration(defaultValue: string) {
+  return z
+    .string()
+    .trim()
+    .default(defaultValue)
+    .transform((text, ctx) => {
+      try {
+        const ms = parseDuration(text);
+        if (ms <= 0) throw new UnitError(`duration "${text}" must be longer than zero`);
+        return ms;
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    });
+}
+
+const port = z.coerce.number().int().min(0).max(65_535);
+
+export const ZEnvSource = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: port.default(3000),
+  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  DATABASE_URL: optionalText,
+  FLEET_DATA_DIR: z.string().trim().min(1).default("./.fleet"),
+  FLEET_EMBEDDED_DB_PORT: port.optional(),
+  FLEET_TLS_CERT: optionalText,
+  FLEET_TLS_KEY: optionalText,
+  FLEET_BOOTSTRAP_TOKEN: z
+    .string()
+    .trim()
+    .min(24, "must be at least 24 characters (e.g. openssl rand -hex 24)")
+    .max(512)
+    .optional(),
+  FLEET_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  FLEET_HEARTBEAT_INTERVAL: duration("5s"),
+  FLEET_OFFLINE_AFTER: duration("15s"),
+  FLEET_METRICS_INTERVAL: duration("5s"),
+  FLEET_RETENTION_RAW: duration("24h"),
+  FLEET_RETENTION_MINUTE: duration("7d"),
+  FLEET_RETENTION_HOUR: duration("90d"),
+  FLEET_LOG_LEVEL: ZLogLevel.default("info"),
+});
+
+/**
+ * The checked configuration, keyed by the variables' own names so a reader
+ * can grep for them. Durations are milliseconds; FLEET_PUBLIC_URL is always
+ * set (derived from the hostname and PORT when not given), without a
+ * trailing slash.
+ */
+export type TEnv = Omit<z.output<typeof ZEnvSource>, "FLEET_PUBLIC_URL"> & { FLEET_PUBLIC_URL: string };
+
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+export type TEnvSource = Readonly<Record<string, string | undefined>>;
+
+/** Reads and checks the configuration; throws EnvError naming every bad variable. */
+export function loadEnv(source: TEnvSource = process.env): TEnv {
+  // A variable set to nothing counts as unset, as in most shells' configs.
+  const given = Object.fromEntries(
+    Object.entries(source).filter(([, value]) => value !== undefined && value.trim() !== ""),
+  );
+  const parsed = ZEnvSource.safeParse(given);
+  if (!parsed.success) throw new EnvError(`invalid configuration: ${describeIssues(parsed.error.issues)}`);
+  const env = parsed.data;
+  if (Boolean(env.FLEET_TLS_CERT) !== Boolean(env.FLEET_TLS_KEY)) {
+    throw new EnvError("invalid configuration: FLEET_TLS_CERT and FLEET_TLS_KEY must be set together");
+  }
+  const scheme = env.FLEET_TLS_CERT ? "https" : "http";
+  const publicUrl = env.FLEET_PUBLIC_URL ?? `${scheme}://${hostname()}:${env.PORT}`;
+  return { ...env, FLEET_PUBLIC_URL: publicUrl.replace(/\/+$/, "") };
+}

@@ -1,0 +1,135 @@
+// A host's desired state, level-triggered: always the whole set of containers
+// that should exist and run there, under a generation that only rises. The
+// generation is raised in the same transaction that reads the set; the row
+// lock of that update orders concurrent pushes, so a higher generation never
+// carries an older set.
+import { type TContainerSpec, ZContainerSpec } from "@fleet/shared/domain/container-spec";
+import { describeIssues } from "@fleet/shared/protocol/frame";
+import { MAX_DESIRED_CONTAINERS } from "@fleet/shared/protocol/server-to-agent";
+import type { Prisma, PrismaClient } from "../db";
+
+export const desiredContainerSelect = {
+  id: true,
+  name: true,
+  image: true,
+  spec: true,
+  cpuRequestMillis: true,
+  cpuLimitMillis: true,
+  memoryRequestBytes: true,
+  memoryLimitBytes: true,
+  pidsRequest: true,
+  pidsLimit: true,
+  restartPolicy: true,
+  restartMaxRetries: true,
+} satisfies Prisma.ContainerSelect;
+
+export type TDesiredContainerRow = Prisma.ContainerGetPayload<{ select: typeof desiredContainerSelect }>;
+
+export type TSpecFromRow = { ok: true; spec: TContainerSpec } | { ok: false; error: string };
+
+/**
+ * The spec the agent runs, from a container row: the `spec` JSON carries
+ * command, env, ports and labels; the columns are the truth for identity,
+ * image, resources and restart policy (the scheduler placed by them).
+ */
+export function containerSpecFromRow(row: TDesiredContainerRow): TSpecFromRow {
+  const stored =
+    row.spec !== null && typeof row.spec === "object" && !Array.isArray(row.spec) ? row.spec : {};
+  const restartPolicy =
+    row.restartPolicy === "on_failure"
+      ? {
+          name: "on-failure" as const,
+          ...(row.restartMaxRetries === null ? {} : { maxRetries: row.restartMaxRetries }),
+        }
+      : { name: row.restartPolicy };
+  const parsed = ZContainerSpec.safeParse({
+    command: null,
+    env: {},
+    ports: [],
+    labels: {},
+    ...stored,
+    id: row.id,
+    name: row.name,
+    image: row.image,
+    resources: {
+      cpuRequestMillis: row.cpuRequestMillis,
+      cpuLimitMillis: row.cpuLimitMillis,
+      memoryRequestBytes: Number(row.memoryRequestBytes),
+      memoryLimitBytes: row.memoryLimitBytes === null ? null : Number(row.memoryLimitBytes),
+      pidsRequest: row.pidsRequest,
+      pidsLimit: row.pidsLimit,
+    },
+    restartPolicy,
+  });
+  return parsed.success
+    ? { ok: true, spec: parsed.data }
+    : { ok: false, error: describeIssues(parsed.error.issues) };
+}
+
+export interface TDesiredSnapshot {
+  generation: number;
+  containers: TContainerSpec[];
+  /** Rows whose spec does not parse: left out (the agent cannot run them), reported by the caller. */
+  invalid: { containerId: string; name: string; error: string }[];
+  /** More containers than one `desired` frame may carry: the snapshot must not be sent (a cut set would remove the rest). */
+  tooMany: boolean;
+}
+
+/**
+ * Raises the host's generation and reads its desired set, in one
+ * transaction. Null when the host does not exist. The set: containers placed
+ * on the host, not removed, with desired state `running`; `stopped` ones are
+ * left out so the agent removes them.
+ */
+export async function takeDesiredSnapshot(options: {
+  db: PrismaClient;
+  hostId: string;
+}): Promise<TDesiredSnapshot | null> {
+  const { db, hostId } = options;
+  return db.$transaction(async (tx) => {
+    const bumped = await tx.host.updateMany({
+      where: { id: hostId },
+      data: { desiredGeneration: { increment: 1 } },
+    });
+    if (bumped.count === 0) return null;
+    const host = await tx.host.findUniqueOrThrow({
+      where: { id: hostId },
+      select: { desiredGeneration: true, removedAt: true },
+    });
+    const rows = host.removedAt
+      ? []
+      : await tx.container.findMany({
+          where: { hostId, removedAt: null, desiredState: "running" },
+          select: desiredContainerSelect,
+          orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+          take: MAX_DESIRED_CONTAINERS + 1,
+        });
+    const containers: TContainerSpec[] = [];
+    const invalid: TDesiredSnapshot["invalid"] = [];
+    for (const row of rows.slice(0, MAX_DESIRED_CONTAINERS)) {
+      const result = containerSpecFromRow(row);
+      if (result.ok) containers.push(result.spec);
+      else invalid.push({ containerId: row.id, name: row.name, error: result.error });
+    }
+    return {
+      generation: host.desiredGeneration,
+      containers,
+      invalid,
+      tooMany: rows.length > MAX_DESIRED_CONTAINERS,
+    };
+  });
+}
+
+/** Records an `ack`; only a generation above the stored one and not above what was handed out counts. */
+export async function recordAck(options: {
+  db: PrismaClient;
+  hostId: string;
+  generation: number;
+}): Promise<boolean> {
+  const { db, hostId, generation } = options;
+  const updated = await db.host.updateMany({
+    where: { id: hostId, ackedGeneration: { lt: generation }, desiredGeneration: { gte: generation } },
+    data: { ackedGeneration: generation },
+  });
+  return updated.count === 1;
+}

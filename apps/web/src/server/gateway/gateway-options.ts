@@ -1,0 +1,62 @@
+// What the gateway needs from the rest of the central, as narrow interfaces:
+// the real env, event bus, metrics service and logger satisfy them, and tests
+// can pass their own without building the whole server.
+import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
+import type { Logger } from "pino";
+import type { Clock } from "../clock";
+import type { PrismaClient } from "../db";
+import type { TStoredEvent } from "./record-event";
+
+/** The env keys the gateway reads; durations are milliseconds (env.ts parses them with `parseDuration`). */
+export interface GatewayEnv {
+  FLEET_HEARTBEAT_INTERVAL: number;
+  FLEET_OFFLINE_AFTER: number;
+  FLEET_METRICS_INTERVAL: number;
+}
+
+export interface HostChangedPayload {
+  hostId: string;
+}
+
+export interface ContainerChangedPayload {
+  containerId: string;
+  hostId: string | null;
+}
+
+/** The part of the event bus the gateway uses. */
+export interface GatewayBus {
+  publish(topic: "event", payload: TStoredEvent): void;
+  publish(topic: "host.changed", payload: HostChangedPayload): void;
+  publish(topic: "container.changed", payload: ContainerChangedPayload): void;
+  /** `host.removed` → the gateway closes that host's connection. */
+  subscribe(topic: "host.removed", handler: (payload: HostChangedPayload) => void): () => void;
+}
+
+/** Where `metrics` frames go (the metrics service's `ingest`). */
+export interface GatewayMetricsSink {
+  // Awaited when it returns a promise (backpressure from the write queue).
+  ingest(hostId: string, frame: TMetricsFrame): unknown;
+}
+
+export type GatewayLogger = Pick<Logger, "debug" | "info" | "warn" | "error" | "child">;
+
+export interface GatewayOptions {
+  db: PrismaClient;
+  env: GatewayEnv;
+  log: Logger;
+  bus: GatewayBus;
+  metrics: GatewayMetricsSink;
+  clock?: Clock;
+  /** Mostly for tests: shorter hello deadline, tighter flood limits. */
+  tuning?: Partial<GatewayTuning>;
+}
+
+export interface GatewayTuning {
+  helloTimeoutMs: number;
+  badFrameLimit: number;
+  badFrameWindowMs: number;
+  frameRatePerSecond: number;
+  frameBurst: number;
+  rateLimitedFramesBeforeClose: number;
+  lastSeenWriteIntervalMs: number;
+}

@@ -1,0 +1,699 @@
+// The gateway end to end: fake agents speaking the real protocol over real
+// WebSockets to a real HTTP server, with a real Postgres behind it.
+import { randomUUID } from "node:crypto";
+import type { TContainerSample } from "@fleet/shared/domain/metrics";
+import { makeContainerSample, makeEvent, makeHostSample } from "@fleet/shared/protocol/test-factories";
+import {
+  connectFakeAgent,
+  type FakeAgent,
+  type FakeAgentOptions,
+  FakeAgentRefusedError,
+  openRawAgentSocket,
+} from "@fleet/test/harness/fake-agent";
+import { useTestDatabase } from "@fleet/test/harness/postgres";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Prisma } from "../db";
+import { isAppError } from "../errors";
+import { hashToken } from "../services/auth/tokens";
+import { createJoinToken } from "../services/join-token/create-join-token";
+import { createMetricsService, type MetricsService } from "../services/metrics/metrics-service";
+import { createTestUser } from "../testing/factories";
+import { startTestServer, type TestServer } from "../testing/test-server";
+import { DEFAULT_HOST_PIDS_CAPACITY, GATEWAY_CLOSE, OP_TIMEOUT_GRACE_MS } from "./gateway-limits";
+import { BAD_CREDENTIAL_MESSAGE } from "./host-auth";
+import { OpError } from "./op-broker";
+import { type GatewayTestServer, startGatewayTestServer } from "./testing/gateway-test-server";
+
+const MIB = 1024 * 1024;
+describe("gateway", () => {
+  const database = useTestDatabase();
+  let server: GatewayTestServer;
+  let metricsService: MetricsService;
+  const agents: FakeAgent[] = [];
+
+  beforeAll(async () => {
+    server = await startGatewayTestServer({
+      databaseUrl: database().url,
+      tuning: { helloTimeoutMs: 300 },
+      metrics: ({ db, env, bus }) => {
+        metricsService = createMetricsService({ db, env, bus, log: pino({ level: "silent" }) });
+        return metricsService;
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await Promise.all(agents.map((agent) => agent.close().catch(() => {})));
+    await metricsService?.stop();
+    await server?.close();
+  });
+
+  async function join(options: Partial<FakeAgentOptions> = {}): Promise<FakeAgent> {
+    const agent = await connectFakeAgent({
+      url: server.url,
+      joinToken: options.joinToken ?? (await server.createJoinToken()),
+      name: options.name ?? `host-${randomUUID().slice(0, 8)}`,
+      ...options,
+    });
+    agents.push(agent);
+    return agent;
+  }
+
+  async function refusal(promise: Promise<unknown>): Promise<FakeAgentRefusedError> {
+    try {
+      await promise;
+    } catch (error) {
+      if (error instanceof FakeAgentRefusedError) return error;
+      throw error;
+    }
+    throw new Error("expected the central to refuse the agent");
+  }
+
+  async function eventually<T>(
+    read: () => Promise<T>,
+    accept: (value: T) => boolean,
+    timeoutMs = 5000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (accept(value)) return value;
+      if (Date.now() > deadline)
+        throw new Error(
+          `condition not met within ${timeoutMs} ms: ${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  async function insertContainer(
+    hostId: string | null,
+    overrides: Partial<Prisma.ContainerUncheckedCreateInput> = {},
+  ): Promise<string> {
+    const name = `app-${randomUUID().slice(0, 8)}`;
+    const row = await server.db.container.create({
+      data: {
+        name,
+        hostId,
+        image: "127.0.0.1:5000/fleet/busybox:1.36",
+        spec: { command: ["sleep", "3600"], env: { MODE: "test" }, ports: [], labels: { app: "demo" } },
+        cpuRequestMillis: 100,
+        cpuLimitMillis: 500,
+        memoryRequestBytes: BigInt(32 * MIB),
+        memoryLimitBytes: BigInt(64 * MIB),
+        pidsRequest: 10,
+        pidsLimit: 100,
+        restartPolicy: "on_failure",
+        restartMaxRetries: 3,
+        ...overrides,
+      },
+      select: { id: true },
+    });
+    return row.id;
+  }
+
+  function eventsOf(hostId: string) {
+    return server.db.event.findMany({
+      where: { hostId },
+      orderBy: { id: "asc" },
+      select: { kind: true, message: true, severity: true, containerId: true, data: true },
+    });
+  }
+
+  describe("joining", () => {
+    it("creates the host from a join token and hands out a credential once", async () => {
+      const token = await server.createJoinToken({ labels: { zone: "b", tier: "gold" } });
+      const agent = await join({
+        joinToken: token,
+        name: "joiner",
+        facts: { cpus: 8, memoryBytes: 16 * 1024 * MIB, labels: { zone: "a", disk: "ssd" } },
+        reserve: { cpuMillis: 500, memoryBytes: 1024 * MIB },
+      });
+
+      const welcome = await agent.waitFor("welcome");
+      expect(welcome.credential).toMatch(/^fleet_host_/);
+      expect(welcome.settings).toEqual({ metricsIntervalMs: 5000, heartbeatIntervalMs: 1000 });
+      const host = await server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } });
+      expect(host).toMatchObject({
+        name: "joiner",
+        status: "online",
+        // The administrator's zone wins over the agent's own.
+        labels: { zone: "b", tier: "gold", disk: "ssd" },
+        credentialHash: hashToken(agent.credential),
+        agentVersion: "0.1.0-fake",
+        cpuCapacityMillis: 8000,
+        cpuAllocatableMillis: 7500,
+        memoryCapacityBytes: BigInt(16 * 1024 * MIB),
+        memoryAllocatableBytes: BigInt(15 * 1024 * MIB),
+        pidsCapacity: DEFAULT_HOST_PIDS_CAPACITY,
+      });
+      expect(host.connectedAt).not.toBeNull();
+      expect(host.lastSeenAt).not.toBeNull();
+      expect(host.facts).toMatchObject({ cpus: 8, engine: { name: "docker" } });
+
+      const used = await server.db.joinToken.findUniqueOrThrow({ where: { tokenHash: hashToken(token) } });
+      expect(used.usedAt).not.toBeNull();
+      expect(used.usedByHostId).toBe(agent.hostId);
+
+      expect((await eventsOf(agent.hostId)).map((event) => event.kind)).toEqual([
+        "host.joined",
+        "host.connected",
+      ]);
+      expect(server.publishedOn("event").filter((event) => event.hostId === agent.hostId)).toHaveLength(2);
+      expect(server.publishedOn("host.changed")).toContainEqual({ hostId: agent.hostId });
+
+      // After the welcome comes the whole desired set (empty so far), acknowledged by the agent.
+      const desired = await agent.waitFor("desired");
+      expect(desired.containers).toEqual([]);
+      await eventually(
+        () =>
+          server.db.host.findUniqueOrThrow({
+            where: { id: agent.hostId },
+            select: { ackedGeneration: true },
+          }),
+        (row) => row.ackedGeneration === desired.generation,
+      );
+      expect(server.gateway.isConnected(agent.hostId)).toBe(true);
+      expect(server.gateway.connectedHostIds()).toContain(agent.hostId);
+      expect(agent.invalidFrames).toEqual([]);
+    });
+
+    it("refuses a join token used before", async () => {
+      const token = await server.createJoinToken();
+      await join({ joinToken: token });
+      const refused = await refusal(connectFakeAgent({ url: server.url, joinToken: token, name: "second" }));
+      expect(refused.error).toMatchObject({
+        type: "error",
+        code: "unauthorized",
+        message: "join token already used",
+      });
+      expect(refused.closeCode).toBe(GATEWAY_CLOSE.unauthorized);
+      expect(await server.db.host.count({ where: { name: "second" } })).toBe(0);
+    });
+
+    it("refuses an expired join token and an unknown one", async () => {
+      const expired = await server.createJoinToken({
+        now: new Date(Date.now() - 2 * 60 * 60_000),
+        ttlMs: 60 * 60_000,
+      });
+      const late = await refusal(connectFakeAgent({ url: server.url, joinToken: expired, name: "late" }));
+      expect(late.error).toMatchObject({ code: "unauthorized", message: "join token expired" });
+      expect(late.closeCode).toBe(4401);
+      const unknown = await refusal(
+        connectFakeAgent({ url: server.url, joinToken: "fleet_join_nope", name: "x" }),
+      );
+      expect(unknown.error).toMatchObject({ code: "unauthorized", message: "unknown join token" });
+    });
+
+    it("lets only one of two agents presenting the same token at once join", async () => {
+      const token = await server.createJoinToken();
+      const attempts = await Promise.allSettled(
+        [1, 2, 3].map((n) => connectFakeAgent({ url: server.url, joinToken: token, name: `racer-${n}` })),
+      );
+      const joined = attempts.filter((attempt) => attempt.status === "fulfilled");
+      for (const attempt of joined) agents.push(attempt.value);
+      expect(joined).toHaveLength(1);
+      expect(await server.db.host.count({ where: { name: { startsWith: "racer-" } } })).toBe(1);
+    });
+
+    it("gives a clashing name the next free suffix", async () => {
+      const first = await join({ name: "twin" });
+      const second = await join({ name: "twin" });
+      const third = await join({ name: "twin" });
+      const names = await server.db.host.findMany({
+        where: { id: { in: [first.hostId, second.hostId, third.hostId] } },
+        select: { name: true },
+        orderBy: { createdAt: "asc" },
+      });
+      expect(names.map((host) => host.name)).toEqual(["twin", "twin-2", "twin-3"]);
+      const joined = await eventsOf(second.hostId);
+      expect(joined[0]?.message).toBe('host twin-2 joined the fleet (the name "twin" was taken)');
+    });
+
+    it("answers another protocol version with version_mismatch and closes", async () => {
+      const refused = await refusal(
+        connectFakeAgent({ url: server.url, joinToken: await server.createJoinToken(), protocolVersion: 99 }),
+      );
+      expect(refused.error?.code).toBe("version_mismatch");
+      expect(refused.error?.message).toMatch(/protocol version 1, this agent 99/);
+      expect(refused.closeCode).toBe(GATEWAY_CLOSE.versionMismatch);
+    });
+  });
+
+  describe("connecting with a credential", () => {
+    it("reconnects as the same host, without a new credential, and records the connection", async () => {
+      const agent = await join();
+      const firstConnectedAt = (await server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } }))
+        .connectedAt;
+      const hostId = agent.hostId;
+      await agent.close();
+      // The server notices the close after the agent does; wait, so the order of events is fixed.
+      await eventually(
+        () => eventsOf(hostId),
+        (events) => events.some((event) => event.kind === "host.disconnected"),
+      );
+      expect(server.gateway.isConnected(hostId)).toBe(false);
+      await agent.reconnect();
+      const welcomes = agent.frames.filter((frame) => frame.type === "welcome");
+      expect(welcomes).toHaveLength(2);
+      expect(welcomes[1]).toMatchObject({ hostId });
+      expect(welcomes[1]?.type === "welcome" && welcomes[1].credential).toBeUndefined();
+      const host = await server.db.host.findUniqueOrThrow({ where: { id: hostId } });
+      expect(host.status).toBe("online");
+      expect(host.connectedAt?.getTime()).toBeGreaterThan(firstConnectedAt?.getTime() ?? 0);
+      await eventually(
+        () => eventsOf(hostId),
+        (events) =>
+          events.map((event) => event.kind).join() ===
+          "host.joined,host.connected,host.disconnected,host.connected",
+      );
+      // Every welcome is followed by the current desired set, under a higher generation.
+      const generations = agent.frames.flatMap((frame) =>
+        frame.type === "desired" ? [frame.generation] : [],
+      );
+      await agent.waitFor("desired", (frame) => frame.generation > (generations[0] ?? 0));
+    });
+
+    it("refuses a wrong credential and an unknown host with the same answer", async () => {
+      const agent = await join();
+      const wrong = await refusal(
+        connectFakeAgent({
+          url: server.url,
+          credential: { hostId: agent.hostId, credential: "fleet_host_wrong" },
+        }),
+      );
+      const unknown = await refusal(
+        connectFakeAgent({
+          url: server.url,
+          credential: { hostId: "no-such-host", credential: agent.credential },
+        }),
+      );
+      for (const refused of [wrong, unknown]) {
+        expect(refused.error).toMatchObject({ code: "unauthorized", message: BAD_CREDENTIAL_MESSAGE });
+        expect(refused.closeCode).toBe(4401);
+      }
+      // The refused attempts did not disturb the live connection.
+      expect(agent.isOpen()).toBe(true);
+    });
+
+    it("replaces the older connection of a host with the newer one (4409)", async () => {
+      const first = await join();
+      const second = await connectFakeAgent({
+        url: server.url,
+        credential: { hostId: first.hostId, credential: first.credential },
+      });
+      agents.push(second);
+      expect(await first.waitForClose()).toEqual({ code: GATEWAY_CLOSE.replaced, reason: "replaced" });
+      expect(first.frames.at(-1)).toMatchObject({ type: "error", code: "conflict" });
+      expect(server.gateway.isConnected(first.hostId)).toBe(true);
+      // The newer connection is the one operations go to.
+      const answered = server.gateway.request(first.hostId, { kind: "image.list" }, { timeoutMs: 2000 });
+      const request = await second.waitFor("op.request");
+      second.send({
+        type: "op.result",
+        id: request.id,
+        ok: true,
+        kind: "image.list",
+        result: { images: [] },
+      });
+      await expect(answered).resolves.toEqual({ images: [] });
+      // The replaced socket's close is not a disconnect of the host.
+      const kinds = (await eventsOf(first.hostId)).map((event) => event.kind);
+      expect(kinds).not.toContain("host.disconnected");
+    });
+
+    it("drops the connection of a removed host (4410) and refuses it from then on", async () => {
+      const agent = await join();
+      await server.db.host.update({
+        where: { id: agent.hostId },
+        data: { removedAt: new Date(), credentialHash: null },
+      });
+      server.bus.publish("host.removed", { hostId: agent.hostId });
+      expect((await agent.waitForClose()).code).toBe(GATEWAY_CLOSE.hostRemoved);
+      const refused = await refusal(
+        connectFakeAgent({
+          url: server.url,
+          credential: { hostId: agent.hostId, credential: agent.credential },
+        }),
+      );
+      expect(refused.closeCode).toBe(GATEWAY_CLOSE.hostRemoved);
+      expect(refused.error?.message).toMatch(/removed from the fleet/);
+    });
+  });
+
+  describe("the first frame", () => {
+    it("must come within the hello deadline", async () => {
+      const socket = await openRawAgentSocket(server.url);
+      const closed = await socket.closed;
+      expect(closed.code).toBe(GATEWAY_CLOSE.helloTimeout);
+    });
+
+    it("must be a hello", async () => {
+      const socket = await openRawAgentSocket(server.url);
+      socket.ws.send(JSON.stringify({ type: "heartbeat", ts: 1, containers: 0, ackedGeneration: null }));
+      expect((await socket.closed).code).toBe(GATEWAY_CLOSE.badFrames);
+      expect(JSON.parse(socket.received[0] ?? "{}")).toMatchObject({ type: "error", code: "bad_frame" });
+    });
+  });
+
+  describe("heartbeats", () => {
+    it("update lastSeenAt, and a heartbeat's ack heals a lost ack frame", async () => {
+      const agent = await join({ autoAck: false });
+      const desired = await agent.waitFor("desired");
+      const before = await server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      agent.sendHeartbeat({ ackedGeneration: desired.generation });
+      const after = await eventually(
+        () => server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } }),
+        (host) => (host.lastSeenAt?.getTime() ?? 0) > (before.lastSeenAt?.getTime() ?? 0),
+      );
+      expect(after.ackedGeneration).toBe(desired.generation);
+    });
+  });
+
+  describe("desired state", () => {
+    it("sends the whole set with a rising generation after a container is placed, and records the ack", async () => {
+      const agent = await join();
+      const first = await agent.waitFor("desired");
+      const elsewhere = await join();
+      const running = await insertContainer(agent.hostId);
+      await insertContainer(agent.hostId, { desiredState: "stopped" });
+      await insertContainer(agent.hostId, { removedAt: new Date() });
+      await insertContainer(elsewhere.hostId);
+
+      const pushed = await server.gateway.pushDesired(agent.hostId);
+      expect(pushed).toMatchObject({ sent: true, containers: 1 });
+      expect(pushed.generation).toBeGreaterThan(first.generation);
+      const desired = await agent.waitFor("desired", (frame) => frame.generation === pushed.generation);
+      expect(desired.containers).toEqual([
+        expect.objectContaining({
+          id: running,
+          image: "127.0.0.1:5000/fleet/busybox:1.36",
+          command: ["sleep", "3600"],
+          restartPolicy: { name: "on-failure", maxRetries: 3 },
+          resources: expect.objectContaining({ memoryLimitBytes: 64 * MIB, pidsLimit: 100 }),
+        }),
+      ]);
+      await eventually(
+        () => server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } }),
+        (host) => host.ackedGeneration === pushed.generation && host.desiredGeneration === pushed.generation,
+      );
+
+      const second = await insertContainer(agent.hostId);
+      const again = await server.gateway.pushDesired(agent.hostId);
+      const next = await agent.waitFor("desired", (frame) => frame.generation === again.generation);
+      expect(next.containers.map((spec) => spec.id)).toEqual([running, second]);
+    });
+
+    it("raises the generation for a host that is away and sends the set when it comes back", async () => {
+      const agent = await join();
+      await agent.close();
+      const container = await insertContainer(agent.hostId);
+      const pushed = await server.gateway.pushDesired(agent.hostId);
+      expect(pushed.sent).toBe(false);
+      await agent.reconnect();
+      const desired = await agent.waitFor("desired", (frame) => frame.generation > (pushed.generation ?? 0));
+      expect(desired.containers.map((spec) => spec.id)).toEqual([container]);
+    });
+
+    it("ignores an ack for a generation never handed out", async () => {
+      const agent = await join({ autoAck: false });
+      const desired = await agent.waitFor("desired");
+      agent.send({ type: "ack", generation: desired.generation + 100 });
+      agent.send({ type: "ack", generation: desired.generation });
+      await eventually(
+        () => server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } }),
+        (host) => host.ackedGeneration === desired.generation,
+      );
+    });
+  });
+
+  describe("container status", () => {
+    it("updates the row and records the start latency on the first running report", async () => {
+      const agent = await join();
+      const requestedAt = new Date(Date.now() - 1500);
+      const container = await insertContainer(agent.hostId, { requestedAt });
+      agent.sendStatus({ containerId: container, state: "pulling", engineId: null, startedAt: null });
+      agent.sendStatus({
+        containerId: container,
+        state: "running",
+        engineId: "e".repeat(64),
+        restartCount: 0,
+        startedAt: "2025-01-01T00:00:01.123456789Z",
+      });
+      const row = await eventually(
+        () => server.db.container.findUniqueOrThrow({ where: { id: container } }),
+        (value) => value.actualState === "running",
+      );
+      expect(row.engineId).toBe("e".repeat(64));
+      expect(row.startedAt?.toISOString()).toBe("2025-01-01T00:00:01.123Z");
+      expect(row.runningReportedAt).not.toBeNull();
+      expect(row.startLatencyMs).toBe((row.runningReportedAt?.getTime() ?? 0) - requestedAt.getTime());
+      expect(row.startLatencyMs).toBeGreaterThanOrEqual(1500);
+      expect(server.publishedOn("container.changed")).toContainEqual({
+        containerId: container,
+        hostId: agent.hostId,
+      });
+
+      // A later running report (after a restart) keeps the first latency.
+      agent.sendStatus({ containerId: container, state: "running", restartCount: 1 });
+      const later = await eventually(
+        () => server.db.container.findUniqueOrThrow({ where: { id: container } }),
+        (value) => value.restartCount === 1,
+      );
+      expect(later.startLatencyMs).toBe(row.startLatencyMs);
+    });
+
+    it("counts an OOM kill once even when the status is repeated after a reconnect", async () => {
+      const agent = await join();
+      const container = await insertContainer(agent.hostId);
+      const oom = {
+        containerId: container,
+        state: "exited" as const,
+        exitCode: 137,
+        oomKilled: true,
+        finishedAt: "2025-01-01T00:05:00Z",
+      };
+      agent.sendStatus(oom);
+      agent.sendStatus(oom);
+      await agent.reconnect();
+      agent.sendStatus(oom);
+      agent.sendStatus({
+        ...oom,
+        state: "running",
+        oomKilled: false,
+        exitCode: null,
+        finishedAt: null,
+        restartCount: 1,
+      });
+      agent.sendStatus({ ...oom, finishedAt: "2025-01-01T00:09:00Z", restartCount: 1 });
+      const row = await eventually(
+        () => server.db.container.findUniqueOrThrow({ where: { id: container } }),
+        (value) => value.finishedAt?.toISOString() === "2025-01-01T00:09:00.000Z",
+      );
+      expect(row).toMatchObject({ oomKillCount: 2, oomKilled: true, exitCode: 137, actualState: "exited" });
+    });
+
+    it("ignores statuses for containers that are not on the sending host", async () => {
+      const agent = await join();
+      const other = await join();
+      const theirs = await insertContainer(other.hostId);
+      agent.sendStatus({ containerId: theirs, state: "failed", message: "stale agent" });
+      agent.sendStatus({ containerId: "no-such-container", state: "running" });
+      // A frame after them proves they were handled (frames are handled in order).
+      const mine = await insertContainer(agent.hostId);
+      agent.sendStatus({ containerId: mine, state: "running" });
+      await eventually(
+        () => server.db.container.findUniqueOrThrow({ where: { id: mine } }),
+        (row) => row.actualState === "running",
+      );
+      const untouched = await server.db.container.findUniqueOrThrow({ where: { id: theirs } });
+      expect(untouched).toMatchObject({ actualState: "pending", statusMessage: null });
+      expect(agent.isOpen()).toBe(true);
+      expect(agent.frames.filter((frame) => frame.type === "error")).toEqual([]);
+    });
+
+    it("stores agent events, linking only the host's own containers", async () => {
+      const agent = await join();
+      const other = await join();
+      const mine = await insertContainer(agent.hostId);
+      const theirs = await insertContainer(other.hostId);
+      agent.send(makeEvent({ kind: "container.oom", containerId: mine, ts: Date.now() - 1000 }));
+      agent.send(
+        makeEvent({ kind: "container.crashloop", containerId: theirs, message: "not mine", data: {} }),
+      );
+      agent.send(makeEvent({ kind: "agent.error", containerId: undefined, message: "disk full", data: {} }));
+      const events = await eventually(
+        () => eventsOf(agent.hostId),
+        (rows) => rows.some((row) => row.kind === "agent.error"),
+      );
+      expect(events.find((row) => row.kind === "container.oom")).toMatchObject({
+        containerId: mine,
+        severity: "warning",
+      });
+      expect(events.find((row) => row.kind === "container.crashloop")).toMatchObject({
+        containerId: null,
+        data: { reportedContainerId: theirs },
+      });
+      expect(events.find((row) => row.kind === "agent.error")).toMatchObject({
+        severity: "error",
+        message: "disk full",
+      });
+    });
+  });
+
+  describe("metrics", () => {
+    it("hands metrics frames to the metrics service, which stores the host's samples", async () => {
+      const agent = await join();
+      const container = await insertContainer(agent.hostId);
+      const samples: TContainerSample[] = [makeContainerSample({ containerId: container, ts: Date.now() })];
+      agent.sendMetrics({ containers: samples, host: makeHostSample({ ts: Date.now() }) });
+      await eventually(
+        async () => {
+          await metricsService.flush();
+          return server.db.hostSample.count({ where: { hostId: agent.hostId } });
+        },
+        (count) => count === 1,
+      );
+      expect(await server.db.containerSample.count({ where: { containerId: container } })).toBe(1);
+      expect(metricsService.latestContainer(container)).toBeDefined();
+    });
+  });
+
+  describe("operations", () => {
+    it("streams progress and resolves with the agent's result", async () => {
+      const agent = await join({
+        answerOp: (request) =>
+          request.op.kind === "logs"
+            ? {
+                ok: true,
+                progress: [{ kind: "log", stream: "stdout", line: "one" }],
+                result: { lines: [{ stream: "stdout", line: "two" }], truncated: false },
+              }
+            : { ok: false, code: "unsupported", message: "not here" },
+      });
+      const progress: unknown[] = [];
+      const result = await server.gateway.request(
+        agent.hostId,
+        { kind: "logs", containerId: "c-1", tail: 10 },
+        { onProgress: (data) => progress.push(data) },
+      );
+      expect(result).toEqual({ lines: [{ stream: "stdout", line: "two" }], truncated: false });
+      expect(progress).toEqual([{ kind: "log", stream: "stdout", line: "one" }]);
+
+      const failed = server.gateway.request(agent.hostId, { kind: "image.list" });
+      await expect(failed).rejects.toMatchObject({
+        code: "PRECONDITION_FAILED",
+        opErrorCode: "unsupported",
+        message: "not here",
+      });
+    });
+
+    it("times out when the agent never answers", async () => {
+      const agent = await join({ answerOp: () => ({ ignore: true }) });
+      const started = Date.now();
+      const error = await server.gateway
+        .request(agent.hostId, { kind: "image.list" }, { timeoutMs: 100 })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpError);
+      expect(error).toMatchObject({ opErrorCode: "timeout" });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(100 + OP_TIMEOUT_GRACE_MS - 50);
+      // The agent was told to stop.
+      await agent.waitFor("op.cancel");
+    });
+
+    it("sends op.cancel on abort and settles with the agent's answer", async () => {
+      const agent = await join({ answerOp: () => ({ ignore: true }) });
+      const abort = new AbortController();
+      const pending = server.gateway.request(
+        agent.hostId,
+        { kind: "logs", containerId: "c-1", follow: true },
+        { signal: abort.signal },
+      );
+      const request = await agent.waitFor("op.request");
+      abort.abort();
+      const cancel = await agent.waitFor("op.cancel");
+      expect(cancel.id).toBe(request.id);
+      await expect(pending).rejects.toMatchObject({ opErrorCode: "cancelled", code: "CONFLICT" });
+    });
+
+    it("fails a request in flight when the agent disconnects, and refuses requests to an offline host", async () => {
+      const name = `leaver-${randomUUID().slice(0, 8)}`;
+      const agent = await join({ name, answerOp: () => ({ ignore: true }) });
+      const settled = server.gateway
+        .request(agent.hostId, { kind: "image.pull", image: "127.0.0.1:5000/app:1" })
+        .catch((e: unknown) => e);
+      await agent.waitFor("op.request");
+      await agent.close();
+      const error = await settled;
+      expect(isAppError(error)).toBe(true);
+      expect(error).toMatchObject({ code: "PRECONDITION_FAILED", message: `host ${name} disconnected` });
+      await expect(server.gateway.request(agent.hostId, { kind: "image.list" })).rejects.toMatchObject({
+        code: "PRECONDITION_FAILED",
+        message: `host ${agent.hostId} is offline`,
+      });
+    });
+
+    it("uploads a build context in chunks", async () => {
+      const agent = await join();
+      const bytes = Buffer.alloc(1300 * 1024, 7);
+      await server.gateway.upload(agent.hostId, "ctx-1", bytes);
+      const last = await agent.waitFor("upload.chunk", (frame) => frame.final);
+      const chunks = agent.frames.filter((frame) => frame.type === "upload.chunk");
+      expect(last.seq).toBe(2);
+      expect(Buffer.concat(chunks.map((chunk) => Buffer.from(chunk.data, "base64"))).equals(bytes)).toBe(
+        true,
+      );
+    });
+  });
+
+  describe("through the real app server", () => {
+    it("welcomes an agent on /agent, pushes desired state, and closes it with 1001 on shutdown", async () => {
+      let fleet: TestServer | null = null;
+      // Test servers stay below the ephemeral port range; retry if the random port is taken.
+      for (let attempt = 0; attempt < 5 && !fleet; attempt++) {
+        const port = String(20_000 + Math.floor(Math.random() * 12_000));
+        fleet = await startTestServer({ databaseUrl: database().url, env: { PORT: port } }).catch(() => null);
+      }
+      if (!fleet) throw new Error("could not start the app server");
+      const admin = await createTestUser({ db: fleet.db, role: "admin" });
+      const { token } = await createJoinToken({
+        db: fleet.db,
+        now: new Date(),
+        createdById: admin.id,
+        ttlMs: 60_000,
+        labels: {},
+        serverUrl: fleet.url,
+      });
+      const agent = await connectFakeAgent({
+        url: fleet.url,
+        joinToken: token,
+        name: `via-app-${randomUUID().slice(0, 8)}`,
+      });
+      const gateway = fleet.fleet.services.gateway;
+      expect(gateway.isConnected(agent.hostId)).toBe(true);
+      const container = await fleet.db.container.create({
+        data: {
+          name: `app-${randomUUID().slice(0, 8)}`,
+          hostId: agent.hostId,
+          image: "127.0.0.1:5000/fleet/busybox:1.36",
+          spec: {},
+          cpuRequestMillis: 10,
+          memoryRequestBytes: 0n,
+          pidsRequest: 0,
+        },
+        select: { id: true },
+      });
+      const pushed = await gateway.pushDesired(agent.hostId);
+      const desired = await agent.waitFor("desired", (frame) => frame.generation === pushed.generation);
+      expect(desired.containers.map((spec) => spec.id)).toEqual([container.id]);
+
+      await fleet.close();
+      expect(await agent.waitForClose()).toEqual({
+        code: GATEWAY_CLOSE.shutdown,
+        reason: "central shutting down",
+      });
+    });
+  });
+});

@@ -1,0 +1,52 @@
+// One line in the event log: stored, then published on the bus so live views
+// see it. Used for the gateway's own events (host.joined, host.online, …) and
+// for the `event` frames agents send.
+import type { Prisma, PrismaClient } from "../db";
+
+export type TEventSeverity = "info" | "warning" | "error";
+
+export const storedEventSelect = {
+  id: true,
+  ts: true,
+  kind: true,
+  severity: true,
+  hostId: true,
+  containerId: true,
+  deploymentId: true,
+  message: true,
+  data: true,
+} satisfies Prisma.EventSelect;
+
+export type TStoredEvent = Prisma.EventGetPayload<{ select: typeof storedEventSelect }>;
+
+export interface RecordEventOptions {
+  db: PrismaClient | Prisma.TransactionClient;
+  /** Omitted inside a transaction: publish after it commits, with `publishEvent`. */
+  bus?: { publish(topic: "event", payload: TStoredEvent): void } | undefined;
+  kind: string;
+  severity?: TEventSeverity;
+  hostId?: string | null;
+  containerId?: string | null;
+  deploymentId?: string | null;
+  message: string;
+  data?: Prisma.InputJsonObject;
+  ts?: Date;
+}
+
+export async function recordEvent(options: RecordEventOptions): Promise<TStoredEvent> {
+  const event = await options.db.event.create({
+    data: {
+      kind: options.kind,
+      severity: options.severity ?? "info",
+      hostId: options.hostId ?? null,
+      containerId: options.containerId ?? null,
+      deploymentId: options.deploymentId ?? null,
+      message: options.message,
+      data: options.data ?? {},
+      ...(options.ts ? { ts: options.ts } : {}),
+    },
+    select: storedEventSelect,
+  });
+  options.bus?.publish("event", event);
+  return event;
+}

@@ -1,0 +1,24 @@
+/**
+ * The root router: one key per noun, each a router from `routers/<noun>/`.
+ * To add a noun, build `<noun>-router.ts` in its folder and add one line here.
+ */
+import { router } from "../trpc";
+import { apiTokenRouter } from "./api-token/api-token-router";
+import { authRouter } from "./auth/auth-router";
+import { health } from "./health/health";
+import { hostRouter } from "./host/host-router";
+import { joinTokenRouter } from "./join-token/join-token-router";
+import { metricsRouter } from "./metrics/metrics-router";
+import { userRouter } from "./user/user-router";
+
+export const appRouter = router({
+  health,
+  auth: authRouter,
+  user: userRouter,
+  apiToken: apiTokenRouter,
+  joinToken: joinTokenRouter,
+  host: hostRouter,
+  metrics: metricsRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,21 @@
+// Revokes one of your tokens (an administrator: anyone's). It stops working at once.
+import { z } from "zod";
+import { revokeApiToken } from "../../services/api-token/revoke-api-token";
+import { roleAtLeast } from "../../services/auth/roles";
+import { viewerProcedure } from "../../trpc";
+import { ZRowId } from "../common-schemas";
+import { ZApiToken } from "./api-token-schemas";
+
+export const ZRevokeApiTokenInput = z.object({ id: ZRowId });
+
+export const revoke = viewerProcedure
+  .input(ZRevokeApiTokenInput)
+  .output(ZApiToken)
+  .mutation(({ ctx, input }) =>
+    revokeApiToken({
+      db: ctx.db,
+      now: new Date(ctx.clock.now()),
+      id: input.id,
+      ownerId: roleAtLeast(ctx.user.role, "admin") ? null : ctx.user.id,
+    }),
+  );

@@ -1,0 +1,32 @@
+// Input pieces several procedures share.
+import { formatDuration, parseDuration } from "@fleet/shared/units";
+import { z } from "zod";
+
+/** A row id as the database hands them out (UUIDv7) or as the gateway assigns host ids. */
+export const ZRowId = z.string().trim().min(1).max(64);
+
+/** `30m`, `1h`, `7d` → milliseconds, within bounds. */
+export function ZDurationText(bounds: { minMs: number; maxMs: number }) {
+  return z
+    .string()
+    .trim()
+    .min(1)
+    .max(32)
+    .transform((text, ctx) => {
+      let ms: number;
+      try {
+        ms = parseDuration(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+      if (ms < bounds.minMs || ms > bounds.maxMs) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be between ${formatDuration(bounds.minMs)} and ${formatDuration(bounds.maxMs)}, got ${text}`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}

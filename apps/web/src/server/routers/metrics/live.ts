@@ -1,0 +1,37 @@
+// Live samples over SSE. Each message is `tracked(seq, …)`: a browser that
+// reconnects sends the last id it saw and first gets a snapshot of every
+// fresh latest sample (which covers whatever it missed, since only the newest
+// value of each series matters), then the stream again.
+import { tracked } from "@trpc/server";
+import { z } from "zod";
+import { filterLiveMetrics, type LiveMetrics } from "../../services/metrics/latest-samples";
+import { viewerProcedure } from "../../trpc";
+import { zTrackedAsyncIterable } from "./async-iterable-output";
+import { ZLiveMetrics, ZRowId } from "./metrics-schemas";
+
+export const ZLiveMetricsInput = z
+  .object({
+    hostId: ZRowId.optional(),
+    containerId: ZRowId.optional(),
+    /** Set by the client when it reconnects. */
+    lastEventId: z.string().max(64).nullish(),
+  })
+  .prefault({});
+
+export const live = viewerProcedure
+  .input(ZLiveMetricsInput)
+  .output(zTrackedAsyncIterable(ZLiveMetrics))
+  .subscription(async function* ({ ctx, input, signal }) {
+    const metrics = ctx.services.metrics;
+    const filter = { hostId: input.hostId, containerId: input.containerId };
+    const snapshot: LiveMetrics = {
+      seq: metrics.liveSeq(),
+      at: ctx.clock.now(),
+      ...metrics.latestSnapshot(filter),
+    };
+    yield tracked(String(snapshot.seq), snapshot);
+    for await (const message of ctx.bus.stream("metrics.live", signal)) {
+      const mine = filterLiveMetrics(message, filter);
+      if (mine) yield tracked(String(mine.seq), mine);
+    }
+  });

@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { ZUserRole } from "../../services/auth/roles";
+import { createUser } from "../../services/user/create-user";
+import { adminProcedure } from "../../trpc";
+import { ZEmail, ZPassword, ZUser, ZUserName } from "./user-schemas";
+
+export const ZCreateUserInput = z.object({
+  email: ZEmail,
+  name: ZUserName,
+  role: ZUserRole.default("viewer"),
+  password: ZPassword,
+});
+
+export const create = adminProcedure
+  .input(ZCreateUserInput)
+  .output(ZUser)
+  .mutation(({ ctx, input }) => createUser({ db: ctx.db, ...input }));

@@ -1,0 +1,12 @@
+import { z } from "zod";
+import { removeUser } from "../../services/user/remove-user";
+import { adminProcedure } from "../../trpc";
+import { ZRowId } from "../common-schemas";
+import { ZUser } from "./user-schemas";
+
+export const ZRemoveUserInput = z.object({ id: ZRowId });
+
+export const remove = adminProcedure
+  .input(ZRemoveUserInput)
+  .output(ZUser)
+  .mutation(({ ctx, input }) => removeUser({ db: ctx.db, id: input.id, actorId: ctx.user.id }));

@@ -1,0 +1,33 @@
+// The signed-in person as every procedure sees it.
+import type { Prisma } from "../../db";
+import type { TUserRole } from "./roles";
+
+export interface TAuthUser {
+  id: string;
+  email: string;
+  name: string;
+  role: TUserRole;
+}
+
+export type TAuthVia = "session" | "apiToken";
+
+export interface TAuth {
+  user: TAuthUser;
+  via: TAuthVia;
+  /** The session row (hash of the cookie token) when signed in through the browser. */
+  sessionId: string | null;
+  /** The API token row when called with `Authorization: Bearer`. */
+  apiTokenId: string | null;
+}
+
+export const authUserSelect = {
+  id: true,
+  email: true,
+  name: true,
+  role: true,
+  disabledAt: true,
+} satisfies Prisma.UserSelect;
+
+export function toAuthUser(user: { id: string; email: string; name: string; role: TUserRole }): TAuthUser {
+  return { id: user.id, email: user.email, name: user.name, role: user.role };
+}

@@ -1,0 +1,96 @@
+/**
+ * The composition root of the central's services: built once per process by
+ * the app server (and once per test server), started and stopped with it.
+ * Procedures reach everything through `ctx.services`; nothing here is a
+ * module global, so two servers in one test process stay apart.
+ */
+import { type Clock, systemClock } from "../clock";
+import type { PrismaClient } from "../db";
+import type { TEnv } from "../env";
+import { type EventBus, getEventBus } from "../event-bus";
+import { createGateway } from "../gateway/gateway";
+import type { GatewayTuning } from "../gateway/gateway-options";
+import type { Logger } from "../logger";
+import { createPrometheusExporter } from "../prometheus";
+import { bootstrapFirstAdmin, type TBootstrapResult } from "./auth/bootstrap";
+import { pruneExpiredSessions } from "./auth/sessions";
+import { createSignInThrottle, type SignInThrottle } from "./auth/sign-in-throttle";
+import { onHostRemoved } from "./host/on-host-removed";
+import type { MetricsTuning } from "./metrics/metrics-options";
+import { createMetricsService } from "./metrics/metrics-service";
+
+export interface CreateServicesOptions {
+  db: PrismaClient;
+  env: TEnv;
+  log: Logger;
+  clock?: Clock;
+  /** Default: the process's bus (event-bus.ts). */
+  bus?: EventBus;
+  /** For tests: shorter timeouts and intervals than production's. */
+  tuning?: { gateway?: Partial<GatewayTuning>; metrics?: Partial<MetricsTuning> };
+}
+
+const SESSION_PRUNE_INTERVAL_MS = 60 * 60_000;
+
+export function createServices(options: CreateServicesOptions) {
+  const { db, env, log } = options;
+  const clock = options.clock ?? systemClock;
+  const bus = options.bus ?? getEventBus();
+  const signInThrottle: SignInThrottle = createSignInThrottle({ clock });
+  const metrics = createMetricsService({
+    db,
+    env,
+    log: log.child({ component: "metrics" }),
+    bus,
+    clock,
+    tuning: options.tuning?.metrics,
+  });
+  const gateway = createGateway({ db, env, log, bus, metrics, clock, tuning: options.tuning?.gateway });
+  const prometheus = createPrometheusExporter({ db, metrics, log });
+
+  let pruneTimer: ReturnType<Clock["setTimeout"]> | null = null;
+  let stopped = false;
+  const schedulePrune = () => {
+    pruneTimer = clock.setTimeout(() => {
+      pruneExpiredSessions({ db, clock })
+        .then((count) => count > 0 && log.debug({ count }, "pruned expired sessions"))
+        .catch((error: unknown) => log.warn({ err: error }, "pruning expired sessions failed"))
+        .finally(() => {
+          if (!stopped) schedulePrune();
+        });
+    }, SESSION_PRUNE_INTERVAL_MS);
+  };
+
+  const services = {
+    db,
+    env,
+    log,
+    clock,
+    bus,
+    signInThrottle,
+    gateway,
+    metrics,
+    prometheus,
+    /** Follow-up work after a host is removed (the scheduler's, later). */
+    onHostRemoved: (hostId: string) => onHostRemoved({ db, bus, log, hostId }),
+    /** First-start administrator, background jobs. Call once before serving. */
+    async start(): Promise<{ bootstrap: TBootstrapResult }> {
+      const bootstrap = await bootstrapFirstAdmin({ db, env, log, clock });
+      await pruneExpiredSessions({ db, clock });
+      schedulePrune();
+      await metrics.start();
+      await gateway.start();
+      return { bootstrap };
+    },
+    /** Closes agent connections (1001) and stops background jobs; the caller disconnects Prisma. */
+    async stop(): Promise<void> {
+      stopped = true;
+      if (pruneTimer !== null) clock.clearTimeout(pruneTimer);
+      await gateway.close();
+      await metrics.stop();
+    },
+  };
+  return services;
+}
+
+export type Services = ReturnType<typeof createServices>;

@@ -1,0 +1,38 @@
+// A single-use, short-lived token for one new host to join with; the gateway
+// redeems it. Only its hash is stored.
+import type { TLabels } from "@fleet/shared/label-selector";
+import type { PrismaClient } from "../../db";
+import { generateToken, hashToken } from "../auth/tokens";
+import { joinCommand } from "./join-command";
+
+export const JOIN_TOKEN_DEFAULT_TTL = "1h";
+export const JOIN_TOKEN_MIN_TTL_MS = 60_000;
+export const JOIN_TOKEN_MAX_TTL_MS = 7 * 24 * 60 * 60_000;
+
+export interface TCreatedJoinToken {
+  id: string;
+  token: string;
+  expiresAt: Date;
+  labels: TLabels;
+  /** The exact line to run on the new host. */
+  command: string;
+}
+
+export async function createJoinToken(options: {
+  db: PrismaClient;
+  now: Date;
+  createdById: string;
+  ttlMs: number;
+  labels: TLabels;
+  /** What agents dial: FLEET_PUBLIC_URL. */
+  serverUrl: string;
+}): Promise<TCreatedJoinToken> {
+  const { db, now, createdById, ttlMs, labels, serverUrl } = options;
+  const token = generateToken("join");
+  const expiresAt = new Date(now.getTime() + ttlMs);
+  const row = await db.joinToken.create({
+    data: { tokenHash: hashToken(token), createdById, createdAt: now, expiresAt, labels },
+    select: { id: true },
+  });
+  return { id: row.id, token, expiresAt, labels, command: joinCommand({ serverUrl, token, labels }) };
+}

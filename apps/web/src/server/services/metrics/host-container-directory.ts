@@ -1,0 +1,76 @@
+// Which containers a host may report samples for: those placed on it (and,
+// for a few minutes, those removed from it, whose last samples may still be
+// on their way). Cached per host because every metrics frame asks; a miss
+// reloads the host's set at most once per `minRefreshMs`, and a set older than
+// `maxAgeMs` is reloaded anyway so a container moved elsewhere stops counting.
+
+import type { Clock } from "../../clock";
+import type { PrismaClient } from "../../db";
+
+interface CachedHost {
+  ids: Set<string>;
+  loadedAt: number;
+}
+
+export interface HostContainerDirectoryOptions {
+  db: PrismaClient;
+  clock: Clock;
+  minRefreshMs?: number;
+  maxAgeMs?: number;
+  /** How long after removal a container's samples are still accepted. */
+  removedGraceMs?: number;
+}
+
+export class HostContainerDirectory {
+  private readonly cache = new Map<string, CachedHost>();
+  private readonly loading = new Map<string, Promise<CachedHost>>();
+  private readonly minRefreshMs: number;
+  private readonly maxAgeMs: number;
+  private readonly removedGraceMs: number;
+
+  constructor(private readonly options: HostContainerDirectoryOptions) {
+    this.minRefreshMs = options.minRefreshMs ?? 1000;
+    this.maxAgeMs = options.maxAgeMs ?? 30_000;
+    this.removedGraceMs = options.removedGraceMs ?? 5 * 60_000;
+  }
+
+  /** The subset of `containerIds` that belong to `hostId`. */
+  async owned(hostId: string, containerIds: Iterable<string>): Promise<Set<string>> {
+    const now = this.options.clock.now();
+    let entry = this.cache.get(hostId);
+    const ids = [...new Set(containerIds)];
+    const stale = entry === undefined || now - entry.loadedAt >= this.maxAgeMs;
+    const missing = entry !== undefined && ids.some((id) => !entry?.ids.has(id));
+    if (stale || (missing && now - (entry as CachedHost).loadedAt >= this.minRefreshMs)) {
+      entry = await this.load(hostId);
+    }
+    const known = (entry as CachedHost).ids;
+    return new Set(ids.filter((id) => known.has(id)));
+  }
+
+  /** Forget a host's set (a container was placed, moved or removed). */
+  invalidate(hostId?: string | null): void {
+    if (hostId === undefined || hostId === null) this.cache.clear();
+    else this.cache.delete(hostId);
+  }
+
+  private load(hostId: string): Promise<CachedHost> {
+    const pending = this.loading.get(hostId);
+    if (pending) return pending;
+    const promise = (async () => {
+      const loadedAt = this.options.clock.now();
+      const rows = await this.options.db.container.findMany({
+        where: {
+          hostId,
+          OR: [{ removedAt: null }, { removedAt: { gte: new Date(loadedAt - this.removedGraceMs) } }],
+        },
+        select: { id: true },
+      });
+      const entry = { ids: new Set(rows.map((row) => row.id)), loadedAt };
+      this.cache.set(hostId, entry);
+      return entry;
+    })().finally(() => this.loading.delete(hostId));
+    this.loading.set(hostId, promise);
+    return promise;
+  }
+}

@@ -1,0 +1,326 @@
+// The metrics service: what the gateway hands every `metrics` frame to, what
+// routers and /metrics read from, and the background upkeep of the sample
+// tables (partitions, rollups, retention). One instance per process, built by
+// services/index.ts and started/stopped by the app server.
+import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
+import { type Clock, systemClock, type TimerHandle } from "../../clock";
+import { HostContainerDirectory } from "./host-container-directory";
+import {
+  type LatestContainerSample,
+  type LatestFilter,
+  type LatestHostSample,
+  LatestSamples,
+} from "./latest-samples";
+import { LivePublisher } from "./live-publisher";
+import { type MetricsServiceOptions, type MetricsTuning, resolveTuning } from "./metrics-options";
+import { ensureSamplePartitions } from "./partitions";
+import {
+  type ContainerMetricsPoint,
+  type MetricsSeries,
+  metricsForContainer,
+} from "./query-container-metrics";
+import { type FleetMetricsPoint, fleetMetrics } from "./query-fleet-metrics";
+import { type FleetSummary, fleetSummary } from "./query-fleet-summary";
+import { type HostMetricsPoint, metricsForHost } from "./query-host-metrics";
+import { applyRetention, type RetentionReport } from "./retention";
+import { type RollupRunReport, type RollupWatermarks, SampleRollups } from "./rollups";
+import type { QueuedContainerSample, QueuedHostSample, QueuedSample } from "./sample-rows";
+import { insertContainerSamples, insertHostSamples } from "./sample-writer";
+import { WriteQueue, type WriteQueueStats } from "./write-queue";
+
+export interface IngestResult {
+  /** Container and host samples queued for writing. */
+  accepted: number;
+  /** Container samples naming containers that are not this host's. */
+  ignored: number;
+  /** The batch id was seen from this host before: nothing was queued. */
+  duplicateBatch: boolean;
+}
+
+export interface MetricsIngestStats {
+  frames: number;
+  duplicateBatches: number;
+  containerSamplesAccepted: number;
+  hostSamplesAccepted: number;
+  /** Samples for containers of another host (or unknown ones). */
+  foreignSamplesIgnored: number;
+  /** Samples dropped because the container directory could not be read (database down). */
+  unverifiedSamplesDropped: number;
+  /** What agents reported their spools had to drop, summed over hosts. */
+  agentDroppedSamples: number;
+  queue: WriteQueueStats;
+}
+
+export interface MaintenanceReport {
+  createdPartitions: string[];
+  retention: RetentionReport;
+  prunedLatest: number;
+}
+
+export interface MetricsService {
+  /** Validated frame from an authenticated host. Never rejects; waits only when the write queue is full. */
+  ingest(hostId: string, frame: TMetricsFrame): Promise<IngestResult>;
+  /** Writes everything queued so far. */
+  flush(): Promise<void>;
+  /** Partitions for today−1 … today+2, rollup watermarks, then the background timers. */
+  start(): Promise<void>;
+  /** Stops the timers and writes what is queued. */
+  stop(): Promise<void>;
+
+  latestContainer(containerId: string): LatestContainerSample | undefined;
+  latestHost(hostId: string): LatestHostSample | undefined;
+  /** Fresh latest samples (not older than the staleness limit), optionally for one host or container. */
+  latestSnapshot(filter?: LatestFilter): { containers: LatestContainerSample[]; hosts: LatestHostSample[] };
+  /** The `seq` of the newest `"metrics.live"` message. */
+  liveSeq(): number;
+  /** Samples the agent's spool reported dropped, for one host or all. */
+  droppedSamples(hostId?: string): number;
+  stats(): MetricsIngestStats;
+
+  metricsForContainer(input: {
+    containerId: string;
+    from: number;
+    to: number;
+  }): Promise<MetricsSeries<ContainerMetricsPoint>>;
+  metricsForHost(input: {
+    hostId: string;
+    from: number;
+    to: number;
+  }): Promise<MetricsSeries<HostMetricsPoint>>;
+  fleetMetrics(input: { from: number; to: number }): Promise<MetricsSeries<FleetMetricsPoint>>;
+  fleetSummary(): Promise<FleetSummary>;
+
+  /** What the background jobs run, callable directly (tests, an admin action). */
+  ensurePartitions(): Promise<string[]>;
+  rollup(): Promise<RollupRunReport>;
+  runMaintenance(): Promise<MaintenanceReport>;
+  rollupWatermarks(): RollupWatermarks;
+  readonly tuning: MetricsTuning;
+}
+
+// Recent batch ids remembered per host; an agent resends at most its spool.
+const RECENT_BATCHES_PER_HOST = 256;
+// Latest samples this old are forgotten (their containers are gone).
+const LATEST_FORGET_AFTER_MS = 60 * 60_000;
+
+export function createMetricsService(options: MetricsServiceOptions): MetricsService {
+  const { db, env, bus } = options;
+  const log = options.log;
+  const clock: Clock = options.clock ?? systemClock;
+  const tuning = resolveTuning(env, options.tuning);
+
+  const latest = new LatestSamples();
+  const directory = new HostContainerDirectory({ db, clock });
+  const rollups = new SampleRollups({
+    db,
+    clock,
+    log,
+    graceMs: env.FLEET_METRICS_INTERVAL + 10_000,
+    initialLookbackMs: env.FLEET_RETENTION_RAW + 24 * 60 * 60_000,
+  });
+  const live = new LivePublisher({
+    latest,
+    intervalMs: tuning.livePublishIntervalMs,
+    now: () => clock.now(),
+    publish: (message) => bus?.publish("metrics.live", message),
+  });
+
+  const queue = new WriteQueue<QueuedSample>({
+    flushIntervalMs: tuning.flushIntervalMs,
+    flushRows: tuning.flushRows,
+    maxRowsPerInsert: tuning.maxRowsPerInsert,
+    concurrency: tuning.writeConcurrency,
+    highWaterRows: tuning.highWaterRows,
+    maxQueuedRows: tuning.maxQueuedRows,
+    async write(rows) {
+      const containerRows: QueuedContainerSample[] = [];
+      const hostRows: QueuedHostSample[] = [];
+      for (const row of rows) {
+        if (row.kind === "container") containerRows.push(row);
+        else hostRows.push(row);
+      }
+      const inserted =
+        (await insertContainerSamples(db, containerRows)) + (await insertHostSamples(db, hostRows));
+      for (const row of rows) rollups.noteWritten(row.kind, row.hostId, row.sample.ts);
+      return inserted;
+    },
+    onError(error, { rows, attempt, dropped }) {
+      log.error({ err: error, rows, attempt, dropped }, "metrics: writing samples failed");
+    },
+  });
+
+  const recentBatches = new Map<string, Set<string>>();
+  const agentDropped = new Map<string, number>();
+  const counters = {
+    frames: 0,
+    duplicateBatches: 0,
+    containerSamplesAccepted: 0,
+    hostSamplesAccepted: 0,
+    foreignSamplesIgnored: 0,
+    unverifiedSamplesDropped: 0,
+  };
+
+  function seenBefore(hostId: string, batchId: string): boolean {
+    let batches = recentBatches.get(hostId);
+    if (!batches) {
+      batches = new Set();
+      recentBatches.set(hostId, batches);
+    }
+    if (batches.has(batchId)) return true;
+    batches.add(batchId);
+    // A Set iterates in insertion order: the first entry is the oldest.
+    if (batches.size > RECENT_BATCHES_PER_HOST) batches.delete(batches.values().next().value as string);
+    return false;
+  }
+
+  async function ingest(hostId: string, frame: TMetricsFrame): Promise<IngestResult> {
+    counters.frames++;
+    if (frame.droppedSamples > 0) {
+      agentDropped.set(hostId, (agentDropped.get(hostId) ?? 0) + frame.droppedSamples);
+    }
+    if (seenBefore(hostId, frame.batchId)) {
+      counters.duplicateBatches++;
+      return { accepted: 0, ignored: 0, duplicateBatch: true };
+    }
+    let owned: Set<string>;
+    try {
+      owned =
+        frame.containers.length > 0
+          ? await directory.owned(
+              hostId,
+              frame.containers.map((sample) => sample.containerId),
+            )
+          : new Set();
+    } catch (error) {
+      counters.unverifiedSamplesDropped += frame.containers.length;
+      log.warn(
+        { err: error, hostId },
+        "metrics: cannot check which containers the host runs; samples dropped",
+      );
+      owned = new Set();
+      frame = { ...frame, containers: [] };
+    }
+    const rows: QueuedSample[] = [];
+    let ignored = 0;
+    for (const sample of frame.containers) {
+      if (!owned.has(sample.containerId)) {
+        ignored++;
+        continue;
+      }
+      rows.push({ kind: "container", hostId, sample });
+      latest.recordContainer(hostId, sample);
+    }
+    counters.containerSamplesAccepted += rows.length;
+    counters.foreignSamplesIgnored += ignored;
+    if (frame.host) {
+      rows.push({ kind: "host", hostId, sample: frame.host });
+      latest.recordHost(hostId, frame.host);
+      counters.hostSamplesAccepted++;
+    }
+    if (rows.length > 0) live.notify();
+    await queue.enqueue(rows);
+    return { accepted: rows.length, ignored, duplicateBatch: false };
+  }
+
+  // Background jobs run one at a time: a rollup never races the partition drop.
+  let jobChain: Promise<unknown> = Promise.resolve();
+  function serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = jobChain.then(job, job);
+    jobChain = run.catch(() => undefined);
+    return run;
+  }
+
+  const ensurePartitions = () => serial(() => ensureSamplePartitions(db, clock.now()));
+  const rollup = () => serial(() => rollups.run());
+  const runMaintenance = () =>
+    serial(async (): Promise<MaintenanceReport> => {
+      const now = clock.now();
+      const createdPartitions = await ensureSamplePartitions(db, now);
+      const retention = await applyRetention({ db, env, now });
+      const prunedLatest = latest.prune(now - LATEST_FORGET_AFTER_MS);
+      return { createdPartitions, retention, prunedLatest };
+    });
+
+  const timers = new Set<TimerHandle>();
+  const unsubscribers: (() => void)[] = [];
+  let started = false;
+
+  function every(intervalMs: number, name: string, job: () => Promise<unknown>): void {
+    const arm = () => {
+      const handle = clock.setTimeout(() => {
+        timers.delete(handle);
+        job()
+          .catch((error: unknown) => log.error({ err: error }, `metrics: ${name} failed`))
+          .finally(() => {
+            if (started) arm();
+          });
+      }, intervalMs);
+      timers.add(handle);
+    };
+    arm();
+  }
+
+  return {
+    tuning,
+    ingest,
+    flush: () => queue.flush(),
+
+    async start() {
+      if (started) return;
+      const created = await ensurePartitions();
+      if (created.length > 0) log.info({ partitions: created }, "metrics: created sample partitions");
+      await rollups.init();
+      started = true;
+      queue.start();
+      every(tuning.rollupIntervalMs, "rollup", rollup);
+      every(tuning.maintenanceIntervalMs, "maintenance", runMaintenance);
+      if (bus) {
+        unsubscribers.push(
+          bus.subscribe("container.changed", ({ hostId }) => directory.invalidate(hostId)),
+          bus.subscribe("host.removed", ({ hostId }) => {
+            latest.forgetHost(hostId);
+            directory.invalidate(hostId);
+          }),
+        );
+      }
+    },
+
+    async stop() {
+      started = false;
+      for (const handle of timers) clock.clearTimeout(handle);
+      timers.clear();
+      for (const unsubscribe of unsubscribers.splice(0)) unsubscribe();
+      live.stop();
+      await queue.flush();
+      queue.stop();
+      await jobChain;
+    },
+
+    latestContainer: (containerId) => latest.container(containerId),
+    latestHost: (hostId) => latest.host(hostId),
+    latestSnapshot: (filter = {}) => latest.snapshot(filter, clock.now() - tuning.latestStaleAfterMs),
+    liveSeq: () => live.lastSeq,
+    droppedSamples(hostId) {
+      if (hostId !== undefined) return agentDropped.get(hostId) ?? 0;
+      let total = 0;
+      for (const count of agentDropped.values()) total += count;
+      return total;
+    },
+    stats() {
+      let agentDroppedSamples = 0;
+      for (const count of agentDropped.values()) agentDroppedSamples += count;
+      return { ...counters, agentDroppedSamples, queue: queue.stats() };
+    },
+
+    metricsForContainer: (input) => metricsForContainer({ db, ...input }),
+    metricsForHost: (input) => metricsForHost({ db, ...input }),
+    fleetMetrics: (input) => fleetMetrics({ db, metricsIntervalMs: env.FLEET_METRICS_INTERVAL, ...input }),
+    fleetSummary: () =>
+      fleetSummary({ db, latest, now: clock.now(), staleAfterMs: tuning.latestStaleAfterMs }),
+
+    ensurePartitions,
+    rollup,
+    runMaintenance,
+    rollupWatermarks: () => rollups.watermarks(),
+  };
+}

@@ -1,0 +1,188 @@
+// Density and utilization right now: per host what the scheduler has handed
+// out (allocated, from the host row, kept in step with placements) against
+// what the containers placed there actually use (their latest samples), both
+// against what the host may hand out (allocatable), and the same for the fleet.
+//
+// "Used" is the sum over the host's containers of their latest sample's CPU
+// cores and memory working set (usage minus reclaimable cache, what the OOM
+// killer counts); samples older than the staleness limit count as nothing
+// (the container stopped, or the host went quiet). The host's own figures
+// (everything on the machine, not only containers) are given beside them.
+//
+// Fleet totals cover hosts that are online and not removed: an offline
+// host's allocatable cannot be used.
+import type { PrismaClient } from "../../db";
+import type { LatestSamples } from "./latest-samples";
+import { ratio } from "./series-math";
+
+export interface FleetHostSummary {
+  hostId: string;
+  name: string;
+  status: "online" | "offline";
+  draining: boolean;
+  cpuAllocatableMillis: number;
+  cpuAllocatedMillis: number;
+  cpuUsedCores: number;
+  memoryAllocatableBytes: number;
+  memoryAllocatedBytes: number;
+  memoryUsedBytes: number;
+  /** Containers placed here and not removed: the density. */
+  containers: number;
+  containersRunning: number;
+  /** Containers with a fresh sample. */
+  containersReporting: number;
+  cpuAllocatedRatio: number | null;
+  cpuUsedRatio: number | null;
+  memoryAllocatedRatio: number | null;
+  memoryUsedRatio: number | null;
+  /** The machine as a whole, from the latest fresh host sample; null without one. */
+  machine: {
+    ts: number;
+    cpuCores: number;
+    cpuCount: number;
+    memoryUsedBytes: number;
+    memoryTotalBytes: number;
+    load1: number;
+  } | null;
+}
+
+export interface FleetTotals {
+  hosts: number;
+  hostsOnline: number;
+  containers: number;
+  containersRunning: number;
+  /** Containers per online host. */
+  containersPerHost: number | null;
+  cpuAllocatableMillis: number;
+  cpuAllocatedMillis: number;
+  cpuUsedCores: number;
+  memoryAllocatableBytes: number;
+  memoryAllocatedBytes: number;
+  memoryUsedBytes: number;
+  cpuAllocatedRatio: number | null;
+  cpuUsedRatio: number | null;
+  memoryAllocatedRatio: number | null;
+  memoryUsedRatio: number | null;
+}
+
+export interface FleetSummary {
+  at: number;
+  hosts: FleetHostSummary[];
+  totals: FleetTotals;
+}
+
+export async function fleetSummary(options: {
+  db: PrismaClient;
+  latest: LatestSamples;
+  now: number;
+  staleAfterMs: number;
+}): Promise<FleetSummary> {
+  const { db, latest, now, staleAfterMs } = options;
+  const hostRows = await db.host.findMany({
+    where: { removedAt: null },
+    orderBy: { name: "asc" },
+    select: {
+      id: true,
+      name: true,
+      status: true,
+      draining: true,
+      cpuAllocatableMillis: true,
+      cpuAllocatedMillis: true,
+      memoryAllocatableBytes: true,
+      memoryAllocatedBytes: true,
+    },
+  });
+  const counts = await db.container.groupBy({
+    by: ["hostId", "actualState"],
+    where: { removedAt: null, hostId: { in: hostRows.map((host) => host.id) } },
+    _count: { _all: true },
+  });
+  const placed = new Map<string, { containers: number; running: number }>();
+  for (const row of counts) {
+    if (row.hostId === null) continue;
+    const entry = placed.get(row.hostId) ?? { containers: 0, running: 0 };
+    entry.containers += row._count._all;
+    if (row.actualState === "running") entry.running += row._count._all;
+    placed.set(row.hostId, entry);
+  }
+  const since = now - staleAfterMs;
+  const used = new Map<string, { cpuCores: number; memoryBytes: number; reporting: number }>();
+  for (const entry of latest.snapshot({}, since).containers) {
+    const sum = used.get(entry.hostId) ?? { cpuCores: 0, memoryBytes: 0, reporting: 0 };
+    sum.cpuCores += entry.sample.cpuCores;
+    sum.memoryBytes += entry.sample.memoryWorkingSetBytes;
+    sum.reporting++;
+    used.set(entry.hostId, sum);
+  }
+
+  const hosts = hostRows.map((host): FleetHostSummary => {
+    const cpuAllocatableMillis = host.cpuAllocatableMillis;
+    const memoryAllocatableBytes = Number(host.memoryAllocatableBytes);
+    const memoryAllocatedBytes = Number(host.memoryAllocatedBytes);
+    const usage = used.get(host.id) ?? { cpuCores: 0, memoryBytes: 0, reporting: 0 };
+    const count = placed.get(host.id) ?? { containers: 0, running: 0 };
+    const machineSample = latest.host(host.id)?.sample;
+    return {
+      hostId: host.id,
+      name: host.name,
+      status: host.status,
+      draining: host.draining,
+      cpuAllocatableMillis,
+      cpuAllocatedMillis: host.cpuAllocatedMillis,
+      cpuUsedCores: usage.cpuCores,
+      memoryAllocatableBytes,
+      memoryAllocatedBytes,
+      memoryUsedBytes: usage.memoryBytes,
+      containers: count.containers,
+      containersRunning: count.running,
+      containersReporting: usage.reporting,
+      cpuAllocatedRatio: ratio(host.cpuAllocatedMillis, cpuAllocatableMillis),
+      cpuUsedRatio: ratio(usage.cpuCores * 1000, cpuAllocatableMillis),
+      memoryAllocatedRatio: ratio(memoryAllocatedBytes, memoryAllocatableBytes),
+      memoryUsedRatio: ratio(usage.memoryBytes, memoryAllocatableBytes),
+      machine:
+        machineSample && machineSample.ts >= since
+          ? {
+              ts: machineSample.ts,
+              cpuCores: machineSample.cpuCores,
+              cpuCount: machineSample.cpuCount,
+              memoryUsedBytes: machineSample.memoryUsedBytes,
+              memoryTotalBytes: machineSample.memoryTotalBytes,
+              load1: machineSample.load1,
+            }
+          : null,
+    };
+  });
+
+  const online = hosts.filter((host) => host.status === "online");
+  const sum = (pick: (host: FleetHostSummary) => number) =>
+    online.reduce((total, host) => total + pick(host), 0);
+  const cpuAllocatableMillis = sum((host) => host.cpuAllocatableMillis);
+  const cpuAllocatedMillis = sum((host) => host.cpuAllocatedMillis);
+  const cpuUsedCores = sum((host) => host.cpuUsedCores);
+  const memoryAllocatableBytes = sum((host) => host.memoryAllocatableBytes);
+  const memoryAllocatedBytes = sum((host) => host.memoryAllocatedBytes);
+  const memoryUsedBytes = sum((host) => host.memoryUsedBytes);
+  const containers = sum((host) => host.containers);
+  return {
+    at: now,
+    hosts,
+    totals: {
+      hosts: hosts.length,
+      hostsOnline: online.length,
+      containers,
+      containersRunning: sum((host) => host.containersRunning),
+      containersPerHost: online.length > 0 ? containers / online.length : null,
+      cpuAllocatableMillis,
+      cpuAllocatedMillis,
+      cpuUsedCores,
+      memoryAllocatableBytes,
+      memoryAllocatedBytes,
+      memoryUsedBytes,
+      cpuAllocatedRatio: ratio(cpuAllocatedMillis, cpuAllocatableMillis),
+      cpuUsedRatio: ratio(cpuUsedCores * 1000, cpuAllocatableMillis),
+      memoryAllocatedRatio: ratio(memoryAllocatedBytes, memoryAllocatableBytes),
+      memoryUsedRatio: ratio(memoryUsedBytes, memoryAllocatableBytes),
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { pickResolution, rangeEndingAt, rawFleetBinMs } from "./resolution";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+describe("pickResolution", () => {
+  it.each([
+    [15 * MINUTE, "raw"],
+    [2 * HOUR, "raw"],
+    [2 * HOUR + 1, "minute"],
+    [DAY, "minute"],
+    [3 * DAY, "minute"],
+    [3 * DAY + 1, "hour"],
+    [90 * DAY, "hour"],
+  ])("a range of %d ms → %s", (range, resolution) => {
+    expect(pickResolution(1_000_000, 1_000_000 + range)).toBe(resolution);
+  });
+});
+
+describe("rawFleetBinMs", () => {
+  it("is two agent intervals, widened to keep about 300 bins", () => {
+    expect(rawFleetBinMs(0, 15 * MINUTE, 5000)).toBe(10_000);
+    expect(rawFleetBinMs(0, 2 * HOUR, 5000)).toBe(24_000);
+    expect(rawFleetBinMs(0, HOUR, 30_000)).toBe(60_000);
+  });
+});
+
+describe("rangeEndingAt", () => {
+  it("ends at now", () => {
+    expect(rangeEndingAt("24h", DAY * 10)).toEqual({ from: DAY * 9, to: DAY * 10 });
+  });
+});

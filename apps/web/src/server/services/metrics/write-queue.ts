@@ -1,0 +1,214 @@
+// Coalesces samples from every agent into few, large INSERTs. One agent sends
+// a small batch every few seconds; a hundred agents doing so row by row would
+// cost a round trip and a commit each. Rows wait here at most `flushIntervalMs`
+// (or until `flushRows` are queued) and go out in statements of up to
+// `maxRowsPerInsert`, `concurrency` at a time.
+//
+// Bounded: above `highWaterRows` `enqueue` resolves only once the queue has
+// drained below it (backpressure for a caller that awaits it), and beyond
+// `maxQueuedRows` the oldest rows are dropped and counted, so a slow or absent
+// Postgres costs memory up to a known limit, never more.
+
+export interface WriteQueueOptions<Row> {
+  /** Writes one batch; resolves to the rows newly stored (duplicates skipped do not count). */
+  write(rows: Row[]): Promise<number>;
+  flushIntervalMs: number;
+  flushRows: number;
+  maxRowsPerInsert: number;
+  concurrency: number;
+  highWaterRows: number;
+  maxQueuedRows: number;
+  /** A batch failing this many times is dropped (and counted) rather than retried forever. */
+  maxAttempts?: number;
+  onError?(error: unknown, context: { rows: number; attempt: number; dropped: boolean }): void;
+}
+
+export interface WriteQueueStats {
+  queuedRows: number;
+  inFlightRows: number;
+  /** Rows whose INSERT succeeded (including duplicates it skipped). */
+  writtenRows: number;
+  /** Rows newly stored. */
+  insertedRows: number;
+  /** Rows dropped because the queue was full. */
+  droppedRows: number;
+  /** Rows dropped after `maxAttempts` failed writes. */
+  failedRows: number;
+  failedWrites: number;
+  batchesWritten: number;
+}
+
+interface RetryBatch<Row> {
+  rows: Row[];
+  attempts: number;
+}
+
+export class WriteQueue<Row> {
+  private readonly options: Required<Omit<WriteQueueOptions<Row>, "onError">> &
+    Pick<WriteQueueOptions<Row>, "onError">;
+  // A queue of chunks (one per enqueue call) with an offset into the first:
+  // taking from the head never copies what stays behind.
+  private chunks: Row[][] = [];
+  private headOffset = 0;
+  private queued = 0;
+  private inFlight = 0;
+  private inFlightRows = 0;
+  private retries: RetryBatch<Row>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  // Rows enqueued before this count are due now, whatever their number.
+  private dueUntil = 0;
+  private enqueuedTotal = 0;
+  private takenTotal = 0;
+  private settledTotal = 0;
+  private retriesDue = true;
+  private spaceWaiters: (() => void)[] = [];
+  private settleWaiters: { target: number; resolve: () => void }[] = [];
+  private readonly counters = {
+    writtenRows: 0,
+    insertedRows: 0,
+    droppedRows: 0,
+    failedRows: 0,
+    failedWrites: 0,
+    batchesWritten: 0,
+  };
+
+  constructor(options: WriteQueueOptions<Row>) {
+    this.options = { maxAttempts: 3, ...options };
+  }
+
+  /** Starts the periodic flush. Without it rows go out only at `flushRows` or on `flush()`. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.dueUntil = this.enqueuedTotal;
+      this.retriesDue = true;
+      this.pump();
+    }, this.options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  enqueue(rows: readonly Row[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    this.chunks.push([...rows]);
+    this.queued += rows.length;
+    this.enqueuedTotal += rows.length;
+    this.dropOverflow();
+    this.pump();
+    if (this.queued <= this.options.highWaterRows) return Promise.resolve();
+    return new Promise((resolve) => this.spaceWaiters.push(resolve));
+  }
+
+  /** Writes everything queued so far (and retries pending failures now); resolves when those rows are settled. */
+  flush(): Promise<void> {
+    this.dueUntil = this.enqueuedTotal;
+    this.retriesDue = true;
+    const target = this.enqueuedTotal;
+    this.pump();
+    if (this.settledTotal >= target) return Promise.resolve();
+    return new Promise((resolve) => this.settleWaiters.push({ target, resolve }));
+  }
+
+  stats(): WriteQueueStats {
+    return { queuedRows: this.queued + this.retryRows(), inFlightRows: this.inFlightRows, ...this.counters };
+  }
+
+  private retryRows(): number {
+    return this.retries.reduce((sum, batch) => sum + batch.rows.length, 0);
+  }
+
+  private dropOverflow(): void {
+    const excess = this.queued - this.options.maxQueuedRows;
+    if (excess <= 0) return;
+    const dropped = this.take(excess).length;
+    this.counters.droppedRows += dropped;
+    this.settle(dropped);
+  }
+
+  private take(count: number): Row[] {
+    const taken: Row[] = [];
+    while (taken.length < count && this.chunks.length > 0) {
+      const chunk = this.chunks[0] as Row[];
+      const available = chunk.length - this.headOffset;
+      const n = Math.min(available, count - taken.length);
+      for (let i = 0; i < n; i++) taken.push(chunk[this.headOffset + i] as Row);
+      this.headOffset += n;
+      if (this.headOffset === chunk.length) {
+        this.chunks.shift();
+        this.headOffset = 0;
+      }
+    }
+    this.queued -= taken.length;
+    this.takenTotal += taken.length;
+    if (this.queued <= this.options.highWaterRows && this.spaceWaiters.length > 0) {
+      const waiters = this.spaceWaiters;
+      this.spaceWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    return taken;
+  }
+
+  private settle(rows: number): void {
+    this.settledTotal += rows;
+    if (this.settleWaiters.length === 0) return;
+    const still: typeof this.settleWaiters = [];
+    for (const waiter of this.settleWaiters) {
+      if (this.settledTotal >= waiter.target) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.settleWaiters = still;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.options.concurrency) {
+      // While failed batches wait, new rows stay in the (bounded) queue: retries never pile up.
+      if (this.retries.length > 0) {
+        if (!this.retriesDue) return;
+        const batch = this.retries.shift() as RetryBatch<Row>;
+        if (this.retries.length === 0) this.retriesDue = false;
+        this.launch(batch);
+        continue;
+      }
+      const due = this.takenTotal < this.dueUntil || this.queued >= this.options.flushRows;
+      if (!due || this.queued === 0) return;
+      this.launch({ rows: this.take(this.options.maxRowsPerInsert), attempts: 0 });
+    }
+  }
+
+  private launch(batch: RetryBatch<Row>): void {
+    this.inFlight++;
+    this.inFlightRows += batch.rows.length;
+    const done = () => {
+      this.inFlight--;
+      this.inFlightRows -= batch.rows.length;
+      this.pump();
+    };
+    this.options.write(batch.rows).then(
+      (inserted) => {
+        this.counters.writtenRows += batch.rows.length;
+        this.counters.insertedRows += inserted;
+        this.counters.batchesWritten++;
+        this.settle(batch.rows.length);
+        done();
+      },
+      (error: unknown) => {
+        const attempt = batch.attempts + 1;
+        const dropped = attempt >= this.options.maxAttempts;
+        this.counters.failedWrites++;
+        this.options.onError?.(error, { rows: batch.rows.length, attempt, dropped });
+        if (dropped) {
+          this.counters.failedRows += batch.rows.length;
+          this.settle(batch.rows.length);
+        } else {
+          // Retried at the next tick (or flush), not at once: a failing database deserves a pause.
+          this.retries.push({ rows: batch.rows, attempts: attempt });
+        }
+        done();
+      },
+    );
+  }
+}

@@ -1,0 +1,25 @@
+// Deletes a user with their sessions, API tokens and join tokens (cascade).
+// Events and hosts do not reference users, so history is kept.
+import type { PrismaClient } from "../../db";
+import { AppError } from "../../errors";
+import { assertAnotherActiveAdmin, lockAdministrators } from "./admin-guard";
+import { type TUserView, userViewSelect } from "./user-view";
+
+export async function removeUser(options: {
+  db: PrismaClient;
+  id: string;
+  actorId: string;
+}): Promise<TUserView> {
+  const { db, id, actorId } = options;
+  if (id === actorId) {
+    throw new AppError("BAD_REQUEST", "you cannot remove your own account: ask another administrator");
+  }
+  return db.$transaction(async (tx) => {
+    await lockAdministrators(tx);
+    const user = await tx.user.findUnique({ where: { id }, select: userViewSelect });
+    if (!user) throw new AppError("NOT_FOUND", `no user with id ${id}`);
+    if (user.role === "admin" && !user.disabledAt) await assertAnotherActiveAdmin(tx, id, "remove this user");
+    await tx.user.delete({ where: { id } });
+    return user;
+  });
+}

@@ -1,0 +1,125 @@
+/**
+ * A real central for integration tests: the app server on port 0 (Next.js
+ * off) against a test database, and tRPC clients that talk to it over HTTP
+ * as a browser (cookie jar) or a program (bearer token) would.
+ *
+ * May import: the app server, db.ts, @trpc/client, superjson, pino.
+ */
+import { createTRPCClient, createTRPCUntypedClient, httpLink, type TRPCClient } from "@trpc/client";
+import { pino } from "pino";
+import superjson from "superjson";
+import { createFleetServer, type FleetServer } from "../app-server";
+import type { Clock } from "../clock";
+import { createPrismaClient, type PrismaClient } from "../db";
+import { loadEnv, type TEnvSource } from "../env";
+import type { EventBus } from "../event-bus";
+import type { Logger } from "../logger";
+import type { AppRouter } from "../routers/_app";
+
+/** Log lines a test can read (pino's JSON, parsed). */
+export interface CapturedLog {
+  logger: Logger;
+  lines: { level: number; msg: string; [key: string]: unknown }[];
+  text(): string;
+}
+
+export function captureLog(level = "info"): CapturedLog {
+  const lines: CapturedLog["lines"] = [];
+  const logger = pino(
+    { level },
+    {
+      write(line: string) {
+        lines.push(JSON.parse(line));
+      },
+    },
+  );
+  return { logger, lines, text: () => lines.map((line) => line.msg).join("\n") };
+}
+
+export interface TestServer {
+  fleet: FleetServer;
+  url: string;
+  /** The server's own Prisma client (closed with the server). */
+  db: PrismaClient;
+  log: CapturedLog;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: {
+  databaseUrl: string;
+  env?: TEnvSource;
+  clock?: Clock;
+  bus?: EventBus;
+  log?: CapturedLog;
+}): Promise<TestServer> {
+  const env = loadEnv({
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    FLEET_PUBLIC_URL: "http://fleet.test:3000",
+    ...options.env,
+  });
+  const log = options.log ?? captureLog();
+  const db = createPrismaClient(options.databaseUrl);
+  const fleet = await createFleetServer({
+    env,
+    db,
+    log: log.logger,
+    next: false,
+    clock: options.clock,
+    bus: options.bus,
+    shutdownGraceMs: 1000,
+  });
+  return { fleet, url: fleet.url, db, log, close: () => fleet.close() };
+}
+
+/** How a test client proves who it is. */
+export type TClientCredentials = { bearer: string } | { cookies: CookieJar } | null;
+
+/** The cookies a server set, sent back on later requests (enough for one origin). */
+export class CookieJar {
+  readonly cookies = new Map<string, string>();
+
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ""] = line.split(";");
+      const equals = pair.indexOf("=");
+      const name = pair.slice(0, equals).trim();
+      const value = pair.slice(equals + 1).trim();
+      const expired = /max-age=0(;|$)/i.test(line) || value === "";
+      if (expired) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  }
+}
+
+function linkFor(url: string, credentials: TClientCredentials) {
+  return httpLink({
+    url: `${url}/api/trpc`,
+    transformer: superjson,
+    headers() {
+      if (!credentials) return {};
+      if ("bearer" in credentials) return { authorization: `Bearer ${credentials.bearer}` };
+      const cookie = credentials.cookies.header();
+      return cookie ? { cookie } : {};
+    },
+    async fetch(input, init) {
+      const response = await fetch(input, init);
+      if (credentials && "cookies" in credentials) credentials.cookies.store(response);
+      return response;
+    },
+  });
+}
+
+export function createTestClient(url: string, credentials: TClientCredentials = null): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({ links: [linkFor(url, credentials)] });
+}
+
+/** For calling procedures by path string (iterating over the router). */
+export function createUntypedTestClient(url: string, credentials: TClientCredentials = null) {
+  return createTRPCUntypedClient<AppRouter>({ links: [linkFor(url, credentials)] });
+}

@@ -1,0 +1,222 @@
+/**
+ * The tRPC core: the request context (who is calling, the services), the
+ * procedure builders by who may call them, and the one errorFormatter that
+ * turns AppError, zod and database errors into answers a person can act on.
+ *
+ * Every procedure starts from one of the role builders below and declares
+ * `.input()` and `.output()`; the role check runs before input parsing, so a
+ * caller without the role learns nothing about the input schema.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+import { initTRPC, TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
+import superjson from "superjson";
+import type { Clock } from "./clock";
+import type { PrismaClient } from "./db";
+import type { TEnv } from "./env";
+import { describeIssues, isAppError } from "./errors";
+import type { EventBus } from "./event-bus";
+import type { Logger } from "./logger";
+import type { TAuth, TAuthUser } from "./services/auth/auth-user";
+import { authenticateRequest } from "./services/auth/authenticate-request";
+import { serializeCookie } from "./services/auth/cookies";
+import { roleAtLeast, type TUserRole } from "./services/auth/roles";
+import { SESSION_COOKIE_NAME } from "./services/auth/sessions";
+import type { Services } from "./services/index";
+
+/** Bodies larger than this are refused with PAYLOAD_TOO_LARGE (413) before they are parsed. */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+
+export interface TrpcContext {
+  services: Services;
+  db: PrismaClient;
+  env: TEnv;
+  log: Logger;
+  clock: Clock;
+  bus: EventBus;
+  /** The caller, or null when anonymous (or when the credentials presented were refused). */
+  auth: TAuth | null;
+  /** Why presented credentials were refused, for the UNAUTHORIZED message. */
+  authProblem: string | null;
+  /** Whether the browser reached us over HTTPS (the session cookie is then `Secure`). */
+  secure: boolean;
+  /** Sets the session cookie on this response (null value: clears it). */
+  setSessionCookie(token: string | null, expiresAt?: Date): void;
+}
+
+/** Who may call a procedure; tests read it to prove every procedure states it. */
+export interface TProcedureMeta {
+  access?: "public" | TUserRole;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isHttps(req: IncomingMessage, env: TEnv): boolean {
+  if ((req.socket as TLSSocket).encrypted) return true;
+  // Behind a TLS-terminating proxy, the public URL says what the browser sees.
+  return env.FLEET_PUBLIC_URL.startsWith("https:");
+}
+
+// SameSite=Lax already keeps the cookie off cross-site POSTs in current
+// browsers; checking Origin as well covers older ones and same-site siblings.
+function isCrossSite(req: IncomingMessage, env: TEnv): boolean {
+  const origin = header(req, "origin");
+  if (!origin || req.method === "GET" || req.method === "HEAD") return false;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    return true;
+  }
+  const allowed = new Set([header(req, "host"), new URL(env.FLEET_PUBLIC_URL).host]);
+  return !allowed.has(originHost);
+}
+
+export function createContextFactory(services: Services) {
+  return async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<TrpcContext> => {
+    const { db, env, log, clock, bus } = services;
+    const secure = isHttps(req, env);
+    const setSessionCookie = (token: string | null, expiresAt?: Date) => {
+      const maxAgeSeconds = token && expiresAt ? Math.round((expiresAt.getTime() - clock.now()) / 1000) : 0;
+      const cookie = serializeCookie(SESSION_COOKIE_NAME, token ?? "", {
+        maxAgeSeconds,
+        httpOnly: true,
+        secure,
+        sameSite: "Lax",
+        path: "/",
+      });
+      if (res.headersSent) {
+        log.warn("session cookie not set: the response had already started");
+        return;
+      }
+      const existing = res.getHeader("set-cookie");
+      const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
+      res.setHeader("set-cookie", [...list, cookie]);
+    };
+    const authentication = await authenticateRequest({
+      db,
+      clock,
+      credentials: { authorization: header(req, "authorization"), cookie: req.headers.cookie },
+    });
+    let { auth, problem } = authentication;
+    if (auth?.via === "session" && isCrossSite(req, env)) {
+      auth = null;
+      problem =
+        "cross-site request refused: call the API from the dashboard's own origin or with an API token";
+    }
+    if (auth && authentication.renewedSession) {
+      setSessionCookie(authentication.renewedSession.token, authentication.renewedSession.expiresAt);
+    }
+    return { services, db, env, log, clock, bus, auth, authProblem: problem, secure, setSessionCookie };
+  };
+}
+
+interface TPrismaKnownError {
+  code: string;
+  meta?: { target?: unknown; modelName?: unknown };
+}
+
+function prismaErrorOf(error: unknown): TPrismaKnownError | null {
+  if (typeof error !== "object" || error === null) return null;
+  const candidate = error as { name?: unknown; code?: unknown };
+  return candidate.name === "PrismaClientKnownRequestError" && typeof candidate.code === "string"
+    ? (candidate as TPrismaKnownError)
+    : null;
+}
+
+function issuesOf(error: unknown): { message: string; path?: readonly PropertyKey[] }[] | null {
+  if (typeof error !== "object" || error === null) return null;
+  const issues = (error as { issues?: unknown }).issues;
+  return Array.isArray(issues) ? issues : null;
+}
+
+/** The code and message the caller sees for an error thrown anywhere below a procedure. */
+export function publicError(error: TRPCError): { code: TRPC_ERROR_CODE_KEY; message: string } {
+  const cause = error.cause;
+  if (isAppError(cause)) return { code: cause.code, message: cause.message };
+  if (error.code === "BAD_REQUEST") {
+    const issues = issuesOf(cause);
+    if (issues) return { code: "BAD_REQUEST", message: describeIssues(issues) };
+  }
+  const prismaError = prismaErrorOf(cause);
+  if (prismaError?.code === "P2002") {
+    return { code: "CONFLICT", message: "that already exists (a unique value is taken)" };
+  }
+  if (prismaError?.code === "P2025") return { code: "NOT_FOUND", message: "not found" };
+  if (error.code === "PAYLOAD_TOO_LARGE") {
+    return { code: error.code, message: `the request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes` };
+  }
+  // Anything unexpected (a bug, the database down, output that failed its own
+  // schema) is logged in full by the handler's onError and shown as nothing
+  // more than its code.
+  if (error.code === "INTERNAL_SERVER_ERROR") {
+    return { code: error.code, message: "internal error: the central's log has the details" };
+  }
+  return { code: error.code, message: error.message };
+}
+
+const t = initTRPC
+  .context<TrpcContext>()
+  .meta<TProcedureMeta>()
+  .create({
+    transformer: superjson,
+    // Never put stack traces into responses, whatever NODE_ENV says.
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      const { code, message } = publicError(error);
+      return {
+        message,
+        code: TRPC_ERROR_CODES_BY_KEY[code],
+        data: {
+          code,
+          httpStatus: getHTTPStatusCodeFromError(new TRPCError({ code })),
+          path: shape.data.path,
+        },
+      };
+    },
+    sse: {
+      // Comments keep proxies from closing an idle stream; the client
+      // reconnects (with the last tracked id) if pings stop.
+      ping: { enabled: true, intervalMs: 10_000 },
+      client: { reconnectAfterInactivityMs: 25_000 },
+    },
+  });
+
+export const router = t.router;
+export const mergeRouters = t.mergeRouters;
+export const createCallerFactory = t.createCallerFactory;
+export const middleware = t.middleware;
+
+function requireRole(minimum: TUserRole) {
+  return t.middleware(({ ctx, next }) => {
+    if (!ctx.auth) {
+      throw new TRPCError({
+        code: "UNAUTHORIZED",
+        message: ctx.authProblem ?? "sign in, or send an API token as `Authorization: Bearer <token>`",
+      });
+    }
+    if (!roleAtLeast(ctx.auth.user.role, minimum)) {
+      throw new TRPCError({
+        code: "FORBIDDEN",
+        message: `this needs the ${minimum} role; you are ${ctx.auth.user.role}`,
+      });
+    }
+    const auth: TAuth = ctx.auth;
+    const user: TAuthUser = auth.user;
+    return next({ ctx: { auth, user } });
+  });
+}
+
+/** Anyone, signed in or not. */
+export const publicProcedure = t.procedure.meta({ access: "public" });
+/** Any signed-in person or API token (viewer, operator, admin). `ctx.user` is set. */
+export const viewerProcedure = t.procedure.meta({ access: "viewer" }).use(requireRole("viewer"));
+/** Operators and admins: run, stop and move workloads. */
+export const operatorProcedure = t.procedure.meta({ access: "operator" }).use(requireRole("operator"));
+/** Admins only: people, tokens, hosts joining and leaving. */
+export const adminProcedure = t.procedure.meta({ access: "admin" }).use(requireRole("admin"));
