@@ -1,6 +1,7 @@
 /**
  * The central's one HTTP(S) server: `/api/trpc/*` (tRPC over HTTP, SSE for
- * subscriptions), `/metrics` (Prometheus), WebSocket upgrades on `/agent`
+ * subscriptions), `/api/uploads` (build contexts, uploads.ts), `/metrics`
+ * (Prometheus), WebSocket upgrades on `/agent`
  * (the gateway), and everything else to Next.js when it is enabled.
  * Integration tests build it with `next: false` and port 0.
  *
@@ -21,6 +22,7 @@ import { appRouter } from "./routers/_app";
 import type { TBootstrapResult } from "./services/auth/bootstrap";
 import { type CreateServicesOptions, createServices, type Services } from "./services/index";
 import { createContextFactory, MAX_REQUEST_BODY_BYTES, publicError } from "./trpc";
+import { createUploadHandler, UPLOADS_PATH } from "./uploads";
 
 export const TRPC_BASE_PATH = "/api/trpc/";
 export const AGENT_SOCKET_PATH = "/agent";
@@ -110,6 +112,7 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     tuning: options.tuning,
   });
   const createContext = createContextFactory(services);
+  const uploadHandler = createUploadHandler(services);
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: TRPC_BASE_PATH,
@@ -133,6 +136,10 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
         res.once("close", () => streams.delete(res));
       }
       trpcHandler(req, res);
+      return;
+    }
+    if (path === UPLOADS_PATH) {
+      uploadHandler(req, res);
       return;
     }
     if (path === PROMETHEUS_PATH) {

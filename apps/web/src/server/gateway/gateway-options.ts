@@ -38,8 +38,6 @@ export interface GatewayMetricsSink {
   ingest(hostId: string, frame: TMetricsFrame): unknown;
 }
 
-export type GatewayLogger = Pick<Logger, "debug" | "info" | "warn" | "error" | "child">;
-
 export interface GatewayOptions {
   db: PrismaClient;
   env: GatewayEnv;

@@ -5,8 +5,11 @@
 import { router } from "../trpc";
 import { apiTokenRouter } from "./api-token/api-token-router";
 import { authRouter } from "./auth/auth-router";
+import { containerRouter } from "./container/container-router";
+import { eventRouter } from "./event/event-router";
 import { health } from "./health/health";
 import { hostRouter } from "./host/host-router";
+import { imageRouter } from "./image/image-router";
 import { joinTokenRouter } from "./join-token/join-token-router";
 import { metricsRouter } from "./metrics/metrics-router";
 import { userRouter } from "./user/user-router";
@@ -18,7 +21,10 @@ export const appRouter = router({
   apiToken: apiTokenRouter,
   joinToken: joinTokenRouter,
   host: hostRouter,
+  container: containerRouter,
   metrics: metricsRouter,
+  image: imageRouter,
+  event: eventRouter,
 });
 
 export type AppRouter = typeof appRouter;

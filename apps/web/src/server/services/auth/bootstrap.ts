@@ -19,7 +19,9 @@ const BOOTSTRAP_LOCK_KEY = 72_707_370;
 
 export type TBootstrapResult =
   | { created: false }
-  | { created: true; userId: string; email: string; credential: "token" | "password" };
+  | { created: true; userId: string; email: string; credential: "token" }
+  // The generated password is returned too so a launcher (`npm run up`) can show it.
+  | { created: true; userId: string; email: string; credential: "password"; password: string };
 
 export async function bootstrapFirstAdmin(options: {
   db: PrismaClient;
@@ -68,7 +70,7 @@ export async function bootstrapFirstAdmin(options: {
     log.warn(
       `sign in at ${env.FLEET_PUBLIC_URL} as ${result.email} with that password, then create your own accounts and API tokens`,
     );
-    return { created: true, userId: result.id, email: result.email, credential: "password" };
+    return { created: true, userId: result.id, email: result.email, credential: "password", password };
   }
   log.info(
     { email: result.email },

@@ -32,7 +32,7 @@ describe("rollup SQL", () => {
       HOST_MINUTE_ROLLUP,
       HOST_HOUR_ROLLUP,
     ]) {
-      expect(sql).toMatch(/date_trunc\('(minute|hour)', [a-z]\.(ts|bucket), 'UTC'\)/);
+      expect(sql).toMatch(/date_trunc\('(minute|hour)', [a-z_]+\.(ts|bucket), 'UTC'\)/);
       expect(sql).toContain("DO UPDATE SET");
       expect(sql).not.toMatch(/date_trunc\('(minute|hour)', [a-z.]+\)/);
     }

@@ -1,0 +1,216 @@
+// What a person types to describe a container (the dashboard's run form, the
+// CLI's `fleet run`, a deployment's template), in docker's spellings:
+// `cpus: "0.5"`, `memory: "64m"`, `ports: ["8080:80"]`, `restart:
+// "on-failure:3"`. Parsed here into a TContainerTemplate with the shared
+// parsers, so every mistake comes back as one BAD_REQUEST naming the field.
+import {
+  MAX_COMMAND_ARGS,
+  MAX_PORT_MAPPINGS,
+  parsePortMapping,
+  parseRestartPolicy,
+  type TPortMapping,
+  ZPortMapping,
+} from "@fleet/shared/domain/container-spec";
+import { ZImageRef } from "@fleet/shared/image-ref";
+import { MAX_LABELS, parseLabel, ZLabelSelector } from "@fleet/shared/label-selector";
+import { parseBytes, parseCpus } from "@fleet/shared/units";
+import { z } from "zod";
+import {
+  resourcesWithDefaultRequests,
+  type TContainerTemplate,
+  templateProblems,
+} from "../../services/placement/container-template";
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function parsed<T>(parse: (text: string) => T) {
+  return (text: string, ctx: z.core.$RefinementCtx<string>): T => {
+    try {
+      return parse(text);
+    } catch (error) {
+      // The shared parsers throw UnitError / ContainerSpecError with a message written for people.
+      ctx.addIssue({ code: "custom", message: messageOf(error) });
+      return z.NEVER;
+    }
+  };
+}
+
+/** `"0.5"`, `"2"`, `"500m"` or a number of cores → millicores. */
+const ZCpus = z.union([
+  z.string().trim().min(1).max(32).transform(parsed(parseCpus)),
+  z
+    .number()
+    .positive()
+    .transform((cores) => String(cores))
+    .transform(parsed(parseCpus)),
+]);
+
+/** `"64m"`, `"1g"`, `"512k"` or a number of bytes. */
+const ZBytes = z.union([
+  z.string().trim().min(1).max(32).transform(parsed(parseBytes)),
+  z.int().nonnegative(),
+]);
+
+const ZPids = z.int().min(0).max(4_194_304);
+
+const ZPortInput = z.union([
+  z.string().trim().min(1).max(64).transform(parsed(parsePortMapping)),
+  ZPortMapping,
+]);
+
+const ZEnvInput = z.union([
+  z.record(z.string(), z.string()),
+  // `KEY=value` lines, as `docker run -e` takes them.
+  z
+    .array(z.string().max(40_000))
+    .max(256)
+    .transform((lines, ctx) => {
+      const env: Record<string, string> = {};
+      for (const [index, line] of lines.entries()) {
+        const equals = line.indexOf("=");
+        if (equals < 1) {
+          ctx.addIssue({ code: "custom", message: `"${line.slice(0, 40)}" must be KEY=value`, path: [index] });
+          continue;
+        }
+        env[line.slice(0, equals)] = line.slice(equals + 1);
+      }
+      return env;
+    }),
+]);
+
+const ZLabelsInput = z.union([
+  z.record(z.string(), z.string()),
+  // `key=value` (or a bare `key`), as `docker run --label` takes them.
+  z
+    .array(z.string().max(400))
+    .max(MAX_LABELS)
+    .transform((lines, ctx) => {
+      const labels: Record<string, string> = {};
+      for (const [index, line] of lines.entries()) {
+        try {
+          const [key, value] = parseLabel(line);
+          labels[key] = value;
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: messageOf(error), path: [index] });
+        }
+      }
+      return labels;
+    }),
+]);
+
+const ZCommandInput = z.union([
+  z.array(z.string()).max(MAX_COMMAND_ARGS),
+  // A single line is split on whitespace; quote-free only. Pass an array for arguments with spaces.
+  z
+    .string()
+    .trim()
+    .max(64 * 1024)
+    .transform((line) => (line === "" ? [] : line.split(/\s+/))),
+]);
+
+export const ZPlacementStrategyInput = z.enum(["binpack", "spread"]);
+
+/** The fields that describe a container, shared by container.run, container.plan and deployment.create. */
+export const containerSpecFields = {
+  image: z.string().trim().pipe(ZImageRef),
+  /** Omitted or empty: the image's default command. */
+  command: ZCommandInput.optional(),
+  env: ZEnvInput.optional(),
+  ports: z.array(ZPortInput).max(MAX_PORT_MAPPINGS).optional(),
+  /** CPU limit: cores (`"0.5"`, `2`) or millicores (`"500m"`). */
+  cpus: ZCpus.optional(),
+  /** Memory limit: `"64m"`, `"1g"` or bytes. */
+  memory: ZBytes.optional(),
+  /** Process limit. */
+  pids: ZPids.optional(),
+  /** What the scheduler reserves; defaults to the limit. */
+  cpuRequest: ZCpus.optional(),
+  memoryRequest: ZBytes.optional(),
+  pidsRequest: ZPids.optional(),
+  /** `no` (default), `always`, `on-failure` or `on-failure:<max retries>`. */
+  restart: z.string().trim().max(32).transform(parsed(parseRestartPolicy)).optional(),
+  labels: ZLabelsInput.optional(),
+  strategy: ZPlacementStrategyInput.default("binpack"),
+  /** Label selector the host must match, e.g. `zone=a,disk!=hdd`. */
+  constraints: z.string().trim().pipe(ZLabelSelector).default(""),
+};
+
+type TSpecFieldsOutput = z.output<z.ZodObject<typeof containerSpecFields>>;
+
+/** Where a template field came from in the input, so a problem names what the person typed. */
+const INPUT_FIELD_OF: Record<string, string> = {
+  cpuLimitMillis: "cpus",
+  memoryLimitBytes: "memory",
+  pidsLimit: "pids",
+  cpuRequestMillis: "cpuRequest",
+  memoryRequestBytes: "memoryRequest",
+  pidsRequest: "pidsRequest",
+  restartPolicy: "restart",
+};
+
+function inputPathOf(path: PropertyKey[]): PropertyKey[] {
+  const [first, second, ...rest] = path;
+  if (first === "resources" && typeof second === "string") return [INPUT_FIELD_OF[second] ?? second, ...rest];
+  if (typeof first === "string" && INPUT_FIELD_OF[first]) return [INPUT_FIELD_OF[first]!, ...(second === undefined ? [] : [second]), ...rest];
+  return path;
+}
+
+/** The parsed fields → a template, every remaining rule of the agent's spec checked; issues go to `ctx`. */
+export function templateFromFields(
+  fields: TSpecFieldsOutput,
+  ctx: z.core.$RefinementCtx<unknown>,
+): TContainerTemplate | null {
+  const resources = resourcesWithDefaultRequests({
+    cpuLimitMillis: fields.cpus ?? null,
+    memoryLimitBytes: fields.memory ?? null,
+    pidsLimit: fields.pids ?? null,
+    cpuRequestMillis: fields.cpuRequest,
+    memoryRequestBytes: fields.memoryRequest,
+    pidsRequest: fields.pidsRequest,
+  });
+  const template: TContainerTemplate = {
+    image: fields.image,
+    command: fields.command && fields.command.length > 0 ? fields.command : null,
+    env: fields.env ?? {},
+    ports: (fields.ports ?? []) as TPortMapping[],
+    labels: fields.labels ?? {},
+    resources,
+    restartPolicy: fields.restart ?? { name: "no" },
+  };
+  const problems = templateProblems(template);
+  for (const problem of problems) {
+    const message = problem.message
+      .replace(/cpuRequestMillis must not exceed cpuLimitMillis/, "the cpu request must not exceed the cpus limit")
+      .replace(/memoryRequestBytes must not exceed memoryLimitBytes/, "the memory request must not exceed the memory limit")
+      .replace(/pidsRequest must not exceed pidsLimit/, "the pids request must not exceed the pids limit");
+    ctx.addIssue({ code: "custom", message, path: inputPathOf(problem.path) });
+  }
+  return problems.length > 0 ? null : template;
+}
+
+/** container.run and container.plan: one container's description, its name, where it may go. */
+export const ZRunContainerInput = z
+  .object({
+    /** Generated docker-style (`brave_turing`) when omitted. */
+    name: z
+      .string()
+      .trim()
+      .max(128)
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, {
+        error: "must be 2-128 letters, digits, '_', '.' or '-', starting with a letter or digit",
+      })
+      .optional(),
+    ...containerSpecFields,
+  })
+  .transform((fields, ctx) => {
+    const template = templateFromFields(fields, ctx);
+    if (!template) return z.NEVER;
+    return {
+      name: fields.name,
+      template,
+      strategy: fields.strategy,
+      constraints: fields.constraints,
+    };
+  });

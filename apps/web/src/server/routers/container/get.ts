@@ -1,0 +1,16 @@
+import { z } from "zod";
+import { getContainer } from "../../services/container/get-container";
+import { viewerProcedure } from "../../trpc";
+import { ZRowId } from "../common-schemas";
+import { ZContainerWithEvents } from "./container-schemas";
+
+/** By id, or by the name of a container not removed. */
+export const ZGetContainerInput = z.union([
+  z.object({ id: ZRowId }),
+  z.object({ name: z.string().trim().min(1).max(128) }),
+]);
+
+export const get = viewerProcedure
+  .input(ZGetContainerInput)
+  .output(ZContainerWithEvents)
+  .query(({ ctx, input }) => getContainer({ db: ctx.db, ref: input }));

@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { listContainers, MAX_CONTAINERS_PAGE } from "../../services/container/list-containers";
+import { viewerProcedure } from "../../trpc";
+import { ZRowId } from "../common-schemas";
+import { ZContainer, ZContainerActualState } from "./container-schemas";
+
+export const ZListContainersInput = z
+  .object({
+    hostId: ZRowId.optional(),
+    deploymentId: ZRowId.optional(),
+    /** One actual state or several. */
+    state: z
+      .union([ZContainerActualState, z.array(ZContainerActualState).min(1).max(10)])
+      .transform((value) => (Array.isArray(value) ? value : [value]))
+      .optional(),
+    /** Substring of the image reference, any case. */
+    image: z.string().trim().min(1).max(512).optional(),
+    /** Substring of the name, any case. */
+    name: z.string().trim().min(1).max(128).optional(),
+    includeRemoved: z.boolean().default(false),
+    /** `nextCursor` of the previous page. */
+    cursor: z.string().max(1024).nullish(),
+    limit: z.int().min(1).max(MAX_CONTAINERS_PAGE).default(50),
+  })
+  .prefault({});
+
+export const ZListContainersOutput = z.object({
+  items: z.array(ZContainer),
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: z.string().nullable(),
+});
+
+export const list = viewerProcedure
+  .input(ZListContainersInput)
+  .output(ZListContainersOutput)
+  .query(({ ctx, input }) => {
+    const { cursor, limit, state, ...filter } = input;
+    return listContainers({ db: ctx.db, filter: { ...filter, states: state }, cursor, limit });
+  });

@@ -1,0 +1,16 @@
+// Removes the container for good; its name and capacity are free at once.
+import { z } from "zod";
+import { removeContainer } from "../../services/container/remove-container";
+import { operatorProcedure } from "../../trpc";
+import { ZRowId } from "../common-schemas";
+import { ZContainer } from "./container-schemas";
+import { placementDepsOf } from "./placement-deps";
+
+export const ZRemoveContainerInput = z.object({ id: ZRowId });
+
+export const remove = operatorProcedure
+  .input(ZRemoveContainerInput)
+  .output(ZContainer)
+  .mutation(({ ctx, input }) =>
+    removeContainer({ ...placementDepsOf(ctx), id: input.id, actorEmail: ctx.user.email }),
+  );

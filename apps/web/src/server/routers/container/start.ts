@@ -1,0 +1,16 @@
+// Desired state `running` again, on its own host if that still has room.
+import { z } from "zod";
+import { startContainer } from "../../services/container/start-container";
+import { operatorProcedure } from "../../trpc";
+import { ZRowId } from "../common-schemas";
+import { ZContainer } from "./container-schemas";
+import { placementDepsOf } from "./placement-deps";
+
+export const ZStartContainerInput = z.object({ id: ZRowId });
+
+export const start = operatorProcedure
+  .input(ZStartContainerInput)
+  .output(ZContainer)
+  .mutation(({ ctx, input }) =>
+    startContainer({ ...placementDepsOf(ctx), id: input.id, actorEmail: ctx.user.email }),
+  );

@@ -1,0 +1,16 @@
+// Desired state `stopped`: the agent stops it; its capacity is given back.
+import { z } from "zod";
+import { stopContainer } from "../../services/container/stop-container";
+import { operatorProcedure } from "../../trpc";
+import { ZRowId } from "../common-schemas";
+import { ZContainer } from "./container-schemas";
+import { placementDepsOf } from "./placement-deps";
+
+export const ZStopContainerInput = z.object({ id: ZRowId });
+
+export const stop = operatorProcedure
+  .input(ZStopContainerInput)
+  .output(ZContainer)
+  .mutation(({ ctx, input }) =>
+    stopContainer({ ...placementDepsOf(ctx), id: input.id, actorEmail: ctx.user.email }),
+  );

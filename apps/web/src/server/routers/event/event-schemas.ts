@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { EVENT_SEVERITIES } from "../../services/event/event-view";
+import { ZRowId } from "../common-schemas";
+
+export const ZEventSeverity = z.enum(EVENT_SEVERITIES);
+
+export const ZEvent = z.object({
+  /** Decimal; later events have larger ids. */
+  id: z.string(),
+  ts: z.date(),
+  /** Dotted, e.g. `container.oom`, `image.pulled`, `host.offline`. */
+  kind: z.string(),
+  severity: ZEventSeverity,
+  hostId: z.string().nullable(),
+  containerId: z.string().nullable(),
+  deploymentId: z.string().nullable(),
+  message: z.string(),
+  data: z.unknown(),
+});
+
+/** What both `event.list` and `event.stream` filter on. */
+export const ZEventFilter = z.object({
+  /** `container.` keeps `container.oom`, `container.exit`, … */
+  kindPrefix: z.string().trim().min(1).max(128).optional(),
+  hostId: ZRowId.optional(),
+  containerId: ZRowId.optional(),
+  /** One severity or several. */
+  severity: z
+    .union([ZEventSeverity, z.array(ZEventSeverity).min(1).max(EVENT_SEVERITIES.length)])
+    .transform((value) => (Array.isArray(value) ? value : [value]))
+    .optional(),
+  since: z.date().optional(),
+});

@@ -1,0 +1,42 @@
+import { z } from "zod";
+
+export const ZHostImage = z.object({
+  hostId: z.string(),
+  hostName: z.string(),
+  /** The engine's image id, `sha256:<hex>`. */
+  id: z.string(),
+  tags: z.array(z.string()),
+  /** `repository@sha256:…` */
+  digests: z.array(z.string()),
+  sizeBytes: z.number().nonnegative(),
+  createdAt: z.date(),
+  /** When its host last listed it. */
+  seenAt: z.date(),
+});
+
+export const ZImageRefreshOutcome = z.object({
+  hostId: z.string(),
+  hostName: z.string(),
+  ok: z.boolean(),
+  images: z.int().nonnegative(),
+  error: z.string().nullable(),
+});
+
+export const ZPullProgress = z.object({
+  hostId: z.string(),
+  hostName: z.string(),
+  /** The engine's words per layer, or `requested`, then `pulled` or `failed` (with `done`). */
+  status: z.string(),
+  layer: z.string().optional(),
+  current: z.number().nonnegative().optional(),
+  total: z.number().nonnegative().optional(),
+  done: z.boolean(),
+  digest: z.string().nullable().optional(),
+  error: z.string().optional(),
+});
+
+export const ZBuildProgress = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("output"), line: z.string() }),
+  z.object({ type: z.literal("built"), imageId: z.string() }),
+  z.object({ type: z.literal("failed"), error: z.string() }),
+]);

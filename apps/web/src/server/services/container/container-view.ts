@@ -1,0 +1,143 @@
+// A container as the API shows it: where it runs and why, what it asked for,
+// what it wants and what it is. Environment values stay out (they often hold
+// secrets and every viewer may read this); their names are shown.
+import { formatRestartPolicy, type TPortMapping } from "@fleet/shared/domain/container-spec";
+import type { Prisma } from "../../db";
+import { readStoredSpec, templateOfRow } from "../placement/container-template";
+
+export const containerViewSelect = {
+  id: true,
+  name: true,
+  deploymentId: true,
+  replicaIndex: true,
+  hostId: true,
+  image: true,
+  imageDigest: true,
+  spec: true,
+  cpuRequestMillis: true,
+  cpuLimitMillis: true,
+  memoryRequestBytes: true,
+  memoryLimitBytes: true,
+  pidsRequest: true,
+  pidsLimit: true,
+  restartPolicy: true,
+  restartMaxRetries: true,
+  desiredState: true,
+  actualState: true,
+  exitCode: true,
+  oomKilled: true,
+  oomKillCount: true,
+  restartCount: true,
+  engineId: true,
+  statusMessage: true,
+  placementReason: true,
+  strategy: true,
+  constraints: true,
+  requestedAt: true,
+  scheduledAt: true,
+  startedAt: true,
+  runningReportedAt: true,
+  finishedAt: true,
+  startLatencyMs: true,
+  createdAt: true,
+  updatedAt: true,
+  removedAt: true,
+  host: { select: { name: true } },
+  deployment: { select: { name: true } },
+} satisfies Prisma.ContainerSelect;
+
+export type TContainerRow = Prisma.ContainerGetPayload<{ select: typeof containerViewSelect }>;
+
+export type TContainerDesiredState = TContainerRow["desiredState"];
+export type TContainerActualState = TContainerRow["actualState"];
+
+export interface TContainerResourcesView {
+  cpuRequestMillis: number;
+  cpuLimitMillis: number | null;
+  memoryRequestBytes: number;
+  memoryLimitBytes: number | null;
+  pidsRequest: number;
+  pidsLimit: number | null;
+}
+
+export interface TContainerView {
+  id: string;
+  name: string;
+  image: string;
+  imageDigest: string | null;
+  /** Null while it waits for a host with room (after its host was lost). */
+  hostId: string | null;
+  hostName: string | null;
+  deploymentId: string | null;
+  deploymentName: string | null;
+  replicaIndex: number | null;
+  desiredState: TContainerDesiredState;
+  actualState: TContainerActualState;
+  command: string[] | null;
+  envKeys: string[];
+  ports: TPortMapping[];
+  labels: Record<string, string>;
+  resources: TContainerResourcesView;
+  /** Docker's spelling: `no`, `always`, `on-failure:3`. */
+  restartPolicy: string;
+  exitCode: number | null;
+  oomKilled: boolean;
+  oomKillCount: number;
+  restartCount: number;
+  engineId: string | null;
+  statusMessage: string | null;
+  placementReason: string;
+  strategy: "binpack" | "spread";
+  constraints: string;
+  requestedAt: Date;
+  scheduledAt: Date | null;
+  startedAt: Date | null;
+  runningReportedAt: Date | null;
+  finishedAt: Date | null;
+  startLatencyMs: number | null;
+  createdAt: Date;
+  updatedAt: Date;
+  removedAt: Date | null;
+}
+
+export function toContainerView(row: TContainerRow): TContainerView {
+  const stored = readStoredSpec(row.spec);
+  const template = templateOfRow(row);
+  return {
+    id: row.id,
+    name: row.name,
+    image: row.image,
+    imageDigest: row.imageDigest,
+    hostId: row.hostId,
+    hostName: row.host?.name ?? null,
+    deploymentId: row.deploymentId,
+    deploymentName: row.deployment?.name ?? null,
+    replicaIndex: row.replicaIndex,
+    desiredState: row.desiredState,
+    actualState: row.actualState,
+    command: stored.command,
+    envKeys: Object.keys(stored.env).sort(),
+    ports: stored.ports,
+    labels: stored.labels,
+    resources: template.resources,
+    restartPolicy: formatRestartPolicy(template.restartPolicy),
+    exitCode: row.exitCode,
+    oomKilled: row.oomKilled,
+    oomKillCount: row.oomKillCount,
+    restartCount: row.restartCount,
+    engineId: row.engineId,
+    statusMessage: row.statusMessage,
+    placementReason: row.placementReason,
+    strategy: row.strategy,
+    constraints: row.constraints,
+    requestedAt: row.requestedAt,
+    scheduledAt: row.scheduledAt,
+    startedAt: row.startedAt,
+    runningReportedAt: row.runningReportedAt,
+    finishedAt: row.finishedAt,
+    startLatencyMs: row.startLatencyMs,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    removedAt: row.removedAt,
+  };
+}

@@ -1,0 +1,38 @@
+// Desired `stopped`: the host's next desired set leaves the container out and
+// its agent stops and removes the engine container. The row stays (start
+// brings it back) but the capacity it held is given back at once.
+import { AppError } from "../../errors";
+import { recordEvent } from "../../gateway/record-event";
+import { releaseOnHost, takenByRow } from "../placement/host-allocation";
+import { type ChangeContainerOptions, changeContainer } from "./container-lock";
+import { containerViewSelect, type TContainerView, toContainerView } from "./container-view";
+
+export async function stopContainer(
+  options: ChangeContainerOptions & { id: string; actorEmail: string },
+): Promise<TContainerView> {
+  const { db, now, id, actorEmail } = options;
+  await changeContainer(options, id, async (tx, row, effects) => {
+    if (row.removedAt) throw new AppError("PRECONDITION_FAILED", `container ${row.name} has been removed`);
+    if (row.desiredState !== "running") return;
+    await tx.container.update({
+      where: { id },
+      data: { desiredState: "stopped" },
+      select: { id: true },
+    });
+    if (row.hostId) await releaseOnHost(tx, row.hostId, takenByRow(row));
+    effects.events.push(
+      await recordEvent({
+        db: tx,
+        kind: "container.stop-requested",
+        hostId: row.hostId,
+        containerId: id,
+        deploymentId: row.deploymentId,
+        message: `${actorEmail} stopped container ${row.name}`,
+        data: { by: actorEmail },
+        ts: now,
+      }),
+    );
+    effects.containerChanged(id, row.hostId);
+  });
+  return toContainerView(await db.container.findUniqueOrThrow({ where: { id }, select: containerViewSelect }));
+}

@@ -1,0 +1,124 @@
+// Builds an image on one host from a context uploaded beforehand
+// (`POST /api/uploads`): the tar goes to the agent as upload chunks, then the
+// `image.build` operation runs and its output streams back line by line. The
+// stream ends with one `built` (the image id) or `failed` entry. The upload is
+// used up either way. If the caller goes away the build is cancelled.
+import type { PrismaClient } from "../../db";
+import { AppError, isAppError } from "../../errors";
+import type { EventBus } from "../../event-bus";
+import type { Logger } from "../../logger";
+import type { UploadStore } from "../../uploads";
+import { recordImageEvent } from "./image-events";
+import type { OpGateway } from "./op-gateway";
+import { createProgressQueue } from "./progress-queue";
+import { refreshHostImages } from "./refresh-images";
+
+export const IMAGE_BUILD_TIMEOUT_MS = 60 * 60_000;
+/** Output lines held for a slow reader; older ones are dropped past it (and counted). */
+export const BUILD_OUTPUT_BUFFER = 2000;
+
+export type TBuildProgress =
+  | { type: "output"; line: string }
+  | { type: "built"; imageId: string }
+  | { type: "failed"; error: string };
+
+export async function* buildImage(options: {
+  db: PrismaClient;
+  gateway: OpGateway;
+  bus: Pick<EventBus, "publish">;
+  log: Pick<Logger, "warn">;
+  now: () => Date;
+  uploads: Pick<UploadStore, "take">;
+  hostId: string;
+  tag: string;
+  dockerfile?: string;
+  uploadId: string;
+  userId: string;
+  actorEmail: string;
+  signal?: AbortSignal;
+}): AsyncGenerator<TBuildProgress, void, undefined> {
+  const { db, gateway, log, hostId, tag, signal } = options;
+  const host = await db.host.findFirst({ where: { id: hostId, removedAt: null }, select: { name: true } });
+  if (!host) throw new AppError("NOT_FOUND", `no host with id ${hostId}`);
+  if (!gateway.isConnected(hostId)) throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
+  const context = options.uploads.take(options.uploadId, options.userId);
+  if (!context) {
+    throw new AppError(
+      "NOT_FOUND",
+      `no upload ${options.uploadId}: uploads are yours only, can be used once and expire after 10 minutes`,
+    );
+  }
+
+  const queue = createProgressQueue<TBuildProgress>(BUILD_OUTPUT_BUFFER);
+  const cancel = new AbortController();
+  const onAbort = () => cancel.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const dockerfile = options.dockerfile ?? "Dockerfile";
+
+  const run = async () => {
+    queue.push({
+      type: "output",
+      line: `sending the build context (${context.byteLength} bytes) to host ${host.name}`,
+    });
+    try {
+      await gateway.upload(hostId, options.uploadId, context);
+      const { imageId } = await gateway.request(
+        hostId,
+        { kind: "image.build", tag, dockerfile, uploadId: options.uploadId },
+        {
+          timeoutMs: IMAGE_BUILD_TIMEOUT_MS,
+          signal: cancel.signal,
+          onProgress: (data) => {
+            if (data.kind === "output") queue.push({ type: "output", line: data.line });
+          },
+        },
+      );
+      await refreshHostImages({ db, gateway, hostId, now: options.now }).catch((error: unknown) =>
+        log.warn({ err: error, hostId }, "refreshing a host's images after a build failed"),
+      );
+      await recordImageEvent({
+        db,
+        bus: options.bus,
+        kind: "image.built",
+        hostId,
+        message: `${options.actorEmail} built ${tag} on host ${host.name}`,
+        data: { tag, dockerfile, imageId, by: options.actorEmail, contextBytes: context.byteLength },
+        now: options.now(),
+      }).catch((error: unknown) => log.warn({ err: error, hostId }, "recording a build failed"));
+      queue.push({ type: "built", imageId }, { droppable: false });
+    } catch (error) {
+      const message = isAppError(error) ? error.message : "internal error: the central's log has the details";
+      if (!isAppError(error)) log.warn({ err: error, hostId }, "build failed");
+      await recordImageEvent({
+        db,
+        bus: options.bus,
+        kind: "image.build-failed",
+        hostId,
+        message: `building ${tag} on host ${host.name} failed: ${message}`,
+        data: { tag, dockerfile, by: options.actorEmail, error: message },
+        now: options.now(),
+      }).catch((recordError: unknown) => log.warn({ err: recordError, hostId }, "recording a build failed"));
+      queue.push({ type: "failed", error: message }, { droppable: false });
+    }
+    queue.end();
+  };
+
+  const running = run();
+  try {
+    for (;;) {
+      const next = await queue.next(signal);
+      if (next.done) return;
+      if (next.dropped > 0) {
+        yield {
+          type: "output",
+          line: `[fleet] ${next.dropped} lines of build output dropped: the reader is slow`,
+        };
+      }
+      yield next.value;
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    cancel.abort();
+    void running;
+  }
+}

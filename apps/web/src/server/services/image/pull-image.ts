@@ -1,0 +1,142 @@
+// Pulls one image onto chosen hosts (or every connected one) in parallel and
+// streams what each host's engine reports. Every host ends with exactly one
+// final entry (`done: true`, pulled or failed with the agent's words), and
+// the stream ends once every host has one. Progress in between may be thinned
+// for a slow reader; final entries never are. A host that pulled gets its
+// image rows refreshed; every outcome is recorded as an event.
+//
+// If the caller goes away (the signal aborts), the pulls still running are
+// cancelled and recorded as failed.
+import type { TRegistryAuth } from "@fleet/shared/protocol/operations";
+import type { PrismaClient } from "../../db";
+import { AppError, isAppError } from "../../errors";
+import type { EventBus } from "../../event-bus";
+import type { Logger } from "../../logger";
+import { recordImageEvent } from "./image-events";
+import type { OpGateway } from "./op-gateway";
+import { createProgressQueue } from "./progress-queue";
+import { refreshHostImages } from "./refresh-images";
+
+export const IMAGE_PULL_TIMEOUT_MS = 30 * 60_000;
+/** Progress entries held for a slow reader, across all hosts of one pull. */
+export const PULL_PROGRESS_BUFFER = 500;
+
+export interface TPullProgress {
+  hostId: string;
+  hostName: string;
+  /** The engine's words (`Downloading`, `Pull complete`, …), or `requested`, `pulled`, `failed`. */
+  status: string;
+  /** The layer the status is about. */
+  layer?: string;
+  current?: number;
+  total?: number;
+  /** True on the host's last entry. */
+  done: boolean;
+  /** On `pulled`: the digest the engine reported, if any. */
+  digest?: string | null;
+  /** On `failed`: why. */
+  error?: string;
+}
+
+export async function* pullImage(options: {
+  db: PrismaClient;
+  gateway: OpGateway;
+  bus: Pick<EventBus, "publish">;
+  log: Pick<Logger, "warn">;
+  now: () => Date;
+  image: string;
+  target: { hostIds: string[] } | { all: true };
+  auth?: TRegistryAuth;
+  actorEmail: string;
+  signal?: AbortSignal;
+}): AsyncGenerator<TPullProgress, void, undefined> {
+  const { db, gateway, bus, log, image, signal } = options;
+  const hostIds = "hostIds" in options.target ? [...new Set(options.target.hostIds)] : null;
+  const hosts = await db.host.findMany({
+    where: { removedAt: null, ...(hostIds ? { id: { in: hostIds } } : { status: "online" }) },
+    orderBy: { name: "asc" },
+    select: { id: true, name: true },
+  });
+  if (hostIds) {
+    const missing = hostIds.filter((id) => !hosts.some((host) => host.id === id));
+    if (missing.length > 0) {
+      throw new AppError("NOT_FOUND", `no host with id ${missing.join(", ")}`);
+    }
+  }
+  const targets = hostIds ? hosts : hosts.filter((host) => gateway.isConnected(host.id));
+  if (targets.length === 0) throw new AppError("PRECONDITION_FAILED", "no host is online to pull onto");
+
+  const queue = createProgressQueue<TPullProgress>(PULL_PROGRESS_BUFFER);
+  const cancel = new AbortController();
+  const onAbort = () => cancel.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+
+  const record = (host: { id: string; name: string }, outcome: { digest?: string | null; error?: string }) =>
+    recordImageEvent({
+      db,
+      bus,
+      kind: outcome.error === undefined ? "image.pulled" : "image.pull-failed",
+      hostId: host.id,
+      message:
+        outcome.error === undefined
+          ? `${options.actorEmail} pulled ${image} onto host ${host.name}`
+          : `pulling ${image} onto host ${host.name} failed: ${outcome.error}`,
+      data: {
+        image,
+        by: options.actorEmail,
+        ...(outcome.error === undefined ? { digest: outcome.digest ?? null } : { error: outcome.error }),
+      },
+      now: options.now(),
+    }).catch((error: unknown) => log.warn({ err: error, hostId: host.id }, "recording a pull failed"));
+
+  const pullOne = async (host: { id: string; name: string }) => {
+    const base = { hostId: host.id, hostName: host.name };
+    queue.push({ ...base, status: "requested", done: false }, { droppable: false });
+    try {
+      if (!gateway.isConnected(host.id))
+        throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
+      const { digest } = await gateway.request(
+        host.id,
+        { kind: "image.pull", image, ...(options.auth ? { auth: options.auth } : {}) },
+        {
+          timeoutMs: IMAGE_PULL_TIMEOUT_MS,
+          signal: cancel.signal,
+          onProgress: (data) => {
+            if (data.kind !== "progress") return;
+            queue.push({
+              ...base,
+              status: data.status,
+              ...(data.id !== undefined ? { layer: data.id } : {}),
+              ...(data.current !== undefined ? { current: data.current } : {}),
+              ...(data.total !== undefined ? { total: data.total } : {}),
+              done: false,
+            });
+          },
+        },
+      );
+      await refreshHostImages({ db, gateway, hostId: host.id, now: options.now }).catch((error: unknown) =>
+        log.warn({ err: error, hostId: host.id }, "refreshing a host's images after a pull failed"),
+      );
+      await record(host, { digest });
+      queue.push({ ...base, status: "pulled", done: true, digest }, { droppable: false });
+    } catch (error) {
+      const message = isAppError(error) ? error.message : "internal error: the central's log has the details";
+      if (!isAppError(error)) log.warn({ err: error, hostId: host.id }, "pull failed");
+      await record(host, { error: message });
+      queue.push({ ...base, status: "failed", done: true, error: message }, { droppable: false });
+    }
+  };
+
+  const all = Promise.all(targets.map(pullOne)).then(() => queue.end());
+  try {
+    for (;;) {
+      const next = await queue.next(signal);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    cancel.abort();
+    void all;
+  }
+}
