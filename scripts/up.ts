@@ -26,7 +26,11 @@ import { createJoinToken } from "../apps/web/src/server/services/join-token/crea
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const say = (message: string) => process.stderr.write(`fleet: ${message}\n`);
 
-const env = loadEnv({ FLEET_LOG_LEVEL: "warn", ...process.env, NODE_ENV: process.env.NODE_ENV ?? "production" });
+const env = loadEnv({
+  FLEET_LOG_LEVEL: "warn",
+  ...process.env,
+  NODE_ENV: process.env.NODE_ENV ?? "production",
+});
 const dataDir = resolve(env.FLEET_DATA_DIR);
 const log = createLogger(env);
 const children: ChildProcess[] = [];

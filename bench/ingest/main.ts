@@ -22,15 +22,16 @@
  * May import: node built-ins, pg, the test harness (Postgres, fake agent), the web app's
  * app server, db, migrator, env and logger. Owns nothing outside this folder.
  */
+
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import {
-  findFreePort,
   findPostgresBinDir,
   startThrowawayPostgres,
   type ThrowawayPostgres,
 } from "@fleet/test/harness/global-setup";
+import { findFreePort } from "@fleet/test/harness/ports";
 import { databaseUrl } from "@fleet/test/harness/postgres";
 import { createFleetServer } from "@fleet/web/server/app-server";
 import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db";

@@ -7,12 +7,13 @@
 // DATABASE). Otherwise a throwaway PostgreSQL is started from the installed
 // binaries in a fresh temp dir, tuned for speed over durability, and removed
 // at teardown.
+
 import { execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { findFreePort } from "./ports";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -38,19 +39,6 @@ export function findPostgresBinDir(): string {
 
 // Ports above 32767 are the kernel's ephemeral range; a server there can
 // collide with some client's outgoing connection.
-export async function findFreePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once("error", () => resolve(false));
-      probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error("no free port between 20000 and 32000 for the test PostgreSQL");
-}
-
 function postgresUserIds(): { uid: number; gid: number } {
   const line = readFileSync("/etc/passwd", "utf8")
     .split("\n")

@@ -24,7 +24,11 @@ const registry: DbRegistry = globalRegistry[registryKey];
 
 // A new, uncached client; the caller owns it and must $disconnect() it.
 export function createPrismaClient(databaseUrl: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  // adapter-pg reads timestamptz values as if they were UTC, whatever offset the
+  // server prints: pin every session to UTC or times come back shifted.
+  return new PrismaClient({
+    adapter: new PrismaPg({ connectionString: databaseUrl, options: "-c TimeZone=UTC" }),
+  });
 }
 
 // Makes `url` what getDb() and `db` use from now on.

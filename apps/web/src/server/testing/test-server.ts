@@ -5,6 +5,7 @@
  *
  * May import: the app server, db.ts, @trpc/client, superjson, pino.
  */
+import { findFreePort } from "@fleet/test/harness/ports";
 import { createTRPCClient, createTRPCUntypedClient, httpLink, type TRPCClient } from "@trpc/client";
 import { pino } from "pino";
 import superjson from "superjson";
@@ -54,7 +55,7 @@ export async function startTestServer(options: {
 }): Promise<TestServer> {
   const env = loadEnv({
     NODE_ENV: "test",
-    PORT: "0",
+    PORT: String(await findFreePort()),
     HOST: "127.0.0.1",
     FLEET_PUBLIC_URL: "http://fleet.test:3000",
     ...options.env,
