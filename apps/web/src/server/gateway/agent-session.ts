@@ -38,6 +38,12 @@ export interface SessionHost {
   readonly tuning: GatewayTuning;
   /** Checks the hello and, on success, makes the session its host's live connection and welcomes it. */
   authenticate(session: AgentSession, hello: THelloFrame): Promise<void>;
+  /**
+   * A valid frame arrived from an authenticated host. Called on receipt, before the
+   * frame waits in the session's queue, so a host whose frames queue behind slow
+   * ingest is still seen as alive.
+   */
+  received(hostId: string): void;
   /** A frame from a session in `ready` state. */
   handleFrame(session: AgentSession, frame: Exclude<TAgentFrame, THelloFrame>): Promise<void>;
   closed(session: AgentSession, code: number, reason: string): void;
@@ -227,6 +233,7 @@ export class AgentSession implements OpChannel {
       this.badFrame("hello was already received on this connection", now);
       return;
     }
+    if (this.hostId !== "") this.host.received(this.hostId);
     // Metrics carry only pattern-checked ids and numbers; everything else may hold text Postgres refuses.
     this.enqueue(frame.type === "metrics" ? frame : postgresSafe(frame));
   }

@@ -236,9 +236,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       await sendDesired(session);
     },
 
+    received(hostId) {
+      monitor.seen(hostId);
+    },
+
     async handleFrame(session, frame: Exclude<TAgentFrame, THelloFrame>) {
       const hostId = session.hostId;
-      monitor.seen(hostId);
       const now = new Date(clock.now());
       switch (frame.type) {
         case "heartbeat":
