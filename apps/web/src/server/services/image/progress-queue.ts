@@ -50,10 +50,12 @@ export function createProgressQueue<T>(capacity: number): ProgressQueue<T> {
         const index = entries.findIndex((entry) => entry.droppable);
         if (index === -1) break;
         const [gone] = entries.splice(index, 1);
-        dropped += 1 + (gone?.droppedBefore ?? 0);
+        dropped++;
+        // The next reader of this spot learns of this loss and of the ones the dropped item carried.
+        const lost = 1 + (gone?.droppedBefore ?? 0);
         const following = entries[index];
-        if (following) following.droppedBefore += 1 + (gone?.droppedBefore ?? 0);
-        else pendingDrops += 1 + (gone?.droppedBefore ?? 0);
+        if (following) following.droppedBefore += lost;
+        else pendingDrops += lost;
       }
       notify();
       return dropped;
