@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { OperationRunner, type TOperationOutbound } from "./operations";
 import { DriverError } from "./runtime/driver";
 import { FakeDriver } from "./runtime/fake/fake-driver";
-import { flushAsync, ManualClock } from "./testing/manual-clock";
+import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "./testing/silent-logger";
 
 interface Harness {

@@ -9,7 +9,7 @@ import type { SupervisorDeps } from "./supervisor/container-supervisor";
 import { ImagePuller } from "./supervisor/image-puller";
 import { OomTracker } from "./supervisor/oom-tracker";
 import { DEFAULT_RESTART_TUNING } from "./supervisor/restart-policy";
-import { flushAsync, ManualClock } from "./testing/manual-clock";
+import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { RecordingReporter } from "./testing/recording-reporter";
 import { silentLogger } from "./testing/silent-logger";
 

@@ -6,24 +6,14 @@
 //
 // May import: prom-client, the Prisma client type, the metrics service.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ZContainerState } from "@fleet/shared/domain/container-state";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { PrismaClient } from "./db";
 import type { Logger } from "./logger";
 import type { MetricsService } from "./services/metrics/metrics-service";
 
 const HOST_STATUSES = ["online", "offline"] as const;
-const CONTAINER_STATES = [
-  "pending",
-  "pulling",
-  "creating",
-  "running",
-  "restarting",
-  "crashloop",
-  "exited",
-  "stopped",
-  "failed",
-  "removed",
-] as const;
+const CONTAINER_STATES = ZContainerState.options;
 
 export interface PrometheusExporter {
   registry: Registry;

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { isAppError } from "../errors";
 import { DEFAULT_OP_TIMEOUT_MS, OP_CANCEL_GRACE_MS, OP_TIMEOUT_GRACE_MS } from "./gateway-limits";
 import { createOpBroker, type OpChannel, OpError } from "./op-broker";
-import { ManualClock } from "./testing/manual-clock";
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 
 class RecordingChannel implements OpChannel {
   readonly sent: TServerFrame[] = [];

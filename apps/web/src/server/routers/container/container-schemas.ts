@@ -1,19 +1,10 @@
 import { ZPortMapping } from "@fleet/shared/domain/container-spec";
+import { ZContainerState, ZDesiredState } from "@fleet/shared/domain/container-state";
 import { z } from "zod";
 
-export const ZContainerDesiredState = z.enum(["running", "stopped", "removed"]);
-export const ZContainerActualState = z.enum([
-  "pending",
-  "pulling",
-  "creating",
-  "running",
-  "restarting",
-  "crashloop",
-  "exited",
-  "stopped",
-  "failed",
-  "removed",
-]);
+// The states are the protocol's own: what the agent reports is what the API shows.
+export const ZContainerDesiredState = ZDesiredState;
+export const ZContainerActualState = ZContainerState;
 
 export const ZContainerResources = z.object({
   cpuRequestMillis: z.int().nonnegative(),
@@ -65,7 +56,11 @@ export const ZContainer = z.object({
   removedAt: z.date().nullable(),
 });
 
-export const ZHostRejection = z.object({ hostId: z.string(), hostName: z.string(), reasons: z.array(z.string()) });
+export const ZHostRejection = z.object({
+  hostId: z.string(),
+  hostName: z.string(),
+  reasons: z.array(z.string()),
+});
 
 export const ZPlacement = z.object({
   hostId: z.string(),

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../db";
 import { loadEnv } from "../../env";
 import { createEventBus } from "../../event-bus";
-import { ManualClock } from "../../gateway/testing/manual-clock";
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "../../logger";
 import { createServices } from "../../services/index";
 import type { LiveMetrics } from "../../services/metrics/latest-samples";

@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postg
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../db";
 import { createEventBus, type EventBus } from "../../event-bus";
-import { ManualClock } from "../../gateway/testing/manual-clock";
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "../../logger";
 import type { LiveMetrics } from "./latest-samples";
 import { createMetricsService, type MetricsService } from "./metrics-service";

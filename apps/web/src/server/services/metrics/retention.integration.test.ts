@@ -2,7 +2,7 @@
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../db";
-import { ManualClock } from "../../gateway/testing/manual-clock";
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "../../logger";
 import { createMetricsService, type MetricsService } from "./metrics-service";
 import {
