@@ -118,7 +118,33 @@ export function createContextFactory(services: Services) {
 
 interface TPrismaKnownError {
   code: string;
-  meta?: { target?: unknown; modelName?: unknown };
+  meta?: { target?: unknown; modelName?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } };
+}
+
+// Postgres text cannot hold U+0000 (SQLSTATE 22021): a NUL in any string input
+// reaches the database as a query error, which is the caller's mistake, not ours.
+function isNulInText(error: TPrismaKnownError): boolean {
+  return error.meta?.driverAdapterError?.cause?.originalCode === "22021";
+}
+
+/** Longest message shown: some echo the input (a path, a JSON fragment), which may be huge. */
+const MAX_MESSAGE_CHARS = 300;
+
+function shortened(message: string): string {
+  return message.length <= MAX_MESSAGE_CHARS ? message : `${message.slice(0, MAX_MESSAGE_CHARS)}…`;
+}
+
+// tRPC wraps whatever failed while it read the input (JSON.parse, superjson,
+// FormData) in a BAD_REQUEST that repeats the library's own words; those can
+// be "Maximum call stack size exceeded" or "root.forEach is not a function".
+function inputReadingProblem(error: TRPCError): string | null {
+  const cause = error.cause;
+  if (error.code !== "BAD_REQUEST" || !(cause instanceof Error) || cause instanceof TRPCError) return null;
+  if (error.message !== cause.message) return null;
+  if (cause.name === "SyntaxError" && /JSON/.test(cause.message)) {
+    return `the input is not valid JSON: ${cause.message}`;
+  }
+  return 'the input could not be read: send {"json": <input>} as superjson writes it (its "meta" only as superjson makes it)';
 }
 
 function prismaErrorOf(error: unknown): TPrismaKnownError | null {
@@ -142,8 +168,13 @@ export function publicError(error: TRPCError): { code: TRPC_ERROR_CODE_KEY; mess
   if (error.code === "BAD_REQUEST") {
     const issues = issuesOf(cause);
     if (issues) return { code: "BAD_REQUEST", message: describeIssues(issues) };
+    const readingProblem = inputReadingProblem(error);
+    if (readingProblem) return { code: "BAD_REQUEST", message: shortened(readingProblem) };
   }
   const prismaError = prismaErrorOf(cause);
+  if (prismaError && isNulInText(prismaError)) {
+    return { code: "BAD_REQUEST", message: "text in the input must not contain the NUL character (\\u0000)" };
+  }
   if (prismaError?.code === "P2002") {
     return { code: "CONFLICT", message: "that already exists (a unique value is taken)" };
   }
@@ -157,7 +188,7 @@ export function publicError(error: TRPCError): { code: TRPC_ERROR_CODE_KEY; mess
   if (error.code === "INTERNAL_SERVER_ERROR") {
     return { code: error.code, message: "internal error: the central's log has the details" };
   }
-  return { code: error.code, message: error.message };
+  return { code: error.code, message: shortened(error.message) };
 }
 
 const t = initTRPC

@@ -6,6 +6,7 @@ import { router } from "../trpc";
 import { apiTokenRouter } from "./api-token/api-token-router";
 import { authRouter } from "./auth/auth-router";
 import { containerRouter } from "./container/container-router";
+import { deploymentRouter } from "./deployment/deployment-router";
 import { eventRouter } from "./event/event-router";
 import { health } from "./health/health";
 import { hostRouter } from "./host/host-router";
@@ -22,6 +23,7 @@ export const appRouter = router({
   joinToken: joinTokenRouter,
   host: hostRouter,
   container: containerRouter,
+  deployment: deploymentRouter,
   metrics: metricsRouter,
   image: imageRouter,
   event: eventRouter,

@@ -15,9 +15,9 @@ import { createPrometheusExporter } from "../prometheus";
 import { bootstrapFirstAdmin, type TBootstrapResult } from "./auth/bootstrap";
 import { pruneExpiredSessions } from "./auth/sessions";
 import { createSignInThrottle, type SignInThrottle } from "./auth/sign-in-throttle";
-import { onHostRemoved } from "./host/on-host-removed";
 import type { MetricsTuning } from "./metrics/metrics-options";
 import { createMetricsService } from "./metrics/metrics-service";
+import { createRescheduler } from "./reschedule/rescheduler";
 
 export interface CreateServicesOptions {
   db: PrismaClient;
@@ -46,6 +46,8 @@ export function createServices(options: CreateServicesOptions) {
     tuning: options.tuning?.metrics,
   });
   const gateway = createGateway({ db, env, log, bus, metrics, clock, tuning: options.tuning?.gateway });
+  const rescheduler = createRescheduler({ db, bus, desired: gateway, log, clock });
+  gateway.onHostOffline((hostId) => rescheduler.hostLost(hostId, "offline").then(() => {}));
   const prometheus = createPrometheusExporter({ db, metrics, log });
 
   let pruneTimer: ReturnType<Clock["setTimeout"]> | null = null;
@@ -71,8 +73,9 @@ export function createServices(options: CreateServicesOptions) {
     gateway,
     metrics,
     prometheus,
-    /** Follow-up work after a host is removed (the scheduler's, later). */
-    onHostRemoved: (hostId: string) => onHostRemoved({ db, bus, log, hostId }),
+    rescheduler,
+    /** Follow-up work after a host is removed: its containers that may move are placed elsewhere. */
+    onHostRemoved: (hostId: string) => rescheduler.hostLost(hostId, "removed").then(() => {}),
     /** First-start administrator, background jobs. Call once before serving. */
     async start(): Promise<{ bootstrap: TBootstrapResult }> {
       const bootstrap = await bootstrapFirstAdmin({ db, env, log, clock });
@@ -80,12 +83,14 @@ export function createServices(options: CreateServicesOptions) {
       schedulePrune();
       await metrics.start();
       await gateway.start();
+      rescheduler.start();
       return { bootstrap };
     },
     /** Closes agent connections (1001) and stops background jobs; the caller disconnects Prisma. */
     async stop(): Promise<void> {
       stopped = true;
       if (pruneTimer !== null) clock.clearTimeout(pruneTimer);
+      await rescheduler.stop();
       await gateway.close();
       await metrics.stop();
     },

@@ -26,7 +26,7 @@ function messageOf(error: unknown): string {
 }
 
 function parsed<T>(parse: (text: string) => T) {
-  return (text: string, ctx: z.core.$RefinementCtx<string>): T => {
+  return (text: string, ctx: z.core.$RefinementCtx<unknown>): T => {
     try {
       return parse(text);
     } catch (error) {
@@ -37,78 +37,83 @@ function parsed<T>(parse: (text: string) => T) {
   };
 }
 
+// A union only picks the branch whose *type* matches; the parsing happens in
+// one transform after it, so a parse error reaches the caller as written
+// instead of zod's "Invalid input" for a union where no branch passed.
+
 /** `"0.5"`, `"2"`, `"500m"` or a number of cores → millicores. */
-const ZCpus = z.union([
-  z.string().trim().min(1).max(32).transform(parsed(parseCpus)),
-  z
-    .number()
-    .positive()
-    .transform((cores) => String(cores))
-    .transform(parsed(parseCpus)),
-]);
+const ZCpus = z
+  .union([z.string().trim().min(1).max(32), z.number()])
+  .transform((value, ctx) => parsed(parseCpus)(String(value), ctx));
 
 /** `"64m"`, `"1g"`, `"512k"` or a number of bytes. */
-const ZBytes = z.union([
-  z.string().trim().min(1).max(32).transform(parsed(parseBytes)),
-  z.int().nonnegative(),
-]);
+const ZBytes = z.union([z.string().trim().min(1).max(32), z.number()]).transform((value, ctx) => {
+  if (typeof value === "string") return parsed(parseBytes)(value, ctx);
+  if (Number.isSafeInteger(value) && value >= 0) return value;
+  ctx.addIssue({
+    code: "custom",
+    message: `must be a whole number of bytes or a size such as 64m, got ${value}`,
+  });
+  return z.NEVER;
+});
 
 const ZPids = z.int().min(0).max(4_194_304);
 
-const ZPortInput = z.union([
-  z.string().trim().min(1).max(64).transform(parsed(parsePortMapping)),
-  ZPortMapping,
-]);
+const ZPortInput = z
+  .union([z.string().trim().min(1).max(64), z.object({}).loose()])
+  .transform((value, ctx): TPortMapping => {
+    if (typeof value === "string") return parsed(parsePortMapping)(value, ctx);
+    const mapping = ZPortMapping.safeParse(value);
+    if (mapping.success) return mapping.data;
+    // Passed on as zod made them, so the error formatter words them like any other.
+    for (const issue of mapping.error.issues) ctx.addIssue({ ...issue, path: [...issue.path] });
+    return z.NEVER;
+  });
 
-const ZEnvInput = z.union([
-  z.record(z.string(), z.string()),
-  // `KEY=value` lines, as `docker run -e` takes them.
-  z
-    .array(z.string().max(40_000))
-    .max(256)
-    .transform((lines, ctx) => {
-      const env: Record<string, string> = {};
-      for (const [index, line] of lines.entries()) {
-        const equals = line.indexOf("=");
-        if (equals < 1) {
-          ctx.addIssue({ code: "custom", message: `"${line.slice(0, 40)}" must be KEY=value`, path: [index] });
-          continue;
-        }
-        env[line.slice(0, equals)] = line.slice(equals + 1);
+const ZEnvInput = z
+  // An object, or `KEY=value` lines as `docker run -e` takes them.
+  .union([z.record(z.string(), z.string()), z.array(z.string().max(40_000)).max(256)])
+  .transform((value, ctx) => {
+    if (!Array.isArray(value)) return value;
+    const env: Record<string, string> = {};
+    for (const [index, line] of value.entries()) {
+      const equals = line.indexOf("=");
+      if (equals < 1) {
+        ctx.addIssue({ code: "custom", message: `"${line.slice(0, 40)}" must be KEY=value`, path: [index] });
+        continue;
       }
-      return env;
-    }),
-]);
+      env[line.slice(0, equals)] = line.slice(equals + 1);
+    }
+    return env;
+  });
 
-const ZLabelsInput = z.union([
-  z.record(z.string(), z.string()),
-  // `key=value` (or a bare `key`), as `docker run --label` takes them.
-  z
-    .array(z.string().max(400))
-    .max(MAX_LABELS)
-    .transform((lines, ctx) => {
-      const labels: Record<string, string> = {};
-      for (const [index, line] of lines.entries()) {
-        try {
-          const [key, value] = parseLabel(line);
-          labels[key] = value;
-        } catch (error) {
-          ctx.addIssue({ code: "custom", message: messageOf(error), path: [index] });
-        }
+const ZLabelsInput = z
+  // An object, or `key=value` (or bare `key`) lines as `docker run --label` takes them.
+  .union([z.record(z.string(), z.string()), z.array(z.string().max(400)).max(MAX_LABELS)])
+  .transform((value, ctx) => {
+    if (!Array.isArray(value)) return value;
+    const labels: Record<string, string> = {};
+    for (const [index, line] of value.entries()) {
+      try {
+        const [key, labelValue] = parseLabel(line);
+        labels[key] = labelValue;
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: messageOf(error), path: [index] });
       }
-      return labels;
-    }),
-]);
+    }
+    return labels;
+  });
 
-const ZCommandInput = z.union([
-  z.array(z.string()).max(MAX_COMMAND_ARGS),
-  // A single line is split on whitespace; quote-free only. Pass an array for arguments with spaces.
-  z
-    .string()
-    .trim()
-    .max(64 * 1024)
-    .transform((line) => (line === "" ? [] : line.split(/\s+/))),
-]);
+const ZCommandInput = z
+  // An argv array, or one line split on whitespace (no quoting: pass an array for arguments with spaces).
+  .union([
+    z.array(z.string()).max(MAX_COMMAND_ARGS),
+    z
+      .string()
+      .trim()
+      .max(64 * 1024),
+  ])
+  .transform((value) => (Array.isArray(value) ? value : value === "" ? [] : value.split(/\s+/)));
 
 export const ZPlacementStrategyInput = z.enum(["binpack", "spread"]);
 
@@ -153,7 +158,8 @@ const INPUT_FIELD_OF: Record<string, string> = {
 function inputPathOf(path: PropertyKey[]): PropertyKey[] {
   const [first, second, ...rest] = path;
   if (first === "resources" && typeof second === "string") return [INPUT_FIELD_OF[second] ?? second, ...rest];
-  if (typeof first === "string" && INPUT_FIELD_OF[first]) return [INPUT_FIELD_OF[first]!, ...(second === undefined ? [] : [second]), ...rest];
+  if (typeof first === "string" && INPUT_FIELD_OF[first])
+    return [INPUT_FIELD_OF[first]!, ...(second === undefined ? [] : [second]), ...rest];
   return path;
 }
 
@@ -174,7 +180,7 @@ export function templateFromFields(
     image: fields.image,
     command: fields.command && fields.command.length > 0 ? fields.command : null,
     env: fields.env ?? {},
-    ports: (fields.ports ?? []) as TPortMapping[],
+    ports: fields.ports ?? [],
     labels: fields.labels ?? {},
     resources,
     restartPolicy: fields.restart ?? { name: "no" },
@@ -182,8 +188,14 @@ export function templateFromFields(
   const problems = templateProblems(template);
   for (const problem of problems) {
     const message = problem.message
-      .replace(/cpuRequestMillis must not exceed cpuLimitMillis/, "the cpu request must not exceed the cpus limit")
-      .replace(/memoryRequestBytes must not exceed memoryLimitBytes/, "the memory request must not exceed the memory limit")
+      .replace(
+        /cpuRequestMillis must not exceed cpuLimitMillis/,
+        "the cpu request must not exceed the cpus limit",
+      )
+      .replace(
+        /memoryRequestBytes must not exceed memoryLimitBytes/,
+        "the memory request must not exceed the memory limit",
+      )
       .replace(/pidsRequest must not exceed pidsLimit/, "the pids request must not exceed the pids limit");
     ctx.addIssue({ code: "custom", message, path: inputPathOf(problem.path) });
   }

@@ -1,14 +1,10 @@
 import { z } from "zod";
 import { getContainer } from "../../services/container/get-container";
 import { viewerProcedure } from "../../trpc";
-import { ZRowId } from "../common-schemas";
-import { ZContainerWithEvents } from "./container-schemas";
+import { ZContainerWithEvents, ZId, ZSearchText } from "./container-schemas";
 
 /** By id, or by the name of a container not removed. */
-export const ZGetContainerInput = z.union([
-  z.object({ id: ZRowId }),
-  z.object({ name: z.string().trim().min(1).max(128) }),
-]);
+export const ZGetContainerInput = z.union([z.object({ id: ZId }), z.object({ name: ZSearchText(128) })]);
 
 export const get = viewerProcedure
   .input(ZGetContainerInput)

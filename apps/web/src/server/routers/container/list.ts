@@ -1,22 +1,21 @@
 import { z } from "zod";
 import { listContainers, MAX_CONTAINERS_PAGE } from "../../services/container/list-containers";
 import { viewerProcedure } from "../../trpc";
-import { ZRowId } from "../common-schemas";
-import { ZContainer, ZContainerActualState } from "./container-schemas";
+import { ZContainer, ZContainerActualState, ZId, ZSearchText } from "./container-schemas";
 
 export const ZListContainersInput = z
   .object({
-    hostId: ZRowId.optional(),
-    deploymentId: ZRowId.optional(),
+    hostId: ZId.optional(),
+    deploymentId: ZId.optional(),
     /** One actual state or several. */
     state: z
       .union([ZContainerActualState, z.array(ZContainerActualState).min(1).max(10)])
       .transform((value) => (Array.isArray(value) ? value : [value]))
       .optional(),
     /** Substring of the image reference, any case. */
-    image: z.string().trim().min(1).max(512).optional(),
+    image: ZSearchText(512).optional(),
     /** Substring of the name, any case. */
-    name: z.string().trim().min(1).max(128).optional(),
+    name: ZSearchText(128).optional(),
     includeRemoved: z.boolean().default(false),
     /** `nextCursor` of the previous page. */
     cursor: z.string().max(1024).nullish(),

@@ -2,11 +2,10 @@
 import { z } from "zod";
 import { removeContainer } from "../../services/container/remove-container";
 import { operatorProcedure } from "../../trpc";
-import { ZRowId } from "../common-schemas";
-import { ZContainer } from "./container-schemas";
+import { ZContainer, ZId } from "./container-schemas";
 import { placementDepsOf } from "./placement-deps";
 
-export const ZRemoveContainerInput = z.object({ id: ZRowId });
+export const ZRemoveContainerInput = z.object({ id: ZId });
 
 export const remove = operatorProcedure
   .input(ZRemoveContainerInput)

@@ -2,11 +2,10 @@
 import { z } from "zod";
 import { restartContainer } from "../../services/container/restart-container";
 import { operatorProcedure } from "../../trpc";
-import { ZRowId } from "../common-schemas";
-import { ZContainer } from "./container-schemas";
+import { ZContainer, ZId } from "./container-schemas";
 import { placementDepsOf } from "./placement-deps";
 
-export const ZRestartContainerInput = z.object({ id: ZRowId });
+export const ZRestartContainerInput = z.object({ id: ZId });
 
 export const restart = operatorProcedure
   .input(ZRestartContainerInput)

@@ -1,10 +1,11 @@
 // Runs one container where the scheduler says; the answer says where and why.
+
+import { z } from "zod";
 import { runContainer } from "../../services/container/run-container";
 import { operatorProcedure } from "../../trpc";
-import { placementDepsOf } from "./placement-deps";
 import { ZContainer, ZPlacement } from "./container-schemas";
 import { ZRunContainerInput } from "./container-spec-input";
-import { z } from "zod";
+import { placementDepsOf } from "./placement-deps";
 
 export const ZRunContainerOutput = z.object({ container: ZContainer, placement: ZPlacement });
 

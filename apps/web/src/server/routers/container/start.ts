@@ -2,11 +2,10 @@
 import { z } from "zod";
 import { startContainer } from "../../services/container/start-container";
 import { operatorProcedure } from "../../trpc";
-import { ZRowId } from "../common-schemas";
-import { ZContainer } from "./container-schemas";
+import { ZContainer, ZId } from "./container-schemas";
 import { placementDepsOf } from "./placement-deps";
 
-export const ZStartContainerInput = z.object({ id: ZRowId });
+export const ZStartContainerInput = z.object({ id: ZId });
 
 export const start = operatorProcedure
   .input(ZStartContainerInput)

@@ -2,11 +2,10 @@
 import { z } from "zod";
 import { stopContainer } from "../../services/container/stop-container";
 import { operatorProcedure } from "../../trpc";
-import { ZRowId } from "../common-schemas";
-import { ZContainer } from "./container-schemas";
+import { ZContainer, ZId } from "./container-schemas";
 import { placementDepsOf } from "./placement-deps";
 
-export const ZStopContainerInput = z.object({ id: ZRowId });
+export const ZStopContainerInput = z.object({ id: ZId });
 
 export const stop = operatorProcedure
   .input(ZStopContainerInput)

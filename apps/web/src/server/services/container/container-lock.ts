@@ -2,21 +2,22 @@
 // row (the order every placement transaction uses: hosts first, then
 // containers), change it and the host's allocation together, and apply the
 // effects (events, desired-set push) after commit.
-import type { PrismaClient, Prisma } from "../../db";
+import type { Prisma, PrismaClient } from "../../db";
 import { AppError } from "../../errors";
-import type { TTransaction } from "../placement/placement-lock";
-import {
-  applyPlacementEffects,
-  type PlacementDeps,
-  PlacementEffects,
-} from "../placement/placement-effects";
 import { PLACEMENT_TRANSACTION_OPTIONS } from "../placement/place-containers";
+import { applyPlacementEffects, type PlacementDeps, PlacementEffects } from "../placement/placement-effects";
+import type { TTransaction } from "../placement/placement-lock";
+import { withTransactionRetry } from "../placement/transaction-retry";
 
 export const lockedContainerSelect = {
   id: true,
   name: true,
   hostId: true,
   deploymentId: true,
+  replicaIndex: true,
+  strategy: true,
+  constraints: true,
+  requestedAt: true,
   image: true,
   spec: true,
   desiredState: true,
@@ -63,11 +64,14 @@ export async function changeContainer<T>(
   id: string,
   work: (tx: TTransaction, row: TLockedContainer, effects: PlacementEffects) => Promise<T>,
 ): Promise<T> {
-  const effects = new PlacementEffects();
-  const result = await options.db.$transaction(async (tx) => {
-    const row = await lockContainer(tx, id);
-    return work(tx, row, effects);
-  }, PLACEMENT_TRANSACTION_OPTIONS);
+  let effects = new PlacementEffects();
+  const result = await withTransactionRetry(() => {
+    effects = new PlacementEffects();
+    return options.db.$transaction(async (tx) => {
+      const row = await lockContainer(tx, id);
+      return work(tx, row, effects);
+    }, PLACEMENT_TRANSACTION_OPTIONS);
+  });
   await applyPlacementEffects(options, effects);
   return result;
 }

@@ -30,7 +30,10 @@ export async function getContainer(options: {
           select: containerViewSelect,
         });
   if (!row) {
-    throw new AppError("NOT_FOUND", "id" in ref ? `no container with id ${ref.id}` : `no container named ${ref.name}`);
+    throw new AppError(
+      "NOT_FOUND",
+      "id" in ref ? `no container with id ${ref.id}` : `no container named ${ref.name}`,
+    );
   }
   const events = await db.event.findMany({
     where: { containerId: row.id },

@@ -34,7 +34,12 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const bar = text.indexOf("|");
   const createdAt = new Date(text.slice(0, bar));
   const id = text.slice(bar + 1);
-  if (bar < 1 || Number.isNaN(createdAt.getTime()) || id === "" || encodeCursor({ createdAt, id }) !== cursor) {
+  if (
+    bar < 1 ||
+    Number.isNaN(createdAt.getTime()) ||
+    !/^[A-Za-z0-9_-]+$/.test(id) ||
+    encodeCursor({ createdAt, id }) !== cursor
+  ) {
     throw new AppError("BAD_REQUEST", "cursor: not a cursor this API handed out");
   }
   return { createdAt, id };

@@ -5,8 +5,8 @@
 // state the agent last reported, for history.
 import { recordEvent } from "../../gateway/record-event";
 import { releaseOnHost, takenByRow } from "../placement/host-allocation";
-import type { TTransaction } from "../placement/placement-lock";
 import type { PlacementEffects } from "../placement/placement-effects";
+import type { TTransaction } from "../placement/placement-lock";
 import { type ChangeContainerOptions, changeContainer, type TLockedContainer } from "./container-lock";
 import { containerViewSelect, type TContainerView, toContainerView } from "./container-view";
 
@@ -50,5 +50,7 @@ export async function removeContainer(
       data: { by: actorEmail },
     }),
   );
-  return toContainerView(await db.container.findUniqueOrThrow({ where: { id }, select: containerViewSelect }));
+  return toContainerView(
+    await db.container.findUniqueOrThrow({ where: { id }, select: containerViewSelect }),
+  );
 }

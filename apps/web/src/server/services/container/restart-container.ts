@@ -4,9 +4,10 @@
 // (stop, remove, create, start) when it applies the next desired set. A
 // reconnecting agent still restarts it once, never twice. Kubernetes'
 // `rollout restart` works the same way (an annotation with the time).
+
+import type { Prisma } from "../../db";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../gateway/record-event";
-import type { Prisma } from "../../db";
 import { readStoredSpec } from "../placement/container-template";
 import { type ChangeContainerOptions, changeContainer } from "./container-lock";
 import { containerViewSelect, type TContainerView, toContainerView } from "./container-view";
@@ -27,7 +28,10 @@ export async function restartContainer(
     // Two restarts within one millisecond must still differ.
     const previous = Number(stored.labels[RESTARTED_AT_LABEL] ?? 0);
     const stamp = String(Math.max(now.getTime(), previous + 1));
-    const spec: Prisma.InputJsonObject = { ...stored, labels: { ...stored.labels, [RESTARTED_AT_LABEL]: stamp } };
+    const spec: Prisma.InputJsonObject = {
+      ...stored,
+      labels: { ...stored.labels, [RESTARTED_AT_LABEL]: stamp },
+    };
     await tx.container.update({ where: { id }, data: { spec }, select: { id: true } });
     effects.events.push(
       await recordEvent({
@@ -43,5 +47,7 @@ export async function restartContainer(
     );
     effects.containerChanged(id, row.hostId);
   });
-  return toContainerView(await db.container.findUniqueOrThrow({ where: { id }, select: containerViewSelect }));
+  return toContainerView(
+    await db.container.findUniqueOrThrow({ where: { id }, select: containerViewSelect }),
+  );
 }

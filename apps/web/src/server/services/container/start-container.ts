@@ -6,10 +6,10 @@
 import { schedule } from "@fleet/shared/scheduler/schedule";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../gateway/record-event";
-import { allocateOnHost, takenByRow } from "../placement/host-allocation";
-import { readSchedulerHost } from "../placement/placement-lock";
-import { placementRequestOf } from "../placement/place-containers";
 import { templateOfRow } from "../placement/container-template";
+import { allocateOnHost, takenByRow } from "../placement/host-allocation";
+import { placementRequestOf } from "../placement/place-containers";
+import { readSchedulerHost } from "../placement/placement-lock";
 import { type ChangeContainerOptions, changeContainer } from "./container-lock";
 import { containerViewSelect, type TContainerView, toContainerView } from "./container-view";
 
@@ -64,5 +64,7 @@ export async function startContainer(
     );
     effects.containerChanged(id, row.hostId);
   });
-  return toContainerView(await db.container.findUniqueOrThrow({ where: { id }, select: containerViewSelect }));
+  return toContainerView(
+    await db.container.findUniqueOrThrow({ where: { id }, select: containerViewSelect }),
+  );
 }

@@ -34,5 +34,7 @@ export async function stopContainer(
     );
     effects.containerChanged(id, row.hostId);
   });
-  return toContainerView(await db.container.findUniqueOrThrow({ where: { id }, select: containerViewSelect }));
+  return toContainerView(
+    await db.container.findUniqueOrThrow({ where: { id }, select: containerViewSelect }),
+  );
 }

@@ -2,14 +2,14 @@
 // part of the agent's container spec a person chooses. A deployment stores one
 // as its spec and stamps out replicas from it.
 import {
+  type TPortMapping,
+  type TResources,
+  type TRestartPolicy,
   ZContainerSpec,
   ZEnv,
   ZPortMapping,
   ZResources,
   ZRestartPolicy,
-  type TPortMapping,
-  type TResources,
-  type TRestartPolicy,
 } from "@fleet/shared/domain/container-spec";
 import { ZImageRef } from "@fleet/shared/image-ref";
 import { type TLabels, ZLabels } from "@fleet/shared/label-selector";
@@ -44,9 +44,7 @@ export interface TContainerTemplate {
 const PLACEHOLDER_IDENTITY = { id: "template", name: "template" } as const;
 
 /** Each problem with the template as `{ path, message }`, paths as in the template; empty when valid. */
-export function templateProblems(
-  template: TContainerTemplate,
-): { path: PropertyKey[]; message: string }[] {
+export function templateProblems(template: TContainerTemplate): { path: PropertyKey[]; message: string }[] {
   const parsed = ZContainerSpec.safeParse({ ...template, ...PLACEHOLDER_IDENTITY });
   if (parsed.success) return [];
   return parsed.error.issues.map((issue) => ({ path: [...issue.path], message: issue.message }));

@@ -3,7 +3,11 @@
 // the chosen hosts' allocated columns. After commit the hosts' desired sets
 // are pushed. Concurrent placements queue on the host locks, so none can
 // promise a host more than its allocatable.
-import { formatLabelSelector, parseLabelSelector, type TLabelRequirement } from "@fleet/shared/label-selector";
+import {
+  formatLabelSelector,
+  parseLabelSelector,
+  type TLabelRequirement,
+} from "@fleet/shared/label-selector";
 import { effectiveRequests } from "@fleet/shared/scheduler/effective-requests";
 import { scheduleMany } from "@fleet/shared/scheduler/schedule-many";
 import type {
@@ -18,12 +22,10 @@ import { recordEvent } from "../../gateway/record-event";
 import { generateContainerName, liveNamesAmong } from "./container-names";
 import { containerColumnsOf, type TContainerTemplate } from "./container-template";
 import { allocateOnHost } from "./host-allocation";
-import {
-  applyPlacementEffects,
-  type PlacementDeps,
-  PlacementEffects,
-} from "./placement-effects";
+import { applyPlacementEffects, type PlacementDeps, PlacementEffects } from "./placement-effects";
 import { lockPlacementCluster, type TPlacementCluster, type TTransaction } from "./placement-lock";
+import { queuePlacement } from "./placement-queue";
+import { withTransactionRetry } from "./transaction-retry";
 
 /** Long enough for a hundred placements queued on the same host locks. */
 export const PLACEMENT_TRANSACTION_OPTIONS = { maxWait: 30_000, timeout: 60_000 } as const;
@@ -69,7 +71,11 @@ export function parseConstraints(constraints: string): TLabelRequirement[] {
 
 export function placementRequestOf(
   template: TContainerTemplate,
-  options: { strategy: PlacementStrategy; constraints: TLabelRequirement[]; avoidHostIds?: readonly string[] },
+  options: {
+    strategy: PlacementStrategy;
+    constraints: TLabelRequirement[];
+    avoidHostIds?: readonly string[];
+  },
 ): PlacementRequest {
   return {
     resources: template.resources,
@@ -83,7 +89,12 @@ export function placementRequestOf(
 }
 
 export function decisionOf(result: PlacementSuccess): TPlacementDecision {
-  return { hostId: result.hostId, hostName: result.hostName, reason: result.reason, rejected: result.rejected };
+  return {
+    hostId: result.hostId,
+    hostName: result.hostName,
+    reason: result.reason,
+    rejected: result.rejected,
+  };
 }
 
 /** Names for the drafts: given ones must be free among live containers, missing ones are generated. */
@@ -155,7 +166,12 @@ export async function insertPlacedContainer(
       containerId: row.id,
       deploymentId: draft.deploymentId ?? null,
       message: options.eventMessage ?? `container ${name} placed on ${decision.hostName}: ${decision.reason}`,
-      data: { hostName: decision.hostName, reason: decision.reason, strategy: options.strategy, ...options.eventData },
+      data: {
+        hostName: decision.hostName,
+        reason: decision.reason,
+        strategy: options.strategy,
+        ...options.eventData,
+      },
       ts: now,
     }),
   );
@@ -221,11 +237,16 @@ export async function runPlacement<T>(
   options: RunPlacementOptions,
   work: (ctx: TPlacementContext) => Promise<T>,
 ): Promise<T> {
-  const effects = new PlacementEffects();
-  const result = await options.db.$transaction(async (tx) => {
-    const cluster = await lockPlacementCluster(tx, { alsoLockHostIds: options.alsoLockHostIds });
-    return work({ tx, cluster, effects, now: options.now });
-  }, PLACEMENT_TRANSACTION_OPTIONS);
+  let effects = new PlacementEffects();
+  const result = await queuePlacement(options.db, () =>
+    withTransactionRetry(() => {
+      effects = new PlacementEffects();
+      return options.db.$transaction(async (tx) => {
+        const cluster = await lockPlacementCluster(tx, { alsoLockHostIds: options.alsoLockHostIds });
+        return work({ tx, cluster, effects, now: options.now });
+      }, PLACEMENT_TRANSACTION_OPTIONS);
+    }),
+  );
   await applyPlacementEffects(options, effects);
   return result;
 }

@@ -47,7 +47,10 @@ export async function applyPlacementEffects(deps: PlacementDeps, effects: Placem
   await Promise.all(
     [...effects.hostsToPush].map((hostId) =>
       desired.pushDesired(hostId).catch((error: unknown) => {
-        log.warn({ err: error, hostId }, "pushing a desired set failed; the host gets it at its next welcome");
+        log.warn(
+          { err: error, hostId },
+          "pushing a desired set failed; the host gets it at its next welcome",
+        );
       }),
     ),
   );

@@ -3,8 +3,8 @@
 // nothing else changes its allocation until commit.
 import { ZLabels } from "@fleet/shared/label-selector";
 import { ClusterView } from "@fleet/shared/scheduler/cluster-view";
-import type { SchedulerHost, UsedHostPort } from "@fleet/shared/scheduler/types";
 import { usedHostPortsOf } from "@fleet/shared/scheduler/host-ports";
+import type { SchedulerHost, UsedHostPort } from "@fleet/shared/scheduler/types";
 import type { Prisma } from "../../db";
 import { readStoredSpec } from "./container-template";
 
@@ -55,7 +55,10 @@ function schedulerHostOf(row: THostLockRow, usedHostPorts: UsedHostPort[]): Sche
 }
 
 /** Host ports bound by the containers that hold capacity on these hosts. */
-async function usedHostPortsByHost(tx: TTransaction, hostIds: string[]): Promise<Map<string, UsedHostPort[]>> {
+async function usedHostPortsByHost(
+  tx: TTransaction,
+  hostIds: string[],
+): Promise<Map<string, UsedHostPort[]>> {
   const byHost = new Map<string, UsedHostPort[]>();
   if (hostIds.length === 0) return byHost;
   const rows = await tx.$queryRaw<{ host_id: string; spec: unknown }[]>`
@@ -140,7 +143,10 @@ export async function readPlacementCluster(tx: TTransaction): Promise<TPlacement
 
 /** One host as the scheduler sees it (the caller holds its row lock), or null if it does not exist. */
 export async function readSchedulerHost(tx: TTransaction, hostId: string): Promise<SchedulerHost | null> {
-  const [row] = await tx.$queryRawUnsafe<THostLockRow[]>(`SELECT ${HOST_COLUMNS} FROM hosts WHERE id = $1`, hostId);
+  const [row] = await tx.$queryRawUnsafe<THostLockRow[]>(
+    `SELECT ${HOST_COLUMNS} FROM hosts WHERE id = $1`,
+    hostId,
+  );
   if (!row) return null;
   const ports = await usedHostPortsByHost(tx, [hostId]);
   return schedulerHostOf(row, ports.get(hostId) ?? []);

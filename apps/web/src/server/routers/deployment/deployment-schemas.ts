@@ -1,0 +1,27 @@
+import { ZPortMapping } from "@fleet/shared/domain/container-spec";
+import { z } from "zod";
+import { ZContainer, ZContainerResources } from "../container/container-schemas";
+
+export const ZDeployment = z.object({
+  id: z.string(),
+  name: z.string(),
+  image: z.string(),
+  command: z.array(z.string()).nullable(),
+  /** Names of the environment variables; values are not shown. */
+  envKeys: z.array(z.string()),
+  ports: z.array(ZPortMapping),
+  labels: z.record(z.string(), z.string()),
+  resources: ZContainerResources,
+  restartPolicy: z.string(),
+  replicas: z.int().nonnegative(),
+  currentReplicas: z.int().nonnegative(),
+  runningReplicas: z.int().nonnegative(),
+  pendingPlacement: z.int().nonnegative(),
+  strategy: z.enum(["binpack", "spread"]),
+  constraints: z.string(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  removedAt: z.date().nullable(),
+});
+
+export const ZDeploymentDetail = z.object({ deployment: ZDeployment, replicas: z.array(ZContainer) });

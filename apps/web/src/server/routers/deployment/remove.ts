@@ -1,0 +1,16 @@
+// Removes the deployment and all its replicas; the name can be used again.
+import { z } from "zod";
+import { removeDeployment } from "../../services/deployment/remove-deployment";
+import { operatorProcedure } from "../../trpc";
+import { ZId } from "../container/container-schemas";
+import { placementDepsOf } from "../container/placement-deps";
+import { ZDeploymentDetail } from "./deployment-schemas";
+
+export const ZRemoveDeploymentInput = z.object({ id: ZId });
+
+export const remove = operatorProcedure
+  .input(ZRemoveDeploymentInput)
+  .output(ZDeploymentDetail)
+  .mutation(({ ctx, input }) =>
+    removeDeployment({ ...placementDepsOf(ctx), id: input.id, actorEmail: ctx.user.email }),
+  );

@@ -1,0 +1,63 @@
+// A deployment and all its replicas, placed in one transaction: either every
+// replica has a host or nothing is written.
+import type { PlacementStrategy } from "@fleet/shared/scheduler/types";
+import type { Prisma } from "../../db";
+import { AppError } from "../../errors";
+import { recordEvent } from "../../gateway/record-event";
+import type { TContainerTemplate } from "../placement/container-template";
+import { placeDrafts, type RunPlacementOptions, runPlacement } from "../placement/place-containers";
+import { replicaName } from "./deployment-view";
+import { getDeployment, type TDeploymentDetail } from "./get-deployment";
+
+export const MAX_REPLICAS = 500;
+
+export async function createDeployment(
+  options: RunPlacementOptions & {
+    name: string;
+    template: TContainerTemplate;
+    replicas: number;
+    strategy: PlacementStrategy;
+    constraints: string;
+    actorEmail: string;
+  },
+): Promise<TDeploymentDetail> {
+  const { name, template, replicas, strategy, constraints, actorEmail, now } = options;
+  const id = await runPlacement(options, async (ctx) => {
+    const { tx, effects } = ctx;
+    const existing = await tx.deployment.findFirst({
+      where: { name, removedAt: null },
+      select: { id: true },
+    });
+    if (existing) throw new AppError("CONFLICT", `a deployment named ${name} already exists`);
+    const deployment = await tx.deployment.create({
+      data: {
+        name,
+        spec: template as unknown as Prisma.InputJsonObject,
+        replicas,
+        strategy,
+        constraints,
+      },
+      select: { id: true },
+    });
+    const drafts = Array.from({ length: replicas }, (_, offset) => ({
+      name: replicaName(name, offset + 1),
+      template,
+      deploymentId: deployment.id,
+      replicaIndex: offset + 1,
+    }));
+    const placed = await placeDrafts(ctx, { drafts, strategy, constraints });
+    const hosts = [...new Set(placed.map((replica) => replica.hostName))].sort();
+    effects.events.push(
+      await recordEvent({
+        db: tx,
+        kind: "deployment.created",
+        deploymentId: deployment.id,
+        message: `${actorEmail} created deployment ${name} with ${replicas} replica${replicas === 1 ? "" : "s"} on ${hosts.join(", ")}`,
+        data: { by: actorEmail, replicas },
+        ts: now,
+      }),
+    );
+    return deployment.id;
+  });
+  return getDeployment({ db: options.db, id });
+}

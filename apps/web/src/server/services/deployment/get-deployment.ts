@@ -1,0 +1,33 @@
+import type { PrismaClient } from "../../db";
+import { AppError } from "../../errors";
+import { containerViewSelect, type TContainerView, toContainerView } from "../container/container-view";
+import { deploymentViewSelect, type TDeploymentView, toDeploymentView } from "./deployment-view";
+
+export interface TDeploymentDetail {
+  deployment: TDeploymentView;
+  /** Live replicas by index, each with where it runs and why it went there. */
+  replicas: TContainerView[];
+}
+
+/** By id, or by the name of a deployment not removed. */
+export async function getDeployment(options: {
+  db: PrismaClient;
+  id?: string;
+  name?: string;
+}): Promise<TDeploymentDetail> {
+  const { db, id, name } = options;
+  const row = id
+    ? await db.deployment.findUnique({ where: { id }, select: deploymentViewSelect })
+    : await db.deployment.findFirst({
+        where: { name: name ?? "", removedAt: null },
+        select: deploymentViewSelect,
+      });
+  if (!row)
+    throw new AppError("NOT_FOUND", id ? `no deployment with id ${id}` : `no deployment named ${name}`);
+  const replicas = await db.container.findMany({
+    where: { deploymentId: row.id, removedAt: null },
+    orderBy: [{ replicaIndex: "asc" }, { createdAt: "asc" }],
+    select: containerViewSelect,
+  });
+  return { deployment: toDeploymentView(row), replicas: replicas.map(toContainerView) };
+}

@@ -1,0 +1,35 @@
+// Removes a deployment and every replica, in one transaction; the name is free again.
+import { recordEvent } from "../../gateway/record-event";
+import { removeLockedContainer } from "../container/remove-container";
+import type { RunPlacementOptions } from "../placement/place-containers";
+import { changeDeployment } from "./deployment-lock";
+import { getDeployment, type TDeploymentDetail } from "./get-deployment";
+
+export async function removeDeployment(
+  options: RunPlacementOptions & { id: string; actorEmail: string },
+): Promise<TDeploymentDetail> {
+  const { id, actorEmail, now } = options;
+  await changeDeployment(options, id, async ({ tx, effects }, deployment, live) => {
+    // Removing twice is not an error: the outcome is the same.
+    if (deployment.removedAt) return;
+    for (const replica of live) {
+      await removeLockedContainer(tx, replica, effects, {
+        now,
+        message: `${actorEmail} removed deployment ${deployment.name}: replica ${replica.name} removed`,
+        data: { by: actorEmail },
+      });
+    }
+    await tx.deployment.update({ where: { id }, data: { removedAt: now }, select: { id: true } });
+    effects.events.push(
+      await recordEvent({
+        db: tx,
+        kind: "deployment.removed",
+        deploymentId: id,
+        message: `${actorEmail} removed deployment ${deployment.name} and its ${live.length} replica${live.length === 1 ? "" : "s"}`,
+        data: { by: actorEmail, replicas: live.length },
+        ts: now,
+      }),
+    );
+  });
+  return getDeployment({ db: options.db, id });
+}
