@@ -1,7 +1,7 @@
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { hostLivenessMonitor, type LivenessStore } from "./liveness";
-import { ManualClock } from "@fleet/shared/testing/manual-clock";
 
 /** Keeps host status in memory the way the Prisma store keeps it in Postgres. */
 class MemoryLivenessStore implements LivenessStore {

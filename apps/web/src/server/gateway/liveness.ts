@@ -201,10 +201,13 @@ export function prismaLivenessStore(options: {
       if (entries.length === 0) return;
       const ids = entries.map((entry) => entry.hostId);
       const times = entries.map((entry) => new Date(entry.at).toISOString());
+      // Rows are locked in id order first, the order placement locks them in, so
+      // this one statement for many hosts cannot deadlock with a placement.
       await db.$executeRaw`
+        WITH locked AS (SELECT id FROM hosts WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE)
         UPDATE hosts AS h SET last_seen_at = v.ts
-        FROM unnest(${ids}::text[], ${times}::timestamptz[]) AS v(id, ts)
-        WHERE h.id = v.id AND (h.last_seen_at IS NULL OR h.last_seen_at < v.ts)`;
+        FROM unnest(${ids}::text[], ${times}::timestamptz[]) AS v(id, ts), locked
+        WHERE h.id = v.id AND locked.id = h.id AND (h.last_seen_at IS NULL OR h.last_seen_at < v.ts)`;
     },
     async markOffline(hostId, lastHeardAt) {
       const heard = new Date(lastHeardAt);

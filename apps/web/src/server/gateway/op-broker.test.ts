@@ -1,12 +1,12 @@
 import { parseServerFrame } from "@fleet/shared/protocol/frame";
 import type { TServerFrame } from "@fleet/shared/protocol/server-to-agent";
 import { makeOpFailure, makeOpProgress, makeOpResult } from "@fleet/shared/protocol/test-factories";
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { isAppError } from "../errors";
 import { DEFAULT_OP_TIMEOUT_MS, OP_CANCEL_GRACE_MS, OP_TIMEOUT_GRACE_MS } from "./gateway-limits";
 import { createOpBroker, type OpChannel, OpError } from "./op-broker";
-import { ManualClock } from "@fleet/shared/testing/manual-clock";
 
 class RecordingChannel implements OpChannel {
   readonly sent: TServerFrame[] = [];
