@@ -2,11 +2,11 @@ import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import type { TOperationInput } from "@fleet/shared/protocol/operations";
 import { ZOpRequestFrame } from "@fleet/shared/protocol/server-to-agent";
 import { makeContainerSpec } from "@fleet/shared/protocol/test-factories";
+import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { OperationRunner, type TOperationOutbound } from "./operations";
 import { DriverError } from "./runtime/driver";
 import { FakeDriver } from "./runtime/fake/fake-driver";
-import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "./testing/silent-logger";
 
 interface Harness {

@@ -2,6 +2,7 @@ import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
 import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import type { TDesiredFrame } from "@fleet/shared/protocol/server-to-agent";
 import { makeContainerSpec, makeDesired } from "@fleet/shared/protocol/test-factories";
+import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { Reconciler } from "./reconciler";
 import { FakeDriver } from "./runtime/fake/fake-driver";
@@ -9,7 +10,6 @@ import type { SupervisorDeps } from "./supervisor/container-supervisor";
 import { ImagePuller } from "./supervisor/image-puller";
 import { OomTracker } from "./supervisor/oom-tracker";
 import { DEFAULT_RESTART_TUNING } from "./supervisor/restart-policy";
-import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { RecordingReporter } from "./testing/recording-reporter";
 import { silentLogger } from "./testing/silent-logger";
 

@@ -1,9 +1,9 @@
 import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
 import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import { makeContainerSpec } from "@fleet/shared/protocol/test-factories";
+import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { FakeDriver } from "../runtime/fake/fake-driver";
-import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { RecordingReporter } from "../testing/recording-reporter";
 import { silentLogger } from "../testing/silent-logger";
 import { ContainerSupervisor, type SupervisorDeps } from "./container-supervisor";

@@ -1,10 +1,10 @@
 // /metrics over real HTTP: the gauges carry the database's counts, the host
 // rows' allocated figures and the latest samples' usage.
 import { createServer, type Server } from "node:http";
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "./db";
-import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "./logger";
 import { createPrometheusExporter } from "./prometheus";
 import { createMetricsService, type MetricsService } from "./services/metrics/metrics-service";

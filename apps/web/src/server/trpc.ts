@@ -118,7 +118,11 @@ export function createContextFactory(services: Services) {
 
 interface TPrismaKnownError {
   code: string;
-  meta?: { target?: unknown; modelName?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  meta?: {
+    target?: unknown;
+    modelName?: unknown;
+    driverAdapterError?: { cause?: { originalCode?: unknown } };
+  };
 }
 
 // Postgres text cannot hold U+0000 (SQLSTATE 22021): a NUL in any string input

@@ -3,7 +3,13 @@ import { formatDuration, parseDuration } from "@fleet/shared/units";
 import { z } from "zod";
 
 /** A row id as the database hands them out (UUIDv7) or as the gateway assigns host ids. */
-export const ZRowId = z.string().trim().min(1).max(64);
+export const ZRowId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  // No id has them, and Postgres refuses a NUL in text: say so instead of failing the query.
+  .regex(/^\P{Cc}*$/u, { error: "must not contain control characters" });
 
 /** `30m`, `1h`, `7d` → milliseconds, within bounds. */
 export function ZDurationText(bounds: { minMs: number; maxMs: number }) {

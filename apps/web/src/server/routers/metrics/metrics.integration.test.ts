@@ -1,6 +1,7 @@
 // The metrics procedures over real HTTP (and SSE for `live`), against the real
 // services and a real database, called with a viewer's API token.
 import { createServer, type Server } from "node:http";
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -9,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../db";
 import { loadEnv } from "../../env";
 import { createEventBus } from "../../event-bus";
-import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "../../logger";
 import { createServices } from "../../services/index";
 import type { LiveMetrics } from "../../services/metrics/latest-samples";

@@ -1,10 +1,11 @@
 // Ingest through the real service into a real Postgres: batching, duplicate
 // resends, ownership checks, the latest map and the live bus messages.
+
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../db";
 import { createEventBus, type EventBus } from "../../event-bus";
-import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "../../logger";
 import type { LiveMetrics } from "./latest-samples";
 import { createMetricsService, type MetricsService } from "./metrics-service";

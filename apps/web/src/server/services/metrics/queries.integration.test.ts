@@ -1,9 +1,10 @@
 // Series at the resolution the range calls for, and the fleet summary of
 // allocated against used.
+
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../db";
-import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "../../logger";
 import { createMetricsService, type MetricsService } from "./metrics-service";
 import {

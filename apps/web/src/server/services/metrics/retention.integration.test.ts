@@ -1,8 +1,9 @@
 // Retention: raw samples go by whole daily partitions, rollups by bucket.
+
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../db";
-import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "../../logger";
 import { createMetricsService, type MetricsService } from "./metrics-service";
 import {

@@ -1,9 +1,10 @@
 // Raw → minute → hour rollups over a hand-made set of samples whose averages,
 // maxima, counter increases and last values are worked out below.
+
+import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../db";
-import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { silentLogger } from "../../logger";
 import { createMetricsService, type MetricsService } from "./metrics-service";
 import { SampleRollups } from "./rollups";
