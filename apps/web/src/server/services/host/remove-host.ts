@@ -13,7 +13,7 @@ export async function removeHost(options: {
   now: Date;
   id: string;
   actorEmail: string;
-  /** The follow-up work (rescheduling); see on-host-removed.ts. */
+  /** The follow-up work: the rescheduler moves the host's containers elsewhere. */
   onHostRemoved: (hostId: string) => Promise<void>;
 }): Promise<THostView> {
   const { db, bus, now, id, actorEmail } = options;
