@@ -6,12 +6,12 @@
  * every container running).
  */
 import { hostname } from "node:os";
+import { type Clock, sleep, systemClock, type TimerHandle } from "@fleet/shared/clock";
 import { ZContainerSample, ZHostSample } from "@fleet/shared/domain/metrics";
 import type { TAgentAuth } from "@fleet/shared/protocol/agent-to-server";
 import type { TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
 import type { Logger } from "pino";
 import { ExponentialBackoff } from "./backoff";
-import { type Clock, sleep, systemClock, type TimerHandle } from "./clock";
 import type { TAgentConfig } from "./config";
 import { AgentLink, type LinkTuning } from "./link/agent-link";
 import type { SpoolLimits } from "./link/metrics-spool";

@@ -6,6 +6,8 @@
  * `op.result`. Operations are not state: a lost connection aborts them all and
  * the central asks again if it still wants the answer.
  */
+
+import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import { ZDigest } from "@fleet/shared/image-ref";
 import type {
   TOpProgressFrame,
@@ -34,7 +36,6 @@ import type {
 } from "@fleet/shared/protocol/server-to-agent";
 import { MAX_FRAME_BYTES } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
-import type { Clock, TimerHandle } from "./clock";
 import { isDriverError, type LogLine, type PullProgress, type RuntimeDriver } from "./runtime/driver";
 import { DEFAULT_UPLOAD_LIMITS, UploadAssembler, UploadError, type UploadLimits } from "./upload-assembler";
 

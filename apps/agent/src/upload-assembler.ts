@@ -4,8 +4,9 @@
  * uploads is bounded, and an upload nobody touches for a while is dropped so a
  * central that never sends the build request cannot pin memory.
  */
+
+import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import type { TUploadChunkFrame } from "@fleet/shared/protocol/server-to-agent";
-import type { Clock, TimerHandle } from "./clock";
 
 export interface UploadLimits {
   /** Bytes held across all uploads at once. */

@@ -15,6 +15,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { rootCertificates } from "node:tls";
+import { type Clock, systemClock, type TimerHandle } from "@fleet/shared/clock";
 import type {
   TAgentAuth,
   TAgentFrame,
@@ -29,7 +30,6 @@ import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from "@fleet/shared/protocol/versio
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import { ExponentialBackoff } from "../backoff";
-import { type Clock, systemClock, type TimerHandle } from "../clock";
 import { defaultSpoolLimits, MetricsSpool, type SpoolLimits } from "./metrics-spool";
 
 /** Close codes that mean the hello was refused: RFC 6455 "policy violation", and the central's own 4401. */

@@ -8,13 +8,14 @@
  * One instance lives from "desired" to "removed" (or until the agent shuts
  * down, when it lets go without touching the container).
  */
+
+import { type Clock, sleep, type TimerHandle } from "@fleet/shared/clock";
 import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
 import type { TContainerState } from "@fleet/shared/domain/container-state";
 import type { TContainerStatusFrame, TEventFrame, TEventKind } from "@fleet/shared/protocol/agent-to-server";
 import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import type { Logger } from "pino";
 import { ExponentialBackoff } from "../backoff";
-import { type Clock, sleep, type TimerHandle } from "../clock";
 import { type ExitResult, isDriverError, type ManagedContainer, type RuntimeDriver } from "../runtime/driver";
 import type { ImagePuller } from "./image-puller";
 import type { OomTracker } from "./oom-tracker";

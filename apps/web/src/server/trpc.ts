@@ -9,11 +9,11 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
+import type { Clock } from "@fleet/shared/clock";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import superjson from "superjson";
-import type { Clock } from "./clock";
 import type { PrismaClient } from "./db";
 import type { TEnv } from "./env";
 import { describeIssues, isAppError } from "./errors";

@@ -15,7 +15,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Clock } from "./clock";
+import type { Clock } from "@fleet/shared/clock";
 import type { TEnv } from "./env";
 import { authenticateRequest } from "./services/auth/authenticate-request";
 import { roleAtLeast } from "./services/auth/roles";

@@ -8,6 +8,8 @@
 // (registered as its host's one live connection) or `refused`. Closing is
 // separate from the state: frames that arrived before the close are still
 // handled, unless a newer connection of the host has replaced this one.
+
+import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import type { TAgentFrame, THelloFrame } from "@fleet/shared/protocol/agent-to-server";
 import { MAX_MESSAGE_LENGTH, type TFrameErrorCode } from "@fleet/shared/protocol/common";
 import { encodeFrame, parseAgentFrame } from "@fleet/shared/protocol/frame";
@@ -15,7 +17,6 @@ import type { TServerFrame } from "@fleet/shared/protocol/server-to-agent";
 import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
 import WebSocket from "ws";
-import type { Clock, TimerHandle } from "../clock";
 import { TokenBucket, WindowCounter } from "./flood-guards";
 import { CLOSE_GRACE_MS, GATEWAY_CLOSE } from "./gateway-limits";
 import type { GatewayTuning } from "./gateway-options";

@@ -1,9 +1,10 @@
 // What the gateway needs from the rest of the central, as narrow interfaces:
 // the real env, event bus, metrics service and logger satisfy them, and tests
 // can pass their own without building the whole server.
+
+import type { Clock } from "@fleet/shared/clock";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
 import type { Logger } from "pino";
-import type { Clock } from "../clock";
 import type { PrismaClient } from "../db";
 import type { TStoredEvent } from "./record-event";
 

@@ -4,11 +4,11 @@
 // what they report, brokers one-off operations and watches their liveness.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import { type Clock, systemClock } from "@fleet/shared/clock";
 import type { TAgentFrame, THelloFrame } from "@fleet/shared/protocol/agent-to-server";
 import type { TOperationInput, TOperationKind, TOperationResult } from "@fleet/shared/protocol/operations";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import { WebSocketServer } from "ws";
-import { type Clock, systemClock } from "../clock";
 import { AgentSession, type SessionHost } from "./agent-session";
 import { applyContainerStatus, recordAgentEvent } from "./container-status";
 import { recordAck, takeDesiredSnapshot } from "./desired-state";

@@ -7,8 +7,9 @@
 //
 // The timing logic talks to the database only through `LivenessStore`, so unit
 // tests drive it with a manual clock and a recording store.
+
+import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import type { Logger } from "pino";
-import type { Clock, TimerHandle } from "../clock";
 import type { PrismaClient } from "../db";
 import type { GatewayBus } from "./gateway-options";
 import { recordEvent } from "./record-event";

@@ -6,6 +6,7 @@
 // (ops are not replayed after a reconnect: the caller retries if it wants).
 // It knows connections only as `OpChannel`s, so it is tested without sockets.
 import { randomBytes } from "node:crypto";
+import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import type { TOpProgressFrame, TOpResultFrame } from "@fleet/shared/protocol/agent-to-server";
 import { describeIssues } from "@fleet/shared/protocol/frame";
 import {
@@ -19,7 +20,6 @@ import {
 } from "@fleet/shared/protocol/operations";
 import { MAX_UPLOAD_CHUNK_BYTES, type TServerFrame } from "@fleet/shared/protocol/server-to-agent";
 import type { Logger } from "pino";
-import type { Clock, TimerHandle } from "../clock";
 import { AppError, type TAppErrorCode } from "../errors";
 import {
   DEFAULT_OP_TIMEOUT_MS,

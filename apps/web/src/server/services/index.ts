@@ -4,7 +4,7 @@
  * Procedures reach everything through `ctx.services`; nothing here is a
  * module global, so two servers in one test process stay apart.
  */
-import { type Clock, systemClock } from "../clock";
+import { type Clock, systemClock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../db";
 import type { TEnv } from "../env";
 import { type EventBus, getEventBus } from "../event-bus";

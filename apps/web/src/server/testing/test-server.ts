@@ -5,12 +5,13 @@
  *
  * May import: the app server, db.ts, @trpc/client, superjson, pino.
  */
+
+import type { Clock } from "@fleet/shared/clock";
 import { findFreePort } from "@fleet/test/harness/ports";
 import { createTRPCClient, createTRPCUntypedClient, httpLink, type TRPCClient } from "@trpc/client";
 import { pino } from "pino";
 import superjson from "superjson";
 import { createFleetServer, type FleetServer } from "../app-server";
-import type { Clock } from "../clock";
 import { createPrismaClient, type PrismaClient } from "../db";
 import { loadEnv, type TEnvSource } from "../env";
 import type { EventBus } from "../event-bus";

@@ -4,7 +4,7 @@
  * `problem` rather than thrown, so public procedures still answer and the
  * guarded ones can say why they refuse.
  */
-import type { Clock } from "../../clock";
+import type { Clock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db";
 import type { TAuth } from "./auth-user";
 import { parseCookieHeader } from "./cookies";

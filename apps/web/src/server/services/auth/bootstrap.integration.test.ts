@@ -1,7 +1,7 @@
+import { systemClock } from "@fleet/shared/clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { TRPCClientError } from "@trpc/client";
 import { afterEach, describe, expect, test } from "vitest";
-import { systemClock } from "../../clock";
 import { createPrismaClient } from "../../db";
 import { loadEnv } from "../../env";
 import {

@@ -5,7 +5,7 @@
  * printed once to the log. Runs under an advisory lock, so centrals starting
  * together create one administrator, and does nothing once any user exists.
  */
-import type { Clock } from "../../clock";
+import type { Clock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db";
 import type { TEnv } from "../../env";
 import type { Logger } from "../../logger";

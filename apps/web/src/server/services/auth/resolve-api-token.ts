@@ -2,7 +2,7 @@
  * `Authorization: Bearer <token>` for programs. Tokens are looked up by their
  * sha256; `lastUsedAt` is written at most once a minute per token.
  */
-import type { Clock } from "../../clock";
+import type { Clock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db";
 import { authUserSelect, type TAuthUser, toAuthUser } from "./auth-user";
 import { hashToken } from "./tokens";

@@ -1,6 +1,6 @@
+import type { Clock } from "@fleet/shared/clock";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { Clock } from "../../clock";
 import { createPrismaClient, type PrismaClient } from "../../db";
 import { createTestUser } from "../../testing/factories";
 import {

@@ -4,7 +4,7 @@
  * Sessions slide: use within the TTL extends them, at most once per touch
  * interval so a busy dashboard does not write on every request.
  */
-import type { Clock } from "../../clock";
+import type { Clock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db";
 import { authUserSelect, type TAuthUser, toAuthUser } from "./auth-user";
 import { generateToken, hashToken } from "./tokens";

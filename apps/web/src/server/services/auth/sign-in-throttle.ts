@@ -3,7 +3,7 @@
  * window, sign-ins for that email are refused until the window passes. In
  * memory, per process: enough for one central, and it forgets on restart.
  */
-import type { Clock } from "../../clock";
+import type { Clock } from "@fleet/shared/clock";
 
 export interface SignInThrottle {
   /** Throws nothing; returns ms to wait when the email is locked out, else 0. */

@@ -1,5 +1,5 @@
 // Email and password in, a new session out.
-import type { Clock } from "../../clock";
+import type { Clock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db";
 import { AppError } from "../../errors";
 import { authUserSelect, type TAuthUser, toAuthUser } from "./auth-user";

@@ -4,7 +4,7 @@
 // reloads the host's set at most once per `minRefreshMs`, and a set older than
 // `maxAgeMs` is reloaded anyway so a container moved elsewhere stops counting.
 
-import type { Clock } from "../../clock";
+import type { Clock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db";
 
 interface CachedHost {

@@ -1,8 +1,9 @@
 // What the metrics service needs from the rest of the central, as narrow
 // interfaces: the real env, event bus and logger satisfy them, and tests can
 // pass their own without building the whole server.
+
+import type { Clock } from "@fleet/shared/clock";
 import type { Logger } from "pino";
-import type { Clock } from "../../clock";
 import type { PrismaClient } from "../../db";
 import type { EventBus } from "../../event-bus";
 

@@ -2,8 +2,9 @@
 // routers and /metrics read from, and the background upkeep of the sample
 // tables (partitions, rollups, retention). One instance per process, built by
 // services/index.ts and started/stopped by the app server.
+
+import { type Clock, systemClock, type TimerHandle } from "@fleet/shared/clock";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
-import { type Clock, systemClock, type TimerHandle } from "../../clock";
 import { HostContainerDirectory } from "./host-container-directory";
 import {
   type LatestContainerSample,

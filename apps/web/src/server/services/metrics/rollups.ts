@@ -13,7 +13,7 @@
 // claimed, so a sample committed while a rollup runs is either seen by it or
 // marked for the next one.
 
-import type { Clock } from "../../clock";
+import type { Clock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db";
 import type { MetricsLogger } from "./metrics-options";
 import {

@@ -1,7 +1,7 @@
 // The rescheduler as a long-lived part of the central: it hears of lost hosts
 // (the gateway's offline hook, the host service's removal) and retries the
 // containers waiting for room. All its work runs one pass at a time.
-import type { Clock, TimerHandle } from "../../clock";
+import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db";
 import type { EventBus } from "../../event-bus";
 import type { Logger } from "../../logger";

@@ -1,2 +1,0 @@
-// The agent's clock is the shared one (@fleet/shared/clock); this path stays for its importers.
-export { type Clock, sleep, systemClock, type TimerHandle } from "@fleet/shared/clock";
