@@ -1,12 +1,17 @@
 // Every procedure states who may call it, and a viewer can change nothing it
 // should not: this walks the whole router, so a procedure added later without
 // the right role builder fails here.
+
 import { useTestDatabase } from "@fleet/test/harness/postgres";
-import { TRPCClientError } from "@trpc/client";
 import type { AnyTRPCProcedure } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestUserWithToken } from "../testing/factories";
-import { createUntypedTestClient, startTestServer, type TestServer } from "../testing/test-server";
+import {
+  createUntypedTestClient,
+  startTestServer,
+  type TestServer,
+  trpcErrorCode,
+} from "../testing/test-server";
 import type { TProcedureMeta } from "../trpc";
 import { appRouter } from "./_app";
 
@@ -41,10 +46,6 @@ describe("roles", () => {
     return type === "mutation" ? client.mutation(path, {}) : client.query(path, {});
   }
 
-  function codeOf(error: unknown): string | undefined {
-    return error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined;
-  }
-
   test("the router has the procedures this file reasons about", () => {
     const paths = procedures.map((procedure) => procedure.path);
     expect(paths).toEqual(expect.arrayContaining([...VIEWER_MUTATIONS, "host.remove", "user.create"]));
@@ -68,7 +69,7 @@ describe("roles", () => {
             () => null,
             (caught: unknown) => caught,
           );
-          return { path, code: codeOf(error) };
+          return { path, code: trpcErrorCode(error) };
         }),
       );
       expect(answers).toEqual(guardedMutations.map(({ path }) => ({ path, code: "FORBIDDEN" })));
@@ -84,7 +85,7 @@ describe("roles", () => {
       );
       for (const { path, type } of guardedQueries) {
         const error = await call({ bearer: viewerToken }, path, type).catch((caught: unknown) => caught);
-        expect({ path, code: codeOf(error) }).toEqual({ path, code: "FORBIDDEN" });
+        expect({ path, code: trpcErrorCode(error) }).toEqual({ path, code: "FORBIDDEN" });
       }
     });
 
@@ -102,7 +103,7 @@ describe("roles", () => {
     );
     for (const { path, type } of guarded) {
       const error = await call(null, path, type).catch((caught: unknown) => caught);
-      expect({ path, code: codeOf(error) }).toEqual({ path, code: "UNAUTHORIZED" });
+      expect({ path, code: trpcErrorCode(error) }).toEqual({ path, code: "UNAUTHORIZED" });
     }
   });
 });

@@ -8,7 +8,13 @@
 
 import type { Clock } from "@fleet/shared/clock";
 import { findFreePort } from "@fleet/test/harness/ports";
-import { createTRPCClient, createTRPCUntypedClient, httpLink, type TRPCClient } from "@trpc/client";
+import {
+  createTRPCClient,
+  createTRPCUntypedClient,
+  httpLink,
+  type TRPCClient,
+  TRPCClientError,
+} from "@trpc/client";
 import { pino } from "pino";
 import superjson from "superjson";
 import { createFleetServer, type FleetServer } from "../app-server";
@@ -124,4 +130,9 @@ export function createTestClient(url: string, credentials: TClientCredentials = 
 /** For calling procedures by path string (iterating over the router). */
 export function createUntypedTestClient(url: string, credentials: TClientCredentials = null) {
   return createTRPCUntypedClient<AppRouter>({ links: [linkFor(url, credentials)] });
+}
+
+/** The tRPC error code (`FORBIDDEN`, `BAD_REQUEST`, …) a failed call came back with. */
+export function trpcErrorCode(error: unknown): string | undefined {
+  return error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined;
 }

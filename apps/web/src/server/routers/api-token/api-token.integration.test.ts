@@ -1,9 +1,14 @@
 import { useTestDatabase } from "@fleet/test/harness/postgres";
-import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { hashToken } from "../../services/auth/tokens";
 import { createTestUser, createTestUserWithToken } from "../../testing/factories";
-import { CookieJar, createTestClient, startTestServer, type TestServer } from "../../testing/test-server";
+import {
+  CookieJar,
+  createTestClient,
+  startTestServer,
+  type TestServer,
+  trpcErrorCode,
+} from "../../testing/test-server";
 
 describe("apiToken", () => {
   const getDatabase = useTestDatabase();
@@ -15,10 +20,6 @@ describe("apiToken", () => {
   afterAll(async () => {
     await server?.close();
   });
-
-  function codeOf(error: unknown): string | undefined {
-    return error instanceof TRPCClientError ? (error.data as { code?: string }).code : undefined;
-  }
 
   test("a signed-in person creates a token, sees it listed without its secret, and uses it", async () => {
     const viewer = await createTestUser({ db: server.db, role: "viewer" });
@@ -62,11 +63,11 @@ describe("apiToken", () => {
     expect(revoked.revokedAt).toBeInstanceOf(Date);
 
     const error = await program.host.list.query({}).catch((caught: unknown) => caught);
-    expect(codeOf(error)).toBe("UNAUTHORIZED");
+    expect(trpcErrorCode(error)).toBe("UNAUTHORIZED");
     expect((error as Error).message).toBe("this API token has been revoked");
     // The token can no longer even revoke itself again.
     expect(
-      codeOf(await program.apiToken.revoke.mutate({ id: own!.id }).catch((caught: unknown) => caught)),
+      trpcErrorCode(await program.apiToken.revoke.mutate({ id: own!.id }).catch((caught: unknown) => caught)),
     ).toBe("UNAUTHORIZED");
   });
 
@@ -79,7 +80,7 @@ describe("apiToken", () => {
     const error = await createTestClient(server.url, { bearer: token })
       .host.list.query({})
       .catch((caught: unknown) => caught);
-    expect(codeOf(error)).toBe("UNAUTHORIZED");
+    expect(trpcErrorCode(error)).toBe("UNAUTHORIZED");
     expect((error as Error).message).toBe("this API token has expired");
   });
 
@@ -87,7 +88,7 @@ describe("apiToken", () => {
     const unknown = await createTestClient(server.url, { bearer: "fleet_api_notarealtoken" })
       .host.list.query({})
       .catch((caught: unknown) => caught);
-    expect(codeOf(unknown)).toBe("UNAUTHORIZED");
+    expect(trpcErrorCode(unknown)).toBe("UNAUTHORIZED");
     expect((unknown as Error).message).toBe("unknown API token");
 
     const response = await fetch(`${server.url}/api/trpc/host.list`, {
@@ -107,14 +108,14 @@ describe("apiToken", () => {
       .items;
 
     // Someone else's token is not found rather than forbidden: ids reveal nothing.
-    expect(codeOf(await asAlice.apiToken.revoke.mutate({ id: bobsToken!.id }).catch((e: unknown) => e))).toBe(
-      "NOT_FOUND",
-    );
-    expect(codeOf(await asAlice.apiToken.list.query({ all: true }).catch((e: unknown) => e))).toBe(
+    expect(
+      trpcErrorCode(await asAlice.apiToken.revoke.mutate({ id: bobsToken!.id }).catch((e: unknown) => e)),
+    ).toBe("NOT_FOUND");
+    expect(trpcErrorCode(await asAlice.apiToken.list.query({ all: true }).catch((e: unknown) => e))).toBe(
       "FORBIDDEN",
     );
     expect(
-      codeOf(
+      trpcErrorCode(
         await asAlice.apiToken.create.mutate({ name: "x", userId: bob.userId }).catch((e: unknown) => e),
       ),
     ).toBe("FORBIDDEN");
@@ -138,6 +139,6 @@ describe("apiToken", () => {
       .auth.me.query()
       .then(() => createTestClient(server.url, { bearer: user.token }).host.list.query({}))
       .catch((caught: unknown) => caught);
-    expect(codeOf(error)).toBe("UNAUTHORIZED");
+    expect(trpcErrorCode(error)).toBe("UNAUTHORIZED");
   });
 });

@@ -1,9 +1,14 @@
 import { useTestDatabase } from "@fleet/test/harness/postgres";
-import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { hashToken } from "../../services/auth/tokens";
 import { createTestUser } from "../../testing/factories";
-import { CookieJar, createTestClient, startTestServer, type TestServer } from "../../testing/test-server";
+import {
+  CookieJar,
+  createTestClient,
+  startTestServer,
+  type TestServer,
+  trpcErrorCode,
+} from "../../testing/test-server";
 
 describe("auth", () => {
   const getDatabase = useTestDatabase();
@@ -15,10 +20,6 @@ describe("auth", () => {
   afterAll(async () => {
     await server?.close();
   });
-
-  function codeOf(error: unknown): string | undefined {
-    return error instanceof TRPCClientError ? (error.data as { code?: string }).code : undefined;
-  }
 
   async function signInResponse(email: string, password: string): Promise<Response> {
     return fetch(`${server.url}/api/trpc/auth.signIn`, {
@@ -90,7 +91,7 @@ describe("auth", () => {
     const error = await createTestClient(server.url)
       .auth.signIn.mutate({ email: user.email, password: user.password })
       .catch((caught: unknown) => caught);
-    expect(codeOf(error)).toBe("FORBIDDEN");
+    expect(trpcErrorCode(error)).toBe("FORBIDDEN");
   });
 
   test("repeated wrong passwords lock the account's sign-in for a while", async () => {
@@ -100,12 +101,12 @@ describe("auth", () => {
       const error = await client.auth.signIn
         .mutate({ email: user.email, password: "wrong-password" })
         .catch((caught: unknown) => caught);
-      expect(codeOf(error)).toBe("UNAUTHORIZED");
+      expect(trpcErrorCode(error)).toBe("UNAUTHORIZED");
     }
     const locked = await client.auth.signIn
       .mutate({ email: user.email, password: user.password })
       .catch((caught: unknown) => caught);
-    expect(codeOf(locked)).toBe("TOO_MANY_REQUESTS");
+    expect(trpcErrorCode(locked)).toBe("TOO_MANY_REQUESTS");
     expect((locked as Error).message).toMatch(
       /too many failed sign-ins for this account: try again in \d+ min/,
     );

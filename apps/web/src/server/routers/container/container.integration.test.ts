@@ -1,8 +1,8 @@
 // The container API over HTTP against a real central and fake agents on real
 // sockets: each lifecycle step changes the host's desired set (a new
 // generation the agent receives) and its allocated capacity together.
+
 import { useTestDatabase } from "@fleet/test/harness/postgres";
-import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   latestDesired,
@@ -10,12 +10,9 @@ import {
   type TestFleet,
   waitForDesiredIds,
 } from "../../services/placement/testing/test-fleet";
+import { trpcErrorCode } from "../../testing/test-server";
 
 const MIB = 1024 * 1024;
-
-function codeOf(error: unknown): string | undefined {
-  return error instanceof TRPCClientError ? (error.data as { code?: string }).code : undefined;
-}
 
 describe("container", () => {
   const getDatabase = useTestDatabase();
@@ -96,7 +93,7 @@ describe("container", () => {
     const taken = await fleet.operator.container.run
       .mutate({ name: "web-1", image: "busybox", constraints: "group=run" })
       .catch((error: unknown) => error);
-    expect(codeOf(taken)).toBe("CONFLICT");
+    expect(trpcErrorCode(taken)).toBe("CONFLICT");
     expect((taken as Error).message).toBe("a container named web-1 already exists");
   });
 
@@ -122,7 +119,7 @@ describe("container", () => {
       const error = await fleet.operator.container.run
         .mutate({ image: "busybox", ...input } as never)
         .catch((caught: unknown) => caught);
-      expect({ input, code: codeOf(error) }).toEqual({ input, code: "BAD_REQUEST" });
+      expect({ input, code: trpcErrorCode(error) }).toEqual({ input, code: "BAD_REQUEST" });
       expect((error as Error).message).toContain(message);
     }
   });
@@ -160,7 +157,7 @@ describe("container", () => {
     const refused = await fleet.operator.container.start
       .mutate({ id: container.id })
       .catch((e: unknown) => e);
-    expect(codeOf(refused)).toBe("PRECONDITION_FAILED");
+    expect(trpcErrorCode(refused)).toBe("PRECONDITION_FAILED");
     expect((refused as Error).message).toBe(
       "container life-1 no longer fits on its host life-a: not enough cpu (requested 0.6 cores, free 0.5 of 1 core)",
     );
@@ -193,7 +190,9 @@ describe("container", () => {
     // Removing twice is harmless; starting a removed container is refused; the name is free again.
     await fleet.operator.container.remove.mutate({ id: container.id });
     expect(
-      codeOf(await fleet.operator.container.start.mutate({ id: container.id }).catch((e: unknown) => e)),
+      trpcErrorCode(
+        await fleet.operator.container.start.mutate({ id: container.id }).catch((e: unknown) => e),
+      ),
     ).toBe("PRECONDITION_FAILED");
     const again = await fleet.operator.container.run.mutate({
       name: "life-1",
@@ -255,11 +254,11 @@ describe("container", () => {
     expect(byName.container).toMatchObject({ id: ids[1], hostName: "list-a" });
     expect(byName.events[0]).toMatchObject({ kind: "container.placed" });
     expect(
-      codeOf(await fleet.viewer.container.get.query({ name: "listed-4" }).catch((e: unknown) => e)),
+      trpcErrorCode(await fleet.viewer.container.get.query({ name: "listed-4" }).catch((e: unknown) => e)),
     ).toBe("NOT_FOUND");
-    expect(codeOf(await fleet.viewer.container.list.query({ cursor: "nope" }).catch((e: unknown) => e))).toBe(
-      "BAD_REQUEST",
-    );
+    expect(
+      trpcErrorCode(await fleet.viewer.container.list.query({ cursor: "nope" }).catch((e: unknown) => e)),
+    ).toBe("BAD_REQUEST");
   });
 
   test("a viewer may look but not run, stop, start, restart or remove", async () => {
@@ -274,7 +273,8 @@ describe("container", () => {
       fleet.viewer.container.restart.mutate({ id: container.id }),
       fleet.viewer.container.remove.mutate({ id: container.id }),
     ];
-    for (const attempt of attempts) expect(codeOf(await attempt.catch((e: unknown) => e))).toBe("FORBIDDEN");
+    for (const attempt of attempts)
+      expect(trpcErrorCode(await attempt.catch((e: unknown) => e))).toBe("FORBIDDEN");
     expect((await fleet.viewer.container.get.query({ id: container.id })).container.desiredState).toBe(
       "running",
     );

@@ -1,20 +1,17 @@
 // Deployments over HTTP with fake agents on real sockets: replicas are placed
 // all or nothing, scaling adds the missing indexes or removes the highest,
 // removal frees everything, and each agent's desired set follows.
+
 import { useTestDatabase } from "@fleet/test/harness/postgres";
-import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   startTestFleet,
   type TestFleet,
   waitForDesiredIds,
 } from "../../services/placement/testing/test-fleet";
+import { trpcErrorCode } from "../../testing/test-server";
 
 const MIB = 1024 * 1024;
-
-function codeOf(error: unknown): string | undefined {
-  return error instanceof TRPCClientError ? (error.data as { code?: string }).code : undefined;
-}
 
 describe("deployment", () => {
   const getDatabase = useTestDatabase();
@@ -71,14 +68,14 @@ describe("deployment", () => {
     const again = await fleet.operator.deployment.create
       .mutate({ name: "web", image: "busybox", replicas: 1, constraints: "group=dep" })
       .catch((error: unknown) => error);
-    expect(codeOf(again)).toBe("CONFLICT");
+    expect(trpcErrorCode(again)).toBe("CONFLICT");
 
     const deploymentsBefore = await fleet.server.db.deployment.count();
     const containersBefore = await fleet.server.db.container.count();
     const tooMany = await fleet.operator.deployment.create
       .mutate({ name: "huge", image: "busybox", cpus: "1", replicas: 4, constraints: "group=dep" })
       .catch((error: unknown) => error);
-    expect(codeOf(tooMany)).toBe("PRECONDITION_FAILED");
+    expect(trpcErrorCode(tooMany)).toBe("PRECONDITION_FAILED");
     expect((tooMany as Error).message).toMatch(
       /^request 3 of 4: no host fits: .*dep-a: not enough cpu.*nothing was placed$/,
     );
@@ -103,7 +100,7 @@ describe("deployment", () => {
     const refused = await fleet.operator.deployment.scale
       .mutate({ id: created.deployment.id, replicas: 20 })
       .catch((error: unknown) => error);
-    expect(codeOf(refused)).toBe("PRECONDITION_FAILED");
+    expect(trpcErrorCode(refused)).toBe("PRECONDITION_FAILED");
     expect((await fleet.viewer.deployment.get.query({ id: created.deployment.id })).replicas).toHaveLength(6);
 
     const down = await fleet.operator.deployment.scale.mutate({ id: created.deployment.id, replicas: 2 });
@@ -132,7 +129,7 @@ describe("deployment", () => {
     expect((await fleet.viewer.deployment.list.query()).items).toEqual([]);
     expect((await fleet.viewer.deployment.list.query({ includeRemoved: true })).items).toHaveLength(1);
     expect(
-      codeOf(
+      trpcErrorCode(
         await fleet.operator.deployment.scale
           .mutate({ id: created.deployment.id, replicas: 2 })
           .catch((e: unknown) => e),
@@ -169,7 +166,8 @@ describe("deployment", () => {
       fleet.viewer.deployment.scale.mutate({ id: "x", replicas: 1 }),
       fleet.viewer.deployment.remove.mutate({ id: "x" }),
     ];
-    for (const attempt of attempts) expect(codeOf(await attempt.catch((e: unknown) => e))).toBe("FORBIDDEN");
+    for (const attempt of attempts)
+      expect(trpcErrorCode(await attempt.catch((e: unknown) => e))).toBe("FORBIDDEN");
     expect(Array.isArray((await fleet.viewer.deployment.list.query()).items)).toBe(true);
   });
 });

@@ -1,10 +1,9 @@
 import { useTestDatabase } from "@fleet/test/harness/postgres";
-import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BusTopics, createEventBus } from "../../event-bus";
 import { hashToken } from "../../services/auth/tokens";
 import { createTestHost, createTestUserWithToken } from "../../testing/factories";
-import { createTestClient, startTestServer, type TestServer } from "../../testing/test-server";
+import { createTestClient, startTestServer, type TestServer, trpcErrorCode } from "../../testing/test-server";
 
 describe("host", () => {
   const getDatabase = useTestDatabase();
@@ -29,10 +28,6 @@ describe("host", () => {
   afterAll(async () => {
     await server?.close();
   });
-
-  function codeOf(error: unknown): string | undefined {
-    return error instanceof TRPCClientError ? (error.data as { code?: string }).code : undefined;
-  }
 
   async function addContainer(hostId: string, name: string, removed = false) {
     await server.db.container.create({
@@ -109,7 +104,7 @@ describe("host", () => {
     expect(notWeb.items.map((item) => item.name)).toEqual([`${prefix}-5`, `${prefix}-6`]);
 
     const badCursor = await viewer.host.list.query({ cursor: "???" }).catch((error: unknown) => error);
-    expect(codeOf(badCursor)).toBe("BAD_REQUEST");
+    expect(trpcErrorCode(badCursor)).toBe("BAD_REQUEST");
   });
 
   test("an operator drains and undrains a host; each change is an event", async () => {
@@ -161,8 +156,8 @@ describe("host", () => {
     const drainRemoved = await operator.host.drain
       .mutate({ id: host.id, draining: false })
       .catch((e: unknown) => e);
-    expect(codeOf(drainRemoved)).toBe("PRECONDITION_FAILED");
-    expect(codeOf(await operator.host.remove.mutate({ id: host.id }).catch((e: unknown) => e))).toBe(
+    expect(trpcErrorCode(drainRemoved)).toBe("PRECONDITION_FAILED");
+    expect(trpcErrorCode(await operator.host.remove.mutate({ id: host.id }).catch((e: unknown) => e))).toBe(
       "FORBIDDEN",
     );
   });

@@ -1,9 +1,10 @@
 // The metrics procedures over real HTTP (and SSE for `live`), against the real
 // services and a real database, called with a viewer's API token.
+
 import { createServer, type Server } from "node:http";
 import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
-import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
+import { createTRPCClient, httpLink } from "@trpc/client";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +22,7 @@ import {
   metricsFrame,
 } from "../../services/metrics/testing/metrics-fixtures";
 import { createTestUserWithToken } from "../../testing/factories";
+import { trpcErrorCode } from "../../testing/test-server";
 import { createContextFactory, router } from "../../trpc";
 import { metricsRouter } from "./metrics-router";
 
@@ -110,10 +112,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function codeOf(error: unknown): string | undefined {
-  return error instanceof TRPCClientError ? (error.data as { code?: string } | undefined)?.code : undefined;
-}
-
 describe("metrics queries", () => {
   it("fleet: the summary and a raw series for a short range", async () => {
     const { summary, series } = await client.metrics.fleet.query({ range: "15m" });
@@ -143,13 +141,13 @@ describe("metrics queries", () => {
 
   it("refuses callers without credentials, unknown subjects and unknown ranges", async () => {
     await expect(clientFor(null).metrics.fleet.query({})).rejects.toSatisfy(
-      (e) => codeOf(e) === "UNAUTHORIZED",
+      (e) => trpcErrorCode(e) === "UNAUTHORIZED",
     );
     await expect(client.metrics.host.query({ hostId: "no-such-host" })).rejects.toSatisfy(
-      (e) => codeOf(e) === "NOT_FOUND",
+      (e) => trpcErrorCode(e) === "NOT_FOUND",
     );
     await expect(client.metrics.container.query({ containerId, range: "5y" as "7d" })).rejects.toSatisfy(
-      (e) => codeOf(e) === "BAD_REQUEST",
+      (e) => trpcErrorCode(e) === "BAD_REQUEST",
     );
   });
 });

@@ -1,8 +1,13 @@
 import { useTestDatabase } from "@fleet/test/harness/postgres";
-import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestUser, createTestUserWithToken } from "../../testing/factories";
-import { CookieJar, createTestClient, startTestServer, type TestServer } from "../../testing/test-server";
+import {
+  CookieJar,
+  createTestClient,
+  startTestServer,
+  type TestServer,
+  trpcErrorCode,
+} from "../../testing/test-server";
 
 describe("user", () => {
   const getDatabase = useTestDatabase();
@@ -16,10 +21,6 @@ describe("user", () => {
   afterAll(async () => {
     await server?.close();
   });
-
-  function codeOf(error: unknown): string | undefined {
-    return error instanceof TRPCClientError ? (error.data as { code?: string }).code : undefined;
-  }
 
   test("an administrator creates a user who can then sign in with that role", async () => {
     const asAdmin = createTestClient(server.url, { bearer: admin.token });
@@ -50,7 +51,7 @@ describe("user", () => {
     const duplicate = await asAdmin.user.create
       .mutate({ email: "carol@example.test", name: "Other", password: "another-password" })
       .catch((error: unknown) => error);
-    expect(codeOf(duplicate)).toBe("CONFLICT");
+    expect(trpcErrorCode(duplicate)).toBe("CONFLICT");
   });
 
   test("changing a password or disabling ends the user's sessions", async () => {
@@ -70,7 +71,7 @@ describe("user", () => {
     const again = await browser.auth.signIn
       .mutate({ email: dave.email, password: "a-brand-new-password" })
       .catch((error: unknown) => error);
-    expect(codeOf(again)).toBe("FORBIDDEN");
+    expect(trpcErrorCode(again)).toBe("FORBIDDEN");
 
     const enabled = await asAdmin.user.update.mutate({ id: dave.id, disabled: false, role: "operator" });
     expect(enabled).toMatchObject({ disabledAt: null, role: "operator" });
@@ -79,7 +80,7 @@ describe("user", () => {
   test("an update must change something", async () => {
     const asAdmin = createTestClient(server.url, { bearer: admin.token });
     const error = await asAdmin.user.update.mutate({ id: admin.userId }).catch((caught: unknown) => caught);
-    expect(codeOf(error)).toBe("BAD_REQUEST");
+    expect(trpcErrorCode(error)).toBe("BAD_REQUEST");
     expect((error as Error).message).toBe("input: name at least one thing to change");
   });
 
@@ -96,19 +97,19 @@ describe("user", () => {
       const error = await asAdmin.user.update
         .mutate({ id: admin.userId, ...change })
         .catch((e: unknown) => e);
-      expect(codeOf(error)).toBe("PRECONDITION_FAILED");
+      expect(trpcErrorCode(error)).toBe("PRECONDITION_FAILED");
       expect((error as Error).message).toMatch(/it is the last active administrator/);
     }
 
     const second = await createTestUser({ db: server.db, role: "admin" });
     const removeSelf = await asAdmin.user.remove.mutate({ id: admin.userId }).catch((e: unknown) => e);
-    expect(codeOf(removeSelf)).toBe("BAD_REQUEST");
+    expect(trpcErrorCode(removeSelf)).toBe("BAD_REQUEST");
     // With a second admin around, demoting one is fine, but then the other is the last.
     await asAdmin.user.update.mutate({ id: second.id, role: "operator" });
     const removed = await asAdmin.user.remove.mutate({ id: second.id });
     expect(removed.id).toBe(second.id);
     expect(await server.db.user.findUnique({ where: { id: second.id } })).toBeNull();
     const gone = await asAdmin.user.remove.mutate({ id: second.id }).catch((e: unknown) => e);
-    expect(codeOf(gone)).toBe("NOT_FOUND");
+    expect(trpcErrorCode(gone)).toBe("NOT_FOUND");
   });
 });

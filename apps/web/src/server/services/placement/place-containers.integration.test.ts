@@ -1,19 +1,16 @@
 // Placement against a real central, real Postgres and agents on real
 // WebSockets: concurrent runs never over-commit a host, strategies and
 // constraints decide where containers go, and a refusal says why per host.
+
 import { useTestDatabase } from "@fleet/test/harness/postgres";
-import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createPrismaClient } from "../../db";
+import { trpcErrorCode } from "../../testing/test-server";
 import { resourcesWithDefaultRequests } from "./container-template";
 import { placeContainers } from "./place-containers";
 import { startTestFleet, type TestFleet, waitForDesiredIds } from "./testing/test-fleet";
 
 const MIB = 1024 * 1024;
-
-function codeOf(error: unknown): string | undefined {
-  return error instanceof TRPCClientError ? (error.data as { code?: string }).code : undefined;
-}
 
 describe("placement", () => {
   const getDatabase = useTestDatabase();
@@ -75,7 +72,7 @@ describe("placement", () => {
     expect(refused.length).toBeGreaterThan(10);
 
     for (const outcome of refused) {
-      expect(codeOf(outcome.error)).toBe("PRECONDITION_FAILED");
+      expect(trpcErrorCode(outcome.error)).toBe("PRECONDITION_FAILED");
       const message = (outcome.error as Error).message;
       expect(message).toMatch(/^no host fits: /);
       for (const name of ["crowd-a", "crowd-b", "crowd-c"]) expect(message).toContain(`${name}: not enough`);
@@ -251,7 +248,7 @@ describe("placement", () => {
     const error = await fleet.operator.container.run
       .mutate({ image: "busybox", constraints: "group=zones,zone=c" })
       .catch((caught: unknown) => caught);
-    expect(codeOf(error)).toBe("PRECONDITION_FAILED");
+    expect(trpcErrorCode(error)).toBe("PRECONDITION_FAILED");
     expect((error as Error).message).toContain("zone-a: constraint zone=c not met (zone=a)");
     expect((error as Error).message).toContain("zone-b: constraint zone=c not met (zone=b)");
   });
@@ -269,7 +266,7 @@ describe("placement", () => {
     const error = await fleet.operator.container.run
       .mutate({ name: "too-big", image: "busybox", memory: "300m", cpus: "2", constraints: "group=tiny" })
       .catch((caught: unknown) => caught);
-    expect(codeOf(error)).toBe("PRECONDITION_FAILED");
+    expect(trpcErrorCode(error)).toBe("PRECONDITION_FAILED");
     const message = (error as Error).message;
     expect(message).toContain(
       "tiny-a: not enough cpu (requested 2 cores, free 1 of 1 core), not enough memory (requested 300 MiB, free 256 MiB of 256 MiB)",
@@ -346,6 +343,6 @@ describe("placement", () => {
     const third = await fleet.operator.container.run
       .mutate({ image: "busybox", ports: ["8080:80"], constraints: "group=ports" })
       .catch((caught: unknown) => caught);
-    expect(codeOf(third)).toBe("PRECONDITION_FAILED");
+    expect(trpcErrorCode(third)).toBe("PRECONDITION_FAILED");
   });
 });
