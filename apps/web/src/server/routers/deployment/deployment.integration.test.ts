@@ -166,8 +166,9 @@ describe("deployment", () => {
       fleet.viewer.deployment.scale.mutate({ id: "x", replicas: 1 }),
       fleet.viewer.deployment.remove.mutate({ id: "x" }),
     ];
-    for (const attempt of attempts)
-      expect(trpcErrorCode(await attempt.catch((e: unknown) => e))).toBe("FORBIDDEN");
+    // Settle them together: awaiting one by one leaves the later rejections unhandled for a while.
+    const outcomes = await Promise.all(attempts.map((attempt) => attempt.catch((e: unknown) => e)));
+    for (const outcome of outcomes) expect(trpcErrorCode(outcome)).toBe("FORBIDDEN");
     expect(Array.isArray((await fleet.viewer.deployment.list.query()).items)).toBe(true);
   });
 });
