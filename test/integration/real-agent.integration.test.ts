@@ -16,23 +16,12 @@ import { createTestUserWithToken } from "@fleet/web/server/testing/factories";
 import { createTestClient, startTestServer, type TestServer } from "@fleet/web/server/testing/test-server";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { describeEachEngine } from "../harness/engines";
+import { eventually } from "../harness/eventually";
 import { useTestDatabase } from "../harness/postgres";
 import { buildTestImage, TEST_IMAGE_TAG } from "../harness/test-image";
 
 const MIB = 1024 * 1024;
 const agentBin = fileURLToPath(new URL("../../apps/agent/bin/fleet-agent.js", import.meta.url));
-
-/** Polls `read` until `done` holds, or fails with the last value seen. */
-async function eventually<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (done(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
-}
 
 const database = useTestDatabase();
 let server: TestServer;
@@ -102,7 +91,7 @@ describeEachEngine("the real agent against the real central", ({ kind, engine })
       "the host to come online",
       async () => (await client.host.list.query({})).items.find((h) => h.name === `real-${kind}`),
       (h) => h?.status === "online",
-      30_000,
+      { timeoutMs: 30_000, intervalMs: 250 },
     ).catch((error) => {
       throw new Error(`${error.message}\nagent output:\n${output.slice(-4000)}`);
     });
@@ -122,6 +111,7 @@ describeEachEngine("the real agent against the real central", ({ kind, engine })
       "the container to run",
       async () => (await client.container.get.query({ id: container.id })).container,
       (c) => c.actualState === "running",
+      { timeoutMs: 60_000, intervalMs: 250 },
     );
     expect(running.engineId).toBeTruthy();
     expect(running.startLatencyMs).toBeGreaterThan(0);
@@ -142,7 +132,7 @@ describeEachEngine("the real agent against the real central", ({ kind, engine })
       "metrics of the container",
       () => client.metrics.container.query({ containerId: container.id, range: "15m" }),
       (m) => m.series.points.length > 0 && m.latest !== null,
-      30_000,
+      { timeoutMs: 30_000, intervalMs: 250 },
     );
     expect(metrics.latest?.sample.memoryLimitBytes).toBe(64 * MIB);
 
@@ -153,6 +143,7 @@ describeEachEngine("the real agent against the real central", ({ kind, engine })
       "the container to stop",
       () => e.docker.listContainers(byLabel),
       (list) => list.length === 0,
+      { timeoutMs: 60_000, intervalMs: 250 },
     );
     await client.container.remove.mutate({ id: container.id });
     await eventually(
@@ -160,6 +151,7 @@ describeEachEngine("the real agent against the real central", ({ kind, engine })
       () =>
         e.docker.listContainers({ all: true, filters: { label: [`fleet.container-id=${container.id}`] } }),
       (list) => list.length === 0,
+      { timeoutMs: 60_000, intervalMs: 250 },
     );
   });
 });

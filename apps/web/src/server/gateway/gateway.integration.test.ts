@@ -1,8 +1,10 @@
 // The gateway end to end: fake agents speaking the real protocol over real
 // WebSockets to a real HTTP server, with a real Postgres behind it.
+
 import { randomUUID } from "node:crypto";
 import type { TContainerSample } from "@fleet/shared/domain/metrics";
 import { makeContainerSample, makeEvent, makeHostSample } from "@fleet/shared/protocol/test-factories";
+import { eventually } from "@fleet/test/harness/eventually";
 import {
   connectFakeAgent,
   type FakeAgent,
@@ -68,23 +70,6 @@ describe("gateway", () => {
       throw error;
     }
     throw new Error("expected the central to refuse the agent");
-  }
-
-  async function eventually<T>(
-    read: () => Promise<T>,
-    accept: (value: T) => boolean,
-    timeoutMs = 5000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (accept(value)) return value;
-      if (Date.now() > deadline)
-        throw new Error(
-          `condition not met within ${timeoutMs} ms: ${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,
-        );
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
   }
 
   async function insertContainer(
@@ -167,6 +152,7 @@ describe("gateway", () => {
       const desired = await agent.waitFor("desired");
       expect(desired.containers).toEqual([]);
       await eventually(
+        "the ack to be recorded",
         () =>
           server.db.host.findUniqueOrThrow({
             where: { id: agent.hostId },
@@ -250,6 +236,7 @@ describe("gateway", () => {
       await agent.close();
       // The server notices the close after the agent does; wait, so the order of events is fixed.
       await eventually(
+        "the disconnect event",
         () => eventsOf(hostId),
         (events) => events.some((event) => event.kind === "host.disconnected"),
       );
@@ -263,6 +250,7 @@ describe("gateway", () => {
       expect(host.status).toBe("online");
       expect(host.connectedAt?.getTime()).toBeGreaterThan(firstConnectedAt?.getTime() ?? 0);
       await eventually(
+        "the reconnect events",
         () => eventsOf(hostId),
         (events) =>
           events.map((event) => event.kind).join() ===
@@ -365,6 +353,7 @@ describe("gateway", () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       agent.sendHeartbeat({ ackedGeneration: desired.generation });
       const after = await eventually(
+        "lastSeenAt to move",
         () => server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } }),
         (host) => (host.lastSeenAt?.getTime() ?? 0) > (before.lastSeenAt?.getTime() ?? 0),
       );
@@ -396,6 +385,7 @@ describe("gateway", () => {
         }),
       ]);
       await eventually(
+        "the pushed generation to be acked",
         () => server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } }),
         (host) => host.ackedGeneration === pushed.generation && host.desiredGeneration === pushed.generation,
       );
@@ -423,6 +413,7 @@ describe("gateway", () => {
       agent.send({ type: "ack", generation: desired.generation + 100 });
       agent.send({ type: "ack", generation: desired.generation });
       await eventually(
+        "the ack to be recorded",
         () => server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } }),
         (host) => host.ackedGeneration === desired.generation,
       );
@@ -443,6 +434,7 @@ describe("gateway", () => {
         startedAt: "2025-01-01T00:00:01.123456789Z",
       });
       const row = await eventually(
+        "the container to run",
         () => server.db.container.findUniqueOrThrow({ where: { id: container } }),
         (value) => value.actualState === "running",
       );
@@ -459,6 +451,7 @@ describe("gateway", () => {
       // A later running report (after a restart) keeps the first latency.
       agent.sendStatus({ containerId: container, state: "running", restartCount: 1 });
       const later = await eventually(
+        "the restart to be recorded",
         () => server.db.container.findUniqueOrThrow({ where: { id: container } }),
         (value) => value.restartCount === 1,
       );
@@ -489,6 +482,7 @@ describe("gateway", () => {
       });
       agent.sendStatus({ ...oom, finishedAt: "2025-01-01T00:09:00Z", restartCount: 1 });
       const row = await eventually(
+        "the OOM exit to be recorded",
         () => server.db.container.findUniqueOrThrow({ where: { id: container } }),
         (value) => value.finishedAt?.toISOString() === "2025-01-01T00:09:00.000Z",
       );
@@ -505,6 +499,7 @@ describe("gateway", () => {
       const mine = await insertContainer(agent.hostId);
       agent.sendStatus({ containerId: mine, state: "running" });
       await eventually(
+        "my container to run",
         () => server.db.container.findUniqueOrThrow({ where: { id: mine } }),
         (row) => row.actualState === "running",
       );
@@ -525,6 +520,7 @@ describe("gateway", () => {
       );
       agent.send(makeEvent({ kind: "agent.error", containerId: undefined, message: "disk full", data: {} }));
       const events = await eventually(
+        "the agent's error event",
         () => eventsOf(agent.hostId),
         (rows) => rows.some((row) => row.kind === "agent.error"),
       );
@@ -550,6 +546,7 @@ describe("gateway", () => {
       const samples: TContainerSample[] = [makeContainerSample({ containerId: container, ts: Date.now() })];
       agent.sendMetrics({ containers: samples, host: makeHostSample({ ts: Date.now() }) });
       await eventually(
+        "the host sample to be stored",
         async () => {
           await metricsService.flush();
           return server.db.hostSample.count({ where: { hostId: agent.hostId } });

@@ -2,6 +2,7 @@
 // lost host's deployment replicas and restartable containers are placed on
 // the remaining hosts, what fits nowhere waits and is placed when a host with
 // room joins, and the lost host, once back, is no longer told to run them.
+import { eventually } from "@fleet/test/harness/eventually";
 import type { FakeAgent } from "@fleet/test/harness/fake-agent";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -11,20 +12,6 @@ import {
   type TestFleet,
   waitForDesiredIds,
 } from "../placement/testing/test-fleet";
-
-async function waitUntil<T>(
-  what: string,
-  check: () => Promise<T | null | undefined | false>,
-  timeoutMs: number,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe("rescheduling on host loss", () => {
   const getDatabase = useTestDatabase();
@@ -106,14 +93,11 @@ describe("rescheduling on host loss", () => {
     await lost!.close();
     const lostAt = Date.now();
 
-    const moved = await waitUntil(
+    const moved = await eventually(
       "the replicas to run elsewhere",
-      async () => {
-        const { replicas } = await viewer.deployment.get.query({ id: deployment.deployment.id });
-        const elsewhere = replicas.filter((r) => r.hostId && r.hostId !== lost!.hostId);
-        return elsewhere.length === 4 ? replicas : null;
-      },
-      6000,
+      async () => (await viewer.deployment.get.query({ id: deployment.deployment.id })).replicas,
+      (replicas) => replicas.filter((r) => r.hostId && r.hostId !== lost!.hostId).length === 4,
+      { timeoutMs: 6000, intervalMs: 50 },
     );
     // Offline after 1 s of silence (checked every 250 ms), then one transaction.
     expect(Date.now() - lostAt).toBeLessThan(5000);
@@ -176,13 +160,11 @@ describe("rescheduling on host loss", () => {
       { name: "d-new", cpus: 2, memoryMiB: 1024, labels: { group: "loss" } },
     ]);
     keepAlive(roomy!);
-    const placed = await waitUntil(
+    const placed = await eventually(
       "big to be placed",
-      async () => {
-        const { container } = await viewer.container.get.query({ name: "big" });
-        return container.hostId ? container : null;
-      },
-      5000,
+      async () => (await viewer.container.get.query({ name: "big" })).container,
+      (container) => container.hostId !== null,
+      { timeoutMs: 5000, intervalMs: 50 },
     );
     expect(placed).toMatchObject({ id: waiting.container.id, hostName: "d-new", statusMessage: null });
     await waitForDesiredIds(roomy!, [placed.id]);
