@@ -7,6 +7,7 @@ import { type TContainerSpec, ZContainerSpec } from "@fleet/shared/domain/contai
 import { describeIssues } from "@fleet/shared/protocol/frame";
 import { MAX_DESIRED_CONTAINERS } from "@fleet/shared/protocol/server-to-agent";
 import type { Prisma, PrismaClient } from "../db";
+import { resourcesOfRow, restartPolicyOfRow } from "../db/container-columns";
 
 export const desiredContainerSelect = {
   id: true,
@@ -35,13 +36,6 @@ export type TSpecFromRow = { ok: true; spec: TContainerSpec } | { ok: false; err
 export function containerSpecFromRow(row: TDesiredContainerRow): TSpecFromRow {
   const stored =
     row.spec !== null && typeof row.spec === "object" && !Array.isArray(row.spec) ? row.spec : {};
-  const restartPolicy =
-    row.restartPolicy === "on_failure"
-      ? {
-          name: "on-failure" as const,
-          ...(row.restartMaxRetries === null ? {} : { maxRetries: row.restartMaxRetries }),
-        }
-      : { name: row.restartPolicy };
   const parsed = ZContainerSpec.safeParse({
     command: null,
     env: {},
@@ -51,15 +45,8 @@ export function containerSpecFromRow(row: TDesiredContainerRow): TSpecFromRow {
     id: row.id,
     name: row.name,
     image: row.image,
-    resources: {
-      cpuRequestMillis: row.cpuRequestMillis,
-      cpuLimitMillis: row.cpuLimitMillis,
-      memoryRequestBytes: Number(row.memoryRequestBytes),
-      memoryLimitBytes: row.memoryLimitBytes === null ? null : Number(row.memoryLimitBytes),
-      pidsRequest: row.pidsRequest,
-      pidsLimit: row.pidsLimit,
-    },
-    restartPolicy,
+    resources: resourcesOfRow(row),
+    restartPolicy: restartPolicyOfRow(row),
   });
   return parsed.success
     ? { ok: true, spec: parsed.data }

@@ -15,6 +15,12 @@ import { ZImageRef } from "@fleet/shared/image-ref";
 import { type TLabels, ZLabels } from "@fleet/shared/label-selector";
 import { z } from "zod";
 import type { Prisma } from "../../db";
+import {
+  resourcesOfRow,
+  restartPolicyOfRow,
+  type TResourceColumns,
+  type TRestartColumns,
+} from "../../db/container-columns";
 
 export const ZContainerTemplate = z.object({
   image: ZImageRef,
@@ -117,36 +123,13 @@ export function readStoredSpec(spec: unknown): z.infer<typeof ZStoredSpec> {
 }
 
 /** A container row back into the template it was made from. */
-export function templateOfRow(row: {
-  image: string;
-  spec: unknown;
-  cpuRequestMillis: number;
-  cpuLimitMillis: number | null;
-  memoryRequestBytes: bigint;
-  memoryLimitBytes: bigint | null;
-  pidsRequest: number;
-  pidsLimit: number | null;
-  restartPolicy: "no" | "on_failure" | "always";
-  restartMaxRetries: number | null;
-}): TContainerTemplate {
-  const stored = readStoredSpec(row.spec);
+export function templateOfRow(
+  row: TResourceColumns & TRestartColumns & { image: string; spec: unknown },
+): TContainerTemplate {
   return {
     image: row.image,
-    ...stored,
-    resources: {
-      cpuRequestMillis: row.cpuRequestMillis,
-      cpuLimitMillis: row.cpuLimitMillis,
-      memoryRequestBytes: Number(row.memoryRequestBytes),
-      memoryLimitBytes: row.memoryLimitBytes === null ? null : Number(row.memoryLimitBytes),
-      pidsRequest: row.pidsRequest,
-      pidsLimit: row.pidsLimit,
-    },
-    restartPolicy:
-      row.restartPolicy === "on_failure"
-        ? {
-            name: "on-failure",
-            ...(row.restartMaxRetries === null ? {} : { maxRetries: row.restartMaxRetries }),
-          }
-        : { name: row.restartPolicy },
+    ...readStoredSpec(row.spec),
+    resources: resourcesOfRow(row),
+    restartPolicy: restartPolicyOfRow(row),
   };
 }

@@ -2,27 +2,12 @@
 // there; these run inside the caller's transaction, after it locked the host row.
 import { effectiveRequests } from "@fleet/shared/scheduler/effective-requests";
 import type { ResourceAmounts } from "@fleet/shared/scheduler/types";
+import { resourcesOfRow, type TResourceColumns } from "../../db/container-columns";
 import type { TTransaction } from "./placement-lock";
 
-export interface TRequestColumns {
-  cpuRequestMillis: number;
-  cpuLimitMillis: number | null;
-  memoryRequestBytes: bigint;
-  memoryLimitBytes: bigint | null;
-  pidsRequest: number;
-  pidsLimit: number | null;
-}
-
 /** What a container row takes from its host: its effective requests. */
-export function takenByRow(row: TRequestColumns): ResourceAmounts {
-  return effectiveRequests({
-    cpuRequestMillis: row.cpuRequestMillis,
-    cpuLimitMillis: row.cpuLimitMillis,
-    memoryRequestBytes: Number(row.memoryRequestBytes),
-    memoryLimitBytes: row.memoryLimitBytes === null ? null : Number(row.memoryLimitBytes),
-    pidsRequest: row.pidsRequest,
-    pidsLimit: row.pidsLimit,
-  });
+export function takenByRow(row: TResourceColumns): ResourceAmounts {
+  return effectiveRequests(resourcesOfRow(row));
 }
 
 export async function allocateOnHost(tx: TTransaction, hostId: string, take: ResourceAmounts): Promise<void> {
