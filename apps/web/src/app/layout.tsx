@@ -1,17 +1,22 @@
-// The dashboard's shell. Pages under src/app are the browser-facing room: they
-// may import @fleet/shared and the tRPC client types, never server modules.
+// The dashboard's root: the stylesheet and the tRPC/React Query providers.
+// Pages under src/app are the browser-facing room: they import @fleet/shared,
+// src/client and the API's types, never server modules.
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
+import { Providers } from "@/client/providers";
+import "./globals.css";
 
 export const metadata: Metadata = {
-  title: "Fleet",
+  title: { default: "Fleet", template: "%s · Fleet" },
   description: "Container fleet manager",
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body style={{ fontFamily: "system-ui, sans-serif", margin: "2rem", lineHeight: 1.5 }}>{children}</body>
+      <body>
+        <Providers>{children}</Providers>
+      </body>
     </html>
   );
 }

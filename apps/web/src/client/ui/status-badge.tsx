@@ -1,0 +1,32 @@
+// One colour language for every status the dashboard shows.
+const TONE: Record<string, "ok" | "warn" | "bad" | "idle"> = {
+  online: "ok",
+  running: "ok",
+  active: "ok",
+  pulled: "ok",
+  built: "ok",
+  info: "idle",
+  draining: "warn",
+  pending: "warn",
+  starting: "warn",
+  created: "idle",
+  restarting: "warn",
+  warning: "warn",
+  used: "idle",
+  offline: "bad",
+  exited: "idle",
+  stopped: "idle",
+  failed: "bad",
+  dead: "bad",
+  error: "bad",
+  expired: "idle",
+  removed: "idle",
+};
+
+export function StatusBadge({ status, testId }: { status: string; testId?: string }) {
+  return (
+    <span className={`badge badge-${TONE[status] ?? "idle"}`} data-testid={testId}>
+      {status}
+    </span>
+  );
+}
