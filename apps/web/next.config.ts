@@ -25,6 +25,9 @@ const config: NextConfig = {
     ignoreBuildErrors: true,
   },
   poweredByHeader: false,
+  // The dev server binds all addresses; browsers reach it by loopback name or IP.
+  allowedDevOrigins: ["127.0.0.1", "localhost"],
+  devIndicators: false,
 };
 
 export default config;

@@ -60,6 +60,7 @@ export interface FleetServer {
 
 type NextHandlers = {
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>;
   close: () => Promise<void>;
 };
 
@@ -98,7 +99,12 @@ async function prepareNext(options: {
   });
   await app.prepare();
   const handle = app.getRequestHandler();
-  return { handle: (req, res) => handle(req, res), close: () => app.close() };
+  const upgrade = app.getUpgradeHandler();
+  return {
+    handle: (req, res) => handle(req, res),
+    upgrade: (req, socket, head) => upgrade(req, socket, head),
+    close: () => app.close(),
+  };
 }
 
 export async function createFleetServer(options: CreateFleetServerOptions): Promise<FleetServer> {
@@ -171,9 +177,14 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
       services.gateway.handleUpgrade(req, socket, head);
       return;
     }
-    // Next.js attaches its own upgrade listener (hot reload in dev) to this
-    // server on its first request; its paths are under /_next/.
-    if (nextHandlers && path.startsWith("/_next/")) return;
+    // Next.js's own sockets (hot reload in dev) are under /_next/.
+    if (nextHandlers && path.startsWith("/_next/")) {
+      nextHandlers.upgrade(req, socket, head).catch((error: unknown) => {
+        log.debug({ err: error }, "Next.js upgrade failed");
+        socket.destroy();
+      });
+      return;
+    }
     socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
   server.on("clientError", (error, socket) => {

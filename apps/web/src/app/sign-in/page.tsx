@@ -1,7 +1,7 @@
 "use client";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter, useSearchParams } from "next/navigation";
-import { type FormEvent, Suspense, useState } from "react";
+import { type FormEvent, Suspense, useEffect, useState } from "react";
 import { useTRPC } from "@/client/trpc";
 import { ErrorNote } from "@/client/ui/error-note";
 
@@ -17,6 +17,9 @@ function SignInForm() {
   const params = useSearchParams();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  // Until React has hydrated, a click would submit the form natively (a GET with the password in the URL).
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
   const signIn = useMutation(
     trpc.auth.signIn.mutationOptions({
       onSuccess: async () => {
@@ -32,7 +35,7 @@ function SignInForm() {
   }
 
   return (
-    <form className="auth-card" onSubmit={submit}>
+    <form className="auth-card" method="post" onSubmit={submit}>
       <div className="brand">
         <span className="brand-mark" aria-hidden /> Fleet
       </div>
@@ -58,7 +61,7 @@ function SignInForm() {
         />
       </label>
       <ErrorNote error={signIn.error} />
-      <button type="submit" className="primary" disabled={signIn.isPending}>
+      <button type="submit" className="primary" disabled={!hydrated || signIn.isPending}>
         {signIn.isPending ? "Signing in…" : "Sign in"}
       </button>
       <p className="muted" style={{ margin: 0, fontSize: 12 }}>
