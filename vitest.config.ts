@@ -25,6 +25,19 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.e2e.test.ts"],
+          exclude: ignored,
+          // The PostgreSQL server, then the dashboard's production build (at most once per run).
+          globalSetup: ["test/harness/global-setup.ts", "test/e2e/harness/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // Each file runs a central, an engine and a browser: one at a time on a small machine.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

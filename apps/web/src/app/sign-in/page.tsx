@@ -22,8 +22,11 @@ function SignInForm() {
   useEffect(() => setHydrated(true), []);
   const signIn = useMutation(
     trpc.auth.signIn.mutationOptions({
-      onSuccess: async () => {
-        await queryClient.invalidateQueries();
+      onSuccess: ({ user }) => {
+        // Drop everything cached while anonymous (auth.me said "nobody"), or
+        // the session gate would send the person straight back here.
+        queryClient.clear();
+        queryClient.setQueryData(trpc.auth.me.queryKey(), { user, via: "session" as const });
         router.replace(safeNext(params.get("next")));
       },
     }),

@@ -85,6 +85,8 @@ export function TimeSeriesChart({
         scales: {
           x: {
             type: "linear",
+            // The axis ends at the newest point rather than at a rounder tick beyond it.
+            bounds: "data",
             ticks: {
               maxTicksLimit: 6,
               callback: (value) => {
