@@ -1,6 +1,144 @@
 "use client";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { Suspense, useCallback, useMemo } from "react";
+import { useContainerActions } from "@/client/containers/container-actions";
+import { ContainerFilters } from "@/client/containers/container-filters";
+import {
+  containerFilterQuery,
+  isFiltered,
+  listInputOf,
+  parseContainerFilter,
+  type TContainerFilter,
+} from "@/client/containers/container-query";
+import { ContainersTable } from "@/client/containers/containers-table";
+import { useCan } from "@/client/session";
+import { useTRPC } from "@/client/trpc";
+import { CursorPager, useCursorPages } from "@/client/ui/cursor-pager";
+import { EmptyState } from "@/client/ui/empty-state";
+import { ErrorNote } from "@/client/ui/error-note";
 import { PageHeader } from "@/client/ui/page-header";
+import { useLiveMetrics } from "@/client/use-live-metrics";
+
+const PAGE_SIZE = 50;
+/** A live sample older than this is not "now" any more (the agents send one every 5 s by default). */
+const FRESH_SAMPLE_MS = 30_000;
+
+function ContainersList({
+  filter,
+  onChange,
+}: {
+  filter: TContainerFilter;
+  onChange: (filter: TContainerFilter) => void;
+}) {
+  const trpc = useTRPC();
+  const pathname = usePathname();
+  const canOperate = useCan("operator");
+  // Keyed by the filter (below), so a new filter starts again at page 1.
+  const pages = useCursorPages();
+  const list = useQuery(
+    trpc.container.list.queryOptions(
+      { ...listInputOf(filter), cursor: pages.cursor, limit: PAGE_SIZE },
+      { refetchInterval: 5000, placeholderData: keepPreviousData },
+    ),
+  );
+  const live = useLiveMetrics({}, { keepMs: 60_000 });
+  const actions = useContainerActions();
+
+  const { window: liveWindow, version } = live;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` changes when the window's contents do.
+  const latestSample = useMemo(() => {
+    const now = Date.now();
+    return (containerId: string) => {
+      const sample = liveWindow.containers.get(containerId)?.at(-1);
+      return sample && now - sample.ts < FRESH_SAMPLE_MS ? sample : undefined;
+    };
+  }, [liveWindow, version]);
+
+  const items = list.data?.items ?? [];
+  const deploymentName = filter.deploymentId ? (items[0]?.deploymentName ?? null) : null;
+
+  return (
+    <>
+      {filter.deploymentId ? (
+        <p className="notice">
+          Replicas of deployment <strong>{deploymentName ?? filter.deploymentId}</strong>.{" "}
+          <button
+            type="button"
+            className="button-small"
+            onClick={() => onChange({ ...filter, deploymentId: null })}
+          >
+            Show all containers
+          </button>
+        </p>
+      ) : null}
+      <ErrorNote error={list.error} />
+      {actions.failure ? (
+        <p role="alert" className="error-note">
+          {actions.failure}{" "}
+          <button type="button" className="button-small" onClick={actions.dismiss}>
+            Dismiss
+          </button>
+        </p>
+      ) : null}
+      {list.isPending ? (
+        <p className="muted">Loading containers…</p>
+      ) : items.length === 0 && pages.page === 1 ? (
+        <div className="card">
+          {isFiltered(filter) ? (
+            <EmptyState title="No containers match these filters">
+              <p>
+                <Link href={pathname}>Clear filters</Link>
+              </p>
+            </EmptyState>
+          ) : (
+            <EmptyState title="No containers yet">
+              {canOperate ? (
+                <p>
+                  <Link href="/run">Run a container</Link> and it shows up here, with the host it landed on.
+                </p>
+              ) : (
+                <p>Containers that operators run show up here.</p>
+              )}
+            </EmptyState>
+          )}
+        </div>
+      ) : (
+        <ContainersTable containers={items} latestSample={latestSample} actions={actions} />
+      )}
+      <CursorPager pages={pages} nextCursor={list.data?.nextCursor} shown={items.length} />
+    </>
+  );
+}
+
+function ContainersPage() {
+  const searchParams = useSearchParams();
+  const filter = useMemo(() => parseContainerFilter(searchParams), [searchParams]);
+  const router = useRouter();
+  const pathname = usePathname();
+  const setFilter = useCallback(
+    (next: TContainerFilter) => router.replace(`${pathname}${containerFilterQuery(next)}`, { scroll: false }),
+    [router, pathname],
+  );
+  return (
+    <>
+      <PageHeader title="Containers" subtitle="Every container in the fleet, newest first." />
+      <ContainerFilters filter={filter} onChange={setFilter} />
+      <ContainersList key={listKeyOf(filter)} filter={filter} onChange={setFilter} />
+    </>
+  );
+}
+
+/** The list restarts at page 1 when anything but the text being typed changes. */
+function listKeyOf(filter: TContainerFilter): string {
+  return JSON.stringify(listInputOf(filter));
+}
 
 export default function Page() {
-  return <PageHeader title="Containers" subtitle="Coming in this change." />;
+  return (
+    <Suspense fallback={<p className="muted">Loading…</p>}>
+      <ContainersPage />
+    </Suspense>
+  );
 }

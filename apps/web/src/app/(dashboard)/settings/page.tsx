@@ -1,6 +1,20 @@
 "use client";
+import { useCan } from "@/client/session";
+import { ApiTokensSection } from "@/client/settings/api-tokens-section";
+import { HostsSection } from "@/client/settings/hosts-section";
+import { ProfileCard } from "@/client/settings/profile-card";
+import { UsersSection } from "@/client/settings/users-section";
 import { PageHeader } from "@/client/ui/page-header";
 
 export default function Page() {
-  return <PageHeader title="Settings" subtitle="Coming in this change." />;
+  const isAdmin = useCan("admin");
+  return (
+    <>
+      <PageHeader title="Settings" subtitle="Your account, adding hosts, API tokens and users." />
+      <ProfileCard />
+      <HostsSection />
+      <ApiTokensSection />
+      {isAdmin ? <UsersSection /> : null}
+    </>
+  );
 }

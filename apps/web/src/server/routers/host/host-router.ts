@@ -3,5 +3,6 @@ import { drain } from "./drain";
 import { get } from "./get";
 import { list } from "./list";
 import { remove } from "./remove";
+import { usage } from "./usage";
 
-export const hostRouter = router({ list, get, drain, remove });
+export const hostRouter = router({ list, get, usage, drain, remove });

@@ -1,6 +1,9 @@
 "use client";
-import { PageHeader } from "@/client/ui/page-header";
+import { useParams } from "next/navigation";
+import { HostDetail } from "@/client/hosts/host-detail";
 
 export default function Page() {
-  return <PageHeader title="Host" subtitle="Coming in this change." />;
+  const { id } = useParams<{ id: string }>();
+  // A new host id is a new page: reset charts, pages and the event stream.
+  return <HostDetail key={id} hostId={id} />;
 }

@@ -1,0 +1,56 @@
+// The events page's filter lives in the query string (`?kind=container.&severity=warning,error&host=…&container=…`)
+// so a filtered view can be linked to from a host, a container or a bookmark.
+import type { RouterInputs } from "../api-types";
+
+export const EVENT_SEVERITY_CHOICES = ["info", "warning", "error"] as const;
+export type TEventSeverity = (typeof EVENT_SEVERITY_CHOICES)[number];
+
+export interface TEventFilterValue {
+  kindPrefix?: string;
+  severity?: TEventSeverity[];
+  hostId?: string;
+  containerId?: string;
+}
+
+function isSeverity(text: string): text is TEventSeverity {
+  return (EVENT_SEVERITY_CHOICES as readonly string[]).includes(text);
+}
+
+export function filterFromSearchParams(params: URLSearchParams): TEventFilterValue {
+  const kindPrefix = params.get("kind")?.trim() || undefined;
+  const severity = (params.get("severity") ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter(isSeverity);
+  return {
+    kindPrefix,
+    severity: severity.length > 0 ? [...new Set(severity)] : undefined,
+    hostId: params.get("host")?.trim() || undefined,
+    containerId: params.get("container")?.trim() || undefined,
+  };
+}
+
+export function filterToSearchParams(filter: TEventFilterValue): URLSearchParams {
+  const params = new URLSearchParams();
+  if (filter.kindPrefix) params.set("kind", filter.kindPrefix);
+  if (filter.severity && filter.severity.length > 0) params.set("severity", filter.severity.join(","));
+  if (filter.hostId) params.set("host", filter.hostId);
+  if (filter.containerId) params.set("container", filter.containerId);
+  return params;
+}
+
+/** The part of `event.list` / `event.stream` input the filter decides. */
+export function filterToInput(
+  filter: TEventFilterValue,
+): Omit<NonNullable<RouterInputs["event"]["list"]>, "cursor" | "limit"> {
+  return {
+    ...(filter.kindPrefix ? { kindPrefix: filter.kindPrefix } : {}),
+    ...(filter.severity && filter.severity.length > 0 ? { severity: filter.severity } : {}),
+    ...(filter.hostId ? { hostId: filter.hostId } : {}),
+    ...(filter.containerId ? { containerId: filter.containerId } : {}),
+  };
+}
+
+export function hasAnyFilter(filter: TEventFilterValue): boolean {
+  return Boolean(filter.kindPrefix || filter.severity?.length || filter.hostId || filter.containerId);
+}

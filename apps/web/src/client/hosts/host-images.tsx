@@ -1,0 +1,60 @@
+"use client";
+// The images one host's engine holds, as it last listed them.
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { formatBytes, formatDateTime, formatRelative, shortDigest } from "../format";
+import { useTRPC } from "../trpc";
+import { EmptyState } from "../ui/empty-state";
+import { ErrorNote } from "../ui/error-note";
+import { useNow } from "../ui/use-now";
+
+export function HostImages({ hostId }: { hostId: string }) {
+  const trpc = useTRPC();
+  const now = useNow(30_000);
+  const images = useQuery(trpc.image.list.queryOptions({ hostId }, { refetchInterval: 30_000 }));
+  const items = images.data?.items ?? [];
+  return (
+    <section className="card section" aria-labelledby="host-images">
+      <div className="row">
+        <h2 id="host-images">Images</h2>
+        <span className="spacer" />
+        <Link href="/images">Pull or build</Link>
+      </div>
+      <ErrorNote error={images.error} />
+      {images.isPending ? (
+        <p className="muted">Loading images…</p>
+      ) : items.length === 0 ? (
+        <EmptyState title="No images on this host" />
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Tags</th>
+                <th>ID</th>
+                <th className="num">Size</th>
+                <th>Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((image) => (
+                <tr key={image.id} data-image-id={image.id}>
+                  <td className="mono">
+                    {image.tags.length > 0 ? image.tags.join(", ") : <span className="muted">untagged</span>}
+                  </td>
+                  <td className="mono" title={image.id}>
+                    {shortDigest(image.id)}
+                  </td>
+                  <td className="num">{formatBytes(image.sizeBytes)}</td>
+                  <td className="nowrap" title={formatDateTime(image.createdAt)}>
+                    {formatRelative(image.createdAt, Math.max(now, image.createdAt.getTime()))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

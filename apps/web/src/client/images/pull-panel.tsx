@@ -1,0 +1,160 @@
+"use client";
+// Pull an image onto one host or every online host, with a row of progress
+// per host as the engines report it (image.pull is a subscription that ends
+// once every host is done).
+import { useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useEffect, useRef, useState } from "react";
+import { useTRPC, useTRPCClient } from "../trpc";
+import { ErrorNote } from "../ui/error-note";
+import { StatusBadge } from "../ui/status-badge";
+import styles from "./images.module.css";
+import { applyPullMessage, cancelPulls, pullRatio, type THostPull, type TPullState } from "./pull-progress";
+
+export interface THostChoice {
+  id: string;
+  name: string;
+  status: "online" | "offline";
+}
+
+const ALL_HOSTS = "";
+
+function PullRow({ pull }: { pull: THostPull }) {
+  const ratio = pullRatio(pull);
+  const words = pull.layer && pull.outcome === "pulling" ? `${pull.status} ${pull.layer}` : pull.status;
+  return (
+    <li className={styles.hostPull} data-host-id={pull.hostId} data-testid="pull-host">
+      <span className={styles.hostPullName} title={pull.hostName}>
+        {pull.hostName}
+      </span>
+      <span className={`${styles.status} muted`}>{pull.outcome === "pulling" ? words : null}</span>
+      <StatusBadge status={pull.outcome} />
+      {pull.outcome === "pulling" ? (
+        <div
+          className={`progress ${styles.progress}`}
+          role="progressbar"
+          aria-label={`Pull on ${pull.hostName}`}
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={ratio === null ? undefined : Math.round(ratio * 100)}
+          aria-valuetext={ratio === null ? pull.status : `${Math.round(ratio * 100)}%`}
+        >
+          <div style={{ width: `${Math.round((ratio ?? 0) * 100)}%` }} />
+        </div>
+      ) : null}
+      {pull.error ? <span className={styles.pullError}>{pull.error}</span> : null}
+    </li>
+  );
+}
+
+export function PullPanel({ hosts }: { hosts: THostChoice[] }) {
+  const trpc = useTRPC();
+  const client = useTRPCClient();
+  const queryClient = useQueryClient();
+  const [image, setImage] = useState("");
+  const [target, setTarget] = useState(ALL_HOSTS);
+  const [pulls, setPulls] = useState<TPullState>({});
+  const [running, setRunning] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const subscription = useRef<{ unsubscribe: () => void } | null>(null);
+
+  // Leaving the page stops listening (the server then cancels the pull).
+  useEffect(() => () => subscription.current?.unsubscribe(), []);
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    const reference = image.trim();
+    if (reference === "") {
+      setError(new Error("Image: enter an image to pull, e.g. busybox:1.36"));
+      return;
+    }
+    subscription.current?.unsubscribe();
+    setError(null);
+    setPulls({});
+    setRunning(true);
+    const finish = () => {
+      setRunning(false);
+      subscription.current = null;
+      void queryClient.invalidateQueries({ queryKey: trpc.image.pathKey() });
+    };
+    subscription.current = client.image.pull.subscribe(
+      target === ALL_HOSTS ? { image: reference, all: true } : { image: reference, hostIds: [target] },
+      {
+        onData: (message) => setPulls((state) => applyPullMessage(state, message.data)),
+        onError: (cause) => {
+          setError(cause);
+          finish();
+        },
+        onComplete: finish,
+      },
+    );
+  };
+
+  const rows = Object.values(pulls);
+  const failed = rows.filter((row) => row.outcome === "failed").length;
+  const pulled = rows.filter((row) => row.outcome === "pulled").length;
+
+  return (
+    <section className="card" aria-labelledby="pull-title">
+      <h2 id="pull-title">Pull</h2>
+      <form className={styles.form} onSubmit={onSubmit} aria-label="Pull" noValidate>
+        <div className={styles.formRow}>
+          <label>
+            Image
+            <input
+              name="image"
+              value={image}
+              onChange={(event) => setImage(event.target.value)}
+              placeholder="registry.example.com/team/app:1.2"
+              autoComplete="off"
+              spellCheck={false}
+            />
+          </label>
+          <label>
+            Hosts
+            <select name="hosts" value={target} onChange={(event) => setTarget(event.target.value)}>
+              <option value={ALL_HOSTS}>All hosts</option>
+              {hosts.map((host) => (
+                <option key={host.id} value={host.id}>
+                  {host.status === "online" ? host.name : `${host.name} (offline)`}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <div className={styles.buttons}>
+          <button type="submit" className="primary" disabled={running}>
+            Pull
+          </button>
+          {running ? (
+            <button
+              type="button"
+              onClick={() => {
+                subscription.current?.unsubscribe();
+                subscription.current = null;
+                setRunning(false);
+                setPulls(cancelPulls);
+              }}
+            >
+              Cancel
+            </button>
+          ) : null}
+          <span className="muted" aria-live="polite">
+            {running
+              ? `Pulling ${rows.length > 0 ? `on ${rows.length} host${rows.length === 1 ? "" : "s"}` : ""}…`
+              : rows.length > 0
+                ? `${pulled} pulled, ${failed} failed`
+                : null}
+          </span>
+        </div>
+        <ErrorNote error={error} />
+      </form>
+      {rows.length > 0 ? (
+        <ul className={styles.hostPulls} aria-label="Pull progress per host" data-testid="pull-progress">
+          {rows.map((pull) => (
+            <PullRow key={pull.hostId} pull={pull} />
+          ))}
+        </ul>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,276 @@
+"use client";
+// The run form: one container (container.run) or, with more than one replica,
+// a deployment placed all or nothing (deployment.create). The placement
+// preview beside it shows where the scheduler would put it before the
+// person submits.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useRouter } from "next/navigation";
+import { type FormEvent, useId, useMemo, useState } from "react";
+import { useTRPC } from "../trpc";
+import { ErrorNote } from "../ui/error-note";
+import { PlacementPreview } from "./placement-preview";
+import styles from "./run.module.css";
+import {
+  deploymentInputOf,
+  EMPTY_RUN_FORM,
+  runRequestOf,
+  type TRestartChoice,
+  type TRunFormValues,
+  type TStrategy,
+} from "./run-request";
+
+export function RunForm({ initialImage }: { initialImage: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const imagesListId = useId();
+  const [values, setValues] = useState<TRunFormValues>({ ...EMPTY_RUN_FORM, image: initialImage });
+  const [formProblem, setFormProblem] = useState<string | null>(null);
+  const request = useMemo(() => runRequestOf(values), [values]);
+
+  // Tags the fleet already holds, offered as the person types an image.
+  const images = useQuery(trpc.image.list.queryOptions({}, { staleTime: 60_000 }));
+  const knownTags = useMemo(
+    () => [...new Set((images.data?.items ?? []).flatMap((image) => image.tags))].sort(),
+    [images.data],
+  );
+
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.container.pathKey() });
+  const runOne = useMutation(trpc.container.run.mutationOptions({ onSuccess: invalidate }));
+  const runMany = useMutation(trpc.deployment.create.mutationOptions({ onSuccess: invalidate }));
+  const submitting = runOne.isPending || runMany.isPending;
+  const apiError = runOne.error ?? runMany.error;
+
+  const set =
+    <K extends keyof TRunFormValues>(key: K) =>
+    (event: { target: { value: string } }) => {
+      setValues((current) => ({ ...current, [key]: event.target.value as TRunFormValues[K] }));
+    };
+
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    runOne.reset();
+    runMany.reset();
+    if (!request.ok) {
+      setFormProblem(request.message);
+      return;
+    }
+    setFormProblem(null);
+    try {
+      if (request.replicas === 1) {
+        const result = await runOne.mutateAsync(request.run);
+        router.push(`/containers/${result.container.id}`);
+        return;
+      }
+      const deployment = deploymentInputOf(request.run, request.replicas);
+      if (!deployment) {
+        setFormProblem(`Name: ${request.replicas} replicas form a deployment, which needs a name`);
+        return;
+      }
+      const result = await runMany.mutateAsync(deployment);
+      router.push(`/containers?deployment=${encodeURIComponent(result.deployment.id)}`);
+    } catch {
+      // The mutation keeps the error; it shows beside the form and the values stay.
+    }
+  };
+
+  return (
+    <div className={styles.layout}>
+      <form className="card" onSubmit={onSubmit} aria-label="Run a container" noValidate>
+        <div className="form-grid">
+          <label className="wide">
+            Image
+            <input
+              name="image"
+              value={values.image}
+              onChange={set("image")}
+              placeholder="busybox:latest"
+              list={imagesListId}
+              autoComplete="off"
+              spellCheck={false}
+              required
+            />
+          </label>
+          <datalist id={imagesListId}>
+            {knownTags.map((tag) => (
+              <option key={tag} value={tag} />
+            ))}
+          </datalist>
+          <label className="wide">
+            Command
+            <input
+              name="command"
+              value={values.command}
+              onChange={set("command")}
+              placeholder="the image's default; quote words with spaces: sh -c 'sleep 3600'"
+              className="mono"
+              autoComplete="off"
+              spellCheck={false}
+            />
+          </label>
+          <label>
+            Name
+            <input
+              name="name"
+              value={values.name}
+              onChange={set("name")}
+              placeholder={Number(values.replicas) > 1 ? "required for replicas" : "generated when empty"}
+              autoComplete="off"
+              spellCheck={false}
+            />
+          </label>
+          <label>
+            Replicas
+            <input
+              name="replicas"
+              type="number"
+              min={1}
+              step={1}
+              value={values.replicas}
+              onChange={set("replicas")}
+            />
+          </label>
+          <label>
+            Strategy
+            <select
+              name="strategy"
+              value={values.strategy}
+              onChange={(event) =>
+                setValues((current) => ({ ...current, strategy: event.target.value as TStrategy }))
+              }
+            >
+              <option value="binpack">binpack (fill hosts up)</option>
+              <option value="spread">spread (least allocated)</option>
+            </select>
+          </label>
+        </div>
+
+        <fieldset className={styles.fieldset}>
+          <legend className={styles.legend}>Limits</legend>
+          <div className="form-grid">
+            <label>
+              CPUs
+              <input
+                name="cpus"
+                value={values.cpus}
+                onChange={set("cpus")}
+                placeholder="e.g. 0.5 or 500m"
+                inputMode="decimal"
+                autoComplete="off"
+              />
+            </label>
+            <label>
+              Memory
+              <input
+                name="memory"
+                value={values.memory}
+                onChange={set("memory")}
+                placeholder="e.g. 64m or 1g"
+                autoComplete="off"
+              />
+            </label>
+            <label>
+              Pids
+              <input
+                name="pids"
+                value={values.pids}
+                onChange={set("pids")}
+                placeholder="e.g. 100"
+                inputMode="numeric"
+                autoComplete="off"
+              />
+            </label>
+          </div>
+          <p className={`muted ${styles.hint}`}>
+            The scheduler reserves what the limits say; empty means no limit and no reservation.
+          </p>
+        </fieldset>
+
+        <fieldset className={styles.fieldset}>
+          <legend className={styles.legend}>Runtime</legend>
+          <div className="form-grid">
+            <label>
+              Restart policy
+              <select
+                name="restart"
+                value={values.restart}
+                onChange={(event) =>
+                  setValues((current) => ({ ...current, restart: event.target.value as TRestartChoice }))
+                }
+              >
+                <option value="no">no</option>
+                <option value="always">always</option>
+                <option value="on-failure">on-failure</option>
+              </select>
+            </label>
+            {values.restart === "on-failure" ? (
+              <label>
+                Max retries
+                <input
+                  name="maxRetries"
+                  value={values.maxRetries}
+                  onChange={set("maxRetries")}
+                  placeholder="unlimited"
+                  inputMode="numeric"
+                  autoComplete="off"
+                />
+              </label>
+            ) : null}
+            <label>
+              Ports
+              <input
+                name="ports"
+                value={values.ports}
+                onChange={set("ports")}
+                placeholder="8080:80, 5353:53/udp"
+                className="mono"
+                autoComplete="off"
+                spellCheck={false}
+              />
+            </label>
+            <label>
+              Constraints
+              <input
+                name="constraints"
+                value={values.constraints}
+                onChange={set("constraints")}
+                placeholder="zone=a,disk!=hdd"
+                className="mono"
+                autoComplete="off"
+                spellCheck={false}
+              />
+            </label>
+            <label className="wide">
+              Environment
+              <textarea
+                name="env"
+                value={values.env}
+                onChange={set("env")}
+                placeholder={"KEY=value, one per line"}
+                rows={4}
+                spellCheck={false}
+              />
+            </label>
+          </div>
+        </fieldset>
+
+        {formProblem ? (
+          <p role="alert" className="error-note">
+            {formProblem}
+          </p>
+        ) : null}
+        <ErrorNote error={apiError} />
+        <div className={styles.actions}>
+          <button type="submit" className="primary" disabled={submitting}>
+            Run
+          </button>
+          {submitting ? <span className="muted">Placing…</span> : null}
+        </div>
+      </form>
+      {/* Its own column (not a card after a card), so it sits beside the form. */}
+      <aside className={styles.side}>
+        <PlacementPreview request={request} />
+      </aside>
+    </div>
+  );
+}

@@ -1,0 +1,171 @@
+// The run form's text fields → the API's input for container.run,
+// container.plan and deployment.create. The API parses docker's spellings
+// ("0.5", "64m", "8080:80", "on-failure:3") itself and names the field of any
+// mistake, so this only splits lines and lists; the few checks here are the
+// ones the API cannot word for a form (an empty image, a pids field that is
+// not a number, a deployment without a name).
+import type { RouterInputs } from "../api-types";
+
+export type TRestartChoice = "no" | "always" | "on-failure";
+export type TStrategy = "binpack" | "spread";
+
+export interface TRunFormValues {
+  image: string;
+  command: string;
+  name: string;
+  memory: string;
+  cpus: string;
+  pids: string;
+  env: string;
+  ports: string;
+  restart: TRestartChoice;
+  /** Only with `on-failure`; empty = retry forever. */
+  maxRetries: string;
+  replicas: string;
+  strategy: TStrategy;
+  constraints: string;
+}
+
+export const EMPTY_RUN_FORM: TRunFormValues = {
+  image: "",
+  command: "",
+  name: "",
+  memory: "",
+  cpus: "",
+  pids: "",
+  env: "",
+  ports: "",
+  restart: "no",
+  maxRetries: "",
+  replicas: "1",
+  strategy: "binpack",
+  constraints: "",
+};
+
+export type TRunInput = RouterInputs["container"]["run"];
+export type TDeploymentInput = RouterInputs["deployment"]["create"];
+
+export type TRunRequest =
+  | { ok: true; replicas: number; run: TRunInput }
+  | { ok: false; field: keyof TRunFormValues; message: string };
+
+/**
+ * Splits a command line as a shell would split words: whitespace separates,
+ * single quotes keep everything, double quotes keep all but `\"` and `\\`, a
+ * backslash outside quotes escapes the next character. No expansion of any
+ * kind. Throws on an unclosed quote.
+ */
+export function splitCommandLine(line: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let quote: "'" | '"' | null = null;
+  for (let index = 0; index < line.length; index++) {
+    const char = line[index] as string;
+    if (quote === "'") {
+      if (char === "'") quote = null;
+      else word += char;
+      continue;
+    }
+    if (quote === '"') {
+      if (char === '"') quote = null;
+      else if (char === "\\" && (line[index + 1] === '"' || line[index + 1] === "\\")) word += line[++index];
+      else word += char;
+      continue;
+    }
+    if (char === "'" || char === '"') {
+      quote = char;
+      inWord = true;
+    } else if (char === "\\" && index + 1 < line.length) {
+      word += line[++index];
+      inWord = true;
+    } else if (/\s/.test(char)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += char;
+      inWord = true;
+    }
+  }
+  if (quote) throw new Error(`unclosed ${quote === "'" ? "single" : "double"} quote`);
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** `KEY=value` lines; blank lines and `#` comments are skipped. */
+export function envLines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/^\s+/, ""))
+    .filter((line) => line !== "" && !line.startsWith("#"));
+}
+
+/** `8080:80, 9090:90/udp` or one per line. */
+export function portList(text: string): string[] {
+  return text.split(/[\s,]+/).filter((port) => port !== "");
+}
+
+function wholeNumber(text: string): number | null {
+  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : null;
+}
+
+/** The form as the API's input, or the first problem the API cannot word for this form. */
+export function runRequestOf(values: TRunFormValues): TRunRequest {
+  const image = values.image.trim();
+  if (image === "")
+    return { ok: false, field: "image", message: "Image: enter an image, e.g. busybox:latest" };
+
+  let command: string[] | undefined;
+  if (values.command.trim() !== "") {
+    try {
+      command = splitCommandLine(values.command);
+    } catch (error) {
+      return { ok: false, field: "command", message: `Command: ${(error as Error).message}` };
+    }
+  }
+
+  let pids: number | undefined;
+  if (values.pids.trim() !== "") {
+    const parsed = wholeNumber(values.pids);
+    if (parsed === null) return { ok: false, field: "pids", message: "Pids: must be a whole number" };
+    pids = parsed;
+  }
+
+  const replicas = values.replicas.trim() === "" ? 1 : wholeNumber(values.replicas);
+  if (replicas === null || replicas < 1) {
+    return { ok: false, field: "replicas", message: "Replicas: must be a whole number, 1 or more" };
+  }
+
+  let restart: string = values.restart;
+  if (values.restart === "on-failure" && values.maxRetries.trim() !== "") {
+    const retries = wholeNumber(values.maxRetries);
+    if (retries === null)
+      return { ok: false, field: "maxRetries", message: "Max retries: must be a whole number" };
+    restart = `on-failure:${retries}`;
+  }
+
+  const env = envLines(values.env);
+  const ports = portList(values.ports);
+  const name = values.name.trim();
+  const run: TRunInput = {
+    image,
+    strategy: values.strategy,
+    restart,
+    ...(command ? { command } : {}),
+    ...(name !== "" ? { name } : {}),
+    ...(values.memory.trim() !== "" ? { memory: values.memory.trim() } : {}),
+    ...(values.cpus.trim() !== "" ? { cpus: values.cpus.trim() } : {}),
+    ...(pids !== undefined ? { pids } : {}),
+    ...(env.length > 0 ? { env } : {}),
+    ...(ports.length > 0 ? { ports } : {}),
+    ...(values.constraints.trim() !== "" ? { constraints: values.constraints.trim() } : {}),
+  };
+  return { ok: true, replicas, run };
+}
+
+/** The same description as a deployment of `replicas`; its name names the replicas (`<name>-<index>`). */
+export function deploymentInputOf(run: TRunInput, replicas: number): TDeploymentInput | null {
+  if (!run.name) return null;
+  return { ...run, name: run.name, replicas };
+}
