@@ -3,7 +3,8 @@
 // process driving a real engine (Docker, then Podman). A host joins with a join
 // token, `container.run` places a container on it, the agent starts it with the
 // limits in the kernel's cgroup files, its metrics land in the central's history,
-// and stop/remove reach the engine.
+// stop keeps the engine container (exited, logs readable) and start runs that
+// same one again, and remove takes it out of the engine.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -59,7 +60,7 @@ describeEachEngine("the real agent against the real central", ({ kind, engine })
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  it("joins, runs a container with its limits, reports metrics, and stops and removes it", async () => {
+  it("joins, runs a container with its limits, reports metrics, stops and starts it in place, and removes it", async () => {
     const { token } = await client.joinToken.create.mutate({ ttl: "10m" });
     const e = engine();
     agent = spawn(
@@ -96,9 +97,14 @@ describeEachEngine("the real agent against the real central", ({ kind, engine })
       throw new Error(`${error.message}\nagent output:\n${output.slice(-4000)}`);
     });
 
+    const greeting = `hello from ${kind}`;
     const { container, placement } = await client.container.run.mutate({
       image: TEST_IMAGE_TAG,
-      command: ["sleep", "3600"],
+      // Says something for the logs, and leaves at once on SIGTERM (a bare `sleep`
+      // as pid 1 ignores it and would hold every stop for the whole timeout).
+      command: ["sh", "-c", `trap 'exit 0' TERM; echo '${greeting}'; while true; do sleep 1; done`],
+      // Would bring back a container whose stop the agent mistook for a crash.
+      restart: "always",
       memory: "64m",
       cpus: "0.5",
       pids: 50,
@@ -136,11 +142,54 @@ describeEachEngine("the real agent against the real central", ({ kind, engine })
     );
     expect(metrics.latest?.sample.memoryLimitBytes).toBe(64 * MIB);
 
-    await client.container.stop.mutate({ id: container.id });
-    // A stopped container leaves the host's desired set, so the agent stops (and may remove) it.
     const byLabel = { filters: { label: [`fleet.container-id=${container.id}`] } };
+    const allByLabel = { all: true, ...byLabel };
+    const logLines = async () =>
+      (await client.container.logs.query({ id: container.id, tail: 100 })).lines.map((l) => l.line);
+    await eventually("its greeting in the logs", logLines, (lines) => lines.includes(greeting), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+
+    // Stop keeps the container: exited in the engine, its logs still there, as `docker stop` does.
+    await client.container.stop.mutate({ id: container.id });
     await eventually(
       "the container to stop",
+      () => e.docker.listContainers(byLabel),
+      (list) => list.length === 0,
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const stopped = await eventually(
+      "the stop to be reported",
+      async () => (await client.container.get.query({ id: container.id })).container,
+      (c) => c.actualState === "stopped",
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    expect(stopped).toMatchObject({ desiredState: "stopped", engineId: running.engineId });
+    const kept = await e.docker.listContainers(allByLabel);
+    expect(kept.map((c) => [c.Id, c.State])).toEqual([[running.engineId, "exited"]]);
+    expect(await logLines()).toContain(greeting);
+    // Nothing brings it back on its own (the agent's restart policy does not count a stop as a crash).
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(await e.docker.listContainers(byLabel)).toEqual([]);
+
+    // Start runs the same engine container again.
+    await client.container.start.mutate({ id: container.id });
+    const restarted = await eventually(
+      "the container to run again",
+      async () => (await client.container.get.query({ id: container.id })).container,
+      (c) => c.actualState === "running",
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    expect(restarted.engineId).toBe(running.engineId);
+    const again = await e.docker.getContainer(running.engineId!).inspect();
+    expect(again.State.Running).toBe(true);
+    expect(await e.docker.listContainers(allByLabel)).toHaveLength(1);
+
+    // Stopped again, then removed: the engine forgets the kept container.
+    await client.container.stop.mutate({ id: container.id });
+    await eventually(
+      "the container to stop again",
       () => e.docker.listContainers(byLabel),
       (list) => list.length === 0,
       { timeoutMs: 60_000, intervalMs: 250 },

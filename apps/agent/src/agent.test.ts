@@ -190,6 +190,41 @@ describe("Agent", () => {
     expect(statusOf(a.id)?.restartCount).toBe(1);
   });
 
+  it("keeps a container desired stopped across an agent restart, then starts the same one", async () => {
+    const first = startAgent();
+    await first.start();
+    await central.waitFor("welcome", () => first.isConnected);
+    const a = makeContainerSpec({ restartPolicy: { name: "always" } });
+    driver.images.add(a.image);
+    central.send(desired(1, [a]));
+    await central.waitFor("ack 1", () => central.framesOf("ack").some((f) => f.generation === 1));
+    const engineId = driver.running()[0]!.engineId;
+
+    central.send({ type: "desired", generation: 2, containers: [{ ...a, runState: "stopped" }] });
+    await central.waitFor("ack 2", () => central.framesOf("ack").some((f) => f.generation === 2));
+    expect(statusOf(a.id)).toMatchObject({ state: "stopped", engineId });
+    expect(driver.containers.get(engineId)?.running).toBe(false);
+    await first.stop();
+
+    driver.clearCalls();
+    central.frames.length = 0;
+    const second = startAgent({ config: { ...firstConfig(), joinToken: null } });
+    await second.start();
+    await central.waitFor("welcome", () => second.isConnected);
+    await central.waitFor("status resent", () => statusOf(a.id) !== undefined);
+    // The kept snapshot says stopped: its restart policy does not bring it back.
+    expect(statusOf(a.id)).toMatchObject({ state: "stopped", engineId });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(driver.callsTo("restart")).toHaveLength(0);
+    expect(driver.callsTo("destroy")).toHaveLength(0);
+
+    central.send(desired(3, [a]));
+    await central.waitFor("ack 3", () => central.framesOf("ack").some((f) => f.generation === 3));
+    expect(driver.callsTo("restart").map((c) => c.target)).toEqual([engineId]);
+    expect(driver.running().map((c) => c.engineId)).toEqual([engineId]);
+    expect(statusOf(a.id)).toMatchObject({ state: "running", engineId });
+  });
+
   it("streams metrics of running containers and counts OOMs from the kernel log", async () => {
     const metrics = new FakeMetrics();
     const kernel = new FakeKernelOoms();

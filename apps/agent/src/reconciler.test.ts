@@ -1,10 +1,12 @@
 import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import type { TDesiredRunState } from "@fleet/shared/domain/container-state";
 import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import type { TDesiredFrame } from "@fleet/shared/protocol/server-to-agent";
 import { makeContainerSpec, makeDesired } from "@fleet/shared/protocol/test-factories";
 import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { Reconciler } from "./reconciler";
+import { DriverError } from "./runtime/driver";
 import { FakeDriver } from "./runtime/fake/fake-driver";
 import type { SupervisorDeps } from "./supervisor/container-supervisor";
 import { ImagePuller } from "./supervisor/image-puller";
@@ -57,6 +59,13 @@ function spec(overrides: Partial<TContainerSpec> = {}): TContainerSpec {
 function desired(generation: number, containers: TContainerSpec[]): TDesiredFrame {
   return makeDesired({ generation, containers });
 }
+
+/** A desired-set entry with an explicit run state. */
+function as(runState: TDesiredRunState, s: TContainerSpec): TContainerSpec & { runState: TDesiredRunState } {
+  return { ...s, runState };
+}
+
+const HOUR = 60 * 60_000;
 
 async function apply(h: Harness, frame: TDesiredFrame): Promise<void> {
   h.reconciler.submit(frame);
@@ -298,5 +307,239 @@ describe("Reconciler after an agent restart", () => {
     await apply(h, desired(1, [a]));
     expect(h.driver.containers.has(dup.engineId)).toBe(false);
     expect(runningIds(h.driver)).toEqual([a.id]);
+  });
+});
+
+describe("Reconciler with containers desired stopped", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = harness();
+    await h.reconciler.recover(null);
+  });
+
+  async function runningOne(s: TContainerSpec): Promise<string> {
+    await apply(h, desired(1, [s]));
+    const engineId = h.driver.running().find((c) => c.containerId === s.id)?.engineId;
+    if (!engineId) throw new Error("container should run");
+    return engineId;
+  }
+
+  it("stops the container and keeps it, with its logs, and never restarts it", async () => {
+    const a = spec({ restartPolicy: { name: "always" } });
+    const engineId = await runningOne(a);
+    h.driver.writeLog(engineId, "stdout", "hello before the stop");
+    h.driver.clearCalls();
+
+    await apply(h, desired(2, [as("stopped", a)]));
+    expect(h.acks).toEqual([1, 2]);
+    expect(h.driver.callsTo("stop").map((c) => c.args)).toEqual([
+      [engineId, DEFAULT_RESTART_TUNING.stopTimeoutSeconds],
+    ]);
+    expect(h.driver.callsTo("destroy")).toEqual([]);
+    const kept = h.driver.containers.get(engineId);
+    expect(kept).toMatchObject({ running: false, exitCode: 143 });
+    expect(kept?.log.map((l) => l.line)).toEqual(["hello before the stop"]);
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({
+      state: "stopped",
+      engineId,
+      exitCode: 143,
+      restartCount: 0,
+      message: "desired state is stopped",
+    });
+    expect(h.reconciler.engineIdOf(a.id)).toBe(engineId);
+    expect(h.reconciler.sampleTargets()).toEqual([]);
+
+    // An intentional stop is not a crash: nothing restarts it, however long it waits.
+    await h.clock.advance(HOUR);
+    expect(h.driver.callsTo("restart")).toEqual([]);
+    expect(h.driver.callsTo("start")).toEqual([]);
+    expect(h.clock.pendingCount).toBe(0);
+    expect(h.reporter.statesOf(a.id)).not.toContain("restarting");
+    expect(h.reporter.eventKinds(a.id)).toContain("container.stop");
+    expect(h.reporter.eventKinds(a.id)).not.toContain("container.exit");
+    expect(h.reporter.eventKinds(a.id)).not.toContain("container.crashloop");
+  });
+
+  it("leaves a container that is already stopped alone", async () => {
+    const a = spec();
+    await runningOne(a);
+    await apply(h, desired(2, [as("stopped", a)]));
+    h.driver.clearCalls();
+    const reported = h.reporter.statuses.length;
+    await apply(h, desired(3, [as("stopped", structuredClone(a))]));
+    expect(h.driver.calls).toEqual([]);
+    expect(h.reporter.statuses).toHaveLength(reported);
+    expect(h.acks).toEqual([1, 2, 3]);
+  });
+
+  it("starts the same engine container again when it is desired running, its restart count afresh", async () => {
+    const a = spec({ restartPolicy: { name: "on-failure", maxRetries: 1 } });
+    const engineId = await runningOne(a);
+    // Use up its one retry, so only a fresh count lets it restart after the start.
+    h.driver.exit(engineId, { exitCode: 1 });
+    await flushAsync();
+    await h.clock.runNext();
+    await flushAsync();
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({ state: "running", restartCount: 1 });
+
+    await apply(h, desired(2, [as("stopped", a)]));
+    h.driver.clearCalls();
+    await apply(h, desired(3, [as("running", a)]));
+    expect(h.driver.callsTo("restart").map((c) => c.target)).toEqual([engineId]);
+    expect(h.driver.callsTo("start")).toEqual([]);
+    expect(h.driver.callsTo("destroy")).toEqual([]);
+    expect(h.driver.running().map((c) => c.engineId)).toEqual([engineId]);
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({ state: "running", engineId, restartCount: 0 });
+    expect(h.reconciler.sampleTargets().map((t) => t.containerId)).toEqual([a.id]);
+    expect(h.acks).toEqual([1, 2, 3]);
+
+    // Supervised as before: a crash restarts it under its policy.
+    h.driver.exit(engineId, { exitCode: 1 });
+    await flushAsync();
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("restarting");
+    await h.clock.runNext();
+    await flushAsync();
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({ state: "running", restartCount: 1 });
+  });
+
+  it("does not create a container desired stopped that does not exist", async () => {
+    const b = spec();
+    await apply(h, desired(1, [as("stopped", b)]));
+    expect(h.acks).toEqual([1]);
+    expect(h.driver.callsTo("pullImage")).toEqual([]);
+    expect(h.driver.callsTo("start")).toEqual([]);
+    expect(h.driver.containers.size).toBe(0);
+    expect(h.reconciler.containerCount).toBe(0);
+    expect(h.reporter.statesOf(b.id)).toEqual([]);
+
+    await apply(h, desired(2, [as("running", b)]));
+    expect(runningIds(h.driver)).toEqual([b.id]);
+  });
+
+  it("keeps a stopped container whose spec changed as it is, and replaces it when it runs again", async () => {
+    const a = spec();
+    const oldEngineId = await runningOne(a);
+    const changed = { ...a, env: { ...a.env, NEW: "1" } };
+    await apply(h, desired(2, [as("stopped", changed)]));
+    expect(h.driver.containers.get(oldEngineId)).toMatchObject({ running: false });
+    expect(h.driver.callsTo("destroy")).toEqual([]);
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("stopped");
+
+    // Still stopped with the new spec: nothing happens.
+    h.driver.clearCalls();
+    await apply(h, desired(3, [as("stopped", changed)]));
+    expect(h.driver.calls).toEqual([]);
+
+    await apply(h, desired(4, [as("running", changed)]));
+    expect(h.driver.containers.has(oldEngineId)).toBe(false);
+    const now = h.driver.running();
+    expect(now).toHaveLength(1);
+    expect(now[0]!.engineId).not.toBe(oldEngineId);
+    expect(now[0]!.specHash).toBe(hashContainerSpec(changed));
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({ state: "running", engineId: now[0]!.engineId });
+  });
+
+  it("removes a stopped container once it leaves the set", async () => {
+    const a = spec();
+    const engineId = await runningOne(a);
+    await apply(h, desired(2, [as("stopped", a)]));
+    h.driver.clearCalls();
+    await apply(h, desired(3, []));
+    expect(h.driver.callsTo("stop")).toEqual([]);
+    expect(h.driver.callsTo("destroy").map((c) => c.target)).toEqual([engineId]);
+    expect(h.driver.containers.size).toBe(0);
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("removed");
+  });
+
+  it("cancels a pending restart when the container is stopped in its backoff", async () => {
+    const a = spec({ restartPolicy: { name: "always" } });
+    const engineId = await runningOne(a);
+    h.driver.exit(engineId, { exitCode: 2 });
+    await flushAsync();
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("restarting");
+    h.driver.clearCalls();
+
+    await apply(h, desired(2, [as("stopped", a)]));
+    // It had already exited: nothing to stop in the engine.
+    expect(h.driver.callsTo("stop")).toEqual([]);
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({ state: "stopped", exitCode: 2 });
+    await h.clock.advance(HOUR);
+    expect(h.driver.callsTo("restart")).toEqual([]);
+    expect(h.driver.containers.get(engineId)?.running).toBe(false);
+  });
+
+  it("retries an engine stop that failed, without restarting the container meanwhile", async () => {
+    const a = spec({ restartPolicy: { name: "always" } });
+    const engineId = await runningOne(a);
+    h.driver.failNext("stop", new DriverError("engine", "the engine is busy"));
+    await apply(h, desired(2, [as("stopped", a)]));
+    expect(h.acks).toEqual([1, 2]);
+    expect(h.driver.containers.get(engineId)?.running).toBe(true);
+    expect(h.reporter.lastStatus(a.id)?.message).toMatch(/could not stop: the engine is busy/);
+
+    await h.clock.runNext();
+    await flushAsync();
+    expect(h.driver.callsTo("stop")).toHaveLength(2);
+    expect(h.driver.containers.get(engineId)?.running).toBe(false);
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("stopped");
+    await h.clock.advance(HOUR);
+    expect(h.driver.callsTo("restart")).toEqual([]);
+  });
+
+  it("creates a new container on start when the kept one disappeared while stopped", async () => {
+    const a = spec();
+    const engineId = await runningOne(a);
+    await apply(h, desired(2, [as("stopped", a)]));
+    await h.driver.destroy(engineId);
+    await apply(h, desired(3, [as("running", a)]));
+    const now = h.driver.running();
+    expect(now.map((c) => c.containerId)).toEqual([a.id]);
+    expect(now[0]!.engineId).not.toBe(engineId);
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({ state: "running", engineId: now[0]!.engineId });
+  });
+});
+
+describe("Reconciler after an agent restart, with containers desired stopped", () => {
+  function seededStopped(s: TContainerSpec): FakeDriver {
+    const driver = new FakeDriver({ now: () => new Date(Date.UTC(2025, 0, 1)) });
+    driver.seedContainer({
+      spec: s,
+      hostId: HOST,
+      specHash: hashContainerSpec(s),
+      running: false,
+      exitCode: 137,
+    });
+    return driver;
+  }
+
+  it("keeps an exited container stopped when the last snapshot held it stopped, and starts it when told", async () => {
+    const a = spec({ restartPolicy: { name: "always" } });
+    const h = harness(seededStopped(a));
+    const engineId = [...h.driver.containers.keys()][0]!;
+    await h.reconciler.recover(desired(4, [as("stopped", a)]));
+    await flushAsync();
+    expect(h.reporter.lastStatus(a.id)).toMatchObject({ state: "stopped", engineId, exitCode: 137 });
+    await h.clock.advance(HOUR);
+    expect(h.driver.callsTo("restart")).toEqual([]);
+
+    await apply(h, desired(5, [as("stopped", a)]));
+    expect(h.driver.callsTo("restart")).toEqual([]);
+    expect(h.driver.callsTo("destroy")).toEqual([]);
+
+    await apply(h, desired(6, [as("running", a)]));
+    expect(h.driver.callsTo("restart").map((c) => c.target)).toEqual([engineId]);
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("running");
+  });
+
+  it("keeps an exited container stopped when the first snapshot says so, though no snapshot was cached", async () => {
+    const a = spec({ restartPolicy: { name: "always" } });
+    const h = harness(seededStopped(a));
+    await h.reconciler.recover(null);
+    await flushAsync();
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("exited");
+    await apply(h, desired(1, [as("stopped", a)]));
+    expect(h.reporter.lastStatus(a.id)?.state).toBe("stopped");
+    await h.clock.advance(HOUR);
+    expect(h.driver.callsTo("restart")).toEqual([]);
   });
 });

@@ -1,8 +1,12 @@
 /**
  * Level-triggered reconciliation: each `desired` frame is the whole set of
- * containers this host should run. The reconciler removes what is no longer
- * desired, replaces what changed (its spec hash label differs), creates what
- * is missing, leaves alone what matches, then acknowledges the generation.
+ * containers this host should hold, each `running` or `stopped`. The
+ * reconciler removes what is no longer listed; for `running` entries it
+ * replaces what changed (its spec hash label differs), creates what is
+ * missing, starts again what was stopped and leaves alone what matches; for
+ * `stopped` entries it stops what runs and keeps it (a changed spec waits
+ * until the container runs again; a missing one is not created). Then it
+ * acknowledges the generation.
  * Snapshots that arrive while one is being applied are coalesced: only the
  * newest is applied next.
  *
@@ -11,11 +15,24 @@
  * arrived it removes nothing: what the central wants is not known yet.
  */
 import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import type { TDesiredRunState } from "@fleet/shared/domain/container-state";
 import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import type { TContainerStatusFrame } from "@fleet/shared/protocol/agent-to-server";
-import type { TDesiredFrame } from "@fleet/shared/protocol/server-to-agent";
+import type { TDesiredContainer, TDesiredFrame } from "@fleet/shared/protocol/server-to-agent";
 import type { ManagedContainer } from "./runtime/driver";
 import { ContainerSupervisor, type SupervisorDeps } from "./supervisor/container-supervisor";
+
+interface DesiredEntry {
+  spec: TContainerSpec;
+  hash: string;
+  runState: TDesiredRunState;
+}
+
+/** The spec without the run state, which is not the spec's (and not in its hash). */
+function entryOf(container: TDesiredContainer): DesiredEntry {
+  const { runState, ...spec } = container;
+  return { spec, hash: hashContainerSpec(spec), runState };
+}
 
 export interface ReconcilerOptions {
   deps: SupervisorDeps;
@@ -55,13 +72,14 @@ export class Reconciler {
   /**
    * Adopts the managed containers of this host found in the engine. `cached`
    * is the last snapshot the previous run applied: it supplies the specs (and
-   * so the restart policies) of adopted containers whose hash still matches.
+   * so the restart policies) of adopted containers whose hash still matches,
+   * and which of them were held stopped (those stay stopped).
    */
   async recover(cached: TDesiredFrame | null): Promise<void> {
     const { driver, hostId, log } = this.opts.deps;
     const found = await driver.recover();
-    const specs = new Map<string, { spec: TContainerSpec; hash: string }>();
-    for (const spec of cached?.containers ?? []) specs.set(spec.id, { spec, hash: hashContainerSpec(spec) });
+    const specs = new Map<string, DesiredEntry>();
+    for (const container of cached?.containers ?? []) specs.set(container.id, entryOf(container));
 
     const byId = new Map<string, ManagedContainer[]>();
     for (const container of found) {
@@ -87,7 +105,10 @@ export class Reconciler {
       this.strays.push(...rest);
       const known = specs.get(containerId);
       const spec = known && known.hash === keep.specHash ? known.spec : null;
-      this.supervisors.set(containerId, ContainerSupervisor.adopt(this.opts.deps, keep, spec));
+      this.supervisors.set(
+        containerId,
+        ContainerSupervisor.adopt(this.opts.deps, keep, spec, known?.runState ?? "running"),
+      );
     }
     log.info({ adopted: this.supervisors.size, strays: this.strays.length }, "recovered managed containers");
     this.recovered = true;
@@ -167,8 +188,8 @@ export class Reconciler {
 
   private async apply(frame: TDesiredFrame): Promise<void> {
     const { log } = this.opts.deps;
-    const desired = new Map<string, { spec: TContainerSpec; hash: string }>();
-    for (const spec of frame.containers) desired.set(spec.id, { spec, hash: hashContainerSpec(spec) });
+    const desired = new Map<string, DesiredEntry>();
+    for (const container of frame.containers) desired.set(container.id, entryOf(container));
 
     const removals: Promise<void>[] = [];
     for (const [containerId, sup] of this.supervisors) {
@@ -179,11 +200,21 @@ export class Reconciler {
     await Promise.all(removals);
 
     const launches: Promise<void>[] = [];
-    for (const [containerId, { spec, hash }] of desired) {
+    for (const [containerId, { spec, hash, runState }] of desired) {
       if (this.stopped) return;
       const current = this.supervisors.get(containerId);
+      if (runState === "stopped") {
+        // Kept as it is, even with an older spec: its logs stay readable, and a
+        // later `running` replaces it if the spec still differs then.
+        if (current) {
+          launches.push(current.stop());
+          if (current.specHash === hash && !current.hasSpec) current.provideSpec(spec);
+        }
+        continue;
+      }
       if (current && current.specHash === hash) {
         if (!current.hasSpec) current.provideSpec(spec);
+        if (current.isKeptStopped) launches.push(current.start());
         continue;
       }
       launches.push(
@@ -205,7 +236,14 @@ export class Reconciler {
     this.lastAcked = frame.generation;
     this.appliedCount++;
     this.opts.onAck(frame.generation);
-    log.info({ generation: frame.generation, containers: desired.size }, "desired snapshot applied");
+    log.info(
+      {
+        generation: frame.generation,
+        containers: desired.size,
+        stopped: [...desired.values()].filter((entry) => entry.runState === "stopped").length,
+      },
+      "desired snapshot applied",
+    );
     await this.opts.persistDesired?.(frame).catch((error: unknown) => {
       log.warn({ err: error }, "could not keep the desired snapshot on disk");
     });

@@ -12,6 +12,7 @@ import {
   makeHostSample,
   makeOpRequest,
 } from "@fleet/shared/protocol/test-factories";
+import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StateStore } from "../state-store";
 import { FakeCentral } from "../testing/fake-central";
@@ -111,7 +112,11 @@ describe("AgentLink", () => {
     const stored = await agent.store.loadCredential();
     expect(stored).toEqual({ serverUrl: central.url, hostId: "host_1", credential: "cred-1" });
     const hello = central.framesOf("hello")[0]!;
-    expect(hello).toMatchObject({ name: "test-host", protocolVersion: 1, agentVersion: "0.1.0" });
+    expect(hello).toMatchObject({
+      name: "test-host",
+      protocolVersion: PROTOCOL_VERSION,
+      agentVersion: "0.1.0",
+    });
 
     central.dropConnections();
     await central.waitFor("reconnect", () => agent.link.connectionCount === 2 && agent.link.isReady);

@@ -370,4 +370,52 @@ describe("ContainerSupervisor", () => {
     expect(h.driver.running()).toHaveLength(1);
     expect(h.driver.calls).toHaveLength(0);
   });
+
+  it("a stop while the image is still being pulled abandons the launch and creates nothing", async () => {
+    const spec = specWith({ name: "always" });
+    const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
+    await sup.stop();
+    await flushAsync();
+    expect(sup.state).toBe("stopped");
+    expect(h.driver.callsTo("start")).toHaveLength(0);
+    expect(h.driver.containers.size).toBe(0);
+    expect(h.clock.pendingCount).toBe(0);
+
+    // Started later, it is created then.
+    await sup.start();
+    await flushAsync();
+    expect(sup.state).toBe("running");
+    expect(h.driver.running().map((c) => c.containerId)).toEqual([spec.id]);
+  });
+
+  it("a stop during a restart stops what the restart started", async () => {
+    const sup = await started(h, specWith({ name: "always" }));
+    const engineId = sup.engineId!;
+    await exit(h, sup, 1);
+    expect(sup.state).toBe("restarting");
+    // Hold the engine's answer to the restart, so the stop arrives while it is in flight.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const restart = h.driver.restart.bind(h.driver);
+    h.driver.restart = async (id) => {
+      await gate;
+      return restart(id);
+    };
+    await h.clock.runNext();
+    expect(h.driver.callsTo("restart")).toHaveLength(0);
+    const stopping = sup.stop();
+    release();
+    await stopping;
+    await flushAsync();
+    expect(h.driver.callsTo("restart")).toHaveLength(1);
+    expect(h.driver.callsTo("stop").map((c) => c.target)).toEqual([engineId]);
+    expect(h.driver.containers.get(engineId)?.running).toBe(false);
+    expect(sup.state).toBe("stopped");
+    expect(h.reporter.statesOf(sup.containerId).at(-2)).toBe("restarting");
+    expect(sup.sampleTarget()).toBeNull();
+    await h.clock.advance(10 * MINUTE);
+    expect(h.driver.callsTo("restart")).toHaveLength(1);
+  });
 });

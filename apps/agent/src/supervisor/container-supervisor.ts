@@ -6,12 +6,15 @@
  * used, so both engines behave alike and every restart is seen.
  *
  * One instance lives from "desired" to "removed" (or until the agent shuts
- * down, when it lets go without touching the container).
+ * down, when it lets go without touching the container). In between, the
+ * desired state may hold it `stopped`: the container is stopped and kept (an
+ * intentional stop, never a crash: no restart, no crash-loop count) until
+ * `start()` runs the same engine container again.
  */
 
 import { type Clock, sleep, type TimerHandle } from "@fleet/shared/clock";
 import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
-import type { TContainerState } from "@fleet/shared/domain/container-state";
+import type { TContainerState, TDesiredRunState } from "@fleet/shared/domain/container-state";
 import type { TContainerStatusFrame, TEventFrame, TEventKind } from "@fleet/shared/protocol/agent-to-server";
 import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import type { Logger } from "pino";
@@ -44,6 +47,8 @@ const SIGKILL_EXIT_CODE = 137;
 const PULL_STATUS_INTERVAL_MS = 1000;
 /** Retry delay when the engine cannot be asked about a container (it may be restarting). */
 const ENGINE_RETRY_MS = 2000;
+/** The status message of a container held stopped. */
+export const STOPPED_REASON = "desired state is stopped";
 
 function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
@@ -73,7 +78,11 @@ export class ContainerSupervisor {
   private awaitingPolicy = false;
   /** Set while restarts come too fast; the crash-loop event is sent once per episode. */
   private crashlooping = false;
-  private readonly restarts: RestartTracker;
+  /** Desired `stopped`: nothing may start the container until `start()`. */
+  private keptStopped = false;
+  /** Aborts the image wait of the current launch, so a stop need not wait for a pull. */
+  private launchAbort: AbortController | null = null;
+  private restarts: RestartTracker;
   private readonly launchBackoff: ExponentialBackoff;
 
   private constructor(
@@ -104,12 +113,14 @@ export class ContainerSupervisor {
   /**
    * Takes over a container an earlier agent started. A running one is only
    * waited on (never restarted); one that exited meanwhile gets its restart
-   * policy applied once the spec is known.
+   * policy applied once the spec is known, unless the last snapshot the
+   * earlier agent applied held it `stopped`: then it stays stopped.
    */
   static adopt(
     deps: SupervisorDeps,
     found: ManagedContainer,
     spec: TContainerSpec | null,
+    runState: TDesiredRunState = "running",
   ): ContainerSupervisor {
     const sup = new ContainerSupervisor(deps, found.containerId, spec, found.specHash);
     sup.engineIdValue = found.engineId;
@@ -127,6 +138,9 @@ export class ContainerSupervisor {
       deps.oom.runStarted(found.containerId, found.engineId, false);
       sup.setState("running", null);
       sup.watch();
+    } else if (runState === "stopped") {
+      sup.keptStopped = true;
+      sup.setState("stopped", STOPPED_REASON);
     } else {
       sup.setState("exited", null);
       void sup.onExit(
@@ -161,6 +175,11 @@ export class ContainerSupervisor {
     return this.spec !== null;
   }
 
+  /** Held stopped on purpose (desired `stopped`) until `start()`. */
+  get isKeptStopped(): boolean {
+    return this.keptStopped;
+  }
+
   /** Settles when the current launch (pull, create, start) has finished, successfully or not. */
   get ready(): Promise<void> {
     return this.launching ?? Promise.resolve();
@@ -192,10 +211,49 @@ export class ContainerSupervisor {
   /** The desired spec became known for an adopted container (same hash); applies a restart policy left pending. */
   provideSpec(spec: TContainerSpec): void {
     this.spec = spec;
-    if (this.awaitingPolicy && !this.closed) {
+    if (this.awaitingPolicy && !this.closed && !this.keptStopped) {
       this.awaitingPolicy = false;
       this.applyRestartPolicy();
     }
+  }
+
+  /**
+   * Desired `stopped`: stops the container if it runs (the normal stop
+   * timeout) and keeps it, exited with its logs, reported `stopped`. Pending
+   * restarts are cancelled and a launch under way is abandoned (or, if the
+   * engine already started it, stopped); nothing is created. An intentional
+   * stop is not a crash: the restart policy is not applied and nothing is
+   * counted. Settles once the engine container has stopped, or a retry of a
+   * failed engine stop is scheduled.
+   */
+  async stop(reason: string = STOPPED_REASON): Promise<void> {
+    if (this.closed || this.keptStopped) return;
+    this.keptStopped = true;
+    this.awaitingPolicy = false;
+    this.crashlooping = false;
+    this.cancelPending();
+    this.launchAbort?.abort(new Error("container stopped"));
+    await this.launching?.catch(() => {});
+    if (this.closed || !this.keptStopped) return;
+    await this.stopEngine(reason);
+  }
+
+  /**
+   * Desired `running` again after a stop: starts the same engine container (a
+   * new one if it disappeared meanwhile). A start asked for by a person begins
+   * afresh, as `docker start` does: earlier restarts neither delay it nor count
+   * against `on-failure:N`. Settles once it runs or failed to start.
+   */
+  async start(): Promise<void> {
+    if (this.closed || !this.keptStopped) return;
+    this.keptStopped = false;
+    this.cancelPending();
+    this.restarts = new RestartTracker(this.deps.tuning);
+    this.restartCountValue = 0;
+    this.crashlooping = false;
+    this.launchBackoff.reset();
+    this.track(this.resume());
+    await this.ready;
   }
 
   /** Stops and removes the container (no longer desired, or about to be replaced). */
@@ -247,7 +305,12 @@ export class ContainerSupervisor {
   // ---- launch --------------------------------------------------------------
 
   private launch(): void {
-    const run = this.doLaunch().finally(() => {
+    this.track(this.doLaunch());
+  }
+
+  /** Work that may start the container: `remove()` and `stop()` wait for it before they act. */
+  private track(work: Promise<void>): void {
+    const run = work.finally(() => {
       if (this.launching === run) this.launching = null;
     });
     this.launching = run;
@@ -255,12 +318,14 @@ export class ContainerSupervisor {
 
   private async doLaunch(): Promise<void> {
     const spec = this.spec;
-    if (!spec || this.closed) return;
+    if (!spec || this.closed || this.keptStopped) return;
     const { driver, images, clock, hostId } = this.deps;
+    const abort = new AbortController();
+    this.launchAbort = abort;
     try {
       let lastProgressAt = 0;
       await images.ensure(spec.image, {
-        signal: this.lifetime.signal,
+        signal: AbortSignal.any([this.lifetime.signal, abort.signal]),
         onPulling: () => this.setState("pulling", `pulling ${spec.image}`),
         onProgress: (p) => {
           const now = clock.now();
@@ -270,7 +335,7 @@ export class ContainerSupervisor {
           this.setState("pulling", `pulling ${spec.image}: ${p.status}${p.id ? ` ${p.id}` : ""}${amount}`);
         },
       });
-      if (this.closed) return;
+      if (this.closed || this.keptStopped) return;
       this.setState("creating", null);
       const started = await driver.start({ spec, hostId, specHash: this.specHashValue });
       this.engineIdValue = started.engineId;
@@ -281,10 +346,12 @@ export class ContainerSupervisor {
         engineId: started.engineId,
       });
       this.emit("container.start", `started ${spec.name}`, { engineId: started.engineId, pid: started.pid });
+      // stop() waits for this launch, then stops what it started.
+      if (this.keptStopped) return;
       this.setState("running", null);
       this.watch();
     } catch (error) {
-      if (this.closed) return;
+      if (this.closed || this.keptStopped) return;
       const delay = this.launchBackoff.nextDelayMs();
       const why = errorMessage(error);
       this.deps.log.warn(
@@ -294,7 +361,80 @@ export class ContainerSupervisor {
       this.emit("agent.error", `could not start ${spec.name}: ${why}`, { retryInMs: delay });
       this.setState("failed", `${why} (retrying in ${Math.round(delay / 1000)}s)`);
       this.schedule(delay, () => this.launch());
+    } finally {
+      if (this.launchAbort === abort) this.launchAbort = null;
     }
+  }
+
+  /** Starts the kept engine container again after a stop; launches a new one if it is gone. */
+  private async resume(): Promise<void> {
+    if (this.closed || this.keptStopped) return;
+    const engineId = this.engineIdValue;
+    if (!engineId) return this.doLaunch();
+    const name = this.spec?.name ?? this.containerId;
+    try {
+      const found = await this.deps.driver.restart(engineId);
+      if (this.closed) return;
+      this.markStarted(found, true);
+      this.emit("container.start", `started ${name}`, { engineId, pid: found.pid });
+      if (this.keptStopped) return;
+      this.setState("running", null);
+      this.watch();
+    } catch (error) {
+      if (this.closed || this.keptStopped) return;
+      if (isDriverError(error, "not-found")) {
+        this.deps.oom.forget(this.containerId, engineId);
+        this.engineIdValue = null;
+        return this.doLaunch();
+      }
+      const delay = this.launchBackoff.nextDelayMs();
+      const why = errorMessage(error);
+      this.deps.log.warn(
+        { err: error, containerId: this.containerId, engineId, retryInMs: delay },
+        "container start failed",
+      );
+      this.emit("agent.error", `could not start ${name}: ${why}`, { retryInMs: delay });
+      this.setState("failed", `${why} (retrying in ${Math.round(delay / 1000)}s)`);
+      this.schedule(delay, () => this.track(this.resume()));
+    }
+  }
+
+  /** The engine side of `stop()`: a failed engine stop is retried while the container stays held stopped. */
+  private async stopEngine(reason: string): Promise<void> {
+    const { driver, tuning, clock } = this.deps;
+    const engineId = this.engineIdValue;
+    if (engineId && this.pid !== null) {
+      try {
+        await driver.stop(engineId, tuning.stopTimeoutSeconds);
+      } catch (error) {
+        if (this.closed || !this.keptStopped) return;
+        if (!isDriverError(error, "not-found")) {
+          const delay = this.launchBackoff.nextDelayMs();
+          const why = errorMessage(error);
+          this.deps.log.warn(
+            { err: error, containerId: this.containerId, engineId, retryInMs: delay },
+            "container stop failed",
+          );
+          this.emit("agent.error", `could not stop: ${why}`, { retryInMs: delay });
+          this.message = errorMessage(`could not stop: ${why} (retrying in ${Math.round(delay / 1000)}s)`);
+          this.report();
+          this.schedule(delay, () => void this.stopEngine(reason));
+          return;
+        }
+        this.engineIdValue = null;
+      }
+      if (this.closed || !this.keptStopped) return;
+      const found = this.engineIdValue ? await driver.inspect(engineId).catch(() => null) : null;
+      if (this.closed || !this.keptStopped) return;
+      this.exitCode = found?.exitCode ?? null;
+      this.finishedAt = found?.finishedAt ?? new Date(clock.now());
+      this.oomKilled = false;
+      this.emit("container.stop", `stopped: ${reason}`, { engineId });
+    }
+    this.launchBackoff.reset();
+    this.deps.oom.forget(this.containerId, engineId);
+    this.pid = null;
+    this.setState("stopped", reason);
   }
 
   private markStarted(found: ManagedContainer, freshCgroup: boolean): void {
@@ -310,7 +450,7 @@ export class ContainerSupervisor {
 
   private watch(): void {
     const engineId = this.engineIdValue;
-    if (!engineId || this.closed) return;
+    if (!engineId || this.closed || this.keptStopped) return;
     const abort = new AbortController();
     this.waitAbort = abort;
     this.deps.driver.wait(engineId, abort.signal).then(
@@ -339,7 +479,7 @@ export class ContainerSupervisor {
     try {
       await sleep(this.deps.clock, ENGINE_RETRY_MS, this.lifetime.signal);
       const found = await this.deps.driver.inspect(engineId);
-      if (this.closed) return;
+      if (this.closed || this.keptStopped) return;
       if (!found) this.vanished();
       else if (found.running) this.watch();
       else
@@ -352,7 +492,7 @@ export class ContainerSupervisor {
           null,
         );
     } catch (retryError) {
-      if (!this.closed) void this.onWaitError(engineId, retryError);
+      if (!this.closed && !this.keptStopped) void this.onWaitError(engineId, retryError);
     }
   }
 
@@ -408,12 +548,14 @@ export class ContainerSupervisor {
         },
       );
     }
+    // A stop asked for while this exit was being looked at: the exit is reported, the stop wins.
+    if (this.keptStopped) return;
     this.setState("exited", null);
     this.applyRestartPolicy();
   }
 
   private applyRestartPolicy(): void {
-    if (this.closed) return;
+    if (this.closed || this.keptStopped) return;
     const spec = this.spec;
     if (!spec) {
       this.awaitingPolicy = true;
@@ -440,11 +582,11 @@ export class ContainerSupervisor {
     } else {
       this.setState("restarting", `restarting in ${seconds}s`);
     }
-    this.schedule(plan.delayMs, () => void this.restart());
+    this.schedule(plan.delayMs, () => this.track(this.restart()));
   }
 
   private async restart(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.keptStopped) return;
     const spec = this.spec;
     const engineId = this.engineIdValue;
     if (!spec) return;
@@ -454,14 +596,16 @@ export class ContainerSupervisor {
       this.emit("container.restart", `recreating ${spec.name} (restart ${this.restartCountValue})`, {
         restartCount: this.restartCountValue,
       });
-      this.launch();
-      return;
+      // Awaited here, not tracked anew: the caller tracks this whole restart.
+      return this.doLaunch();
     }
     try {
       const found = await this.deps.driver.restart(engineId);
       if (this.closed) return;
-      this.restartCountValue++;
       this.markStarted(found, true);
+      // stop() waits for this restart, then stops what it started.
+      if (this.keptStopped) return;
+      this.restartCountValue++;
       this.emit("container.restart", `restarted ${spec.name} (restart ${this.restartCountValue})`, {
         restartCount: this.restartCountValue,
         engineId,
@@ -470,11 +614,10 @@ export class ContainerSupervisor {
       this.setState("running", null);
       this.watch();
     } catch (error) {
-      if (this.closed) return;
+      if (this.closed || this.keptStopped) return;
       if (isDriverError(error, "not-found")) {
         this.engineIdValue = null;
-        void this.restart();
-        return;
+        return this.restart();
       }
       this.deps.log.warn({ err: error, containerId: this.containerId, engineId }, "restart failed");
       this.message = errorMessage(error);
@@ -492,7 +635,7 @@ export class ContainerSupervisor {
       plan.crashloop ? "crashloop" : "restarting",
       `restart failed: ${why}; next try in ${seconds}s`,
     );
-    this.schedule(plan.delayMs, () => void this.restart());
+    this.schedule(plan.delayMs, () => this.track(this.restart()));
   }
 
   // ---- plumbing ------------------------------------------------------------

@@ -8,7 +8,7 @@
 import { createServer, type Server } from "node:http";
 import type { TAgentAuth, TAgentFrame } from "@fleet/shared/protocol/agent-to-server";
 import { parseAgentFrame } from "@fleet/shared/protocol/frame";
-import type { TServerFrame, TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
+import type { TServerFrameInput, TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
 import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import { type WebSocket, WebSocketServer } from "ws";
 
@@ -37,7 +37,7 @@ export class FakeCentral {
   /** Refuse a hello by closing only, without the `unauthorized` error frame first. */
   refuseByCloseOnly = false;
   /** Sent right behind each welcome, as a central sends its first snapshot. */
-  afterWelcome: TServerFrame[] = [];
+  afterWelcome: TServerFrameInput[] = [];
 
   private http: Server | null = null;
   private wss: WebSocketServer | null = null;
@@ -117,7 +117,8 @@ export class FakeCentral {
     this.sockets.clear();
   }
 
-  send(frame: TServerFrame): void {
+  /** Defaulted fields may be left out, as a peer may leave them out on the wire. */
+  send(frame: TServerFrameInput): void {
     this.sendRaw(JSON.stringify(frame));
   }
 

@@ -24,6 +24,14 @@ export type TContainerState = z.infer<typeof ZContainerState>;
 export const ZDesiredState = z.enum(["running", "stopped", "removed"]);
 export type TDesiredState = z.infer<typeof ZDesiredState>;
 
+/**
+ * What an agent is told about a container it holds: keep it running, or keep
+ * it stopped (still on the host, exited, its logs readable) until told to run
+ * it again. `removed` is never sent: a removed container is left out of the set.
+ */
+export const ZDesiredRunState = ZDesiredState.extract(["running", "stopped"]);
+export type TDesiredRunState = z.infer<typeof ZDesiredRunState>;
+
 /** States in which the container's process is, or is about to be, consuming the host. */
 export const ACTIVE_CONTAINER_STATES: readonly TContainerState[] = [
   "pulling",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeContainerSample, makeHostFacts, makeHostSample } from "../protocol/test-factories";
-import { ZContainerState, ZDesiredState } from "./container-state";
+import { ZContainerState, ZDesiredRunState, ZDesiredState } from "./container-state";
 import { ZHostFacts, ZHostReserve } from "./host";
 import { ZContainerSample, ZHostSample } from "./metrics";
 
@@ -70,6 +70,7 @@ describe("states", () => {
       "removed",
     ]);
     expect(ZDesiredState.options).toEqual(["running", "stopped", "removed"]);
+    expect(ZDesiredRunState.options).toEqual(["running", "stopped"]);
     expect(ZContainerState.safeParse("paused").success).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { hashContainerSpec } from "../domain/spec-hash";
 import { AGENT_FRAME_TYPES, MAX_SAMPLES_PER_BATCH, type TAgentFrame, ZMetricsFrame } from "./agent-to-server";
 import {
   describeIssues,
@@ -9,7 +10,7 @@ import {
   type TFrameParseResult,
   utf8ByteLength,
 } from "./frame";
-import { SERVER_FRAME_TYPES, type TServerFrame } from "./server-to-agent";
+import { SERVER_FRAME_TYPES, type TDesiredContainer, type TServerFrame } from "./server-to-agent";
 import {
   agentFrameFactories,
   makeAck,
@@ -17,6 +18,7 @@ import {
   makeContainerSpec,
   makeContainerStatus,
   makeDesired,
+  makeDesiredContainer,
   makeEvent,
   makeHeartbeat,
   makeHello,
@@ -179,6 +181,20 @@ describe("round trips", () => {
     expect(parseAgentFrame(raw)).toEqual({ ok: true, frame: makeAck() });
   });
 
+  it("reads a desired entry without runState as running, and keeps runState out of the spec hash", () => {
+    const spec = makeContainerSpec();
+    const result = parseServerFrame(JSON.stringify({ type: "desired", generation: 1, containers: [spec] }));
+    expect(result).toEqual({
+      ok: true,
+      frame: { type: "desired", generation: 1, containers: [{ ...spec, runState: "running" }] },
+    });
+    const stopped = makeDesiredContainer({ runState: "stopped" });
+    const { runState: _, ...stoppedSpec } = stopped;
+    expect(hashContainerSpec(stopped)).toBe(hashContainerSpec(stoppedSpec));
+    const running: TDesiredContainer = { ...stopped, runState: "running" };
+    expect(hashContainerSpec(running)).toBe(hashContainerSpec(stopped));
+  });
+
   it("fills in defaults of operations", () => {
     const raw = JSON.stringify({
       type: "op.request",
@@ -329,6 +345,11 @@ describe("rejections", () => {
         makeDesired({ containers: [makeContainerSpec({ name: "web" }), makeContainerSpec({ name: "web" })] }),
       ),
       /containers\[1\]\.name: duplicate container name "web"/,
+    ],
+    [
+      "a container desired removed (removed ones are left out of the set)",
+      JSON.stringify(makeDesired({ containers: [{ ...makeContainerSpec(), runState: "removed" as never }] })),
+      /containers\[0\]\.runState: /,
     ],
     ["an unknown operation", tamper(makeOpRequest(), "op", { kind: "exec", cmd: "sh" }), /op\.kind: /],
     ["a tail over 10000", tamper(makeOpRequest(), "op.tail", 10_001), /op\.tail: Too big/],

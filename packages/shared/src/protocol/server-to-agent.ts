@@ -1,6 +1,7 @@
 // Frames the central sends to an agent.
 import { z } from "zod";
 import { ZContainerSpec } from "../domain/container-spec";
+import { ZDesiredRunState } from "../domain/container-state";
 import { ZEpochMs, ZHostId } from "../domain/ids";
 import { ZErrorFrame, ZWireId } from "./common";
 import { MAX_OP_TIMEOUT_MS, ZOperation } from "./operations";
@@ -26,12 +27,25 @@ export const ZWelcomeFrame = z.object({
 });
 export type TWelcomeFrame = z.infer<typeof ZWelcomeFrame>;
 
+/**
+ * One container of a desired set: its spec, and whether it should run. A
+ * `stopped` one stays on the host (exited, logs kept) and is not restarted;
+ * it is not created if missing. `runState` is not part of the spec, so it
+ * never changes the spec hash: stopping and starting keep the same engine
+ * container. Absent means `running` (a `desired.json` kept by an older agent).
+ */
+export const ZDesiredContainer = ZContainerSpec.safeExtend({
+  runState: ZDesiredRunState.default("running"),
+});
+export type TDesiredContainer = z.infer<typeof ZDesiredContainer>;
+export type TDesiredContainerInput = z.input<typeof ZDesiredContainer>;
+
 /** The whole desired set for the host; a higher generation replaces every earlier one. */
 export const ZDesiredFrame = z
   .object({
     type: z.literal("desired"),
     generation: z.int().nonnegative(),
-    containers: z.array(ZContainerSpec).max(MAX_DESIRED_CONTAINERS),
+    containers: z.array(ZDesiredContainer).max(MAX_DESIRED_CONTAINERS),
   })
   .superRefine((frame, ctx) => {
     for (const field of ["id", "name"] as const) {
@@ -49,6 +63,7 @@ export const ZDesiredFrame = z
     }
   });
 export type TDesiredFrame = z.infer<typeof ZDesiredFrame>;
+export type TDesiredFrameInput = z.input<typeof ZDesiredFrame>;
 
 export const ZOpRequestFrame = z.object({
   type: z.literal("op.request"),
@@ -86,6 +101,8 @@ export const ZServerFrame = z.discriminatedUnion("type", [
   ZErrorFrame,
 ]);
 export type TServerFrame = z.infer<typeof ZServerFrame>;
+/** A frame as it may be written: defaulted fields (a desired container's `runState`) may be left out. */
+export type TServerFrameInput = z.input<typeof ZServerFrame>;
 export type TServerFrameType = TServerFrame["type"];
 
 export const SERVER_FRAME_TYPES = [

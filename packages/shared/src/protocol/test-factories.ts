@@ -20,6 +20,7 @@ import type {
 import type { TErrorFrame } from "./common";
 import type { TOperationOf } from "./operations";
 import type {
+  TDesiredContainer,
   TDesiredFrame,
   TOpCancelFrame,
   TOpRequestFrame,
@@ -248,12 +249,29 @@ export function makeWelcome(overrides: Partial<TWelcomeFrame> = {}): TWelcomeFra
   };
 }
 
-export function makeDesired(overrides: Partial<TDesiredFrame> = {}): TDesiredFrame {
+/** A desired-set entry: a spec (fresh unless given) with its run state, `running` unless given. */
+export function makeDesiredContainer(overrides: Partial<TDesiredContainer> = {}): TDesiredContainer {
+  const { runState = "running", ...spec } = overrides;
+  return { ...makeContainerSpec(spec), runState };
+}
+
+type TDesiredEntryOverride = TContainerSpec & { runState?: TDesiredContainer["runState"] };
+
+/** Entries given as plain specs get `runState: "running"`, as the schema's default would. */
+export function makeDesired(
+  overrides: Partial<Omit<TDesiredFrame, "containers">> & { containers?: TDesiredEntryOverride[] } = {},
+): TDesiredFrame {
+  const { containers, ...rest } = overrides;
+  const entries: TDesiredEntryOverride[] = containers ?? [
+    makeContainerSpec(),
+    makeContainerSpec({ ports: [{ containerPort: 80, protocol: "tcp" }] }),
+    makeDesiredContainer({ runState: "stopped" }),
+  ];
   return {
     type: "desired",
     generation: 7,
-    containers: [makeContainerSpec(), makeContainerSpec({ ports: [{ containerPort: 80, protocol: "tcp" }] })],
-    ...overrides,
+    containers: entries.map((entry) => ({ ...entry, runState: entry.runState ?? "running" })),
+    ...rest,
   };
 }
 

@@ -2,7 +2,10 @@
 // container's row, `event` frames become lines in the event log. A status for
 // a container not placed on the sending host (a stale agent that missed a
 // reschedule, or a confused one) changes nothing; the agent is not told
-// anything either, since its next desired snapshot sorts it out.
+// anything either, since its next desired snapshot sorts it out. Reports only
+// ever change the observed columns: a `stopped` or `exited` report never
+// touches the desired state (or the capacity that follows it), which is the
+// person's word.
 import type { TContainerStatusFrame, TEventFrame, TEventKind } from "@fleet/shared/protocol/agent-to-server";
 import type { Prisma, PrismaClient } from "../db";
 import type { GatewayBus } from "./gateway-options";

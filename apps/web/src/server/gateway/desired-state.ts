@@ -1,11 +1,12 @@
 // A host's desired state, level-triggered: always the whole set of containers
-// that should exist and run there, under a generation that only rises. The
+// that should exist there, each running or kept stopped, under a generation
+// that only rises. The
 // generation is raised in the same transaction that reads the set; the row
 // lock of that update orders concurrent pushes, so a higher generation never
 // carries an older set.
 import { type TContainerSpec, ZContainerSpec } from "@fleet/shared/domain/container-spec";
 import { describeIssues } from "@fleet/shared/protocol/frame";
-import { MAX_DESIRED_CONTAINERS } from "@fleet/shared/protocol/server-to-agent";
+import { MAX_DESIRED_CONTAINERS, type TDesiredContainer } from "@fleet/shared/protocol/server-to-agent";
 import type { Prisma, PrismaClient } from "../db";
 import { resourcesOfRow, restartPolicyOfRow } from "../db/container-columns";
 
@@ -23,6 +24,9 @@ export const desiredContainerSelect = {
   restartPolicy: true,
   restartMaxRetries: true,
 } satisfies Prisma.ContainerSelect;
+
+/** Desired states whose containers stay on their host; `removed` ones leave the set. */
+const KEPT_ON_HOST = ["running", "stopped"] as const;
 
 export type TDesiredContainerRow = Prisma.ContainerGetPayload<{ select: typeof desiredContainerSelect }>;
 
@@ -55,7 +59,7 @@ export function containerSpecFromRow(row: TDesiredContainerRow): TSpecFromRow {
 
 export interface TDesiredSnapshot {
   generation: number;
-  containers: TContainerSpec[];
+  containers: TDesiredContainer[];
   /** Rows whose spec does not parse: left out (the agent cannot run them), reported by the caller. */
   invalid: { containerId: string; name: string; error: string }[];
   /** More containers than one `desired` frame may carry: the snapshot must not be sent (a cut set would remove the rest). */
@@ -65,8 +69,10 @@ export interface TDesiredSnapshot {
 /**
  * Raises the host's generation and reads its desired set, in one
  * transaction. Null when the host does not exist. The set: containers placed
- * on the host, not removed, with desired state `running`; `stopped` ones are
- * left out so the agent removes them.
+ * on the host and not removed, with their desired state as `runState`. A
+ * `stopped` one stays in the set so its agent keeps the engine container
+ * (exited, logs readable) for a later start; its capacity was already given
+ * back by the stop.
  */
 export async function takeDesiredSnapshot(options: {
   db: PrismaClient;
@@ -86,16 +92,17 @@ export async function takeDesiredSnapshot(options: {
     const rows = host.removedAt
       ? []
       : await tx.container.findMany({
-          where: { hostId, removedAt: null, desiredState: "running" },
-          select: desiredContainerSelect,
+          where: { hostId, removedAt: null, desiredState: { in: [...KEPT_ON_HOST] } },
+          select: { ...desiredContainerSelect, desiredState: true },
           orderBy: [{ createdAt: "asc" }, { id: "asc" }],
           take: MAX_DESIRED_CONTAINERS + 1,
         });
-    const containers: TContainerSpec[] = [];
+    const containers: TDesiredContainer[] = [];
     const invalid: TDesiredSnapshot["invalid"] = [];
     for (const row of rows.slice(0, MAX_DESIRED_CONTAINERS)) {
       const result = containerSpecFromRow(row);
-      if (result.ok) containers.push(result.spec);
+      if (result.ok)
+        containers.push({ ...result.spec, runState: row.desiredState === "stopped" ? "stopped" : "running" });
       else invalid.push({ containerId: row.id, name: row.name, error: result.error });
     }
     return {

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { TContainerSample } from "@fleet/shared/domain/metrics";
 import { makeContainerSample, makeEvent, makeHostSample } from "@fleet/shared/protocol/test-factories";
+import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import { eventually } from "@fleet/test/harness/eventually";
 import {
   connectFakeAgent,
@@ -222,7 +223,7 @@ describe("gateway", () => {
         connectFakeAgent({ url: server.url, joinToken: await server.createJoinToken(), protocolVersion: 99 }),
       );
       expect(refused.error?.code).toBe("version_mismatch");
-      expect(refused.error?.message).toMatch(/protocol version 1, this agent 99/);
+      expect(refused.error?.message).toContain(`protocol version ${PROTOCOL_VERSION}, this agent 99`);
       expect(refused.closeCode).toBe(GATEWAY_CLOSE.versionMismatch);
     });
   });
@@ -367,22 +368,27 @@ describe("gateway", () => {
       const first = await agent.waitFor("desired");
       const elsewhere = await join();
       const running = await insertContainer(agent.hostId);
-      await insertContainer(agent.hostId, { desiredState: "stopped" });
-      await insertContainer(agent.hostId, { removedAt: new Date() });
+      // A stopped container stays in the set, so its agent keeps it (exited) for a later start.
+      const stopped = await insertContainer(agent.hostId, { desiredState: "stopped" });
+      await insertContainer(agent.hostId, { removedAt: new Date(), desiredState: "removed" });
+      await insertContainer(agent.hostId, { removedAt: new Date(), desiredState: "stopped" });
       await insertContainer(elsewhere.hostId);
+      await insertContainer(elsewhere.hostId, { desiredState: "stopped" });
 
       const pushed = await server.gateway.pushDesired(agent.hostId);
-      expect(pushed).toMatchObject({ sent: true, containers: 1 });
+      expect(pushed).toMatchObject({ sent: true, containers: 2 });
       expect(pushed.generation).toBeGreaterThan(first.generation);
       const desired = await agent.waitFor("desired", (frame) => frame.generation === pushed.generation);
       expect(desired.containers).toEqual([
         expect.objectContaining({
           id: running,
+          runState: "running",
           image: "127.0.0.1:5000/fleet/busybox:1.36",
           command: ["sleep", "3600"],
           restartPolicy: { name: "on-failure", maxRetries: 3 },
           resources: expect.objectContaining({ memoryLimitBytes: 64 * MIB, pidsLimit: 100 }),
         }),
+        expect.objectContaining({ id: stopped, runState: "stopped", command: ["sleep", "3600"] }),
       ]);
       await eventually(
         "the pushed generation to be acked",
@@ -391,9 +397,14 @@ describe("gateway", () => {
       );
 
       const second = await insertContainer(agent.hostId);
+      await server.db.container.update({ where: { id: stopped }, data: { desiredState: "running" } });
       const again = await server.gateway.pushDesired(agent.hostId);
       const next = await agent.waitFor("desired", (frame) => frame.generation === again.generation);
-      expect(next.containers.map((spec) => spec.id)).toEqual([running, second]);
+      expect(next.containers.map((spec) => [spec.id, spec.runState])).toEqual([
+        [running, "running"],
+        [stopped, "running"],
+        [second, "running"],
+      ]);
     });
 
     it("raises the generation for a host that is away and sends the set when it comes back", async () => {
@@ -487,6 +498,40 @@ describe("gateway", () => {
         (value) => value.finishedAt?.toISOString() === "2025-01-01T00:09:00.000Z",
       );
       expect(row).toMatchObject({ oomKillCount: 2, oomKilled: true, exitCode: 137, actualState: "exited" });
+    });
+
+    it("records a stopped container's state without touching its desired state or capacity", async () => {
+      const agent = await join();
+      const container = await insertContainer(agent.hostId, { desiredState: "stopped" });
+      const before = await server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } });
+      agent.sendStatus({
+        containerId: container,
+        state: "stopped",
+        engineId: "f".repeat(64),
+        exitCode: 137,
+        finishedAt: "2025-01-01T00:05:00Z",
+        message: "stopped: desired state is stopped",
+      });
+      const row = await eventually(
+        "the stop to be recorded",
+        () => server.db.container.findUniqueOrThrow({ where: { id: container } }),
+        (value) => value.actualState === "stopped",
+      );
+      expect(row).toMatchObject({
+        desiredState: "stopped",
+        exitCode: 137,
+        oomKilled: false,
+        oomKillCount: 0,
+        engineId: "f".repeat(64),
+        statusMessage: "stopped: desired state is stopped",
+        removedAt: null,
+      });
+      const after = await server.db.host.findUniqueOrThrow({ where: { id: agent.hostId } });
+      expect(after.cpuAllocatedMillis).toBe(before.cpuAllocatedMillis);
+      // Still in the host's desired set, kept stopped.
+      const pushed = await server.gateway.pushDesired(agent.hostId);
+      const desired = await agent.waitFor("desired", (frame) => frame.generation === pushed.generation);
+      expect(desired.containers.map((entry) => [entry.id, entry.runState])).toEqual([[container, "stopped"]]);
     });
 
     it("ignores statuses for containers that are not on the sending host", async () => {

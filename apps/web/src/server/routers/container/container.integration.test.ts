@@ -141,8 +141,12 @@ describe("container", () => {
 
     const stopped = await fleet.operator.container.stop.mutate({ id: container.id });
     expect(stopped.desiredState).toBe("stopped");
-    const afterStop = await waitForDesiredIds(agent!, []);
-    expect(afterStop.generation).toBeGreaterThan(first.generation);
+    // It stays in the host's desired set, kept stopped: the agent keeps the engine container.
+    const afterStop = await agent!.waitFor(
+      "desired",
+      (frame) => frame.generation > first.generation && frame.containers[0]?.runState === "stopped",
+    );
+    expect(afterStop.containers.map((entry) => entry.id)).toEqual([container.id]);
     expect(await allocatedOn(hostId)).toEqual({ cpu: 0, memory: 0, pids: 0 });
     // Stopping again changes nothing.
     expect((await fleet.operator.container.stop.mutate({ id: container.id })).desiredState).toBe("stopped");
@@ -166,8 +170,11 @@ describe("container", () => {
 
     const started = await fleet.operator.container.start.mutate({ id: container.id });
     expect(started.desiredState).toBe("running");
-    const afterStart = await waitForDesiredIds(agent!, [container.id]);
-    expect(afterStart.generation).toBeGreaterThan(afterStop.generation);
+    const afterStart = await agent!.waitFor(
+      "desired",
+      (frame) => frame.generation > afterStop.generation && frame.containers[0]?.runState === "running",
+    );
+    expect(afterStart.containers.map((entry) => entry.id)).toEqual([container.id]);
     expect(await allocatedOn(hostId)).toEqual({ cpu: 600, memory: 128 * MIB, pids: 0 });
 
     // A restart changes the spec (and so its hash) so the agent replaces the container.

@@ -2,7 +2,9 @@
 // it was placed on, so capacity is checked there, with the host row locked:
 // while it was stopped others may have taken the room. The host's own state
 // (offline, draining) does not block the start: the container belongs there,
-// and an offline host gets it at its next welcome.
+// and an offline host gets it at its next welcome. Its agent still holds the
+// stopped engine container and starts that one again (a new one only if the
+// spec changed meanwhile).
 import { schedule } from "@fleet/shared/scheduler/schedule";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../gateway/record-event";

@@ -1,6 +1,7 @@
-// Desired `stopped`: the host's next desired set leaves the container out and
-// its agent stops and removes the engine container. The row stays (start
-// brings it back) but the capacity it held is given back at once.
+// Desired `stopped`: the host's next desired set marks the container
+// `stopped`, and its agent stops the engine container and keeps it (exited,
+// logs readable), as `docker stop` does; start runs the same one again. The
+// capacity it held is given back at once, so a start checks for room anew.
 import { AppError } from "../../errors";
 import { recordEvent } from "../../gateway/record-event";
 import { releaseOnHost, takenByRow } from "../placement/host-allocation";
