@@ -368,6 +368,14 @@ describe.sequential("dashboard", () => {
     ] as const) {
       await mainNav(page).getByRole("link", { name: link, exact: true }).click();
       await waitForHeading(page, heading);
+      if (shot === "images") {
+        // The page asks the hosts what they hold: the image the container runs is listed.
+        await page
+          .locator(`tr[data-host-id="${need(host, "an online host").id}"]`)
+          .getByText(TEST_IMAGE_TAG)
+          .first()
+          .waitFor();
+      }
       if (shot === "overview") {
         for (const chart of ["chart-hosts-cpu", "chart-hosts-memory", "chart-fleet"]) {
           await page.locator(`figure[data-testid="${chart}"]`).waitFor();

@@ -1,6 +1,6 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { BuildPanel } from "@/client/images/build-panel";
 import styles from "@/client/images/images.module.css";
 import { ImagesByHost } from "@/client/images/images-by-host";
@@ -29,6 +29,12 @@ export default function ImagesPage() {
       onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.image.pathKey() }),
     }),
   );
+  // What the central stored may predate containers started since; ask the
+  // hosts once per visit (a viewer may not, and sees the stored list).
+  const refreshOnVisit = refresh.mutate;
+  useEffect(() => {
+    if (canOperate) refreshOnVisit({});
+  }, [canOperate, refreshOnVisit]);
   const refreshFailures = (refresh.data?.hosts ?? []).filter((host) => !host.ok);
   const items = images.data?.items ?? [];
   const hostCount = new Set(items.map((image) => image.hostId)).size;
