@@ -26,16 +26,22 @@ function appendSample<S extends { ts: number }>(list: S[] | undefined, sample: S
 }
 
 export function useLiveMetrics(
-  filter: { hostId?: string; containerId?: string },
+  filter: { hostId?: string; containerId?: string; containerIds?: string[] },
   options: { keepMs?: number; enabled?: boolean } = {},
 ) {
   const trpc = useTRPC();
   const keepMs = options.keepMs ?? 15 * 60_000;
   const window = useRef<TLiveWindow>({ containers: new Map(), hosts: new Map(), version: 0 });
   const [version, setVersion] = useState(0);
+  // A new array of the same ids must not restart the subscription.
+  const idsKey = filter.containerIds?.join(",");
   const input = useMemo(
-    () => ({ hostId: filter.hostId, containerId: filter.containerId }),
-    [filter.hostId, filter.containerId],
+    () => ({
+      hostId: filter.hostId,
+      containerId: filter.containerId,
+      containerIds: idsKey === undefined ? undefined : idsKey === "" ? [] : idsKey.split(","),
+    }),
+    [filter.hostId, filter.containerId, idsKey],
   );
 
   const subscription = useSubscription(

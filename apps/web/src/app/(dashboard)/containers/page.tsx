@@ -43,7 +43,12 @@ function ContainersList({
       { refetchInterval: 5000, placeholderData: keepPreviousData },
     ),
   );
-  const live = useLiveMetrics({}, { keepMs: 60_000 });
+  const items = list.data?.items ?? [];
+  // Only the rows on screen: at 10,000 containers the whole fleet's samples would swamp the page.
+  const live = useLiveMetrics(
+    { containerIds: items.map((container) => container.id) },
+    { keepMs: 60_000, enabled: items.length > 0 },
+  );
   const actions = useContainerActions();
 
   const { window: liveWindow, version } = live;
@@ -56,7 +61,6 @@ function ContainersList({
     };
   }, [liveWindow, version]);
 
-  const items = list.data?.items ?? [];
   const deploymentName = filter.deploymentId ? (items[0]?.deploymentName ?? null) : null;
 
   return (

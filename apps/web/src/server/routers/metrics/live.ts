@@ -4,15 +4,21 @@
 // value of each series matters), then the stream again.
 import { tracked } from "@trpc/server";
 import { z } from "zod";
+import { MAX_CONTAINERS_PAGE } from "../../services/container/list-containers";
 import { filterLiveMetrics, type LiveMetrics } from "../../services/metrics/latest-samples";
 import { viewerProcedure } from "../../trpc";
 import { zTrackedAsyncIterable } from "./async-iterable-output";
 import { ZLiveMetrics, ZRowId } from "./metrics-schemas";
 
+/** A list page's worth: the containers list shows at most this many rows. */
+export const MAX_LIVE_CONTAINER_IDS = MAX_CONTAINERS_PAGE;
+
 export const ZLiveMetricsInput = z
   .object({
     hostId: ZRowId.optional(),
     containerId: ZRowId.optional(),
+    /** Several containers, e.g. the page of a list on screen (not their hosts' samples). */
+    containerIds: z.array(ZRowId).max(MAX_LIVE_CONTAINER_IDS).optional(),
     /** Set by the client when it reconnects. */
     lastEventId: z.string().max(64).nullish(),
   })
@@ -23,7 +29,11 @@ export const live = viewerProcedure
   .output(zTrackedAsyncIterable(ZLiveMetrics))
   .subscription(async function* ({ ctx, input, signal }) {
     const metrics = ctx.services.metrics;
-    const filter = { hostId: input.hostId, containerId: input.containerId };
+    const filter = {
+      hostId: input.hostId,
+      containerId: input.containerId,
+      containerIds: input.containerIds ? new Set(input.containerIds) : undefined,
+    };
     const snapshot: LiveMetrics = {
       seq: metrics.liveSeq(),
       at: ctx.clock.now(),

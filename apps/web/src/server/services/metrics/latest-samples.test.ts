@@ -63,4 +63,11 @@ describe("filterLiveMetrics", () => {
     expect(forContainer?.containers).toHaveLength(1);
     expect(filterLiveMetrics(message, { containerId: "nope" })).toBeNull();
   });
+
+  it("narrows a message to a page of containers, without host samples", () => {
+    const forPage = filterLiveMetrics(message, { containerIds: new Set(["c2", "c9"]) });
+    expect(forPage?.containers.map((entry) => entry.sample.containerId)).toEqual(["c2"]);
+    expect(forPage?.hosts).toEqual([]);
+    expect(filterLiveMetrics(message, { containerIds: new Set() })).toBeNull();
+  });
 });

@@ -27,6 +27,12 @@ export interface LiveMetrics {
 export interface LatestFilter {
   hostId?: string;
   containerId?: string;
+  /** Only these containers (a page of a list); host samples are left out, as with `containerId`. */
+  containerIds?: ReadonlySet<string>;
+}
+
+function containersOnly(filter: LatestFilter): boolean {
+  return filter.containerId !== undefined || filter.containerIds !== undefined;
 }
 
 export class LatestSamples {
@@ -71,7 +77,7 @@ export class LatestSamples {
       containers.push(entry);
     }
     const hosts: LatestHostSample[] = [];
-    if (filter.containerId === undefined) {
+    if (!containersOnly(filter)) {
       for (const entry of this.hosts.values()) {
         if (entry.sample.ts < since || (filter.hostId !== undefined && filter.hostId !== entry.hostId))
           continue;
@@ -130,17 +136,17 @@ export class LatestSamples {
 export function matches(filter: LatestFilter, hostId: string, containerId: string): boolean {
   if (filter.hostId !== undefined && filter.hostId !== hostId) return false;
   if (filter.containerId !== undefined && filter.containerId !== containerId) return false;
+  if (filter.containerIds !== undefined && !filter.containerIds.has(containerId)) return false;
   return true;
 }
 
 /** A live message narrowed to what one subscriber asked for; null when nothing is left. */
 export function filterLiveMetrics(message: LiveMetrics, filter: LatestFilter): LiveMetrics | null {
-  if (filter.hostId === undefined && filter.containerId === undefined) return message;
+  if (filter.hostId === undefined && !containersOnly(filter)) return message;
   const containers = message.containers.filter((entry) =>
     matches(filter, entry.hostId, entry.sample.containerId),
   );
-  const hosts =
-    filter.containerId === undefined ? message.hosts.filter((entry) => entry.hostId === filter.hostId) : [];
+  const hosts = containersOnly(filter) ? [] : message.hosts.filter((entry) => entry.hostId === filter.hostId);
   if (containers.length === 0 && hosts.length === 0) return null;
   return { ...message, containers, hosts };
 }
