@@ -1,18 +1,10 @@
 // Folds image.pull's stream (one message per engine status line, per host)
 // into one row per host: the latest words, how far the download is, and how
 // it ended.
+import type { TPullProgress } from "@/server/services/image/pull-image";
 
-export interface TPullMessage {
-  hostId: string;
-  hostName: string;
-  status: string;
-  layer?: string;
-  current?: number;
-  total?: number;
-  done: boolean;
-  digest?: string | null;
-  error?: string;
-}
+/** One message of the stream, as the server sends it. */
+export type TPullMessage = TPullProgress;
 
 export interface THostPull {
   hostId: string;

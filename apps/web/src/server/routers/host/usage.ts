@@ -4,6 +4,7 @@ import { MAX_HOSTS_PAGE } from "../../services/host/list-hosts";
 import { summarizeHostUsage, type THostUsage } from "../../services/host/summarize-host-usage";
 import { viewerProcedure } from "../../trpc";
 import { ZRowId } from "../common-schemas";
+import { ZHostMachineFigures } from "../metrics/metrics-schemas";
 
 export const ZHostUsageInput = z.object({ ids: z.array(ZRowId).max(MAX_HOSTS_PAGE) });
 
@@ -12,16 +13,7 @@ export const ZHostUsage = z.object({
   cpuUsedCores: z.number(),
   memoryUsedBytes: z.number(),
   containersReporting: z.int(),
-  machine: z
-    .object({
-      ts: z.number(),
-      cpuCores: z.number(),
-      cpuCount: z.number(),
-      memoryUsedBytes: z.number(),
-      memoryTotalBytes: z.number(),
-      load1: z.number(),
-    })
-    .nullable(),
+  machine: ZHostMachineFigures.nullable(),
 }) satisfies z.ZodType<THostUsage>;
 
 export const ZHostUsageOutput = z.object({

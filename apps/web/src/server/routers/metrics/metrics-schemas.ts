@@ -6,7 +6,12 @@ import { z } from "zod";
 import type { LiveMetrics } from "../../services/metrics/latest-samples";
 import type { ContainerMetricsPoint, MetricsSeries } from "../../services/metrics/query-container-metrics";
 import type { FleetMetricsPoint } from "../../services/metrics/query-fleet-metrics";
-import type { FleetHostSummary, FleetSummary, FleetTotals } from "../../services/metrics/query-fleet-summary";
+import type {
+  FleetHostSummary,
+  FleetSummary,
+  FleetTotals,
+  THostMachineFigures,
+} from "../../services/metrics/query-fleet-summary";
 import type { HostMetricsPoint } from "../../services/metrics/query-host-metrics";
 import { METRICS_RANGES } from "../../services/metrics/resolution";
 import { ZRowId } from "../common-schemas";
@@ -87,6 +92,15 @@ export const ZFleetMetricsSeries = ZMetricsSeries(ZFleetMetricsPoint) satisfies 
   MetricsSeries<FleetMetricsPoint>
 >;
 
+export const ZHostMachineFigures = z.object({
+  ts: z.number(),
+  cpuCores: z.number(),
+  cpuCount: z.number(),
+  memoryUsedBytes: z.number(),
+  memoryTotalBytes: z.number(),
+  load1: z.number(),
+}) satisfies z.ZodType<THostMachineFigures>;
+
 export const ZFleetHostSummary = z.object({
   hostId: z.string(),
   name: z.string(),
@@ -105,16 +119,7 @@ export const ZFleetHostSummary = z.object({
   cpuUsedRatio: ZRatio,
   memoryAllocatedRatio: ZRatio,
   memoryUsedRatio: ZRatio,
-  machine: z
-    .object({
-      ts: z.number(),
-      cpuCores: z.number(),
-      cpuCount: z.number(),
-      memoryUsedBytes: z.number(),
-      memoryTotalBytes: z.number(),
-      load1: z.number(),
-    })
-    .nullable(),
+  machine: ZHostMachineFigures.nullable(),
 }) satisfies z.ZodType<FleetHostSummary>;
 
 export const ZFleetTotals = z.object({

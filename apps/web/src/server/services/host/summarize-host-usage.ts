@@ -7,6 +7,7 @@
 // working set of the host's containers with a fresh sample), so the hosts
 // page and the overview agree; the machine's own figures come beside it.
 import type { LatestContainerSample, LatestHostSample } from "../metrics/latest-samples";
+import type { THostMachineFigures } from "../metrics/query-fleet-summary";
 
 export interface THostUsage {
   hostId: string;
@@ -15,14 +16,7 @@ export interface THostUsage {
   /** Containers with a fresh sample. */
   containersReporting: number;
   /** The machine as a whole; null without a fresh host sample. */
-  machine: {
-    ts: number;
-    cpuCores: number;
-    cpuCount: number;
-    memoryUsedBytes: number;
-    memoryTotalBytes: number;
-    load1: number;
-  } | null;
+  machine: THostMachineFigures | null;
 }
 
 export function summarizeHostUsage(options: {

@@ -36,14 +36,17 @@ export interface FleetHostSummary {
   memoryAllocatedRatio: number | null;
   memoryUsedRatio: number | null;
   /** The machine as a whole, from the latest fresh host sample; null without one. */
-  machine: {
-    ts: number;
-    cpuCores: number;
-    cpuCount: number;
-    memoryUsedBytes: number;
-    memoryTotalBytes: number;
-    load1: number;
-  } | null;
+  machine: THostMachineFigures | null;
+}
+
+/** A machine as a whole, from its latest fresh host sample. */
+export interface THostMachineFigures {
+  ts: number;
+  cpuCores: number;
+  cpuCount: number;
+  memoryUsedBytes: number;
+  memoryTotalBytes: number;
+  load1: number;
 }
 
 export interface FleetTotals {
