@@ -1,7 +1,9 @@
 /**
- * `npm run bench -- [name...]`: runs `bench/<name>/main.ts` for each name (all when none given),
- * each in its own process. A benchmark prints progress on stderr and one JSON object as the last
- * line of stdout; this runner passes both through and exits non-zero if any benchmark failed.
+ * `npm run bench -- [name...] [--flag ...]`: runs `bench/<name>/main.ts` for each name (all when
+ * none given), each in its own process; everything from the first argument starting with `-` on
+ * is passed to each benchmark (e.g. `npm run bench -- start-latency --engine podman`). A
+ * benchmark prints progress on stderr and one JSON object as the last line of stdout; this runner
+ * passes both through and exits non-zero if any benchmark failed.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -14,7 +16,10 @@ const available = readdirSync(benchDir, { withFileTypes: true })
   .map((d) => d.name)
   .sort();
 
-const requested = process.argv.slice(2).filter((a) => a !== "--");
+const args = process.argv.slice(2).filter((a) => a !== "--");
+const firstFlag = args.findIndex((a) => a.startsWith("-"));
+const requested = firstFlag < 0 ? args : args.slice(0, firstFlag);
+const passed = firstFlag < 0 ? [] : args.slice(firstFlag);
 const unknown = requested.filter((n) => !available.includes(n));
 if (unknown.length > 0) {
   console.error(`unknown benchmark: ${unknown.join(", ")} (available: ${available.join(", ")})`);
@@ -24,9 +29,13 @@ if (unknown.length > 0) {
 let failed = 0;
 for (const name of requested.length > 0 ? requested : available) {
   console.error(`== bench ${name}`);
-  const result = spawnSync(process.execPath, ["--import", "tsx", path.join(benchDir, name, "main.ts")], {
-    stdio: "inherit",
-  });
+  const result = spawnSync(
+    process.execPath,
+    ["--import", "tsx", path.join(benchDir, name, "main.ts"), ...passed],
+    {
+      stdio: "inherit",
+    },
+  );
   if (result.status !== 0) {
     console.error(`bench ${name} failed (exit ${result.status ?? result.signal})`);
     failed++;
