@@ -42,7 +42,7 @@ export interface EngineOptions {
   cgroupParent?: string;
   /** Name of a network namespace under /run/netns to run the engine in (see netns.ts). */
   netns?: string;
-  /** Podman only: registries (`host:port`) to reach over plain HTTP. dockerd trusts 127.0.0.0/8 itself. */
+  /** Registries (`host:port`) to reach over plain HTTP. dockerd trusts 127.0.0.0/8 without being told. */
   insecureRegistries?: string[];
 }
 
@@ -90,8 +90,11 @@ export async function startDockerd(options: EngineOptions = {}): Promise<TestEng
     // dockerd only starts a containerd of its own when /run/containerd/containerd.sock is
     // absent; on a machine with Docker installed it would share the system's. Ours is private.
     await writeFile(join(containerdDir, "config.toml"), containerdConfig(containerdDir, containerdSocket));
-    // An empty config file keeps /etc/docker/daemon.json (hosts, drivers, mirrors) out.
-    await writeFile(join(dir, "daemon.json"), "{}\n");
+    // Our own config file keeps /etc/docker/daemon.json (hosts, drivers, mirrors) out.
+    const daemonConfig = options.insecureRegistries?.length
+      ? { "insecure-registries": options.insecureRegistries }
+      : {};
+    await writeFile(join(dir, "daemon.json"), `${JSON.stringify(daemonConfig)}\n`);
     const socketPath = join(dir, "engine.sock");
 
     const startedAt = performance.now();

@@ -1,5 +1,5 @@
 /**
- * A private image registry on 127.0.0.1 for pull and push tests: Debian's
+ * A private image registry on 127.0.0.1 (or another local address) for pull and push tests: Debian's
  * `docker-registry` (distribution 2.x) with its own config (the shipped one
  * demands htpasswd auth), filesystem storage in a temp dir, no auth, deletes on.
  * Also the push/pull helpers that make both engines' failures look alike.
@@ -24,21 +24,31 @@ const START_ATTEMPTS = 5;
 const START_TIMEOUT_MS = 15_000;
 
 export interface TestRegistry {
-  /** `127.0.0.1:PORT`, the registry part of image references. */
+  /** `127.0.0.1:PORT` (or the address asked for), the registry part of image references. */
   host: string;
-  /** `http://127.0.0.1:PORT`, for talking to the registry's HTTP API directly. */
+  /** `http://127.0.0.1:PORT` (likewise), for talking to the registry's HTTP API directly. */
   url: string;
   dataDir: string;
   stop(): Promise<void>;
 }
 
-export async function startRegistry(): Promise<TestRegistry> {
+export interface RegistryOptions {
+  /**
+   * IPv4 address to listen on (default 127.0.0.1). Engines in a network namespace cannot
+   * reach the root namespace's loopback: give them an address of a veth end (see netns.ts),
+   * and name the registry as insecure to dockerd too, which trusts only 127.0.0.0/8 over HTTP.
+   */
+  address?: string;
+}
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
+  const address = options.address ?? "127.0.0.1";
   const dir = await mkdtemp(join(tmpdir(), "fleet-registry-"));
   const logPath = join(dir, "registry.log");
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-    const port = await pickFreePort();
-    const host = `127.0.0.1:${port}`;
+    const port = await pickFreePort(address);
+    const host = `${address}:${port}`;
     const configPath = join(dir, "config.yml");
     await writeFile(configPath, registryConfig(join(dir, "data"), host));
     const logFd = openSync(logPath, "a");
@@ -155,13 +165,13 @@ function registryConfig(dataDir: string, host: string): string {
   ].join("\n");
 }
 
-async function pickFreePort(): Promise<number> {
+async function pickFreePort(address: string): Promise<number> {
   for (;;) {
     const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
     const free = await new Promise<boolean>((resolve) => {
       const server = net.createServer();
       server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+      server.listen(port, address, () => server.close(() => resolve(true)));
     });
     if (free) return port;
   }
