@@ -1,0 +1,133 @@
+// Exit codes and each command's argument checks, in-process: every case here
+// is decided before the CLI would talk to a central, so none is needed.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { COMMANDS, runCli } from "./main";
+import { createTestIo } from "./testing/test-io";
+
+let dir = "";
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fleet-cli-main-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(argv: string[], env: Record<string, string> = {}) {
+  const io = createTestIo({ env: { HOME: dir, XDG_CONFIG_HOME: dir, ...env } });
+  const code = await runCli(argv, io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe("top level", () => {
+  test("help, version and the list of commands exit 0", async () => {
+    for (const argv of [[], ["--help"], ["-h"], ["help"]]) {
+      const result = await run(argv);
+      expect(result.code).toBe(0);
+      for (const command of COMMANDS) expect(result.out).toContain(`  ${command.spec.name} `);
+    }
+    expect((await run(["help", "run"])).out).toContain("Usage:  fleet run [OPTIONS] IMAGE");
+    const version = await run(["--version"]);
+    expect(version.code).toBe(0);
+    expect(version.out).toMatch(/^fleet \d+\.\d+\.\d+ \(node /);
+    expect(version.out).toContain("central: not logged in");
+  });
+
+  test("an unknown command or a flag before the command is a usage error (2)", async () => {
+    expect(await run(["frob"])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("fleet: unknown command: frob"),
+    });
+    expect(await run(["--json", "ps"])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("fleet: unknown flag: --json"),
+    });
+    expect(await run(["help", "frob"])).toMatchObject({ code: 2 });
+  });
+
+  test("every command has --help with usage and an example, and refuses unknown flags", async () => {
+    for (const command of COMMANDS) {
+      const help = await run([command.spec.name, "--help"]);
+      expect({ name: command.spec.name, code: help.code }).toEqual({ name: command.spec.name, code: 0 });
+      expect(help.out).toContain(`Usage:  fleet ${command.spec.name}`);
+      expect(help.out).toMatch(/Examples?:\n {2}fleet /);
+      const unknown = await run([command.spec.name, "--no-such-flag"]);
+      expect({ name: command.spec.name, code: unknown.code }).toEqual({ name: command.spec.name, code: 2 });
+      expect(unknown.err).toContain("fleet: unknown flag: --no-such-flag");
+      expect(unknown.err).toContain(`Run 'fleet ${command.spec.name} --help' for more information.`);
+    }
+  });
+
+  test("no stack traces for expected failures", async () => {
+    const result = await run(["ps"]);
+    expect(result.err).toBe(
+      "fleet: not logged in: run `fleet login <url>` (or set FLEET_URL and FLEET_TOKEN)\n",
+    );
+  });
+});
+
+describe("not logged in: exit 3 for every command that needs the central", () => {
+  test.each([
+    ["hosts"],
+    ["ps"],
+    ["run", "busybox"],
+    ["logs", "web"],
+    ["stop", "web"],
+    ["start", "web"],
+    ["restart", "web"],
+    ["rm", "web"],
+    ["images"],
+    ["pull", "busybox"],
+    ["top", "--once"],
+    ["join-token"],
+  ])("fleet %s", async (...argv) => {
+    const result = await run(argv);
+    expect(result.code).toBe(3);
+    expect(result.err).toContain("not logged in");
+  });
+});
+
+describe("argument checks per command (exit 2, nothing sent)", () => {
+  test.each([
+    [["run"], "the image is missing"],
+    [["run", "-m", "64x", "busybox"], '--memory: invalid memory size "64x"'],
+    [["run", "--cpus", "half", "busybox"], '--cpus: invalid cpus "half"'],
+    [["run", "--pids", "0", "busybox"], "--pids must be a whole number from 1"],
+    [["run", "-p", "80:http", "busybox"], '--publish: invalid port mapping "80:http"'],
+    [["run", "--restart", "sometimes", "busybox"], '--restart: invalid restart policy "sometimes"'],
+    [["run", "-l", "bad key=1", "busybox"], "--label bad key=1: "],
+    [["run", "--constraint", "zone in (a", "busybox"], "--constraint: "],
+    [["run", "--strategy", "random", "busybox"], "--strategy must be binpack or spread, got random"],
+    [["run", "--replicas", "3", "busybox"], "--replicas needs --name"],
+    [["run", "--replicas", "0", "--name", "x", "busybox"], "--replicas must be a whole number from 1 to 500"],
+    [["run", "-e", "=x", "busybox"], "--env =x: the variable needs a name"],
+    [["ps", "--limit", "many"], "--limit must be a whole number"],
+    [["ps", "extra"], "fleet ps takes no arguments"],
+    [["logs"], "the container (name or id) is missing"],
+    [["logs", "--tail", "-5", "web"], "flag --tail needs a value"],
+    [["logs", "--tail", "lots", "web"], "--tail must be a whole number"],
+    [["logs", "a", "b"], "too many arguments: b"],
+    [["stop"], "the container (name or id) is missing"],
+    [["pull"], "the image is missing"],
+    [["pull", "busybox", "--host", "a", "--all"], "give --host or --all, not both"],
+    [["build", "."], "-t/--tag is required"],
+    [["build", "-t", "x:1", "."], "--host is required"],
+    [["top", "--interval", "10ms"], "--interval must be at least 500ms"],
+    [["top", "--interval", "soon"], '--interval: invalid duration "soon"'],
+    [["join-token", "-l", "bad key"], "--label bad key: "],
+    [["login"], "the central's URL is missing"],
+    [["login", "ftp://central"], "the central's URL must be http:// or https://, got ftp://central"],
+    [["login", "http://c", "--token", "t", "--email", "e"], "--token cannot be combined with --email"],
+  ])("fleet %j", async (argv, message) => {
+    const result = await run(argv);
+    expect(result.err).toContain(`fleet: ${message}`);
+    expect(result.code).toBe(2);
+  });
+
+  test("run reads -e NAME from this shell, as docker does", async () => {
+    // Still stops at "not logged in": the point is that the flag was accepted.
+    expect((await run(["run", "-e", "FROM_SHELL", "busybox"], { FROM_SHELL: "1" })).code).toBe(3);
+  });
+});
