@@ -26,7 +26,7 @@ import type {
 import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import { encodeFrame, parseServerFrame } from "@fleet/shared/protocol/frame";
 import type { TServerFrame, TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
-import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
+import { AGENT_RECONNECT_MAX_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import { ExponentialBackoff } from "../backoff";
@@ -62,7 +62,7 @@ export interface LinkTuning {
 
 export const DEFAULT_LINK_TUNING: LinkTuning = {
   reconnectInitialMs: 500,
-  reconnectMaxMs: 30_000,
+  reconnectMaxMs: AGENT_RECONNECT_MAX_MS,
   stableConnectionMs: 30_000,
   welcomeTimeoutMs: 15_000,
   handshakeTimeoutMs: 10_000,

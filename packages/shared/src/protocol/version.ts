@@ -5,3 +5,11 @@ export const PROTOCOL_VERSION = 2;
 
 /** The largest frame either side sends or accepts, in UTF-8 bytes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/**
+ * The longest an agent waits between attempts to reach the central. The
+ * central relies on it: after the central restarts, hosts it last saw online
+ * get their offline window plus this (twice, for the herd) before they count
+ * as lost, so restarting the central never reschedules healthy hosts' work.
+ */
+export const AGENT_RECONNECT_MAX_MS = 5_000;

@@ -1,7 +1,7 @@
 import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { hostLivenessMonitor, type LivenessStore } from "./liveness";
+import { hostLivenessMonitor, type LivenessStore, RESTART_RECONNECT_GRACE_MS } from "./liveness";
 
 /** Keeps host status in memory the way the Prisma store keeps it in Postgres. */
 class MemoryLivenessStore implements LivenessStore {
@@ -120,14 +120,20 @@ describe("hostLivenessMonitor", () => {
     expect(store.status.get("h1")?.online).toBe(true);
   });
 
-  it("gives hosts left online by a previous run the grace period, then marks them offline", async () => {
-    const { clock, monitor, offline, store } = setup(5000);
+  it("gives hosts left online by a previous run the grace period and the agents' reconnect backoff, then marks them offline", async () => {
+    const { clock, monitor, offline, store, connect } = setup(5000);
     store.connect("stale", 0);
+    store.connect("back", 0);
     await monitor.start();
-    await clock.advance(4000);
+    await clock.advance(4000 + RESTART_RECONNECT_GRACE_MS);
     expect(offline).toEqual([]);
+    // A host that reconnects is back on the normal grace.
+    connect("back");
+    monitor.disconnected("back");
     await clock.advance(2000);
     expect(offline).toEqual(["stale"]);
+    await clock.advance(4000);
+    expect(offline).toEqual(["stale", "back"]);
   });
 
   it("writes lastSeenAt at most once per interval, batching hosts", async () => {

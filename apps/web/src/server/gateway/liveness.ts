@@ -9,6 +9,7 @@
 // tests drive it with a manual clock and a recording store.
 
 import type { Clock, TimerHandle } from "@fleet/shared/clock";
+import { AGENT_RECONNECT_MAX_MS } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db";
 import type { GatewayBus } from "./gateway-options";
@@ -48,6 +49,8 @@ export interface HostLivenessMonitor {
 
 interface HostLiveness {
   lastHeardAt: number;
+  /** How long silence may last from `lastHeardAt` (longer only for hosts a previous run left online). */
+  graceMs: number;
   connected: boolean;
   /** A markOffline for this host is in flight. */
   checking: boolean;
@@ -60,6 +63,9 @@ export interface HostLivenessMonitorOptions {
   offlineAfterMs: number;
   lastSeenWriteIntervalMs: number;
 }
+
+/** Extra time after a central restart for agents to get through their reconnect backoff. */
+export const RESTART_RECONNECT_GRACE_MS = 2 * AGENT_RECONNECT_MAX_MS;
 
 export function hostLivenessMonitor(options: HostLivenessMonitorOptions): HostLivenessMonitor {
   const { store, clock, log, offlineAfterMs } = options;
@@ -79,9 +85,15 @@ export function hostLivenessMonitor(options: HostLivenessMonitorOptions): HostLi
     const entry = hosts.get(hostId);
     if (entry) {
       entry.lastHeardAt = now;
+      entry.graceMs = offlineAfterMs;
       if (connected !== null) entry.connected = connected;
     } else {
-      hosts.set(hostId, { lastHeardAt: now, connected: connected ?? true, checking: false });
+      hosts.set(hostId, {
+        lastHeardAt: now,
+        graceMs: offlineAfterMs,
+        connected: connected ?? true,
+        checking: false,
+      });
     }
   }
 
@@ -144,7 +156,7 @@ export function hostLivenessMonitor(options: HostLivenessMonitorOptions): HostLi
     if (!running) return;
     const now = clock.now();
     for (const [hostId, entry] of hosts) {
-      if (!entry.checking && now - entry.lastHeardAt >= offlineAfterMs) void goOffline(hostId, entry);
+      if (!entry.checking && now - entry.lastHeardAt >= entry.graceMs) void goOffline(hostId, entry);
     }
     sweepTimer = clock.setTimeout(sweep, sweepIntervalMs);
   }
@@ -172,9 +184,13 @@ export function hostLivenessMonitor(options: HostLivenessMonitorOptions): HostLi
     async start() {
       if (running) return;
       running = true;
-      // Hosts left online by a previous run get the full grace to reconnect.
+      // Hosts left online by a previous run get the full grace to reconnect,
+      // plus the time their agents may be backing off after failed attempts
+      // while this central was down.
       for (const hostId of await store.onlineHostIds()) {
-        if (!hosts.has(hostId)) touch(hostId, false);
+        if (hosts.has(hostId)) continue;
+        touch(hostId, false);
+        hosts.get(hostId)!.graceMs = offlineAfterMs + RESTART_RECONNECT_GRACE_MS;
       }
       sweepTimer = clock.setTimeout(sweep, sweepIntervalMs);
       scheduleFlush();
