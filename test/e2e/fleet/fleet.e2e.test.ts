@@ -4,6 +4,9 @@
 // Postgres, a local registry. Everything goes through the tRPC API with an
 // administrator's API token; what the kernel and the engines hold is read
 // from them directly. Each step prints its timings to stderr.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { AppRouter } from "@fleet/web/server/routers/_app";
 import { recordSubscription } from "@fleet/web/server/routers/event/testing/sse-test-client";
 import type { inferRouterOutputs } from "@trpc/server";
@@ -17,6 +20,7 @@ import {
   type THostKey,
   useE2eFleet,
 } from "../harness/fleet";
+import { type CliResult, cliOutput, fleetCli, parseTable } from "../harness/fleet-cli";
 import {
   binpackViolations,
   cgroupLimitsOf,
@@ -34,6 +38,9 @@ type TOutputs = inferRouterOutputs<AppRouter>;
 type THost = TOutputs["host"]["list"]["items"][number];
 type TContainer = TOutputs["container"]["get"]["container"];
 type TDeploymentDetail = TOutputs["deployment"]["get"];
+type TListedContainer = TOutputs["container"]["list"]["items"][number];
+type TFleetSummary = TOutputs["metrics"]["fleet"]["summary"];
+type TNamedStatus = { id: string; name: string; status: string };
 type TPullProgress = { hostId: string; hostName: string; status: string; done: boolean; error?: string };
 
 const MIB = 1024 * 1024;
@@ -50,6 +57,31 @@ const EXPECTED_CGROUP = {
 const OFFLINE_PROMISE_MS = 15_000;
 const RESCHEDULE_PROMISE_MS = 30_000;
 const LOADED_MACHINE_MARGIN_MS = 5_000;
+
+// What the CLI's tables print, column by column (apps/cli/src/commands).
+const HOSTS_COLUMNS = [
+  "HOST ID",
+  "NAME",
+  "STATUS",
+  "ENGINE",
+  "CPUS",
+  "MEMORY",
+  "CONTAINERS",
+  "LAST SEEN",
+  "LABELS",
+];
+const PS_COLUMNS = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "HOST", "NAMES"];
+const TOP_COLUMNS = [
+  "HOST",
+  "STATUS",
+  "CONTAINERS",
+  "CPU ALLOCATED",
+  "CPU USED",
+  "MEM ALLOCATED",
+  "MEM USED",
+];
+const TICKER = "cli-ticker";
+const ONCE = "cli-once";
 
 const getFleet = useE2eFleet();
 const timings = new FleetTimings();
@@ -73,6 +105,37 @@ function hostNamed(fleet: E2eFleet, name: string | null): FleetHost {
   const host = Object.values(fleet.hosts).find((h) => h.name === name);
   if (!host) throw new Error(`no fleet host is named ${name}`);
   return host;
+}
+
+/** The short id the CLI's tables show: the last 12 hex digits (apps/cli/README.md). */
+function shortId(id: string): string {
+  return id.replaceAll("-", "").slice(-12);
+}
+
+/** `0.25` (cores, as the CLI prints them) → 250. */
+function millicores(text: string): number {
+  return Math.round(Number(text) * 1000);
+}
+
+function byId(a: { id: string }, b: { id: string }): number {
+  return a.id.localeCompare(b.id);
+}
+
+function idsOf(result: CliResult): string[] {
+  return (JSON.parse(result.stdout) as { id: string }[]).map((item) => item.id);
+}
+
+/** Every container `container.list` returns for `filter`, following its pages (small ones, so there are several). */
+async function allContainers(): Promise<TListedContainer[]> {
+  const items: TListedContainer[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { items: TListedContainer[]; nextCursor: string | null } =
+      await getFleet().admin.container.list.query({ cursor, limit: 3 });
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
 }
 
 const hostIds = {} as Record<THostKey, string>;
@@ -447,7 +510,7 @@ describe("a fleet of three hosts", () => {
     const killedAt = Date.now();
     const exit = await agent.kill();
     expect(exit.signal).toBe("SIGKILL");
-    await sleep(3_000);
+    await sleep(1_000);
     const restartedAt = Date.now();
     agent.start();
     const back = await fleetWait(
@@ -609,11 +672,274 @@ describe("a fleet of three hosts", () => {
     }
   });
 
-  // ---------------------------------------------------------------------------
-  // 8. The CLI against this fleet (`ps`, `logs -f`, `top`, `--json`): written
-  // with apps/cli. It goes here, after step 7, while the fleet (three hosts,
-  // the 6-replica `web` deployment) is still up; `getFleet().url` is the
-  // central and `getFleet().admin` can mint what it needs.
-  // ---------------------------------------------------------------------------
-  test.todo("8. the CLI's ps, logs -f, top and --json output against this fleet");
+  test("8. the CLI's ps, logs -f, top and --json output against this fleet", async () => {
+    requireJoined();
+    if (!webId) throw new Error("step 5 did not create the web deployment");
+    const fleet = getFleet();
+    const started = performance.now();
+    const podman = fleet.hosts.c;
+    const docker = fleet.hosts.a;
+    const webReplicas = liveReplicas(await fleet.admin.deployment.get.query({ id: webId })).map((r) => r.id);
+    // The administrator's own API token, as `fleet login` would store it, in a config home of this run.
+    const { token } = await fleet.admin.apiToken.create.mutate({ name: "fleet-e2e-cli" });
+    const cli = await fleetCli(join(fleet.run.dir, "cli-home"));
+    const ok = async (args: string[]) => {
+      const result = await cli.run(args);
+      expect(result.code, cliOutput(result)).toBe(0);
+      return result;
+    };
+
+    const login = await ok(["login", fleet.url, "--token", token]);
+    expect(login.stderr).toContain(`Logged in to ${fleet.url}`);
+    expect(JSON.parse(await readFile(join(cli.home, "fleet", "config.json"), "utf8"))).toEqual({
+      url: fleet.url,
+      token,
+    });
+
+    // hosts: the three, online, as the API lists them; the table's CPUS are allocated/allocatable.
+    const [hostsTable, hostsJson, apiHosts] = await Promise.all([
+      ok(["hosts"]),
+      ok(["hosts", "--json"]),
+      listHosts(),
+    ]);
+    expect(apiHosts.map((h) => [h.name, h.status]).sort()).toEqual(
+      HOST_KEYS.map((key) => [fleet.hosts[key].name, "online"]),
+    );
+    expect(hostsTable.stdout.split("\n")[0]).toMatch(
+      /^HOST ID\s+NAME\s+STATUS\s+ENGINE\s+CPUS\s+MEMORY\s+CONTAINERS\s+LAST SEEN\s+LABELS$/,
+    );
+    const hostRows = parseTable(hostsTable.stdout, HOSTS_COLUMNS);
+    expect(
+      hostRows
+        .map((row) => [row["HOST ID"], row.NAME, row.STATUS, row.CPUS?.split("/").map(millicores)])
+        .sort(),
+      hostsTable.stdout,
+    ).toEqual(
+      apiHosts
+        .map((h) => [shortId(h.id), h.name, "online", [h.allocated.cpuMillis, h.allocatable.cpuMillis]])
+        .sort(),
+    );
+    const pickHost = (h: TNamedStatus) => ({ id: h.id, name: h.name, status: h.status });
+    expect((JSON.parse(hostsJson.stdout) as TNamedStatus[]).map(pickHost).sort(byId)).toEqual(
+      apiHosts.map(pickHost).sort(byId),
+    );
+
+    // A ticker on the Podman host to follow, and a one-shot on a Docker host that stays as exited.
+    const [ticker, once] = await Promise.all([
+      ok([
+        "run",
+        ...["--name", TICKER, "--constraint", `zone=${podman.zone}`, "--cpus", "0.2", "-m", "16m"],
+        fleet.image,
+        ...["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.2; done"],
+      ]),
+      ok([
+        "run",
+        "--name",
+        ONCE,
+        "--constraint",
+        `zone=${docker.zone}`,
+        "-m",
+        "16m",
+        fleet.image,
+        "echo",
+        "once",
+      ]),
+    ]);
+    timings.record("cli: fleet run on the Podman host (spawn → running)", ticker.ms);
+    const tickerId = ticker.stdout.trim();
+    const onceId = once.stdout.trim();
+    expect(ticker.stderr).toContain(`${TICKER}: placed on ${podman.name}: `);
+    expect(ticker.stderr).toContain(`${TICKER} is running on ${podman.name}`);
+    expect(once.stderr).toContain(`${ONCE}: placed on ${docker.name}: `);
+    // `run` may see it running or already exited, as it happens; ps -a below needs it exited.
+    await fleetWait(
+      `${ONCE} to exit`,
+      () => fleet.admin.container.get.query({ id: onceId }),
+      ({ container }) => container.actualState === "exited" && container.exitCode === 0,
+      30_000,
+      250,
+    );
+
+    // ps, as a table and as JSON, against what the API lists page by page.
+    const [psTable, psJson, psPodman, psAllTable, psAllJson, missing, apiAll] = await Promise.all([
+      ok(["ps"]),
+      ok(["ps", "--json"]),
+      ok(["ps", "--host", podman.name]),
+      ok(["ps", "-a"]),
+      ok(["ps", "-a", "--json"]),
+      cli.run(["logs", "nosuchcontainer"]),
+      allContainers(),
+    ]);
+    const apiRunning = apiAll.filter((c) => c.actualState === "running");
+    // What is there at this point: the web replicas and the ticker running, the one-shot exited.
+    expect(apiAll.map((c) => [c.id, c.actualState]).sort()).toEqual(
+      [...apiRunning.map((c) => [c.id, "running"]), [onceId, "exited"]].sort(),
+    );
+    expect(apiRunning.map((c) => c.id).sort()).toEqual([...webReplicas, tickerId].sort());
+    expect(psTable.stdout.split("\n")[0]).toMatch(
+      /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+HOST\s+NAMES$/,
+    );
+    const expectedRow = (c: TListedContainer) => [shortId(c.id), c.hostName, c.name];
+    const rowOf = (row: Record<string, string>) => [row["CONTAINER ID"], row.HOST, row.NAMES];
+    const psRows = parseTable(psTable.stdout, PS_COLUMNS);
+    expect(psRows.map(rowOf).sort(), psTable.stdout).toEqual(apiRunning.map(expectedRow).sort());
+    for (const row of psRows) expect(row.STATUS, psTable.stdout).toMatch(/^Up /);
+    expect(idsOf(psJson).sort()).toEqual(apiRunning.map((c) => c.id).sort());
+
+    // --host: that host's containers and no other's (the other hosts do run some).
+    const onPodman = apiRunning.filter((c) => c.hostName === podman.name);
+    expect(onPodman.length).toBeLessThan(apiRunning.length);
+    expect(parseTable(psPodman.stdout, PS_COLUMNS).map(rowOf).sort(), psPodman.stdout).toEqual(
+      onPodman.map(expectedRow).sort(),
+    );
+
+    // -a: the exited one-shot too; removed containers (steps 3–5) are gone for good, as with docker.
+    const allRows = parseTable(psAllTable.stdout, PS_COLUMNS);
+    expect(allRows.map(rowOf).sort(), psAllTable.stdout).toEqual(apiAll.map(expectedRow).sort());
+    expect(allRows.find((row) => row.NAMES === ONCE)?.STATUS).toMatch(/^Exited \(0\) /);
+    expect(idsOf(psAllJson).sort()).toEqual(apiAll.map((c) => c.id).sort());
+
+    // An unknown container: exit 4, nothing on stdout.
+    expect(missing.code, cliOutput(missing)).toBe(4);
+    expect(missing.stderr).toContain("fleet: no container matches nosuchcontainer");
+    expect(missing.stdout).toBe("");
+
+    // logs -f: the tail's one line, then lines written after it, until Ctrl-C.
+    const follow = cli.spawn(["logs", "-f", "--tail", "1", TICKER]);
+    try {
+      const ticks = () => [...follow.stdout().matchAll(/^tick-(\d+)$/gm)].map((match) => Number(match[1]));
+      const followed = () =>
+        `$ fleet logs -f so far:\n${follow.stdout()}${follow.stderr()}\n${fleet.diagnostics()}`;
+      const following = performance.now();
+      const first = await waitFor(
+        followed,
+        "the first line of logs -f",
+        async () => ticks(),
+        (seen) => seen.length > 0,
+        30_000,
+        20,
+      );
+      const later = await waitFor(
+        followed,
+        "a line logs -f did not print at first",
+        async () => ticks(),
+        (seen) => seen.some((tick) => !first.includes(tick)),
+        30_000,
+        20,
+      );
+      timings.record("cli: logs -f first line → a new line", performance.now() - following);
+      const end = await follow.interrupt();
+      expect(end.code, cliOutput(end)).toBe(0);
+      const seen = ticks();
+      expect(later.length).toBeGreaterThan(1);
+      // In order, none twice, none left out.
+      expect(seen, cliOutput(end)).toEqual(seen.map((_, index) => (first[0] as number) + index));
+    } finally {
+      follow.kill();
+    }
+
+    // top: allocated against used per host, the same allocated figures as host.list.
+    const [topTable, topJson, hostsNow] = await Promise.all([
+      ok(["top", "--once"]),
+      ok(["top", "--once", "--json"]),
+      listHosts(),
+    ]);
+    const runningOn = (host: THost) => apiRunning.filter((c) => c.hostId === host.id).length;
+    const placedOn = (host: THost) => apiAll.filter((c) => c.hostId === host.id).length;
+    const topLines = topTable.stdout.split("\n");
+    expect(topLines[0]).toMatch(
+      new RegExp(
+        `^fleet top — .* {3}hosts 3/3 online {3}containers ${apiRunning.length}/${apiAll.length} running`,
+      ),
+    );
+    const header = topLines.findIndex((line) => line.startsWith("HOST "));
+    expect(topLines[header]).toMatch(
+      /^HOST\s+STATUS\s+CONTAINERS\s+CPU ALLOCATED\s+CPU USED\s+MEM ALLOCATED\s+MEM USED$/,
+    );
+    const topRows = parseTable(topLines.slice(header).join("\n"), TOP_COLUMNS);
+    // `0.3/1.5 (20%)`, `112 MiB/23.29 GiB (0%)`: used or allocated / allocatable (share).
+    const figure = /^([^/]+)\/([^/]+) \((\d+%|-)\)$/;
+    expect(
+      topRows.map((row) => [
+        row.HOST,
+        row.STATUS,
+        row.CONTAINERS,
+        (row["CPU ALLOCATED"]?.match(figure) ?? []).slice(1, 3).map(millicores),
+      ]),
+      topTable.stdout,
+    ).toEqual(
+      [...hostsNow]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((h) => [
+          h.name,
+          "online",
+          `${runningOn(h)}/${placedOn(h)}`,
+          [h.allocated.cpuMillis, h.allocatable.cpuMillis],
+        ]),
+    );
+    for (const row of topRows) {
+      for (const column of ["CPU USED", "MEM ALLOCATED", "MEM USED"] as const) {
+        expect(row[column], `${row.HOST} ${column}`).toMatch(figure);
+      }
+    }
+    const summary = JSON.parse(topJson.stdout) as TFleetSummary;
+    expect(
+      summary.hosts
+        .map((h) => [
+          h.name,
+          h.cpuAllocatedMillis,
+          h.cpuAllocatableMillis,
+          h.memoryAllocatedBytes,
+          h.containersRunning,
+        ])
+        .sort(),
+    ).toEqual(
+      hostsNow
+        .map((h) => [
+          h.name,
+          h.allocated.cpuMillis,
+          h.allocatable.cpuMillis,
+          h.allocated.memoryBytes,
+          runningOn(h),
+        ])
+        .sort(),
+    );
+    const podmanSummary = summary.hosts.find((h) => h.name === podman.name);
+    // The ticker's 0.2 CPU is in it, beside the web replicas.
+    expect(podmanSummary?.cpuAllocatedMillis).toBeGreaterThanOrEqual(200);
+    for (const host of summary.hosts) {
+      expect(host.cpuUsedCores, host.name).toBeGreaterThanOrEqual(0);
+      // Every running container has reported a sample by now, and any process uses some memory.
+      if (host.containersRunning > 0) expect(host.memoryUsedBytes, host.name).toBeGreaterThan(0);
+    }
+
+    // stop: no longer in ps, in ps -a as stopped; rm: gone from ps -a and from the Podman engine.
+    const stopped = await ok(["stop", TICKER]);
+    expect(stopped.stdout.trim()).toBe(TICKER);
+    await fleetWait(
+      `${TICKER} to be stopped`,
+      () => fleet.admin.container.get.query({ id: tickerId }),
+      ({ container }) => container.actualState === "stopped",
+      30_000,
+      250,
+    );
+    const [psStopped, psAllStopped] = await Promise.all([ok(["ps", "--json"]), ok(["ps", "-a"])]);
+    expect(idsOf(psStopped)).not.toContain(tickerId);
+    expect(parseTable(psAllStopped.stdout, PS_COLUMNS).find((row) => row.NAMES === TICKER)?.STATUS).toMatch(
+      /^Stopped /,
+    );
+    const removed = await ok(["rm", TICKER, ONCE]);
+    expect(removed.stdout.trim().split("\n")).toEqual([TICKER, ONCE]);
+    // Neither is listed even with -a (nor, then, without): what is left is the web deployment.
+    const psAllAfter = await ok(["ps", "-a", "--json"]);
+    expect(idsOf(psAllAfter).sort()).toEqual([...webReplicas].sort());
+    await fleetWait(
+      `${TICKER} to leave ${podman.name}'s engine`,
+      () => managedContainers(podman.engine),
+      (list) => !list.some((c) => c.Labels["fleet.container-id"] === tickerId),
+      30_000,
+      250,
+    );
+    timings.record("cli: scenario 8", performance.now() - started);
+  });
 });
