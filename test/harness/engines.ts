@@ -350,7 +350,7 @@ export function reapOrphanedEngines(): number {
 }
 
 /** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
-function processStartTime(pid: number): string | undefined {
+export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];

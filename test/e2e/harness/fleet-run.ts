@@ -13,7 +13,7 @@ import { readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSyn
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { reapOrphanedEngines, registerExitCleanup } from "../../harness/engines";
+import { processStartTime, reapOrphanedEngines, registerExitCleanup } from "../../harness/engines";
 
 const RUN_DIR_PREFIX = "fleet-e2e-fleet-";
 const OWNER_FILE = "owner.json";
@@ -154,16 +154,6 @@ function pidsInNetns(inodes: Set<string | undefined>): number[] {
       return false;
     }
   });
-}
-
-/** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
-function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
 }
 
 function isAlive(pid: number): boolean {
