@@ -3,6 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { formatBytes, formatDateTime, formatRelative, shortDigest } from "../format";
+import { useRefreshImages } from "../images/use-refresh-images";
 import { useTRPC } from "../trpc";
 import { EmptyState } from "../ui/empty-state";
 import { ErrorNote } from "../ui/error-note";
@@ -12,6 +13,8 @@ export function HostImages({ hostId }: { hostId: string }) {
   const trpc = useTRPC();
   const now = useNow(30_000);
   const images = useQuery(trpc.image.list.queryOptions({ hostId }, { refetchInterval: 30_000 }));
+  // An offline host cannot answer; the stored list stands and the failure is not news here.
+  useRefreshImages(hostId);
   const items = images.data?.items ?? [];
   return (
     <section className="card section" aria-labelledby="host-images">

@@ -1,10 +1,11 @@
 "use client";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
 import { BuildPanel } from "@/client/images/build-panel";
 import styles from "@/client/images/images.module.css";
 import { ImagesByHost } from "@/client/images/images-by-host";
 import { PullPanel, type THostChoice } from "@/client/images/pull-panel";
+import { useRefreshImages } from "@/client/images/use-refresh-images";
 import { useCan } from "@/client/session";
 import { useTRPC } from "@/client/trpc";
 import { EmptyState } from "@/client/ui/empty-state";
@@ -13,7 +14,6 @@ import { PageHeader } from "@/client/ui/page-header";
 
 export default function ImagesPage() {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
   const canOperate = useCan("operator");
   const [filter, setFilter] = useState("");
   const images = useQuery(trpc.image.list.queryOptions({}, { refetchInterval: 15_000 }));
@@ -24,17 +24,7 @@ export default function ImagesPage() {
     () => (hostList.data?.items ?? []).map((host) => ({ id: host.id, name: host.name, status: host.status })),
     [hostList.data],
   );
-  const refresh = useMutation(
-    trpc.image.refresh.mutationOptions({
-      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.image.pathKey() }),
-    }),
-  );
-  // What the central stored may predate containers started since; ask the
-  // hosts once per visit (a viewer may not, and sees the stored list).
-  const refreshOnVisit = refresh.mutate;
-  useEffect(() => {
-    if (canOperate) refreshOnVisit({});
-  }, [canOperate, refreshOnVisit]);
+  const refresh = useRefreshImages();
   const refreshFailures = (refresh.data?.hosts ?? []).filter((host) => !host.ok);
   const items = images.data?.items ?? [];
   const hostCount = new Set(items.map((image) => image.hostId)).size;
