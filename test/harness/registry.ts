@@ -139,6 +139,35 @@ export async function pullImage(engine: TestEngine, reference: string): Promise<
   await followProgress(stream);
 }
 
+/** HEAD of `repository:tag`'s manifest: the digest the registry itself computed, or null when it has none. */
+export function registryManifestDigest(
+  registry: TestRegistry,
+  repository: string,
+  tag: string,
+): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${registry.url}/v2/${repository}/manifests/${tag}`,
+      {
+        method: "HEAD",
+        headers: {
+          Accept: [
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.oci.image.manifest.v1+json",
+          ].join(", "),
+        },
+      },
+      (res) => {
+        res.resume();
+        const digest = res.headers["docker-content-digest"];
+        resolve(res.statusCode === 200 && typeof digest === "string" ? digest : null);
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 /** `host:port/a/b:tag` → `{ repository: "host:port/a/b", tag: "tag" }`; the tag defaults to `latest`. */
 export function splitReference(reference: string): { repository: string; tag: string } {
   const lastSlash = reference.lastIndexOf("/");

@@ -37,5 +37,10 @@ export const create = operatorProcedure
   .input(ZCreateDeploymentInput)
   .output(ZDeploymentDetail)
   .mutation(({ ctx, input }) =>
-    createDeployment({ ...placementDepsOf(ctx), ...input, actorEmail: ctx.user.email }),
+    createDeployment({
+      ...placementDepsOf(ctx),
+      ...input,
+      gateway: ctx.services.gateway,
+      actorEmail: ctx.user.email,
+    }),
   );

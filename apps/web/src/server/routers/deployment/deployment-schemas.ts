@@ -5,7 +5,10 @@ import { ZContainer, ZContainerResources } from "../container/container-schemas"
 export const ZDeployment = z.object({
   id: z.string(),
   name: z.string(),
+  /** What the replicas run: `repository:tag@digest` once pinned. */
   image: z.string(),
+  /** The registry digest the deployment is pinned to; null when the image has none (built locally). */
+  imageDigest: z.string().nullable(),
   command: z.array(z.string()).nullable(),
   /** Names of the environment variables; values are not shown. */
   envKeys: z.array(z.string()),

@@ -4,10 +4,12 @@ import type { PlacementStrategy } from "@fleet/shared/scheduler/types";
 import type { Prisma } from "../../db";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../gateway/record-event";
+import type { OpGateway } from "../image/op-gateway";
 import type { TContainerTemplate } from "../placement/container-template";
 import { placeDrafts, type RunPlacementOptions, runPlacement } from "../placement/place-containers";
 import { replicaName } from "./deployment-view";
 import { getDeployment, type TDeploymentDetail } from "./get-deployment";
+import { pinImage } from "./pin-image";
 
 export const MAX_REPLICAS = 500;
 
@@ -19,9 +21,29 @@ export async function createDeployment(
     strategy: PlacementStrategy;
     constraints: string;
     actorEmail: string;
+    /** Pulls the tag on one host to learn its digest. */
+    gateway: OpGateway;
   },
 ): Promise<TDeploymentDetail> {
-  const { name, template, replicas, strategy, constraints, actorEmail, now } = options;
+  const { name, replicas, strategy, constraints, actorEmail, now } = options;
+  // Checked again under the lock; this only spares a pointless pull.
+  const taken = await options.db.deployment.findFirst({
+    where: { name, removedAt: null },
+    select: { id: true },
+  });
+  if (taken) throw new AppError("CONFLICT", `a deployment named ${name} already exists`);
+  // Outside the placement transaction: a pull can take minutes, and holds no host lock.
+  const pinned = await pinImage({
+    db: options.db,
+    gateway: options.gateway,
+    bus: options.bus,
+    log: options.log,
+    now: () => now,
+    image: options.template.image,
+    constraints,
+    actorEmail,
+  });
+  const template: TContainerTemplate = { ...options.template, image: pinned.image };
   const id = await runPlacement(options, async (ctx) => {
     const { tx, effects } = ctx;
     const existing = await tx.deployment.findFirst({
@@ -36,6 +58,7 @@ export async function createDeployment(
         replicas,
         strategy,
         constraints,
+        imageDigest: pinned.digest,
       },
       select: { id: true },
     });

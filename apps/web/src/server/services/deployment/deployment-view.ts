@@ -8,6 +8,7 @@ export const deploymentViewSelect = {
   id: true,
   name: true,
   spec: true,
+  imageDigest: true,
   replicas: true,
   strategy: true,
   constraints: true,
@@ -26,6 +27,7 @@ export interface TDeploymentView {
   id: string;
   name: string;
   image: string;
+  imageDigest: string | null;
   command: string[] | null;
   envKeys: string[];
   ports: TContainerTemplate["ports"];
@@ -58,6 +60,7 @@ export function toDeploymentView(row: TDeploymentRow): TDeploymentView {
     id: row.id,
     name: row.name,
     image: template.image,
+    imageDigest: row.imageDigest,
     command: template.command,
     envKeys: Object.keys(template.env).sort(),
     ports: template.ports,

@@ -11,7 +11,7 @@ import {
   ZResources,
   ZRestartPolicy,
 } from "@fleet/shared/domain/container-spec";
-import { ZImageRef } from "@fleet/shared/image-ref";
+import { parseImageRef, ZImageRef } from "@fleet/shared/image-ref";
 import { type TLabels, ZLabels } from "@fleet/shared/label-selector";
 import { z } from "zod";
 import type { Prisma } from "../../db";
@@ -97,6 +97,8 @@ export function containerColumnsOf(template: TContainerTemplate) {
   const { resources, restartPolicy } = template;
   return {
     image: template.image,
+    // A reference with a digest runs exactly that digest (a pinned deployment's replicas).
+    imageDigest: parseImageRef(template.image).digest,
     spec: storedSpecOf(template),
     cpuRequestMillis: resources.cpuRequestMillis,
     cpuLimitMillis: resources.cpuLimitMillis,

@@ -60,6 +60,13 @@ export async function startTestFleet(options: { databaseUrl: string; env?: TEnvS
           name: spec.name,
           facts: { cpus: spec.cpus, memoryBytes: spec.memoryMiB * MIB, labels: {} },
           reserve: { cpuMillis: 0, memoryBytes: 0 },
+          // A deployment pulls its tag on one host to pin a digest; these engines report none.
+          answerOp: (request) =>
+            request.op.kind === "image.pull"
+              ? { ok: true, result: { digest: null } }
+              : request.op.kind === "image.list"
+                ? { ok: true, result: { images: [] } }
+                : { ignore: true },
         });
         agents.push(agent);
         joined.push(agent);

@@ -1,0 +1,69 @@
+// A deployment's tag becomes a digest once, when it is created: replicas placed
+// later (scale-up, a lost host's replacements) then run the same bits even if
+// the tag has moved in the registry since. The digest is whatever one host's
+// engine reports after pulling the tag, through the ordinary image pull (so
+// the pull is recorded and the host's image list refreshed like any other).
+import { familiarImageRef, parseImageRef } from "@fleet/shared/image-ref";
+import { matchesLabels, ZLabels } from "@fleet/shared/label-selector";
+import type { PrismaClient } from "../../db";
+import type { EventBus } from "../../event-bus";
+import type { Logger } from "../../logger";
+import type { OpGateway } from "../image/op-gateway";
+import { pullImage } from "../image/pull-image";
+import { parseConstraints } from "../placement/place-containers";
+
+export interface TPinnedImage {
+  /** What replicas run: `repository:tag@digest`, or the reference as given when not pinned. */
+  image: string;
+  /** Null when no registry digest is known (an image only built locally, or no host could pull it). */
+  digest: string | null;
+}
+
+/**
+ * `name:tag@digest` keeps the tag for people to read; Docker and Podman both
+ * create and pull by the digest and ignore the tag in that form.
+ */
+export function pinnedReference(image: string, digest: string): string {
+  const ref = parseImageRef(image);
+  return familiarImageRef({ ...ref, tag: ref.tag ?? "latest", digest });
+}
+
+export async function pinImage(options: {
+  db: PrismaClient;
+  gateway: OpGateway;
+  bus: Pick<EventBus, "publish">;
+  log: Pick<Logger, "warn">;
+  now: () => Date;
+  image: string;
+  constraints: string;
+  actorEmail: string;
+}): Promise<TPinnedImage> {
+  const { db, gateway, log, image } = options;
+  const written = parseImageRef(image);
+  if (written.digest !== null) return { image, digest: written.digest };
+
+  // Any host the deployment may run on will do: a registry tag names one manifest for all of them.
+  const requirements = parseConstraints(options.constraints);
+  const candidates = await db.host.findMany({
+    where: { removedAt: null, status: "online", draining: false },
+    orderBy: { name: "asc" },
+    select: { id: true, labels: true },
+  });
+  const host = candidates.find((candidate) => {
+    const labels = ZLabels.safeParse(candidate.labels);
+    return labels.success && matchesLabels(requirements, labels.data) && gateway.isConnected(candidate.id);
+  });
+  // Placement will say why nothing fits; an unpinned deployment is still a deployment.
+  if (!host) return { image, digest: null };
+
+  let digest: string | null = null;
+  for await (const progress of pullImage({
+    ...options,
+    target: { hostIds: [host.id] },
+  })) {
+    if (!progress.done) continue;
+    if (progress.status === "pulled") digest = progress.digest ?? null;
+    else log.warn({ image, hostId: host.id, error: progress.error }, "could not pin a deployment's image");
+  }
+  return digest === null ? { image, digest: null } : { image: pinnedReference(image, digest), digest };
+}
