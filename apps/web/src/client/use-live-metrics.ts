@@ -25,6 +25,18 @@ function appendSample<S extends { ts: number }>(list: S[] | undefined, sample: S
   return next;
 }
 
+/**
+ * A live sample older than this is not "now" any more: its container or host
+ * stopped reporting (agents send one every 5 s by default).
+ */
+const LIVE_SAMPLE_FRESH_MS = 30_000;
+
+/** The newest sample of a series, if it is still fresh at `now`. */
+export function freshSample<S extends { ts: number }>(samples: readonly S[] | undefined, now: number) {
+  const sample = samples?.at(-1);
+  return sample && now - sample.ts < LIVE_SAMPLE_FRESH_MS ? sample : undefined;
+}
+
 export function useLiveMetrics(
   filter: { hostId?: string; containerId?: string; containerIds?: string[] },
   options: { keepMs?: number; enabled?: boolean } = {},

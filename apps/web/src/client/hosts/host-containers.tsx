@@ -11,12 +11,10 @@ import { EmptyState } from "../ui/empty-state";
 import { ErrorNote } from "../ui/error-note";
 import { StatusBadge } from "../ui/status-badge";
 import { useNow } from "../ui/use-now";
-import type { useLiveMetrics } from "../use-live-metrics";
+import { freshSample, type useLiveMetrics } from "../use-live-metrics";
 import styles from "./hosts.module.css";
 
 const PAGE_SIZE = 20;
-// A sample older than this belongs to a container that stopped reporting.
-const FRESH_MS = 30_000;
 
 export function HostContainers({
   hostId,
@@ -72,7 +70,7 @@ export function HostContainers({
                   <ContainerRow
                     key={container.id}
                     container={container}
-                    sample={freshSample(live, container.id, now)}
+                    sample={freshSample(live.window.containers.get(container.id), now)}
                     now={now}
                   />
                 ))}
@@ -84,11 +82,6 @@ export function HostContainers({
       )}
     </section>
   );
-}
-
-function freshSample(live: ReturnType<typeof useLiveMetrics>, containerId: string, now: number) {
-  const sample = live.window.containers.get(containerId)?.at(-1);
-  return sample && sample.ts >= now - FRESH_MS ? sample : undefined;
 }
 
 function ContainerRow({

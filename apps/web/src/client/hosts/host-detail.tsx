@@ -22,7 +22,7 @@ import { PageHeader } from "../ui/page-header";
 import { Stat } from "../ui/stat";
 import { StatusBadge } from "../ui/status-badge";
 import { useNow } from "../ui/use-now";
-import { useLiveMetrics } from "../use-live-metrics";
+import { freshSample, useLiveMetrics } from "../use-live-metrics";
 import { HostActionButtons, useHostActions } from "./host-actions";
 import { HostCharts } from "./host-charts";
 import { HostContainers } from "./host-containers";
@@ -31,9 +31,6 @@ import { HostImages } from "./host-images";
 import { hostDisplayStatus } from "./host-status";
 import styles from "./hosts.module.css";
 import { LabelChips } from "./label-chips";
-
-// Samples older than this are from containers or a host that went quiet.
-const FRESH_MS = 30_000;
 
 export function HostDetail({ hostId }: { hostId: string }) {
   const trpc = useTRPC();
@@ -120,8 +117,8 @@ function useContainersUsed(live: ReturnType<typeof useLiveMetrics>) {
     let memoryBytes = 0;
     let reporting = 0;
     for (const samples of live.window.containers.values()) {
-      const sample = samples.at(-1);
-      if (!sample || sample.ts < now - FRESH_MS) continue;
+      const sample = freshSample(samples, now);
+      if (!sample) continue;
       cpuCores += sample.cpuCores;
       memoryBytes += sample.memoryWorkingSetBytes;
       reporting++;
@@ -132,8 +129,7 @@ function useContainersUsed(live: ReturnType<typeof useLiveMetrics>) {
 
 function useMachineSample(live: ReturnType<typeof useLiveMetrics>, hostId: string) {
   const now = useNow(5000);
-  const sample = live.window.hosts.get(hostId)?.at(-1);
-  return sample && sample.ts >= now - FRESH_MS ? sample : null;
+  return freshSample(live.window.hosts.get(hostId), now) ?? null;
 }
 
 function HostFigures({ host, live }: { host: THostView; live: ReturnType<typeof useLiveMetrics> }) {

@@ -19,11 +19,9 @@ import { CursorPager, useCursorPages } from "@/client/ui/cursor-pager";
 import { EmptyState } from "@/client/ui/empty-state";
 import { ErrorNote } from "@/client/ui/error-note";
 import { PageHeader } from "@/client/ui/page-header";
-import { useLiveMetrics } from "@/client/use-live-metrics";
+import { freshSample, useLiveMetrics } from "@/client/use-live-metrics";
 
 const PAGE_SIZE = 50;
-/** A live sample older than this is not "now" any more (the agents send one every 5 s by default). */
-const FRESH_SAMPLE_MS = 30_000;
 
 function ContainersList({
   filter,
@@ -55,10 +53,7 @@ function ContainersList({
   // biome-ignore lint/correctness/useExhaustiveDependencies: `version` changes when the window's contents do.
   const latestSample = useMemo(() => {
     const now = Date.now();
-    return (containerId: string) => {
-      const sample = liveWindow.containers.get(containerId)?.at(-1);
-      return sample && now - sample.ts < FRESH_SAMPLE_MS ? sample : undefined;
-    };
+    return (containerId: string) => freshSample(liveWindow.containers.get(containerId), now);
   }, [liveWindow, version]);
 
   const deploymentName = filter.deploymentId ? (items[0]?.deploymentName ?? null) : null;

@@ -19,10 +19,7 @@ import { ErrorNote } from "@/client/ui/error-note";
 import { PageHeader } from "@/client/ui/page-header";
 import { Stat } from "@/client/ui/stat";
 import { StatusBadge } from "@/client/ui/status-badge";
-import { useLiveMetrics } from "@/client/use-live-metrics";
-
-/** A live sample older than this is not "now" any more. */
-const FRESH_SAMPLE_MS = 30_000;
+import { freshSample, useLiveMetrics } from "@/client/use-live-metrics";
 
 function ContainerPage({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -33,10 +30,10 @@ function ContainerPage({ id }: { id: string }) {
 
   const { window: liveWindow, version } = live;
   // biome-ignore lint/correctness/useExhaustiveDependencies: `version` changes when the window's contents do.
-  const latest = useMemo(() => {
-    const sample = liveWindow.containers.get(id)?.at(-1);
-    return sample && Date.now() - sample.ts < FRESH_SAMPLE_MS ? sample : undefined;
-  }, [liveWindow, version, id]);
+  const latest = useMemo(
+    () => freshSample(liveWindow.containers.get(id), Date.now()),
+    [liveWindow, version, id],
+  );
 
   if (!detail.data) {
     if (!detail.isError) return <p className="muted">Loading container…</p>;
