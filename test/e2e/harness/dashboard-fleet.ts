@@ -14,6 +14,7 @@ import { buildTestImage } from "../../harness/test-image";
 import { type E2eAgent, parseJoinCommand, spawnAgent } from "./agent";
 import { launchBrowser, newDashboardContext } from "./browser";
 import { type E2eCentral, startE2eCentral } from "./central";
+import { teardownInOrder } from "./teardown";
 
 export interface DashboardFleet {
   central: E2eCentral;
@@ -86,22 +87,16 @@ export function useDashboardFleet(): () => DashboardFleet {
   });
 
   afterAll(async () => {
-    // In order: nothing may still talk to what is stopped next. Each step runs even if one before failed.
-    const errors: unknown[] = [];
-    const attempt = async (step: () => Promise<unknown> | undefined) => {
-      try {
-        await step();
-      } catch (error) {
-        errors.push(error);
-      }
-    };
-    await attempt(() => browser?.close());
-    await attempt(() => Promise.all(agents.map((agent) => agent.stop())));
-    await attempt(() => central?.close());
-    await attempt(() => engine?.stop());
-    await attempt(() => database?.drop());
-    fleet = undefined;
-    if (errors.length > 0) throw new AggregateError(errors, "e2e teardown failed");
+    await teardownInOrder("e2e", [
+      () => browser?.close(),
+      () => Promise.all(agents.map((agent) => agent.stop())),
+      () => central?.close(),
+      () => engine?.stop(),
+      () => database?.drop(),
+      async () => {
+        fleet = undefined;
+      },
+    ]);
   });
 
   return () => {

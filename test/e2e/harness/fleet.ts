@@ -43,6 +43,7 @@ import { TEST_IMAGE_TAG } from "../../harness/test-image";
 import { parseJoinCommand } from "./agent";
 import { type FleetAgentProcess, fleetAgentProcess } from "./fleet-agent";
 import { type FleetRun, startFleetRun } from "./fleet-run";
+import { teardownInOrder } from "./teardown";
 
 export const HOST_KEYS = ["a", "b", "c"] as const;
 export type THostKey = (typeof HOST_KEYS)[number];
@@ -275,25 +276,21 @@ export function useE2eFleet(): () => E2eFleet {
   });
 
   afterAll(async () => {
-    // In order: nothing may still talk to what is stopped next. Each step runs even if one before failed.
-    const errors: unknown[] = [];
-    const attempt = async (step: () => Promise<unknown> | undefined) => {
-      try {
-        await step();
-      } catch (error) {
-        errors.push(error);
-      }
-    };
-    await attempt(() => Promise.all(agents.map((agent) => agent.stop())));
-    await attempt(() => central?.close());
-    central = null;
-    await attempt(() => Promise.all(engines.map((engine) => engine.stop())));
-    await attempt(() => registry?.stop());
-    await attempt(() => Promise.all(namespaces.map((netns) => netns.stop())));
-    await attempt(() => database?.drop());
-    await attempt(async () => run?.remove());
-    fleet = undefined;
-    if (errors.length > 0) throw new AggregateError(errors, "fleet teardown failed");
+    await teardownInOrder("fleet", [
+      () => Promise.all(agents.map((agent) => agent.stop())),
+      () =>
+        central?.close().finally(() => {
+          central = null;
+        }),
+      () => Promise.all(engines.map((engine) => engine.stop())),
+      () => registry?.stop(),
+      () => Promise.all(namespaces.map((netns) => netns.stop())),
+      () => database?.drop(),
+      async () => run?.remove(),
+      async () => {
+        fleet = undefined;
+      },
+    ]);
   });
 
   return () => {
