@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { ZImageRef } from "../image-ref";
 import { ZLabels } from "../label-selector";
+import { parseBytes } from "../units";
 import { ZContainerId } from "./ids";
 
 export class ContainerSpecError extends Error {
@@ -193,6 +194,143 @@ export const ZResources = z
   });
 export type TResources = z.infer<typeof ZResources>;
 
+// ---- mounts and networks ----------------------------------------------------
+
+export const MAX_MOUNTS = 32;
+export const MAX_NETWORKS = 8;
+/** A tmpfs without a size would take up to half the host's memory; this is what `--tmpfs /path` gets. */
+export const DEFAULT_TMPFS_BYTES = 64 * 1024 * 1024;
+export const MAX_TMPFS_BYTES = 64 * 1024 * 1024 * 1024;
+
+/** docker's rule for volume and network names, bounded to 64. */
+const OBJECT_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const OBJECT_NAME_ERROR = "must be 2-64 letters, digits, '_', '.' or '-', starting with a letter or digit";
+
+export const ZVolumeName = z.string().max(64).regex(OBJECT_NAME_PATTERN, { error: OBJECT_NAME_ERROR });
+export type TVolumeName = z.infer<typeof ZVolumeName>;
+
+/**
+ * The engines' own networks: joining `host` or `none` would change what
+ * isolation the container gets, and the default bridges are not user networks
+ * (no name resolution between containers).
+ */
+export const RESERVED_NETWORK_NAMES = ["host", "none", "bridge", "default", "podman"] as const;
+
+export const ZNetworkName = z
+  .string()
+  .max(64)
+  .regex(OBJECT_NAME_PATTERN, { error: OBJECT_NAME_ERROR })
+  .refine((name) => !(RESERVED_NETWORK_NAMES as readonly string[]).includes(name), {
+    error: `is an engine network; use a network of your own (not ${RESERVED_NETWORK_NAMES.join(", ")})`,
+  });
+export type TNetworkName = z.infer<typeof ZNetworkName>;
+
+function absolutePathProblem(path: string): string | null {
+  if (!path.startsWith("/")) return "must be an absolute path";
+  if (path.includes("\0")) return "must not contain NUL characters";
+  if (path.split("/").includes("..")) return "must not contain '..'";
+  if (path.includes(":") || path.includes(",")) return "must not contain ':' or ','";
+  return null;
+}
+
+/** An absolute path, not `/` itself, without `..`; `:` and `,` are the mount syntax's separators. */
+const ZAbsolutePath = z
+  .string()
+  .min(2, { error: "must be an absolute path other than /" })
+  .max(4096)
+  .superRefine((path, ctx) => {
+    const problem = absolutePathProblem(path);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+export const ZVolumeMount = z.object({
+  type: z.literal("volume"),
+  /** A named volume on the container's host; created there when missing. */
+  source: ZVolumeName,
+  target: ZAbsolutePath,
+  readOnly: z.boolean().default(false),
+});
+
+export const ZBindMount = z.object({
+  type: z.literal("bind"),
+  /** A path on the host; the central only accepts it under a prefix an administrator allowed. */
+  source: ZAbsolutePath,
+  target: ZAbsolutePath,
+  readOnly: z.boolean().default(false),
+});
+
+export const ZTmpfsMount = z.object({
+  type: z.literal("tmpfs"),
+  target: ZAbsolutePath,
+  /** Counts against the container's memory limit as it fills. */
+  sizeBytes: z.int().min(4096).max(MAX_TMPFS_BYTES),
+});
+
+export const ZMount = z.discriminatedUnion("type", [ZVolumeMount, ZBindMount, ZTmpfsMount]);
+export type TMount = z.infer<typeof ZMount>;
+export type TMountInput = z.input<typeof ZMount>;
+export type TVolumeMount = z.infer<typeof ZVolumeMount>;
+
+/**
+ * Reads docker's `-v` forms: `data:/var/lib/app` (named volume),
+ * `/srv/app:/etc/app` (bind mount of a host path), each with an optional
+ * `:ro` or `:rw`.
+ */
+export function parseMount(input: string): TMount {
+  const fail = (reason: string) => new ContainerSpecError(`invalid mount "${input}": ${reason}`);
+  const parts = input.trim().split(":");
+  if (parts.length < 2 || parts.length > 3) {
+    throw fail("expected volume:/path, /host/path:/path, each optionally followed by :ro");
+  }
+  const [source = "", target = "", mode] = parts;
+  if (mode !== undefined && mode !== "ro" && mode !== "rw") throw fail(`mode "${mode}" must be ro or rw`);
+  const targetProblem =
+    target.length < 2 ? "must be an absolute path other than /" : absolutePathProblem(target);
+  if (targetProblem) throw fail(`the container path "${target}" ${targetProblem}`);
+  const readOnly = mode === "ro";
+  if (source.startsWith("/")) {
+    const sourceProblem = source.length < 2 ? "must not be / itself" : absolutePathProblem(source);
+    if (sourceProblem) throw fail(`the host path "${source}" ${sourceProblem}`);
+    return { type: "bind", source, target, readOnly };
+  }
+  const name = ZVolumeName.safeParse(source);
+  if (!name.success) throw fail(`the volume name "${source}" ${OBJECT_NAME_ERROR}`);
+  return { type: "volume", source: name.data, target, readOnly };
+}
+
+/** Reads docker's `--tmpfs` form `/path` or `/path:size=64m` (sizes as `parseBytes` reads them). */
+export function parseTmpfs(input: string): TMount {
+  const fail = (reason: string) => new ContainerSpecError(`invalid tmpfs "${input}": ${reason}`);
+  const [target = "", options, ...extra] = input.trim().split(":");
+  if (extra.length > 0) throw fail("expected /path or /path:size=<bytes>");
+  const targetProblem =
+    target.length < 2 ? "must be an absolute path other than /" : absolutePathProblem(target);
+  if (targetProblem) throw fail(`the container path "${target}" ${targetProblem}`);
+  let sizeBytes = DEFAULT_TMPFS_BYTES;
+  if (options !== undefined) {
+    const size = /^size=(.+)$/.exec(options)?.[1];
+    if (size === undefined) throw fail(`option "${options}" must be size=<bytes>, e.g. size=64m`);
+    try {
+      sizeBytes = parseBytes(size);
+    } catch (error) {
+      throw fail(error instanceof Error ? error.message : String(error));
+    }
+    if (sizeBytes < 4096 || sizeBytes > MAX_TMPFS_BYTES) throw fail("the size must be from 4k to 64g");
+  }
+  return { type: "tmpfs", target, sizeBytes };
+}
+
+/** Prints a volume or bind mount in the `-v` syntax `parseMount` reads, a tmpfs as `/path:size=<bytes>`. */
+export function formatMount(mount: TMountInput): string {
+  if (mount.type === "tmpfs") return `${mount.target}:size=${mount.sizeBytes}`;
+  return `${mount.source}:${mount.target}${mount.readOnly ? ":ro" : ""}`;
+}
+
+/** The named volumes a spec mounts, each once. */
+export function volumeNamesOf(mounts: readonly TMountInput[]): string[] {
+  return [...new Set(mounts.flatMap((mount) => (mount.type === "volume" ? [mount.source] : [])))];
+}
+
 // ---- container spec ---------------------------------------------------------
 
 export const MAX_COMMAND_ARGS = 256;
@@ -246,8 +384,30 @@ export const ZContainerSpec = z
     resources: ZResources,
     restartPolicy: ZRestartPolicy,
     labels: ZLabels,
+    /** Absent in specs older than mounts; see spec-hash.ts for why empty ones hash as absent. */
+    mounts: z.array(ZMount).max(MAX_MOUNTS).default([]),
+    /** User-defined networks on the host to join (created there when missing); empty: the engine's default. */
+    networks: z.array(ZNetworkName).max(MAX_NETWORKS).default([]),
   })
   .superRefine((spec, ctx) => {
+    spec.mounts.forEach((mount, index) => {
+      if (spec.mounts.findIndex((other) => other.target === mount.target) !== index) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${mount.target} is mounted more than once`,
+          path: ["mounts", index, "target"],
+        });
+      }
+    });
+    spec.networks.forEach((network, index) => {
+      if (spec.networks.indexOf(network) !== index) {
+        ctx.addIssue({
+          code: "custom",
+          message: `network ${network} is listed twice`,
+          path: ["networks", index],
+        });
+      }
+    });
     for (const key of Object.keys(spec.labels)) {
       if (key.startsWith(RESERVED_LABEL_PREFIX)) {
         ctx.addIssue({

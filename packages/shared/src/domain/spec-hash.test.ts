@@ -15,7 +15,8 @@ describe("hashContainerSpec", () => {
   const spec = makeContainerSpec({ id: "c-hash", name: "app-hash", env: { A: "1", B: "2" } });
 
   it("is the sha256 hex of the canonical JSON", () => {
-    const expected = createHash("sha256").update(canonicalJson(spec)).digest("hex");
+    const { mounts: _mounts, networks: _networks, ...withoutEmpty } = spec;
+    const expected = createHash("sha256").update(canonicalJson(withoutEmpty)).digest("hex");
     expect(hashContainerSpec(spec)).toBe(expected);
     expect(hashContainerSpec(spec)).toMatch(/^[a-f0-9]{64}$/);
   });
@@ -24,6 +25,14 @@ describe("hashContainerSpec", () => {
     const reordered = Object.fromEntries(Object.entries(spec).reverse()) as typeof spec;
     reordered.env = { B: "2", A: "1" };
     expect(hashContainerSpec(reordered)).toBe(hashContainerSpec(spec));
+  });
+
+  it("hashes a spec written before mounts and networks existed as it did then", () => {
+    const { mounts: _mounts, networks: _networks, ...olderSpec } = spec;
+    expect(hashContainerSpec(olderSpec)).toBe(hashContainerSpec(spec));
+    expect(hashContainerSpec(olderSpec)).toBe(
+      createHash("sha256").update(canonicalJson(olderSpec)).digest("hex"),
+    );
   });
 
   it("ignores defaults written out and unknown keys", () => {
@@ -38,6 +47,8 @@ describe("hashContainerSpec", () => {
     ["env", { env: { A: "1", B: "3" } }],
     ["memory limit", { resources: { ...spec.resources, memoryLimitBytes: 128 * 1024 * 1024 } }],
     ["restart policy", { restartPolicy: { name: "always" as const } }],
+    ["mounts", { mounts: [{ type: "volume" as const, source: "data", target: "/data", readOnly: false }] }],
+    ["networks", { networks: ["backend"] }],
     ["labels", { labels: { app: "other" } }],
   ])("changes when the %s changes", (_what, overrides) => {
     expect(hashContainerSpec({ ...spec, ...overrides })).not.toBe(hashContainerSpec(spec));

@@ -1,9 +1,11 @@
 // Frames an agent sends to the central.
 import { z } from "zod";
+import { ZProtocol } from "../domain/container-spec";
 import { ZContainerState } from "../domain/container-state";
 import { ZHostFacts, ZHostReserve } from "../domain/host";
 import { ZContainerId, ZEngineContainerId, ZEpochMs, ZHostId } from "../domain/ids";
 import { ZContainerSample, ZHostSample } from "../domain/metrics";
+import { ZDigest } from "../image-ref";
 import { ZErrorFrame, ZMessage, ZWireId } from "./common";
 import {
   type TOperationKind,
@@ -62,6 +64,17 @@ export type TAckFrame = z.infer<typeof ZAckFrame>;
 
 const ZIsoTime = z.iso.datetime({ offset: true });
 
+export const MAX_PUBLISHED_PORTS = 256;
+
+export const ZPublishedPort = z.object({
+  containerPort: z.int().min(1).max(65535),
+  protocol: ZProtocol,
+  /** As the engine bound it: `0.0.0.0` or `::` for every address. */
+  hostIp: z.string().max(64),
+  hostPort: z.int().min(1).max(65535),
+});
+export type TPublishedPort = z.infer<typeof ZPublishedPort>;
+
 export const ZContainerStatusFrame = z.object({
   type: z.literal("container.status"),
   containerId: ZContainerId,
@@ -75,6 +88,18 @@ export const ZContainerStatusFrame = z.object({
   finishedAt: ZIsoTime.nullable(),
   /** Why, when it is not obvious: a pull error, a create failure, … */
   message: ZMessage.nullable(),
+  /**
+   * The registry digest of the image the engine container runs (from the
+   * image's RepoDigests for the spec's repository); null before it is created
+   * or for an image that never came from a registry. Absent from older agents.
+   */
+  imageDigest: ZDigest.nullable().optional(),
+  /**
+   * Host ports the engine bound for the container while it runs, including
+   * ports the engine picked (a mapping without a host port). Absent from
+   * older agents.
+   */
+  publishedPorts: z.array(ZPublishedPort).max(MAX_PUBLISHED_PORTS).optional(),
   ts: ZEpochMs,
 });
 export type TContainerStatusFrame = z.infer<typeof ZContainerStatusFrame>;

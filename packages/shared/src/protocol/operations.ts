@@ -3,6 +3,7 @@
 // Unlike desired state these are not retried on reconnect: they carry an id
 // and a timeout, and a lost connection fails them.
 import { z } from "zod";
+import { ZNetworkName, ZVolumeName } from "../domain/container-spec";
 import { ZContainerId, ZEpochMs } from "../domain/ids";
 import { ZDigest, ZImageRef } from "../image-ref";
 import { MAX_MESSAGE_LENGTH, ZWireId } from "./common";
@@ -10,6 +11,8 @@ import { MAX_MESSAGE_LENGTH, ZWireId } from "./common";
 export const MAX_LOG_TAIL = 10_000;
 export const MAX_LOG_LINE_LENGTH = 16 * 1024;
 export const MAX_IMAGES_LISTED = 10_000;
+export const MAX_VOLUMES_LISTED = 10_000;
+export const MAX_NETWORKS_LISTED = 1_000;
 export const MAX_OP_TIMEOUT_MS = 24 * 60 * 60 * 1000;
 
 export const ZRegistryAuth = z.object({
@@ -76,6 +79,21 @@ export const ZImagePushOperation = z.object({
   auth: ZRegistryAuth.optional(),
 });
 
+export const ZVolumeCreateOperation = z.object({ kind: z.literal("volume.create"), name: ZVolumeName });
+/** Lists the engine's volumes with their sizes (which the engine has to measure: slow for big volumes). */
+export const ZVolumeListOperation = z.object({ kind: z.literal("volume.list") });
+/** The engine refuses while a container (even a stopped one) uses the volume: the op fails with `conflict`. */
+export const ZVolumeRemoveOperation = z.object({ kind: z.literal("volume.remove"), name: ZVolumeName });
+
+export const ZNetworkCreateOperation = z.object({
+  kind: z.literal("network.create"),
+  name: ZNetworkName,
+  /** No route out of the host: containers reach only each other. */
+  internal: z.boolean().default(false),
+});
+export const ZNetworkListOperation = z.object({ kind: z.literal("network.list") });
+export const ZNetworkRemoveOperation = z.object({ kind: z.literal("network.remove"), name: ZNetworkName });
+
 export const ZOperation = z.discriminatedUnion("kind", [
   ZLogsOperation,
   ZImagePullOperation,
@@ -83,6 +101,12 @@ export const ZOperation = z.discriminatedUnion("kind", [
   ZImageRemoveOperation,
   ZImageBuildOperation,
   ZImagePushOperation,
+  ZVolumeCreateOperation,
+  ZVolumeListOperation,
+  ZVolumeRemoveOperation,
+  ZNetworkCreateOperation,
+  ZNetworkListOperation,
+  ZNetworkRemoveOperation,
 ]);
 export type TOperation = z.infer<typeof ZOperation>;
 export type TOperationInput = z.input<typeof ZOperation>;
@@ -95,6 +119,12 @@ export const OPERATION_KINDS = [
   "image.remove",
   "image.build",
   "image.push",
+  "volume.create",
+  "volume.list",
+  "volume.remove",
+  "network.create",
+  "network.list",
+  "network.remove",
 ] as const satisfies readonly TOperationKind[];
 
 // ---- progress ---------------------------------------------------------------
@@ -157,6 +187,38 @@ export const ZImageRemoveResult = z.object({
 export const ZImageBuildResult = z.object({ imageId: ZImageId });
 export const ZImagePushResult = z.object({ digest: ZDigest.nullable() });
 
+export const ZVolumeSummary = z.object({
+  name: ZVolumeName,
+  driver: z.string().max(128),
+  /** Null where the engine does not say. */
+  createdAt: z.iso.datetime({ offset: true }).nullable(),
+  /** Bytes used, as the engine measured them; null where it did not. */
+  sizeBytes: z.int().nonnegative().nullable(),
+  labels: z.record(z.string().max(256), z.string().max(4096)),
+});
+export type TVolumeSummary = z.infer<typeof ZVolumeSummary>;
+
+export const ZNetworkSummary = z.object({
+  /** The engine's network id. */
+  id: z.string().min(1).max(128),
+  /** Not ZNetworkName: the list includes the engine's own networks (`bridge`, `host`, …). */
+  name: z.string().min(1).max(256),
+  driver: z.string().max(128),
+  internal: z.boolean(),
+  /** First IPAM subnet and gateway, when there is one. */
+  subnet: z.string().max(64).nullable(),
+  gateway: z.string().max(64).nullable(),
+  createdAt: z.iso.datetime({ offset: true }).nullable(),
+});
+export type TNetworkSummary = z.infer<typeof ZNetworkSummary>;
+
+export const ZVolumeCreateResult = z.object({ volume: ZVolumeSummary });
+export const ZVolumeListResult = z.object({ volumes: z.array(ZVolumeSummary).max(MAX_VOLUMES_LISTED) });
+export const ZVolumeRemoveResult = z.object({ name: ZVolumeName });
+export const ZNetworkCreateResult = z.object({ network: ZNetworkSummary });
+export const ZNetworkListResult = z.object({ networks: z.array(ZNetworkSummary).max(MAX_NETWORKS_LISTED) });
+export const ZNetworkRemoveResult = z.object({ name: ZNetworkName });
+
 export const ZOperationResults = {
   logs: ZLogsResult,
   "image.pull": ZImagePullResult,
@@ -164,6 +226,12 @@ export const ZOperationResults = {
   "image.remove": ZImageRemoveResult,
   "image.build": ZImageBuildResult,
   "image.push": ZImagePushResult,
+  "volume.create": ZVolumeCreateResult,
+  "volume.list": ZVolumeListResult,
+  "volume.remove": ZVolumeRemoveResult,
+  "network.create": ZNetworkCreateResult,
+  "network.list": ZNetworkListResult,
+  "network.remove": ZNetworkRemoveResult,
 } as const satisfies Record<TOperationKind, z.ZodType>;
 export type TOperationResult<K extends TOperationKind> = z.infer<(typeof ZOperationResults)[K]>;
 
@@ -174,6 +242,8 @@ export const ZOperationErrorCode = z.enum([
   "cancelled",
   /** The container engine refused or failed; the message carries its words. */
   "engine",
+  /** The engine refused because something uses it (a volume or network in use, an image a container runs). */
+  "conflict",
   "unsupported",
   "internal",
 ]);

@@ -65,6 +65,8 @@ export function makeContainerSpec(overrides: Partial<TContainerSpec> = {}): TCon
     resources: makeResources(),
     restartPolicy: { name: "on-failure", maxRetries: 3 },
     labels: { app: "demo" },
+    mounts: [],
+    networks: [],
     ...overrides,
   };
 }

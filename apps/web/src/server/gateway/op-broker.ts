@@ -61,6 +61,7 @@ const APP_CODE_OF: Record<TOpFailure, TAppErrorCode> = {
   engine: "PRECONDITION_FAILED",
   timeout: "INTERNAL_SERVER_ERROR",
   cancelled: "CONFLICT",
+  conflict: "CONFLICT",
   internal: "INTERNAL_SERVER_ERROR",
   offline: "PRECONDITION_FAILED",
   disconnected: "PRECONDITION_FAILED",
