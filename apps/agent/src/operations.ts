@@ -1,7 +1,8 @@
 /**
  * One-off operations the central asks for (`op.request`): container logs
  * (tail, or follow until cancelled), image pull, list, remove, build (from a
- * context uploaded beforehand) and push. Each runs with its own timeout and
+ * context uploaded beforehand) and push; volume and network create, list and
+ * remove. Each runs with its own timeout and
  * abort signal, streams `op.progress` while it works and ends with exactly one
  * `op.result`. Operations are not state: a lost connection aborts them all and
  * the central asks again if it still wants the answer.
@@ -19,6 +20,8 @@ import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import {
   MAX_IMAGES_LISTED,
   MAX_LOG_LINE_LENGTH,
+  MAX_NETWORKS_LISTED,
+  MAX_VOLUMES_LISTED,
   type TLogLine,
   type TOperation,
   type TOperationError,
@@ -27,7 +30,9 @@ import {
   type TOperationOf,
   type TOperationResult,
   ZImageSummary,
+  ZNetworkSummary,
   ZOperationResults,
+  ZVolumeSummary,
 } from "@fleet/shared/protocol/operations";
 import type {
   TOpCancelFrame,
@@ -106,6 +111,27 @@ function toWireLine(line: LogLine): TLogLine {
 
 function validDigest(digest: string | null): string | null {
   return digest !== null && ZDigest.safeParse(digest).success ? digest : null;
+}
+
+/**
+ * The entries that fit the protocol (one an engine names oddly is left out
+ * rather than failing the whole list) and one frame.
+ */
+function fitted<T>(
+  entries: readonly unknown[],
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
+  max: number,
+): { items: T[]; left: number } {
+  const items: T[] = [];
+  let budget = Math.floor(MAX_FRAME_BYTES * 0.9);
+  for (const entry of entries) {
+    const parsed = schema.safeParse(entry);
+    if (!parsed.success) continue;
+    budget -= Buffer.byteLength(JSON.stringify(parsed.data)) + 1;
+    if (budget < 0 || items.length >= max) break;
+    items.push(parsed.data);
+  }
+  return { items, left: entries.length - items.length };
 }
 
 export class OperationRunner {
@@ -229,6 +255,20 @@ export class OperationRunner {
         return this.build(op, request);
       case "image.push":
         return this.push(op, request);
+      case "volume.create":
+        return this.opts.driver.createVolume(request.name).then((volume) => ({ volume }));
+      case "volume.list":
+        return this.listVolumes();
+      case "volume.remove":
+        return this.opts.driver.removeVolume(request.name).then(() => ({ name: request.name }));
+      case "network.create":
+        return this.opts.driver
+          .createNetwork({ name: request.name, internal: request.internal })
+          .then((network) => ({ network }));
+      case "network.list":
+        return this.listNetworks();
+      case "network.remove":
+        return this.opts.driver.removeNetwork(request.name).then(() => ({ name: request.name }));
     }
   }
 
@@ -316,6 +356,18 @@ export class OperationRunner {
     return { images: out };
   }
 
+  private async listVolumes(): Promise<TOperationResult<"volume.list">> {
+    const volumes = fitted(await this.opts.driver.listVolumes(), ZVolumeSummary, MAX_VOLUMES_LISTED);
+    if (volumes.left > 0) this.log.warn({ left: volumes.left }, "volumes left out of the list");
+    return { volumes: volumes.items };
+  }
+
+  private async listNetworks(): Promise<TOperationResult<"network.list">> {
+    const networks = fitted(await this.opts.driver.listNetworks(), ZNetworkSummary, MAX_NETWORKS_LISTED);
+    if (networks.left > 0) this.log.warn({ left: networks.left }, "networks left out of the list");
+    return { networks: networks.items };
+  }
+
   private async removeImage(
     request: TOperationOf<"image.remove">,
   ): Promise<TOperationResult<"image.remove">> {
@@ -388,7 +440,8 @@ export class OperationRunner {
     else if (error instanceof UploadError) failure = { code: error.code, message: error.message };
     else if (isDriverError(error, "not-found") || isDriverError(error, "image-not-found")) {
       failure = { code: "not_found", message: error.message };
-    } else if (isDriverError(error)) failure = { code: "engine", message: error.message };
+    } else if (isDriverError(error, "conflict")) failure = { code: "conflict", message: error.message };
+    else if (isDriverError(error)) failure = { code: "engine", message: error.message };
     else {
       this.log.error({ err: error, id: op.id, kind: op.kind }, "operation failed unexpectedly");
       failure = { code: "internal", message: error instanceof Error ? error.message : String(error) };

@@ -10,6 +10,7 @@
  * May import: @fleet/shared (domain schemas), node built-ins, the engine client.
  */
 import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import type { TPublishedPort } from "@fleet/shared/protocol/agent-to-server";
 
 /** Labels every managed container carries; they are how the agent adopts containers after a restart. */
 export const FLEET_LABELS = {
@@ -88,6 +89,14 @@ export interface ManagedContainer {
   image: string;
   /** All labels on the container, Fleet's and the spec's. */
   labels: Record<string, string>;
+  /**
+   * The registry digest of the image the container runs (from the image's
+   * RepoDigests for the container's repository), or null when the image has
+   * none for it or several and the engine cannot say which.
+   */
+  imageDigest: string | null;
+  /** Host ports the engine bound while the container runs (engine-picked ones included); empty otherwise. */
+  publishedPorts: TPublishedPort[];
 }
 
 export interface StartOptions {
@@ -144,6 +153,28 @@ export interface LogOptions {
   stderr: boolean;
 }
 
+/** A named volume as the engine lists it. */
+export interface VolumeSummary {
+  name: string;
+  driver: string;
+  /** ISO time, or null where the engine does not say (Podman's df). */
+  createdAt: string | null;
+  /** Bytes used as the engine measured them, or null where it did not. */
+  sizeBytes: number | null;
+  labels: Record<string, string>;
+}
+
+/** A network as the engine lists it, the engine's own (`bridge`, `host`, …) included. */
+export interface NetworkSummary {
+  id: string;
+  name: string;
+  driver: string;
+  internal: boolean;
+  subnet: string | null;
+  gateway: string | null;
+  createdAt: string | null;
+}
+
 export interface RegistryAuth {
   username: string;
   password: string;
@@ -172,10 +203,11 @@ export interface RuntimeDriver {
     opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void; signal?: AbortSignal },
   ): Promise<{ digest: string | null }>;
   /**
-   * Create and start a container with the spec's limits and Fleet's labels. A
-   * stopped leftover of the same Fleet container holding the name is replaced;
-   * any other holder fails with `name-conflict`. A container that fails to
-   * start is removed before the error is thrown.
+   * Create and start a container with the spec's limits and Fleet's labels,
+   * first creating the named volumes it mounts and the networks it joins when
+   * they are missing. A stopped leftover of the same Fleet container holding
+   * the name is replaced; any other holder fails with `name-conflict`. A
+   * container that fails to start is removed before the error is thrown.
    */
   start(opts: StartOptions): Promise<ManagedContainer>;
   inspect(engineId: string): Promise<ManagedContainer | null>;
@@ -192,4 +224,15 @@ export interface RuntimeDriver {
    */
   events(signal: AbortSignal): AsyncIterable<DriverEvent>;
   logs(engineId: string, opts: LogOptions, signal?: AbortSignal): AsyncIterable<LogLine>;
+  /** Creates a named volume; an existing one of that name is returned as it is. */
+  createVolume(name: string): Promise<VolumeSummary>;
+  /** Every volume with its size where the engine measures it (slow for big volumes). */
+  listVolumes(): Promise<VolumeSummary[]>;
+  /** `conflict` while a container (even a stopped one) uses it, `not-found` when there is none. */
+  removeVolume(name: string): Promise<void>;
+  /** Creates a bridge network; `conflict` when one of that name exists. */
+  createNetwork(opts: { name: string; internal: boolean }): Promise<NetworkSummary>;
+  listNetworks(): Promise<NetworkSummary[]>;
+  /** `conflict` while a container is connected to it, `not-found` when there is none. */
+  removeNetwork(name: string): Promise<void>;
 }

@@ -123,6 +123,42 @@ describe("ContainerSupervisor", () => {
     expect(sup.sampleTarget()).toEqual({ containerId: spec.id, pid: expect.any(Number) });
   });
 
+  it("reports the image digest and published ports while running, and no ports once exited", async () => {
+    const spec = makeContainerSpec({
+      restartPolicy: { name: "no" },
+      ports: [
+        { containerPort: 80, protocol: "tcp" },
+        { containerPort: 53, hostPort: 5353, protocol: "udp", hostIp: "127.0.0.1" },
+      ],
+    });
+    const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
+    expect(h.reporter.lastStatus(spec.id)).toMatchObject({ imageDigest: null, publishedPorts: [] });
+    await sup.ready;
+    await flushAsync();
+    const pulledDigest = h.driver.imageDigests.get(spec.image);
+    expect(pulledDigest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(h.reporter.lastStatus(spec.id)).toMatchObject({
+      state: "running",
+      imageDigest: pulledDigest,
+      publishedPorts: [
+        { containerPort: 80, protocol: "tcp", hostIp: "0.0.0.0", hostPort: expect.any(Number) },
+        { containerPort: 53, protocol: "udp", hostIp: "127.0.0.1", hostPort: 5353 },
+      ],
+    });
+    await exit(h, sup, 0);
+    expect(h.reporter.lastStatus(spec.id)).toMatchObject({
+      state: "exited",
+      imageDigest: pulledDigest,
+      publishedPorts: [],
+    });
+  });
+
+  it("reports no digest for an image that did not come from a registry", async () => {
+    const spec = specWith({ name: "no" });
+    await started(h, spec);
+    expect(h.reporter.lastStatus(spec.id)?.imageDigest).toBeNull();
+  });
+
   it("does not pull an image that is present", async () => {
     await started(h, specWith({ name: "no" }));
     expect(h.driver.callsTo("pullImage")).toHaveLength(0);

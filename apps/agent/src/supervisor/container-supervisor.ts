@@ -15,7 +15,12 @@
 import { type Clock, sleep, type TimerHandle } from "@fleet/shared/clock";
 import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
 import type { TContainerState, TDesiredRunState } from "@fleet/shared/domain/container-state";
-import type { TContainerStatusFrame, TEventFrame, TEventKind } from "@fleet/shared/protocol/agent-to-server";
+import type {
+  TContainerStatusFrame,
+  TEventFrame,
+  TEventKind,
+  TPublishedPort,
+} from "@fleet/shared/protocol/agent-to-server";
 import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import type { Logger } from "pino";
 import { ExponentialBackoff } from "../backoff";
@@ -68,6 +73,10 @@ export class ContainerSupervisor {
   private oomKilled = false;
   private restartCountValue = 0;
   private message: string | null = null;
+  /** Of the engine container, as the driver last reported it (the image does not change under a container). */
+  private imageDigest: string | null = null;
+  /** As bound at the last start; reported only while running (engine-picked ports change on restart). */
+  private publishedPorts: TPublishedPort[] = [];
 
   private closed = false;
   private readonly lifetime = new AbortController();
@@ -129,6 +138,8 @@ export class ContainerSupervisor {
     sup.finishedAt = found.finishedAt;
     sup.exitCode = found.exitCode;
     sup.oomKilled = found.oomKilled;
+    sup.imageDigest = found.imageDigest;
+    sup.publishedPorts = found.publishedPorts;
     sup.emit("container.adopt", `adopted ${found.running ? "running" : "stopped"} container ${found.name}`, {
       engineId: found.engineId,
       running: found.running,
@@ -204,6 +215,8 @@ export class ContainerSupervisor {
       startedAt: this.startedAt?.toISOString() ?? null,
       finishedAt: this.finishedAt?.toISOString() ?? null,
       message: this.message,
+      imageDigest: this.engineIdValue === null ? null : this.imageDigest,
+      publishedPorts: this.stateValue === "running" ? this.publishedPorts.map((p) => ({ ...p })) : [],
       ts: this.deps.clock.now(),
     };
   }
@@ -439,6 +452,8 @@ export class ContainerSupervisor {
 
   private markStarted(found: ManagedContainer, freshCgroup: boolean): void {
     this.pid = found.pid;
+    this.imageDigest = found.imageDigest;
+    this.publishedPorts = found.publishedPorts;
     this.startedAt = found.startedAt ?? new Date(this.deps.clock.now());
     this.finishedAt = null;
     this.exitCode = null;

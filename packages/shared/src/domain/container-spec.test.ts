@@ -2,14 +2,22 @@ import { describe, expect, it } from "vitest";
 import { makeContainerSpec, makeResources } from "../protocol/test-factories";
 import {
   ContainerSpecError,
+  DEFAULT_TMPFS_BYTES,
+  formatMount,
   formatPortMapping,
   formatRestartPolicy,
+  parseMount,
   parsePortMapping,
   parseRestartPolicy,
+  parseTmpfs,
   portMappingsConflict,
+  type TMount,
   type TPortMapping,
   type TRestartPolicy,
+  volumeNamesOf,
   ZContainerSpec,
+  ZMount,
+  ZNetworkName,
   ZPortMapping,
   ZResources,
   ZRestartPolicy,
@@ -107,6 +115,113 @@ describe("port mappings", () => {
     ["80", "80", false],
   ])("%j and %j conflict: %s", (a, b, expected) => {
     expect(portMappingsConflict(parsePortMapping(a), parsePortMapping(b))).toBe(expected);
+  });
+});
+
+describe("mounts", () => {
+  it.each<[string, TMount]>([
+    ["data:/var/lib/app", { type: "volume", source: "data", target: "/var/lib/app", readOnly: false }],
+    ["data:/var/lib/app:ro", { type: "volume", source: "data", target: "/var/lib/app", readOnly: true }],
+    ["my_vol.1:/v:rw", { type: "volume", source: "my_vol.1", target: "/v", readOnly: false }],
+    ["/srv/conf:/etc/app", { type: "bind", source: "/srv/conf", target: "/etc/app", readOnly: false }],
+    [" /srv/conf:/etc/app:ro ", { type: "bind", source: "/srv/conf", target: "/etc/app", readOnly: true }],
+  ])("reads -v %j", (input, expected) => {
+    const mount = parseMount(input);
+    expect(mount).toEqual(expected);
+    expect(ZMount.parse(mount)).toEqual(expected);
+    expect(parseMount(formatMount(mount))).toEqual(mount);
+  });
+
+  it.each<[string, string]>([
+    ["data", "expected volume:/path, /host/path:/path"],
+    ["a:/b:ro:x", "expected volume:/path, /host/path:/path"],
+    ["data:/app:rx", 'mode "rx" must be ro or rw'],
+    ["data:app", 'the container path "app" must be an absolute path'],
+    ["data:/", 'the container path "/" must be an absolute path other than /'],
+    ["data:/a/../etc", "must not contain '..'"],
+    ["data:/a,b", "must not contain ':' or ','"],
+    ["/:/host", 'the host path "/" must not be / itself'],
+    ["/srv/../etc:/etc", "the host path \"/srv/../etc\" must not contain '..'"],
+    ["-data:/app", 'the volume name "-data" must be 2-64 letters'],
+    ["d:/app", 'the volume name "d" must be 2-64 letters'],
+    [`${"v".repeat(65)}:/app`, "must be 2-64 letters"],
+    ["da ta:/app", 'the volume name "da ta"'],
+  ])("refuses -v %j, naming the problem", (input, problem) => {
+    expect(() => parseMount(input)).toThrow(ContainerSpecError);
+    expect(() => parseMount(input)).toThrow(`invalid mount "${input}": `);
+    expect(() => parseMount(input)).toThrow(problem);
+  });
+
+  it.each<[string, number]>([
+    ["/scratch", DEFAULT_TMPFS_BYTES],
+    ["/scratch:size=16m", 16 * 1024 * 1024],
+    ["/run/cache:size=4k", 4096],
+    ["/big:size=64g", 64 * 1024 ** 3],
+  ])("reads --tmpfs %j", (input, sizeBytes) => {
+    const mount = parseTmpfs(input);
+    expect(mount).toEqual({ type: "tmpfs", target: input.split(":")[0], sizeBytes });
+    expect(ZMount.parse(mount)).toEqual(mount);
+    expect(parseTmpfs(formatMount(mount))).toEqual(mount);
+  });
+
+  it.each<[string, string]>([
+    ["scratch", 'the container path "scratch" must be an absolute path'],
+    ["/", "must be an absolute path other than /"],
+    ["/a:size=16m:x", "expected /path or /path:size=<bytes>"],
+    ["/a:mode=1777", 'option "mode=1777" must be size=<bytes>'],
+    ["/a:size=lots", 'invalid memory size "lots"'],
+    ["/a:size=1k", "the size must be from 4k to 64g"],
+    ["/a:size=65g", "the size must be from 4k to 64g"],
+  ])("refuses --tmpfs %j, naming the problem", (input, problem) => {
+    expect(() => parseTmpfs(input)).toThrow(ContainerSpecError);
+    expect(() => parseTmpfs(input)).toThrow(`invalid tmpfs "${input}": `);
+    expect(() => parseTmpfs(input)).toThrow(problem);
+  });
+
+  it("prints mounts in the syntax they are read in", () => {
+    expect(formatMount({ type: "volume", source: "data", target: "/d", readOnly: true })).toBe("data:/d:ro");
+    expect(formatMount({ type: "bind", source: "/srv/x", target: "/x", readOnly: false })).toBe("/srv/x:/x");
+    expect(formatMount({ type: "tmpfs", target: "/t", sizeBytes: 65536 })).toBe("/t:size=65536");
+  });
+
+  it("lists each named volume once, leaving out binds and tmpfs", () => {
+    expect(
+      volumeNamesOf([
+        { type: "volume", source: "data", target: "/a" },
+        { type: "bind", source: "/srv/data", target: "/b" },
+        { type: "tmpfs", target: "/c", sizeBytes: 4096 },
+        { type: "volume", source: "data", target: "/d", readOnly: true },
+        { type: "volume", source: "logs", target: "/e" },
+      ]),
+    ).toEqual(["data", "logs"]);
+  });
+
+  it("defaults a spec's mounts and networks to none, and refuses a target or network twice", () => {
+    const { mounts: _m, networks: _n, ...older } = makeContainerSpec();
+    expect(ZContainerSpec.parse(older)).toMatchObject({ mounts: [], networks: [] });
+    const twice = ZContainerSpec.safeParse(
+      makeContainerSpec({
+        mounts: [
+          { type: "volume", source: "data", target: "/d", readOnly: false },
+          { type: "tmpfs", target: "/d", sizeBytes: 4096 },
+        ],
+        networks: ["front", "front"],
+      }),
+    );
+    expect(twice.success).toBe(false);
+    expect(twice.error?.issues.map((i) => [i.path, i.message])).toEqual([
+      [["mounts", 1, "target"], "/d is mounted more than once"],
+      [["networks", 1], "network front is listed twice"],
+    ]);
+  });
+
+  it("refuses the engines' own networks as spec networks", () => {
+    expect(ZNetworkName.safeParse("backend").success).toBe(true);
+    for (const name of ["host", "none", "bridge", "default", "podman"]) {
+      const result = ZNetworkName.safeParse(name);
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0]?.message).toMatch(/is an engine network/);
+    }
   });
 });
 

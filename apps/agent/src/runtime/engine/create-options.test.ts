@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FLEET_LABELS } from "../driver";
 import { makeContainerSpec } from "../fake/container-spec-factory";
-import { buildCreateOptions, cpuQuotaMicros, cpuShares } from "./create-options";
+import { buildCreateOptions, cpuQuotaMicros, cpuShares, engineMount, extraNetworks } from "./create-options";
 
 const MiB = 1024 * 1024;
 
@@ -80,6 +80,7 @@ describe("buildCreateOptions", () => {
     expect(options.HostConfig?.PortBindings).toEqual({
       "80/tcp": [{ HostPort: "8080" }],
       "53/udp": [{ HostPort: "5353", HostIp: "127.0.0.1" }],
+      "9000/tcp": [{ HostPort: "" }],
     });
     expect(options.Labels).toEqual({
       team: "core",
@@ -94,5 +95,45 @@ describe("buildCreateOptions", () => {
   it("keeps the image's command when the spec has none", () => {
     const options = buildCreateOptions(makeContainerSpec({ command: null }), { hostId: "h", specHash: "s" });
     expect(options).not.toHaveProperty("Cmd");
+  });
+});
+
+describe("buildCreateOptions: mounts and networks", () => {
+  it("adds no Mounts, NetworkMode or NetworkingConfig for a spec without them", () => {
+    const options = buildCreateOptions(makeContainerSpec(), { hostId: "h", specHash: "s" });
+    expect(options.HostConfig).not.toHaveProperty("Mounts");
+    expect(options.HostConfig).not.toHaveProperty("NetworkMode");
+    expect(options).not.toHaveProperty("NetworkingConfig");
+  });
+
+  it("maps volume, bind and tmpfs mounts to the long Mounts form, in order", () => {
+    const spec = makeContainerSpec({
+      mounts: [
+        { type: "volume", source: "data", target: "/var/lib/app", readOnly: false },
+        { type: "bind", source: "/srv/conf", target: "/etc/app", readOnly: true },
+        { type: "tmpfs", target: "/scratch", sizeBytes: 16 * MiB },
+      ],
+    });
+    expect(buildCreateOptions(spec, { hostId: "h", specHash: "s" }).HostConfig?.Mounts).toEqual([
+      { Type: "volume", Source: "data", Target: "/var/lib/app", ReadOnly: false },
+      { Type: "bind", Source: "/srv/conf", Target: "/etc/app", ReadOnly: true },
+      { Type: "tmpfs", Target: "/scratch", TmpfsOptions: { SizeBytes: 16777216 } },
+    ]);
+    expect(engineMount({ type: "volume", source: "v1", target: "/v", readOnly: true })).toEqual({
+      Type: "volume",
+      Source: "v1",
+      Target: "/v",
+      ReadOnly: true,
+    });
+  });
+
+  it("creates the container on the first network and leaves the others to connect before start", () => {
+    const spec = makeContainerSpec({ networks: ["front", "back", "audit"] });
+    const options = buildCreateOptions(spec, { hostId: "h", specHash: "s" });
+    expect(options.HostConfig?.NetworkMode).toBe("front");
+    expect(options.NetworkingConfig).toEqual({ EndpointsConfig: { front: {} } });
+    expect(extraNetworks(spec)).toEqual(["back", "audit"]);
+    expect(extraNetworks(makeContainerSpec({ networks: ["solo"] }))).toEqual([]);
+    expect(extraNetworks(makeContainerSpec())).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * the exact HostConfig values are unit-tested; both Docker and Podman (through
  * its compat API) accept the same body.
  */
-import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import type { TContainerSpec, TMount } from "@fleet/shared/domain/container-spec";
 import type { ContainerCreateOptions } from "dockerode";
 import { FLEET_LABELS } from "../driver";
 
@@ -42,6 +42,32 @@ export function cpuShares(cpuRequestMillis: number): number {
   return Math.max(MIN_CPU_SHARES, Math.round((cpuRequestMillis * SHARES_PER_CORE) / 1000));
 }
 
+type EngineMounts = NonNullable<NonNullable<ContainerCreateOptions["HostConfig"]>["Mounts"]>;
+
+/**
+ * dockerode's type demands a tmpfs `Mode`, but the engine's default (1777) is
+ * wanted, and Docker reads `Mode` as a Go FileMode whose sticky bit is not 0o1000.
+ */
+export type EngineMount =
+  | { Type: "volume" | "bind"; Source: string; Target: string; ReadOnly: boolean }
+  | { Type: "tmpfs"; Target: string; TmpfsOptions: { SizeBytes: number } };
+
+/** The `Mounts` entry of one spec mount; the long form, so a missing bind source fails instead of being created. */
+export function engineMount(mount: TMount): EngineMount {
+  if (mount.type === "tmpfs") {
+    return { Type: "tmpfs", Target: mount.target, TmpfsOptions: { SizeBytes: mount.sizeBytes } };
+  }
+  return { Type: mount.type, Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly };
+}
+
+/**
+ * Docker 20.10 (API 1.41) takes one network at create; the others are
+ * connected between create and start (see `extraNetworks`).
+ */
+export function extraNetworks(spec: TContainerSpec): string[] {
+  return spec.networks.slice(1);
+}
+
 export function buildCreateOptions(spec: TContainerSpec, ctx: CreateContext): ContainerCreateOptions {
   const { resources } = spec;
   const exposedPorts: Record<string, object> = {};
@@ -49,8 +75,11 @@ export function buildCreateOptions(spec: TContainerSpec, ctx: CreateContext): Co
   for (const port of spec.ports) {
     const key = `${port.containerPort}/${port.protocol}`;
     exposedPorts[key] = {};
-    if (port.hostPort === undefined) continue;
-    const binding = { HostPort: String(port.hostPort), ...(port.hostIp ? { HostIp: port.hostIp } : {}) };
+    // An empty HostPort asks the engine to pick a free one (`docker run -p 80`).
+    const binding = {
+      HostPort: port.hostPort === undefined ? "" : String(port.hostPort),
+      ...(port.hostIp ? { HostIp: port.hostIp } : {}),
+    };
     portBindings[key] = [...(portBindings[key] ?? []), binding];
   }
 
@@ -74,6 +103,10 @@ export function buildCreateOptions(spec: TContainerSpec, ctx: CreateContext): Co
   }
   if (resources.pidsLimit !== null) hostConfig.PidsLimit = resources.pidsLimit;
   if (ctx.cgroupParent) hostConfig.CgroupParent = ctx.cgroupParent;
+  // Left out when empty so specs without mounts or networks create exactly what they did before.
+  if (spec.mounts.length > 0) hostConfig.Mounts = spec.mounts.map(engineMount) as EngineMounts;
+  const firstNetwork = spec.networks[0];
+  if (firstNetwork !== undefined) hostConfig.NetworkMode = firstNetwork;
 
   return {
     name: spec.name,
@@ -85,5 +118,6 @@ export function buildCreateOptions(spec: TContainerSpec, ctx: CreateContext): Co
     Tty: false,
     OpenStdin: false,
     HostConfig: hostConfig,
+    ...(firstNetwork !== undefined ? { NetworkingConfig: { EndpointsConfig: { [firstNetwork]: {} } } } : {}),
   };
 }

@@ -10,7 +10,7 @@
  * May import: the driver contract, @fleet/shared, dockerode, node built-ins.
  */
 import type { IncomingMessage } from "node:http";
-import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import { type TContainerSpec, volumeNamesOf } from "@fleet/shared/domain/container-spec";
 import type DockerModem from "docker-modem";
 import Docker from "dockerode";
 import {
@@ -20,19 +20,30 @@ import {
   type ExitResult,
   FLEET_LABELS,
   type ImageSummary,
+  isDriverError,
   type LogLine,
   type LogOptions,
   type ManagedContainer,
+  type NetworkSummary,
   type PullProgress,
   type RegistryAuth,
   type RuntimeDriver,
   type StartOptions,
+  type VolumeSummary,
 } from "../driver";
-import { buildCreateOptions } from "./create-options";
+import { buildCreateOptions, extraNetworks } from "./create-options";
 import { EngineError, isNameConflict, statusCodeOf, toEngineError } from "./engine-error";
 import { detectEngine, type EngineName, fingerprintFrom, ZEngineInfo, ZEngineVersion } from "./engine-info";
+import {
+  type EngineDfVolume,
+  type EngineNetwork,
+  type EngineVolume,
+  publishedPortsOf,
+  toNetworkSummary,
+  toVolumeSummaries,
+} from "./engine-objects";
 import { mapEngineEvent } from "./event-mapping";
-import { chooseRepoDigest, toEngineImageRef } from "./image-ref";
+import { chooseRepoDigest, registryDigestOf, toEngineImageRef } from "./image-ref";
 import { JsonObjectSplitter } from "./json-stream";
 import { DEFAULT_MAX_LINE_BYTES, LogStreamDecoder } from "./log-decoder";
 import {
@@ -63,11 +74,17 @@ type ProgressOptions = { auth?: RegistryAuth; onProgress?: (p: PullProgress) => 
 const ZERO_TIME_PREFIX = "0001-01-01";
 /** Base64 of "{}": Docker refuses a push without an X-Registry-Auth header, even an empty one. */
 const EMPTY_REGISTRY_AUTH = "e30=";
+/** Image ids whose RepoDigests are remembered; a host rarely runs more distinct images. */
+const DIGEST_CACHE_SIZE = 512;
 
 export class EngineDriver implements RuntimeDriver {
   readonly name: EngineName;
   private readonly docker: Docker;
   private readonly opts: EngineDriverOptions;
+  /** RepoDigests per image id, so reporting a container's digest does not inspect its image every time. */
+  private readonly repoDigestsById = new Map<string, readonly string[]>();
+  /** Network creation per name, so two containers joining a new network at once do not create it twice. */
+  private readonly networkCreations = new Map<string, Promise<void>>();
 
   /** Asks the engine which one it is (Docker or Podman) and returns a driver for it. */
   static async connect(opts: EngineDriverOptions): Promise<EngineDriver> {
@@ -107,7 +124,10 @@ export class EngineDriver implements RuntimeDriver {
     }
     const inspected = await Promise.all(summaries.map((summary) => this.inspectRaw(summary.Id)));
     // null: removed between list and inspect, nothing to adopt.
-    return inspected.filter((info) => info !== null && this.isOurs(info)).map((info) => toManaged(info!));
+    const ours = inspected.filter(
+      (info): info is Docker.ContainerInspectInfo => info !== null && this.isOurs(info),
+    );
+    return Promise.all(ours.map((info) => this.toManaged(info)));
   }
 
   async imageExists(image: string): Promise<boolean> {
@@ -233,8 +253,13 @@ export class EngineDriver implements RuntimeDriver {
       specHash: opts.specHash,
       ...(this.opts.cgroupParent ? { cgroupParent: this.opts.cgroupParent } : {}),
     });
+    await this.ensureVolumes(spec);
+    await this.ensureNetworks(spec);
     const container = await this.createReplacingLeftover(create, spec);
     try {
+      for (const network of extraNetworks(spec)) {
+        await this.docker.getNetwork(network).connect({ Container: container.id });
+      }
       await container.start();
     } catch (err) {
       if (statusCodeOf(err) !== 304) {
@@ -246,12 +271,12 @@ export class EngineDriver implements RuntimeDriver {
     const info = await this.inspectRaw(container.id);
     if (!info)
       throw new EngineError("not-found", `start ${spec.name} failed: the container vanished after start`);
-    return toManaged(info);
+    return this.toManaged(info);
   }
 
   async inspect(engineId: string): Promise<ManagedContainer | null> {
     const info = await this.inspectRaw(engineId);
-    return info ? toManaged(info) : null;
+    return info ? this.toManaged(info) : null;
   }
 
   async wait(engineId: string, signal?: AbortSignal): Promise<ExitResult> {
@@ -290,7 +315,7 @@ export class EngineDriver implements RuntimeDriver {
     }
     const info = await this.inspectRaw(engineId);
     if (!info) throw new EngineError("not-found", `restart ${shortId(engineId)} failed: no such container`);
-    return toManaged(info);
+    return this.toManaged(info);
   }
 
   async destroy(engineId: string): Promise<void> {
@@ -393,7 +418,140 @@ export class EngineDriver implements RuntimeDriver {
     })();
   }
 
+  async createVolume(name: string): Promise<VolumeSummary> {
+    try {
+      // The engines return an existing volume of that name as it is.
+      await this.docker.createVolume({ Name: name, Labels: { [FLEET_LABELS.managed]: "true" } });
+    } catch (err) {
+      throw toEngineError(err, `create volume ${name}`);
+    }
+    const volume = (await this.listVolumes()).find((v) => v.name === name);
+    if (!volume) throw new EngineError("not-found", `create volume ${name} failed: the volume vanished`);
+    return volume;
+  }
+
+  async listVolumes(): Promise<VolumeSummary[]> {
+    try {
+      // Sizes only come from df; Podman's df lacks Driver and CreatedAt, which the list has.
+      const [listed, usage] = await Promise.all([this.docker.listVolumes(), this.docker.df()]);
+      return toVolumeSummaries(
+        (listed.Volumes ?? []) as EngineVolume[],
+        ((usage as { Volumes?: EngineDfVolume[] | null }).Volumes ?? []) as EngineDfVolume[],
+      );
+    } catch (err) {
+      throw toEngineError(err, "list volumes");
+    }
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove();
+    } catch (err) {
+      // Both engines answer 409 while a container (running or not) uses it.
+      throw toEngineError(err, `remove volume ${name}`);
+    }
+  }
+
+  async createNetwork(opts: { name: string; internal: boolean }): Promise<NetworkSummary> {
+    const action = `create network ${opts.name}`;
+    try {
+      await this.docker.createNetwork({
+        Name: opts.name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Internal: opts.internal,
+        Labels: { [FLEET_LABELS.managed]: "true" },
+      });
+    } catch (err) {
+      throw toEngineError(err, action, { code: conflictOnDuplicate(err) });
+    }
+    const network = await this.inspectNetwork(opts.name, action);
+    if (!network) throw new EngineError("not-found", `${action} failed: the network vanished`);
+    return network;
+  }
+
+  async listNetworks(): Promise<NetworkSummary[]> {
+    try {
+      return ((await this.docker.listNetworks()) as EngineNetwork[]).map(toNetworkSummary);
+    } catch (err) {
+      throw toEngineError(err, "list networks");
+    }
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).remove();
+    } catch (err) {
+      const status = statusCodeOf(err);
+      // Docker answers 403 "has active endpoints" for a network in use, Podman 409 or 500 "in use".
+      const inUse =
+        status === 409 ||
+        ((status === 403 || status === 500) && /active endpoints|in use|being used/i.test(String(err)));
+      throw toEngineError(err, `remove network ${name}`, inUse ? { code: "conflict" } : {});
+    }
+  }
+
   // ---- internals ----------------------------------------------------------
+
+  /** Named volumes the spec mounts; creating an existing one is a no-op on both engines. */
+  private async ensureVolumes(spec: TContainerSpec): Promise<void> {
+    for (const name of volumeNamesOf(spec.mounts)) {
+      try {
+        await this.docker.createVolume({ Name: name, Labels: { [FLEET_LABELS.managed]: "true" } });
+      } catch (err) {
+        throw toEngineError(err, `create ${spec.name}: create volume ${name}`);
+      }
+    }
+  }
+
+  /** Networks the spec joins that do not exist yet are created as plain bridges. */
+  private async ensureNetworks(spec: TContainerSpec): Promise<void> {
+    for (const name of spec.networks) {
+      let creating = this.networkCreations.get(name);
+      if (!creating) {
+        creating = this.createNetworkIfMissing(name, `create ${spec.name}`).finally(() => {
+          this.networkCreations.delete(name);
+        });
+        this.networkCreations.set(name, creating);
+      }
+      await creating;
+    }
+  }
+
+  private async createNetworkIfMissing(name: string, action: string): Promise<void> {
+    if (await this.inspectNetwork(name, action)) return;
+    try {
+      await this.createNetwork({ name, internal: false });
+    } catch (err) {
+      // Someone else (another agent on this engine, a person) created it meanwhile: that is fine.
+      if (isDriverError(err, "conflict") && (await this.inspectNetwork(name, action))) return;
+      throw err instanceof EngineError ? new EngineError(err.code, `${action}: ${err.message}`) : err;
+    }
+  }
+
+  private async inspectNetwork(name: string, action: string): Promise<NetworkSummary | null> {
+    try {
+      return toNetworkSummary((await this.docker.getNetwork(name).inspect()) as EngineNetwork);
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return null;
+      throw toEngineError(err, `${action}: inspect network ${name}`);
+    }
+  }
+
+  private async toManaged(info: Docker.ContainerInspectInfo): Promise<ManagedContainer> {
+    const repoDigests = await this.repoDigestsOfId(info.Image);
+    return toManaged(info, registryDigestOf(repoDigests, info.Config.Image));
+  }
+
+  /** RepoDigests of an image id, remembered; an image that is gone has none. */
+  private async repoDigestsOfId(imageId: string): Promise<readonly string[]> {
+    const cached = this.repoDigestsById.get(imageId);
+    if (cached) return cached;
+    const digests = (await this.repoDigests(imageId)) ?? [];
+    if (this.repoDigestsById.size >= DIGEST_CACHE_SIZE) this.repoDigestsById.clear();
+    this.repoDigestsById.set(imageId, digests);
+    return digests;
+  }
 
   private async inspectRaw(idOrName: string): Promise<Docker.ContainerInspectInfo | null> {
     try {
@@ -538,7 +696,7 @@ export class EngineDriver implements RuntimeDriver {
   }
 }
 
-function toManaged(info: Docker.ContainerInspectInfo): ManagedContainer {
+function toManaged(info: Docker.ContainerInspectInfo, imageDigest: string | null): ManagedContainer {
   const labels = info.Config.Labels ?? {};
   const running = info.State.Running;
   const neverRan = info.State.Status === "created";
@@ -557,7 +715,15 @@ function toManaged(info: Docker.ContainerInspectInfo): ManagedContainer {
     imageId: info.Image,
     image: info.Config.Image,
     labels: { ...labels },
+    imageDigest,
+    publishedPorts: running ? publishedPortsOf(info.NetworkSettings?.Ports) : [],
   };
+}
+
+/** Docker answers a duplicate network name with 409, Podman with 409 or 500 "already exists". */
+function conflictOnDuplicate(err: unknown): DriverErrorCode {
+  const status = statusCodeOf(err);
+  return status === 409 || /already (exists|used)/i.test(String(err)) ? "conflict" : "engine";
 }
 
 /** Engine timestamps have nanoseconds and use Go's zero time for "never". */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseRepoDigest, sameRepository, toEngineImageRef } from "./image-ref";
+import { chooseRepoDigest, registryDigestOf, sameRepository, toEngineImageRef } from "./image-ref";
 
 describe("toEngineImageRef", () => {
   it("keeps a registry port out of the tag", () => {
@@ -61,5 +61,32 @@ describe("chooseRepoDigest", () => {
   it("says null rather than guess", () => {
     expect(chooseRepoDigest([pushed, local], [], ref)).toBeNull();
     expect(chooseRepoDigest([elsewhere], [], ref)).toBeNull();
+  });
+});
+
+describe("registryDigestOf", () => {
+  const a = `sha256:${"a".repeat(64)}`;
+  const b = `sha256:${"b".repeat(64)}`;
+
+  it("picks the entry of the container's repository, however the engine qualifies the name", () => {
+    const digests = [`127.0.0.1:5000/team/app@${a}`, `docker.io/team/app@${b}`];
+    expect(registryDigestOf(digests, "127.0.0.1:5000/team/app:1")).toBe(a);
+    // Podman reports `docker.io/team/app:2` for `team/app:2`; Docker lists `team/app@…`.
+    expect(registryDigestOf(digests, "team/app:2")).toBe(b);
+    expect(registryDigestOf([`team/app@${b}`], "docker.io/team/app:2")).toBe(b);
+    expect(registryDigestOf([`busybox@${a}`], "docker.io/library/busybox:latest")).toBe(a);
+  });
+
+  it("is null without an entry for the repository, or with several different ones", () => {
+    expect(registryDigestOf([], "team/app:1")).toBeNull();
+    expect(registryDigestOf([`other/app@${a}`], "team/app:1")).toBeNull();
+    expect(registryDigestOf([`team/app@${a}`, `docker.io/team/app@${b}`], "team/app:1")).toBeNull();
+    expect(registryDigestOf([`team/app@${a}`, `docker.io/team/app@${a}`], "team/app:1")).toBe(a);
+    expect(registryDigestOf([`team/app@${a}`], "Not A Reference")).toBeNull();
+  });
+
+  it("trusts a reference pinned by digest", () => {
+    expect(registryDigestOf([], `team/app@${a}`)).toBe(a);
+    expect(registryDigestOf([`team/app@${b}`], `team/app:1@${a}`)).toBe(a);
   });
 });

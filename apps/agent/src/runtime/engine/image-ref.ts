@@ -69,3 +69,27 @@ export function chooseRepoDigest(
   const pick = candidates.length === 1 ? candidates[0] : fresh.length === 1 ? fresh[0] : undefined;
   return pick?.split("@")[1] ?? null;
 }
+
+/**
+ * The registry digest a container created from `image` runs, from its image's
+ * RepoDigests: the digest in the reference itself when it is pinned, else the
+ * one entry for the same repository. Several different ones (Podman keeps its
+ * local manifest's beside the registry's for an image built, pushed and pulled
+ * on one engine) give null rather than a guess, as does none.
+ */
+export function registryDigestOf(repoDigests: readonly string[], image: string): string | null {
+  let ref: EngineImageRef;
+  try {
+    ref = toEngineImageRef(image, "inspect", "engine");
+  } catch {
+    return null;
+  }
+  if (ref.digest) return ref.digest;
+  const digests = new Set(
+    repoDigests
+      .filter((entry) => sameRepository(entry.split("@")[0] ?? "", ref))
+      .map((entry) => entry.split("@")[1] ?? ""),
+  );
+  const [only] = digests;
+  return digests.size === 1 && only && /^sha256:[a-f0-9]{64}$/.test(only) ? only : null;
+}

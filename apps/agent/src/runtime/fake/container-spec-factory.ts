@@ -26,6 +26,8 @@ export function makeContainerSpec(overrides: Partial<TContainerSpec> = {}): TCon
     },
     restartPolicy: { name: "no" },
     labels: {},
+    mounts: [],
+    networks: [],
     ...overrides,
   };
 }

@@ -26,6 +26,30 @@ describe("FakeDriver", () => {
     expect(recovered?.labels).toMatchObject({ team: "a", [FLEET_LABELS.managed]: "true" });
   });
 
+  it("creates missing volumes and networks at start and refuses to remove them while used", async () => {
+    const fake = new FakeDriver({ images: [IMAGE] });
+    const spec = makeContainerSpec({
+      mounts: [{ type: "volume", source: "data", target: "/data", readOnly: false }],
+      networks: ["front"],
+    });
+    const started = await fake.start({ spec, hostId: "h1", specHash: "abc" });
+    expect((await fake.listVolumes()).map((v) => v.name)).toEqual(["data"]);
+    expect((await fake.listNetworks()).map((n) => n.name)).toEqual(["front"]);
+    await expect(fake.removeVolume("data")).rejects.toMatchObject({ code: "conflict" });
+    await expect(fake.removeNetwork("front")).rejects.toMatchObject({ code: "conflict" });
+    await expect(fake.createNetwork({ name: "front", internal: false })).rejects.toMatchObject({
+      code: "conflict",
+    });
+    await fake.stop(started.engineId, 1);
+    // As on the engines: a stopped container still holds its volume.
+    await expect(fake.removeVolume("data")).rejects.toMatchObject({ code: "conflict" });
+    await fake.destroy(started.engineId);
+    await fake.removeVolume("data");
+    await fake.removeNetwork("front");
+    await expect(fake.removeVolume("data")).rejects.toMatchObject({ code: "not-found" });
+    await expect(fake.removeNetwork("front")).rejects.toMatchObject({ code: "not-found" });
+  });
+
   it("resolves wait and emits oom then die on exit()", async () => {
     const fake = new FakeDriver({ images: [IMAGE] });
     const ac = new AbortController();

@@ -13,12 +13,15 @@
  * same Fleet container, which is replaced; a container that fails to start is
  * removed; `wait` on an exited container resolves at once with its last exit;
  * `destroy` of a missing container is not an error; an OOM kill emits `oom`
- * before `die` (as Docker does).
+ * before `die` (as Docker does); a volume or network a container (even a
+ * stopped one) uses cannot be removed (`conflict`); `start` creates the
+ * volumes and networks a spec names when they are missing.
  *
  * May import: the driver contract, @fleet/shared types, node built-ins.
  */
 import { createHash } from "node:crypto";
-import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import { type TContainerSpec, volumeNamesOf } from "@fleet/shared/domain/container-spec";
+import type { TPublishedPort } from "@fleet/shared/protocol/agent-to-server";
 import {
   DriverError,
   type DriverEvent,
@@ -29,10 +32,12 @@ import {
   type LogLine,
   type LogOptions,
   type ManagedContainer,
+  type NetworkSummary,
   type PullProgress,
   type RegistryAuth,
   type RuntimeDriver,
   type StartOptions,
+  type VolumeSummary,
 } from "../driver";
 
 export type FakeDriverMethod = Exclude<keyof RuntimeDriver, "name">;
@@ -61,6 +66,8 @@ export interface FakeContainer {
   exitCode: number | null;
   oomKilled: boolean;
   log: LogLine[];
+  /** Host ports bound while it runs; mappings without a host port get one picked from 40000 up. */
+  publishedPorts: TPublishedPort[];
 }
 
 export interface FakeDriverOptions {
@@ -137,6 +144,10 @@ export class FakeDriver implements RuntimeDriver {
   readonly calls: FakeCall[] = [];
   readonly images = new Set<string>();
   readonly containers = new Map<string, FakeContainer>();
+  readonly volumes = new Map<string, VolumeSummary>();
+  readonly networks = new Map<string, NetworkSummary>();
+  /** Registry digests of the images pulled, as the engine's RepoDigests would hold them. */
+  readonly imageDigests = new Map<string, string>();
 
   private readonly now: () => Date;
   private readonly stopExitCode: number;
@@ -149,6 +160,7 @@ export class FakeDriver implements RuntimeDriver {
   private readonly logListeners = new Map<string, Set<Listener<LogLine | null>>>();
   private nextEngineSerial = 1;
   private nextPid = 10_000;
+  private nextHostPort = 40_000;
 
   constructor(opts: FakeDriverOptions = {}) {
     this.now = opts.now ?? (() => new Date());
@@ -285,7 +297,9 @@ export class FakeDriver implements RuntimeDriver {
     opts?.onProgress?.({ status: `Pulling from ${image}` });
     opts?.onProgress?.({ status: "Download complete", id: "layer0", current: 1, total: 1 });
     this.images.add(image);
-    return { digest: `sha256:${shortHash(`digest:${image}`)}` };
+    const digest = `sha256:${shortHash(`digest:${image}`)}`;
+    this.imageDigests.set(image, digest);
+    return { digest };
   }
 
   async listImages(): Promise<ImageSummary[]> {
@@ -362,6 +376,12 @@ export class FakeDriver implements RuntimeDriver {
           { statusCode: 409 },
         );
       }
+    }
+    for (const name of volumeNamesOf(opts.spec.mounts)) {
+      if (!this.volumes.has(name)) this.volumes.set(name, this.volumeSummary(name));
+    }
+    for (const name of opts.spec.networks) {
+      if (!this.networks.has(name)) this.networks.set(name, this.networkSummary(name, false));
     }
     const c = this.create(opts);
     const failure = this.startFailures.shift();
@@ -482,7 +502,103 @@ export class FakeDriver implements RuntimeDriver {
     return out;
   }
 
+  async createVolume(name: string): Promise<VolumeSummary> {
+    this.record("createVolume", name, [name]);
+    this.throwIfArmed("createVolume");
+    const volume = this.volumes.get(name) ?? this.volumeSummary(name);
+    this.volumes.set(name, volume);
+    return structuredClone(volume);
+  }
+
+  async listVolumes(): Promise<VolumeSummary[]> {
+    this.record("listVolumes", null, []);
+    this.throwIfArmed("listVolumes");
+    return [...this.volumes.values()].map((v) => structuredClone(v));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    this.record("removeVolume", name, [name]);
+    this.throwIfArmed("removeVolume");
+    if (!this.volumes.has(name)) {
+      throw new DriverError("not-found", `remove volume ${name} failed: no such volume`, { statusCode: 404 });
+    }
+    const user = [...this.containers.values()].find((c) =>
+      c.spec?.mounts.some((m) => m.type === "volume" && m.source === name),
+    );
+    if (user) {
+      throw new DriverError(
+        "conflict",
+        `remove volume ${name} failed: volume is in use - [${user.engineId}]`,
+        { statusCode: 409 },
+      );
+    }
+    this.volumes.delete(name);
+  }
+
+  async createNetwork(opts: { name: string; internal: boolean }): Promise<NetworkSummary> {
+    this.record("createNetwork", opts.name, [opts]);
+    this.throwIfArmed("createNetwork");
+    if (this.networks.has(opts.name)) {
+      throw new DriverError(
+        "conflict",
+        `create network ${opts.name} failed: network with name ${opts.name} already exists`,
+        { statusCode: 409 },
+      );
+    }
+    const network = this.networkSummary(opts.name, opts.internal);
+    this.networks.set(opts.name, network);
+    return structuredClone(network);
+  }
+
+  async listNetworks(): Promise<NetworkSummary[]> {
+    this.record("listNetworks", null, []);
+    this.throwIfArmed("listNetworks");
+    return [...this.networks.values()].map((n) => structuredClone(n));
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    this.record("removeNetwork", name, [name]);
+    this.throwIfArmed("removeNetwork");
+    if (!this.networks.has(name)) {
+      throw new DriverError("not-found", `remove network ${name} failed: network ${name} not found`, {
+        statusCode: 404,
+      });
+    }
+    const user = [...this.containers.values()].find((c) => c.running && c.spec?.networks.includes(name));
+    if (user) {
+      throw new DriverError(
+        "conflict",
+        `remove network ${name} failed: network ${name} has active endpoints`,
+        { statusCode: 403 },
+      );
+    }
+    this.networks.delete(name);
+  }
+
   // ---- internals ----------------------------------------------------------
+
+  private volumeSummary(name: string): VolumeSummary {
+    return {
+      name,
+      driver: "local",
+      createdAt: this.now().toISOString(),
+      sizeBytes: 0,
+      labels: { [FLEET_LABELS.managed]: "true" },
+    };
+  }
+
+  private networkSummary(name: string, internal: boolean): NetworkSummary {
+    const n = this.networks.size + 1;
+    return {
+      id: shortHash(`network:${name}`),
+      name,
+      driver: "bridge",
+      internal,
+      subnet: `10.89.${n}.0/24`,
+      gateway: `10.89.${n}.1`,
+      createdAt: this.now().toISOString(),
+    };
+  }
 
   private record(method: FakeDriverMethod, target: string | null, args: unknown[]): void {
     this.calls.push({ method, target, args });
@@ -534,6 +650,7 @@ export class FakeDriver implements RuntimeDriver {
       exitCode: null,
       oomKilled: false,
       log: [],
+      publishedPorts: [],
     };
     this.containers.set(engineId, c);
     return c;
@@ -546,6 +663,13 @@ export class FakeDriver implements RuntimeDriver {
     c.finishedAt = null;
     c.exitCode = null;
     c.oomKilled = false;
+    // As the engines do: an engine-picked host port is picked anew on every start.
+    c.publishedPorts = (c.spec?.ports ?? []).map((p) => ({
+      containerPort: p.containerPort,
+      protocol: p.protocol,
+      hostIp: p.hostIp ?? "0.0.0.0",
+      hostPort: p.hostPort ?? this.nextHostPort++,
+    }));
     this.emit({ kind: "start", engineId: c.engineId, containerId: c.containerId || null, ts: c.startedAt });
   }
 
@@ -590,6 +714,8 @@ export class FakeDriver implements RuntimeDriver {
       imageId: c.imageId,
       image: c.image,
       labels: { ...c.labels },
+      imageDigest: this.imageDigests.get(c.image) ?? null,
+      publishedPorts: c.running ? c.publishedPorts.map((p) => ({ ...p })) : [],
     };
   }
 }
