@@ -2,7 +2,9 @@
 // the real central, two real agents (one on dockerd, one on Podman) and a local
 // registry. Image A is pushed as `app:1` and deployed on both hosts; then B is
 // pushed under the same tag, and neither a scale-up nor the replacement of a
-// lost host's replicas runs B. Checked in the engines themselves, not only in
+// lost host's replicas runs B, until deployment.update moves every replica to
+// B. A single container run by tag records the digest it got, and its
+// engine-picked host port. Checked in the engines themselves, not only in
 // what the API says. An image only built on a host stays on its tag.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -63,6 +65,7 @@ describe("digest-pinned deployments on dockerd and Podman", () => {
         agentBin,
         ...["--server", server.url, "--join-token", token, "--engine", e.dockerHost],
         ...["--cgroup-parent", e.cgroupParent, "--state-dir", stateDir, "--name", `pin-${kind}`],
+        ...["--label", `engine=${kind}`],
       ],
       { stdio: ["ignore", "pipe", "pipe"], cwd: tmpdir() },
     );
@@ -186,6 +189,57 @@ describe("digest-pinned deployments on dockerd and Podman", () => {
     expect(third.image).toBe(pinned);
     await expectRunsA(third);
 
+    // A single container run by the tag records what the registry gave its host: B. Podman's
+    // bridge publishes ports (dockerd here runs without one), so the port check runs there.
+    const single = await client.container.run.mutate({
+      name: "by-tag",
+      image: reference,
+      command: COMMAND,
+      memory: "32m",
+      ports: ["8080"],
+      constraints: "engine=podman",
+    });
+    expect(single.container.imageDigest).toBeNull();
+    const singleRunning = await eventually(
+      "the single container to run with its digest and port",
+      async () => (await client.container.get.query({ id: single.container.id })).container,
+      (c) => c.actualState === "running" && c.imageDigest !== null && c.published.length > 0,
+      { timeoutMs: 120_000, intervalMs: 500 },
+    ).catch((error) => {
+      throw new Error(`${error.message}\nagent output:\n${output.slice(-4000)}`);
+    });
+    expect(singleRunning.imageDigest).toBe(digestB);
+    expect(singleRunning.image).toBe(reference);
+    const [port] = singleRunning.published;
+    expect(port).toMatchObject({ containerPort: 8080, protocol: "tcp" });
+    expect(port!.hostPort).toBeGreaterThan(0);
+    // Bound on every address: reached through the address the agent connected from.
+    expect(port!.address).toBe(`127.0.0.1:${port!.hostPort}`);
+    const singleView = await engineView(singleRunning);
+    expect(singleView.imageId.replace(/^sha256:/, "")).toBe(imageB.replace(/^sha256:/, ""));
+
+    const inUse = (await client.image.digestsInUse.query({})).items;
+    const byDigest = (digest: string | null) => inUse.find((item) => item.digest === digest);
+    expect(byDigest(digestA)).toMatchObject({ repository: `${registry.host}/app`, containers: 3 });
+    expect(
+      byDigest(digestA)!
+        .hosts.map((h) => [h.hostName, h.containers])
+        .sort(),
+    ).toEqual([
+      ["pin-docker", 2],
+      ["pin-podman", 1],
+    ]);
+    expect(byDigest(digestB)).toMatchObject({
+      repository: `${registry.host}/app`,
+      containers: 1,
+      hosts: [{ hostId: hostIds.get("podman"), hostName: "pin-podman", containers: 1 }],
+    });
+    // Most used first.
+    expect(inUse.indexOf(byDigest(digestA)!)).toBeLessThan(inUse.indexOf(byDigest(digestB)!));
+    const onDocker = (await client.image.digestsInUse.query({ hostId: hostIds.get("docker")! })).items;
+    expect(onDocker.map((item) => [item.digest, item.containers])).toEqual([[digestA, 2]]);
+    await client.container.remove.mutate({ id: single.container.id });
+
     // Podman's host is lost: its replicas come back on dockerd, where `app:1` now means B.
     const lostHostId = hostIds.get("podman")!;
     const lostIds = scaled.filter((r) => r.hostId === lostHostId).map((r) => r.id);
@@ -209,6 +263,48 @@ describe("digest-pinned deployments on dockerd and Podman", () => {
       expect(replica.image).toBe(pinned);
       await expectRunsA(replica);
     }
+
+    // A tag no registry can serve changes nothing.
+    await expect(
+      client.deployment.update.mutate({ id: created.deployment.id, image: `${registry.host}/app:missing` }),
+    ).rejects.toThrow(/was not changed: image .*app:missing could not be resolved/);
+    expect((await client.deployment.get.query({ id: created.deployment.id })).deployment.image).toBe(pinned);
+
+    // The update resolves the moved tag once: every replica is replaced by one running B.
+    const updated = await client.deployment.update.mutate({ id: created.deployment.id, image: reference });
+    const pinnedB = `${reference}@${digestB}`;
+    expect(updated.deployment).toMatchObject({ image: pinnedB, imageDigest: digestB });
+    expect(updated.replicas.map((r) => [r.image, r.imageDigest])).toEqual(
+      Array.from({ length: 3 }, () => [pinnedB, digestB]),
+    );
+    const onB = await eventually(
+      "every replica to run B",
+      async () => (await client.deployment.get.query({ id: created.deployment.id })).replicas,
+      (replicas) =>
+        replicas.length === 3 &&
+        replicas.every(
+          (r) =>
+            r.actualState === "running" &&
+            r.engineId !== null &&
+            !moved.some((before) => before.engineId === r.engineId),
+        ),
+      { timeoutMs: 120_000, intervalMs: 500 },
+    ).catch((error) => {
+      throw new Error(`${error.message}\nagent output:\n${output.slice(-4000)}`);
+    });
+    for (const replica of onB) {
+      const view = await engineView(replica);
+      expect(view.imageId.replace(/^sha256:/, ""), `${view.kind}'s image id`).toBe(
+        imageB.replace(/^sha256:/, ""),
+      );
+      expect(view.repoDigests ?? []).toContain(`${registry.host}/app@${digestB}`);
+    }
+    const afterUpdate = (await client.image.digestsInUse.query({})).items;
+    expect(afterUpdate.find((item) => item.digest === digestA)).toBeUndefined();
+    expect(afterUpdate.find((item) => item.digest === digestB)).toMatchObject({
+      containers: 3,
+      hosts: [{ hostId: hostIds.get("docker"), hostName: "pin-docker", containers: 3 }],
+    });
   });
 
   it("keeps the tag of an image no registry has (built on the host), unpinned, and still runs it", async () => {

@@ -18,6 +18,7 @@ const statusRowSelect = {
   finishedAt: true,
   requestedAt: true,
   runningReportedAt: true,
+  imageDigest: true,
 } satisfies Prisma.ContainerSelect;
 
 function parseTime(iso: string | null): Date | null {
@@ -43,6 +44,10 @@ export async function applyContainerStatus(options: {
   const sameExit = row.finishedAt?.getTime() === finishedAt?.getTime();
   const newOomKill = frame.oomKilled && !(row.oomKilled && sameExit);
   const firstRunning = frame.state === "running" && row.runningReportedAt === null;
+  // A pinned deployment's digest is what it asked for and stays; a single container run by tag
+  // learns here which bits it got. Older agents send neither field: leave the columns be.
+  const learnsDigest = row.imageDigest === null && typeof frame.imageDigest === "string";
+  const publishedPorts = frame.state !== "running" ? [] : frame.publishedPorts?.map((port) => ({ ...port }));
   // A conditional update: a reschedule between the read and here must not let this host write the row.
   const updated = await db.container.updateMany({
     where: { id: row.id, hostId },
@@ -56,6 +61,8 @@ export async function applyContainerStatus(options: {
       statusMessage: frame.message,
       startedAt: parseTime(frame.startedAt),
       finishedAt,
+      ...(publishedPorts !== undefined ? { publishedPorts } : {}),
+      ...(learnsDigest ? { imageDigest: frame.imageDigest } : {}),
       ...(firstRunning
         ? {
             runningReportedAt: now,

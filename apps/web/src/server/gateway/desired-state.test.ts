@@ -48,8 +48,19 @@ describe("containerSpecFromRow", () => {
           pidsLimit: null,
         },
         restartPolicy: { name: "on-failure", maxRetries: 3 },
+        mounts: [],
+        networks: [],
       },
     });
+  });
+
+  it("passes the stored mounts and networks through to the agent", () => {
+    const mounts = [
+      { type: "volume", source: "data", target: "/var/lib/app", readOnly: false },
+      { type: "tmpfs", target: "/scratch", sizeBytes: 16 * MIB },
+    ];
+    const result = containerSpecFromRow(rowFrom({ spec: { mounts, networks: ["backend"] } }));
+    expect(result.ok && result.spec).toMatchObject({ mounts, networks: ["backend"] });
   });
 
   it("spells restart policies the protocol's way", () => {
@@ -61,7 +72,14 @@ describe("containerSpecFromRow", () => {
 
   it("fills what an older row's JSON lacks with the spec's empty values", () => {
     const result = containerSpecFromRow(rowFrom({ spec: {} }));
-    expect(result.ok && result.spec).toMatchObject({ command: null, env: {}, ports: [], labels: {} });
+    expect(result.ok && result.spec).toMatchObject({
+      command: null,
+      env: {},
+      ports: [],
+      labels: {},
+      mounts: [],
+      networks: [],
+    });
   });
 
   it("gives equal hashes for equal rows, so the agent does not replace a container for nothing", () => {

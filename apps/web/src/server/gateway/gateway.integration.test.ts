@@ -469,6 +469,51 @@ describe("gateway", () => {
       expect(later.startLatencyMs).toBe(row.startLatencyMs);
     });
 
+    it("stores the ports the engine bound while running, and a digest only where none is pinned", async () => {
+      const agent = await join();
+      const digestOf = (hex: string) => `sha256:${hex.repeat(64)}`;
+      const byTag = await insertContainer(agent.hostId);
+      const pinned = await insertContainer(agent.hostId, { imageDigest: digestOf("a") });
+      const ports = [
+        { containerPort: 80, protocol: "tcp" as const, hostIp: "0.0.0.0", hostPort: 32801 },
+        { containerPort: 53, protocol: "udp" as const, hostIp: "127.0.0.1", hostPort: 5353 },
+      ];
+      for (const containerId of [byTag, pinned]) {
+        agent.sendStatus({
+          containerId,
+          state: "running",
+          imageDigest: digestOf("b"),
+          publishedPorts: ports,
+        });
+      }
+      const rowOf = (id: string) =>
+        eventually(
+          "the running status to be stored",
+          () => server.db.container.findUniqueOrThrow({ where: { id } }),
+          (row) => row.actualState === "running",
+        );
+      expect(await rowOf(byTag)).toMatchObject({ imageDigest: digestOf("b"), publishedPorts: ports });
+      // A deployment's pinned digest is what it asked for; the report does not overwrite it.
+      expect(await rowOf(pinned)).toMatchObject({ imageDigest: digestOf("a"), publishedPorts: ports });
+
+      // An older agent sends neither field: what is known stays.
+      agent.sendStatus({ containerId: byTag, state: "running", restartCount: 1 });
+      const still = await eventually(
+        "the restart to be recorded",
+        () => server.db.container.findUniqueOrThrow({ where: { id: byTag } }),
+        (row) => row.restartCount === 1,
+      );
+      expect(still).toMatchObject({ imageDigest: digestOf("b"), publishedPorts: ports });
+      // Stopped, nothing is bound any more; the digest it ran is kept.
+      agent.sendStatus({ containerId: byTag, state: "exited", exitCode: 0, restartCount: 2 });
+      const exited = await eventually(
+        "the exit to be recorded",
+        () => server.db.container.findUniqueOrThrow({ where: { id: byTag } }),
+        (row) => row.actualState === "exited",
+      );
+      expect(exited).toMatchObject({ imageDigest: digestOf("b"), publishedPorts: [] });
+    });
+
     it("counts an OOM kill once even when the status is repeated after a reconnect", async () => {
       const agent = await join();
       const container = await insertContainer(agent.hostId);

@@ -1,4 +1,4 @@
-import { ZPortMapping } from "@fleet/shared/domain/container-spec";
+import { ZMount, ZPortMapping, ZProtocol } from "@fleet/shared/domain/container-spec";
 import { ZContainerState, ZDesiredState } from "@fleet/shared/domain/container-state";
 import { z } from "zod";
 import { ZRowId } from "../common-schemas";
@@ -33,6 +33,16 @@ export const ZContainerResources = z.object({
   pidsLimit: z.int().nonnegative().nullable(),
 });
 
+/** A host port the engine bound for a running container, and where a person reaches it. */
+export const ZPublishedPortView = z.object({
+  containerPort: z.int(),
+  protocol: ZProtocol,
+  hostIp: z.string(),
+  hostPort: z.int(),
+  /** `ip:port` (IPv6 in brackets): the bound IP when specific, else the host's address, else its hostname. */
+  address: z.string(),
+});
+
 export const ZContainer = z.object({
   id: z.string(),
   name: z.string(),
@@ -50,6 +60,10 @@ export const ZContainer = z.object({
   /** Names of the environment variables; values are not shown. */
   envKeys: z.array(z.string()),
   ports: z.array(ZPortMapping),
+  mounts: z.array(ZMount),
+  networks: z.array(z.string()),
+  /** Empty unless the agent reports the container running with ports bound. */
+  published: z.array(ZPublishedPortView),
   labels: z.record(z.string(), z.string()),
   resources: ZContainerResources,
   restartPolicy: z.string(),

@@ -47,8 +47,60 @@ describe("container spec input", () => {
           pidsLimit: 100,
         },
         restartPolicy: { name: "on-failure", maxRetries: 3 },
+        mounts: [],
+        networks: [],
       },
     });
+  });
+
+  test("volumes, tmpfs and networks in docker's spellings become mounts and networks", () => {
+    const { template } = ZRunContainerInput.parse({
+      image: "busybox",
+      volumes: [" data:/var/lib/app", "cache:/cache:ro", "/srv/data/app:/etc/app:ro"],
+      tmpfs: ["/scratch", "/run/small:size=16m"],
+      networks: ["backend", " front-end"],
+    });
+    expect(template.mounts).toEqual([
+      { type: "volume", source: "data", target: "/var/lib/app", readOnly: false },
+      { type: "volume", source: "cache", target: "/cache", readOnly: true },
+      { type: "bind", source: "/srv/data/app", target: "/etc/app", readOnly: true },
+      { type: "tmpfs", target: "/scratch", sizeBytes: 64 * MIB },
+      { type: "tmpfs", target: "/run/small", sizeBytes: 16 * MIB },
+    ]);
+    expect(template.networks).toEqual(["backend", "front-end"]);
+  });
+
+  test.each([
+    [{ volumes: ["data"] }, 'volumes[0]: invalid mount "data"'],
+    [{ volumes: ["ok:/a", "data:relative"] }, 'volumes[1]: invalid mount "data:relative"'],
+    [{ volumes: ["data:/a:rx"] }, 'volumes[0]: invalid mount "data:/a:rx": mode "rx" must be ro or rw'],
+    [{ volumes: ["/:/host"] }, "volumes[0]: "],
+    [{ volumes: ["/srv/../etc:/x"] }, "volumes[0]: "],
+    [{ volumes: ["-bad:/x"] }, 'volumes[0]: invalid mount "-bad:/x": the volume name'],
+    [{ volumes: Array.from({ length: 33 }, (_, i) => `v${i}:/m${i}`) }, "volumes: "],
+    [{ tmpfs: ["scratch"] }, 'tmpfs[0]: invalid tmpfs "scratch"'],
+    [{ tmpfs: ["/s:size=1t"] }, "tmpfs[0]: "],
+    [
+      { tmpfs: ["/s:mode=1777"] },
+      'tmpfs[0]: invalid tmpfs "/s:mode=1777": option "mode=1777" must be size=<bytes>',
+    ],
+    [{ networks: ["host"] }, "networks[0]: is an engine network"],
+    [{ networks: ["ok", "bridge"] }, "networks[1]: is an engine network"],
+    [{ networks: ["a b"] }, "networks[0]: must be 2-64 letters"],
+    [{ networks: Array.from({ length: 9 }, (_, i) => `net${i}`) }, "networks: "],
+    // Rules of the whole spec still name the field the person typed.
+    [{ volumes: ["va:/same", "vb:/same"] }, "volumes[1].target: /same is mounted more than once"],
+    [{ volumes: ["va:/data"], tmpfs: ["/t", "/data"] }, "tmpfs[1].target: /data is mounted more than once"],
+    [{ networks: ["back", "back"] }, "networks[1]: network back is listed twice"],
+    [
+      {
+        volumes: Array.from({ length: 20 }, (_, i) => `v${i}:/m${i}`),
+        tmpfs: Array.from({ length: 13 }, (_, i) => `/t${i}`),
+      },
+      "volumes: ",
+    ],
+  ])("%j is refused: %s", (input, message) => {
+    expect(problems(input)).toContain(message);
   });
 
   test("nothing given: no limits, no requests, the image's command, restart no", () => {

@@ -5,10 +5,15 @@
 // parsers, so every mistake comes back as one BAD_REQUEST naming the field.
 import {
   MAX_COMMAND_ARGS,
+  MAX_MOUNTS,
+  MAX_NETWORKS,
   MAX_PORT_MAPPINGS,
+  parseMount,
   parsePortMapping,
   parseRestartPolicy,
+  parseTmpfs,
   type TPortMapping,
+  ZNetworkName,
   ZPortMapping,
 } from "@fleet/shared/domain/container-spec";
 import { ZImageRef } from "@fleet/shared/image-ref";
@@ -115,6 +120,12 @@ const ZCommandInput = z
   ])
   .transform((value) => (Array.isArray(value) ? value : value === "" ? [] : value.split(/\s+/)));
 
+/** `data:/var/lib/app[:ro]` (named volume) or `/srv/host/path:/etc/app[:ro]` (bind mount), as `docker run -v`. */
+const ZVolumeInput = z.string().trim().min(1).max(8192).transform(parsed(parseMount));
+
+/** `/scratch` (64 MiB) or `/scratch:size=16m`, as `docker run --tmpfs`. */
+const ZTmpfsInput = z.string().trim().min(1).max(4200).transform(parsed(parseTmpfs));
+
 export const ZPlacementStrategyInput = z.enum(["binpack", "spread"]);
 
 /** The fields that describe a container, shared by container.run, container.plan and deployment.create. */
@@ -137,6 +148,12 @@ export const containerSpecFields = {
   /** `no` (default), `always`, `on-failure` or `on-failure:<max retries>`. */
   restart: z.string().trim().max(32).transform(parsed(parseRestartPolicy)).optional(),
   labels: ZLabelsInput.optional(),
+  /** Named volumes and bind mounts in `docker run -v` form. */
+  volumes: z.array(ZVolumeInput).max(MAX_MOUNTS).optional(),
+  /** tmpfs mounts in `docker run --tmpfs` form. */
+  tmpfs: z.array(ZTmpfsInput).max(MAX_MOUNTS).optional(),
+  /** User-defined networks on the host to join (created there when missing). */
+  networks: z.array(z.string().trim().pipe(ZNetworkName)).max(MAX_NETWORKS).optional(),
   strategy: ZPlacementStrategyInput.default("binpack"),
   /** Label selector the host must match, e.g. `zone=a,disk!=hdd`. */
   constraints: z.string().trim().pipe(ZLabelSelector).default(""),
@@ -155,9 +172,14 @@ const INPUT_FIELD_OF: Record<string, string> = {
   restartPolicy: "restart",
 };
 
-function inputPathOf(path: PropertyKey[]): PropertyKey[] {
+function inputPathOf(path: PropertyKey[], volumeCount: number): PropertyKey[] {
   const [first, second, ...rest] = path;
   if (first === "resources" && typeof second === "string") return [INPUT_FIELD_OF[second] ?? second, ...rest];
+  // The template's mounts are the `volumes` entries followed by the `tmpfs` ones.
+  if (first === "mounts") {
+    if (typeof second !== "number") return ["volumes", ...(second === undefined ? [] : [second]), ...rest];
+    return second < volumeCount ? ["volumes", second, ...rest] : ["tmpfs", second - volumeCount, ...rest];
+  }
   if (typeof first === "string" && INPUT_FIELD_OF[first])
     return [INPUT_FIELD_OF[first]!, ...(second === undefined ? [] : [second]), ...rest];
   return path;
@@ -184,6 +206,8 @@ export function templateFromFields(
     labels: fields.labels ?? {},
     resources,
     restartPolicy: fields.restart ?? { name: "no" },
+    mounts: [...(fields.volumes ?? []), ...(fields.tmpfs ?? [])],
+    networks: fields.networks ?? [],
   };
   const problems = templateProblems(template);
   for (const problem of problems) {
@@ -197,7 +221,7 @@ export function templateFromFields(
         "the memory request must not exceed the memory limit",
       )
       .replace(/pidsRequest must not exceed pidsLimit/, "the pids request must not exceed the pids limit");
-    ctx.addIssue({ code: "custom", message, path: inputPathOf(problem.path) });
+    ctx.addIssue({ code: "custom", message, path: inputPathOf(problem.path, fields.volumes?.length ?? 0) });
   }
   return problems.length > 0 ? null : template;
 }

@@ -4,5 +4,6 @@ import { get } from "./get";
 import { list } from "./list";
 import { remove } from "./remove";
 import { scale } from "./scale";
+import { update } from "./update";
 
-export const deploymentRouter = router({ list, get, create, scale, remove });
+export const deploymentRouter = router({ list, get, create, scale, update, remove });

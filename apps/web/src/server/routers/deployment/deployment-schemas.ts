@@ -1,4 +1,4 @@
-import { ZPortMapping } from "@fleet/shared/domain/container-spec";
+import { ZMount, ZPortMapping } from "@fleet/shared/domain/container-spec";
 import { z } from "zod";
 import { ZContainer, ZContainerResources } from "../container/container-schemas";
 
@@ -13,6 +13,8 @@ export const ZDeployment = z.object({
   /** Names of the environment variables; values are not shown. */
   envKeys: z.array(z.string()),
   ports: z.array(ZPortMapping),
+  mounts: z.array(ZMount),
+  networks: z.array(z.string()),
   labels: z.record(z.string(), z.string()),
   resources: ZContainerResources,
   restartPolicy: z.string(),

@@ -40,3 +40,12 @@ export const ZBuildProgress = z.discriminatedUnion("type", [
   z.object({ type: z.literal("built"), imageId: z.string() }),
   z.object({ type: z.literal("failed"), error: z.string() }),
 ]);
+
+export const ZDigestInUse = z.object({
+  /** The image name without tag or digest. */
+  repository: z.string(),
+  digest: z.string(),
+  /** Containers not removed that run it. */
+  containers: z.int().nonnegative(),
+  hosts: z.array(z.object({ hostId: z.string(), hostName: z.string(), containers: z.int().nonnegative() })),
+});

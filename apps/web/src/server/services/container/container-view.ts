@@ -1,7 +1,9 @@
 // A container as the API shows it: where it runs and why, what it asked for,
 // what it wants and what it is. Environment values stay out (they often hold
 // secrets and every viewer may read this); their names are shown.
-import { formatRestartPolicy, type TPortMapping } from "@fleet/shared/domain/container-spec";
+import { formatRestartPolicy, type TMount, type TPortMapping } from "@fleet/shared/domain/container-spec";
+import { ZPublishedPort } from "@fleet/shared/protocol/agent-to-server";
+import { z } from "zod";
 import type { Prisma } from "../../db";
 import { readStoredSpec, templateOfRow } from "../placement/container-template";
 
@@ -42,7 +44,8 @@ export const containerViewSelect = {
   createdAt: true,
   updatedAt: true,
   removedAt: true,
-  host: { select: { name: true } },
+  publishedPorts: true,
+  host: { select: { name: true, address: true, facts: true } },
   deployment: { select: { name: true } },
 } satisfies Prisma.ContainerSelect;
 
@@ -76,6 +79,9 @@ export interface TContainerView {
   command: string[] | null;
   envKeys: string[];
   ports: TPortMapping[];
+  mounts: TMount[];
+  networks: string[];
+  published: TPublishedPortView[];
   labels: Record<string, string>;
   resources: TContainerResourcesView;
   /** Docker's spelling: `no`, `always`, `on-failure:3`. */
@@ -100,6 +106,42 @@ export interface TContainerView {
   removedAt: Date | null;
 }
 
+export interface TPublishedPortView {
+  containerPort: number;
+  protocol: "tcp" | "udp";
+  hostIp: string;
+  hostPort: number;
+  address: string;
+}
+
+const ZStoredPublishedPorts = z.array(ZPublishedPort).catch([]);
+const ZFactsHostname = z.object({ hostname: z.string().min(1) }).loose();
+const UNSPECIFIED_IPS = new Set(["", "0.0.0.0", "::"]);
+
+/** `ip:port`, with IPv6 addresses in brackets so the port stays readable. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Where a person reaches a published port: the IP the engine bound when it
+ * is a specific one, else the address the host's agent connected from, else
+ * the hostname it reported (which may or may not resolve for the reader).
+ */
+export function publishedPortsOf(row: Pick<TContainerRow, "publishedPorts" | "actualState" | "host">) {
+  // Ports are only bound while the container runs; a stopped one's last report is history.
+  if (row.actualState !== "running" || !row.host) return [];
+  const host = row.host;
+  const hostname = ZFactsHostname.safeParse(host.facts);
+  const fallback = host.address ?? (hostname.success ? hostname.data.hostname : host.name);
+  return ZStoredPublishedPorts.parse(row.publishedPorts).map(
+    (port): TPublishedPortView => ({
+      ...port,
+      address: formatHostPort(UNSPECIFIED_IPS.has(port.hostIp) ? fallback : port.hostIp, port.hostPort),
+    }),
+  );
+}
+
 export function toContainerView(row: TContainerRow): TContainerView {
   const stored = readStoredSpec(row.spec);
   const template = templateOfRow(row);
@@ -118,6 +160,9 @@ export function toContainerView(row: TContainerRow): TContainerView {
     command: stored.command,
     envKeys: Object.keys(stored.env).sort(),
     ports: stored.ports,
+    mounts: stored.mounts,
+    networks: stored.networks,
+    published: publishedPortsOf(row),
     labels: stored.labels,
     resources: template.resources,
     restartPolicy: formatRestartPolicy(template.restartPolicy),

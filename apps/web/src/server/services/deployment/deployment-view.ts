@@ -31,6 +31,8 @@ export interface TDeploymentView {
   command: string[] | null;
   envKeys: string[];
   ports: TContainerTemplate["ports"];
+  mounts: TContainerTemplate["mounts"];
+  networks: string[];
   labels: Record<string, string>;
   resources: TContainerTemplate["resources"];
   restartPolicy: string;
@@ -64,6 +66,8 @@ export function toDeploymentView(row: TDeploymentRow): TDeploymentView {
     command: template.command,
     envKeys: Object.keys(template.env).sort(),
     ports: template.ports,
+    mounts: template.mounts,
+    networks: template.networks,
     labels: template.labels,
     resources: template.resources,
     restartPolicy: formatRestartPolicy(template.restartPolicy),

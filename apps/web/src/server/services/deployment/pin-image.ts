@@ -17,6 +17,8 @@ export interface TPinnedImage {
   image: string;
   /** Null when no registry digest is known (an image only built locally, or no host could pull it). */
   digest: string | null;
+  /** Why the digest is null: the pull's error, or that no host could try it; null when pinned or given. */
+  problem: string | null;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function pinImage(options: {
 }): Promise<TPinnedImage> {
   const { db, gateway, log, image } = options;
   const written = parseImageRef(image);
-  if (written.digest !== null) return { image, digest: written.digest };
+  if (written.digest !== null) return { image, digest: written.digest, problem: null };
 
   // Any host the deployment may run on will do: a registry tag names one manifest for all of them.
   const requirements = parseConstraints(options.constraints);
@@ -54,16 +56,30 @@ export async function pinImage(options: {
     return labels.success && matchesLabels(requirements, labels.data) && gateway.isConnected(candidate.id);
   });
   // Placement will say why nothing fits; an unpinned deployment is still a deployment.
-  if (!host) return { image, digest: null };
+  if (!host) {
+    return {
+      image,
+      digest: null,
+      problem: "no connected online host the deployment may run on could pull it",
+    };
+  }
 
   let digest: string | null = null;
+  let problem: string | null = null;
   for await (const progress of pullImage({
     ...options,
     target: { hostIds: [host.id] },
   })) {
     if (!progress.done) continue;
-    if (progress.status === "pulled") digest = progress.digest ?? null;
-    else log.warn({ image, hostId: host.id, error: progress.error }, "could not pin a deployment's image");
+    if (progress.status === "pulled") {
+      digest = progress.digest ?? null;
+      if (digest === null) problem = "the registry reported no digest for it";
+    } else {
+      problem = progress.error ?? `the pull ended with ${progress.status}`;
+      log.warn({ image, hostId: host.id, error: progress.error }, "could not pin a deployment's image");
+    }
   }
-  return digest === null ? { image, digest: null } : { image: pinnedReference(image, digest), digest };
+  return digest === null
+    ? { image, digest: null, problem: problem ?? "the pull did not finish" }
+    : { image: pinnedReference(image, digest), digest, problem: null };
 }

@@ -2,11 +2,14 @@
 // part of the agent's container spec a person chooses. A deployment stores one
 // as its spec and stamps out replicas from it.
 import {
+  type TMount,
   type TPortMapping,
   type TResources,
   type TRestartPolicy,
   ZContainerSpec,
   ZEnv,
+  ZMount,
+  ZNetworkName,
   ZPortMapping,
   ZResources,
   ZRestartPolicy,
@@ -30,6 +33,9 @@ export const ZContainerTemplate = z.object({
   labels: ZLabels,
   resources: ZResources,
   restartPolicy: ZRestartPolicy,
+  // Deployments stored before mounts existed have neither field.
+  mounts: z.array(ZMount).default([]),
+  networks: z.array(ZNetworkName).default([]),
 });
 
 export interface TContainerTemplate {
@@ -42,6 +48,10 @@ export interface TContainerTemplate {
   /** Requests are already defaulted to limits (see `resourcesWithDefaultRequests`). */
   resources: TResources;
   restartPolicy: TRestartPolicy;
+  /** Named volumes, bind mounts (already checked against the allowed prefixes) and tmpfs mounts. */
+  mounts: TMount[];
+  /** User-defined networks on the host to join. */
+  networks: string[];
 }
 
 // Any valid id and name: the template is checked as the whole spec the agent
@@ -89,6 +99,8 @@ export function storedSpecOf(template: TContainerTemplate): Prisma.InputJsonObje
     env: template.env,
     ports: template.ports.map((port) => ({ ...port })),
     labels: template.labels,
+    mounts: template.mounts.map((mount) => ({ ...mount })),
+    networks: [...template.networks],
   };
 }
 
@@ -116,12 +128,16 @@ const ZStoredSpec = z.object({
   env: z.record(z.string(), z.string()).catch({}),
   ports: z.array(ZPortMapping).catch([]),
   labels: z.record(z.string(), z.string()).catch({}),
+  mounts: z.array(ZMount).catch([]),
+  networks: z.array(z.string()).catch([]),
 });
 
 /** The `spec` JSON of a container row, read leniently (a bad part reads as empty). */
 export function readStoredSpec(spec: unknown): z.infer<typeof ZStoredSpec> {
   const parsed = ZStoredSpec.safeParse(spec ?? {});
-  return parsed.success ? parsed.data : { command: null, env: {}, ports: [], labels: {} };
+  return parsed.success
+    ? parsed.data
+    : { command: null, env: {}, ports: [], labels: {}, mounts: [], networks: [] };
 }
 
 /** A container row back into the template it was made from. */
