@@ -38,6 +38,7 @@ let signedIn = false;
 let host: { id: string; name: string } | undefined;
 let containerId: string | undefined;
 let containerName: string | undefined;
+let volumeName: string | undefined;
 
 afterAll(async () => {
   await adminContext?.close().catch(() => {});
@@ -140,7 +141,17 @@ describe.sequential("dashboard", () => {
     await signIn(page, central.admin);
     await waitForHeading(page, "Overview");
     const nav = mainNav(page);
-    for (const link of ["Overview", "Hosts", "Containers", "Run", "Images", "Events", "Settings"]) {
+    for (const link of [
+      "Overview",
+      "Hosts",
+      "Containers",
+      "Run",
+      "Images",
+      "Volumes",
+      "Networks",
+      "Events",
+      "Settings",
+    ]) {
       expect(await nav.getByRole("link", { name: link, exact: true }).count(), `nav link ${link}`).toBe(1);
     }
     expect(await page.getByRole("button", { name: "Sign out", exact: true }).count(), "Sign out").toBe(1);
@@ -347,7 +358,94 @@ describe.sequential("dashboard", () => {
     expect(await logs.getByRole("link", { name: "Download", exact: true }).count()).toBe(1);
   });
 
-  step("7. every main page renders with the fleet running (screenshots, light and dark)", async () => {
+  step(
+    "7. Volumes: one created for the host is mounted from the run form, shown as used, and not removable while used",
+    async () => {
+      const page = need(admin, "the admin's page");
+      const { id: hostId, name: hostName } = need(host, "an online host");
+      const { engine } = fleet();
+      const name = `${HOST_NAME}-data`;
+      await mainNav(page).getByRole("link", { name: "Volumes", exact: true }).click();
+      await page.waitForURL((url) => url.pathname === "/volumes");
+      await waitForHeading(page, "Volumes");
+      const create = page.getByRole("form", { name: "Create a volume", exact: true });
+      // The select's name includes the chosen host ("Host e2e-…"), so it is found by its role: the form has one.
+      await create.getByRole("combobox").selectOption(hostId);
+      await create.getByLabel("Volume name", { exact: true }).fill(name);
+      await create.getByRole("button", { name: "Create volume", exact: true }).click();
+      const row = page.locator(`tr[data-host-id="${hostId}"]`).filter({ hasText: name });
+      await row.waitFor({ timeout: 30_000 });
+      expect(await row.getByRole("link", { name: hostName, exact: true }).count(), "host link").toBe(1);
+      expect((await engine.docker.getVolume(name).inspect()).Name, "the volume in the engine").toBe(name);
+      volumeName = name;
+
+      await mainNav(page).getByRole("link", { name: "Run", exact: true }).click();
+      await waitForHeading(page, "Run a container");
+      await page.getByLabel("Image", { exact: true }).fill(TEST_IMAGE_TAG);
+      await page.getByLabel("Command", { exact: true }).fill("sleep 3600");
+      await page.getByLabel("Volumes", { exact: true }).fill(`${name}:/data`);
+      await eventually(
+        "the preview to place it with its volume",
+        async () => (await textOf(page.getByTestId("placement-preview"))) ?? "",
+        (text) =>
+          text.includes(`Will run on ${hostName}`) && text.includes(`volume "${name}" is on this host`),
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      await page.getByRole("button", { name: "Run", exact: true }).click();
+      await page.waitForURL((url) => /^\/containers\/[^/]+$/.test(url.pathname));
+      const id = decodeURIComponent(new URL(page.url()).pathname.split("/").pop() as string);
+      await eventually(
+        "the container with the volume to run",
+        () => textOf(page.getByTestId("container-state")),
+        (text) => text === "running",
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      const user = await pageHeading(page);
+      const cells = page.getByRole("table", { name: "Mounts" }).locator("tbody tr").first().locator("td");
+      expect((await cells.allTextContents()).map((text) => text.trim())).toEqual([
+        "volume",
+        name,
+        "/data",
+        "no",
+        "—",
+      ]);
+      // A locally built image has no registry digest; a pulled one shows its short form.
+      expect(await textOf(page.getByTestId("image-digest"))).toMatch(/^(sha256:[0-9a-f]{12}|—)$/);
+      const [engineContainer] = await engine.docker.listContainers({
+        filters: { label: [`fleet.container-id=${id}`] },
+      });
+      const mounts = (await engine.docker.getContainer(engineContainer!.Id).inspect()).Mounts;
+      expect(mounts).toContainEqual(
+        expect.objectContaining({ Type: "volume", Name: name, Destination: "/data" }),
+      );
+
+      await page.goto(`/volumes?name=${encodeURIComponent(name)}`);
+      await waitForHeading(page, "Volumes");
+      const usedBy = row.getByTestId("used-by");
+      await eventuallyOnPage(
+        page,
+        `volume ${name} used by ${user}`,
+        () => textOf(usedBy),
+        (text) => text === user,
+        { timeoutMs: 30_000 },
+      );
+      page.once("dialog", (dialog) => void dialog.accept());
+      await row.getByRole("button", { name: "Remove", exact: true }).click();
+      const refusal = await eventually(
+        "the refusal",
+        () => textOf(inlineAlerts(page).filter({ hasText: "Could not remove" })),
+        (text) => text !== null,
+        { timeoutMs: 15_000, intervalMs: 200 },
+      );
+      expect(refusal).toContain(`used by ${user}`);
+      expect(await row.count(), "the row stays").toBe(1);
+      expect((await engine.docker.getVolume(name).inspect()).Name, "the volume stays in the engine").toBe(
+        name,
+      );
+    },
+  );
+
+  step("8. every main page renders with the fleet running (screenshots, light and dark)", async () => {
     const page = need(admin, "the admin's page");
     const { name: hostName } = need(host, "an online host");
     const id = need(containerId, "a running container");
@@ -363,6 +461,8 @@ describe.sequential("dashboard", () => {
 
     for (const [link, heading, shot] of [
       ["Images", "Images", "images"],
+      ["Volumes", "Volumes", "volumes"],
+      ["Networks", "Networks", "networks"],
       ["Events", "Events", "events"],
       ["Overview", "Overview", "overview"],
     ] as const) {
@@ -375,6 +475,9 @@ describe.sequential("dashboard", () => {
           .getByText(TEST_IMAGE_TAG)
           .first()
           .waitFor();
+      }
+      if (shot === "volumes" && volumeName) {
+        await page.locator("tr[data-volume-id]").filter({ hasText: volumeName }).waitFor();
       }
       if (shot === "overview") {
         for (const chart of ["chart-hosts-cpu", "chart-hosts-memory", "chart-fleet"]) {
@@ -394,7 +497,7 @@ describe.sequential("dashboard", () => {
     await dark.close();
   });
 
-  step("8. Stop, then Remove (confirmed) takes the container off the list and the engine", async () => {
+  step("9. Stop, then Remove (confirmed) takes the container off the list and the engine", async () => {
     const page = need(admin, "the admin's page");
     const id = need(containerId, "a running container");
     await page.goto(`/containers/${id}`);
@@ -448,7 +551,7 @@ describe.sequential("dashboard", () => {
     containerId = undefined;
   });
 
-  step("9. a viewer sees no Run link or button, and /run says the role is needed", async () => {
+  step("10. a viewer sees no Run link or button, and /run says the role is needed", async () => {
     const { central } = fleet();
     const context = await fleet().newContext();
     const page = await context.newPage();

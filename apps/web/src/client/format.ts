@@ -66,3 +66,11 @@ export function shortDigest(digest: string | null | undefined): string {
   const hex = digest.includes(":") ? digest.slice(digest.lastIndexOf(":") + 1) : digest;
   return hex.slice(0, 12);
 }
+
+/** `repo@sha256:abcdef…` or `sha256:abcdef…` → `sha256:abcdef123456`, short enough to read, long enough to tell apart. */
+export function formatDigest(digest: string | null | undefined): string {
+  if (!digest) return "—";
+  const bare = digest.slice(digest.lastIndexOf("@") + 1);
+  const colon = bare.indexOf(":");
+  return colon === -1 ? bare.slice(0, 12) : `${bare.slice(0, colon)}:${bare.slice(colon + 1, colon + 13)}`;
+}

@@ -14,6 +14,8 @@ const NAV: { href: string; label: string; minimum?: TRole }[] = [
   { href: "/containers", label: "Containers" },
   { href: "/run", label: "Run", minimum: "operator" },
   { href: "/images", label: "Images" },
+  { href: "/volumes", label: "Volumes" },
+  { href: "/networks", label: "Networks" },
   { href: "/events", label: "Events" },
   { href: "/settings", label: "Settings" },
 ];

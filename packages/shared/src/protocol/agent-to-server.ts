@@ -15,8 +15,14 @@ import {
   ZImagePushResult,
   ZImageRemoveResult,
   ZLogsResult,
+  ZNetworkCreateResult,
+  ZNetworkListResult,
+  ZNetworkRemoveResult,
   ZOperationError,
   ZOpProgressData,
+  ZVolumeCreateResult,
+  ZVolumeListResult,
+  ZVolumeRemoveResult,
 } from "./operations";
 
 export const MAX_SAMPLES_PER_BATCH = 5000;
@@ -183,6 +189,12 @@ export const ZOpSuccessFrame = z.discriminatedUnion("kind", [
   opSuccess("image.remove", ZImageRemoveResult),
   opSuccess("image.build", ZImageBuildResult),
   opSuccess("image.push", ZImagePushResult),
+  opSuccess("volume.create", ZVolumeCreateResult),
+  opSuccess("volume.list", ZVolumeListResult),
+  opSuccess("volume.remove", ZVolumeRemoveResult),
+  opSuccess("network.create", ZNetworkCreateResult),
+  opSuccess("network.list", ZNetworkListResult),
+  opSuccess("network.remove", ZNetworkRemoveResult),
 ]);
 export type TOpSuccessFrame = z.infer<typeof ZOpSuccessFrame>;
 

@@ -4,7 +4,15 @@
 import { formatPortMapping } from "@fleet/shared/domain/container-spec";
 import Link from "next/link";
 import type { RouterOutputs, TContainerView } from "../api-types";
-import { formatBytes, formatDateTime, formatMillicores, formatMs, formatRelative } from "../format";
+import {
+  formatBytes,
+  formatDateTime,
+  formatDigest,
+  formatMillicores,
+  formatMs,
+  formatRelative,
+} from "../format";
+import { CopyButton } from "../ui/copy-button";
 import { StatusBadge } from "../ui/status-badge";
 import styles from "./containers.module.css";
 
@@ -43,7 +51,16 @@ export function ContainerSpecCard({ container }: { container: TContainerView }) 
         <dt>Image</dt>
         <dd className="mono">{container.image}</dd>
         <dt>Digest</dt>
-        <dd className="mono">{container.imageDigest ?? <span className="muted">not reported yet</span>}</dd>
+        <dd className="row">
+          <span
+            className="mono"
+            data-testid="image-digest"
+            title={container.imageDigest ?? "not reported yet"}
+          >
+            {formatDigest(container.imageDigest)}
+          </span>
+          {container.imageDigest ? <CopyButton text={container.imageDigest} label="Copy digest" /> : null}
+        </dd>
         <dt>Command</dt>
         <dd className="mono">
           {container.command ? shellWords(container.command) : <span className="muted">image default</span>}
@@ -81,6 +98,108 @@ export function ContainerSpecCard({ container }: { container: TContainerView }) 
         <dt>Engine id</dt>
         <dd className="mono">
           {container.engineId ? container.engineId.slice(0, 12) : <span className="muted">—</span>}
+        </dd>
+      </dl>
+    </section>
+  );
+}
+
+type TMountView = TContainerView["mounts"][number];
+
+/** Where a volume mount's row links: that volume on the container's host. */
+function volumeHref(container: TContainerView, name: string): string {
+  const params = new URLSearchParams({ name });
+  if (container.hostId) params.set("host", container.hostId);
+  return `/volumes?${params.toString()}`;
+}
+
+function MountSource({ container, mount }: { container: TContainerView; mount: TMountView }) {
+  if (mount.type === "tmpfs") return <span className="muted">memory</span>;
+  if (mount.type === "bind") return <span className="mono">{mount.source}</span>;
+  return (
+    <Link href={volumeHref(container, mount.source)} className="mono">
+      {mount.source}
+    </Link>
+  );
+}
+
+/** Mounts, networks and the addresses its published ports answer on. */
+export function ContainerMountsCard({ container }: { container: TContainerView }) {
+  const networkHref = (name: string) => {
+    const params = new URLSearchParams({ name });
+    if (container.hostId) params.set("host", container.hostId);
+    return `/networks?${params.toString()}`;
+  };
+  return (
+    <section className="card" aria-labelledby="mounts-heading">
+      <h2 id="mounts-heading">Mounts and networks</h2>
+      {container.mounts.length === 0 ? (
+        <p className="muted">No mounts: what it writes goes with the container.</p>
+      ) : (
+        <div className="table-wrap">
+          <table aria-label="Mounts" data-testid="mounts">
+            <thead>
+              <tr>
+                <th scope="col">Type</th>
+                <th scope="col">Source</th>
+                <th scope="col">Target</th>
+                <th scope="col">Read-only</th>
+                <th scope="col" className="num">
+                  Size
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {container.mounts.map((mount) => (
+                // The engine refuses two mounts at one target, so the target names the row.
+                <tr key={mount.target}>
+                  <td>{mount.type}</td>
+                  <td>
+                    <MountSource container={container} mount={mount} />
+                  </td>
+                  <td className="mono">{mount.target}</td>
+                  <td>
+                    {mount.type !== "tmpfs" && mount.readOnly ? "yes" : <span className="muted">no</span>}
+                  </td>
+                  <td className="num nowrap">
+                    {mount.type === "tmpfs" ? formatBytes(mount.sizeBytes) : <span className="muted">—</span>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <dl className="facts section">
+        <dt>Networks</dt>
+        <dd>
+          {container.networks.length === 0 ? (
+            <span className="muted">the engine&apos;s default only</span>
+          ) : (
+            <span className={styles.chips}>
+              {container.networks.map((name) => (
+                <Link key={name} href={networkHref(name)} className="label-chip">
+                  {name}
+                </Link>
+              ))}
+            </span>
+          )}
+        </dd>
+        <dt>Reachable at</dt>
+        <dd>
+          {container.published.length > 0 ? (
+            <ul className={styles.addresses} data-testid="reachable-at">
+              {container.published.map((port) => (
+                <li key={`${port.address}-${port.containerPort}-${port.protocol}`} className="mono">
+                  {port.address} → {port.containerPort}/{port.protocol}
+                </li>
+              ))}
+            </ul>
+          ) : container.ports.length > 0 ? (
+            <span className="muted">its ports show here once the host reports them bound</span>
+          ) : (
+            <span className="muted">no published ports</span>
+          )}
         </dd>
       </dl>
     </section>

@@ -10,7 +10,8 @@ import { LISTED_STATES, type TContainerFilter } from "./container-query";
 const HOST_CHOICES = 200;
 const TYPING_PAUSE_MS = 300;
 
-function useDebouncedText(value: string, onSettled: (text: string) => void) {
+/** Text typed into a filter, handed on after a pause; also used by the Volumes and Networks filters. */
+export function useDebouncedText(value: string, onSettled: (text: string) => void) {
   const [text, setText] = useState(value);
   const latest = useRef({ text, onSettled });
   latest.current = { text, onSettled };
@@ -29,7 +30,7 @@ function useDebouncedText(value: string, onSettled: (text: string) => void) {
   return [text, setText] as const;
 }
 
-function HostSelect({
+export function HostSelect({
   hostId,
   onChange,
 }: {

@@ -56,11 +56,11 @@ function ContainerRow({
           </Link>
         ) : null}
       </td>
-      <td className={styles.image} title={container.imageDigest ?? container.image}>
+      <td className={styles.image} title={container.image}>
         <span className="mono">{container.image}</span>
-        {container.imageDigest ? (
-          <span className="muted mono"> @{shortDigest(container.imageDigest)}</span>
-        ) : null}
+      </td>
+      <td className={`mono ${styles.digest}`} title={container.imageDigest ?? "not reported yet"}>
+        {container.imageDigest ? shortDigest(container.imageDigest) : <span className="muted">—</span>}
       </td>
       <td className="nowrap">
         {container.hostId ? (
@@ -126,6 +126,9 @@ export function ContainersTable({
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Image</th>
+            <th scope="col" title="The image digest it runs (first 12 hex digits)">
+              Digest
+            </th>
             <th scope="col">Host</th>
             <th scope="col">State</th>
             <th scope="col" className="num" title="Cores in use / CPU limit">

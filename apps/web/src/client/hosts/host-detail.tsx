@@ -1,6 +1,6 @@
 "use client";
 // One host: what it is (facts), what it has and hands out, how busy it is
-// (live charts), and what runs on it, its images and its events.
+// (live charts), and what runs on it, its images, volumes, networks and events.
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -15,6 +15,7 @@ import {
   formatPercent,
   formatRelative,
 } from "../format";
+import { HostNetworks } from "../networks/host-networks";
 import { useTRPC } from "../trpc";
 import { CopyButton } from "../ui/copy-button";
 import { ErrorNote } from "../ui/error-note";
@@ -23,6 +24,7 @@ import { Stat } from "../ui/stat";
 import { StatusBadge } from "../ui/status-badge";
 import { useNow } from "../ui/use-now";
 import { freshSample, useLiveMetrics } from "../use-live-metrics";
+import { HostVolumes } from "../volumes/host-volumes";
 import { HostActionButtons, useHostActions } from "./host-actions";
 import { HostCharts } from "./host-charts";
 import { HostContainers } from "./host-containers";
@@ -85,6 +87,8 @@ export function HostDetail({ hostId }: { hostId: string }) {
       <HostCharts hostId={hostId} live={live} />
       <HostContainers hostId={hostId} live={live} />
       <HostImages hostId={hostId} />
+      <HostVolumes hostId={hostId} />
+      <HostNetworks hostId={hostId} />
       <HostEvents hostId={hostId} />
     </>
   );

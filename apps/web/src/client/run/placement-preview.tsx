@@ -8,7 +8,7 @@ import { type ReactNode, useEffect, useState } from "react";
 import { errorMessage } from "../errors";
 import { useTRPC } from "../trpc";
 import styles from "./run.module.css";
-import type { TRunRequest } from "./run-request";
+import { formProblemOf, type TRunRequest } from "./run-request";
 
 export const PLAN_DEBOUNCE_MS = 400;
 
@@ -76,7 +76,7 @@ export function PlacementPreview({ request }: { request: TRunRequest }) {
         <p className={styles.problem}>{request.message}</p>
       );
   } else if (plan.isError) {
-    body = <p className={styles.problem}>{errorMessage(plan.error)}</p>;
+    body = <p className={styles.problem}>{formProblemOf(errorMessage(plan.error))}</p>;
   } else if (!plan.data) {
     body = <p className="muted">Checking the fleet…</p>;
   } else if (plan.data.fits) {

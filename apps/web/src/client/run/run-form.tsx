@@ -6,13 +6,15 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useId, useMemo, useState } from "react";
+import { errorMessage } from "../errors";
 import { useTRPC } from "../trpc";
-import { ErrorNote } from "../ui/error-note";
 import { PlacementPreview } from "./placement-preview";
 import styles from "./run.module.css";
 import {
   deploymentInputOf,
   EMPTY_RUN_FORM,
+  formProblemOf,
+  listFieldsIn,
   runRequestOf,
   type TRestartChoice,
   type TRunFormValues,
@@ -40,6 +42,9 @@ export function RunForm({ initialImage }: { initialImage: string }) {
   const runMany = useMutation(trpc.deployment.create.mutationOptions({ onSuccess: invalidate }));
   const submitting = runOne.isPending || runMany.isPending;
   const apiError = runOne.error ?? runMany.error;
+  const apiProblem = apiError ? formProblemOf(errorMessage(apiError)) : null;
+  const blamed = useMemo(() => listFieldsIn(apiError ? errorMessage(apiError) : ""), [apiError]);
+  const helpId = useId();
 
   const set =
     <K extends keyof TRunFormValues>(key: K) =>
@@ -254,12 +259,80 @@ export function RunForm({ initialImage }: { initialImage: string }) {
           </div>
         </fieldset>
 
+        <fieldset className={styles.fieldset}>
+          <legend className={styles.legend}>Volumes and networks</legend>
+          <div className={`form-grid ${styles.halves}`}>
+            <div className="wide">
+              <label>
+                Volumes
+                <textarea
+                  name="volumes"
+                  value={values.volumes}
+                  onChange={set("volumes")}
+                  placeholder={"data:/var/lib/app\n/srv/data/app:/etc/app:ro"}
+                  rows={3}
+                  spellCheck={false}
+                  aria-invalid={blamed.has("volumes") || undefined}
+                  aria-describedby={`${helpId}-volumes`}
+                />
+              </label>
+              <p id={`${helpId}-volumes`} className={`muted ${styles.hint}`}>
+                One <code>-v</code> per line. A name mounts that named volume: the container goes to the host
+                that has it, or the volume is created where the container lands. A path mounts a host
+                directory an administrator allowed in Settings. Add <code>:ro</code> for read-only.
+              </p>
+            </div>
+            <div>
+              <label>
+                Tmpfs
+                <textarea
+                  name="tmpfs"
+                  value={values.tmpfs}
+                  onChange={set("tmpfs")}
+                  placeholder="/scratch:size=16m"
+                  rows={2}
+                  spellCheck={false}
+                  aria-invalid={blamed.has("tmpfs") || undefined}
+                  aria-describedby={`${helpId}-tmpfs`}
+                />
+              </label>
+              <p id={`${helpId}-tmpfs`} className={`muted ${styles.hint}`}>
+                One per line; 64 MiB without a size. It lives in memory and counts against the memory limit.
+              </p>
+            </div>
+            <div>
+              <label>
+                Networks
+                <input
+                  name="networks"
+                  value={values.networks}
+                  onChange={set("networks")}
+                  placeholder="frontend, backend"
+                  className="mono"
+                  autoComplete="off"
+                  spellCheck={false}
+                  aria-invalid={blamed.has("networks") || undefined}
+                  aria-describedby={`${helpId}-networks`}
+                />
+              </label>
+              <p id={`${helpId}-networks`} className={`muted ${styles.hint}`}>
+                Separated by commas or spaces. Containers on one network reach each other by name on that
+                host; a missing network is created there.
+              </p>
+            </div>
+          </div>
+        </fieldset>
+
         {formProblem ? (
           <p role="alert" className="error-note">
             {formProblem}
           </p>
         ) : null}
-        <ErrorNote error={apiError} />
+        {apiProblem ? (
+          <p role="alert" className="error-note">
+            {apiProblem}
+          </p>
+        ) : null}
         <div className={styles.actions}>
           <button type="submit" className="primary" disabled={submitting}>
             Run

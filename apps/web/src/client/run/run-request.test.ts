@@ -2,7 +2,11 @@ import { describe, expect, test } from "vitest";
 import {
   deploymentInputOf,
   EMPTY_RUN_FORM,
+  entryLines,
   envLines,
+  formProblemOf,
+  listFieldsIn,
+  nameList,
   portList,
   runRequestOf,
   splitCommandLine,
@@ -33,6 +37,12 @@ describe("splitCommandLine", () => {
 describe("form lists", () => {
   test("env lines skip blanks and comments and keep values as typed", () => {
     expect(envLines("A=1\n\n# note\r\n  B=two words \nC=")).toEqual(["A=1", "B=two words ", "C="]);
+  });
+  test("volume and tmpfs entries are one per line, trimmed, skipping blanks and comments", () => {
+    expect(entryLines(" data:/data \r\n\n# old\n/srv/a:/a:ro")).toEqual(["data:/data", "/srv/a:/a:ro"]);
+  });
+  test("networks split on commas and spaces", () => {
+    expect(nameList(" frontend,backend  db ,")).toEqual(["frontend", "backend", "db"]);
   });
   test("ports split on commas, spaces and new lines", () => {
     expect(portList("8080:80, 9090:90/udp\n127.0.0.1:53:53 ,")).toEqual([
@@ -68,6 +78,9 @@ describe("runRequestOf", () => {
         replicas: "3",
         strategy: "spread",
         constraints: "zone=a",
+        volumes: "data:/var/lib/app\n\n  /srv/conf:/etc/app:ro  ",
+        tmpfs: "/scratch:size=16m\n/tmp",
+        networks: "frontend, backend",
       }),
     );
     expect(request).toEqual({
@@ -85,6 +98,9 @@ describe("runRequestOf", () => {
         restart: "on-failure:3",
         strategy: "spread",
         constraints: "zone=a",
+        volumes: ["data:/var/lib/app", "/srv/conf:/etc/app:ro"],
+        tmpfs: ["/scratch:size=16m", "/tmp"],
+        networks: ["frontend", "backend"],
       },
     });
     if (!request.ok) throw new Error("unreachable");
@@ -111,5 +127,20 @@ describe("runRequestOf", () => {
     const request = runRequestOf(form({ image: "busybox", replicas: "2" }));
     if (!request.ok) throw new Error("expected ok");
     expect(deploymentInputOf(request.run, request.replicas)).toBeNull();
+  });
+});
+
+describe("API problems with list entries", () => {
+  const message =
+    'volumes.1: invalid mount "x": expected volume:/path; networks.0: is an engine network; memory: too small';
+  test("name the line or name counting from 1", () => {
+    expect(formProblemOf(message)).toBe(
+      'Volumes, line 2: invalid mount "x": expected volume:/path; Networks, name 1: is an engine network; memory: too small',
+    );
+    expect(formProblemOf("tmpfs.0: invalid tmpfs")).toBe("Tmpfs, line 1: invalid tmpfs");
+  });
+  test("say which fields to mark", () => {
+    expect([...listFieldsIn(message)].sort()).toEqual(["networks", "volumes"]);
+    expect(listFieldsIn("bind mount of /etc is not allowed").size).toBe(0);
   });
 });

@@ -24,6 +24,12 @@ export interface TRunFormValues {
   replicas: string;
   strategy: TStrategy;
   constraints: string;
+  /** `-v` entries, one per line: `data:/var/lib/app[:ro]` or `/srv/host/path:/etc/app[:ro]`. */
+  volumes: string;
+  /** `--tmpfs` entries, one per line: `/scratch` or `/scratch:size=16m`. */
+  tmpfs: string;
+  /** Network names, separated by commas or spaces. */
+  networks: string;
 }
 
 export const EMPTY_RUN_FORM: TRunFormValues = {
@@ -40,6 +46,9 @@ export const EMPTY_RUN_FORM: TRunFormValues = {
   replicas: "1",
   strategy: "binpack",
   constraints: "",
+  volumes: "",
+  tmpfs: "",
+  networks: "",
 };
 
 export type TRunInput = RouterInputs["container"]["run"];
@@ -106,6 +115,19 @@ export function portList(text: string): string[] {
   return text.split(/[\s,]+/).filter((port) => port !== "");
 }
 
+/** One entry per line (`-v`, `--tmpfs`); blank lines and `#` comments are skipped, each line trimmed. */
+export function entryLines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+}
+
+/** `frontend, backend` or `frontend backend`. */
+export function nameList(text: string): string[] {
+  return text.split(/[\s,]+/).filter((name) => name !== "");
+}
+
 function wholeNumber(text: string): number | null {
   return /^\d+$/.test(text.trim()) ? Number(text.trim()) : null;
 }
@@ -147,6 +169,9 @@ export function runRequestOf(values: TRunFormValues): TRunRequest {
 
   const env = envLines(values.env);
   const ports = portList(values.ports);
+  const volumes = entryLines(values.volumes);
+  const tmpfs = entryLines(values.tmpfs);
+  const networks = nameList(values.networks);
   const name = values.name.trim();
   const run: TRunInput = {
     image,
@@ -160,6 +185,9 @@ export function runRequestOf(values: TRunFormValues): TRunRequest {
     ...(env.length > 0 ? { env } : {}),
     ...(ports.length > 0 ? { ports } : {}),
     ...(values.constraints.trim() !== "" ? { constraints: values.constraints.trim() } : {}),
+    ...(volumes.length > 0 ? { volumes } : {}),
+    ...(tmpfs.length > 0 ? { tmpfs } : {}),
+    ...(networks.length > 0 ? { networks } : {}),
   };
   return { ok: true, replicas, run };
 }
@@ -168,4 +196,30 @@ export function runRequestOf(values: TRunFormValues): TRunRequest {
 export function deploymentInputOf(run: TRunInput, replicas: number): TDeploymentInput | null {
   if (!run.name) return null;
   return { ...run, name: run.name, replicas };
+}
+
+const LIST_FIELDS = {
+  volumes: { label: "Volumes", unit: "line" },
+  tmpfs: { label: "Tmpfs", unit: "line" },
+  networks: { label: "Networks", unit: "name" },
+} as const;
+
+type TListField = keyof typeof LIST_FIELDS;
+
+const LIST_FIELD_PATH = /(^|; )(volumes|tmpfs|networks)\.(\d+): /g;
+
+/**
+ * The API names a list entry by its index (`volumes.0: invalid mount …`); the
+ * form says which line it is, counting from 1, as a person sees the field.
+ */
+export function formProblemOf(message: string): string {
+  return message.replace(LIST_FIELD_PATH, (_match, start: string, field: TListField, index: string) => {
+    const { label, unit } = LIST_FIELDS[field];
+    return `${start}${label}, ${unit} ${Number(index) + 1}: `;
+  });
+}
+
+/** The list fields an API message blames, so the form can mark them. */
+export function listFieldsIn(message: string): Set<TListField> {
+  return new Set([...message.matchAll(LIST_FIELD_PATH)].map((match) => match[2] as TListField));
 }

@@ -2,6 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { BuildPanel } from "@/client/images/build-panel";
+import { DigestsInUse } from "@/client/images/digests-in-use";
 import styles from "@/client/images/images.module.css";
 import { ImagesByHost } from "@/client/images/images-by-host";
 import { PullPanel, type THostChoice } from "@/client/images/pull-panel";
@@ -103,6 +104,7 @@ export default function ImagesPage() {
           <ImagesByHost images={items} canOperate={canOperate} filter={filter} />
         </>
       ) : null}
+      <DigestsInUse />
     </>
   );
 }

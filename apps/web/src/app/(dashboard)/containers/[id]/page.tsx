@@ -7,6 +7,7 @@ import { ContainerActionButtons, useContainerActions } from "@/client/containers
 import { ContainerCharts } from "@/client/containers/container-charts";
 import {
   ContainerHistory,
+  ContainerMountsCard,
   ContainerPlacementCard,
   ContainerSpecCard,
 } from "@/client/containers/container-details";
@@ -154,6 +155,10 @@ function ContainerPage({ id }: { id: string }) {
         <div className={styles.cell}>
           <ContainerPlacementCard container={container} />
         </div>
+      </div>
+
+      <div className="section">
+        <ContainerMountsCard container={container} />
       </div>
 
       <div className="section">

@@ -1,0 +1,95 @@
+"use client";
+// Create a volume or a network: on the host chosen here, or on the host whose
+// page this is. The engine on that host does the work, so offline hosts are
+// listed but cannot be chosen.
+import { type FormEvent, type ReactNode, useState } from "react";
+import { ErrorNote } from "../ui/error-note";
+import { useHostChoices } from "./host-choices";
+import styles from "./host-objects.module.css";
+
+export function CreateOnHostForm({
+  what,
+  fixedHostId,
+  placeholder,
+  pending,
+  error,
+  onCreate,
+  children,
+}: {
+  /** "volume" or "network": names the form and its button. */
+  what: string;
+  /** Set on a host's page: no host picker. */
+  fixedHostId?: string;
+  placeholder: string;
+  pending: boolean;
+  error: unknown;
+  /** Resolves true when it was created (the name field then empties). */
+  onCreate: (hostId: string, name: string) => Promise<boolean>;
+  /** Extra fields, e.g. the network's Internal checkbox. */
+  children?: ReactNode;
+}) {
+  const hosts = useHostChoices(!fixedHostId);
+  const [chosenHostId, setChosenHostId] = useState("");
+  const [name, setName] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  const firstOnline = hosts.choices.find((host) => host.online)?.id ?? "";
+  const hostId = fixedHostId ?? (chosenHostId || firstOnline);
+
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    const trimmed = name.trim();
+    if (!hostId) {
+      setProblem("Host: no host is online to create it on");
+      return;
+    }
+    if (trimmed === "") {
+      setProblem(`Name: enter a name for the ${what}`);
+      return;
+    }
+    setProblem(null);
+    if (await onCreate(hostId, trimmed)) setName("");
+  };
+
+  return (
+    <form className={styles.createForm} onSubmit={onSubmit} aria-label={`Create a ${what}`} noValidate>
+      {fixedHostId ? null : (
+        <label>
+          Host
+          <select value={hostId} onChange={(event) => setChosenHostId(event.target.value)}>
+            {hosts.choices.length === 0 ? (
+              <option value="">{hosts.isPending ? "Loading…" : "No hosts"}</option>
+            ) : null}
+            {hosts.choices.map((host) => (
+              <option key={host.id} value={host.id} disabled={!host.online}>
+                {host.online ? host.name : `${host.name} (offline)`}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <label className={styles.nameField}>
+        {`${what[0]?.toUpperCase() ?? ""}${what.slice(1)} name`}
+        <input
+          value={name}
+          onChange={(event) => setName(event.target.value)}
+          placeholder={placeholder}
+          maxLength={64}
+          autoComplete="off"
+          spellCheck={false}
+        />
+      </label>
+      {children}
+      <button type="submit" className="primary" disabled={pending}>
+        {pending ? "Creating…" : `Create ${what}`}
+      </button>
+      {problem ? (
+        <p role="alert" className={`error-note ${styles.formNote}`}>
+          {problem}
+        </p>
+      ) : null}
+      <div className={styles.formNote}>
+        <ErrorNote error={hosts.error ?? error} />
+      </div>
+    </form>
+  );
+}
