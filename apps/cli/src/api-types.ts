@@ -11,3 +11,7 @@ export type THostImage = Outputs["image"]["list"]["items"][number];
 export type TPlacement = Outputs["container"]["run"]["placement"];
 export type TDeploymentDetail = Outputs["deployment"]["get"];
 export type TFleetSummary = Outputs["metrics"]["fleet"]["summary"];
+export type TDeployment = Outputs["deployment"]["list"]["items"][number];
+export type TVolume = Outputs["volume"]["list"]["items"][number];
+export type TNetwork = Outputs["network"]["list"]["items"][number];
+export type TPublishedPort = TContainer["published"][number];

@@ -91,6 +91,22 @@ describe("parseCommandArgs", () => {
     expect(error.command).toBe("run");
   });
 
+  test("an alias collects into its flag, in the order given", () => {
+    const netLike = {
+      ...listLike,
+      options: {
+        network: { type: "string", aliases: ["net"], multiple: true, value: "NET", description: "Network" },
+      },
+    } as const satisfies CommandSpec;
+    expect(parseCommandArgs(netLike, ["--net", "a", "--network=b", "--net=c"]).values).toEqual({
+      network: ["a", "b", "c"],
+    });
+    expect(formatCommandHelp(netLike)).toMatch(/ {6}--network, --net NET {3}Network/);
+    expect(usageError(() => parseCommandArgs(netLike, ["--net"])).message).toBe(
+      "flag --network, --net needs a value",
+    );
+  });
+
   test("a command without arguments refuses them", () => {
     expect(usageError(() => parseCommandArgs(listLike, ["extra"])).message).toBe(
       "fleet ps takes no arguments (got extra)",

@@ -11,6 +11,8 @@ export interface OptionSpec {
   short?: string;
   /** May be given more than once; the values are collected in order. */
   multiple?: boolean;
+  /** Other long spellings docker also accepts (`--net` for `--network`); values land under the main name. */
+  aliases?: readonly string[];
   /** Placeholder shown in help (`--memory BYTES`); string flags only. */
   value?: string;
   description: string;
@@ -52,21 +54,27 @@ export interface ParsedArgs<O extends OptionSpecs> {
 const HELP: OptionSpec = { type: "boolean", short: "h", description: "Show this help" };
 
 function flagName(name: string, spec: OptionSpec): string {
-  return spec.short ? `-${spec.short}, --${name}` : `--${name}`;
+  const long = [name, ...(spec.aliases ?? [])].map((spelling) => `--${spelling}`).join(", ");
+  return spec.short ? `-${spec.short}, ${long}` : long;
 }
 
 /** Reads argv for one command; throws UsageError naming the command on any mistake. */
 export function parseCommandArgs<O extends OptionSpecs>(spec: CommandSpec<O>, argv: string[]): ParsedArgs<O> {
   const options: OptionSpecs = { ...spec.options, help: HELP };
+  const aliasOf = new Map<string, string>();
+  for (const [name, option] of Object.entries(options)) {
+    for (const alias of option.aliases ?? []) aliasOf.set(alias, name);
+  }
   const fail = (message: string): never => {
     throw new UsageError(message, spec.name);
   };
-  const parseOptions = Object.fromEntries(
-    Object.entries(options).map(([name, option]) => [
+  const parseOptions = Object.fromEntries([
+    ...Object.entries(options).map(([name, option]) => [
       name,
       { type: option.type, ...(option.short ? { short: option.short } : {}) },
     ]),
-  );
+    ...[...aliasOf].map(([alias, name]) => [alias, { type: options[name]!.type }]),
+  ]);
   const { tokens } = parseArgs({
     args: argv,
     options: parseOptions,
@@ -90,16 +98,17 @@ export function parseCommandArgs<O extends OptionSpecs>(spec: CommandSpec<O>, ar
       args.push(token.value);
       continue;
     }
-    const option = options[token.name];
+    const name = aliasOf.get(token.name) ?? token.name;
+    const option = options[name];
     if (!option) fail(`unknown flag: ${token.rawName}`);
     const known = option as OptionSpec;
     if (known.type === "boolean") {
       if (token.value !== undefined) fail(`flag ${token.rawName} takes no value`);
-      values[token.name] = true;
+      values[name] = true;
       continue;
     }
     const value = token.value;
-    if (value === undefined) fail(`flag ${flagName(token.name, known)} needs a value`);
+    if (value === undefined) fail(`flag ${flagName(name, known)} needs a value`);
     // As parseArgs' strict mode: `--memory --detach` is a forgotten value, not a value.
     if (!token.inlineValue && value!.startsWith("-") && value!.length > 1) {
       fail(
@@ -107,11 +116,11 @@ export function parseCommandArgs<O extends OptionSpecs>(spec: CommandSpec<O>, ar
       );
     }
     if (known.multiple) {
-      const list = (values[token.name] as string[] | undefined) ?? [];
+      const list = (values[name] as string[] | undefined) ?? [];
       list.push(value!);
-      values[token.name] = list;
+      values[name] = list;
     } else {
-      values[token.name] = value!;
+      values[name] = value!;
     }
   }
   const help = values.help === true;

@@ -334,7 +334,9 @@ describe("fleet against a host", () => {
     const table = await fleet(["ps"], { home });
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+HOST\s+NAMES$/);
+    expect(lines[0]).toMatch(
+      /^CONTAINER ID\s+IMAGE\s+DIGEST\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+HOST\s+NAMES$/,
+    );
     const row = lines.find((line) => line.endsWith("cli-web"));
     expect(row).toBeDefined();
     expect(row).toContain(containerId.replaceAll("-", "").slice(-12));
@@ -493,5 +495,63 @@ describe("fleet against a host", () => {
       /HOST\s+STATUS\s+CONTAINERS\s+CPU ALLOCATED\s+CPU USED\s+MEM ALLOCATED\s+MEM USED/,
     );
     expect(result.stdout).toMatch(new RegExp(`^${hostName}\\s+online\\s+\\d+/\\d+\\s`, "m"));
+  });
+
+  test("volume create, ls; run -v mounts it and ps shows the digest; volume rm waits for the container", async () => {
+    const created = await fleet(["volume", "create", "cli-data", "--host", hostName], { home });
+    expect(created).toMatchObject({ code: 0, stdout: "cli-data\n" });
+    const listed = await fleet(["volume", "ls", "--filter", "name=cli-"], { home });
+    expect(listed.stdout.split("\n")[0]).toMatch(/^HOST\s+NAME\s+DRIVER\s+SIZE\s+USED BY$/);
+    expect(listed.stdout).toMatch(new RegExp(`^${hostName}\\s+cli-data\\s+local\\s+(0 B|-)\\s+-$`, "m"));
+
+    // From the registry, so the host has a registry digest to report.
+    const reference = `${registry.host}/${TEST_IMAGE_TAG}`;
+    const ran = await fleet(
+      ["run", "--name", "cli-vol", "-v", "cli-data:/data", "--tmpfs", "/scratch", reference, "sleep", "600"],
+      { home },
+    );
+    expect(ran.stderr).toContain(`cli-vol is running on ${hostName}`);
+    expect(ran.code).toBe(0);
+    const repoDigest = (await engine().docker.getImage(reference).inspect()).RepoDigests.find((d) =>
+      d.startsWith(`${registry.host}/`),
+    );
+    const digest = repoDigest!.slice(repoDigest!.indexOf("@") + 1);
+    const row = await eventually(
+      "ps to show cli-vol's digest",
+      async () => (await fleet(["ps"], { home })).stdout.split("\n").find((line) => line.endsWith("cli-vol")),
+      (line) => line?.includes(" sha256:") === true,
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(row).toContain(`   ${digest.slice(0, "sha256:".length + 12)}   `);
+    expect((await fleet(["ps", "--no-trunc"], { home })).stdout).toContain(digest);
+    expect((await fleet(["volume", "ls", "--host", hostName], { home })).stdout).toMatch(/\scli-vol$/m);
+
+    const refused = await fleet(["volume", "rm", "cli-data"], { home });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^fleet: cli-data: .*used by cli-vol/m);
+    expect(refused.stdout).toBe("");
+
+    expect((await fleet(["rm", "-f", "cli-vol"], { home })).code).toBe(0);
+    // The host lets go of the volume once its container is gone.
+    const removed = await eventually(
+      "volume rm to succeed",
+      () => fleet(["volume", "rm", "--host", hostName, "cli-data"], { home }),
+      (result) => result.code !== 1,
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    expect(removed).toMatchObject({ code: 0, stdout: "cli-data\n" });
+    expect((await fleet(["volume", "ls", "-q"], { home })).stdout).not.toContain("cli-data");
+  });
+
+  test("network create --internal, ls, rm", async () => {
+    const created = await fleet(["network", "create", "cli-net", "--host", hostName, "--internal"], { home });
+    expect(created).toMatchObject({ code: 0, stdout: "cli-net\n" });
+    const listed = await fleet(["network", "ls", "--host", hostName], { home });
+    expect(listed.stdout.split("\n")[0]).toMatch(/^HOST\s+NAME\s+DRIVER\s+INTERNAL\s+SUBNET\s+USED BY$/);
+    expect(listed.stdout).toMatch(new RegExp(`^${hostName}\\s+cli-net\\s+bridge\\s+true\\s+\\S+\\s+-$`, "m"));
+    const removed = await fleet(["network", "rm", "cli-net", "no-such-net"], { home });
+    expect(removed).toMatchObject({ code: 4, stdout: "cli-net\n" });
+    expect(removed.stderr).toContain("fleet: no-such-net: no network named no-such-net");
+    expect((await fleet(["network", "ls", "-q"], { home })).stdout).not.toContain("cli-net");
   });
 });

@@ -54,3 +54,40 @@ export function createCommandContext(io: CliIo, configPath: string): CommandCont
   };
   return context;
 }
+
+/**
+ * Docker's management commands (`fleet volume ls`): a noun whose subcommands
+ * are ordinary commands named `<noun> <verb>`, so their help, usage errors and
+ * exit codes work as for any other command.
+ */
+export interface CommandGroup {
+  name: string;
+  summary: string;
+  commands: readonly Command[];
+  /** Docker's other spellings of a verb: `list` → `ls`. */
+  aliases?: Readonly<Record<string, string>>;
+  examples: string[];
+}
+
+/** The verb of a subcommand: `volume ls` → `ls`. */
+export function verbOf(command: Command): string {
+  return command.spec.name.slice(command.spec.name.indexOf(" ") + 1);
+}
+
+export function formatGroupHelp(group: CommandGroup): string {
+  const width = Math.max(...group.commands.map((command) => verbOf(command).length));
+  return [
+    `Usage:  fleet ${group.name} COMMAND`,
+    "",
+    group.summary,
+    "",
+    "Commands:",
+    ...group.commands.map((command) => `  ${verbOf(command).padEnd(width)}   ${command.spec.summary}`),
+    "",
+    group.examples.length === 1 ? "Example:" : "Examples:",
+    ...group.examples.map((example) => `  ${example}`),
+    "",
+    `Run 'fleet ${group.name} COMMAND --help' for more information on a command.`,
+    "",
+  ].join("\n");
+}

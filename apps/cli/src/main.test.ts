@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { COMMANDS, runCli } from "./main";
+import { COMMANDS, GROUPS, runCli } from "./main";
 import { createTestIo } from "./testing/test-io";
 
 let dir = "";
@@ -26,7 +26,10 @@ describe("top level", () => {
     for (const argv of [[], ["--help"], ["-h"], ["help"]]) {
       const result = await run(argv);
       expect(result.code).toBe(0);
-      for (const command of COMMANDS) expect(result.out).toContain(`  ${command.spec.name} `);
+      for (const command of COMMANDS) {
+        // Subcommands (`volume ls`) are listed under their group's name.
+        expect(result.out).toContain(`  ${command.spec.name.split(" ")[0]} `);
+      }
     }
     expect((await run(["help", "run"])).out).toContain("Usage:  fleet run [OPTIONS] IMAGE");
     const version = await run(["--version"]);
@@ -48,16 +51,37 @@ describe("top level", () => {
   });
 
   test("every command has --help with usage and an example, and refuses unknown flags", async () => {
-    for (const command of COMMANDS) {
-      const help = await run([command.spec.name, "--help"]);
-      expect({ name: command.spec.name, code: help.code }).toEqual({ name: command.spec.name, code: 0 });
-      expect(help.out).toContain(`Usage:  fleet ${command.spec.name}`);
+    const names = [...COMMANDS.map((command) => command.spec.name), ...GROUPS.map((group) => group.name)];
+    for (const name of names) {
+      const words = name.split(" ");
+      const help = await run([...words, "--help"]);
+      expect({ name, code: help.code }).toEqual({ name, code: 0 });
+      expect(help.out).toContain(`Usage:  fleet ${name}`);
       expect(help.out).toMatch(/Examples?:\n {2}fleet /);
-      const unknown = await run([command.spec.name, "--no-such-flag"]);
-      expect({ name: command.spec.name, code: unknown.code }).toEqual({ name: command.spec.name, code: 2 });
+      const unknown = await run([...words, "--no-such-flag"]);
+      expect({ name, code: unknown.code }).toEqual({ name, code: 2 });
       expect(unknown.err).toContain("fleet: unknown flag: --no-such-flag");
-      expect(unknown.err).toContain(`Run 'fleet ${command.spec.name} --help' for more information.`);
+      expect(unknown.err).toContain(`Run 'fleet ${name} --help' for more information.`);
     }
+  });
+
+  test("management commands: the group's help, docker's verb spellings, unknown verbs", async () => {
+    for (const argv of [["volume"], ["help", "volume"]]) {
+      const help = await run(argv);
+      expect(help.code).toBe(0);
+      expect(help.out).toMatch(/^Usage: {2}fleet volume COMMAND\n/);
+      expect(help.out).toMatch(
+        /Commands:\n {2}create {3}Create a volume on a host\n {2}ls {7}List volumes\n/,
+      );
+    }
+    expect((await run(["help", "network", "rm"])).out).toContain(
+      "Usage:  fleet network rm [OPTIONS] NETWORK",
+    );
+    expect((await run(["volume", "list", "--help"])).out).toContain("Usage:  fleet volume ls");
+    expect(await run(["volume", "frob"])).toMatchObject({
+      code: 2,
+      err: "fleet: unknown command: fleet volume frob\nUsage:  fleet volume COMMAND\nRun 'fleet volume --help' for more information.\n",
+    });
   });
 
   test("no stack traces for expected failures", async () => {
@@ -82,6 +106,15 @@ describe("not logged in: exit 3 for every command that needs the central", () =>
     ["pull", "busybox"],
     ["top", "--once"],
     ["join-token"],
+    ["volume", "create", "data", "--host", "h"],
+    ["volume", "ls"],
+    ["volume", "rm", "data"],
+    ["network", "create", "backend", "--host", "h", "--internal"],
+    ["network", "ls", "-q"],
+    ["network", "remove", "backend"],
+    ["run", "-v", "data:/data", "--tmpfs", "/scratch:size=16m", "--net", "backend", "busybox"],
+    ["ps", "--no-trunc"],
+    ["update", "--image", "busybox:1.37", "api"],
   ])("fleet %s", async (...argv) => {
     const result = await run(argv);
     expect(result.code).toBe(3);
@@ -117,6 +150,24 @@ describe("argument checks per command (exit 2, nothing sent)", () => {
     [["top", "--interval", "10ms"], "--interval must be at least 500ms"],
     [["top", "--interval", "soon"], '--interval: invalid duration "soon"'],
     [["join-token", "-l", "bad key"], "--label bad key: "],
+    [["run", "-v", "data", "busybox"], '--volume: invalid mount "data": expected volume:/path'],
+    [
+      ["run", "-v", "data:/x:rx", "busybox"],
+      '--volume: invalid mount "data:/x:rx": mode "rx" must be ro or rw',
+    ],
+    [["run", "--tmpfs", "/t:size=lots", "busybox"], '--tmpfs: invalid tmpfs "/t:size=lots": '],
+    [["run", "--network", "host", "busybox"], "--network host: is an engine network"],
+    [["run", "--net"], "flag --network, --net needs a value"],
+    [["volume", "create"], "the volume's name is missing"],
+    [["volume", "create", "data"], "--host is required: a volume lives on one host"],
+    [["volume", "create", "bad name", "--host", "h"], "volume name bad name: "],
+    [["volume", "ls", "--filter", "driver=local"], "--filter driver=local: only name=TEXT is supported"],
+    [["volume", "rm"], "the volume's name is missing"],
+    [["network", "create", "bridge", "--host", "h"], "network name bridge: is an engine network"],
+    [["network", "create", "backend"], "--host is required: a network lives on one host"],
+    [["volume", "--host", "h"], "unknown flag: --host (flags go after fleet volume COMMAND)"],
+    [["update", "api"], "--image is required"],
+    [["update", "--image", "x:1"], "the deployment (name or id) is missing"],
     [["login"], "the central's URL is missing"],
     [["login", "ftp://central"], "the central's URL must be http:// or https://, got ftp://central"],
     [["login", "http://c", "--token", "t", "--email", "e"], "--token cannot be combined with --email"],

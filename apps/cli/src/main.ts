@@ -12,7 +12,7 @@ import { hostname } from "node:os";
 import { formatCommandHelp, formatUsageLine, parseCommandArgs } from "./args";
 import { type CliError, EXIT, UsageError } from "./cli-error";
 import { toCliError } from "./client";
-import { type Command, createCommandContext } from "./command";
+import { type Command, type CommandGroup, createCommandContext, formatGroupHelp } from "./command";
 import { buildCommand } from "./commands/build";
 import { hostsCommand } from "./commands/hosts";
 import { imagesCommand } from "./commands/images";
@@ -20,6 +20,7 @@ import { joinTokenCommand } from "./commands/join-token";
 import { loginCommand } from "./commands/login";
 import { logoutCommand } from "./commands/logout";
 import { logsCommand } from "./commands/logs";
+import { networkGroup } from "./commands/network";
 import { psCommand } from "./commands/ps";
 import { pullCommand } from "./commands/pull";
 import { restartCommand } from "./commands/restart";
@@ -28,11 +29,14 @@ import { runCommand } from "./commands/run";
 import { startCommand } from "./commands/start";
 import { stopCommand } from "./commands/stop";
 import { topCommand } from "./commands/top";
+import { updateCommand } from "./commands/update";
 import { versionCommand } from "./commands/version";
+import { volumeGroup } from "./commands/volume";
 import { configPath } from "./config";
 import { type CliIo, println, type TInput } from "./io";
 
-export const COMMANDS: readonly Command[] = [
+/** The commands typed as one word after `fleet`. */
+const TOP_LEVEL: readonly Command[] = [
   loginCommand,
   logoutCommand,
   hostsCommand,
@@ -46,24 +50,39 @@ export const COMMANDS: readonly Command[] = [
   imagesCommand,
   pullCommand,
   buildCommand,
+  updateCommand,
   topCommand,
   joinTokenCommand,
   versionCommand,
 ];
 
+export const GROUPS: readonly CommandGroup[] = [networkGroup, volumeGroup];
+
+/** Every command, subcommands (`volume ls`) included. */
+export const COMMANDS: readonly Command[] = [...TOP_LEVEL, ...GROUPS.flatMap((group) => group.commands)];
+
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((command) => command.spec.name === name);
 }
 
+export function findGroup(name: string): CommandGroup | undefined {
+  return GROUPS.find((group) => group.name === name);
+}
+
 export function topLevelHelp(): string {
-  const width = Math.max(...COMMANDS.map((command) => command.spec.name.length));
+  const width = Math.max(
+    ...[...TOP_LEVEL.map((command) => command.spec), ...GROUPS].map((c) => c.name.length),
+  );
   return [
     "Usage:  fleet COMMAND [OPTIONS] [ARGS]",
     "",
     "Run and watch containers across a fleet of hosts.",
     "",
+    "Management Commands:",
+    ...GROUPS.map((group) => `  ${group.name.padEnd(width)}   ${group.summary}`),
+    "",
     "Commands:",
-    ...COMMANDS.map((command) => `  ${command.spec.name.padEnd(width)}   ${command.spec.summary}`),
+    ...TOP_LEVEL.map((command) => `  ${command.spec.name.padEnd(width)}   ${command.spec.summary}`),
     "",
     "Exit codes: 0 ok, 1 failed, 2 usage error, 3 not logged in or not allowed, 4 not found.",
     "Credentials: `fleet login`, or FLEET_URL and FLEET_TOKEN in the environment.",
@@ -77,10 +96,38 @@ function printFailure(io: CliIo, failure: CliError): void {
   println(io.stderr, `fleet: ${failure.message}`);
   if (failure instanceof UsageError) {
     const command = failure.command ? findCommand(failure.command) : undefined;
+    const group = failure.command ? findGroup(failure.command) : undefined;
     io.stderr.write(
-      command ? formatUsageLine(command.spec) : "Run 'fleet --help' for the list of commands.\n",
+      command
+        ? formatUsageLine(command.spec)
+        : group
+          ? `Usage:  fleet ${group.name} COMMAND\nRun 'fleet ${group.name} --help' for more information.\n`
+          : "Run 'fleet --help' for the list of commands.\n",
     );
   }
+}
+
+type TPicked = { kind: "command"; command: Command; argv: string[] } | { kind: "help"; text: string };
+
+/** The command the words name (`ps`, `volume ls`, `volume list`); the rest is its argv. */
+function pickCommand(words: readonly string[]): TPicked {
+  const [name = "", ...rest] = words;
+  const group = findGroup(name);
+  if (!group) {
+    const command = findCommand(name);
+    if (!command) throw new UsageError(`unknown command: ${name}`);
+    return { kind: "command", command, argv: rest };
+  }
+  const [verb, ...argv] = rest;
+  if (verb === undefined || verb === "--help" || verb === "-h") {
+    return { kind: "help", text: formatGroupHelp(group) };
+  }
+  if (verb.startsWith("-")) {
+    throw new UsageError(`unknown flag: ${verb} (flags go after fleet ${group.name} COMMAND)`, group.name);
+  }
+  const command = findCommand(`${group.name} ${group.aliases?.[verb] ?? verb}`);
+  if (!command) throw new UsageError(`unknown command: fleet ${group.name} ${verb}`, group.name);
+  return { kind: "command", command, argv };
 }
 
 /** Runs one command line; resolves to the exit code. Never throws for expected failures. */
@@ -97,16 +144,25 @@ export async function runCli(
       return EXIT.ok;
     }
     if (first === "help") {
-      const command = rest[0] === undefined ? undefined : findCommand(rest[0]);
-      if (rest[0] !== undefined && !command) throw new UsageError(`unknown command: ${rest[0]}`);
-      io.stdout.write(command ? formatCommandHelp(command.spec) : topLevelHelp());
+      if (rest.length === 0) {
+        io.stdout.write(topLevelHelp());
+        return EXIT.ok;
+      }
+      const picked = pickCommand(rest.slice(0, 2));
+      io.stdout.write(picked.kind === "help" ? picked.text : formatCommandHelp(picked.command.spec));
       return EXIT.ok;
     }
-    const name = first === "--version" || first === "-v" ? "version" : first;
-    if (name.startsWith("-")) throw new UsageError(`unknown flag: ${name} (flags go after the command)`);
-    const command = findCommand(name);
-    if (!command) throw new UsageError(`unknown command: ${name}`);
-    const parsed = parseCommandArgs(command.spec, name === first ? rest : []);
+    if (first === "--version" || first === "-v") {
+      return (await versionCommand.run(context, parseCommandArgs(versionCommand.spec, []))) ?? EXIT.ok;
+    }
+    if (first.startsWith("-")) throw new UsageError(`unknown flag: ${first} (flags go after the command)`);
+    const picked = pickCommand(argv);
+    if (picked.kind === "help") {
+      io.stdout.write(picked.text);
+      return EXIT.ok;
+    }
+    const { command } = picked;
+    const parsed = parseCommandArgs(command.spec, picked.argv);
     if (parsed.help) {
       io.stdout.write(formatCommandHelp(command.spec));
       return EXIT.ok;

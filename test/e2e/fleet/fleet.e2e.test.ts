@@ -70,7 +70,17 @@ const HOSTS_COLUMNS = [
   "LAST SEEN",
   "LABELS",
 ];
-const PS_COLUMNS = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "HOST", "NAMES"];
+const PS_COLUMNS = [
+  "CONTAINER ID",
+  "IMAGE",
+  "DIGEST",
+  "COMMAND",
+  "CREATED",
+  "STATUS",
+  "PORTS",
+  "HOST",
+  "NAMES",
+];
 const TOP_COLUMNS = [
   "HOST",
   "STATUS",
@@ -777,7 +787,7 @@ describe("a fleet of three hosts", () => {
     );
     expect(apiRunning.map((c) => c.id).sort()).toEqual([...webReplicas, tickerId].sort());
     expect(psTable.stdout.split("\n")[0]).toMatch(
-      /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+HOST\s+NAMES$/,
+      /^CONTAINER ID\s+IMAGE\s+DIGEST\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+HOST\s+NAMES$/,
     );
     const expectedRow = (c: TListedContainer) => [shortId(c.id), c.hostName, c.name];
     const rowOf = (row: Record<string, string>) => [row["CONTAINER ID"], row.HOST, row.NAMES];

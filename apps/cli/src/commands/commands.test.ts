@@ -1,13 +1,26 @@
 // The pure parts of the commands: what a table shows, when a wait is over.
 import { describe, expect, test } from "vitest";
-import { containerView, fleetSummary, hostView, imageView, TEST_NOW } from "../testing/factories";
+import {
+  containerView,
+  deploymentDetail,
+  fleetSummary,
+  hostView,
+  imageView,
+  networkView,
+  TEST_NOW,
+  volumeView,
+} from "../testing/factories";
+import { nameFilter, pickRemoveTargets } from "./host-objects";
 import { hostRows } from "./hosts";
 import { imageRows, splitTag } from "./images";
 import { parseTail } from "./logs";
-import { containerRows } from "./ps";
+import { networkRows } from "./network";
+import { containerRows, portsText } from "./ps";
 import { isRunning } from "./rm";
 import { containerVerdict } from "./run";
 import { topLines } from "./top";
+import { updateSummary } from "./update";
+import { volumeRows } from "./volume";
 
 describe("ps", () => {
   test("docker's columns, short ids, status, host", () => {
@@ -30,10 +43,133 @@ describe("ps", () => {
       TEST_NOW,
     );
     expect(lines).toEqual([
-      "CONTAINER ID   IMAGE          COMMAND       CREATED              STATUS                     PORTS                  HOST     NAMES",
-      '9807a85b90e9   busybox:1.36   "sleep 600"   About a minute ago   Up 50 seconds              0.0.0.0:8080->80/tcp   node-1   web',
-      "181a88380f59   busybox:1.36                 About a minute ago   Exited (0) 2 minutes ago                          node-1   job",
+      "CONTAINER ID   IMAGE          DIGEST   COMMAND       CREATED              STATUS                     PORTS                  HOST     NAMES",
+      '9807a85b90e9   busybox:1.36   -        "sleep 600"   About a minute ago   Up 50 seconds              0.0.0.0:8080->80/tcp   node-1   web',
+      "181a88380f59   busybox:1.36   -                      About a minute ago   Exited (0) 2 minutes ago                          node-1   job",
     ]);
+  });
+
+  const digest = `sha256:${"4be42d2c9f1e".padEnd(64, "7")}`;
+
+  test("DIGEST is short; --no-trunc shows full ids, digests and commands", () => {
+    const container = containerView({
+      id: "01a21f0d-8dca-74ab-a10b-9807a85b90e9",
+      name: "web",
+      imageDigest: digest,
+      command: ["sh", "-c", "echo a long command line; sleep 600"],
+    });
+    const [, short] = containerRows([container], TEST_NOW);
+    expect(short).toContain("   sha256:4be42d2c9f1e   ");
+    expect(short).toContain('"sh -c echo a long c…"');
+    const [, full] = containerRows([container], TEST_NOW, { noTrunc: true });
+    expect(full).toMatch(new RegExp(`^${container.id}   busybox:1.36   ${digest}   `));
+    expect(full).toContain('"sh -c echo a long command line; sleep 600"');
+  });
+
+  test("PORTS: the address a running container is reachable at, else what it asks for", () => {
+    const ports = [{ containerPort: 80, hostPort: 8080, protocol: "tcp" as const }];
+    const published = [
+      {
+        containerPort: 80,
+        protocol: "tcp" as const,
+        hostIp: "0.0.0.0",
+        hostPort: 8080,
+        address: "10.0.0.5:8080",
+      },
+      { containerPort: 80, protocol: "tcp" as const, hostIp: "::", hostPort: 8080, address: "10.0.0.5:8080" },
+      {
+        containerPort: 53,
+        protocol: "udp" as const,
+        hostIp: "127.0.0.1",
+        hostPort: 5353,
+        address: "127.0.0.1:5353",
+      },
+    ];
+    expect(portsText(containerView({ ports, published }))).toBe(
+      "10.0.0.5:8080->80/tcp, 127.0.0.1:5353->53/udp",
+    );
+    expect(portsText(containerView({ ports, published, actualState: "exited" }))).toBe(
+      "0.0.0.0:8080->80/tcp",
+    );
+    expect(portsText(containerView({ ports, published: [] }))).toBe("0.0.0.0:8080->80/tcp");
+  });
+});
+
+describe("volumes and networks", () => {
+  test("volume ls: host, name, driver, size, the containers using it", () => {
+    const lines = volumeRows([
+      volumeView({
+        name: "pgdata",
+        sizeBytes: 48 * 1024 * 1024,
+        usedBy: [
+          { id: "a", name: "db-1", desiredState: "running" },
+          { id: "b", name: "backup", desiredState: "stopped" },
+        ],
+      }),
+      volumeView({ hostName: "node-2", name: "cache" }),
+    ]);
+    expect(lines).toEqual([
+      "HOST     NAME     DRIVER   SIZE     USED BY",
+      "node-1   pgdata   local    48 MiB   db-1,backup",
+      "node-2   cache    local    -        -",
+    ]);
+  });
+
+  test("network ls: internal and subnet", () => {
+    const lines = networkRows([
+      networkView({ name: "backend", usedBy: [{ id: "a", name: "web", desiredState: "running" }] }),
+      networkView({ name: "db-only", internal: true, subnet: null }),
+    ]);
+    expect(lines).toEqual([
+      "HOST     NAME      DRIVER   INTERNAL   SUBNET          USED BY",
+      "node-1   backend   bridge   false      172.20.0.0/16   web",
+      "node-1   db-only   bridge   true       -               -",
+    ]);
+  });
+
+  test("--filter takes name=TEXT only", () => {
+    expect(nameFilter(undefined, "volume ls")).toBeUndefined();
+    expect(nameFilter(["name=pg"], "volume ls")).toBe("pg");
+    expect(() => nameFilter(["driver=local"], "volume ls")).toThrow(
+      expect.objectContaining({ exitCode: 2, message: "--filter driver=local: only name=TEXT is supported" }),
+    );
+  });
+
+  test("rm: exact names only; a name on several hosts needs --host, before anything is removed", () => {
+    const onA = volumeView({ name: "data", hostName: "node-a" });
+    const onB = volumeView({ name: "data", hostName: "node-b" });
+    const other = volumeView({ name: "data-old", hostName: "node-a" });
+    expect(pickRemoveTargets("volume", ["data-old", "nope"], [onA, other], undefined)).toEqual([
+      { ref: "data-old", object: other },
+      { ref: "nope", missing: "no volume named nope" },
+    ]);
+    expect(pickRemoveTargets("volume", ["nope"], [], "node-a")).toEqual([
+      { ref: "nope", missing: "no volume named nope on node-a" },
+    ]);
+    expect(() => pickRemoveTargets("volume", ["data-old", "data"], [onB, onA, other], undefined)).toThrow(
+      expect.objectContaining({
+        exitCode: 2,
+        command: "volume rm",
+        message: "volume data is on 2 hosts (node-a, node-b): say which with --host",
+      }),
+    );
+  });
+});
+
+describe("update", () => {
+  test("says what the replicas now run", () => {
+    expect(
+      updateSummary(
+        deploymentDetail({
+          name: "api",
+          image: "r/api:2@sha256:ab",
+          imageDigest: `sha256:${"ab".repeat(32)}`,
+        }),
+      ),
+    ).toBe("api: now r/api:2@sha256:ab (pinned to sha256:abababababab); its hosts replace 2 replicas");
+    expect(updateSummary(deploymentDetail({ name: "x", image: "local:1", replicas: 1 }))).toBe(
+      "x: now local:1 (no registry digest: a locally built image); its hosts replace 1 replica",
+    );
   });
 });
 

@@ -4,7 +4,7 @@ import type { TContainer } from "../api-types";
 import { integerFlag } from "../args";
 import { EXIT } from "../cli-error";
 import { defineCommand } from "../command";
-import { ago, commandText, containerStatus, portList, shortId } from "../format/format";
+import { ago, commandText, containerStatus, portList, shortDigest, shortId } from "../format/format";
 import { renderTable } from "../format/table";
 import { println } from "../io";
 import { collectPages, PAGE_SIZE, resolveHost } from "../resolve";
@@ -12,16 +12,37 @@ import { collectPages, PAGE_SIZE, resolveHost } from "../resolve";
 /** The states `ps` shows without -a: running, or about to. */
 export const LIVE_STATES = ["pending", "pulling", "creating", "running", "restarting", "crashloop"] as const;
 
-export function containerRows(containers: readonly TContainer[], now: number): string[] {
+/**
+ * PORTS: where a running container can be reached (`10.0.0.5:8080->80/tcp`,
+ * as its host reported the ports bound); otherwise the ports it asks for.
+ */
+export function portsText(container: TContainer): string {
+  if (container.actualState === "running" && container.published.length > 0) {
+    const shown = container.published.map(
+      (port) => `${port.address}->${port.containerPort}/${port.protocol}`,
+    );
+    // An engine binds IPv4 and IPv6 alike; both read the same once turned into an address.
+    return [...new Set(shown)].join(", ");
+  }
+  return portList(container.ports);
+}
+
+export function containerRows(
+  containers: readonly TContainer[],
+  now: number,
+  options: { noTrunc?: boolean } = {},
+): string[] {
+  const full = options.noTrunc === true;
   return renderTable(
-    ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "HOST", "NAMES"],
+    ["CONTAINER ID", "IMAGE", "DIGEST", "COMMAND", "CREATED", "STATUS", "PORTS", "HOST", "NAMES"],
     containers.map((container) => [
-      shortId(container.id),
+      full ? container.id : shortId(container.id),
       container.image,
-      commandText(container.command),
+      (full ? container.imageDigest : container.imageDigest && shortDigest(container.imageDigest)) ?? "-",
+      commandText(container.command, full ? Number.POSITIVE_INFINITY : undefined),
       ago(container.createdAt, now),
       containerStatus(container, now),
-      portList(container.ports),
+      portsText(container),
       container.hostName ?? "-",
       container.name,
     ]),
@@ -37,6 +58,7 @@ export const psCommand = defineCommand({
       all: { type: "boolean", short: "a", description: "Show all containers (default: running or starting)" },
       host: { type: "string", value: "HOST", description: "Only containers on this host (name or id)" },
       limit: { type: "string", short: "n", value: "N", description: "Show at most N containers" },
+      "no-trunc": { type: "boolean", description: "Show full ids, digests and commands" },
       json: { type: "boolean", description: "Print the containers as a JSON array (the API's objects)" },
       quiet: { type: "boolean", short: "q", description: "Print container ids only" },
     },
@@ -60,7 +82,10 @@ export const psCommand = defineCommand({
     const { stdout } = context.io;
     if (values.json) println(stdout, JSON.stringify(containers, null, 2));
     else if (values.quiet) for (const container of containers) println(stdout, container.id);
-    else for (const line of containerRows(containers, context.io.now())) println(stdout, line);
+    else {
+      const lines = containerRows(containers, context.io.now(), { noTrunc: values["no-trunc"] === true });
+      for (const line of lines) println(stdout, line);
+    }
     return EXIT.ok;
   },
 });

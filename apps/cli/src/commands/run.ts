@@ -4,7 +4,13 @@
 // progress line on stderr. Flags are checked here with the same shared
 // parsers the central uses, so a typo is a usage error (exit 2) before
 // anything is sent.
-import { parsePortMapping, parseRestartPolicy } from "@fleet/shared/domain/container-spec";
+import {
+  parseMount,
+  parsePortMapping,
+  parseRestartPolicy,
+  parseTmpfs,
+  ZNetworkName,
+} from "@fleet/shared/domain/container-spec";
 import { parseLabel, parseLabelSelector } from "@fleet/shared/label-selector";
 import { parseBytes, parseCpus } from "@fleet/shared/units";
 import type { TContainer, TDeploymentDetail } from "../api-types";
@@ -16,6 +22,7 @@ import { shortId } from "../format/format";
 import { StatusLine } from "../format/progress";
 import { type CliIo, println } from "../io";
 import { sleep } from "../sleep";
+import { checkedName } from "./host-objects";
 
 const POLL_MS = 500;
 const MAX_REPLICAS = 500;
@@ -51,6 +58,26 @@ export const runCommand = defineCommand({
         value: "[IP:]HOST:CONTAINER[/udp]",
         description: "Publish a port",
       },
+      volume: {
+        type: "string",
+        short: "v",
+        multiple: true,
+        value: "SOURCE:/PATH[:ro]",
+        description: "Mount a named volume (made on the host if missing) or an allowed host path",
+      },
+      tmpfs: {
+        type: "string",
+        multiple: true,
+        value: "/PATH[:size=64m]",
+        description: "Mount a tmpfs (64 MiB unless size= says; counts against memory)",
+      },
+      network: {
+        type: "string",
+        aliases: ["net"],
+        multiple: true,
+        value: "NETWORK",
+        description: "Join a user-defined network (made on the host if missing)",
+      },
       restart: { type: "string", value: "POLICY", description: "no, always, on-failure or on-failure:N" },
       label: { type: "string", short: "l", multiple: true, value: "KEY=VALUE", description: "Set a label" },
       replicas: { type: "string", value: "N", description: "Run N replicas as a deployment named --name" },
@@ -73,6 +100,7 @@ export const runCommand = defineCommand({
       "fleet run -d -m 64m --cpus 0.5 -p 8080:80 --name web nginx:1.27",
       "fleet run --replicas 3 --strategy spread --name api -e MODE=prod registry.local/api:2",
       "fleet run --restart on-failure:3 busybox sh -c 'echo hello; sleep 60'",
+      "fleet run -d -v pgdata:/var/lib/postgresql/data --tmpfs /tmp --network backend --name db postgres:17",
     ],
   },
   async run(context, { values, args }) {
@@ -86,6 +114,9 @@ export const runCommand = defineCommand({
     const replicas = integerFlag(values.replicas, "--replicas", "run", { min: 1, max: MAX_REPLICAS }) ?? 1;
     parsedFlag(values.restart, "--restart", "run", parseRestartPolicy);
     for (const port of values.publish ?? []) parsedFlag(port, "--publish", "run", parsePortMapping);
+    for (const mount of values.volume ?? []) parsedFlag(mount, "--volume", "run", parseMount);
+    for (const mount of values.tmpfs ?? []) parsedFlag(mount, "--tmpfs", "run", parseTmpfs);
+    for (const network of values.network ?? []) checkedName(network, ZNetworkName, "--network", "run");
     const labels = keyValues(values.label, "--label", "run", parseLabel);
     for (const selector of values.constraint ?? []) {
       parsedFlag(selector, "--constraint", "run", parseLabelSelector);
@@ -110,6 +141,9 @@ export const runCommand = defineCommand({
       ...(command.length > 0 ? { command } : {}),
       ...(env.length > 0 ? { env } : {}),
       ...(values.publish ? { ports: values.publish } : {}),
+      ...(values.volume ? { volumes: values.volume } : {}),
+      ...(values.tmpfs ? { tmpfs: values.tmpfs } : {}),
+      ...(values.network ? { networks: values.network } : {}),
       ...(values.cpus !== undefined ? { cpus: values.cpus } : {}),
       ...(values.memory !== undefined ? { memory: values.memory } : {}),
       ...(pids !== undefined ? { pids } : {}),

@@ -9,6 +9,7 @@ import {
   labelList,
   percent,
   portList,
+  shortDigest,
   shortId,
   shortImageId,
   type TContainerStatusView,
@@ -43,6 +44,8 @@ describe("ids", () => {
     );
     expect(shortId("short")).toBe("short");
     expect(shortImageId(`sha256:${"ab".repeat(32)}`)).toBe("abababababab");
+    expect(shortDigest(`sha256:${"ab".repeat(32)}`)).toBe("sha256:abababababab");
+    expect(shortDigest("not-a-digest")).toBe("not-a-digest");
   });
 });
 

@@ -18,6 +18,12 @@ export function shortImageId(id: string): string {
   return id.replace(/^sha256:/, "").slice(0, 12);
 }
 
+/** `sha256:` and the digest's first 12 hex digits, enough to tell two builds of a tag apart. */
+export function shortDigest(digest: string): string {
+  const match = /^([a-z0-9]+):([0-9a-f]+)$/.exec(digest);
+  return match ? `${match[1]}:${match[2]!.slice(0, 12)}` : digest;
+}
+
 /** Docker's HumanDuration: `Less than a second`, `5 seconds`, `About a minute`, `3 hours`, `2 weeks`. */
 export function humanDuration(ms: number): string {
   const seconds = Math.round(Math.max(0, ms) / 1000);

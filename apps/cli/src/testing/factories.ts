@@ -1,6 +1,14 @@
 // API objects as the CLI receives them, for unit tests of formatting and
 // decisions; each fills in what the test does not care about.
-import type { TContainer, TFleetSummary, THost, THostImage } from "../api-types";
+import type {
+  TContainer,
+  TDeploymentDetail,
+  TFleetSummary,
+  THost,
+  THostImage,
+  TNetwork,
+  TVolume,
+} from "../api-types";
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 let sequence = 0;
@@ -26,6 +34,9 @@ export function containerView(overrides: Partial<TContainer> = {}): TContainer {
     command: ["sleep", "600"],
     envKeys: [],
     ports: [],
+    published: [],
+    mounts: [],
+    networks: [],
     labels: {},
     resources: {
       cpuRequestMillis: 500,
@@ -144,6 +155,72 @@ export function fleetSummary(hosts: Partial<THostSummary>[]): TFleetSummary {
       memoryAllocatedRatio: 0.25,
       memoryUsedRatio: 0.125,
     },
+  };
+}
+
+export function volumeView(overrides: Partial<TVolume> = {}): TVolume {
+  return {
+    id: uuid(),
+    hostId: "host-1",
+    hostName: "node-1",
+    name: `vol-${sequence}`,
+    driver: "local",
+    sizeBytes: null,
+    labels: {},
+    createdAt: new Date(NOW - 3_600_000),
+    seenAt: new Date(NOW),
+    usedBy: [],
+    ...overrides,
+  };
+}
+
+export function networkView(overrides: Partial<TNetwork> = {}): TNetwork {
+  return {
+    id: uuid(),
+    hostId: "host-1",
+    hostName: "node-1",
+    name: `net-${sequence}`,
+    driver: "bridge",
+    internal: false,
+    subnet: "172.20.0.0/16",
+    gateway: "172.20.0.1",
+    createdAt: new Date(NOW - 3_600_000),
+    seenAt: new Date(NOW),
+    usedBy: [],
+    ...overrides,
+  };
+}
+
+export function deploymentDetail(
+  overrides: Partial<TDeploymentDetail["deployment"]> = {},
+  replicas: TContainer[] = [],
+): TDeploymentDetail {
+  return {
+    deployment: {
+      id: uuid(),
+      name: "api",
+      image: "registry.local/api:2",
+      imageDigest: null,
+      command: null,
+      envKeys: [],
+      ports: [],
+      mounts: [],
+      networks: [],
+      labels: {},
+      resources: containerView().resources,
+      restartPolicy: "no",
+      replicas: 2,
+      currentReplicas: 2,
+      runningReplicas: 2,
+      pendingPlacement: 0,
+      strategy: "binpack",
+      constraints: "",
+      createdAt: new Date(NOW - 3_600_000),
+      updatedAt: new Date(NOW),
+      removedAt: null,
+      ...overrides,
+    },
+    replicas,
   };
 }
 
