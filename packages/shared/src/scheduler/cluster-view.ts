@@ -54,6 +54,10 @@ export class ClusterView {
   readonly #freeLabelSetNumbers: number[] = [];
   /** Host port number → ids of the hosts binding it → how many bindings. */
   readonly #hostsByPort = new Map<number, Map<string, number>>();
+  /** Volume name → ids of the hosts holding it. */
+  readonly #hostsByVolume = new Map<string, Set<string>>();
+  /** Host id → volumes `place` created there → how many placements (so `release` can undo them). */
+  readonly #placedVolumes = new Map<string, Map<string, number>>();
 
   constructor(hosts: Iterable<SchedulerHost> = []) {
     // Sort once and append, rather than inserting one by one into the middle.
@@ -103,6 +107,8 @@ export class ClusterView {
     if (index === undefined) return false;
     this.#releaseLabels(this.#labelSet[index]!);
     this.#indexPorts(this.#records[index]!, -1);
+    this.#indexVolumes(this.#records[index]!, -1);
+    this.#placedVolumes.delete(hostId);
     this.#writableRecords().splice(index, 1);
     this.#shiftColumns(index + 1, index);
     this.#indexById.delete(hostId);
@@ -115,12 +121,13 @@ export class ClusterView {
    * and its host ports to `usedHostPorts`. It does not check that it fits:
    * the view records decisions, `schedule` makes them.
    */
-  place(hostId: string, request: Pick<PlacementRequest, "resources" | "ports">): void {
+  place(hostId: string, request: Pick<PlacementRequest, "resources" | "ports" | "volumes">): void {
     const index = this.#mustFind(hostId);
     const host = this.#records[index]!;
     const take = effectiveRequests(request.resources);
     this.#replaceRecord(index, {
       ...host,
+      ...this.#withPlacedVolumes(host, request.volumes),
       allocated: {
         cpuMillis: host.allocated.cpuMillis + take.cpuMillis,
         memoryBytes: host.allocated.memoryBytes + take.memoryBytes,
@@ -135,7 +142,7 @@ export class ClusterView {
    * release after the host was re-read from the database (its `allocated`
    * already without this container) cannot push it negative.
    */
-  release(hostId: string, request: Pick<PlacementRequest, "resources" | "ports">): void {
+  release(hostId: string, request: Pick<PlacementRequest, "resources" | "ports" | "volumes">): void {
     const index = this.#mustFind(hostId);
     const host = this.#records[index]!;
     const take = effectiveRequests(request.resources);
@@ -147,7 +154,7 @@ export class ClusterView {
       if (i >= 0) usedHostPorts.splice(i, 1);
     }
     this.#replaceRecord(index, {
-      ...host,
+      ...this.#withoutPlacedVolumes(host, request.volumes),
       allocated: {
         cpuMillis: Math.max(0, host.allocated.cpuMillis - take.cpuMillis),
         memoryBytes: Math.max(0, host.allocated.memoryBytes - take.memoryBytes),
@@ -155,6 +162,97 @@ export class ClusterView {
       },
       usedHostPorts,
     });
+  }
+
+  /**
+   * Volumes `place` created on hosts that did not hold them before (and
+   * `release` did not undo): the rows a placement transaction must write.
+   */
+  placedVolumes(): { hostId: string; name: string }[] {
+    const placed: { hostId: string; name: string }[] = [];
+    for (const [hostId, names] of this.#placedVolumes) {
+      for (const name of names.keys()) placed.push({ hostId, name });
+    }
+    return placed;
+  }
+
+  /**
+   * For the volumes among `names` that exist on some host: how many of them
+   * each host holds, by host position. `existing` is empty (and `counts`
+   * undefined) when none of them exists anywhere.
+   */
+  volumeHolders(names: readonly string[]): { existing: string[]; counts: Uint16Array | undefined } {
+    const existing: string[] = [];
+    let counts: Uint16Array | undefined;
+    for (const name of new Set(names)) {
+      const holders = this.#hostsByVolume.get(name);
+      if (holders === undefined) continue;
+      existing.push(name);
+      counts ??= new Uint16Array(this.#records.length);
+      for (const hostId of holders) counts[this.#indexById.get(hostId)!]!++;
+    }
+    return { existing, counts };
+  }
+
+  /** The ids of the hosts holding a volume, in no particular order. */
+  hostsWithVolume(name: string): readonly string[] {
+    return [...(this.#hostsByVolume.get(name) ?? [])];
+  }
+
+  #withPlacedVolumes(host: SchedulerHost, volumes: readonly string[] | undefined): Partial<SchedulerHost> {
+    if (volumes === undefined || volumes.length === 0) return {};
+    const has = new Set(host.volumes ?? []);
+    let placed = this.#placedVolumes.get(host.id);
+    const added: string[] = [];
+    for (const name of new Set(volumes)) {
+      const count = placed?.get(name);
+      if (count !== undefined) {
+        placed!.set(name, count + 1);
+        continue;
+      }
+      if (has.has(name)) continue;
+      if (placed === undefined) {
+        placed = new Map();
+        this.#placedVolumes.set(host.id, placed);
+      }
+      placed.set(name, 1);
+      added.push(name);
+    }
+    return added.length === 0 ? {} : { volumes: [...(host.volumes ?? []), ...added] };
+  }
+
+  #withoutPlacedVolumes(host: SchedulerHost, volumes: readonly string[] | undefined): SchedulerHost {
+    const placed = this.#placedVolumes.get(host.id);
+    if (volumes === undefined || placed === undefined) return host;
+    const gone = new Set<string>();
+    for (const name of new Set(volumes)) {
+      const count = placed.get(name);
+      if (count === undefined) continue;
+      if (count > 1) placed.set(name, count - 1);
+      else {
+        placed.delete(name);
+        gone.add(name);
+      }
+    }
+    if (placed.size === 0) this.#placedVolumes.delete(host.id);
+    if (gone.size === 0) return host;
+    return { ...host, volumes: (host.volumes ?? []).filter((name) => !gone.has(name)) };
+  }
+
+  #indexVolumes(record: SchedulerHost, change: 1 | -1): void {
+    for (const name of record.volumes ?? []) {
+      let holders = this.#hostsByVolume.get(name);
+      if (change > 0) {
+        if (holders === undefined) {
+          holders = new Set();
+          this.#hostsByVolume.set(name, holders);
+        }
+        holders.add(record.id);
+      } else if (holders !== undefined) {
+        holders.delete(record.id);
+        if (holders.size === 0) this.#hostsByVolume.delete(name);
+      }
+    }
   }
 
   /**
@@ -182,6 +280,8 @@ export class ClusterView {
   #replaceRecord(index: number, record: SchedulerHost): void {
     this.#indexPorts(this.#records[index]!, -1);
     this.#indexPorts(record, +1);
+    this.#indexVolumes(this.#records[index]!, -1);
+    this.#indexVolumes(record, +1);
     this.#writableRecords()[index] = record;
     this.#writeColumns(index);
   }
@@ -262,6 +362,7 @@ export class ClusterView {
     this.#shiftColumns(index, index + 1);
     const record = copyHost(host, this.#labelSets[labelSet]!);
     this.#indexPorts(record, +1);
+    this.#indexVolumes(record, +1);
     this.#writableRecords().splice(index, 0, record);
     this.#labelSet[index] = labelSet;
     this.#writeColumns(index);
@@ -347,5 +448,6 @@ function copyHost(host: SchedulerHost, sharedLabels: Readonly<Record<string, str
     allocatable: { ...host.allocatable },
     allocated: { ...host.allocated },
     usedHostPorts: host.usedHostPorts.map((p) => ({ ...p })),
+    ...(host.volumes && host.volumes.length > 0 ? { volumes: [...new Set(host.volumes)] } : {}),
   };
 }

@@ -12,6 +12,7 @@ export const FAILED_MEMORY = 8;
 export const FAILED_PIDS = 16;
 export const FAILED_PORTS = 32;
 export const FAILED_CONSTRAINTS = 64;
+export const FAILED_VOLUMES = 128;
 
 const FILTER_SUMMARIES: readonly [bit: number, summary: string][] = [
   [FAILED_OFFLINE, "offline"],
@@ -21,7 +22,14 @@ const FILTER_SUMMARIES: readonly [bit: number, summary: string][] = [
   [FAILED_PIDS, "not enough pids"],
   [FAILED_PORTS, "host port in use"],
   [FAILED_CONSTRAINTS, "constraint not met"],
+  [FAILED_VOLUMES, "volume elsewhere"],
 ];
+
+/** Hosts named in `volume "data" is on …`; more are counted. */
+const MAX_VOLUME_HOLDERS_NAMED = 3;
+
+/** A volume the request mounts that exists on some hosts, with their names. */
+export type VolumeHolders = { name: string; hostNames: readonly string[] };
 
 /** Hosts named one by one in a no-fit message; the rest are counted by reason. */
 export const MAX_HOSTS_IN_MESSAGE = 20;
@@ -46,6 +54,7 @@ export class RejectionLog {
     private readonly take: ResourceAmounts,
     private readonly hostPorts: readonly HostPortMapping[],
     private readonly constraints: readonly TLabelRequirement[],
+    private readonly volumeHolders: readonly VolumeHolders[] = [],
   ) {}
 
   get size(): number {
@@ -84,10 +93,10 @@ export class RejectionLog {
     }
     const listed = named.join("; ");
     if (this.#size <= MAX_HOSTS_IN_MESSAGE) return listed;
-    const countsByBit = new Uint32Array(FAILED_CONSTRAINTS * 2);
+    const countsByBit = new Uint32Array(FAILED_VOLUMES * 2);
     for (let i = MAX_HOSTS_IN_MESSAGE; i < this.#size; i++) {
       const failed = this.#failed![i]!;
-      for (let bit = 1; bit <= FAILED_CONSTRAINTS; bit <<= 1) if (failed & bit) countsByBit[bit]!++;
+      for (let bit = 1; bit <= FAILED_VOLUMES; bit <<= 1) if (failed & bit) countsByBit[bit]!++;
     }
     const counts = FILTER_SUMMARIES.filter(([bit]) => countsByBit[bit]! > 0).map(
       ([bit, summary]) => `${countsByBit[bit]} ${summary}`,
@@ -140,8 +149,21 @@ export class RejectionLog {
         reasons.push(`constraint ${formatLabelSelector([requirement])} not met (${actual})`);
       }
     }
+    if (failed & FAILED_VOLUMES) {
+      const has = new Set(host.volumes ?? []);
+      for (const { name, hostNames } of this.volumeHolders) {
+        if (has.has(name)) continue;
+        reasons.push(`volume "${name}" is on ${describeHolders(hostNames)}`);
+      }
+    }
     return reasons;
   }
+}
+
+function describeHolders(hostNames: readonly string[]): string {
+  const named = hostNames.slice(0, MAX_VOLUME_HOLDERS_NAMED).join(", ");
+  const more = hostNames.length - MAX_VOLUME_HOLDERS_NAMED;
+  return more > 0 ? `${named} and ${more} more ${more === 1 ? "host" : "hosts"}` : named;
 }
 
 function nonNegative(n: number): number {

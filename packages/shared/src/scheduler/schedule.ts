@@ -11,13 +11,16 @@ import {
   FAILED_OFFLINE,
   FAILED_PIDS,
   FAILED_PORTS,
+  FAILED_VOLUMES,
   RejectionLog,
+  type VolumeHolders,
 } from "./rejection-log";
 import type { PlacementRequest, PlacementResult, PlacementStrategy, SchedulerHost } from "./types";
 
 /**
  * Picks a host for one container: filter (online, not draining, requests fit
- * the free allocatable, label constraints, host ports free), then score by the
+ * the free allocatable, label constraints, host ports free, holds the named
+ * volumes that exist somewhere), then score by the
  * request's strategy, ties broken by host name then id. Pure: the same
  * cluster and request always give the same answer, and nothing is changed;
  * record the choice with `ClusterView.place`. A plain array is copied into a
@@ -46,7 +49,18 @@ export function schedule(
   const avoidIds = request.avoidHostIds;
   const avoid = avoidIds !== undefined && avoidIds.length > 0 ? new Set(avoidIds) : undefined;
   const binpack = request.strategy === "binpack";
-  const rejections = new RejectionLog(records, take, hostPorts, constraints);
+  const wantedVolumes = request.volumes ?? [];
+  // Per host, how many of the wanted volumes that exist somewhere it holds: it must hold them all.
+  const volumes = wantedVolumes.length > 0 ? view.volumeHolders(wantedVolumes) : undefined;
+  const volumeCounts = volumes?.counts;
+  const existingVolumes = volumes?.existing.length ?? 0;
+  const rejections = new RejectionLog(
+    records,
+    take,
+    hostPorts,
+    constraints,
+    volumes ? volumeHoldersOf(view, volumes.existing) : [],
+  );
   const probe: TPortMappingInput = { containerPort: 1 };
 
   // Hosts are compared by Nomad's fit total (see `fitTotal`): binpack wants
@@ -98,6 +112,7 @@ export function schedule(
       }
       if (verdict === 2) failed |= FAILED_CONSTRAINTS;
     }
+    if (volumeCounts !== undefined && volumeCounts[i]! < existingVolumes) failed |= FAILED_VOLUMES;
 
     if (failed !== 0) {
       rejections.add(i, failed);
@@ -168,6 +183,13 @@ export function schedule(
   if (best >= 0 && avoidedFits > 0) fitText += ` (${avoidedFits} avoided)`;
   let choiceText = `chose ${chosen.name} (${binpack ? "most" : "least"} allocated: cpu ${percent(cpuAfter)}, memory ${percent(memoryAfter)} after placement)`;
   if (best < 0) choiceText += ", a host to avoid, as no other host fits";
+  if (wantedVolumes.length > 0) {
+    const existing = new Set(volumes?.existing);
+    const volumeTexts = [...new Set(wantedVolumes)].map((name) =>
+      existing.has(name) ? `volume "${name}" is on this host` : `volume "${name}" will be created here`,
+    );
+    choiceText += `; ${volumeTexts.join(", ")}`;
+  }
   return {
     ok: true,
     hostId: chosen.id,
@@ -181,6 +203,21 @@ export function schedule(
 }
 
 const PRUNE_SLACK = 1e-9;
+
+/**
+ * The hosts holding each existing volume, for rejection reasons. Taken now,
+ * not when read: later placements change the view, and reasons describe the
+ * cluster this decision saw. Few hosts hold any one volume.
+ */
+function volumeHoldersOf(view: ClusterView, existing: readonly string[]): VolumeHolders[] {
+  return existing.map((name) => ({
+    name,
+    hostNames: view
+      .hostsWithVolume(name)
+      .map((id) => view.get(id)?.name ?? id)
+      .sort(),
+  }));
+}
 
 /**
  * Nomad's fit total (structs.ScoreFitBinPack / ScoreFitSpread, after the

@@ -24,6 +24,7 @@ export function makeHost(overrides: HostOverrides = {}): SchedulerHost {
     allocatable: { cpuMillis: 4000, memoryBytes: 8 * GIB, pids: 4096, ...overrides.allocatable },
     allocated: { cpuMillis: 0, memoryBytes: 0, pids: 0, ...overrides.allocated },
     usedHostPorts: (overrides.usedHostPorts ?? []).map((p: UsedHostPort) => ({ ...p })),
+    ...(overrides.volumes ? { volumes: [...overrides.volumes] } : {}),
   };
 }
 
@@ -50,6 +51,7 @@ export function makeRequest(overrides: RequestOverrides = {}): PlacementRequest 
     strategy: overrides.strategy ?? "binpack",
   };
   if (overrides.avoidHostIds) request.avoidHostIds = overrides.avoidHostIds;
+  if (overrides.volumes) request.volumes = [...overrides.volumes];
   return request;
 }
 

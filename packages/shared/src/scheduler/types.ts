@@ -22,6 +22,8 @@ export type SchedulerHost = {
   /** Sum of the effective requests of the containers placed on the host. */
   allocated: ResourceAmounts;
   usedHostPorts: UsedHostPort[];
+  /** Named volumes on the host (its engine's, and those placements created there). */
+  volumes?: readonly string[];
 };
 
 export type PlacementStrategy = "binpack" | "spread";
@@ -41,6 +43,13 @@ export type PlacementRequest = {
    * chosen when it is the only one that fits.
    */
   avoidHostIds?: string[];
+  /**
+   * Named volumes the container mounts. Data stays where its volume is: while
+   * a volume exists on some hosts, only a host holding every such volume
+   * fits. A volume that exists nowhere is created on the chosen host (and
+   * `ClusterView.place` records it there, so the next container follows).
+   */
+  volumes?: readonly string[];
 };
 
 export type HostRejection = { hostId: string; hostName: string; reasons: string[] };

@@ -86,6 +86,8 @@ export class AgentSession implements OpChannel {
     private readonly ws: WebSocket,
     private readonly host: SessionHost,
     readonly remoteAddress: string,
+    /** The peer's IP address alone, stored as the host's `address` once it is welcomed. */
+    readonly hostAddress: string | null = null,
   ) {
     const now = host.clock.now();
     this.log = host.log.child({ connectionId: this.connectionId, remote: remoteAddress });

@@ -72,6 +72,12 @@ export interface Gateway {
   disconnect(hostId: string, reason?: string, code?: number): boolean;
   /** Registers what runs when a host is marked offline (the scheduler reschedules from here). */
   onHostOffline(hook: HostOfflineHook): () => void;
+  /**
+   * Registers what runs after a host is welcomed (its volumes and networks are
+   * read from its engine from here). Runs in the background: the connection
+   * does not wait for it, and a failure is logged.
+   */
+  onHostConnected(hook: HostConnectedHook): () => void;
   /** Starts the liveness monitor (hosts left online by a previous run get their grace). */
   start(): Promise<void>;
   /** Stops accepting, closes agent sockets with 1001, fails operations in flight, flushes writes. */
@@ -82,8 +88,21 @@ function clampInterval(ms: number): number {
   return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.round(ms)));
 }
 
+export type HostConnectedHook = (host: { hostId: string; hostName: string }) => Promise<void>;
+
 function remoteAddressOf(req: IncomingMessage): string {
   return `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? "?"}`;
+}
+
+/**
+ * The address the agent connected from, as users reach the host's published
+ * ports: the socket's peer, IPv4-mapped IPv6 written as IPv4. Null when the
+ * socket no longer knows it.
+ */
+export function hostAddressOf(req: IncomingMessage): string | null {
+  const address = req.socket.remoteAddress;
+  if (!address) return null;
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice("::ffff:".length) : address;
 }
 
 export function createGateway(options: GatewayOptions): Gateway {
@@ -96,6 +115,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** The one live, welcomed connection of each host. */
   const live = new Map<string, AgentSession>();
   const background = new Set<Promise<unknown>>();
+  const connectedHooks = new Set<HostConnectedHook>();
   const broker = createOpBroker({ clock, log });
   const monitor = hostLivenessMonitor({
     store: prismaLivenessStore({ db, bus }),
@@ -234,6 +254,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       );
       // Always after a welcome: whatever changed while the host was away converges now.
       await sendDesired(session);
+      const connected = { hostId: outcome.hostId, hostName: outcome.hostName };
+      if (session.hostAddress !== null) {
+        track(
+          db.host.updateMany({ where: { id: outcome.hostId }, data: { address: session.hostAddress } }),
+          "storing a host's address",
+        );
+      }
+      for (const hook of connectedHooks) track(hook(connected), "after-connect work");
     },
 
     received(hostId) {
@@ -344,7 +372,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           ws.close(GATEWAY_CLOSE.shutdown, "central shutting down");
           return;
         }
-        sessions.add(new AgentSession(ws, sessionHost, remoteAddressOf(req)));
+        sessions.add(new AgentSession(ws, sessionHost, remoteAddressOf(req), hostAddressOf(req)));
       });
     },
 
@@ -380,6 +408,13 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     onHostOffline(hook) {
       return monitor.onHostOffline(hook);
+    },
+
+    onHostConnected(hook) {
+      connectedHooks.add(hook);
+      return () => {
+        connectedHooks.delete(hook);
+      };
     },
 
     async start() {

@@ -13,7 +13,10 @@ import { hostRouter } from "./host/host-router";
 import { imageRouter } from "./image/image-router";
 import { joinTokenRouter } from "./join-token/join-token-router";
 import { metricsRouter } from "./metrics/metrics-router";
+import { networkRouter } from "./network/network-router";
+import { settingsRouter } from "./settings/settings-router";
 import { userRouter } from "./user/user-router";
+import { volumeRouter } from "./volume/volume-router";
 
 export const appRouter = router({
   health,
@@ -27,6 +30,9 @@ export const appRouter = router({
   metrics: metricsRouter,
   image: imageRouter,
   event: eventRouter,
+  volume: volumeRouter,
+  network: networkRouter,
+  settings: settingsRouter,
 });
 
 export type AppRouter = typeof appRouter;

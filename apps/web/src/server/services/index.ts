@@ -18,6 +18,7 @@ import { createSignInThrottle, type SignInThrottle } from "./auth/sign-in-thrott
 import type { MetricsTuning } from "./metrics/metrics-options";
 import { createMetricsService } from "./metrics/metrics-service";
 import { createRescheduler } from "./reschedule/rescheduler";
+import { refreshHostObjectsAfterConnect } from "./volume/refresh-after-connect";
 
 export interface CreateServicesOptions {
   db: PrismaClient;
@@ -48,6 +49,9 @@ export function createServices(options: CreateServicesOptions) {
   const gateway = createGateway({ db, env, log, bus, metrics, clock, tuning: options.tuning?.gateway });
   const rescheduler = createRescheduler({ db, bus, desired: gateway, log, clock });
   gateway.onHostOffline((hostId) => rescheduler.hostLost(hostId, "offline").then(() => {}));
+  gateway.onHostConnected(({ hostId, hostName }) =>
+    refreshHostObjectsAfterConnect({ db, gateway, log, now: () => new Date(clock.now()), hostId, hostName }),
+  );
   const prometheus = createPrometheusExporter({ db, metrics, log });
 
   let pruneTimer: ReturnType<Clock["setTimeout"]> | null = null;

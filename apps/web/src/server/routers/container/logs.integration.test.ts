@@ -53,7 +53,17 @@ describe("container logs", () => {
 
   async function join(name: string, answerOp?: FakeAgentOptions["answerOp"]): Promise<FakeAgent> {
     const { token } = await admin.joinToken.create.mutate({});
-    return connectFakeAgent({ url: server.url, joinToken: token, name, ...(answerOp ? { answerOp } : {}) });
+    // Only `logs` reaches the test's answers: the central also reads a new host's volumes and networks.
+    const logsOnly: FakeAgentOptions["answerOp"] = (request) =>
+      request.op.kind === "logs" && answerOp
+        ? answerOp(request)
+        : { ok: false, code: "unsupported", message: "this fake agent only answers logs" };
+    return connectFakeAgent({
+      url: server.url,
+      joinToken: token,
+      name,
+      ...(answerOp ? { answerOp: logsOnly } : {}),
+    });
   }
 
   const codeOf = (error: unknown) =>
@@ -149,7 +159,7 @@ describe("container logs", () => {
     const follow = recordSubscription<TLine>((handlers) =>
       viewer.container.logsFollow.subscribe({ id: containerId, tail: 3 }, handlers),
     );
-    const request = await agent.waitFor("op.request");
+    const request = await agent.waitFor("op.request", (frame) => frame.op.kind === "logs");
     expect(request.op).toMatchObject({ kind: "logs", containerId, follow: true, tail: 3 });
     const sendLine = (line: string, ts?: number) =>
       agent.send({
@@ -178,7 +188,7 @@ describe("container logs", () => {
     const resumed = recordSubscription<TLine>((handlers) =>
       viewer.container.logsFollow.subscribe({ id: containerId, lastEventId: "5000-1" }, handlers),
     );
-    const request = await agent.waitFor("op.request");
+    const request = await agent.waitFor("op.request", (frame) => frame.op.kind === "logs");
     // From the time of the last line seen, with room for everything written since.
     expect(request.op).toMatchObject({ kind: "logs", follow: true, since: 5000, tail: 10_000 });
     for (const [line, ts] of [

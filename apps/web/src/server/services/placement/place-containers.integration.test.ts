@@ -155,6 +155,8 @@ describe("placement", () => {
           pidsLimit: null,
         }),
         restartPolicy: { name: "no" as const },
+        mounts: [],
+        networks: [],
       };
       const outcomes = await Promise.all(
         clients.flatMap((db) =>

@@ -3,6 +3,8 @@
 // the chosen hosts' allocated columns. After commit the hosts' desired sets
 // are pushed. Concurrent placements queue on the host locks, so none can
 // promise a host more than its allocatable.
+
+import { volumeNamesOf } from "@fleet/shared/domain/container-spec";
 import {
   formatLabelSelector,
   parseLabelSelector,
@@ -19,11 +21,17 @@ import type {
 import type { PrismaClient } from "../../db";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../gateway/record-event";
+import { assertTemplateBindMounts } from "./bind-mount-check";
 import { generateContainerName, liveNamesAmong } from "./container-names";
 import { containerColumnsOf, type TContainerTemplate } from "./container-template";
 import { allocateOnHost } from "./host-allocation";
 import { applyPlacementEffects, type PlacementDeps, PlacementEffects } from "./placement-effects";
-import { lockPlacementCluster, type TPlacementCluster, type TTransaction } from "./placement-lock";
+import {
+  lockPlacementCluster,
+  recordPlacedVolumes,
+  type TPlacementCluster,
+  type TTransaction,
+} from "./placement-lock";
 import { queuePlacement } from "./placement-queue";
 import { withTransactionRetry } from "./transaction-retry";
 
@@ -82,6 +90,7 @@ export function placementRequestOf(
     ports: template.ports,
     constraints: options.constraints,
     strategy: options.strategy,
+    volumes: volumeNamesOf(template.mounts),
     ...(options.avoidHostIds && options.avoidHostIds.length > 0
       ? { avoidHostIds: [...options.avoidHostIds] }
       : {}),
@@ -194,6 +203,7 @@ export async function placeDrafts(
   },
 ): Promise<TPlacedContainer[]> {
   const { drafts, strategy } = options;
+  for (const draft of drafts) await assertTemplateBindMounts(ctx.tx, draft.template);
   const requirements = parseConstraints(options.constraints);
   const constraints = formatLabelSelector(requirements);
   const requests = drafts.map((draft) =>
@@ -243,7 +253,10 @@ export async function runPlacement<T>(
       effects = new PlacementEffects();
       return options.db.$transaction(async (tx) => {
         const cluster = await lockPlacementCluster(tx, { alsoLockHostIds: options.alsoLockHostIds });
-        return work({ tx, cluster, effects, now: options.now });
+        const result = await work({ tx, cluster, effects, now: options.now });
+        // Every placement path books its choices in the view, so volumes they created are all here.
+        await recordPlacedVolumes(tx, cluster.view, options.now);
+        return result;
       }, PLACEMENT_TRANSACTION_OPTIONS);
     }),
   );

@@ -32,7 +32,11 @@ export interface TPlacementCluster {
   hostNames: ReadonlyMap<string, string>;
 }
 
-function schedulerHostOf(row: THostLockRow, usedHostPorts: UsedHostPort[]): SchedulerHost {
+function schedulerHostOf(
+  row: THostLockRow,
+  usedHostPorts: UsedHostPort[],
+  volumes: readonly string[] = [],
+): SchedulerHost {
   const labels = ZLabels.safeParse(row.labels);
   return {
     id: row.id,
@@ -51,7 +55,26 @@ function schedulerHostOf(row: THostLockRow, usedHostPorts: UsedHostPort[]): Sche
       pids: row.pids_allocated,
     },
     usedHostPorts,
+    ...(volumes.length > 0 ? { volumes } : {}),
   };
+}
+
+/**
+ * The named volumes on these hosts, as HostVolume rows record them (listed by
+ * their engines or created by earlier placements). Read after the host rows
+ * are locked: placements write these rows under the same locks.
+ */
+async function volumesByHost(tx: TTransaction, hostIds: string[]): Promise<Map<string, string[]>> {
+  const byHost = new Map<string, string[]>();
+  if (hostIds.length === 0) return byHost;
+  const rows = await tx.$queryRaw<{ host_id: string; name: string }[]>`
+    SELECT host_id, name FROM host_volumes WHERE host_id = ANY(${hostIds}::text[])`;
+  for (const row of rows) {
+    const list = byHost.get(row.host_id) ?? [];
+    list.push(row.name);
+    byHost.set(row.host_id, list);
+  }
+  return byHost;
 }
 
 /** Host ports bound by the containers that hold capacity on these hosts. */
@@ -114,14 +137,33 @@ export async function lockPlacementCluster(
     tx,
     candidates.map((row) => row.id),
   );
+  const all = [...locked, ...others];
+  const volumes = await volumesByHost(
+    tx,
+    all.filter((row) => !row.removed_at).map((row) => row.id),
+  );
   const hosts: SchedulerHost[] = [];
   const hostNames = new Map<string, string>();
-  for (const row of [...locked, ...others]) {
+  for (const row of all) {
     hostNames.set(row.id, row.name);
     if (row.removed_at) continue;
-    hosts.push(schedulerHostOf(row, ports.get(row.id) ?? []));
+    hosts.push(schedulerHostOf(row, ports.get(row.id) ?? [], volumes.get(row.id)));
   }
   return { view: new ClusterView(hosts), lockedHostIds: lockedIds, hostNames };
+}
+
+/**
+ * Writes the HostVolume rows of the volumes placements in this transaction
+ * created (volumes that existed nowhere): the next container mounting one is
+ * placed beside them. `seenAt` stays null until the host's engine lists it.
+ */
+export async function recordPlacedVolumes(tx: TTransaction, view: ClusterView, now: Date): Promise<void> {
+  const placed = view.placedVolumes();
+  if (placed.length === 0) return;
+  await tx.hostVolume.createMany({
+    data: placed.map(({ hostId, name }) => ({ hostId, name, createdAt: now })),
+    skipDuplicates: true,
+  });
 }
 
 /** The same cluster read without locks, for a preview that decides nothing. */
@@ -134,8 +176,14 @@ export async function readPlacementCluster(tx: TTransaction): Promise<TPlacement
     tx,
     candidates.map((row) => row.id),
   );
+  const volumes = await volumesByHost(
+    tx,
+    rows.map((row) => row.id),
+  );
   return {
-    view: new ClusterView(rows.map((row) => schedulerHostOf(row, ports.get(row.id) ?? []))),
+    view: new ClusterView(
+      rows.map((row) => schedulerHostOf(row, ports.get(row.id) ?? [], volumes.get(row.id))),
+    ),
     lockedHostIds: new Set(),
     hostNames: new Map(rows.map((row) => [row.id, row.name])),
   };
@@ -149,5 +197,6 @@ export async function readSchedulerHost(tx: TTransaction, hostId: string): Promi
   );
   if (!row) return null;
   const ports = await usedHostPortsByHost(tx, [hostId]);
-  return schedulerHostOf(row, ports.get(hostId) ?? []);
+  const volumes = await volumesByHost(tx, [hostId]);
+  return schedulerHostOf(row, ports.get(hostId) ?? [], volumes.get(hostId));
 }

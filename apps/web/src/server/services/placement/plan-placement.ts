@@ -4,6 +4,7 @@
 import { schedule } from "@fleet/shared/scheduler/schedule";
 import type { HostRejection, PlacementStrategy } from "@fleet/shared/scheduler/types";
 import type { PrismaClient } from "../../db";
+import { assertTemplateBindMounts } from "./bind-mount-check";
 import type { TContainerTemplate } from "./container-template";
 import { parseConstraints, placementRequestOf } from "./place-containers";
 import { readPlacementCluster } from "./placement-lock";
@@ -18,6 +19,7 @@ export async function planPlacement(options: {
   strategy: PlacementStrategy;
   constraints: string;
 }): Promise<TPlacementPlan> {
+  await assertTemplateBindMounts(options.db, options.template);
   const cluster = await readPlacementCluster(options.db);
   const result = schedule(
     cluster.view,

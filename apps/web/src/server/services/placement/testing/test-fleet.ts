@@ -66,7 +66,12 @@ export async function startTestFleet(options: { databaseUrl: string; env?: TEnvS
               ? { ok: true, result: { digest: null } }
               : request.op.kind === "image.list"
                 ? { ok: true, result: { images: [] } }
-                : { ignore: true },
+                : // The central reads a new host's volumes and networks; these engines have none.
+                  request.op.kind === "volume.list"
+                  ? { ok: true, result: { volumes: [] } }
+                  : request.op.kind === "network.list"
+                    ? { ok: true, result: { networks: [] } }
+                    : { ignore: true },
         });
         agents.push(agent);
         joined.push(agent);

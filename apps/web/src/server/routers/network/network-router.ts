@@ -1,0 +1,11 @@
+// network.* — user-defined networks per host: the stored list with the containers
+// joining each, creating and removing through the host's agent, refreshing from the engines.
+// May import: ../../trpc, ../../services/network/*, ../volume/volume-schemas,
+// ../container/container-schemas, @fleet/shared, zod.
+import { router } from "../../trpc";
+import { create } from "./create";
+import { list } from "./list";
+import { refresh } from "./refresh";
+import { remove } from "./remove";
+
+export const networkRouter = router({ list, create, remove, refresh });

@@ -1,0 +1,9 @@
+import { z } from "zod";
+import { ZBindMountPrefixes } from "../../services/settings/bind-mount-prefixes";
+
+export const ZSettings = z.object({
+  /** Host paths bind mounts may use: a path equal to one of these or under it. */
+  bindMountPrefixes: z.array(z.string()),
+});
+
+export const ZUpdateSettingsInput = z.object({ bindMountPrefixes: ZBindMountPrefixes });

@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { removeVolume } from "../../services/volume/remove-volume";
+import { operatorProcedure } from "../../trpc";
+import { ZId } from "../container/container-schemas";
+
+export const ZRemoveVolumeInput = z.object({ id: ZId });
+
+export const remove = operatorProcedure
+  .input(ZRemoveVolumeInput)
+  .output(z.object({ ok: z.literal(true) }))
+  .mutation(async ({ ctx, input }) => {
+    await removeVolume({
+      db: ctx.db,
+      gateway: ctx.services.gateway,
+      bus: ctx.bus,
+      now: () => new Date(ctx.clock.now()),
+      id: input.id,
+      actorEmail: ctx.user.email,
+    });
+    return { ok: true as const };
+  });
