@@ -6,7 +6,7 @@ import type { EventBus } from "../../event-bus";
 import { recordEvent } from "../../gateway/record-event";
 import type { OpGateway } from "../image/op-gateway";
 import { opFailureOf } from "../volume/host-object-host";
-import { hostObjectUsers, inUseMessage } from "../volume/host-object-users";
+import { engineInUseMessage, hostObjectUsers, inUseMessage } from "../volume/host-object-users";
 import { NETWORK_OP_TIMEOUT_MS } from "./create-network";
 
 export async function removeNetwork(options: {
@@ -38,8 +38,18 @@ export async function removeNetwork(options: {
   } catch (error) {
     const failure = opFailureOf(error);
     if (failure === "conflict") {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new AppError("CONFLICT", `network ${row.name} on ${row.host.name} is in use: ${reason}`);
+      const engineMessage = error instanceof Error ? error.message : String(error);
+      throw new AppError(
+        "CONFLICT",
+        await engineInUseMessage({
+          db,
+          kind: "network",
+          id: row.id,
+          name: row.name,
+          hostName: row.host.name,
+          engineMessage,
+        }),
+      );
     }
     // Already gone from the engine: the row is all that is left to remove.
     if (failure !== "not_found") throw error;

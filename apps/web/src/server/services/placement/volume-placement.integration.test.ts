@@ -82,8 +82,20 @@ describe("volume-aware placement", () => {
       /^volume shared on vol-[ab] is used by .+: remove those containers first$/,
     );
 
-    // Once the deployment is gone, the next refresh drops the row the engine does not list.
+    // Removed, but the engine still holds the replicas until their host has removed them.
     await fleet.operator.deployment.remove.mutate({ id: deployment.id });
+    const leaving = await fleet.operator.volume.remove
+      .mutate({ id: volumes.items[0]!.id })
+      .catch((e: unknown) => e);
+    expect(trpcErrorCode(leaving)).toBe("CONFLICT");
+    expect((leaving as Error).message).toBe(
+      `volume shared on ${holder} is still used by ${replicas
+        .map((replica) => replica.name)
+        .sort()
+        .join(", ")}, which the host is removing: try again in a few seconds`,
+    );
+
+    // Once the deployment is gone, the next refresh drops the row the engine does not list.
     await fleet.operator.volume.refresh.mutate({});
     expect((await fleet.viewer.volume.list.query({ name: "shared" })).items).toEqual([]);
   });

@@ -54,6 +54,51 @@ export async function hostObjectUsers(options: {
   return byObject;
 }
 
+/**
+ * Containers on the object's host that use it, were removed here, and that
+ * the agent has not yet reported gone: the engine still holds them for a
+ * moment, so it refuses to remove the volume (or network) meanwhile.
+ */
+export async function usersBeingRemoved(options: {
+  db: TQueryClient;
+  kind: THostObjectKind;
+  id: string;
+}): Promise<string[]> {
+  const { db, kind, id } = options;
+  const rows =
+    kind === "volume"
+      ? await db.$queryRaw<{ name: string }[]>`
+          SELECT c.name FROM host_volumes v
+          JOIN containers c ON c.host_id = v.host_id AND c.desired_state = 'removed' AND c.actual_state <> 'removed'
+            AND c.spec->'mounts' @> jsonb_build_array(jsonb_build_object('type', 'volume', 'source', v.name))
+          WHERE v.id = ${id}
+          ORDER BY c.name`
+      : await db.$queryRaw<{ name: string }[]>`
+          SELECT c.name FROM host_networks n
+          JOIN containers c ON c.host_id = n.host_id AND c.desired_state = 'removed' AND c.actual_state <> 'removed'
+            AND c.spec->'networks' @> jsonb_build_array(n.name)
+          WHERE n.id = ${id}
+          ORDER BY c.name`;
+  return rows.map((row) => row.name);
+}
+
+/** The engine refused to remove the object because something still uses it: say what, in words. */
+export async function engineInUseMessage(options: {
+  db: TQueryClient;
+  kind: THostObjectKind;
+  id: string;
+  name: string;
+  hostName: string;
+  engineMessage: string;
+}): Promise<string> {
+  const { kind, name, hostName } = options;
+  const leaving = await usersBeingRemoved(options);
+  if (leaving.length > 0) {
+    return `${kind} ${name} on ${hostName} is still used by ${leaving.join(", ")}, which the host is removing: try again in a few seconds`;
+  }
+  return `${kind} ${name} on ${hostName} is in use by a container Fleet does not manage: ${options.engineMessage}`;
+}
+
 /** The names that a not-removed container on the host mounts (or joins). */
 export async function namesInUseOnHost(options: {
   db: TQueryClient;

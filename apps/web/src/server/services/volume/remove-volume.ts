@@ -7,7 +7,7 @@ import { recordEvent } from "../../gateway/record-event";
 import type { OpGateway } from "../image/op-gateway";
 import { VOLUME_OP_TIMEOUT_MS } from "./create-volume";
 import { opFailureOf } from "./host-object-host";
-import { hostObjectUsers, inUseMessage } from "./host-object-users";
+import { engineInUseMessage, hostObjectUsers, inUseMessage } from "./host-object-users";
 
 export async function removeVolume(options: {
   db: PrismaClient;
@@ -38,9 +38,18 @@ export async function removeVolume(options: {
   } catch (error) {
     const failure = opFailureOf(error);
     if (failure === "conflict") {
-      // A container the central does not manage (or one not yet gone from the engine) uses it.
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new AppError("CONFLICT", `volume ${row.name} on ${row.host.name} is in use: ${reason}`);
+      const engineMessage = error instanceof Error ? error.message : String(error);
+      throw new AppError(
+        "CONFLICT",
+        await engineInUseMessage({
+          db,
+          kind: "volume",
+          id: row.id,
+          name: row.name,
+          hostName: row.host.name,
+          engineMessage,
+        }),
+      );
     }
     // Already gone from the engine: the row is all that is left to remove.
     if (failure !== "not_found") throw error;

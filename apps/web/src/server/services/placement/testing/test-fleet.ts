@@ -71,7 +71,10 @@ export async function startTestFleet(options: { databaseUrl: string; env?: TEnvS
                   ? { ok: true, result: { volumes: [] } }
                   : request.op.kind === "network.list"
                     ? { ok: true, result: { networks: [] } }
-                    : { ignore: true },
+                    : // Nothing ever leaves these engines, so whatever a container used stays in use.
+                      request.op.kind === "volume.remove" || request.op.kind === "network.remove"
+                      ? { ok: false, code: "conflict", message: "in use by a container" }
+                      : { ignore: true },
         });
         agents.push(agent);
         joined.push(agent);
