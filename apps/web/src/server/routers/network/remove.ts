@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { removeNetwork } from "../../services/network/remove-network";
+import { removeHostObject } from "../../services/volume/remove-host-object";
 import { operatorProcedure } from "../../trpc";
 import { ZId } from "../container/container-schemas";
 
@@ -9,7 +9,8 @@ export const remove = operatorProcedure
   .input(ZRemoveNetworkInput)
   .output(z.object({ ok: z.literal(true) }))
   .mutation(async ({ ctx, input }) => {
-    await removeNetwork({
+    await removeHostObject({
+      kind: "network",
       db: ctx.db,
       gateway: ctx.services.gateway,
       bus: ctx.bus,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { removeVolume } from "../../services/volume/remove-volume";
+import { removeHostObject } from "../../services/volume/remove-host-object";
 import { operatorProcedure } from "../../trpc";
 import { ZId } from "../container/container-schemas";
 
@@ -9,7 +9,8 @@ export const remove = operatorProcedure
   .input(ZRemoveVolumeInput)
   .output(z.object({ ok: z.literal(true) }))
   .mutation(async ({ ctx, input }) => {
-    await removeVolume({
+    await removeHostObject({
+      kind: "volume",
       db: ctx.db,
       gateway: ctx.services.gateway,
       bus: ctx.bus,

@@ -1,39 +1,45 @@
-// Removes a named volume (and its data) from its host. Refused while a
-// not-removed container there mounts it: the agent would create it again empty.
+// Removes a named volume (and its data) or a user network from its host.
+// Refused while a not-removed container there uses it: the agent would create
+// it again (a volume, empty).
 import type { PrismaClient } from "../../db";
 import { AppError } from "../../errors";
 import type { EventBus } from "../../event-bus";
 import { recordEvent } from "../../gateway/record-event";
 import type { OpGateway } from "../image/op-gateway";
+import { NETWORK_OP_TIMEOUT_MS } from "../network/create-network";
 import { VOLUME_OP_TIMEOUT_MS } from "./create-volume";
 import { opFailureOf } from "./host-object-host";
-import { engineInUseMessage, hostObjectUsers, inUseMessage } from "./host-object-users";
+import { engineInUseMessage, hostObjectUsers, inUseMessage, type THostObjectKind } from "./host-object-users";
 
-export async function removeVolume(options: {
+export async function removeHostObject(options: {
   db: PrismaClient;
   gateway: OpGateway;
   bus: Pick<EventBus, "publish">;
   now: () => Date;
+  kind: THostObjectKind;
   id: string;
   actorEmail: string;
 }): Promise<void> {
-  const { db, gateway, id } = options;
-  const row = await db.hostVolume.findFirst({
+  const { db, gateway, kind, id } = options;
+  const query = {
     where: { id, host: { removedAt: null } },
     select: { id: true, name: true, hostId: true, host: { select: { name: true } } },
-  });
-  if (!row) throw new AppError("NOT_FOUND", `no volume with id ${id}`);
-  const users = (await hostObjectUsers({ db, kind: "volume", ids: [row.id] })).get(row.id) ?? [];
-  if (users.length > 0)
-    throw new AppError("CONFLICT", inUseMessage("volume", row.name, row.host.name, users));
+  } as const;
+  const row =
+    kind === "volume" ? await db.hostVolume.findFirst(query) : await db.hostNetwork.findFirst(query);
+  if (!row) throw new AppError("NOT_FOUND", `no ${kind} with id ${id}`);
+  const users = (await hostObjectUsers({ db, kind, ids: [row.id] })).get(row.id) ?? [];
+  if (users.length > 0) throw new AppError("CONFLICT", inUseMessage(kind, row.name, row.host.name, users));
   if (!gateway.isConnected(row.hostId)) {
     throw new AppError("PRECONDITION_FAILED", `host ${row.host.name} is not connected`);
   }
   try {
     await gateway.request(
       row.hostId,
-      { kind: "volume.remove", name: row.name },
-      { timeoutMs: VOLUME_OP_TIMEOUT_MS },
+      kind === "volume"
+        ? { kind: "volume.remove", name: row.name }
+        : { kind: "network.remove", name: row.name },
+      { timeoutMs: kind === "volume" ? VOLUME_OP_TIMEOUT_MS : NETWORK_OP_TIMEOUT_MS },
     );
   } catch (error) {
     const failure = opFailureOf(error);
@@ -43,7 +49,7 @@ export async function removeVolume(options: {
         "CONFLICT",
         await engineInUseMessage({
           db,
-          kind: "volume",
+          kind,
           id: row.id,
           name: row.name,
           hostName: row.host.name,
@@ -54,14 +60,15 @@ export async function removeVolume(options: {
     // Already gone from the engine: the row is all that is left to remove.
     if (failure !== "not_found") throw error;
   }
-  await db.hostVolume.deleteMany({ where: { id: row.id } });
+  if (kind === "volume") await db.hostVolume.deleteMany({ where: { id: row.id } });
+  else await db.hostNetwork.deleteMany({ where: { id: row.id } });
   await recordEvent({
     db,
     bus: options.bus,
-    kind: "volume.removed",
+    kind: `${kind}.removed`,
     hostId: row.hostId,
-    message: `${options.actorEmail} removed volume ${row.name} from host ${row.host.name}`,
-    data: { volume: row.name, by: options.actorEmail },
+    message: `${options.actorEmail} removed ${kind} ${row.name} from host ${row.host.name}`,
+    data: { [kind]: row.name, by: options.actorEmail },
     ts: options.now(),
   });
 }
