@@ -75,8 +75,12 @@ export function matchesEventFilter(filter: TEventFilter, row: TEventRow): boolea
   return true;
 }
 
-/** `"123"` → 123n; null for anything that is not a non-negative decimal id. */
+const MAX_EVENT_ID = 2n ** 63n - 1n;
+
+/** `"123"` → 123n; null for anything that is not a non-negative decimal id Postgres can hold. */
 export function parseEventId(text: string | null | undefined): bigint | null {
   if (!text || !/^\d{1,19}$/.test(text)) return null;
-  return BigInt(text);
+  const id = BigInt(text);
+  // Nineteen digits reach past Postgres's bigint (2^63 - 1): the query would fail.
+  return id <= MAX_EVENT_ID ? id : null;
 }
