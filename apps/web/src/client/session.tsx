@@ -2,6 +2,7 @@
 // Who is signed in, for every dashboard page: the shell asks once (auth.me),
 // sends anonymous visitors to /sign-in, and hands the user down so pages can
 // hide what the role may not do (the server refuses it anyway).
+import { roleAtLeast, type TUserRole } from "@fleet/shared/domain/roles";
 import { useQuery } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import { usePathname, useRouter } from "next/navigation";
@@ -10,9 +11,6 @@ import type { AppRouter } from "../server/routers/_app";
 import { useTRPC } from "./trpc";
 
 export type TSessionUser = NonNullable<inferRouterOutputs<AppRouter>["auth"]["me"]["user"]>;
-export type TRole = TSessionUser["role"];
-
-export const ROLE_RANK: Record<TRole, number> = { viewer: 0, operator: 1, admin: 2 };
 
 const SessionContext = createContext<TSessionUser | null>(null);
 
@@ -24,8 +22,8 @@ export function useSessionUser(): TSessionUser {
 }
 
 /** Whether the signed-in user has `role` or a higher one. */
-export function useCan(role: TRole): boolean {
-  return ROLE_RANK[useSessionUser().role] >= ROLE_RANK[role];
+export function useCan(role: TUserRole): boolean {
+  return roleAtLeast(useSessionUser().role, role);
 }
 
 export function SessionGate({ children }: { children: ReactNode }) {

@@ -1,14 +1,15 @@
 "use client";
 // The frame around every signed-in page: the main navigation (links a role
 // cannot use are left out) and who is signed in.
+import { roleAtLeast, type TUserRole } from "@fleet/shared/domain/roles";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import type { ReactNode } from "react";
-import { ROLE_RANK, SessionGate, type TRole, useSessionUser } from "./session";
+import { SessionGate, useSessionUser } from "./session";
 import { useTRPC } from "./trpc";
 
-const NAV: { href: string; label: string; minimum?: TRole }[] = [
+const NAV: { href: string; label: string; minimum?: TUserRole }[] = [
   { href: "/", label: "Overview" },
   { href: "/hosts", label: "Hosts" },
   { href: "/containers", label: "Containers" },
@@ -45,15 +46,13 @@ function Sidebar() {
       </div>
       <nav aria-label="Main">
         <ul>
-          {NAV.filter((item) => !item.minimum || ROLE_RANK[user.role] >= ROLE_RANK[item.minimum]).map(
-            (item) => (
-              <li key={item.href}>
-                <Link href={item.href} aria-current={isCurrent(pathname, item.href) ? "page" : undefined}>
-                  {item.label}
-                </Link>
-              </li>
-            ),
-          )}
+          {NAV.filter((item) => !item.minimum || roleAtLeast(user.role, item.minimum)).map((item) => (
+            <li key={item.href}>
+              <Link href={item.href} aria-current={isCurrent(pathname, item.href) ? "page" : undefined}>
+                {item.label}
+              </Link>
+            </li>
+          ))}
         </ul>
       </nav>
       <div className="sidebar-footer">

@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Clock } from "@fleet/shared/clock";
+import { roleAtLeast, type TUserRole } from "@fleet/shared/domain/roles";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
@@ -22,7 +23,6 @@ import type { Logger } from "./logger";
 import type { TAuth, TAuthUser } from "./services/auth/auth-user";
 import { authenticateRequest } from "./services/auth/authenticate-request";
 import { serializeCookie } from "./services/auth/cookies";
-import { roleAtLeast, type TUserRole } from "./services/auth/roles";
 import { SESSION_COOKIE_NAME } from "./services/auth/sessions";
 import type { Services } from "./services/index";
 

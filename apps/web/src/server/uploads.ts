@@ -16,9 +16,9 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "@fleet/shared/clock";
+import { roleAtLeast } from "@fleet/shared/domain/roles";
 import type { TEnv } from "./env";
 import { authenticateRequest } from "./services/auth/authenticate-request";
-import { roleAtLeast } from "./services/auth/roles";
 import type { Services } from "./services/index";
 
 export const UPLOADS_PATH = "/api/uploads";

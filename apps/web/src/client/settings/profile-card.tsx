@@ -1,9 +1,10 @@
 "use client";
-import { type TRole, useSessionUser } from "../session";
+import type { TUserRole } from "@fleet/shared/domain/roles";
+import { useSessionUser } from "../session";
 
-const ROLE_MEANS: Record<TRole, string> = {
+const ROLE_MEANS: Record<TUserRole, string> = {
   viewer: "can see everything, change nothing",
-  operator: "can run, stop and remove containers and manage images",
+  operator: "can run, stop and remove containers and manage images, volumes and networks",
   admin: "can also add hosts and manage users",
 };
 

@@ -2,11 +2,12 @@
 // Settings → Users (administrators only): who may sign in, with which role.
 // The server refuses to remove or demote the last administrator and to
 // remove one's own account; its reason shows on the row.
+import type { TUserRole } from "@fleet/shared/domain/roles";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import type { RouterOutputs } from "../api-types";
 import { formatDateTime } from "../format";
-import { type TRole, useSessionUser } from "../session";
+import { useSessionUser } from "../session";
 import { useTRPC } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
 import { RelativeTime } from "../ui/relative-time";
@@ -16,7 +17,7 @@ import styles from "./settings.module.css";
 
 type TUser = RouterOutputs["user"]["list"]["items"][number];
 
-const ROLES: readonly TRole[] = ["admin", "operator", "viewer"];
+const ROLES: readonly TUserRole[] = ["admin", "operator", "viewer"];
 const MIN_PASSWORD_LENGTH = 10;
 
 function useInvalidateUsers() {
@@ -55,7 +56,7 @@ function UserRow({ user, now }: { user: TUser; now: number }) {
             disabled={busy}
             onChange={(event) => {
               remove.reset();
-              update.mutate({ id: user.id, role: event.target.value as TRole });
+              update.mutate({ id: user.id, role: event.target.value as TUserRole });
             }}
           >
             {ROLES.map((role) => (
@@ -122,7 +123,7 @@ function CreateUser() {
   const invalidate = useInvalidateUsers();
   const [email, setEmail] = useState("");
   const [name, setName] = useState("");
-  const [role, setRole] = useState<TRole>("viewer");
+  const [role, setRole] = useState<TUserRole>("viewer");
   const [password, setPassword] = useState("");
   const create = useMutation(
     trpc.user.create.mutationOptions({
@@ -161,7 +162,7 @@ function CreateUser() {
         </label>
         <label>
           Role
-          <select value={role} onChange={(event) => setRole(event.target.value as TRole)}>
+          <select value={role} onChange={(event) => setRole(event.target.value as TUserRole)}>
             {ROLES.map((choice) => (
               <option key={choice} value={choice}>
                 {choice}

@@ -1,9 +1,9 @@
 // Small factories for rows tests need; each fills in what the test does not care about.
 import { randomBytes } from "node:crypto";
+import type { TUserRole } from "@fleet/shared/domain/roles";
 import type { Prisma, PrismaClient } from "../db";
 import { createApiToken } from "../services/api-token/create-api-token";
 import { hashPassword } from "../services/auth/passwords";
-import type { TUserRole } from "../services/auth/roles";
 
 let sequence = 0;
 const unique = () => `${++sequence}-${randomBytes(3).toString("hex")}`;

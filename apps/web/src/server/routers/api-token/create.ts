@@ -1,9 +1,10 @@
 // A new API token; the secret is in this answer only. People make their own;
 // an administrator may make one for someone else (`userId`).
+
+import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { z } from "zod";
 import { AppError } from "../../errors";
 import { createApiToken } from "../../services/api-token/create-api-token";
-import { roleAtLeast } from "../../services/auth/roles";
 import { viewerProcedure } from "../../trpc";
 import { ZDurationText, ZRowId } from "../common-schemas";
 import { ZApiToken } from "./api-token-schemas";

@@ -1,8 +1,9 @@
 // Your own tokens; an administrator may list someone's (`userId`) or everyone's (`all`).
+
+import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { z } from "zod";
 import { AppError } from "../../errors";
 import { listApiTokens } from "../../services/api-token/list-api-tokens";
-import { roleAtLeast } from "../../services/auth/roles";
 import { viewerProcedure } from "../../trpc";
 import { ZRowId } from "../common-schemas";
 import { ZApiToken } from "./api-token-schemas";

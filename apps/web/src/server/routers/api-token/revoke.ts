@@ -1,7 +1,8 @@
 // Revokes one of your tokens (an administrator: anyone's). It stops working at once.
+
+import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { z } from "zod";
 import { revokeApiToken } from "../../services/api-token/revoke-api-token";
-import { roleAtLeast } from "../../services/auth/roles";
 import { viewerProcedure } from "../../trpc";
 import { ZRowId } from "../common-schemas";
 import { ZApiToken } from "./api-token-schemas";

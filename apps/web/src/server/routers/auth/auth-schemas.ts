@@ -1,5 +1,5 @@
+import { ZUserRole } from "@fleet/shared/domain/roles";
 import { z } from "zod";
-import { ZUserRole } from "../../services/auth/roles";
 
 export const ZAuthUser = z.object({
   id: z.string(),

@@ -1,5 +1,5 @@
+import { ZUserRole } from "@fleet/shared/domain/roles";
 import { z } from "zod";
-import { ZUserRole } from "../../services/auth/roles";
 import { createUser } from "../../services/user/create-user";
 import { adminProcedure } from "../../trpc";
 import { ZEmail, ZPassword, ZUser, ZUserName } from "./user-schemas";

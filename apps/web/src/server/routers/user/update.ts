@@ -1,5 +1,5 @@
+import { ZUserRole } from "@fleet/shared/domain/roles";
 import { z } from "zod";
-import { ZUserRole } from "../../services/auth/roles";
 import { updateUser } from "../../services/user/update-user";
 import { adminProcedure } from "../../trpc";
 import { ZRowId } from "../common-schemas";

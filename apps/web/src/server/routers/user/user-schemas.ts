@@ -1,6 +1,6 @@
+import { ZUserRole } from "@fleet/shared/domain/roles";
 import { z } from "zod";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../../services/auth/passwords";
-import { ZUserRole } from "../../services/auth/roles";
 
 export const ZUser = z.object({
   id: z.string(),

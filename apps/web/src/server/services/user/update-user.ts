@@ -1,7 +1,7 @@
+import type { TUserRole } from "@fleet/shared/domain/roles";
 import type { PrismaClient } from "../../db";
 import { AppError } from "../../errors";
 import { hashPassword } from "../auth/passwords";
-import type { TUserRole } from "../auth/roles";
 import { deleteUserSessions } from "../auth/sessions";
 import { assertAnotherActiveAdmin, lockAdministrators } from "./admin-guard";
 import { normalizeEmail, type TUserView, userViewSelect } from "./user-view";

@@ -1,4 +1,5 @@
-// Who may do what: three roles, each including the ones below it.
+// Who may do what: three roles, each including the ones below it. Shared so the
+// server enforces and the dashboard hides by the same ranking. Browser-safe.
 import { z } from "zod";
 
 export const ZUserRole = z.enum(["admin", "operator", "viewer"]);
