@@ -4,8 +4,8 @@
 // its rows (with their old `seenAt`) and is reported as failed.
 import type { TImageSummary } from "@fleet/shared/protocol/operations";
 import type { PrismaClient } from "../../db";
-import { AppError, isAppError } from "../../errors";
 import type { Logger } from "../../logger";
+import { hostsToRefresh, refreshEachHost } from "../host/refresh-each-host";
 import type { OpGateway } from "./op-gateway";
 
 export const IMAGE_LIST_TIMEOUT_MS = 30_000;
@@ -82,29 +82,13 @@ export async function refreshImages(options: {
   now: () => Date;
   hostId?: string;
 }): Promise<TImageRefreshOutcome[]> {
-  const { db, gateway, log } = options;
-  const hosts = await db.host.findMany({
-    where: { removedAt: null, ...(options.hostId ? { id: options.hostId } : {}) },
-    orderBy: { name: "asc" },
-    select: { id: true, name: true },
+  const { db, gateway } = options;
+  const hosts = await hostsToRefresh({ db, gateway, hostId: options.hostId });
+  const outcomes = await refreshEachHost({
+    hosts,
+    log: options.log,
+    what: "images",
+    refreshOne: (hostId) => refreshHostImages({ db, gateway, hostId, now: options.now }),
   });
-  if (options.hostId) {
-    const [host] = hosts;
-    if (!host) throw new AppError("NOT_FOUND", `no host with id ${options.hostId}`);
-    if (!gateway.isConnected(host.id))
-      throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
-  }
-  const connected = hosts.filter((host) => gateway.isConnected(host.id));
-  return Promise.all(
-    connected.map(async (host): Promise<TImageRefreshOutcome> => {
-      try {
-        const images = await refreshHostImages({ db, gateway, hostId: host.id, now: options.now });
-        return { hostId: host.id, hostName: host.name, ok: true, images, error: null };
-      } catch (error) {
-        if (!isAppError(error)) log.warn({ err: error, hostId: host.id }, "storing a host's images failed");
-        const message = isAppError(error) ? error.message : "storing the images failed";
-        return { hostId: host.id, hostName: host.name, ok: false, images: 0, error: message };
-      }
-    }),
-  );
+  return outcomes.map(({ count, ...outcome }) => ({ ...outcome, images: count }));
 }

@@ -1,8 +1,8 @@
 // Asks each connected host's agent for `network.list` and stores its user networks.
 import type { PrismaClient } from "../../db";
 import type { Logger } from "../../logger";
+import { hostsToRefresh, refreshEachHost, type THostRefreshOutcome } from "../host/refresh-each-host";
 import type { OpGateway } from "../image/op-gateway";
-import { hostsToRefresh, refreshEachHost, type THostObjectRefreshOutcome } from "../volume/refresh-volumes";
 import { storeHostNetworks } from "./store-host-networks";
 
 export const NETWORK_LIST_TIMEOUT_MS = 30_000;
@@ -29,7 +29,7 @@ export async function refreshNetworks(options: {
   log: Pick<Logger, "warn">;
   now: () => Date;
   hostId?: string | undefined;
-}): Promise<THostObjectRefreshOutcome[]> {
+}): Promise<THostRefreshOutcome[]> {
   const { db, gateway } = options;
   const hosts = await hostsToRefresh({ db, gateway, hostId: options.hostId });
   return refreshEachHost({

@@ -31,7 +31,7 @@ export async function removeHostObject(options: {
   const users = (await hostObjectUsers({ db, kind, ids: [row.id] })).get(row.id) ?? [];
   if (users.length > 0) throw new AppError("CONFLICT", inUseMessage(kind, row.name, row.host.name, users));
   if (!gateway.isConnected(row.hostId)) {
-    throw new AppError("PRECONDITION_FAILED", `host ${row.host.name} is not connected`);
+    throw new AppError("PRECONDITION_FAILED", `host ${row.host.name} is offline`);
   }
   try {
     await gateway.request(
