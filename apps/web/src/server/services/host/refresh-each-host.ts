@@ -2,9 +2,10 @@
 // networks): which hosts to ask, and one outcome per host, so a host that
 // cannot answer keeps its stored rows and is reported as failed.
 import type { PrismaClient } from "../../db";
-import { AppError, isAppError } from "../../errors";
+import { isAppError } from "../../errors";
 import type { Logger } from "../../logger";
 import type { OpGateway } from "../image/op-gateway";
+import { connectedHost } from "./connected-host";
 
 export interface THostRefreshOutcome {
   hostId: string;
@@ -22,17 +23,12 @@ export async function hostsToRefresh(options: {
   hostId?: string | undefined;
 }): Promise<{ id: string; name: string }[]> {
   const { db, gateway } = options;
+  if (options.hostId) return [await connectedHost({ db, gateway, hostId: options.hostId })];
   const hosts = await db.host.findMany({
-    where: { removedAt: null, ...(options.hostId ? { id: options.hostId } : {}) },
+    where: { removedAt: null },
     orderBy: { name: "asc" },
     select: { id: true, name: true },
   });
-  if (options.hostId) {
-    const [host] = hosts;
-    if (!host) throw new AppError("NOT_FOUND", `no host with id ${options.hostId}`);
-    if (!gateway.isConnected(host.id))
-      throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
-  }
   return hosts.filter((host) => gateway.isConnected(host.id));
 }
 

@@ -8,6 +8,7 @@ import { AppError, isAppError } from "../../errors";
 import type { EventBus } from "../../event-bus";
 import type { Logger } from "../../logger";
 import type { UploadStore } from "../../uploads";
+import { connectedHost } from "../host/connected-host";
 import { recordImageEvent } from "./image-events";
 import type { OpGateway } from "./op-gateway";
 import { createProgressQueue } from "./progress-queue";
@@ -38,9 +39,7 @@ export async function* buildImage(options: {
   signal?: AbortSignal;
 }): AsyncGenerator<TBuildProgress, void, undefined> {
   const { db, gateway, log, hostId, tag, signal } = options;
-  const host = await db.host.findFirst({ where: { id: hostId, removedAt: null }, select: { name: true } });
-  if (!host) throw new AppError("NOT_FOUND", `no host with id ${hostId}`);
-  if (!gateway.isConnected(hostId)) throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
+  const host = await connectedHost({ db, gateway, hostId });
   const context = options.uploads.take(options.uploadId, options.userId);
   if (!context) {
     throw new AppError(

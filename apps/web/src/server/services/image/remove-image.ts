@@ -1,9 +1,9 @@
 // Removes an image (by reference or id) from one host's engine, then brings
 // that host's image rows up to date.
 import type { PrismaClient } from "../../db";
-import { AppError } from "../../errors";
 import type { EventBus } from "../../event-bus";
 import type { Logger } from "../../logger";
+import { connectedHost } from "../host/connected-host";
 import { recordImageEvent } from "./image-events";
 import type { OpGateway } from "./op-gateway";
 import { refreshHostImages } from "./refresh-images";
@@ -22,9 +22,7 @@ export async function removeImage(options: {
   actorEmail: string;
 }): Promise<{ untagged: string[]; deleted: string[] }> {
   const { db, gateway, hostId, image, force } = options;
-  const host = await db.host.findFirst({ where: { id: hostId, removedAt: null }, select: { name: true } });
-  if (!host) throw new AppError("NOT_FOUND", `no host with id ${hostId}`);
-  if (!gateway.isConnected(hostId)) throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
+  const host = await connectedHost({ db, gateway, hostId });
   const result = await gateway.request(
     hostId,
     { kind: "image.remove", image, force },

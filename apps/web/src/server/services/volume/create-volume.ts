@@ -3,8 +3,8 @@ import type { PrismaClient } from "../../db";
 import { AppError } from "../../errors";
 import type { EventBus } from "../../event-bus";
 import { recordEvent } from "../../gateway/record-event";
+import { connectedHost } from "../host/connected-host";
 import type { OpGateway } from "../image/op-gateway";
-import { connectedHost } from "./host-object-host";
 import { upsertHostVolume } from "./store-host-volumes";
 import { type TVolumeView, toVolumeViews, volumeViewSelect } from "./volume-view";
 

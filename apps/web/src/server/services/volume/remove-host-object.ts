@@ -5,10 +5,9 @@ import type { PrismaClient } from "../../db";
 import { AppError } from "../../errors";
 import type { EventBus } from "../../event-bus";
 import { recordEvent } from "../../gateway/record-event";
-import type { OpGateway } from "../image/op-gateway";
+import { type OpGateway, opFailureOf } from "../image/op-gateway";
 import { NETWORK_OP_TIMEOUT_MS } from "../network/create-network";
 import { VOLUME_OP_TIMEOUT_MS } from "./create-volume";
-import { opFailureOf } from "./host-object-host";
 import { engineInUseMessage, hostObjectUsers, inUseMessage, type THostObjectKind } from "./host-object-users";
 
 export async function removeHostObject(options: {

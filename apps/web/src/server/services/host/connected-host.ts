@@ -1,6 +1,7 @@
-// The host a volume or network operation goes to: it must exist and be connected.
+// The host a one-off operation goes to (an image build or removal, a volume or
+// network change): it must exist and its agent must be connected.
 import type { PrismaClient } from "../../db";
-import { AppError, isAppError } from "../../errors";
+import { AppError } from "../../errors";
 import type { OpGateway } from "../image/op-gateway";
 
 export async function connectedHost(options: {
@@ -17,12 +18,4 @@ export async function connectedHost(options: {
     throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
   }
   return host;
-}
-
-/** The agent's reason an operation failed (`conflict`, `not_found`, …), when it is an operation error. */
-export function opFailureOf(error: unknown): string | null {
-  // Not `instanceof OpError`: the module can load twice in one process (see errors.ts).
-  if (!isAppError(error)) return null;
-  const code = (error as { opErrorCode?: unknown }).opErrorCode;
-  return typeof code === "string" ? code : null;
 }
