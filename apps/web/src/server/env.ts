@@ -54,6 +54,13 @@ export const ZEnvSource = z.object({
   FLEET_RETENTION_MINUTE: duration("7d"),
   FLEET_RETENTION_HOUR: duration("90d"),
   FLEET_LOG_LEVEL: ZLogLevel.default("info"),
+  // Behind a reverse proxy every request comes from the proxy's address: with
+  // this set, the client is the last address the proxy appended to
+  // X-Forwarded-For (used for throttling and the audit log).
+  FLEET_TRUST_PROXY: z
+    .enum(["0", "1", "false", "true"])
+    .default("0")
+    .transform((value) => value === "1" || value === "true"),
 });
 
 /**

@@ -24,6 +24,13 @@ export interface BusTopics {
   "metrics.live": LiveMetrics;
   /** An administrator removed the host: the gateway disconnects its agent. */
   "host.removed": { hostId: string };
+  /**
+   * What a caller may do changed: a token revoked, a session ended, a user
+   * disabled, removed or given another role. Open streams that were
+   * authorized by it close (`apiTokenId`/`sessionId` name one credential;
+   * without them, every credential of the user).
+   */
+  "access.changed": { userId: string; apiTokenId?: string; sessionId?: string };
 }
 export type TBusTopic = keyof BusTopics;
 

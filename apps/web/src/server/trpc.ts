@@ -42,6 +42,8 @@ export interface TrpcContext {
   authProblem: string | null;
   /** Whether the browser reached us over HTTPS (the session cookie is then `Secure`). */
   secure: boolean;
+  /** The caller's network address (see clientAddressOf), for throttling and the audit log. */
+  clientAddress: string;
   /** Sets the session cookie on this response (null value: clears it). */
   setSessionCookie(token: string | null, expiresAt?: Date): void;
 }
@@ -54,6 +56,18 @@ export interface TProcedureMeta {
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Where a request comes from: the socket's peer, or with FLEET_TRUST_PROXY the
+ * last address in X-Forwarded-For (the one the trusted proxy itself appended;
+ * the ones before it are whatever the client claimed).
+ */
+export function clientAddressOf(req: IncomingMessage, env: Pick<TEnv, "FLEET_TRUST_PROXY">): string {
+  const peer = req.socket.remoteAddress ?? "unknown";
+  if (!env.FLEET_TRUST_PROXY) return peer;
+  const forwarded = header(req, "x-forwarded-for")?.split(",").at(-1)?.trim();
+  return forwarded ? forwarded.slice(0, 64) : peer;
 }
 
 function isHttps(req: IncomingMessage, env: TEnv): boolean {
@@ -112,7 +126,19 @@ export function createContextFactory(services: Services) {
     if (auth && authentication.renewedSession) {
       setSessionCookie(authentication.renewedSession.token, authentication.renewedSession.expiresAt);
     }
-    return { services, db, env, log, clock, bus, auth, authProblem: problem, secure, setSessionCookie };
+    return {
+      services,
+      db,
+      env,
+      log,
+      clock,
+      bus,
+      auth,
+      authProblem: problem,
+      secure,
+      clientAddress: clientAddressOf(req, env),
+      setSessionCookie,
+    };
   };
 }
 
