@@ -1,6 +1,9 @@
 "use client";
 // The filter bar of the events page: kind prefix, severity, host, and — when
-// the page was opened from a container — that container, removable.
+// the page was opened from a container — that container, removable. For
+// administrators, a choice between all events and the audit log (who changed
+// access); the server shows audit events to no one else.
+import { AUDIT_KIND_PREFIX, ZAuditEventKind } from "@fleet/shared/domain/audit";
 import { useEffect, useId, useRef, useState } from "react";
 import {
   EVENT_SEVERITY_CHOICES,
@@ -24,6 +27,13 @@ const KIND_SUGGESTIONS = [
   "agent.",
 ];
 
+const AUDIT_KIND_SUGGESTIONS = [
+  AUDIT_KIND_PREFIX,
+  "audit.user.",
+  "audit.sign-in.",
+  ...ZAuditEventKind.options,
+];
+
 // "" = any; a comma list = several severities.
 const SEVERITY_OPTIONS: { value: string; label: string }[] = [
   { value: "", label: "Any severity" },
@@ -38,11 +48,14 @@ export function EventFilters({
   onChange,
   hosts,
   containerName,
+  canSeeAudit = false,
 }: {
   value: TEventFilterValue;
   onChange: (next: TEventFilterValue) => void;
   hosts: readonly { id: string; name: string; removedAt: Date | null }[];
   containerName?: string;
+  /** Administrators: offer the audit log. */
+  canSeeAudit?: boolean;
 }) {
   const datalistId = useId();
   const [kindText, setKindText] = useState(value.kindPrefix ?? "");
@@ -69,9 +82,29 @@ export function EventFilters({
   const severityValue = value.severity?.join(",") ?? "";
   const severityKnown = SEVERITY_OPTIONS.some((option) => option.value === severityValue);
   const selectedHostListed = !value.hostId || hosts.some((host) => host.id === value.hostId);
+  const showingAudit = value.kindPrefix?.startsWith(AUDIT_KIND_PREFIX) ?? false;
+  const kindSuggestions = canSeeAudit ? [...KIND_SUGGESTIONS, ...AUDIT_KIND_SUGGESTIONS] : KIND_SUGGESTIONS;
 
   return (
     <div className="filters">
+      {canSeeAudit ? (
+        <label>
+          Show
+          <select
+            value={showingAudit ? "audit" : ""}
+            data-testid="event-category"
+            onChange={(event) => {
+              clearTimeout(kindTimer.current);
+              const kindPrefix = event.target.value === "audit" ? AUDIT_KIND_PREFIX : undefined;
+              setKindText(kindPrefix ?? "");
+              onChange({ ...value, kindPrefix });
+            }}
+          >
+            <option value="">All events</option>
+            <option value="audit">Access (audit)</option>
+          </select>
+        </label>
+      ) : null}
       <label>
         Kind
         <input
@@ -84,7 +117,7 @@ export function EventFilters({
           autoComplete="off"
         />
         <datalist id={datalistId}>
-          {KIND_SUGGESTIONS.map((kind) => (
+          {kindSuggestions.map((kind) => (
             <option key={kind} value={kind} />
           ))}
         </datalist>

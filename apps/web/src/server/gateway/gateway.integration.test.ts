@@ -747,6 +747,8 @@ describe("gateway", () => {
       const admin = await createTestUser({ db: fleet.db, role: "admin" });
       const { token } = await createJoinToken({
         db: fleet.db,
+        bus: { publish() {} },
+        caller: { actor: { userId: admin.id, email: admin.email }, clientAddress: "127.0.0.1" },
         now: new Date(),
         createdById: admin.id,
         ttlMs: 60_000,

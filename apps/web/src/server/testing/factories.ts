@@ -36,7 +36,14 @@ export async function createTestUserWithToken(options: {
   role: TUserRole;
 }): Promise<{ userId: string; email: string; token: string }> {
   const user = await createTestUser(options);
-  const { token } = await createApiToken({ db: options.db, now: new Date(), userId: user.id, name: "test" });
+  const { token } = await createApiToken({
+    db: options.db,
+    bus: { publish() {} },
+    caller: { actor: { userId: user.id, email: user.email }, clientAddress: "127.0.0.1" },
+    now: new Date(),
+    userId: user.id,
+    name: "test",
+  });
   return { userId: user.id, email: user.email, token };
 }
 

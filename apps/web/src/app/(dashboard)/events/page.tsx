@@ -13,6 +13,7 @@ import { EventTable } from "@/client/events/event-table";
 import styles from "@/client/events/events.module.css";
 import { type TLiveState, useEventFeed } from "@/client/events/use-event-feed";
 import { useHostDirectory } from "@/client/events/use-subject-names";
+import { useCan } from "@/client/session";
 import { useTRPC } from "@/client/trpc";
 import { CursorPager } from "@/client/ui/cursor-pager";
 import { EmptyState } from "@/client/ui/empty-state";
@@ -72,6 +73,7 @@ function EventsView() {
     [searchParams],
   );
   const [paused, setPaused] = useState(false);
+  const canSeeAudit = useCan("admin");
   const directory = useHostDirectory();
   const container = useQuery(
     trpc.container.get.queryOptions(
@@ -104,6 +106,7 @@ function EventsView() {
         onChange={setFilter}
         hosts={directory.data?.items ?? []}
         containerName={container.data?.container.name}
+        canSeeAudit={canSeeAudit}
       />
       <ErrorNote error={directory.error} />
       <EventFeed key={JSON.stringify(filter)} filter={filter} paused={paused} />

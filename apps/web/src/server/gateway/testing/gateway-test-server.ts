@@ -80,7 +80,7 @@ export async function startGatewayTestServer(options: {
     else socket.destroy();
   });
   const port = await listenOnFreePort(server);
-  let adminId: string | null = null;
+  let admin: { id: string; email: string } | null = null;
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -92,21 +92,21 @@ export async function startGatewayTestServer(options: {
       return published.filter((entry) => entry.topic === topic).map((entry) => entry.payload as BusTopics[K]);
     },
     async createJoinToken(tokenOptions = {}) {
-      adminId ??= (
-        await db.user.create({
-          data: {
-            email: `admin-${Date.now()}-${Math.random()}@fleet.test`,
-            name: "Admin",
-            role: "admin",
-            passwordHash: "x",
-          },
-          select: { id: true },
-        })
-      ).id;
+      admin ??= await db.user.create({
+        data: {
+          email: `admin-${Date.now()}-${Math.random()}@fleet.test`,
+          name: "Admin",
+          role: "admin",
+          passwordHash: "x",
+        },
+        select: { id: true, email: true },
+      });
       const created = await createJoinToken({
         db,
+        bus,
+        caller: { actor: { userId: admin.id, email: admin.email }, clientAddress: "127.0.0.1" },
         now: tokenOptions.now ?? new Date(),
-        createdById: adminId,
+        createdById: admin.id,
         ttlMs: tokenOptions.ttlMs ?? 60 * 60_000,
         labels: tokenOptions.labels ?? {},
         serverUrl: `http://127.0.0.1:${port}`,

@@ -5,6 +5,7 @@ import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { z } from "zod";
 import { AppError } from "../../errors";
 import { createApiToken } from "../../services/api-token/create-api-token";
+import { auditCallerOf } from "../../services/audit/record-audit-event";
 import { viewerProcedure } from "../../trpc";
 import { ZDurationText, ZRowId } from "../common-schemas";
 import { ZApiToken } from "./api-token-schemas";
@@ -33,6 +34,8 @@ export const create = viewerProcedure
     const now = new Date(ctx.clock.now());
     return createApiToken({
       db: ctx.db,
+      bus: ctx.bus,
+      caller: auditCallerOf(ctx),
       now,
       userId,
       name: input.name,

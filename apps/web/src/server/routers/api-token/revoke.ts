@@ -3,6 +3,7 @@
 import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { z } from "zod";
 import { revokeApiToken } from "../../services/api-token/revoke-api-token";
+import { auditCallerOf } from "../../services/audit/record-audit-event";
 import { viewerProcedure } from "../../trpc";
 import { ZRowId } from "../common-schemas";
 import { ZApiToken } from "./api-token-schemas";
@@ -15,6 +16,8 @@ export const revoke = viewerProcedure
   .mutation(({ ctx, input }) =>
     revokeApiToken({
       db: ctx.db,
+      bus: ctx.bus,
+      caller: auditCallerOf(ctx),
       now: new Date(ctx.clock.now()),
       id: input.id,
       ownerId: roleAtLeast(ctx.user.role, "admin") ? null : ctx.user.id,

@@ -20,7 +20,11 @@ export const ZEvent = z.object({
 
 /** What both `event.list` and `event.stream` filter on. */
 export const ZEventFilter = z.object({
-  /** `container.` keeps `container.oom`, `container.exit`, … */
+  /**
+   * `container.` keeps `container.oom`, `container.exit`, …; `audit.` keeps
+   * the audit log (who changed access, refused sign-ins), which only
+   * administrators see: for anyone else those events are never listed.
+   */
   kindPrefix: z.string().trim().min(1).max(128).optional(),
   hostId: ZRowId.optional(),
   containerId: ZRowId.optional(),

@@ -1,3 +1,4 @@
+import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { z } from "zod";
 import { listEvents, MAX_EVENTS_PAGE } from "../../services/event/list-events";
 import { viewerProcedure } from "../../trpc";
@@ -21,5 +22,10 @@ export const list = viewerProcedure
   .output(ZListEventsOutput)
   .query(({ ctx, input }) => {
     const { cursor, limit, ...filter } = input;
-    return listEvents({ db: ctx.db, filter, cursor: cursor ?? null, limit });
+    return listEvents({
+      db: ctx.db,
+      filter: { ...filter, includeAudit: roleAtLeast(ctx.user.role, "admin") },
+      cursor: cursor ?? null,
+      limit,
+    });
   });

@@ -1,6 +1,7 @@
 // New events over SSE, each `tracked(<event id>, event)`. A client that
 // reconnects sends the last id it saw (tRPC puts it in `lastEventId`) and
 // first gets the stored events after it, then live ones: no gap, no repeat.
+import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { streamEvents } from "../../services/event/stream-events";
@@ -17,7 +18,8 @@ export const stream = viewerProcedure
   .input(ZStreamEventsInput)
   .output(zTrackedAsyncIterable(ZEvent))
   .subscription(async function* ({ ctx, input, signal }) {
-    const { lastEventId, ...filter } = input;
+    const { lastEventId, ...rest } = input;
+    const filter = { ...rest, includeAudit: roleAtLeast(ctx.user.role, "admin") };
     for await (const event of streamEvents({ db: ctx.db, bus: ctx.bus, filter, lastEventId, signal })) {
       yield tracked(event.id, event);
     }

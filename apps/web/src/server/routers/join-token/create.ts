@@ -1,6 +1,7 @@
 // A join token and the exact command that makes a host join with it.
 import { ZLabels } from "@fleet/shared/label-selector";
 import { z } from "zod";
+import { auditCallerOf } from "../../services/audit/record-audit-event";
 import {
   createJoinToken,
   JOIN_TOKEN_DEFAULT_TTL,
@@ -37,6 +38,8 @@ export const create = adminProcedure
   .mutation(({ ctx, input }) =>
     createJoinToken({
       db: ctx.db,
+      bus: ctx.bus,
+      caller: auditCallerOf(ctx),
       now: new Date(ctx.clock.now()),
       createdById: ctx.user.id,
       ttlMs: input.ttl,

@@ -1,5 +1,6 @@
 import { ZUserRole } from "@fleet/shared/domain/roles";
 import { z } from "zod";
+import { auditCallerOf } from "../../services/audit/record-audit-event";
 import { updateUser } from "../../services/user/update-user";
 import { adminProcedure } from "../../trpc";
 import { ZRowId } from "../common-schemas";
@@ -26,6 +27,8 @@ export const update = adminProcedure
     const { id, ...changes } = input;
     return updateUser({
       db: ctx.db,
+      bus: ctx.bus,
+      caller: auditCallerOf(ctx),
       now: new Date(ctx.clock.now()),
       id,
       changes,

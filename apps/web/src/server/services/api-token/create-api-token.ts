@@ -1,17 +1,21 @@
 // A new API token for a user; the secret is returned here and never again.
 import type { PrismaClient } from "../../db";
 import { AppError } from "../../errors";
+import type { EventBus } from "../../event-bus";
+import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
 import { generateToken, hashToken, tokenDisplayPrefix } from "../auth/tokens";
 import { apiTokenViewSelect, type TApiTokenView, toApiTokenView } from "./api-token-view";
 
 export async function createApiToken(options: {
   db: PrismaClient;
+  bus: Pick<EventBus, "publish">;
+  caller: TAuditCaller;
   now: Date;
   userId: string;
   name: string;
   expiresAt?: Date | null;
 }): Promise<{ token: string; apiToken: TApiTokenView }> {
-  const { db, now, userId } = options;
+  const { db, bus, caller, now, userId } = options;
   if (options.expiresAt && options.expiresAt.getTime() <= now.getTime()) {
     throw new AppError("BAD_REQUEST", "expiresIn: the token would expire immediately");
   }
@@ -20,16 +24,35 @@ export async function createApiToken(options: {
   if (user.disabledAt)
     throw new AppError("PRECONDITION_FAILED", "cannot create a token for a disabled account");
   const token = generateToken("api");
-  const row = await db.apiToken.create({
-    data: {
-      userId,
-      name: options.name.trim(),
-      tokenHash: hashToken(token),
-      prefix: tokenDisplayPrefix(token),
-      createdAt: now,
-      expiresAt: options.expiresAt ?? null,
-    },
-    select: apiTokenViewSelect,
+  const { apiToken, event } = await db.$transaction(async (tx) => {
+    const row = await tx.apiToken.create({
+      data: {
+        userId,
+        name: options.name.trim(),
+        tokenHash: hashToken(token),
+        prefix: tokenDisplayPrefix(token),
+        createdAt: now,
+        expiresAt: options.expiresAt ?? null,
+      },
+      select: apiTokenViewSelect,
+    });
+    const apiToken = toApiTokenView(row);
+    const event = await recordAuditEvent({
+      db: tx,
+      kind: "audit.api-token.created",
+      ...caller,
+      target: {
+        userId,
+        email: apiToken.userEmail,
+        apiTokenId: apiToken.id,
+        apiTokenName: apiToken.name,
+        apiTokenPrefix: apiToken.prefix,
+        expiresAt: apiToken.expiresAt?.toISOString() ?? null,
+      },
+      ts: now,
+    });
+    return { apiToken, event };
   });
-  return { token, apiToken: toApiTokenView(row) };
+  bus.publish("event", event);
+  return { token, apiToken };
 }

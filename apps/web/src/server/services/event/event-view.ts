@@ -1,6 +1,7 @@
 // An Event row as the API shows it: the id as a decimal string (it is a
 // BigInt in the database; strings survive JSON and sort as the API needs),
 // and the filter both the list and the live stream apply.
+import { AUDIT_KIND_PREFIX, isAuditKind } from "@fleet/shared/domain/audit";
 import type { Prisma } from "../../db";
 
 export const EVENT_SEVERITIES = ["info", "warning", "error"] as const;
@@ -53,11 +54,19 @@ export interface TEventFilter {
   containerId?: string;
   severity?: TEventSeverity[];
   since?: Date;
+  /**
+   * Audit events (`audit.…`) name people and addresses: only administrators'
+   * reads set this. Without it they are left out, whatever else is asked.
+   */
+  includeAudit?: boolean;
 }
 
 export function eventWhere(filter: TEventFilter): Prisma.EventWhereInput {
   return {
-    ...(filter.kindPrefix ? { kind: { startsWith: filter.kindPrefix } } : {}),
+    AND: [
+      ...(filter.kindPrefix ? [{ kind: { startsWith: filter.kindPrefix } }] : []),
+      ...(filter.includeAudit ? [] : [{ NOT: { kind: { startsWith: AUDIT_KIND_PREFIX } } }]),
+    ],
     ...(filter.hostId ? { hostId: filter.hostId } : {}),
     ...(filter.containerId ? { containerId: filter.containerId } : {}),
     ...(filter.severity && filter.severity.length > 0 ? { severity: { in: filter.severity } } : {}),
@@ -67,6 +76,7 @@ export function eventWhere(filter: TEventFilter): Prisma.EventWhereInput {
 
 /** The same filter as `eventWhere`, for rows that arrive on the bus. */
 export function matchesEventFilter(filter: TEventFilter, row: TEventRow): boolean {
+  if (!filter.includeAudit && isAuditKind(row.kind)) return false;
   if (filter.kindPrefix && !row.kind.startsWith(filter.kindPrefix)) return false;
   if (filter.hostId && row.hostId !== filter.hostId) return false;
   if (filter.containerId && row.containerId !== filter.containerId) return false;

@@ -2,6 +2,8 @@
 // redeems it. Only its hash is stored.
 import type { TLabels } from "@fleet/shared/label-selector";
 import type { PrismaClient } from "../../db";
+import type { EventBus } from "../../event-bus";
+import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
 import { generateToken, hashToken } from "../auth/tokens";
 import { joinCommand } from "./join-command";
 
@@ -20,6 +22,8 @@ export interface TCreatedJoinToken {
 
 export async function createJoinToken(options: {
   db: PrismaClient;
+  bus: Pick<EventBus, "publish">;
+  caller: TAuditCaller;
   now: Date;
   createdById: string;
   ttlMs: number;
@@ -27,12 +31,23 @@ export async function createJoinToken(options: {
   /** What agents dial: FLEET_PUBLIC_URL. */
   serverUrl: string;
 }): Promise<TCreatedJoinToken> {
-  const { db, now, createdById, ttlMs, labels, serverUrl } = options;
+  const { db, bus, caller, now, createdById, ttlMs, labels, serverUrl } = options;
   const token = generateToken("join");
   const expiresAt = new Date(now.getTime() + ttlMs);
-  const row = await db.joinToken.create({
-    data: { tokenHash: hashToken(token), createdById, createdAt: now, expiresAt, labels },
-    select: { id: true },
+  const { row, event } = await db.$transaction(async (tx) => {
+    const row = await tx.joinToken.create({
+      data: { tokenHash: hashToken(token), createdById, createdAt: now, expiresAt, labels },
+      select: { id: true },
+    });
+    const event = await recordAuditEvent({
+      db: tx,
+      kind: "audit.join-token.created",
+      ...caller,
+      target: { joinTokenId: row.id, expiresAt: expiresAt.toISOString(), labels },
+      ts: now,
+    });
+    return { row, event };
   });
+  bus.publish("event", event);
   return { id: row.id, token, expiresAt, labels, command: joinCommand({ serverUrl, token, labels }) };
 }

@@ -1,6 +1,10 @@
+import type { TAuditEventKind, TAuditTarget } from "@fleet/shared/domain/audit";
 import type { TUserRole } from "@fleet/shared/domain/roles";
 import type { PrismaClient } from "../../db";
 import { AppError } from "../../errors";
+import type { EventBus } from "../../event-bus";
+import type { TStoredEvent } from "../../gateway/record-event";
+import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
 import { hashPassword } from "../auth/passwords";
 import { deleteUserSessions } from "../auth/sessions";
 import { assertAnotherActiveAdmin, lockAdministrators } from "./admin-guard";
@@ -17,21 +21,28 @@ export interface TUserChanges {
 /**
  * Changes a user. A new password or disabling ends the user's sessions (all
  * but `keepSessionId`, the caller's own, so changing one's own password does
- * not sign one out).
+ * not sign one out). Each change of access (role, email, password, disabled)
+ * is audited in the same transaction; a change of role or password and
+ * disabling also tell open streams of the user that their access changed.
  */
 export async function updateUser(options: {
   db: PrismaClient;
+  bus: Pick<EventBus, "publish">;
+  caller: TAuditCaller;
   now: Date;
   id: string;
   changes: TUserChanges;
   keepSessionId?: string | null;
 }): Promise<TUserView> {
-  const { db, id, changes } = options;
+  const { db, bus, caller, id, changes } = options;
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
   const email = changes.email === undefined ? undefined : normalizeEmail(changes.email);
-  return db.$transaction(async (tx) => {
+  const { updated, events, accessChanged } = await db.$transaction(async (tx) => {
     await lockAdministrators(tx);
-    const user = await tx.user.findUnique({ where: { id }, select: { role: true, disabledAt: true } });
+    const user = await tx.user.findUnique({
+      where: { id },
+      select: { role: true, email: true, disabledAt: true },
+    });
     if (!user) throw new AppError("NOT_FOUND", `no user with id ${id}`);
     const losesAdmin =
       user.role === "admin" &&
@@ -59,6 +70,41 @@ export async function updateUser(options: {
     if (passwordHash !== undefined || changes.disabled === true) {
       await deleteUserSessions({ db: tx, userId: id, keepSessionId: options.keepSessionId });
     }
-    return updated;
+
+    const audited: { kind: TAuditEventKind; target?: TAuditTarget }[] = [];
+    if (updated.email !== user.email) {
+      audited.push({ kind: "audit.user.email-changed", target: { previousEmail: user.email } });
+    }
+    if (updated.role !== user.role) {
+      audited.push({
+        kind: "audit.user.role-changed",
+        target: { role: updated.role, previousRole: user.role },
+      });
+    }
+    if (passwordHash !== undefined) audited.push({ kind: "audit.user.password-changed" });
+    if (!user.disabledAt && updated.disabledAt) audited.push({ kind: "audit.user.disabled" });
+    if (user.disabledAt && !updated.disabledAt) audited.push({ kind: "audit.user.enabled" });
+    const events: TStoredEvent[] = [];
+    for (const { kind, target } of audited) {
+      events.push(
+        await recordAuditEvent({
+          db: tx,
+          kind,
+          ...caller,
+          target: { userId: id, email: updated.email, ...target },
+          ts: options.now,
+        }),
+      );
+    }
+    // Enabling and a new name or email take nothing away from credentials already out.
+    const accessChanged =
+      updated.role !== user.role ||
+      passwordHash !== undefined ||
+      (!user.disabledAt && updated.disabledAt !== null);
+    return { updated, events, accessChanged };
   });
+  for (const event of events) bus.publish("event", event);
+  // After the commit: a subscriber that re-reads the user sees the change.
+  if (accessChanged) bus.publish("access.changed", { userId: id });
+  return updated;
 }
