@@ -4,28 +4,41 @@
  * `image.build` then uses once. Callers authenticate as for tRPC (session
  * cookie or `Authorization: Bearer <API token>`) and need the operator role.
  *
- * Uploads are held in memory, bounded in size each and in total, and expire
- * unused after UPLOAD_TTL_MS: a central that restarts forgets them, which is
- * fine for something used seconds after it is sent.
+ * Uploads are held in memory until used or expired, bounded three ways: in
+ * size each (MAX_UPLOAD_BYTES), per person (MAX_UPLOAD_SHARE_BYTES and
+ * MAX_UPLOADS_PER_USER), and in total (MAX_UPLOADS_HELD_BYTES). Bytes count
+ * from the moment they arrive, not only once an upload is complete, so
+ * concurrent uploads cannot slip past the share. A central that restarts
+ * forgets them, which is fine for something used seconds after it is sent.
  *
  *     curl -H "Authorization: Bearer $TOKEN" --data-binary @context.tar \
  *       http://central:3000/api/uploads        → {"uploadId":"up_…", …}
  *
- * May import: node built-ins, `./clock`, `./env`, `./services/auth/*`, types of `./services/index`.
+ * May import: node built-ins, `./clock`, `./env`, `./services/auth/*`, types of `./services/index`, `@fleet/shared`.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "@fleet/shared/clock";
 import { roleAtLeast } from "@fleet/shared/domain/roles";
+import { formatBytesHuman } from "@fleet/shared/units";
 import type { TEnv } from "./env";
 import { authenticateRequest } from "./services/auth/authenticate-request";
 import type { Services } from "./services/index";
 
 export const UPLOADS_PATH = "/api/uploads";
 export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
-/** Across all uploads not yet used; past it new uploads are refused until some are used or expire. */
+/** Across everyone's uploads not yet used; past it new uploads are refused until some are used or expire. */
 export const MAX_UPLOADS_HELD_BYTES = 256 * 1024 * 1024;
-export const UPLOAD_TTL_MS = 10 * 60_000;
+/**
+ * One person's part of the store: two of the largest uploads (a build on two
+ * hosts at once), and half the store, so one person filling their share
+ * always leaves room for two full-size uploads of others.
+ */
+export const MAX_UPLOAD_SHARE_BYTES = 128 * 1024 * 1024;
+/** Uploads one person may hold at once, whatever their size (each costs bookkeeping). */
+export const MAX_UPLOADS_PER_USER = 8;
+/** The CLI and the dashboard use an upload within seconds; an abandoned one stops holding the share soon. */
+export const UPLOAD_TTL_MS = 2 * 60_000;
 
 export interface TUploadReceipt {
   uploadId: string;
@@ -33,12 +46,41 @@ export interface TUploadReceipt {
   expiresAt: Date;
 }
 
+/** Why an upload was refused, with what a person needs to act on it. */
+export interface TUploadRefusal {
+  /** `share`: the uploader's bytes; `count`: the uploader's number of uploads; `store`: everyone's bytes. */
+  limit: "share" | "count" | "store";
+  /** The limit's value (bytes, or uploads for `count`). */
+  limitValue: number;
+  /** What already counts against it, this upload not included. */
+  used: number;
+  /** When enough held uploads expire for this one to fit; null if expiry alone would not make room. */
+  retryAfterMs: number | null;
+}
+
+export type TUploadPutResult =
+  | { receipt: TUploadReceipt; refusal?: never }
+  | { refusal: TUploadRefusal; receipt?: never };
+
+/** One upload being received: its bytes count against the limits as they arrive. */
+export interface UploadReception {
+  /** Counts `byteCount` more bytes; a refusal (and the reception released) if they do not fit. */
+  add(byteCount: number): TUploadRefusal | null;
+  /** Keeps the received bytes as an upload; they replace what `add` counted. */
+  finish(bytes: Buffer): TUploadReceipt;
+  /** Gives back what was counted; nothing after `finish`, so it may always run in a `finally`. */
+  release(): void;
+}
+
 export interface UploadStore {
-  /** Keeps `bytes` for `userId`; null when the store is full. */
-  put(userId: string, bytes: Buffer): TUploadReceipt | null;
+  /** Starts receiving an upload for `userId`. */
+  begin(userId: string): UploadReception;
+  /** Keeps `bytes` for `userId` in one step, or says why not. */
+  put(userId: string, bytes: Buffer): TUploadPutResult;
   /** The upload's bytes, removed from the store; null if unknown, expired or someone else's. */
   take(uploadId: string, userId: string): Buffer | null;
-  heldBytes(): number;
+  /** Bytes held and being received, by everyone or by one user. */
+  heldBytes(userId?: string): number;
 }
 
 interface StoredUpload {
@@ -50,13 +92,28 @@ interface StoredUpload {
 export function createUploadStore(options: {
   clock: Pick<Clock, "now">;
   maxHeldBytes?: number;
+  maxShareBytes?: number;
+  maxUploadsPerUser?: number;
   ttlMs?: number;
 }): UploadStore {
   const { clock } = options;
   const maxHeldBytes = options.maxHeldBytes ?? MAX_UPLOADS_HELD_BYTES;
+  const maxShareBytes = options.maxShareBytes ?? MAX_UPLOAD_SHARE_BYTES;
+  const maxUploadsPerUser = options.maxUploadsPerUser ?? MAX_UPLOADS_PER_USER;
   const ttlMs = options.ttlMs ?? UPLOAD_TTL_MS;
   const uploads = new Map<string, StoredUpload>();
+  // Per user: bytes and uploads held or being received.
+  const usage = new Map<string, { bytes: number; uploads: number }>();
   let held = 0;
+
+  const adjust = (userId: string, bytes: number, count: number) => {
+    held += bytes;
+    const entry = usage.get(userId) ?? { bytes: 0, uploads: 0 };
+    entry.bytes += bytes;
+    entry.uploads += count;
+    if (entry.bytes === 0 && entry.uploads === 0) usage.delete(userId);
+    else usage.set(userId, entry);
+  };
 
   // Expiry is checked on every use instead of by timers: nothing to stop at shutdown.
   const sweep = () => {
@@ -64,33 +121,102 @@ export function createUploadStore(options: {
     for (const [id, upload] of uploads) {
       if (upload.expiresAt <= now) {
         uploads.delete(id);
-        held -= upload.bytes.byteLength;
+        adjust(upload.userId, -upload.bytes.byteLength, -1);
       }
     }
   };
 
+  /** Ms until uploads matching `whose` that expire free `needed` bytes (or uploads); null if they never would. */
+  const freedIn = (
+    whose: (upload: StoredUpload) => boolean,
+    needed: number,
+    measure: (u: StoredUpload) => number,
+  ) => {
+    const now = clock.now();
+    const candidates = [...uploads.values()].filter(whose).sort((a, b) => a.expiresAt - b.expiresAt);
+    let freed = 0;
+    for (const upload of candidates) {
+      freed += measure(upload);
+      if (freed >= needed) return Math.max(0, upload.expiresAt - now);
+    }
+    return null;
+  };
+  const size = (upload: StoredUpload) => upload.bytes.byteLength;
+
+  /** Why `bytes` more for `userId` (a new upload too, when `newUpload`) do not fit; null when they do. */
+  const refusalFor = (userId: string, bytes: number, newUpload: boolean): TUploadRefusal | null => {
+    const mine = usage.get(userId) ?? { bytes: 0, uploads: 0 };
+    const own = (upload: StoredUpload) => upload.userId === userId;
+    if (newUpload && mine.uploads + 1 > maxUploadsPerUser) {
+      const retryAfterMs = freedIn(own, mine.uploads + 1 - maxUploadsPerUser, () => 1);
+      return { limit: "count", limitValue: maxUploadsPerUser, used: mine.uploads, retryAfterMs };
+    }
+    if (mine.bytes + bytes > maxShareBytes) {
+      const retryAfterMs = freedIn(own, mine.bytes + bytes - maxShareBytes, size);
+      return { limit: "share", limitValue: maxShareBytes, used: mine.bytes, retryAfterMs };
+    }
+    if (held + bytes > maxHeldBytes) {
+      const retryAfterMs = freedIn(() => true, held + bytes - maxHeldBytes, size);
+      return { limit: "store", limitValue: maxHeldBytes, used: held, retryAfterMs };
+    }
+    return null;
+  };
+
+  const begin = (userId: string): UploadReception => {
+    let counted = 0;
+    let state: "new" | "receiving" | "closed" = "new";
+    const release = () => {
+      if (state === "receiving") adjust(userId, -counted, -1);
+      state = "closed";
+      counted = 0;
+    };
+    return {
+      add(byteCount) {
+        if (state === "closed") throw new Error("this upload is no longer being received");
+        sweep();
+        const refusal = refusalFor(userId, byteCount, state === "new");
+        if (refusal) {
+          release();
+          return refusal;
+        }
+        adjust(userId, byteCount, state === "new" ? 1 : 0);
+        state = "receiving";
+        counted += byteCount;
+        return null;
+      },
+      finish(bytes) {
+        if (state !== "receiving") throw new Error("finish: nothing was received for this upload");
+        adjust(userId, bytes.byteLength - counted, 0);
+        state = "closed";
+        counted = 0;
+        // Also the wire id of the agent's upload: letters, digits, '_' and '-' only.
+        const uploadId = `up_${randomBytes(18).toString("base64url")}`;
+        const expiresAt = clock.now() + ttlMs;
+        uploads.set(uploadId, { userId, bytes, expiresAt });
+        return { uploadId, sizeBytes: bytes.byteLength, expiresAt: new Date(expiresAt) };
+      },
+      release,
+    };
+  };
+
   return {
+    begin,
     put(userId, bytes) {
-      sweep();
-      if (held + bytes.byteLength > maxHeldBytes) return null;
-      // Also the wire id of the agent's upload: letters, digits, '_' and '-' only.
-      const uploadId = `up_${randomBytes(18).toString("base64url")}`;
-      const expiresAt = clock.now() + ttlMs;
-      uploads.set(uploadId, { userId, bytes, expiresAt });
-      held += bytes.byteLength;
-      return { uploadId, sizeBytes: bytes.byteLength, expiresAt: new Date(expiresAt) };
+      const reception = begin(userId);
+      const refusal = reception.add(bytes.byteLength);
+      return refusal ? { refusal } : { receipt: reception.finish(bytes) };
     },
     take(uploadId, userId) {
       sweep();
       const upload = uploads.get(uploadId);
       if (!upload || upload.userId !== userId) return null;
       uploads.delete(uploadId);
-      held -= upload.bytes.byteLength;
+      adjust(userId, -upload.bytes.byteLength, -1);
       return upload.bytes;
     },
-    heldBytes() {
+    heldBytes(userId) {
       sweep();
-      return held;
+      return userId === undefined ? held : (usage.get(userId)?.bytes ?? 0);
     },
   };
 }
@@ -139,16 +265,69 @@ function isCrossSite(req: IncomingMessage, env: TEnv): boolean {
   }
 }
 
-/** Reads the body up to `limit` bytes; null when it is larger. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+type TBodyResult =
+  | { body: Buffer; tooLarge?: never; refusal?: never }
+  | { tooLarge: true; body?: never; refusal?: never }
+  | { refusal: TUploadRefusal; body?: never; tooLarge?: never };
+
+/** Reads the body up to `limit` bytes, counting each chunk with `count` (when given) as it arrives. */
+async function readBody(
+  req: IncomingMessage,
+  limit: number,
+  count: ((byteCount: number) => TUploadRefusal | null) | null,
+): Promise<TBodyResult> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.byteLength;
-    if (size > limit) return null;
+    if (size > limit) return { tooLarge: true };
+    const refusal = count?.(chunk.byteLength) ?? null;
+    if (refusal) return { refusal };
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size);
+  return { body: Buffer.concat(chunks, size) };
+}
+
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** The status, message and Retry-After a person gets for a refused upload. */
+export function describeUploadRefusal(refusal: TUploadRefusal): {
+  status: 429 | 503;
+  code: "TOO_MANY_REQUESTS" | "SERVICE_UNAVAILABLE";
+  message: string;
+  retryAfterSeconds: number;
+} {
+  const wait =
+    refusal.retryAfterMs === null
+      ? "once the uploads you are sending now finish"
+      : `in ${seconds(refusal.retryAfterMs)} s, when the oldest of them expire`;
+  const use = "use them with image.build, or wait: uploads expire 2 minutes after they arrive";
+  const retryAfterSeconds = seconds(refusal.retryAfterMs ?? UPLOAD_TTL_MS);
+  switch (refusal.limit) {
+    case "share":
+      return {
+        status: 429,
+        code: "TOO_MANY_REQUESTS",
+        message: `your uploads not yet used hold ${formatBytesHuman(refusal.used)} and this one does not fit in your share of ${formatBytesHuman(refusal.limitValue)}; ${use}. Room frees ${wait}`,
+        retryAfterSeconds,
+      };
+    case "count":
+      return {
+        status: 429,
+        code: "TOO_MANY_REQUESTS",
+        message: `you hold ${refusal.used} uploads not yet used, the most one person may (${refusal.limitValue}); ${use}. Room frees ${wait}`,
+        retryAfterSeconds,
+      };
+    case "store":
+      return {
+        status: 503,
+        code: "SERVICE_UNAVAILABLE",
+        message: `the upload store is full: everyone's uploads not yet used hold ${formatBytesHuman(refusal.used)} of ${formatBytesHuman(refusal.limitValue)}. Try again ${refusal.retryAfterMs === null ? "shortly" : `in ${seconds(refusal.retryAfterMs)} s`}`,
+        retryAfterSeconds,
+      };
+  }
 }
 
 export function createUploadHandler(
@@ -194,26 +373,39 @@ export function createUploadHandler(
       sendError(res, 413, "PAYLOAD_TOO_LARGE", tooLarge, true);
       return;
     }
-    const body = await readBody(req, maxUploadBytes);
-    if (body === null) {
-      sendError(res, 413, "PAYLOAD_TOO_LARGE", tooLarge, true);
-      return;
-    }
-    if (body.byteLength === 0) {
-      sendError(res, 400, "BAD_REQUEST", "the upload is empty");
-      return;
-    }
-    const receipt = store.put(auth.user.id, body);
-    if (!receipt) {
-      sendError(
-        res,
-        503,
-        "SERVICE_UNAVAILABLE",
-        "too many uploads are waiting to be used; try again shortly",
+    const refuse = (refusal: TUploadRefusal) => {
+      const answer = describeUploadRefusal(refusal);
+      if (!res.headersSent) res.setHeader("retry-after", String(answer.retryAfterSeconds));
+      // The rest of the body is not read: close rather than leave it on the connection.
+      sendError(res, answer.status, answer.code, answer.message, true);
+    };
+    const reception = store.begin(auth.user.id);
+    try {
+      // A declared length is counted before the body is read, so a refusal costs no transfer.
+      const counted = Number.isSafeInteger(declared) && declared > 0;
+      if (counted) {
+        const refusal = reception.add(declared);
+        if (refusal) return refuse(refusal);
+      }
+      const read = await readBody(
+        req,
+        maxUploadBytes,
+        counted ? null : (byteCount) => reception.add(byteCount),
       );
-      return;
+      if (read.tooLarge) {
+        sendError(res, 413, "PAYLOAD_TOO_LARGE", tooLarge, true);
+        return;
+      }
+      if (read.refusal) return refuse(read.refusal);
+      if (read.body.byteLength === 0) {
+        sendError(res, 400, "BAD_REQUEST", "the upload is empty");
+        return;
+      }
+      const receipt = reception.finish(read.body);
+      sendJson(res, 201, { ...receipt, expiresAt: receipt.expiresAt.toISOString() });
+    } finally {
+      reception.release();
     }
-    sendJson(res, 201, { ...receipt, expiresAt: receipt.expiresAt.toISOString() });
   };
 
   return (req, res) => {
