@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "@fleet/shared/clock";
 import { roleAtLeast } from "@fleet/shared/domain/roles";
-import { formatBytesHuman } from "@fleet/shared/units";
+import { formatBytesHuman, formatDuration } from "@fleet/shared/units";
 import type { TEnv } from "./env";
 import { authenticateRequest } from "./services/auth/authenticate-request";
 import type { Services } from "./services/index";
@@ -303,7 +303,7 @@ export function describeUploadRefusal(refusal: TUploadRefusal): {
     refusal.retryAfterMs === null
       ? "once the uploads you are sending now finish"
       : `in ${seconds(refusal.retryAfterMs)} s, when the oldest of them expire`;
-  const use = "use them with image.build, or wait: uploads expire 2 minutes after they arrive";
+  const use = `use them with image.build, or wait: uploads expire ${formatDuration(UPLOAD_TTL_MS)} after they arrive`;
   const retryAfterSeconds = seconds(refusal.retryAfterMs ?? UPLOAD_TTL_MS);
   switch (refusal.limit) {
     case "share":
