@@ -309,7 +309,7 @@ describe("fleet against a host", () => {
       env: { FLEET_URL: server.url, FLEET_TOKEN: "fleet_api_nope" },
     });
     expect(badToken.code).toBe(3);
-    // pull --all asks nothing before its stream: the refusal comes over SSE.
+    // pull --all asks nothing before it starts the pull: the refusal is the mutation's.
     const badStream = await fleet(["pull", TEST_IMAGE_TAG, "--all"], {
       home,
       env: { FLEET_URL: server.url, FLEET_TOKEN: "fleet_api_nope" },

@@ -127,6 +127,13 @@ export interface StreamOptions {
 }
 
 /**
+ * How long a dropped watch of a pull or build may take to come back: the job
+ * runs on the central whether watched or not, and the watch resumes after
+ * the last message seen.
+ */
+export const JOB_WATCH_RECONNECT_GRACE_MS = 30_000;
+
+/**
  * A subscription as an async iterable: ends when the server ends the stream or
  * `signal` aborts; throws the server's error. Tracked values arrive as `{ id, data }`.
  */

@@ -242,8 +242,13 @@ describe("a fleet of three hosts", () => {
       await expect(fleet.hosts[key].engine.docker.getImage(fleet.image).inspect()).rejects.toThrow();
     }
     const started = performance.now();
+    const { jobId, hosts: pulledOnto } = await fleet.adminSse.image.pull.mutate({
+      image: fleet.image,
+      all: true,
+    });
+    expect(pulledOnto.map((host) => host.hostId).sort()).toEqual(HOST_KEYS.map((key) => hostIds[key]).sort());
     const pull = recordSubscription<TPullProgress>((handlers) =>
-      fleet.adminSse.image.pull.subscribe({ image: fleet.image, all: true }, handlers),
+      fleet.adminSse.image.watchPull.subscribe({ jobId }, handlers),
     );
     await pull.waitForEnd(120_000);
     timings.record("pull onto 3 hosts", performance.now() - started);

@@ -1,9 +1,10 @@
 // `fleet build -t TAG --host H PATH`: tars PATH here, uploads it to the
-// central (`POST /api/uploads`), then runs image.build on the host and
+// central (`POST /api/uploads`), then starts image.build on the host and
 // streams the build's output to stderr. The image id goes to stdout; exit 1
-// if the build failed.
+// if the build failed. Ctrl-C stops watching, not the build, which runs on
+// to its end.
 import { CliError, EXIT, UsageError } from "../cli-error";
-import { subscriptionStream, untracked, uploadContext } from "../client";
+import { JOB_WATCH_RECONNECT_GRACE_MS, subscriptionStream, untracked, uploadContext } from "../client";
 import { defineCommand } from "../command";
 import { collectContext, tarContext } from "../context-archive";
 import { bytes } from "../format/format";
@@ -54,13 +55,15 @@ export const buildCommand = defineCommand({
     if (!values.quiet) println(io.stderr, `uploading the build context (${bytes(archive.byteLength)})`);
     const { uploadId } = await uploadContext({ url, token, body: archive });
 
+    const { jobId } = await client.image.build.mutate({
+      hostId: host.id,
+      tag: values.tag,
+      uploadId,
+      ...(values.file ? { dockerfile } : {}),
+    });
     const stream = subscriptionStream<{ id: string; data: TBuildProgress } | TBuildProgress>(
-      (handlers) =>
-        client.image.build.subscribe(
-          { hostId: host.id, tag: values.tag!, uploadId, ...(values.file ? { dockerfile } : {}) },
-          handlers,
-        ),
-      { signal: io.signal },
+      (handlers) => client.image.watchBuild.subscribe({ jobId }, handlers),
+      { signal: io.signal, reconnectGraceMs: JOB_WATCH_RECONNECT_GRACE_MS },
     );
     let outcome: TBuildProgress | null = null;
     for await (const value of stream) {
@@ -71,7 +74,12 @@ export const buildCommand = defineCommand({
         outcome = progress;
       }
     }
-    if (io.signal.aborted) throw new CliError("interrupted: the build was cancelled", EXIT.interrupted);
+    if (io.signal.aborted) {
+      throw new CliError(
+        `interrupted: the build goes on on host ${host.name} (job ${jobId}); \`fleet images --host ${host.name}\` shows its image once built`,
+        EXIT.interrupted,
+      );
+    }
     if (!outcome) throw new CliError(`the build on ${host.name} ended without a result`);
     if (outcome.type === "failed") throw new CliError(`the build on ${host.name} failed: ${outcome.error}`);
     if (outcome.type === "built") println(io.stdout, outcome.imageId);

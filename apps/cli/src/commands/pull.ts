@@ -1,9 +1,10 @@
-// `fleet pull IMAGE`: pulls onto chosen hosts (or every online one) and
-// shows each host's progress on stderr: one redrawn line per host on a
-// terminal, each layer's status changes as plain lines elsewhere. The result
-// per host goes to stdout; exit 1 if any host failed.
+// `fleet pull IMAGE`: starts a pull onto chosen hosts (or every online one)
+// on the central and shows each host's progress on stderr: one redrawn line
+// per host on a terminal, each layer's status changes as plain lines
+// elsewhere. The result per host goes to stdout; exit 1 if any host failed.
+// Ctrl-C stops watching, not the pull, which runs on to its end.
 import { CliError, EXIT, UsageError } from "../cli-error";
-import { subscriptionStream, untracked } from "../client";
+import { JOB_WATCH_RECONNECT_GRACE_MS, subscriptionStream, untracked } from "../client";
 import { defineCommand } from "../command";
 import { LiveBlock } from "../format/progress";
 import { println } from "../io";
@@ -39,6 +40,15 @@ const COMPLETE_LAYER = /complete|already exists|extracting/i;
 /** Every host's pull as the progress messages tell it. */
 export class PullBoard {
   readonly hosts = new Map<string, THostPull>();
+
+  /** The hosts the pull goes to, before any message about them. */
+  expect(hosts: readonly { hostId: string; hostName: string }[]): void {
+    for (const { hostId, hostName } of hosts) {
+      if (!this.hosts.has(hostId)) {
+        this.hosts.set(hostId, { hostName, status: "requested", layers: new Map(), final: null });
+      }
+    }
+  }
 
   /** Applies one message; returns a line worth printing on its own (plain output), or null. */
   apply(progress: TPullProgress): string | null {
@@ -120,15 +130,15 @@ export const pullCommand = defineCommand({
     const hostIds = values.host
       ? [...new Set(await Promise.all(values.host.map(async (ref) => (await resolveHost(client, ref)).id)))]
       : null;
+    const { jobId, hosts } = await client.image.pull.mutate(
+      hostIds ? { image: args[0]!, hostIds } : { image: args[0]!, all: true },
+    );
     const board = new PullBoard();
+    board.expect(hosts);
     const live = io.stderr.isTTY && !values.quiet ? new LiveBlock(io.stderr) : null;
     const stream = subscriptionStream<{ id: string; data: TPullProgress } | TPullProgress>(
-      (handlers) =>
-        client.image.pull.subscribe(
-          hostIds ? { image: args[0]!, hostIds } : { image: args[0]!, all: true },
-          handlers,
-        ),
-      { signal: io.signal },
+      (handlers) => client.image.watchPull.subscribe({ jobId }, handlers),
+      { signal: io.signal, reconnectGraceMs: JOB_WATCH_RECONNECT_GRACE_MS },
     );
     for await (const value of stream) {
       const line = board.apply(untracked(value));
@@ -136,8 +146,12 @@ export const pullCommand = defineCommand({
       else if (line && !values.quiet) println(io.stderr, line);
     }
     live?.done();
-    if (io.signal.aborted)
-      throw new CliError("interrupted: the pulls still running were cancelled", EXIT.interrupted);
+    if (io.signal.aborted) {
+      throw new CliError(
+        `interrupted: the pull goes on on the central (job ${jobId}); \`fleet images\` shows where it has arrived`,
+        EXIT.interrupted,
+      );
+    }
     for (const host of board.hosts.values()) {
       if (host.final?.ok)
         println(

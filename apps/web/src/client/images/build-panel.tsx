@@ -1,8 +1,10 @@
 "use client";
 // Build an image on one host from a context the person picks: a tar (plain
 // or compressed) goes up as it is, a lone Dockerfile is wrapped into a tar
-// first. The context is uploaded (POST /api/uploads), then image.build
-// streams the engine's output until `built` or `failed`.
+// first. The context is uploaded (POST /api/uploads), image.build starts the
+// build on the central, and image.watchBuild streams the engine's output
+// until `built` or `failed`. The build goes on if the page is left; Cancel
+// stops it.
 import { parseImageRef } from "@fleet/shared/image-ref";
 import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useRef, useState } from "react";
@@ -38,18 +40,24 @@ export function BuildPanel({ hosts }: { hosts: THostChoice[] }) {
   const [error, setError] = useState<unknown>(null);
   const subscription = useRef<{ unsubscribe: () => void } | null>(null);
   const upload = useRef<AbortController | null>(null);
+  const job = useRef<string | null>(null);
+  // Bumped by every start and cancel: a start that comes back after a cancel stops its own job.
+  const attempts = useRef(0);
+  const left = useRef(false);
   const output = useRef<HTMLPreElement | null>(null);
 
   const onlineHosts = hosts.filter((host) => host.status === "online");
   const chosenHost = hostId || onlineHosts[0]?.id || "";
 
-  useEffect(
-    () => () => {
+  // Leaving the page stops an upload and the watching; a build already started runs on.
+  useEffect(() => {
+    left.current = false;
+    return () => {
+      left.current = true;
       upload.current?.abort();
       subscription.current?.unsubscribe();
-    },
-    [],
-  );
+    };
+  }, []);
 
   // Keep the newest output in view, as a terminal does. Reads `lines` so it runs on each new line.
   useEffect(() => {
@@ -79,6 +87,7 @@ export function BuildPanel({ hosts }: { hosts: THostChoice[] }) {
       setError(new Error(`Tag: ${(cause as Error).message}`));
       return;
     }
+    const attempt = ++attempts.current;
     setError(null);
     setLines([]);
     setPhase({ kind: "uploading" });
@@ -94,24 +103,41 @@ export function BuildPanel({ hosts }: { hosts: THostChoice[] }) {
       upload.current = new AbortController();
       uploadId = await uploadContext(context.bytes, upload.current.signal);
     } catch (cause) {
+      if (attempt !== attempts.current) return;
       setPhase({ kind: "idle" });
       setError(cause instanceof Error ? new Error(`Context: ${cause.message}`) : cause);
       return;
     } finally {
       upload.current = null;
     }
-    setPhase({ kind: "building" });
     const finish = () => {
       subscription.current = null;
+      job.current = null;
       void queryClient.invalidateQueries({ queryKey: trpc.image.pathKey() });
     };
-    subscription.current = client.image.build.subscribe(
-      {
+    setPhase({ kind: "building" });
+    let jobId: string;
+    try {
+      ({ jobId } = await client.image.build.mutate({
         hostId: chosenHost,
         tag: reference,
         uploadId,
         ...(dockerfile.trim() !== "" ? { dockerfile: dockerfilePath } : {}),
-      },
+      }));
+    } catch (cause) {
+      if (attempt !== attempts.current) return;
+      setPhase({ kind: "idle" });
+      setError(cause);
+      return;
+    }
+    if (left.current) return;
+    if (attempt !== attempts.current) {
+      void client.image.cancelJob.mutate({ jobId }).catch(setError);
+      return;
+    }
+    job.current = jobId;
+    subscription.current = client.image.watchBuild.subscribe(
+      { jobId },
       {
         onData: ({ data }) => {
           if (data.type === "output") {
@@ -135,10 +161,22 @@ export function BuildPanel({ hosts }: { hosts: THostChoice[] }) {
     );
   };
 
-  const cancel = () => {
+  const cancel = async () => {
+    attempts.current++;
     upload.current?.abort();
+    const jobId = job.current;
+    if (jobId) {
+      try {
+        // An ended build has nothing to cancel: its result is on its way.
+        if (!(await client.image.cancelJob.mutate({ jobId })).cancelled) return;
+      } catch (cause) {
+        setError(cause);
+        return;
+      }
+    }
     subscription.current?.unsubscribe();
     subscription.current = null;
+    job.current = null;
     setPhase({ kind: "failed", error: "cancelled" });
   };
 
@@ -199,7 +237,7 @@ export function BuildPanel({ hosts }: { hosts: THostChoice[] }) {
             Build
           </button>
           {busy ? (
-            <button type="button" onClick={cancel}>
+            <button type="button" onClick={() => void cancel()}>
               Cancel
             </button>
           ) : null}

@@ -1,14 +1,22 @@
 "use client";
 // Pull an image onto one host or every online host, with a row of progress
-// per host as the engines report it (image.pull is a subscription that ends
-// once every host is done).
+// per host as the engines report it: image.pull starts the pull on the
+// central and names the hosts, image.watchPull streams the progress until
+// every host is done. The pull goes on if the page is left; Cancel stops it.
 import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { useTRPC, useTRPCClient } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
 import { StatusBadge } from "../ui/status-badge";
 import styles from "./images.module.css";
-import { applyPullMessage, cancelPulls, pullRatio, type THostPull, type TPullState } from "./pull-progress";
+import {
+  applyPullMessage,
+  cancelPulls,
+  pullRatio,
+  startPulls,
+  type THostPull,
+  type TPullState,
+} from "./pull-progress";
 
 export interface THostChoice {
   id: string;
@@ -56,11 +64,28 @@ export function PullPanel({ hosts }: { hosts: THostChoice[] }) {
   const [running, setRunning] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const subscription = useRef<{ unsubscribe: () => void } | null>(null);
+  const job = useRef<string | null>(null);
+  // Bumped by every start and cancel: a start that comes back after a cancel stops its own job.
+  const attempts = useRef(0);
+  const left = useRef(false);
 
-  // Leaving the page stops listening (the server then cancels the pull).
-  useEffect(() => () => subscription.current?.unsubscribe(), []);
+  // Leaving the page stops watching; the pull itself runs on to its end on the central.
+  useEffect(() => {
+    left.current = false;
+    return () => {
+      left.current = true;
+      subscription.current?.unsubscribe();
+    };
+  }, []);
 
-  const onSubmit = (event: FormEvent) => {
+  const finish = () => {
+    setRunning(false);
+    subscription.current = null;
+    job.current = null;
+    void queryClient.invalidateQueries({ queryKey: trpc.image.pathKey() });
+  };
+
+  const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
     const reference = image.trim();
     if (reference === "") {
@@ -68,16 +93,30 @@ export function PullPanel({ hosts }: { hosts: THostChoice[] }) {
       return;
     }
     subscription.current?.unsubscribe();
+    const attempt = ++attempts.current;
     setError(null);
     setPulls({});
     setRunning(true);
-    const finish = () => {
+    let started: { jobId: string; hosts: { hostId: string; hostName: string }[] };
+    try {
+      started = await client.image.pull.mutate(
+        target === ALL_HOSTS ? { image: reference, all: true } : { image: reference, hostIds: [target] },
+      );
+    } catch (cause) {
+      if (attempt !== attempts.current) return;
+      setError(cause);
       setRunning(false);
-      subscription.current = null;
-      void queryClient.invalidateQueries({ queryKey: trpc.image.pathKey() });
-    };
-    subscription.current = client.image.pull.subscribe(
-      target === ALL_HOSTS ? { image: reference, all: true } : { image: reference, hostIds: [target] },
+      return;
+    }
+    if (left.current) return;
+    if (attempt !== attempts.current) {
+      void client.image.cancelJob.mutate({ jobId: started.jobId }).catch(setError);
+      return;
+    }
+    job.current = started.jobId;
+    setPulls(startPulls(started.hosts));
+    subscription.current = client.image.watchPull.subscribe(
+      { jobId: started.jobId },
       {
         onData: (message) => setPulls((state) => applyPullMessage(state, message.data)),
         onError: (cause) => {
@@ -87,6 +126,25 @@ export function PullPanel({ hosts }: { hosts: THostChoice[] }) {
         onComplete: finish,
       },
     );
+  };
+
+  const onCancel = async () => {
+    attempts.current++;
+    const jobId = job.current;
+    if (!jobId) {
+      setRunning(false);
+      return;
+    }
+    try {
+      // An ended job has nothing to cancel: its last messages are on their way.
+      if (!(await client.image.cancelJob.mutate({ jobId })).cancelled) return;
+    } catch (cause) {
+      setError(cause);
+      return;
+    }
+    subscription.current?.unsubscribe();
+    setPulls(cancelPulls);
+    finish();
   };
 
   const rows = Object.values(pulls);
@@ -126,15 +184,7 @@ export function PullPanel({ hosts }: { hosts: THostChoice[] }) {
             Pull
           </button>
           {running ? (
-            <button
-              type="button"
-              onClick={() => {
-                subscription.current?.unsubscribe();
-                subscription.current = null;
-                setRunning(false);
-                setPulls(cancelPulls);
-              }}
-            >
+            <button type="button" onClick={() => void onCancel()}>
               Cancel
             </button>
           ) : null}

@@ -3,6 +3,7 @@ import {
   applyPullMessage,
   cancelPulls,
   pullRatio,
+  startPulls,
   type TPullMessage,
   type TPullState,
 } from "./pull-progress";
@@ -56,5 +57,19 @@ describe("pull progress", () => {
   test("cancelling ends only the hosts still pulling", () => {
     const state = cancelPulls(fold([on("a", {}), on("b", {}), on("b", { status: "pulled", done: true })]));
     expect([state.a?.outcome, state.b?.outcome]).toEqual(["cancelled", "pulled"]);
+  });
+
+  test("the hosts a pull starts on have rows before any progress, which then folds into them", () => {
+    const state = startPulls([
+      { hostId: "a", hostName: "host-a" },
+      { hostId: "b", hostName: "host-b" },
+    ]);
+    expect(Object.values(state).map((row) => [row.hostName, row.status, row.outcome])).toEqual([
+      ["host-a", "requested", "pulling"],
+      ["host-b", "requested", "pulling"],
+    ]);
+    const next = applyPullMessage(state, on("a", { status: "pulled", done: true, digest: "sha256:abc" }));
+    expect(next.a).toMatchObject({ outcome: "pulled", digest: "sha256:abc" });
+    expect(next.b).toBe(state.b);
   });
 });

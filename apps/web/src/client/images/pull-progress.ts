@@ -1,6 +1,6 @@
-// Folds image.pull's stream (one message per engine status line, per host)
-// into one row per host: the latest words, how far the download is, and how
-// it ended.
+// Folds image.watchPull's stream (one message per engine status line, per
+// host) into one row per host: the latest words, how far the download is,
+// and how it ended.
 import type { TPullProgress } from "@/server/services/image/pull-image";
 
 /** One message of the stream, as the server sends it. */
@@ -71,7 +71,24 @@ export function pullRatio(pull: THostPull): number | null {
   return total > 0 ? current / total : null;
 }
 
-/** The person stopped listening: hosts still pulling end as cancelled (the server cancels their pulls). */
+/** The rows image.pull's answer names, before any progress has come. */
+export function startPulls(hosts: { hostId: string; hostName: string }[]): TPullState {
+  const state: TPullState = {};
+  for (const host of hosts) {
+    state[host.hostId] = {
+      ...host,
+      status: "requested",
+      layer: null,
+      layers: {},
+      outcome: "pulling",
+      digest: null,
+      error: null,
+    };
+  }
+  return state;
+}
+
+/** The person cancelled the pull: hosts still pulling end as cancelled (image.cancelJob stopped them). */
 export function cancelPulls(state: TPullState): TPullState {
   const next: TPullState = {};
   for (const [hostId, pull] of Object.entries(state)) {

@@ -15,6 +15,7 @@ import { createPrometheusExporter } from "../prometheus";
 import { bootstrapFirstAdmin, type TBootstrapResult } from "./auth/bootstrap";
 import { pruneExpiredSessions } from "./auth/sessions";
 import { createSignInThrottle, type SignInThrottle } from "./auth/sign-in-throttle";
+import { createImageJobRegistry } from "./image/image-jobs";
 import type { MetricsTuning } from "./metrics/metrics-options";
 import { createMetricsService } from "./metrics/metrics-service";
 import { createRescheduler } from "./reschedule/rescheduler";
@@ -53,6 +54,7 @@ export function createServices(options: CreateServicesOptions) {
     refreshHostObjectsAfterConnect({ db, gateway, log, now: () => new Date(clock.now()), hostId, hostName }),
   );
   const prometheus = createPrometheusExporter({ db, metrics, log });
+  const imageJobs = createImageJobRegistry({ clock, log: log.child({ component: "image-jobs" }) });
 
   let pruneTimer: ReturnType<Clock["setTimeout"]> | null = null;
   let stopped = false;
@@ -78,6 +80,8 @@ export function createServices(options: CreateServicesOptions) {
     metrics,
     prometheus,
     rescheduler,
+    /** Pulls and builds, run to their end whoever watches. */
+    imageJobs,
     /** Follow-up work after a host is removed: its containers that may move are placed elsewhere. */
     onHostRemoved: (hostId: string) => rescheduler.hostLost(hostId, "removed").then(() => {}),
     /** First-start administrator, background jobs. Call once before serving. */
@@ -94,8 +98,11 @@ export function createServices(options: CreateServicesOptions) {
     async stop(): Promise<void> {
       stopped = true;
       if (pruneTimer !== null) clock.clearTimeout(pruneTimer);
+      // Cancelled first, awaited once the gateway has failed their operations, so they end at once.
+      const imageJobsStopped = imageJobs.stop();
       await rescheduler.stop();
       await gateway.close();
+      await imageJobsStopped;
       await metrics.stop();
     },
   };

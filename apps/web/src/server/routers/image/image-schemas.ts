@@ -22,6 +22,22 @@ export const ZImageRefreshOutcome = z.object({
   error: z.string().nullable(),
 });
 
+/** What image.pull and image.build answer, for image.watchPull, image.watchBuild and image.cancelJob. */
+export const ZJobId = z
+  .string()
+  .max(64)
+  .regex(/^job_[A-Za-z0-9_-]+$/, { error: "must be a job id as image.pull or image.build answered it" });
+
+export const ZWatchJobInput = z.object({
+  jobId: ZJobId,
+  /** The last tracked id seen: the watch goes on after it (the client sends it itself on reconnecting). */
+  lastEventId: z
+    .string()
+    .regex(/^\d{1,15}$/, { error: "must be a tracked id this watch sent" })
+    .nullish()
+    .transform((id) => (id ? Number(id) : 0)),
+});
+
 export const ZPullProgress = z.object({
   hostId: z.string(),
   hostName: z.string(),

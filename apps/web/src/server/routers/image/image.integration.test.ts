@@ -52,6 +52,8 @@ class FakeHost {
   agent!: FakeAgent;
   /** When set, builds fail with these words from the "engine". */
   buildError: string | null = null;
+  /** When set, pulls get no answer: the test sends their progress and result itself. */
+  holdPulls = false;
   constructor(
     readonly name: string,
     readonly failPulls = false,
@@ -68,6 +70,7 @@ class FakeHost {
       case "image.list":
         return { ok: true, result: { images: this.images } };
       case "image.pull": {
+        if (this.holdPulls) return { ignore: true };
         if (this.failPulls) {
           return {
             ok: false,
@@ -200,10 +203,18 @@ describe("image API", () => {
     expect((await viewer.image.list.query({ hostId: h2.id })).items).toEqual([]);
   });
 
-  test("image.pull streams per-host progress, ends when both hosts are done, and reports the agent's error", async () => {
+  test("image.pull starts a job; image.watchPull streams every host's progress to done, with the agent's error", async () => {
     const ref = "127.0.0.1:5000/fleet/app:1";
+    const started = await operator.image.pull.mutate({ image: ref, hostIds: [h1.id, h2.id] });
+    expect(started).toEqual({
+      jobId: expect.stringMatching(/^job_[A-Za-z0-9_-]+$/),
+      hosts: [
+        { hostId: h1.id, hostName: "img-h1" },
+        { hostId: h2.id, hostName: "img-h2" },
+      ],
+    });
     const pull = recordSubscription<TPullProgress>((handlers) =>
-      operator.image.pull.subscribe({ image: ref, hostIds: [h1.id, h2.id] }, handlers),
+      operator.image.watchPull.subscribe({ jobId: started.jobId }, handlers),
     );
     await pull.waitForEnd(15_000);
     const items = pull.items.map((item) => item.data);
@@ -248,8 +259,9 @@ describe("image API", () => {
 
   test("image.pull with all: true goes to every online host; bad input and roles are refused", async () => {
     const before = h1.requests.length;
+    const { jobId } = await operator.image.pull.mutate({ image: "busybox:1.37", all: true });
     const pull = recordSubscription<TPullProgress>((handlers) =>
-      operator.image.pull.subscribe({ image: "busybox:1.37", all: true }, handlers),
+      operator.image.watchPull.subscribe({ jobId }, handlers),
     );
     await pull.waitForEnd(15_000);
     const finals = pull.items.map((item) => item.data).filter((item) => item.done);
@@ -259,21 +271,20 @@ describe("image API", () => {
     ]);
     expect(h1.requests.slice(before).map((request) => request.op.kind)).toEqual(["image.pull", "image.list"]);
 
-    const invalid = recordSubscription((handlers) =>
-      operator.image.pull.subscribe({ image: "Not A Ref!", all: true }, handlers),
+    await expect(operator.image.pull.mutate({ image: "Not A Ref!", all: true })).rejects.toThrow(
+      /image: invalid image reference "Not A Ref!"/,
     );
-    await expect(invalid.waitForEnd()).rejects.toThrow(/image: invalid image reference "Not A Ref!"/);
-    invalid.unsubscribe();
-    const both = recordSubscription((handlers) =>
-      operator.image.pull.subscribe({ image: "busybox", all: true, hostIds: [h1.id] }, handlers),
+    await expect(
+      operator.image.pull.mutate({ image: "busybox", all: true, hostIds: [h1.id] }),
+    ).rejects.toThrow(/name the hosts with hostIds/);
+    const unknownHost = await operator.image.pull
+      .mutate({ image: "busybox", hostIds: ["no-such-host"] })
+      .catch((e: unknown) => e);
+    expect(codeOf(unknownHost)).toBe("NOT_FOUND");
+    expect((unknownHost as Error).message).toBe("no host with id no-such-host");
+    await expect(viewer.image.pull.mutate({ image: "busybox", all: true })).rejects.toThrow(
+      "this needs the operator role; you are viewer",
     );
-    await expect(both.waitForEnd()).rejects.toThrow(/name the hosts with hostIds/);
-    both.unsubscribe();
-    const asViewer = recordSubscription((handlers) =>
-      viewer.image.pull.subscribe({ image: "busybox", all: true }, handlers),
-    );
-    await expect(asViewer.waitForEnd()).rejects.toThrow("this needs the operator role; you are viewer");
-    asViewer.unsubscribe();
   });
 
   test("image.remove removes from one host, refreshes its rows and records it; an offline host is a clear error", async () => {
@@ -329,11 +340,14 @@ describe("image API", () => {
     expect(receipt.sizeBytes).toBe(context.byteLength);
     expect(receipt.uploadId).toMatch(/^up_[A-Za-z0-9_-]+$/);
 
+    const started = await operator.image.build.mutate({
+      hostId: h1.id,
+      tag: "fleet/built:1",
+      uploadId: receipt.uploadId,
+    });
+    expect(started).toEqual({ jobId: expect.stringMatching(/^job_/), hostId: h1.id, hostName: "img-h1" });
     const build = recordSubscription<TBuildProgress>((handlers) =>
-      operator.image.build.subscribe(
-        { hostId: h1.id, tag: "fleet/built:1", uploadId: receipt.uploadId },
-        handlers,
-      ),
+      operator.image.watchBuild.subscribe({ jobId: started.jobId }, handlers),
     );
     await build.waitForEnd(15_000);
     const items = build.items.map((item) => item.data);
@@ -351,15 +365,12 @@ describe("image API", () => {
     const [event] = (await viewer.event.list.query({ kindPrefix: "image.built" })).items;
     expect(event).toMatchObject({ hostId: h1.id, data: expect.objectContaining({ tag: "fleet/built:1" }) });
 
-    // An upload is used once.
-    const again = recordSubscription((handlers) =>
-      operator.image.build.subscribe(
-        { hostId: h1.id, tag: "fleet/built:2", uploadId: receipt.uploadId },
-        handlers,
-      ),
-    );
-    await expect(again.waitForEnd()).rejects.toThrow(`no upload ${receipt.uploadId}`);
-    again.unsubscribe();
+    // An upload is used once: the second build is refused before it exists.
+    const again = await operator.image.build
+      .mutate({ hostId: h1.id, tag: "fleet/built:2", uploadId: receipt.uploadId })
+      .catch((e: unknown) => e);
+    expect(codeOf(again)).toBe("NOT_FOUND");
+    expect((again as Error).message).toContain(`no upload ${receipt.uploadId}`);
   });
 
   test("uploads need an operator's credentials and are refused empty", async () => {
@@ -381,11 +392,14 @@ describe("image API", () => {
       uploadId: string;
     };
     h2.buildError = "failed to parse Dockerfile: unknown instruction: NOTHING";
+    const { jobId } = await operator.image.build.mutate({
+      hostId: h2.id,
+      tag: "fleet/broken:1",
+      uploadId,
+      dockerfile: "sub/Dockerfile",
+    });
     const build = recordSubscription<TBuildProgress>((handlers) =>
-      operator.image.build.subscribe(
-        { hostId: h2.id, tag: "fleet/broken:1", uploadId, dockerfile: "sub/Dockerfile" },
-        handlers,
-      ),
+      operator.image.watchBuild.subscribe({ jobId }, handlers),
     );
     await build.waitForEnd(15_000);
     expect(build.items.map((item) => item.data).at(-1)).toEqual({
@@ -394,5 +408,176 @@ describe("image API", () => {
     });
     const [event] = (await viewer.event.list.query({ kindPrefix: "image.build-failed" })).items;
     expect(event).toMatchObject({ hostId: h2.id, severity: "error" });
+  });
+  // A pull whose host answers only when the test says so, so that watchers come and go mid-pull.
+  async function heldPull(ref: string) {
+    const held = new FakeHost("img-held");
+    held.holdPulls = true;
+    const admin = createTestClient(server.url, {
+      bearer: (await createTestUserWithToken({ db: server.db, role: "admin" })).token,
+    });
+    const { token } = await admin.joinToken.create.mutate({});
+    held.agent = await connectFakeAgent({
+      url: server.url,
+      joinToken: token,
+      name: `img-held-${randomBytes(3).toString("hex")}`,
+      answerOp: (request) => held.answer(request),
+    });
+    const { jobId } = await operator.image.pull.mutate({ image: ref, hostIds: [held.id] });
+    const request = await held.agent.waitFor(
+      "op.request",
+      (frame) => frame.op.kind === "image.pull" && frame.op.image === ref,
+    );
+    const progress = (layer: string, current: number) =>
+      held.agent.send({
+        type: "op.progress",
+        id: request.id,
+        data: { kind: "progress", status: "Downloading", id: layer, current, total: 100 },
+      });
+    const finish = () =>
+      held.agent.send({
+        type: "op.result",
+        id: request.id,
+        ok: true,
+        kind: "image.pull",
+        result: { digest: digestOf(ref) },
+      });
+    const cancels = () =>
+      held.agent.frames.filter((frame) => frame.type === "op.cancel" && frame.id === request.id).length;
+    return { held, jobId, progress, finish, cancels };
+  }
+
+  test("a watcher that goes away and comes back with lastEventId misses nothing, repeats nothing, and the pull went on", async () => {
+    const ref = "127.0.0.1:5000/fleet/resumed:1";
+    const pull = await heldPull(ref);
+    try {
+      const first = recordSubscription<TPullProgress>((handlers) =>
+        operator.image.watchPull.subscribe({ jobId: pull.jobId }, handlers),
+      );
+      await first.waitFor((items) => items.length === 1);
+      for (const current of [10, 20, 30]) pull.progress("l1", current);
+      await first.waitFor((items) => items.length === 4);
+      first.unsubscribe();
+      const lastEventId = first.items.at(-1)?.id;
+      expect(lastEventId).toBe("4");
+
+      // Unwatched, the pull goes on: the host is not told to cancel, and what it reports is kept.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const current of [40, 50]) pull.progress("l1", current);
+      const second = recordSubscription<TPullProgress>((handlers) =>
+        operator.image.watchPull.subscribe({ jobId: pull.jobId, lastEventId }, handlers),
+      );
+      await second.waitFor((items) => items.length === 2);
+      pull.finish();
+      await second.waitForEnd(15_000);
+
+      const ids = [...first.items, ...second.items].map((item) => Number(item.id));
+      expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      const seen = [...first.items, ...second.items].map((item) => [
+        item.data.status,
+        item.data.current ?? null,
+      ]);
+      expect(seen).toEqual([
+        ["requested", null],
+        ["Downloading", 10],
+        ["Downloading", 20],
+        ["Downloading", 30],
+        ["Downloading", 40],
+        ["Downloading", 50],
+        ["pulled", null],
+      ]);
+      expect(second.items.at(-1)?.data).toMatchObject({ done: true, digest: digestOf(ref) });
+      expect(pull.cancels()).toBe(0);
+
+      // A finished job can still be watched from its start, by who started it.
+      const replay = recordSubscription<TPullProgress>((handlers) =>
+        operator.image.watchPull.subscribe({ jobId: pull.jobId }, handlers),
+      );
+      await replay.waitForEnd();
+      expect(replay.items.map((item) => [item.data.status, item.data.current ?? null])).toEqual(seen);
+      const events = await viewer.event.list.query({ kindPrefix: "image.pulled", hostId: pull.held.id });
+      expect(events.items.map((event) => event.message)).toEqual([
+        expect.stringContaining(`pulled ${ref} onto host`),
+      ]);
+    } finally {
+      await pull.held.agent.close();
+    }
+  });
+
+  test("image.cancelJob stops a running pull: the host is told, and the watch ends with `failed: cancelled`", async () => {
+    const ref = "127.0.0.1:5000/fleet/cancelled:1";
+    const pull = await heldPull(ref);
+    try {
+      const watch = recordSubscription<TPullProgress>((handlers) =>
+        operator.image.watchPull.subscribe({ jobId: pull.jobId }, handlers),
+      );
+      pull.progress("l1", 10);
+      await watch.waitFor((items) => items.length === 2);
+      expect(await operator.image.cancelJob.mutate({ jobId: pull.jobId })).toEqual({ cancelled: true });
+      await watch.waitForEnd(15_000);
+      expect(watch.items.at(-1)?.data).toMatchObject({ status: "failed", done: true, error: "cancelled" });
+      expect(pull.cancels()).toBe(1);
+      expect(await operator.image.cancelJob.mutate({ jobId: pull.jobId })).toEqual({ cancelled: false });
+    } finally {
+      await pull.held.agent.close();
+    }
+  });
+
+  test("a job shows only to who started it and to administrators; unknown ids and wrong kinds are clear errors", async () => {
+    const { jobId } = await operator.image.pull.mutate({ image: "busybox:1.38", hostIds: [h1.id] });
+    const finished = recordSubscription<TPullProgress>((handlers) =>
+      operator.image.watchPull.subscribe({ jobId }, handlers),
+    );
+    await finished.waitForEnd(15_000);
+
+    const notFound = `no job job_nothing: a pull or build can be watched by who started it (and administrators) until 5 minutes after it ended`;
+    const unknown = recordSubscription((handlers) =>
+      operator.image.watchPull.subscribe({ jobId: "job_nothing" }, handlers),
+    );
+    await expect(unknown.waitForEnd()).rejects.toThrow(notFound);
+    expect(codeOf(unknown.errors[0])).toBe("NOT_FOUND");
+    unknown.unsubscribe();
+
+    const other = createSseTestClient<AppRouter>(
+      server.url,
+      (await createTestUserWithToken({ db: server.db, role: "operator" })).token,
+    );
+    const theirs = recordSubscription((handlers) => other.image.watchPull.subscribe({ jobId }, handlers));
+    await expect(theirs.waitForEnd()).rejects.toThrow(
+      `no job ${jobId}: a pull or build can be watched by who started it`,
+    );
+    expect(codeOf(theirs.errors[0])).toBe("NOT_FOUND");
+    theirs.unsubscribe();
+    await expect(other.image.cancelJob.mutate({ jobId })).rejects.toSatisfy((e) => codeOf(e) === "NOT_FOUND");
+
+    const admin = createSseTestClient<AppRouter>(
+      server.url,
+      (await createTestUserWithToken({ db: server.db, role: "admin" })).token,
+    );
+    const asAdmin = recordSubscription<TPullProgress>((handlers) =>
+      admin.image.watchPull.subscribe({ jobId }, handlers),
+    );
+    await asAdmin.waitForEnd();
+    expect(asAdmin.items.map((item) => item.data)).toEqual(finished.items.map((item) => item.data));
+
+    const asViewer = recordSubscription((handlers) => viewer.image.watchPull.subscribe({ jobId }, handlers));
+    await expect(asViewer.waitForEnd()).rejects.toThrow("this needs the operator role; you are viewer");
+    asViewer.unsubscribe();
+
+    const wrongKind = recordSubscription((handlers) =>
+      operator.image.watchBuild.subscribe({ jobId }, handlers),
+    );
+    await expect(wrongKind.waitForEnd()).rejects.toThrow(`job ${jobId} is a pull, not a build`);
+    wrongKind.unsubscribe();
+    const pastEnd = recordSubscription((handlers) =>
+      operator.image.watchPull.subscribe({ jobId, lastEventId: "999" }, handlers),
+    );
+    await expect(pastEnd.waitForEnd()).rejects.toThrow(
+      /lastEventId 999 is past job .*'s last message \(\d+\)/,
+    );
+    pastEnd.unsubscribe();
+    await expect(operator.image.cancelJob.mutate({ jobId: "not a job" })).rejects.toThrow(
+      "jobId: must be a job id as image.pull or image.build answered it",
+    );
   });
 });

@@ -2,7 +2,12 @@
 // (`POST /api/uploads`): the tar goes to the agent as upload chunks, then the
 // `image.build` operation runs and its output streams back line by line. The
 // stream ends with one `built` (the image id) or `failed` entry. The upload is
-// used up either way. If the caller goes away the build is cancelled.
+// used up either way.
+//
+// `startBuild` checks the host and takes the upload before anything is sent,
+// so a refusal reaches the caller before the build exists. When `signal`
+// aborts the build is cancelled and the stream still ends with `failed`; a
+// reader that stops reading (`return()`) cancels it too.
 import type { PrismaClient } from "../../db";
 import { AppError, isAppError } from "../../errors";
 import type { EventBus } from "../../event-bus";
@@ -23,7 +28,7 @@ export type TBuildProgress =
   | { type: "built"; imageId: string }
   | { type: "failed"; error: string };
 
-export async function* buildImage(options: {
+export interface TBuildOptions {
   db: PrismaClient;
   gateway: OpGateway;
   bus: Pick<EventBus, "publish">;
@@ -36,10 +41,18 @@ export async function* buildImage(options: {
   uploadId: string;
   userId: string;
   actorEmail: string;
+  /** Cancels the build. */
   signal?: AbortSignal;
-}): AsyncGenerator<TBuildProgress, void, undefined> {
-  const { db, gateway, log, hostId, tag, signal } = options;
-  const host = await connectedHost({ db, gateway, hostId });
+}
+
+export interface TStartedBuild {
+  host: { id: string; name: string };
+  /** Nothing is sent to the host before the first read. */
+  progress: AsyncGenerator<TBuildProgress, void, undefined>;
+}
+
+export async function startBuild(options: TBuildOptions): Promise<TStartedBuild> {
+  const host = await connectedHost({ db: options.db, gateway: options.gateway, hostId: options.hostId });
   const context = options.uploads.take(options.uploadId, options.userId);
   if (!context) {
     throw new AppError(
@@ -47,11 +60,25 @@ export async function* buildImage(options: {
       `no upload ${options.uploadId}: uploads are yours only, can be used once and expire after 10 minutes`,
     );
   }
+  return { host: { id: host.id, name: host.name }, progress: buildOn(options, host, context) };
+}
 
+/** `startBuild`'s stream alone. */
+export async function* buildImage(options: TBuildOptions): AsyncGenerator<TBuildProgress, void, undefined> {
+  yield* (await startBuild(options)).progress;
+}
+
+async function* buildOn(
+  options: TBuildOptions,
+  host: { name: string },
+  context: Buffer,
+): AsyncGenerator<TBuildProgress, void, undefined> {
+  const { db, gateway, log, hostId, tag, signal } = options;
   const queue = createProgressQueue<TBuildProgress>(BUILD_OUTPUT_BUFFER);
   const cancel = new AbortController();
   const onAbort = () => cancel.abort();
-  signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) cancel.abort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
   const dockerfile = options.dockerfile ?? "Dockerfile";
 
   const run = async () => {
@@ -86,7 +113,11 @@ export async function* buildImage(options: {
       }).catch((error: unknown) => log.warn({ err: error, hostId }, "recording a build failed"));
       queue.push({ type: "built", imageId }, { droppable: false });
     } catch (error) {
-      const message = isAppError(error) ? error.message : "internal error: the central's log has the details";
+      const message = cancel.signal.aborted
+        ? "cancelled"
+        : isAppError(error)
+          ? error.message
+          : "internal error: the central's log has the details";
       if (!isAppError(error)) log.warn({ err: error, hostId }, "build failed");
       await recordImageEvent({
         db,
@@ -105,7 +136,8 @@ export async function* buildImage(options: {
   const running = run();
   try {
     for (;;) {
-      const next = await queue.next(signal);
+      // Not ended by `signal`: a cancelled build still ends with `failed`.
+      const next = await queue.next();
       if (next.done) return;
       if (next.dropped > 0) {
         yield {

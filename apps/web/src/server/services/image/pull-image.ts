@@ -5,8 +5,10 @@
 // for a slow reader; final entries never are. A host that pulled gets its
 // image rows refreshed; every outcome is recorded as an event.
 //
-// If the caller goes away (the signal aborts), the pulls still running are
-// cancelled and recorded as failed.
+// `startPull` checks the hosts before anything is sent, so a refusal reaches
+// the caller before the pull exists. When `signal` aborts, the pulls still
+// running are cancelled and the stream goes on until each of them has ended
+// as failed; a reader that stops reading (`return()`) cancels them too.
 import type { TRegistryAuth } from "@fleet/shared/protocol/operations";
 import type { PrismaClient } from "../../db";
 import { AppError, isAppError } from "../../errors";
@@ -38,7 +40,7 @@ export interface TPullProgress {
   error?: string;
 }
 
-export async function* pullImage(options: {
+export interface TPullOptions {
   db: PrismaClient;
   gateway: OpGateway;
   bus: Pick<EventBus, "publish">;
@@ -48,9 +50,19 @@ export async function* pullImage(options: {
   target: { hostIds: string[] } | { all: true };
   auth?: TRegistryAuth;
   actorEmail: string;
+  /** Cancels the pulls still running. */
   signal?: AbortSignal;
-}): AsyncGenerator<TPullProgress, void, undefined> {
-  const { db, gateway, bus, log, image, signal } = options;
+}
+
+export interface TStartedPull {
+  /** The hosts pulled onto, by name. */
+  hosts: { id: string; name: string }[];
+  /** Nothing is sent to a host before the first read. */
+  progress: AsyncGenerator<TPullProgress, void, undefined>;
+}
+
+export async function startPull(options: TPullOptions): Promise<TStartedPull> {
+  const { db, gateway } = options;
   const hostIds = "hostIds" in options.target ? [...new Set(options.target.hostIds)] : null;
   const hosts = await db.host.findMany({
     where: { removedAt: null, ...(hostIds ? { id: { in: hostIds } } : { status: "online" }) },
@@ -65,11 +77,24 @@ export async function* pullImage(options: {
   }
   const targets = hostIds ? hosts : hosts.filter((host) => gateway.isConnected(host.id));
   if (targets.length === 0) throw new AppError("PRECONDITION_FAILED", "no host is online to pull onto");
+  return { hosts: targets, progress: pullOnto(options, targets) };
+}
 
+/** `startPull`'s stream alone, for callers that need no host list first. */
+export async function* pullImage(options: TPullOptions): AsyncGenerator<TPullProgress, void, undefined> {
+  yield* (await startPull(options)).progress;
+}
+
+async function* pullOnto(
+  options: TPullOptions,
+  targets: { id: string; name: string }[],
+): AsyncGenerator<TPullProgress, void, undefined> {
+  const { db, gateway, bus, log, image, signal } = options;
   const queue = createProgressQueue<TPullProgress>(PULL_PROGRESS_BUFFER);
   const cancel = new AbortController();
   const onAbort = () => cancel.abort();
-  signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) cancel.abort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
 
   const record = (host: { id: string; name: string }, outcome: { digest?: string | null; error?: string }) =>
     recordImageEvent({
@@ -120,7 +145,12 @@ export async function* pullImage(options: {
       await record(host, { digest });
       queue.push({ ...base, status: "pulled", done: true, digest }, { droppable: false });
     } catch (error) {
-      const message = isAppError(error) ? error.message : "internal error: the central's log has the details";
+      // The agent's words for a cancelled pull vary; the person asked for it and knows why.
+      const message = cancel.signal.aborted
+        ? "cancelled"
+        : isAppError(error)
+          ? error.message
+          : "internal error: the central's log has the details";
       if (!isAppError(error)) log.warn({ err: error, hostId: host.id }, "pull failed");
       await record(host, { error: message });
       queue.push({ ...base, status: "failed", done: true, error: message }, { droppable: false });
@@ -130,7 +160,8 @@ export async function* pullImage(options: {
   const all = Promise.all(targets.map(pullOne)).then(() => queue.end());
   try {
     for (;;) {
-      const next = await queue.next(signal);
+      // Not ended by `signal`: the cancelled pulls still report how they ended.
+      const next = await queue.next();
       if (next.done) return;
       yield next.value;
     }
