@@ -4,11 +4,12 @@
 // every container mounting it to A (and keeps them off the other host when A
 // is full), its data outlives a restart (the agent replaces the container),
 // and it cannot be removed while a container mounts it. Bind mounts are
-// refused until an administrator allows the host path. Two containers on one
-// network reach each other by name; one on another network cannot resolve it.
+// refused until an administrator allows the host path, and by the agent when a
+// symlink leads the allowed path elsewhere. Two containers on one network
+// reach each other by name; one on another network cannot resolve it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -356,7 +357,26 @@ describe("volumes, bind mounts and networks on dockerd and Podman", () => {
     const ok = await bindRun(allowed);
     await running(ok.container.id, "the bind-mounting container to run");
     await logsShow(ok.container.id, "the host file read through the bind mount", /hello from the host/);
-    await removeAll([ok.container.id]);
+
+    // A symlink inside the allowed path passes the central's check of the path as written; the
+    // agent resolves it on the host and refuses, and says so in the container's status.
+    await symlink("/", join(allowed, "r"));
+    const throughLink = await bindRun(join(allowed, "r"));
+    const refused = await eventually(
+      "the agent to refuse the symlinked bind source",
+      async () => (await client.container.get.query({ id: throughLink.container.id })).container,
+      (c) => c.actualState === "failed",
+      { timeoutMs: 60_000, intervalMs: 300 },
+    ).catch((error: Error) => {
+      throw withAgentOutput(error);
+    });
+    expect(refused.engineId).toBeNull();
+    expect(refused.statusMessage).toMatch(
+      new RegExp(
+        `^bind mount of ${allowed}/r refused: it resolves to /, outside the allowed host paths \\(${allowed}\\)`,
+      ),
+    );
+    await removeAll([ok.container.id, throughLink.container.id]);
     await client.settings.update.mutate({ bindMountPrefixes: [] });
   }, 90_000);
 

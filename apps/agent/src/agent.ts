@@ -20,6 +20,7 @@ import { type OperationLimits, OperationRunner } from "./operations";
 import { Reconciler } from "./reconciler";
 import type { DriverFingerprint, RuntimeDriver } from "./runtime/driver";
 import { chooseAuth, type StateStore } from "./state-store";
+import { BindMountPolicy } from "./supervisor/bind-mount-policy";
 import type { SupervisorDeps, SupervisorReporter } from "./supervisor/container-supervisor";
 import { ImagePuller } from "./supervisor/image-puller";
 import { OomTracker } from "./supervisor/oom-tracker";
@@ -245,6 +246,7 @@ export class Agent {
       reporter,
       oom: this.oom,
       images: this.images,
+      bindMounts: new BindMountPolicy(),
       log: this.log.child({ component: "supervisor" }),
     };
     const reconciler = new Reconciler({

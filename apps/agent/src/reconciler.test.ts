@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Reconciler } from "./reconciler";
 import { DriverError } from "./runtime/driver";
 import { FakeDriver } from "./runtime/fake/fake-driver";
+import { BindMountPolicy } from "./supervisor/bind-mount-policy";
 import type { SupervisorDeps } from "./supervisor/container-supervisor";
 import { ImagePuller } from "./supervisor/image-puller";
 import { OomTracker } from "./supervisor/oom-tracker";
@@ -40,6 +41,8 @@ function harness(driver?: FakeDriver): Harness {
     reporter,
     oom: new OomTracker(),
     images: new ImagePuller(d),
+    // Every path its own real path: symlinks are bind-sources.test.ts's and the supervisor's tests' concern.
+    bindMounts: new BindMountPolicy(async (path) => path),
     log: silentLogger,
   };
   const reconciler = new Reconciler({
@@ -179,6 +182,25 @@ describe("Reconciler", () => {
     expect(h.reconciler.snapshotsApplied).toBe(2);
     expect(runningIds(h.driver)).toEqual([a.id, c.id].sort());
     expect(h.driver.callsTo("start").map((call) => call.target)).not.toContain(b.id);
+  });
+
+  it("checks bind sources against the prefixes of the newest set, leaving running containers alone", async () => {
+    const bind = (source: string) =>
+      spec({ mounts: [{ type: "bind", source, target: "/data", readOnly: false }] });
+    const a = bind("/srv/data/a");
+    const b = bind("/srv/other/b");
+    await apply(h, makeDesired({ generation: 1, containers: [a, b], bindMountPrefixes: ["/srv/data"] }));
+    expect(runningIds(h.driver)).toEqual([a.id]);
+    expect(h.reporter.lastStatus(b.id)?.message).toMatch(
+      /^bind mount of \/srv\/other\/b refused: it resolves to \/srv\/other\/b, outside the allowed host paths \(\/srv\/data\)/,
+    );
+
+    await apply(h, makeDesired({ generation: 2, containers: [a, b], bindMountPrefixes: [] }));
+    expect(h.acks).toEqual([1, 2]);
+    expect(runningIds(h.driver)).toEqual([a.id]);
+    expect(h.driver.callsTo("start")).toHaveLength(1);
+    await h.clock.advance(1000);
+    expect(h.reporter.lastStatus(b.id)?.message).toMatch(/no host paths are allowed for bind mounts/);
   });
 
   it("acks even when a container fails to start, reporting the failure", async () => {

@@ -10,6 +10,10 @@
  * Snapshots that arrive while one is being applied are coalesced: only the
  * newest is applied next.
  *
+ * Each set also carries the allowed bind mount prefixes, which every
+ * container creation from then on is checked against (see
+ * supervisor/bind-mount-policy.ts); running containers are left as they are.
+ *
  * On start it adopts the managed containers the engine already runs (an agent
  * restart restarts nothing). Until the first snapshot after a (re)start has
  * arrived it removes nothing: what the central wants is not known yet.
@@ -77,6 +81,8 @@ export class Reconciler {
    */
   async recover(cached: TDesiredFrame | null): Promise<void> {
     const { driver, hostId, log } = this.opts.deps;
+    // Containers recreated before the central's first set follow the last set's policy.
+    this.opts.deps.bindMounts.update(cached?.bindMountPrefixes ?? []);
     const found = await driver.recover();
     const specs = new Map<string, DesiredEntry>();
     for (const container of cached?.containers ?? []) specs.set(container.id, entryOf(container));
@@ -188,6 +194,8 @@ export class Reconciler {
 
   private async apply(frame: TDesiredFrame): Promise<void> {
     const { log } = this.opts.deps;
+    // Before any launch of this set, and for launches still retrying from earlier ones.
+    this.opts.deps.bindMounts.update(frame.bindMountPrefixes);
     const desired = new Map<string, DesiredEntry>();
     for (const container of frame.containers) desired.set(container.id, entryOf(container));
 

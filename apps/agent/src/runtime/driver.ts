@@ -35,6 +35,8 @@ export type DriverErrorCode =
   | "build-failed"
   | "push-failed"
   | "unavailable"
+  /** A bind mount source is not (or no longer) the checked real path under an allowed prefix; see bind-sources.ts. */
+  | "bind-mount-refused"
   | "engine";
 
 export class DriverError extends Error {

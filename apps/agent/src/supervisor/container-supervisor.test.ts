@@ -3,9 +3,11 @@ import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import { makeContainerSpec } from "@fleet/shared/protocol/test-factories";
 import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { DriverError, type StartOptions } from "../runtime/driver";
 import { FakeDriver } from "../runtime/fake/fake-driver";
 import { RecordingReporter } from "../testing/recording-reporter";
 import { silentLogger } from "../testing/silent-logger";
+import { BindMountPolicy } from "./bind-mount-policy";
 import { ContainerSupervisor, type SupervisorDeps } from "./container-supervisor";
 import { ImagePuller } from "./image-puller";
 import { OomTracker } from "./oom-tracker";
@@ -45,6 +47,7 @@ function harness(overrides: Partial<RestartTuning> = {}, images: string[] = []):
     reporter,
     oom,
     images: new ImagePuller(driver),
+    bindMounts: new BindMountPolicy(),
     log: silentLogger,
   };
   return { clock, driver, reporter, oom, deps };
@@ -453,5 +456,128 @@ describe("ContainerSupervisor", () => {
     expect(sup.sampleTarget()).toBeNull();
     await h.clock.advance(10 * MINUTE);
     expect(h.driver.callsTo("restart")).toHaveLength(1);
+  });
+});
+
+describe("ContainerSupervisor bind mounts", () => {
+  let h: Harness;
+  /** Symlinks by path as the host's filesystem resolves them; anything else is its own real path. */
+  let links: Map<string, string>;
+  let missing: Set<string>;
+
+  beforeEach(() => {
+    h = harness();
+    links = new Map();
+    missing = new Set();
+    h.deps.bindMounts = new BindMountPolicy(async (path) => {
+      if (missing.has(path)) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
+      return links.get(path) ?? path;
+    });
+    h.deps.bindMounts.update(["/srv/data"]);
+  });
+
+  function bindSpec(source: string): TContainerSpec {
+    const spec = makeContainerSpec({
+      restartPolicy: { name: "always" },
+      mounts: [{ type: "bind", source, target: "/data", readOnly: false }],
+    });
+    h.driver.images.add(spec.image);
+    return spec;
+  }
+
+  function startedSources(): string[] {
+    return h.driver
+      .callsTo("start")
+      .flatMap((call) =>
+        (call.args[0] as StartOptions).spec.mounts.flatMap((m) => (m.type === "bind" ? [m.source] : [])),
+      );
+  }
+
+  it("refuses a source whose real path leaves the allowed prefixes, naming that path, creating nothing, and retries", async () => {
+    links.set("/srv/data/r", "/");
+    const spec = bindSpec("/srv/data/r");
+    const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
+    await sup.ready;
+    expect(h.driver.callsTo("start")).toHaveLength(0);
+    expect(h.reporter.lastStatus(spec.id)).toMatchObject({
+      state: "failed",
+      engineId: null,
+      message:
+        "bind mount of /srv/data/r refused: it resolves to /, outside the allowed host paths (/srv/data) (retrying in 1s)",
+    });
+    expect(h.reporter.eventKinds(spec.id)).toEqual(["agent.error"]);
+
+    // The operator fixes the link; the next attempt creates the container with the real path.
+    links.set("/srv/data/r", "/srv/data/real");
+    await h.clock.advance(1 * SECOND);
+    expect(sup.state).toBe("running");
+    expect(startedSources()).toEqual(["/srv/data/real"]);
+  });
+
+  it("creates the container with the real path of a source that stays inside", async () => {
+    links.set("/srv/data/current", "/srv/data/releases/7");
+    const spec = bindSpec("/srv/data/current");
+    const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
+    await sup.ready;
+    expect(sup.state).toBe("running");
+    expect(startedSources()).toEqual(["/srv/data/releases/7"]);
+  });
+
+  it("refuses every bind mount while no host paths are allowed, and a missing source", async () => {
+    h.deps.bindMounts.update([]);
+    const none = bindSpec("/srv/data/app");
+    await ContainerSupervisor.create(h.deps, none, hashContainerSpec(none)).ready;
+    expect(h.reporter.lastStatus(none.id)?.message).toBe(
+      "bind mount of /srv/data/app refused: no host paths are allowed for bind mounts (retrying in 1s)",
+    );
+
+    h.deps.bindMounts.update(["/srv/data"]);
+    missing.add("/srv/data/missing");
+    const gone = bindSpec("/srv/data/missing");
+    await ContainerSupervisor.create(h.deps, gone, hashContainerSpec(gone)).ready;
+    expect(h.reporter.lastStatus(gone.id)?.message).toBe(
+      "bind mount of /srv/data/missing refused: bind source path does not exist (retrying in 1s)",
+    );
+    expect(h.driver.callsTo("start")).toHaveLength(0);
+  });
+
+  it("removes instead of restarting a container whose source became a symlink, then refuses it afresh", async () => {
+    const spec = bindSpec("/srv/data/app");
+    const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
+    await sup.ready;
+    const engineId = sup.engineId!;
+    links.set("/srv/data/app", "/");
+    h.driver.failNext(
+      "restart",
+      new DriverError("bind-mount-refused", "bind mount of /srv/data/app refused: it now resolves to /"),
+    );
+    await exit(h, sup, 1);
+    await h.clock.runNext();
+    expect(h.driver.callsTo("restart")).toHaveLength(1);
+    expect(h.driver.callsTo("destroy").map((c) => c.target)).toEqual([engineId]);
+    expect(h.driver.containers.has(engineId)).toBe(false);
+    expect(h.driver.callsTo("start")).toHaveLength(1);
+    expect(h.reporter.lastStatus(spec.id)).toMatchObject({
+      state: "failed",
+      engineId: null,
+      message:
+        "bind mount of /srv/data/app refused: it resolves to /, outside the allowed host paths (/srv/data) (retrying in 1s)",
+    });
+    expect(h.reporter.eventKinds(spec.id)).toContain("agent.warning");
+  });
+
+  it("after a stop, starting again checks the held source the same way", async () => {
+    const spec = bindSpec("/srv/data/app");
+    const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
+    await sup.ready;
+    const engineId = sup.engineId!;
+    await sup.stop();
+    links.set("/srv/data/app", "/srv/data/other");
+    h.driver.failNext("restart", new DriverError("bind-mount-refused", "it now resolves to /srv/data/other"));
+    await sup.start();
+    expect(h.driver.containers.has(engineId)).toBe(false);
+    expect(sup.state).toBe("running");
+    expect(sup.engineId).not.toBe(engineId);
+    expect(startedSources()).toEqual(["/srv/data/app", "/srv/data/other"]);
   });
 });

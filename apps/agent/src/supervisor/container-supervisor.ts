@@ -25,6 +25,7 @@ import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import type { Logger } from "pino";
 import { ExponentialBackoff } from "../backoff";
 import { type ExitResult, isDriverError, type ManagedContainer, type RuntimeDriver } from "../runtime/driver";
+import type { BindMountPolicy } from "./bind-mount-policy";
 import type { ImagePuller } from "./image-puller";
 import type { OomTracker } from "./oom-tracker";
 import { decideRestart, RestartTracker, type RestartTuning } from "./restart-policy";
@@ -43,6 +44,8 @@ export interface SupervisorDeps {
   reporter: SupervisorReporter;
   oom: OomTracker;
   images: ImagePuller;
+  /** Checked right before every create; the reconciler keeps it current. */
+  bindMounts: BindMountPolicy;
   log: Logger;
 }
 
@@ -350,7 +353,9 @@ export class ContainerSupervisor {
       });
       if (this.closed || this.keptStopped) return;
       this.setState("creating", null);
-      const started = await driver.start({ spec, hostId, specHash: this.specHashValue });
+      // A refusal fails the launch like any create error: reported as `failed` with the resolved path, retried with backoff.
+      const resolved = await this.deps.bindMounts.resolve(spec);
+      const started = await driver.start({ spec: resolved, hostId, specHash: this.specHashValue });
       this.engineIdValue = started.engineId;
       if (this.closed) return; // remove() awaits the launch, then removes what it created.
       this.launchBackoff.reset();
@@ -398,6 +403,10 @@ export class ContainerSupervisor {
       if (isDriverError(error, "not-found")) {
         this.deps.oom.forget(this.containerId, engineId);
         this.engineIdValue = null;
+        return this.doLaunch();
+      }
+      if (isDriverError(error, "bind-mount-refused")) {
+        await this.discardForBindMounts(engineId, error.message);
         return this.doLaunch();
       }
       const delay = this.launchBackoff.nextDelayMs();
@@ -448,6 +457,25 @@ export class ContainerSupervisor {
     this.deps.oom.forget(this.containerId, engineId);
     this.pid = null;
     this.setState("stopped", reason);
+  }
+
+  /**
+   * A bind source of the existing engine container changed since it was
+   * checked (part of its path is a symlink now): the container is removed
+   * instead of started, and the launch that follows checks the spec's
+   * sources afresh (refusing with the path they resolve to now).
+   */
+  private async discardForBindMounts(engineId: string, why: string): Promise<void> {
+    this.deps.log.warn({ containerId: this.containerId, engineId, why }, "not starting a container again");
+    this.emit("agent.warning", `not started again: ${why}; recreating it`, { engineId });
+    await this.deps.driver.destroy(engineId).catch((error: unknown) => {
+      this.deps.log.error(
+        { err: error, containerId: this.containerId, engineId },
+        "could not remove container",
+      );
+    });
+    this.deps.oom.forget(this.containerId, engineId);
+    this.engineIdValue = null;
   }
 
   private markStarted(found: ManagedContainer, freshCgroup: boolean): void {
@@ -632,6 +660,10 @@ export class ContainerSupervisor {
       if (this.closed || this.keptStopped) return;
       if (isDriverError(error, "not-found")) {
         this.engineIdValue = null;
+        return this.restart();
+      }
+      if (isDriverError(error, "bind-mount-refused")) {
+        await this.discardForBindMounts(engineId, error.message);
         return this.restart();
       }
       this.deps.log.warn({ err: error, containerId: this.containerId, engineId }, "restart failed");

@@ -6,6 +6,7 @@ import {
   formatMount,
   formatPortMapping,
   formatRestartPolicy,
+  isBindPathAllowed,
   parseMount,
   parsePortMapping,
   parseRestartPolicy,
@@ -15,6 +16,7 @@ import {
   type TPortMapping,
   type TRestartPolicy,
   volumeNamesOf,
+  ZBindMountPrefixes,
   ZContainerSpec,
   ZMount,
   ZNetworkName,
@@ -222,6 +224,42 @@ describe("mounts", () => {
       expect(result.success).toBe(false);
       expect(result.error?.issues[0]?.message).toMatch(/is an engine network/);
     }
+  });
+});
+
+describe("isBindPathAllowed", () => {
+  it.each([
+    ["/srv/data", ["/srv/data"], true],
+    ["/srv/data/x/y", ["/srv/data"], true],
+    ["/srv/database", ["/srv/data"], false],
+    ["/srv", ["/srv/data"], false],
+    ["/etc", [], false],
+    ["/opt/app", ["/srv/data", "/opt"], true],
+  ] as const)("%s under %j: %s", (path, prefixes, allowed) => {
+    expect(isBindPathAllowed(path, prefixes)).toBe(allowed);
+  });
+});
+
+describe("ZBindMountPrefixes", () => {
+  it("drops trailing slashes, doubled slashes and repeats", () => {
+    expect(ZBindMountPrefixes.parse(["/srv/data/", "/srv//data", " /opt "])).toEqual(["/srv/data", "/opt"]);
+  });
+
+  it.each([
+    ["/", "must not be / itself"],
+    ["//", "must not be / itself"],
+    ["srv/data", "must be an absolute path"],
+    ["/srv/../etc", "must not contain '..'"],
+  ])("refuses %j (%s)", (prefix, message) => {
+    const parsed = ZBindMountPrefixes.safeParse([prefix]);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toContain(message);
+  });
+
+  it("takes at most 64", () => {
+    const many = Array.from({ length: 65 }, (_, i) => `/srv/${i}`);
+    expect(ZBindMountPrefixes.safeParse(many).success).toBe(false);
+    expect(ZBindMountPrefixes.safeParse(many.slice(0, 64)).success).toBe(true);
   });
 });
 

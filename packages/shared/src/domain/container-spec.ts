@@ -271,6 +271,48 @@ export type TMount = z.infer<typeof ZMount>;
 export type TMountInput = z.input<typeof ZMount>;
 export type TVolumeMount = z.infer<typeof ZVolumeMount>;
 
+// ---- bind mount prefixes ----------------------------------------------------
+
+export const MAX_BIND_MOUNT_PREFIXES = 64;
+
+/**
+ * A host path prefix an administrator allows bind mounts under: absolute, not
+ * `/` (that would allow every path), without `..`; a trailing `/` is dropped.
+ * Agents compare it with the real path of each bind source (symlinks
+ * resolved), so it must be written as a real path itself.
+ */
+export const ZBindMountPrefix = z
+  .string()
+  .trim()
+  .max(4096)
+  .superRefine((path, ctx) => {
+    const problem = !path.startsWith("/")
+      ? "must be an absolute path"
+      : path.includes("\0")
+        ? "must not contain NUL characters"
+        : path.split("/").includes("..")
+          ? "must not contain '..'"
+          : /^\/+$/.test(path)
+            ? "must not be / itself: that would allow every host path"
+            : null;
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .transform((path) => path.replace(/\/+$/, "").replace(/\/{2,}/g, "/"));
+
+export const ZBindMountPrefixes = z
+  .array(ZBindMountPrefix)
+  .max(MAX_BIND_MOUNT_PREFIXES)
+  .transform((prefixes) => [...new Set(prefixes)]);
+
+/**
+ * The one rule for a bind source and the allowed prefixes, applied by the
+ * central to the path as written and by the agent to its real path:
+ * `/srv/data` allows `/srv/data` and `/srv/data/x`, not `/srv/database`.
+ */
+export function isBindPathAllowed(path: string, prefixes: readonly string[]): boolean {
+  return prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+}
+
 /**
  * Reads docker's `-v` forms: `data:/var/lib/app` (named volume),
  * `/srv/app:/etc/app` (bind mount of a host path), each with an optional

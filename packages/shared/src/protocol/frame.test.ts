@@ -181,18 +181,35 @@ describe("round trips", () => {
     expect(parseAgentFrame(raw)).toEqual({ ok: true, frame: makeAck() });
   });
 
-  it("reads a desired entry without runState as running, and keeps runState out of the spec hash", () => {
+  it("reads a desired entry without runState as running and a set without bindMountPrefixes as none allowed, and keeps runState out of the spec hash", () => {
     const spec = makeContainerSpec();
     const result = parseServerFrame(JSON.stringify({ type: "desired", generation: 1, containers: [spec] }));
     expect(result).toEqual({
       ok: true,
-      frame: { type: "desired", generation: 1, containers: [{ ...spec, runState: "running" }] },
+      frame: {
+        type: "desired",
+        generation: 1,
+        containers: [{ ...spec, runState: "running" }],
+        bindMountPrefixes: [],
+      },
     });
     const stopped = makeDesiredContainer({ runState: "stopped" });
     const { runState: _, ...stoppedSpec } = stopped;
     expect(hashContainerSpec(stopped)).toBe(hashContainerSpec(stoppedSpec));
     const running: TDesiredContainer = { ...stopped, runState: "running" };
     expect(hashContainerSpec(running)).toBe(hashContainerSpec(stopped));
+  });
+
+  it("reads a desired set's bind mount prefixes by the central's rule: normalized, never / or relative", () => {
+    const frame = (bindMountPrefixes: unknown) =>
+      parseServerFrame(JSON.stringify({ type: "desired", generation: 1, containers: [], bindMountPrefixes }));
+    expect(frame(["/srv/data/", "/srv//data", "/opt"])).toMatchObject({
+      ok: true,
+      frame: { bindMountPrefixes: ["/srv/data", "/opt"] },
+    });
+    for (const bad of [["/"], ["srv/data"], ["/srv/../etc"], "/srv"]) {
+      expect(frame(bad)).toMatchObject({ ok: false });
+    }
   });
 
   it("fills in defaults of operations", () => {

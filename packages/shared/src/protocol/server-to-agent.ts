@@ -1,6 +1,6 @@
 // Frames the central sends to an agent.
 import { z } from "zod";
-import { ZContainerSpec } from "../domain/container-spec";
+import { ZBindMountPrefixes, ZContainerSpec } from "../domain/container-spec";
 import { ZDesiredRunState } from "../domain/container-state";
 import { ZEpochMs, ZHostId } from "../domain/ids";
 import { ZErrorFrame, ZWireId } from "./common";
@@ -46,6 +46,13 @@ export const ZDesiredFrame = z
     type: z.literal("desired"),
     generation: z.int().nonnegative(),
     containers: z.array(ZDesiredContainer).max(MAX_DESIRED_CONTAINERS),
+    /**
+     * The host paths bind mounts may use, fleet-wide policy sent with every
+     * set: the agent refuses to create a container whose bind source's real
+     * path (symlinks resolved on the host) lies outside them. Empty: no bind
+     * mounts at all. Absent only in a `desired.json` kept by an older agent.
+     */
+    bindMountPrefixes: ZBindMountPrefixes.default([]),
   })
   .superRefine((frame, ctx) => {
     for (const field of ["id", "name"] as const) {

@@ -273,6 +273,7 @@ export function makeDesired(
     type: "desired",
     generation: 7,
     containers: entries.map((entry) => ({ ...entry, runState: entry.runState ?? "running" })),
+    bindMountPrefixes: [],
     ...rest,
   };
 }

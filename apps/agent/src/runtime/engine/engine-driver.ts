@@ -10,9 +10,11 @@
  * May import: the driver contract, @fleet/shared, dockerode, node built-ins.
  */
 import type { IncomingMessage } from "node:http";
+import { posix } from "node:path";
 import { type TContainerSpec, volumeNamesOf } from "@fleet/shared/domain/container-spec";
 import type DockerModem from "docker-modem";
 import Docker from "dockerode";
+import { assertCanonicalBindSource } from "../bind-sources";
 import {
   type DriverErrorCode,
   type DriverEvent,
@@ -260,6 +262,8 @@ export class EngineDriver implements RuntimeDriver {
       for (const network of extraNetworks(spec)) {
         await this.docker.getNetwork(network).connect({ Container: container.id });
       }
+      // Last, so as little time as possible passes between the check and the engine's mount.
+      await this.assertCreatedBindSources(container.id, spec);
       await container.start();
     } catch (err) {
       if (statusCodeOf(err) !== 304) {
@@ -308,6 +312,12 @@ export class EngineDriver implements RuntimeDriver {
   }
 
   async restart(engineId: string): Promise<ManagedContainer> {
+    const before = await this.inspectRaw(engineId);
+    if (!before) throw new EngineError("not-found", `restart ${shortId(engineId)} failed: no such container`);
+    // The engine walks each bind source path again at every start; one swapped for a symlink since create must not be followed.
+    for (const mount of before.Mounts ?? []) {
+      if (mount.Type === "bind") await assertCanonicalBindSource(mount.Source);
+    }
     try {
       await this.docker.getContainer(engineId).start();
     } catch (err) {
@@ -562,6 +572,38 @@ export class EngineDriver implements RuntimeDriver {
     }
   }
 
+  /**
+   * Before the first start: the engine holds exactly the spec's bind mounts,
+   * each with the source it was given (the real path the agent resolved), and
+   * each source is still its own real path. The caller removes the container
+   * when this throws, so it never starts.
+   */
+  private async assertCreatedBindSources(engineId: string, spec: TContainerSpec): Promise<void> {
+    const binds = spec.mounts.filter((mount) => mount.type === "bind");
+    const info = await this.inspectRaw(engineId);
+    const reported = (info?.Mounts ?? []).filter((mount) => mount.Type === "bind");
+    for (const mount of reported) {
+      const expected = binds.find((bind) => cleanTarget(bind.target) === mount.Destination);
+      if (!expected || expected.source !== mount.Source) {
+        throw new EngineError(
+          "bind-mount-refused",
+          `bind mount of ${mount.Source} at ${mount.Destination} refused: the engine holds it, but ${
+            expected ? `the checked source is ${expected.source}` : "the spec has no bind mount there"
+          }`,
+        );
+      }
+    }
+    for (const bind of binds) {
+      if (!reported.some((mount) => mount.Destination === cleanTarget(bind.target))) {
+        throw new EngineError(
+          "bind-mount-refused",
+          `bind mount of ${bind.source} at ${bind.target} refused: the engine does not report it after create`,
+        );
+      }
+      await assertCanonicalBindSource(bind.source);
+    }
+  }
+
   private isOurs(info: Docker.ContainerInspectInfo): boolean {
     const labels = info.Config.Labels ?? {};
     if (labels[FLEET_LABELS.managed] !== "true") return false;
@@ -694,6 +736,12 @@ export class EngineDriver implements RuntimeDriver {
       throw toEngineError(err, `inspect image ${image}`);
     }
   }
+}
+
+/** A mount target as both engines report it: `//`, `.` and a trailing `/` folded away. */
+function cleanTarget(target: string): string {
+  const normalized = posix.normalize(target);
+  return normalized.length > 1 ? normalized.replace(/\/+$/, "") : normalized;
 }
 
 function toManaged(info: Docker.ContainerInspectInfo, imageDigest: string | null): ManagedContainer {

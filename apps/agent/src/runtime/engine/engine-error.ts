@@ -54,8 +54,9 @@ export function toEngineError(
   err: unknown,
   action: string,
   opts: { notFound?: DriverErrorCode; code?: DriverErrorCode } = {},
-): EngineError {
-  if (err instanceof EngineError) return err;
+): DriverError {
+  // Already the driver's own (an engine error, or a refusal of the agent's checks): kept as it is.
+  if (err instanceof DriverError) return err;
   const statusCode = statusCodeOf(err);
   const message = engineMessageOf(err);
   const sysCode = typeof err === "object" && err !== null ? (err as DockerodeLikeError).code : undefined;

@@ -9,6 +9,7 @@ import { describeIssues } from "@fleet/shared/protocol/frame";
 import { MAX_DESIRED_CONTAINERS, type TDesiredContainer } from "@fleet/shared/protocol/server-to-agent";
 import type { Prisma, PrismaClient } from "../db";
 import { resourcesOfRow, restartPolicyOfRow } from "../db/container-columns";
+import { getBindMountPrefixes } from "../services/settings/get-settings";
 
 export const desiredContainerSelect = {
   id: true,
@@ -60,6 +61,8 @@ export function containerSpecFromRow(row: TDesiredContainerRow): TSpecFromRow {
 export interface TDesiredSnapshot {
   generation: number;
   containers: TDesiredContainer[];
+  /** Host-wide policy the agent enforces on real paths; read with the set so both are of one moment. */
+  bindMountPrefixes: string[];
   /** Rows whose spec does not parse: left out (the agent cannot run them), reported by the caller. */
   invalid: { containerId: string; name: string; error: string }[];
   /** More containers than one `desired` frame may carry: the snapshot must not be sent (a cut set would remove the rest). */
@@ -67,9 +70,10 @@ export interface TDesiredSnapshot {
 }
 
 /**
- * Raises the host's generation and reads its desired set, in one
- * transaction. Null when the host does not exist. The set: containers placed
- * on the host and not removed, with their desired state as `runState`. A
+ * Raises the host's generation and reads its desired set and the allowed bind
+ * mount prefixes, in one transaction. Null when the host does not exist. The
+ * set: containers placed on the host and not removed, with their desired
+ * state as `runState`. A
  * `stopped` one stays in the set so its agent keeps the engine container
  * (exited, logs readable) for a later start; its capacity was already given
  * back by the stop.
@@ -97,6 +101,7 @@ export async function takeDesiredSnapshot(options: {
           orderBy: [{ createdAt: "asc" }, { id: "asc" }],
           take: MAX_DESIRED_CONTAINERS + 1,
         });
+    const bindMountPrefixes = await getBindMountPrefixes({ db: tx });
     const containers: TDesiredContainer[] = [];
     const invalid: TDesiredSnapshot["invalid"] = [];
     for (const row of rows.slice(0, MAX_DESIRED_CONTAINERS)) {
@@ -108,6 +113,7 @@ export async function takeDesiredSnapshot(options: {
     return {
       generation: host.desiredGeneration,
       containers,
+      bindMountPrefixes,
       invalid,
       tooMany: rows.length > MAX_DESIRED_CONTAINERS,
     };

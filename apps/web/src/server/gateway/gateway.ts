@@ -177,6 +177,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       type: "desired",
       generation: snapshot.generation,
       containers: snapshot.containers,
+      bindMountPrefixes: snapshot.bindMountPrefixes,
     });
     if (sent) session.lastSentGeneration = snapshot.generation;
     return { ...result, sent };

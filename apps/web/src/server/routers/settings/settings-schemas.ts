@@ -1,5 +1,5 @@
+import { ZBindMountPrefixes } from "@fleet/shared/domain/container-spec";
 import { z } from "zod";
-import { ZBindMountPrefixes } from "../../services/settings/bind-mount-prefixes";
 
 export const ZSettings = z.object({
   /** Host paths bind mounts may use: a path equal to one of these or under it. */

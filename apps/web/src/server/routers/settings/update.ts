@@ -9,6 +9,8 @@ export const update = adminProcedure
     updateSettings({
       db: ctx.db,
       bus: ctx.bus,
+      desired: ctx.services.gateway,
+      log: ctx.log,
       now: () => new Date(ctx.clock.now()),
       bindMountPrefixes: input.bindMountPrefixes,
       actorId: ctx.user.id,

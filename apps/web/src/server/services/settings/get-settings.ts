@@ -1,8 +1,9 @@
 // Fleet-wide settings, each stored as one `Setting` row whose value its zod
 // schema checks on the way in and out (a value written by an older version
 // that no longer fits reads as the default).
+
+import { ZBindMountPrefixes } from "@fleet/shared/domain/container-spec";
 import type { Prisma, PrismaClient } from "../../db";
-import { ZBindMountPrefixes } from "./bind-mount-prefixes";
 
 export const BIND_MOUNTS_SETTING_KEY = "bind-mounts";
 

@@ -1,14 +1,26 @@
-// An administrator changes fleet-wide settings. Containers already placed keep
-// their bind mounts: the allowlist is checked when a container is placed.
+// An administrator changes fleet-wide settings. Containers already running
+// keep their bind mounts: the central checks the allowlist when a container is
+// placed, and each agent checks the real paths against it whenever it creates
+// a container (also when it replaces or recreates one already placed). The
+// list travels with every desired set, so connected hosts get it at once.
+import { ZBindMountPrefixes } from "@fleet/shared/domain/container-spec";
 import type { PrismaClient } from "../../db";
 import type { EventBus } from "../../event-bus";
 import { recordEvent } from "../../gateway/record-event";
-import { ZBindMountPrefixes } from "./bind-mount-prefixes";
+import type { Logger } from "../../logger";
+import type { DesiredStatePusher } from "../placement/placement-effects";
 import { BIND_MOUNTS_SETTING_KEY, type TSettings } from "./get-settings";
+
+/** The part of the gateway a settings change needs: agents learn the bind mount prefixes from desired sets. */
+export interface ConnectedDesiredStatePusher extends DesiredStatePusher {
+  connectedHostIds(): string[];
+}
 
 export async function updateSettings(options: {
   db: PrismaClient;
   bus: Pick<EventBus, "publish">;
+  desired: ConnectedDesiredStatePusher;
+  log: Logger;
   now: () => Date;
   bindMountPrefixes: readonly string[];
   actorId: string;
@@ -39,5 +51,13 @@ export async function updateSettings(options: {
     data: { bindMountPrefixes, by: options.actorEmail },
     ts: now,
   });
+  // A host not connected now gets the new list with the desired set sent at its welcome.
+  await Promise.all(
+    options.desired.connectedHostIds().map((hostId) =>
+      options.desired.pushDesired(hostId).catch((error: unknown) => {
+        options.log.warn({ err: error, hostId }, "pushing the new bind mount prefixes to a host failed");
+      }),
+    ),
+  );
   return { bindMountPrefixes };
 }
