@@ -140,6 +140,9 @@ async function startLocalAgent(socketPath: string): Promise<void> {
     if (!admin) throw new Error("no administrator exists to issue a join token");
     const joinToken = await createJoinToken({
       db,
+      bus: fleet.services.bus,
+      // Made by this launcher on the administrator's behalf, from this machine.
+      caller: { actor: { userId: admin.id, email: admin.email }, clientAddress: "127.0.0.1" },
       now: new Date(),
       createdById: admin.id,
       ttlMs: 10 * 60_000,

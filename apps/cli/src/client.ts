@@ -29,14 +29,16 @@ export interface ClientOptions {
   onResponse?: (response: Response) => void;
 }
 
-function authHeaders(auth: TClientAuth): Record<string, string> {
+function authHeaders(auth: TClientAuth, url: string): Record<string, string> {
   if (!auth) return {};
-  return "bearer" in auth ? { authorization: `Bearer ${auth.bearer}` } : { cookie: auth.cookie };
+  if ("bearer" in auth) return { authorization: `Bearer ${auth.bearer}` };
+  // The central takes a session cookie only from its own origin, as a browser would send it.
+  return { cookie: auth.cookie, origin: new URL(url).origin };
 }
 
 export function createFleetClient(options: ClientOptions): FleetClient {
   const url = `${options.url}/api/trpc`;
-  const headers = authHeaders(options.auth);
+  const headers = authHeaders(options.auth, options.url);
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({

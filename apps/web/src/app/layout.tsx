@@ -6,6 +6,10 @@ import type { ReactNode } from "react";
 import { Providers } from "@/client/providers";
 import "./globals.css";
 
+// Rendered per request: each response carries its own CSP nonce, which Next.js
+// can only put on the scripts of a page it renders then.
+export const dynamic = "force-dynamic";
+
 export const metadata: Metadata = {
   title: { default: "Fleet", template: "%s · Fleet" },
   description: "Container fleet manager",

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { describe, expect, test } from "vitest";
-import { createTestUser } from "./testing/factories";
+import { createTestUser, createTestUserWithToken } from "./testing/factories";
 import { createTestClient, startTestServer } from "./testing/test-server";
 
 describe("the app server", () => {
@@ -66,7 +66,10 @@ describe("the app server", () => {
   test("/metrics serves the Prometheus exposition", async () => {
     const server = await startTestServer({ databaseUrl: getDatabase().url });
     try {
-      const response = await fetch(`${server.url}/metrics`);
+      const { token } = await createTestUserWithToken({ db: server.db, role: "viewer" });
+      const response = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
       expect(await response.text()).toMatch(/^fleet_hosts\{status="online"\} 0$/m);
@@ -75,7 +78,7 @@ describe("the app server", () => {
     }
   });
 
-  test("with FLEET_TLS_CERT and FLEET_TLS_KEY it serves HTTPS, and the session cookie is Secure", async () => {
+  test("with FLEET_TLS_CERT and FLEET_TLS_KEY it serves HTTPS with HSTS, and the session cookie is Secure", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fleet-tls-"));
     const certPath = join(dir, "cert.pem");
     const keyPath = join(dir, "key.pem");
@@ -110,22 +113,29 @@ describe("the app server", () => {
       expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       const user = await createTestUser({ db: server.db, role: "viewer" });
       const body = JSON.stringify({ json: { email: user.email, password: user.password } });
-      const answer = await new Promise<{ status: number; cookies: string[] }>((resolve, reject) => {
-        const req = request(
-          `${server.url}/api/trpc/auth.signIn`,
-          { method: "POST", ca: readFileSync(certPath), headers: { "content-type": "application/json" } },
-          (res) => {
-            res.resume();
-            res.on("end", () =>
-              resolve({ status: res.statusCode ?? 0, cookies: res.headers["set-cookie"] ?? [] }),
-            );
-          },
-        );
-        req.on("error", reject);
-        req.end(body);
-      });
+      const answer = await new Promise<{ status: number; cookies: string[]; hsts?: string }>(
+        (resolve, reject) => {
+          const req = request(
+            `${server.url}/api/trpc/auth.signIn`,
+            { method: "POST", ca: readFileSync(certPath), headers: { "content-type": "application/json" } },
+            (res) => {
+              res.resume();
+              res.on("end", () =>
+                resolve({
+                  status: res.statusCode ?? 0,
+                  cookies: res.headers["set-cookie"] ?? [],
+                  hsts: res.headers["strict-transport-security"],
+                }),
+              );
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
+        },
+      );
       expect(answer.status).toBe(200);
-      expect(answer.cookies[0]).toMatch(/^fleet_session=.*; HttpOnly; Secure; SameSite=Lax$/);
+      expect(answer.cookies[0]).toMatch(/^fleet_session=.*; HttpOnly; Secure; SameSite=Strict$/);
+      expect(answer.hsts).toBe("max-age=31536000");
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

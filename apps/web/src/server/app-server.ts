@@ -17,11 +17,18 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { PrismaClient } from "./db";
 import type { TEnv } from "./env";
 import type { EventBus } from "./event-bus";
+import {
+  applyDashboardPolicy,
+  refusedTrpcRequest,
+  setSecurityHeaders,
+  writeTrpcRefusal,
+} from "./http-guards";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
 import type { TBootstrapResult } from "./services/auth/bootstrap";
+import { metricsAccessOf } from "./services/auth/metrics-access";
 import { type CreateServicesOptions, createServices, type Services } from "./services/index";
-import { createContextFactory, MAX_REQUEST_BODY_BYTES, publicError } from "./trpc";
+import { createContextFactory, isHttps, MAX_REQUEST_BODY_BYTES, publicError } from "./trpc";
 import { createUploadHandler, UPLOADS_PATH } from "./uploads";
 
 export const TRPC_BASE_PATH = "/api/trpc/";
@@ -131,12 +138,40 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     },
   });
 
+  const serveMetrics = (req: IncomingMessage, res: ServerResponse) => {
+    metricsAccessOf({ db, clock: services.clock, env, authorization: req.headers.authorization }).then(
+      (access) => {
+        if (access.ok) {
+          services.prometheus.handler(req, res);
+          return;
+        }
+        res.writeHead(401, {
+          "content-type": "text/plain; charset=utf-8",
+          "www-authenticate": 'Bearer realm="fleet metrics"',
+        });
+        res.end(`${access.problem}\n`);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "checking a /metrics token failed");
+        res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end("internal error\n");
+      },
+    );
+  };
+
   // SSE responses never finish on their own; close() ends them first.
   const streams = new Set<ServerResponse>();
   let nextHandlers: NextHandlers | null = null;
+  const dev = options.dev ?? env.NODE_ENV !== "production";
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const path = pathnameOf(req);
+    setSecurityHeaders(res, { https: isHttps(req, env) });
     if (path.startsWith(TRPC_BASE_PATH) || path === TRPC_BASE_PATH.slice(0, -1)) {
+      const procedurePath = path.slice(TRPC_BASE_PATH.length);
+      const refusal = refusedTrpcRequest(req, procedurePath);
+      if (refusal) {
+        writeTrpcRefusal(req, res, procedurePath, refusal);
+        return;
+      }
       if (req.headers.accept?.includes("text/event-stream")) {
         streams.add(res);
         res.once("close", () => streams.delete(res));
@@ -149,10 +184,11 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
       return;
     }
     if (path === PROMETHEUS_PATH) {
-      services.prometheus.handler(req, res);
+      serveMetrics(req, res);
       return;
     }
     if (nextHandlers) {
+      applyDashboardPolicy(req, res, dev);
       nextHandlers.handle(req, res).catch((error: unknown) => {
         log.error({ err: error, path }, "Next.js request failed");
         if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
@@ -199,7 +235,7 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
       nextHandlers = await prepareNext({
         server,
         env,
-        dev: options.dev ?? env.NODE_ENV !== "production",
+        dev,
         dir: options.nextDir ?? process.cwd(),
       });
     }

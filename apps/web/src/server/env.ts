@@ -29,6 +29,11 @@ function duration(defaultValue: string) {
     });
 }
 
+const flag = z
+  .enum(["0", "1", "false", "true"])
+  .default("0")
+  .transform((value) => value === "1" || value === "true");
+
 const port = z.coerce.number().int().min(0).max(65_535);
 
 export const ZEnvSource = z.object({
@@ -46,6 +51,8 @@ export const ZEnvSource = z.object({
     .min(24, "must be at least 24 characters (e.g. openssl rand -hex 24)")
     .max(512)
     .optional(),
+  // The first administrator's email; without it one is made up (admin-<random>@fleet.local).
+  FLEET_ADMIN_EMAIL: z.email().trim().toLowerCase().max(320).optional(),
   FLEET_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   FLEET_HEARTBEAT_INTERVAL: duration("5s"),
   FLEET_OFFLINE_AFTER: duration("15s"),
@@ -54,13 +61,19 @@ export const ZEnvSource = z.object({
   FLEET_RETENTION_MINUTE: duration("7d"),
   FLEET_RETENTION_HOUR: duration("90d"),
   FLEET_LOG_LEVEL: ZLogLevel.default("info"),
+  // `/metrics` takes this bearer token, or any API token; with
+  // FLEET_METRICS_PUBLIC=1 it needs none.
+  FLEET_METRICS_TOKEN: z
+    .string()
+    .trim()
+    .min(24, "must be at least 24 characters (e.g. openssl rand -hex 24)")
+    .max(512)
+    .optional(),
+  FLEET_METRICS_PUBLIC: flag,
   // Behind a reverse proxy every request comes from the proxy's address: with
   // this set, the client is the last address the proxy appended to
   // X-Forwarded-For (used for throttling and the audit log).
-  FLEET_TRUST_PROXY: z
-    .enum(["0", "1", "false", "true"])
-    .default("0")
-    .transform((value) => value === "1" || value === "true"),
+  FLEET_TRUST_PROXY: flag,
 });
 
 /**

@@ -19,6 +19,7 @@ import type { PrismaClient } from "./db";
 import type { TEnv } from "./env";
 import { describeIssues, isAppError } from "./errors";
 import type { EventBus } from "./event-bus";
+import { requestSiteOf } from "./http-guards";
 import type { Logger } from "./logger";
 import type { TAuth, TAuthUser } from "./services/auth/auth-user";
 import { authenticateRequest } from "./services/auth/authenticate-request";
@@ -44,6 +45,8 @@ export interface TrpcContext {
   secure: boolean;
   /** The caller's network address (see clientAddressOf), for throttling and the audit log. */
   clientAddress: string;
+  /** A browser sent this request from another site (see requestSiteOf). */
+  crossSite: boolean;
   /** Sets the session cookie on this response (null value: clears it). */
   setSessionCookie(token: string | null, expiresAt?: Date): void;
 }
@@ -70,26 +73,18 @@ export function clientAddressOf(req: IncomingMessage, env: Pick<TEnv, "FLEET_TRU
   return forwarded ? forwarded.slice(0, 64) : peer;
 }
 
-function isHttps(req: IncomingMessage, env: TEnv): boolean {
+function isEventStream(req: IncomingMessage): boolean {
+  return header(req, "accept")?.includes("text/event-stream") ?? false;
+}
+
+export function isHttps(req: IncomingMessage, env: Pick<TEnv, "FLEET_PUBLIC_URL">): boolean {
   if ((req.socket as TLSSocket).encrypted) return true;
   // Behind a TLS-terminating proxy, the public URL says what the browser sees.
   return env.FLEET_PUBLIC_URL.startsWith("https:");
 }
 
-// SameSite=Lax already keeps the cookie off cross-site POSTs in current
-// browsers; checking Origin as well covers older ones and same-site siblings.
-function isCrossSite(req: IncomingMessage, env: TEnv): boolean {
-  const origin = header(req, "origin");
-  if (!origin || req.method === "GET" || req.method === "HEAD") return false;
-  let originHost: string;
-  try {
-    originHost = new URL(origin).host;
-  } catch {
-    return true;
-  }
-  const allowed = new Set([header(req, "host"), new URL(env.FLEET_PUBLIC_URL).host]);
-  return !allowed.has(originHost);
-}
+const CROSS_SITE_REFUSED =
+  "cross-site request refused: call the API from the dashboard's own origin or with an API token";
 
 export function createContextFactory(services: Services) {
   return async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<TrpcContext> => {
@@ -101,7 +96,9 @@ export function createContextFactory(services: Services) {
         maxAgeSeconds,
         httpOnly: true,
         secure,
-        sameSite: "Lax",
+        // Strict: no other site can make a browser send it, not even a link.
+        // Every page signs in on the client, so arriving by a link costs nothing.
+        sameSite: "Strict",
         path: "/",
       });
       if (res.headersSent) {
@@ -118,10 +115,17 @@ export function createContextFactory(services: Services) {
       credentials: { authorization: header(req, "authorization"), cookie: req.headers.cookie },
     });
     let { auth, problem } = authentication;
-    if (auth?.via === "session" && isCrossSite(req, env)) {
+    const site = requestSiteOf(req, env);
+    // A cookie rides along on whatever a browser sends, from any site (GET
+    // navigations even with SameSite=Lax): it counts only on requests the
+    // browser says are from our own origin, GET and subscriptions included.
+    if (auth?.via === "session" && site !== "same-origin") {
       auth = null;
-      problem =
-        "cross-site request refused: call the API from the dashboard's own origin or with an API token";
+      problem = CROSS_SITE_REFUSED;
+    }
+    if (auth && isEventStream(req)) {
+      const untrack = services.streamGuard.track({ auth, close: () => res.destroy() });
+      res.once("close", untrack);
     }
     if (auth && authentication.renewedSession) {
       setSessionCookie(authentication.renewedSession.token, authentication.renewedSession.expiresAt);
@@ -137,6 +141,7 @@ export function createContextFactory(services: Services) {
       authProblem: problem,
       secure,
       clientAddress: clientAddressOf(req, env),
+      crossSite: site === "cross-site",
       setSessionCookie,
     };
   };
@@ -273,11 +278,25 @@ function requireRole(minimum: TUserRole) {
   });
 }
 
+// Calls without valid credentials share one budget per client address, so
+// nobody anonymous can flood the central (each sign-in costs a password hash;
+// each bad token a lookup). Signed-in callers are not counted here.
+const anonymousRateLimit = t.middleware(async ({ ctx, next }) => {
+  if (!ctx.auth && !(await ctx.services.anonymousCalls.allow(ctx.clientAddress))) {
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: "too many requests without credentials from your address: slow down, or sign in",
+    });
+  }
+  return next();
+});
+const anyCaller = t.procedure.use(anonymousRateLimit);
+
 /** Anyone, signed in or not. */
-export const publicProcedure = t.procedure.meta({ access: "public" });
+export const publicProcedure = anyCaller.meta({ access: "public" });
 /** Any signed-in person or API token (viewer, operator, admin). `ctx.user` is set. */
-export const viewerProcedure = t.procedure.meta({ access: "viewer" }).use(requireRole("viewer"));
+export const viewerProcedure = anyCaller.meta({ access: "viewer" }).use(requireRole("viewer"));
 /** Operators and admins: run, stop and move workloads. */
-export const operatorProcedure = t.procedure.meta({ access: "operator" }).use(requireRole("operator"));
+export const operatorProcedure = anyCaller.meta({ access: "operator" }).use(requireRole("operator"));
 /** Admins only: people, tokens, hosts joining and leaving. */
-export const adminProcedure = t.procedure.meta({ access: "admin" }).use(requireRole("admin"));
+export const adminProcedure = anyCaller.meta({ access: "admin" }).use(requireRole("admin"));

@@ -21,7 +21,7 @@ describe("the upload quota", () => {
     fetch(`${server.url}${UPLOADS_PATH}`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar" },
-      body,
+      body: new Uint8Array(body),
     });
 
   test("a full share is refused with 429, naming the share and when it frees; others still upload", async () => {

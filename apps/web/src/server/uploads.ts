@@ -14,14 +14,14 @@
  *     curl -H "Authorization: Bearer $TOKEN" --data-binary @context.tar \
  *       http://central:3000/api/uploads        → {"uploadId":"up_…", …}
  *
- * May import: node built-ins, `./clock`, `./env`, `./services/auth/*`, types of `./services/index`, `@fleet/shared`.
+ * May import: node built-ins, `./clock`, `./env`, `./http-guards`, `./services/auth/*`, types of `./services/index`, `@fleet/shared`.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "@fleet/shared/clock";
 import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { formatBytesHuman, formatDuration } from "@fleet/shared/units";
-import type { TEnv } from "./env";
+import { requestSiteOf } from "./http-guards";
 import { authenticateRequest } from "./services/auth/authenticate-request";
 import type { Services } from "./services/index";
 
@@ -253,18 +253,6 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-// A session cookie rides along on cross-site requests; the Origin says where one came from.
-function isCrossSite(req: IncomingMessage, env: TEnv): boolean {
-  const origin = header(req, "origin");
-  if (!origin) return false;
-  try {
-    const allowed = new Set([header(req, "host"), new URL(env.FLEET_PUBLIC_URL).host]);
-    return !allowed.has(new URL(origin).host);
-  } catch {
-    return true;
-  }
-}
-
 type TBodyResult =
   | { body: Buffer; tooLarge?: never; refusal?: never }
   | { tooLarge: true; body?: never; refusal?: never }
@@ -359,7 +347,7 @@ export function createUploadHandler(
       );
       return;
     }
-    if (auth.via === "session" && isCrossSite(req, env)) {
+    if (auth.via === "session" && requestSiteOf(req, env) !== "same-origin") {
       sendError(res, 403, "FORBIDDEN", "cross-site upload refused", true);
       return;
     }

@@ -1,6 +1,7 @@
-// Every procedure states who may call it, and a viewer can change nothing it
-// should not: this walks the whole router, so a procedure added later without
-// the right role builder fails here.
+// Every procedure states who may call it, and nobody can call what their
+// role does not allow: this walks the whole router (queries, mutations and
+// subscriptions, the latter over SSE as a browser opens them), so a procedure
+// added later without the right role builder fails here.
 
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import type { AnyTRPCProcedure } from "@trpc/server";
@@ -31,20 +32,51 @@ describe("roles", () => {
   const getDatabase = useTestDatabase();
   let server: TestServer;
   let viewerToken: string;
+  let operatorToken: string;
 
   beforeAll(async () => {
     server = await startTestServer({ databaseUrl: getDatabase().url });
     ({ token: viewerToken } = await createTestUserWithToken({ db: server.db, role: "viewer" }));
+    ({ token: operatorToken } = await createTestUserWithToken({ db: server.db, role: "operator" }));
   });
   afterAll(async () => {
     await server?.close();
   });
 
-  async function call(credentials: { bearer: string } | null, path: string, type: string): Promise<unknown> {
-    const client = createUntypedTestClient(server.url, credentials);
+  /** The error code a call ends with (null: it succeeded). */
+  async function refusal(
+    credentials: { bearer: string } | null,
+    path: string,
+    type: string,
+  ): Promise<string | null> {
     // An empty object: the role check runs before input parsing, so the input does not matter.
-    return type === "mutation" ? client.mutation(path, {}) : client.query(path, {});
+    if (type === "subscription") return subscriptionRefusal(credentials, path);
+    const client = createUntypedTestClient(server.url, credentials);
+    const call = type === "mutation" ? client.mutation(path, {}) : client.query(path, {});
+    return call.then(
+      () => null,
+      (error: unknown) => trpcErrorCode(error) ?? String(error),
+    );
   }
+
+  // A subscription answers 200 and then an SSE `serialized-error` event; the stream ends after it.
+  async function subscriptionRefusal(
+    credentials: { bearer: string } | null,
+    path: string,
+  ): Promise<string | null> {
+    const input = encodeURIComponent(JSON.stringify({ json: {} }));
+    const response = await fetch(`${server.url}/api/trpc/${path}?input=${input}`, {
+      headers: {
+        accept: "text/event-stream",
+        ...(credentials ? { authorization: `Bearer ${credentials.bearer}` } : {}),
+      },
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    return /^event: serialized-error\ndata: .*"code":"([A-Z_]+)"/m.exec(text)?.[1] ?? null;
+  }
+
+  const pathsOf = (list: { path: string }[]) => list.map((procedure) => procedure.path);
 
   test("the router has the procedures this file reasons about", () => {
     const paths = procedures.map((procedure) => procedure.path);
@@ -64,46 +96,64 @@ describe("roles", () => {
     test("is refused every other mutation with FORBIDDEN", async () => {
       expect(guardedMutations.length).toBeGreaterThan(5);
       const answers = await Promise.all(
-        guardedMutations.map(async ({ path, type }) => {
-          const error = await call({ bearer: viewerToken }, path, type).then(
-            () => null,
-            (caught: unknown) => caught,
-          );
-          return { path, code: trpcErrorCode(error) };
-        }),
+        guardedMutations.map(async ({ path, type }) => ({
+          path,
+          code: await refusal({ bearer: viewerToken }, path, type),
+        })),
       );
       expect(answers).toEqual(guardedMutations.map(({ path }) => ({ path, code: "FORBIDDEN" })));
     });
 
-    test("is refused every operator and admin query with FORBIDDEN", async () => {
-      const guardedQueries = procedures.filter(
+    test("is refused every operator and admin query and subscription with FORBIDDEN", async () => {
+      const guarded = procedures.filter(
         (procedure) =>
-          procedure.type === "query" && (procedure.access === "operator" || procedure.access === "admin"),
+          procedure.type !== "mutation" && (procedure.access === "operator" || procedure.access === "admin"),
       );
-      expect(guardedQueries.map((procedure) => procedure.path)).toEqual(
-        expect.arrayContaining(["user.list", "joinToken.list"]),
+      expect(pathsOf(guarded)).toEqual(
+        expect.arrayContaining(["user.list", "joinToken.list", "image.watchPull", "image.watchBuild"]),
       );
-      for (const { path, type } of guardedQueries) {
-        const error = await call({ bearer: viewerToken }, path, type).catch((caught: unknown) => caught);
-        expect({ path, code: trpcErrorCode(error) }).toEqual({ path, code: "FORBIDDEN" });
+      for (const { path, type } of guarded) {
+        expect({ path, code: await refusal({ bearer: viewerToken }, path, type) }).toEqual({
+          path,
+          code: "FORBIDDEN",
+        });
       }
     });
 
     test("is told which role is needed", async () => {
-      const error = await call({ bearer: viewerToken }, "host.remove", "mutation").catch(
-        (caught: unknown) => caught,
-      );
+      const error = await createUntypedTestClient(server.url, { bearer: viewerToken })
+        .mutation("host.remove", {})
+        .catch((caught: unknown) => caught);
       expect((error as Error).message).toBe("this needs the admin role; you are viewer");
     });
   });
 
-  test("anonymous callers get UNAUTHORIZED from every procedure that is not public", async () => {
-    const guarded = procedures.filter(
-      (procedure) => procedure.access !== "public" && procedure.type !== "subscription",
+  test("an operator is refused every admin procedure with FORBIDDEN", async () => {
+    const adminOnly = procedures.filter((procedure) => procedure.access === "admin");
+    expect(pathsOf(adminOnly)).toEqual(
+      expect.arrayContaining([
+        "user.create",
+        "user.update",
+        "joinToken.create",
+        "host.remove",
+        "settings.update",
+      ]),
+    );
+    for (const { path, type } of adminOnly) {
+      expect({ path, code: await refusal({ bearer: operatorToken }, path, type) }).toEqual({
+        path,
+        code: "FORBIDDEN",
+      });
+    }
+  });
+
+  test("anonymous callers get UNAUTHORIZED from every procedure that is not public, subscriptions too", async () => {
+    const guarded = procedures.filter((procedure) => procedure.access !== "public");
+    expect(pathsOf(guarded.filter((procedure) => procedure.type === "subscription"))).toEqual(
+      expect.arrayContaining(["event.stream", "metrics.live", "container.logsFollow"]),
     );
     for (const { path, type } of guarded) {
-      const error = await call(null, path, type).catch((caught: unknown) => caught);
-      expect({ path, code: trpcErrorCode(error) }).toEqual({ path, code: "UNAUTHORIZED" });
+      expect({ path, code: await refusal(null, path, type) }).toEqual({ path, code: "UNAUTHORIZED" });
     }
   });
 });

@@ -12,9 +12,11 @@ import { createGateway } from "../gateway/gateway";
 import type { GatewayTuning } from "../gateway/gateway-options";
 import type { Logger } from "../logger";
 import { createPrometheusExporter } from "../prometheus";
+import { createAnonymousCallBudget, DEFAULT_ANONYMOUS_CALLS } from "./auth/anonymous-calls";
 import { bootstrapFirstAdmin, type TBootstrapResult } from "./auth/bootstrap";
 import { pruneExpiredSessions } from "./auth/sessions";
 import { createSignInThrottle, type SignInThrottle } from "./auth/sign-in-throttle";
+import { createStreamGuard } from "./auth/stream-guard";
 import { createImageJobRegistry } from "./image/image-jobs";
 import type { MetricsTuning } from "./metrics/metrics-options";
 import { createMetricsService } from "./metrics/metrics-service";
@@ -29,7 +31,13 @@ export interface CreateServicesOptions {
   /** Default: the process's bus (event-bus.ts). */
   bus?: EventBus;
   /** For tests: shorter timeouts and intervals than production's. */
-  tuning?: { gateway?: Partial<GatewayTuning>; metrics?: Partial<MetricsTuning> };
+  tuning?: {
+    gateway?: Partial<GatewayTuning>;
+    metrics?: Partial<MetricsTuning>;
+    /** Calls without credentials allowed per client address and window. */
+    anonymousCalls?: { points: number; durationSeconds: number };
+    streamRecheckIntervalMs?: number;
+  };
 }
 
 const SESSION_PRUNE_INTERVAL_MS = 60 * 60_000;
@@ -39,6 +47,14 @@ export function createServices(options: CreateServicesOptions) {
   const clock = options.clock ?? systemClock;
   const bus = options.bus ?? getEventBus();
   const signInThrottle: SignInThrottle = createSignInThrottle({ clock });
+  const anonymousCalls = createAnonymousCallBudget(options.tuning?.anonymousCalls ?? DEFAULT_ANONYMOUS_CALLS);
+  const streamGuard = createStreamGuard({
+    db,
+    bus,
+    clock,
+    log,
+    recheckIntervalMs: options.tuning?.streamRecheckIntervalMs,
+  });
   const metrics = createMetricsService({
     db,
     env,
@@ -76,6 +92,8 @@ export function createServices(options: CreateServicesOptions) {
     clock,
     bus,
     signInThrottle,
+    anonymousCalls,
+    streamGuard,
     gateway,
     metrics,
     prometheus,
@@ -89,6 +107,7 @@ export function createServices(options: CreateServicesOptions) {
       const bootstrap = await bootstrapFirstAdmin({ db, env, log, clock });
       await pruneExpiredSessions({ db, clock });
       schedulePrune();
+      streamGuard.start();
       await metrics.start();
       await gateway.start();
       rescheduler.start();
@@ -98,6 +117,7 @@ export function createServices(options: CreateServicesOptions) {
     async stop(): Promise<void> {
       stopped = true;
       if (pruneTimer !== null) clock.clearTimeout(pruneTimer);
+      streamGuard.stop();
       // Cancelled first, awaited once the gateway has failed their operations, so they end at once.
       const imageJobsStopped = imageJobs.stop();
       await rescheduler.stop();

@@ -23,6 +23,7 @@ import { loadEnv, type TEnvSource } from "../env";
 import type { EventBus } from "../event-bus";
 import type { Logger } from "../logger";
 import type { AppRouter } from "../routers/_app";
+import type { CreateServicesOptions } from "../services/index";
 
 /** Log lines a test can read (pino's JSON, parsed). */
 export interface CapturedLog {
@@ -59,6 +60,7 @@ export async function startTestServer(options: {
   clock?: Clock;
   bus?: EventBus;
   log?: CapturedLog;
+  tuning?: CreateServicesOptions["tuning"];
 }): Promise<TestServer> {
   const env = loadEnv({
     NODE_ENV: "test",
@@ -76,6 +78,7 @@ export async function startTestServer(options: {
     next: false,
     clock: options.clock,
     bus: options.bus,
+    tuning: options.tuning,
     shutdownGraceMs: 1000,
   });
   return { fleet, url: fleet.url, db, log, close: () => fleet.close() };
@@ -112,8 +115,9 @@ function linkFor(url: string, credentials: TClientCredentials) {
     headers() {
       if (!credentials) return {};
       if ("bearer" in credentials) return { authorization: `Bearer ${credentials.bearer}` };
+      // As a browser on the dashboard's page sends them: the cookie counts only from our own origin.
       const cookie = credentials.cookies.header();
-      return cookie ? { cookie } : {};
+      return cookie ? { cookie, origin: url } : { origin: url };
     },
     async fetch(input, init) {
       const response = await fetch(input, init);

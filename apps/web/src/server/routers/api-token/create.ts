@@ -32,6 +32,17 @@ export const create = viewerProcedure
       throw new AppError("FORBIDDEN", "only an administrator can create API tokens for someone else");
     }
     const now = new Date(ctx.clock.now());
+    const asked = input.expiresIn === undefined ? null : new Date(now.getTime() + input.expiresIn);
+    // A token never mints one that outlives it: a leaked short-lived token
+    // must not become a permanent one. (Roles cannot rise: a token carries
+    // its user's role, and only administrators make tokens for others.)
+    const callerExpiresAt = ctx.auth.apiTokenExpiresAt;
+    if (callerExpiresAt && (asked === null || asked > callerExpiresAt)) {
+      throw new AppError(
+        "FORBIDDEN",
+        `this API token expires at ${callerExpiresAt.toISOString()}: a token it creates must expire no later (give expiresIn), or sign in to create a longer-lived one`,
+      );
+    }
     return createApiToken({
       db: ctx.db,
       bus: ctx.bus,
@@ -39,6 +50,6 @@ export const create = viewerProcedure
       now,
       userId,
       name: input.name,
-      expiresAt: input.expiresIn === undefined ? null : new Date(now.getTime() + input.expiresIn),
+      expiresAt: asked,
     });
   });

@@ -11,7 +11,11 @@ export const signOut = publicProcedure
   .output(ZSignOutOutput)
   .mutation(async ({ ctx }) => {
     const sessionId = ctx.auth?.sessionId ?? null;
-    if (sessionId) await deleteSession({ db: ctx.db, sessionId });
+    if (sessionId && ctx.auth) {
+      await deleteSession({ db: ctx.db, sessionId });
+      // Live views opened with this session close too.
+      ctx.bus.publish("access.changed", { userId: ctx.auth.user.id, sessionId });
+    }
     ctx.setSessionCookie(null);
     return { signedOut: sessionId !== null };
   });

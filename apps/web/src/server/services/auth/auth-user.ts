@@ -19,6 +19,8 @@ export interface TAuth {
   sessionId: string | null;
   /** The API token row when called with `Authorization: Bearer`. */
   apiTokenId: string | null;
+  /** When the API token expires (null: never, or not a token): what it creates may not outlive it. */
+  apiTokenExpiresAt: Date | null;
 }
 
 export const authUserSelect = {

@@ -42,7 +42,13 @@ export async function authenticateRequest(options: {
     if (!found.ok) return { ...none, problem: found.problem };
     return {
       ...none,
-      auth: { user: found.user, via: "apiToken", sessionId: null, apiTokenId: found.apiTokenId },
+      auth: {
+        user: found.user,
+        via: "apiToken",
+        sessionId: null,
+        apiTokenId: found.apiTokenId,
+        apiTokenExpiresAt: found.expiresAt,
+      },
     };
   }
   const token = parseCookieHeader(credentials.cookie).get(SESSION_COOKIE_NAME);
@@ -50,7 +56,13 @@ export async function authenticateRequest(options: {
   const found = await resolveSession({ db, clock, token });
   if (!found.ok) return { ...none, problem: found.problem };
   return {
-    auth: { user: found.user, via: "session", sessionId: found.sessionId, apiTokenId: null },
+    auth: {
+      user: found.user,
+      via: "session",
+      sessionId: found.sessionId,
+      apiTokenId: null,
+      apiTokenExpiresAt: null,
+    },
     problem: null,
     renewedSession: found.renewed ? { token, expiresAt: found.expiresAt } : null,
   };

@@ -11,7 +11,7 @@ import {
   startTestServer,
   type TestServer,
 } from "../../testing/test-server";
-import { BOOTSTRAP_ADMIN_EMAIL, bootstrapFirstAdmin } from "./bootstrap";
+import { bootstrapFirstAdmin } from "./bootstrap";
 import { generateToken, hashToken } from "./tokens";
 
 // Each case needs an empty database: the bootstrap only acts on one.
@@ -32,6 +32,12 @@ async function start(database: TestDatabase, env: Record<string, string> = {}): 
   return server;
 }
 
+function emailOf(server: TestServer): string {
+  const { bootstrap } = server.fleet;
+  if (!bootstrap.created) throw new Error("no administrator was created");
+  return bootstrap.email;
+}
+
 describe("first start", () => {
   test("with FLEET_BOOTSTRAP_TOKEN, that token is an administrator's API token", async () => {
     const database = await freshDatabase();
@@ -39,9 +45,11 @@ describe("first start", () => {
     const server = await start(database, { FLEET_BOOTSTRAP_TOKEN: token });
 
     expect(server.fleet.bootstrap).toMatchObject({ created: true, credential: "token" });
+    const adminEmail = emailOf(server);
+    expect(adminEmail).toMatch(/^admin-[0-9a-f]{10}@fleet\.local$/);
     const me = await createTestClient(server.url, { bearer: token }).auth.me.query();
     expect(me).toEqual({
-      user: expect.objectContaining({ email: BOOTSTRAP_ADMIN_EMAIL, role: "admin" }),
+      user: expect.objectContaining({ email: adminEmail, role: "admin" }),
       via: "apiToken",
     });
     // Only the hash is stored.
@@ -49,7 +57,7 @@ describe("first start", () => {
     expect(stored).toEqual([{ tokenHash: hashToken(token), name: "bootstrap" }]);
     // An admin-only procedure works with it.
     const users = await createTestClient(server.url, { bearer: token }).user.list.query();
-    expect(users.items.map((user) => user.email)).toEqual([BOOTSTRAP_ADMIN_EMAIL]);
+    expect(users.items.map((user) => user.email)).toEqual([adminEmail]);
     // No password was printed.
     expect(server.log.text()).not.toMatch(/password/);
   });
@@ -59,20 +67,21 @@ describe("first start", () => {
     const server = await start(database);
 
     expect(server.fleet.bootstrap).toMatchObject({ created: true, credential: "password" });
+    const adminEmail = emailOf(server);
     const printed = /with the password (\S+)/.exec(server.log.text());
     expect(printed?.[1]).toBeDefined();
-    expect(server.log.text()).toContain(`sign in at http://fleet.test:3000 as ${BOOTSTRAP_ADMIN_EMAIL}`);
+    expect(server.log.text()).toContain(`sign in at http://fleet.test:3000 as ${adminEmail}`);
 
     const cookies = new CookieJar();
     const client = createTestClient(server.url, { cookies });
     const signedIn = await client.auth.signIn.mutate({
-      email: BOOTSTRAP_ADMIN_EMAIL,
+      email: adminEmail,
       password: printed![1]!,
     });
     expect(signedIn.user.role).toBe("admin");
     expect(cookies.cookies.has("fleet_session")).toBe(true);
     expect(await client.auth.me.query()).toMatchObject({
-      user: { email: BOOTSTRAP_ADMIN_EMAIL },
+      user: { email: adminEmail },
       via: "session",
     });
   });
@@ -101,17 +110,26 @@ describe("first start", () => {
     expect(results.filter((result) => result.created)).toHaveLength(1);
     expect(await clients[0]!.user.count()).toBe(1);
   });
+
+  test("FLEET_ADMIN_EMAIL names the administrator; without it, two centrals make up different emails", async () => {
+    const named = await start(await freshDatabase(), { FLEET_ADMIN_EMAIL: "Ops@Example.test" });
+    expect(emailOf(named)).toBe("ops@example.test");
+    const first = emailOf(await start(await freshDatabase()));
+    const second = emailOf(await start(await freshDatabase()));
+    expect(first).not.toBe(second);
+  });
 });
 
 describe("sign-in", () => {
   test("a wrong password is UNAUTHORIZED and sets no cookie", async () => {
     const database = await freshDatabase();
     const server = await start(database);
+    const adminEmail = emailOf(server);
     const cookies = new CookieJar();
     const client = createTestClient(server.url, { cookies });
 
     const error = await client.auth.signIn
-      .mutate({ email: BOOTSTRAP_ADMIN_EMAIL, password: "not-the-password" })
+      .mutate({ email: adminEmail, password: "not-the-password" })
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TRPCClientError);
     expect((error as TRPCClientError<never>).data).toMatchObject({ code: "UNAUTHORIZED", httpStatus: 401 });

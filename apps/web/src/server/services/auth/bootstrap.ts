@@ -5,6 +5,7 @@
  * printed once to the log. Runs under an advisory lock, so centrals starting
  * together create one administrator, and does nothing once any user exists.
  */
+import { randomBytes } from "node:crypto";
 import type { Clock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db";
 import type { TEnv } from "../../env";
@@ -12,7 +13,13 @@ import type { Logger } from "../../logger";
 import { generatePassword, hashPassword } from "./passwords";
 import { hashToken, tokenDisplayPrefix, tokenKindOf } from "./tokens";
 
-export const BOOTSTRAP_ADMIN_EMAIL = "admin@fleet.local";
+/**
+ * A made-up email nobody can guess, so a stranger cannot aim guesses (or
+ * throttling) at the administrator's account by its well-known name.
+ */
+export function generatedAdminEmail(): string {
+  return `admin-${randomBytes(5).toString("hex")}@fleet.local`;
+}
 export const BOOTSTRAP_TOKEN_NAME = "bootstrap";
 // Arbitrary, fixed: the key of the advisory lock that serializes bootstraps.
 const BOOTSTRAP_LOCK_KEY = 72_707_370;
@@ -25,7 +32,7 @@ export type TBootstrapResult =
 
 export async function bootstrapFirstAdmin(options: {
   db: PrismaClient;
-  env: Pick<TEnv, "FLEET_BOOTSTRAP_TOKEN" | "FLEET_PUBLIC_URL">;
+  env: Pick<TEnv, "FLEET_BOOTSTRAP_TOKEN" | "FLEET_PUBLIC_URL" | "FLEET_ADMIN_EMAIL">;
   log: Logger;
   clock: Clock;
 }): Promise<TBootstrapResult> {
@@ -41,7 +48,12 @@ export async function bootstrapFirstAdmin(options: {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY}::bigint)`;
     if ((await tx.user.count()) > 0) return null;
     const user = await tx.user.create({
-      data: { email: BOOTSTRAP_ADMIN_EMAIL, name: "Administrator", role: "admin", passwordHash },
+      data: {
+        email: env.FLEET_ADMIN_EMAIL ?? generatedAdminEmail(),
+        name: "Administrator",
+        role: "admin",
+        passwordHash,
+      },
       select: { id: true, email: true },
     });
     if (env.FLEET_BOOTSTRAP_TOKEN) {

@@ -1,6 +1,12 @@
 import { scryptSync } from "node:crypto";
 import { describe, expect, test } from "vitest";
-import { generatePassword, hashPassword, verifyPassword } from "./passwords";
+import {
+  CONCURRENT_HASHES,
+  generatePassword,
+  hashPassword,
+  MAX_WAITING_HASHES,
+  verifyPassword,
+} from "./passwords";
 
 describe("hashPassword", () => {
   test("encodes scrypt with N=2^15, r=8, p=1, a random salt and a 32-byte key", async () => {
@@ -66,4 +72,23 @@ test("generated passwords are 24 URL-safe characters and differ", () => {
   const passwords = new Set(Array.from({ length: 50 }, generatePassword));
   expect(passwords.size).toBe(50);
   for (const password of passwords) expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+});
+
+test("at most a few hashes run at once and a bounded queue waits; past it callers are told to come back", async () => {
+  const stored = await hashPassword("the-password");
+  const asked = CONCURRENT_HASHES + MAX_WAITING_HASHES + 10;
+  const answers = await Promise.allSettled(
+    Array.from({ length: asked }, () => verifyPassword("the-password", stored)),
+  );
+  const refused = answers.filter((answer) => answer.status === "rejected");
+  expect(answers.filter((answer) => answer.status === "fulfilled" && answer.value)).toHaveLength(
+    CONCURRENT_HASHES + MAX_WAITING_HASHES,
+  );
+  expect(refused).toHaveLength(10);
+  expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({
+    code: "TOO_MANY_REQUESTS",
+    message: "the server is busy checking passwords: try again in a few seconds",
+  });
+  // Once the queue drained, hashing works again.
+  expect(await verifyPassword("the-password", stored)).toBe(true);
 });

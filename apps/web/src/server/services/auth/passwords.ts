@@ -5,6 +5,8 @@
  * the parameters from the stored string, within bounds.
  */
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
+import pLimit from "p-limit";
+import { AppError } from "../../errors";
 
 // N = 2^15, r = 8 takes about 32 MiB and ~50–100 ms per hash: slow for a
 // guesser, fine for a sign-in.
@@ -19,7 +21,29 @@ const MAX_COST = 2 ** 20;
 export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 1024;
 
+// Each hash holds ~32 MiB and a libuv thread for ~100 ms. Anonymous callers
+// can ask for one (sign-in), so at most this many run at once and a bounded
+// queue waits; past it callers are told to come back rather than piling up
+// memory and starving every other request of the thread pool.
+export const CONCURRENT_HASHES = 2;
+export const MAX_WAITING_HASHES = 16;
+const hashingSlots = pLimit(CONCURRENT_HASHES);
+
 function scryptAsync(
+  password: string,
+  salt: Buffer,
+  keyLength: number,
+  options: ScryptOptions,
+): Promise<Buffer> {
+  if (hashingSlots.pendingCount >= MAX_WAITING_HASHES) {
+    return Promise.reject(
+      new AppError("TOO_MANY_REQUESTS", "the server is busy checking passwords: try again in a few seconds"),
+    );
+  }
+  return hashingSlots(() => scryptNow(password, salt, keyLength, options));
+}
+
+function scryptNow(
   password: string,
   salt: Buffer,
   keyLength: number,
@@ -100,6 +124,9 @@ export function generatePassword(): string {
 // missing account as for a wrong password and does not reveal which it was.
 let decoyHash: Promise<string> | undefined;
 export function decoyPasswordHash(): Promise<string> {
-  decoyHash ??= hashPassword(generatePassword());
+  decoyHash ??= hashPassword(generatePassword()).catch((error: unknown) => {
+    decoyHash = undefined;
+    throw error;
+  });
   return decoyHash;
 }

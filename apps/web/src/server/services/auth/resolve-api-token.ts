@@ -10,7 +10,7 @@ import { hashToken } from "./tokens";
 export const API_TOKEN_LAST_USED_RESOLUTION_MS = 60_000;
 
 export type TApiTokenLookup =
-  | { ok: true; user: TAuthUser; apiTokenId: string }
+  | { ok: true; user: TAuthUser; apiTokenId: string; expiresAt: Date | null }
   | { ok: false; problem: string };
 
 export async function resolveApiToken(options: {
@@ -45,5 +45,5 @@ export async function resolveApiToken(options: {
       data: { lastUsedAt: new Date(now) },
     });
   }
-  return { ok: true, user: toAuthUser(row.user), apiTokenId: row.id };
+  return { ok: true, user: toAuthUser(row.user), apiTokenId: row.id, expiresAt: row.expiresAt };
 }
