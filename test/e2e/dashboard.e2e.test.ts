@@ -112,7 +112,16 @@ describe.sequential("dashboard", () => {
       const { central } = fleet();
       const context = await fleet().newContext();
       const page = await context.newPage();
-      await page.goto("/hosts");
+      const blocked: string[] = [];
+      page.on("console", (message) => {
+        if (/Content Security Policy/i.test(message.text())) blocked.push(message.text());
+      });
+      const response = await page.goto("/hosts");
+      // Scripts run only with the response's nonce; the page working at all shows Next.js put it on every one.
+      expect(response?.headers()["content-security-policy"]).toMatch(
+        /script-src 'self' 'nonce-[A-Za-z0-9+/=]{20,}' 'strict-dynamic'.*frame-ancestors 'none'/,
+      );
+      expect(response?.headers()["x-content-type-options"]).toBe("nosniff");
       await page.waitForURL((url) => url.pathname === "/sign-in");
       const button = await signInButton(page);
       await screenshot(page, "sign-in");
@@ -129,6 +138,7 @@ describe.sequential("dashboard", () => {
       await waitForHeading(page, landed === "/" ? "Overview" : "Hosts");
       await page.waitForTimeout(1500);
       expect(new URL(page.url()).pathname, "still signed in a moment later").toBe(landed);
+      expect(blocked, "nothing the page needs is blocked by its CSP").toEqual([]);
       await context.close();
     },
   );
