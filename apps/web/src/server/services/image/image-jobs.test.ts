@@ -154,6 +154,24 @@ describe("image job registry", () => {
     expect(c.jobId).not.toBe(a.jobId);
   });
 
+  test("one person may have at most maxRunningPerOwner jobs running; others still start theirs", async () => {
+    const { jobs } = setup({ maxRunningPerOwner: 2 });
+    const streams = Array.from({ length: 4 }, () => manualStream<TPullProgress>());
+    await jobs.start({ kind: "pull", ownerId: OWNER.userId, begin: streams[0]!.begin });
+    await jobs.start({ kind: "pull", ownerId: OWNER.userId, begin: streams[1]!.begin });
+    await expect(
+      jobs.start({ kind: "pull", ownerId: OWNER.userId, begin: streams[2]!.begin }),
+    ).rejects.toMatchObject({
+      code: "TOO_MANY_REQUESTS",
+      message: expect.stringMatching(/the most one person may/),
+    });
+    await jobs.start({ kind: "pull", ownerId: "u-someone-else", begin: streams[3]!.begin });
+    streams[0]!.end();
+    await flushAsync();
+    await jobs.start({ kind: "pull", ownerId: OWNER.userId, begin: streams[2]!.begin });
+    expect(jobs.size).toBe(4);
+  });
+
   test("a finished job is forgotten keepFinishedMs after it ended; a running one is not", async () => {
     const { jobs, clock } = setup({ keepFinishedMs: 60_000 });
     const running = manualStream<TPullProgress>();

@@ -10,8 +10,9 @@
 // connections closing), and a central behind a balancer with several
 // replicas serves a job only to clients that reach its replica.
 //
-// Bounded three ways: at most `maxJobs` held at once (finished ones make room
+// Bounded four ways: at most `maxJobs` held at once (finished ones make room
 // first, oldest first; when every one is running a new job is refused), at
+// most `maxRunningPerOwner` running for one person, at
 // most `maxMessagesPerJob` progress messages kept per job (past that the
 // oldest droppable ones go; a job's final messages are always kept), and a
 // finished job is forgotten `keepFinishedMs` after it ended.
@@ -36,6 +37,8 @@ export type TImageJobKind = keyof TImageJobProgress;
 export interface ImageJobLimits {
   /** Jobs held at once, running or finished. */
   maxJobs: number;
+  /** Jobs one person may have running at once, so nobody takes every slot. */
+  maxRunningPerOwner: number;
   /** Progress messages kept per job for watchers that come (back) later. */
   maxMessagesPerJob: number;
   /** How long a finished job can still be watched. */
@@ -44,6 +47,7 @@ export interface ImageJobLimits {
 
 export const IMAGE_JOB_LIMITS: ImageJobLimits = {
   maxJobs: 64,
+  maxRunningPerOwner: 8,
   maxMessagesPerJob: 2000,
   keepFinishedMs: 5 * 60_000,
 };
@@ -229,6 +233,14 @@ export function createImageJobRegistry(options: {
 
     async start({ kind, ownerId, begin }) {
       if (stopped) throw new AppError("PRECONDITION_FAILED", "the central is shutting down");
+      let running = 0;
+      for (const job of jobs.values()) if (job.running && job.ownerId === ownerId) running++;
+      if (running >= limits.maxRunningPerOwner) {
+        throw new AppError(
+          "TOO_MANY_REQUESTS",
+          `you already have ${running} pulls and builds running, the most one person may: wait for one to end, or cancel one`,
+        );
+      }
       makeRoom();
       const job: Job = {
         id: `job_${randomBytes(18).toString("base64url")}`,
