@@ -326,5 +326,17 @@ describe("digest-pinned deployments on dockerd and Podman", () => {
     expect(replica).toMatchObject({ image: TEST_IMAGE_TAG, imageDigest: null });
     const view = await engineView(replica!);
     expect(view.imageId).toBe(await buildTestImage(engines[view.kind]()));
+    // Said as information, with no failed pull from a registry that never had it.
+    const events = (await client.event.list.query({ limit: 200 })).items;
+    const notPinned = events.filter((event) => event.kind === "image.not-pinned");
+    expect(notPinned).toHaveLength(1);
+    expect(notPinned[0]).toMatchObject({ severity: "info" });
+    expect(notPinned[0]!.message).toMatch(
+      new RegExp(`^not pinned: ${TEST_IMAGE_TAG.replace(/[./]/g, "\\$&")} is local to host pin-(docker|podman) `),
+    );
+    const failedPulls = events.filter(
+      (event) => event.kind === "image.pull-failed" && event.message.includes(TEST_IMAGE_TAG),
+    );
+    expect(failedPulls).toEqual([]);
   });
 });

@@ -46,6 +46,7 @@ export function TimeSeriesChart({
   series,
   formatValue,
   yMax,
+  window,
   height = 180,
 }: {
   testId: string;
@@ -54,6 +55,8 @@ export function TimeSeriesChart({
   formatValue: (value: number) => string;
   /** A fixed top (e.g. 100% or the memory limit); auto otherwise. */
   yMax?: number;
+  /** The time window the x axis spans (epoch ms), even where there is no data; the data's own span otherwise. */
+  window?: { from: number; to: number };
   height?: number;
 }) {
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -119,8 +122,13 @@ export function TimeSeriesChart({
     instance.data.datasets = series.map(datasetOf);
     const yScale = instance.options.scales?.y;
     if (yScale) yScale.max = yMax;
+    const xScale = instance.options.scales?.x;
+    if (xScale) {
+      xScale.min = window?.from;
+      xScale.max = window?.to;
+    }
     instance.update("none");
-  }, [series, yMax]);
+  }, [series, yMax, window?.from, window?.to]);
 
   const first = series[0]?.points.length ?? 0;
   return (

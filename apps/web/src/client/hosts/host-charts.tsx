@@ -42,11 +42,18 @@ export function HostCharts({ hostId, live }: { hostId: string; live: ReturnType<
     ),
   );
   const samples = live.window.hosts.get(hostId);
-  // `live.version` changes with every message; the window itself is mutated in place.
+  // Every chart spans the chosen range up to now, data or not. `live.version`
+  // changes with every message (the window itself is mutated in place), which
+  // moves the window along.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: see above
+  const timeWindow = useMemo(() => {
+    const to = Date.now();
+    return { from: to - RANGE_MS[range], to };
+  }, [range, history.data, live.version]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: see above
   const series = useMemo(
-    () => buildHostSeries({ history: history.data?.series, live: samples ?? [], rangeMs: RANGE_MS[range] }),
-    [history.data, samples, range, live.version],
+    () => buildHostSeries({ history: history.data?.series, live: samples ?? [], from: timeWindow.from }),
+    [history.data, samples, timeWindow, live.version],
   );
   const cpu = useMemo<TTimeSeries[]>(
     () => [
@@ -84,9 +91,27 @@ export function HostCharts({ hostId, live }: { hostId: string; live: ReturnType<
       </div>
       <ErrorNote error={history.error ?? live.error} />
       <div className="grid grid-3">
-        <TimeSeriesChart testId="chart-cpu" title="CPU (cores)" series={cpu} formatValue={formatCores} />
-        <TimeSeriesChart testId="chart-memory" title="Memory" series={memory} formatValue={formatBytes} />
-        <TimeSeriesChart testId="chart-load" title="Load average" series={load} formatValue={formatLoad} />
+        <TimeSeriesChart
+          testId="chart-cpu"
+          title="CPU (cores)"
+          series={cpu}
+          formatValue={formatCores}
+          window={timeWindow}
+        />
+        <TimeSeriesChart
+          testId="chart-memory"
+          title="Memory"
+          series={memory}
+          formatValue={formatBytes}
+          window={timeWindow}
+        />
+        <TimeSeriesChart
+          testId="chart-load"
+          title="Load average"
+          series={load}
+          formatValue={formatLoad}
+          window={timeWindow}
+        />
       </div>
     </section>
   );

@@ -37,7 +37,7 @@ describe("buildHostSeries", () => {
     const series = buildHostSeries({
       history: history([10_000, 15_000]),
       live: [makeHostSample({ ts: 15_000, cpuCores: 9 }), makeHostSample({ ts: 20_000, cpuCores: 2 })],
-      rangeMs: 15 * MINUTE,
+      from: 20_000 - 15 * MINUTE,
     });
     expect(series.cpuCores).toEqual([
       { t: 10_000, v: 10 },
@@ -51,7 +51,7 @@ describe("buildHostSeries", () => {
     const series = buildHostSeries({
       history: undefined,
       live: [makeHostSample({ ts: 1000 }), makeHostSample({ ts: 6000 })],
-      rangeMs: 15 * MINUTE,
+      from: 0,
     });
     expect(series.memoryUsed).toHaveLength(2);
   });
@@ -61,7 +61,7 @@ describe("buildHostSeries", () => {
     const series = buildHostSeries({
       history: history([start - 20 * MINUTE, start, start + 5000, start + 5 * MINUTE]),
       live: [],
-      rangeMs: 15 * MINUTE,
+      from: start + 5 * MINUTE - 15 * MINUTE,
     });
     expect(series.cpuCores.map((point) => point.t)).toEqual([
       start,
@@ -76,8 +76,23 @@ describe("buildHostSeries", () => {
     const series = buildHostSeries({
       history: history([0, MINUTE, 3 * MINUTE], MINUTE),
       live: [],
-      rangeMs: 24 * 60 * MINUTE,
+      from: 0,
     });
     expect(series.cpuCores.every((point) => point.v !== null)).toBe(true);
+  });
+
+  test("a sample stamped in the future does not push the real ones out of the window", () => {
+    const now = 1_000 * MINUTE;
+    const series = buildHostSeries({
+      history: history([now - 2 * MINUTE, now - MINUTE]),
+      live: [makeHostSample({ ts: now + 365 * 24 * 60 * MINUTE })],
+      from: now - 15 * MINUTE,
+    });
+    expect(
+      series.cpuCores
+        .filter((point) => point.v !== null)
+        .map((point) => point.t)
+        .slice(0, 2),
+    ).toEqual([now - 2 * MINUTE, now - MINUTE]);
   });
 });

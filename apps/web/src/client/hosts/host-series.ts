@@ -36,10 +36,14 @@ const RAW_INTERVAL_GUESS_MS = 5000;
 export function buildHostSeries(options: {
   history: THostHistory | undefined;
   live: readonly THostSample[];
-  /** Width of the window shown; points older than the newest minus this are dropped. */
-  rangeMs: number;
+  /**
+   * Start of the window shown (now minus the chosen range); older points are
+   * dropped. Taken from the clock, not from the newest point, so one sample
+   * stamped in the future cannot push every real one out of the window.
+   */
+  from: number;
 }): THostSeries {
-  const { history, live, rangeMs } = options;
+  const { history, live, from } = options;
   const rows: TRow[] = (history?.points ?? []).map((point) => ({
     t: point.t,
     cpuCores: point.cpuCores,
@@ -73,9 +77,6 @@ export function buildHostSeries(options: {
     load5: [],
     load15: [],
   };
-  const newest = rows.at(-1)?.t;
-  if (newest === undefined) return series;
-  const from = newest - rangeMs;
   const gapMs = Math.max(MIN_GAP_MS, 3 * (history?.stepMs ?? RAW_INTERVAL_GUESS_MS));
   let previousT: number | null = null;
   for (const row of rows) {

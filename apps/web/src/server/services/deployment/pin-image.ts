@@ -3,10 +3,16 @@
 // the tag has moved in the registry since. The digest is whatever one host's
 // engine reports after pulling the tag, through the ordinary image pull (so
 // the pull is recorded and the host's image list refreshed like any other).
-import { familiarImageRef, parseImageRef } from "@fleet/shared/image-ref";
+import {
+  DEFAULT_REGISTRY,
+  familiarImageRef,
+  parseImageRef,
+  type TParsedImageRef,
+} from "@fleet/shared/image-ref";
 import { matchesLabels, ZLabels } from "@fleet/shared/label-selector";
 import type { PrismaClient } from "../../db";
 import type { EventBus } from "../../event-bus";
+import { recordEvent } from "../../gateway/record-event";
 import type { Logger } from "../../logger";
 import type { OpGateway } from "../image/op-gateway";
 import { pullImage } from "../image/pull-image";
@@ -55,6 +61,29 @@ export async function pinImage(options: {
     const labels = ZLabels.safeParse(candidate.labels);
     return labels.success && matchesLabels(requirements, labels.data) && gateway.isConnected(candidate.id);
   });
+  // A tag that was built on a host and never pushed cannot be pinned, and
+  // asking a registry for it only produces a failed pull (from Docker Hub, for
+  // a name without a registry): it runs as it is, and the log says so plainly.
+  const imageRows = await db.hostImage.findMany({
+    where: { hostId: { in: candidates.map((candidate) => candidate.id) } },
+    select: { repoTags: true, repoDigests: true, host: { select: { id: true, name: true } } },
+    orderBy: { host: { name: "asc" } },
+  });
+  const local = localBuildHolder(imageRows, written);
+  if (local) {
+    const problem = `not pinned: ${image} is local to host ${local.name} (built there, in no registry)`;
+    await recordEvent({
+      db,
+      bus: options.bus,
+      kind: "image.not-pinned",
+      severity: "info",
+      hostId: local.id,
+      message: problem,
+      data: { image, by: options.actorEmail },
+      ts: options.now(),
+    });
+    return { image, digest: null, problem };
+  }
   // Placement will say why nothing fits; an unpinned deployment is still a deployment.
   if (!host) {
     return {
@@ -82,4 +111,54 @@ export async function pinImage(options: {
   return digest === null
     ? { image, digest: null, problem: problem ?? "the pull did not finish" }
     : { image: pinnedReference(image, digest), digest, problem: null };
+}
+
+export interface THostImageRow {
+  repoTags: string[];
+  repoDigests: string[];
+  host: { id: string; name: string };
+}
+
+function parsedOrNull(name: string): TParsedImageRef | null {
+  try {
+    return parseImageRef(name);
+  } catch {
+    return null; // e.g. `<none>:<none>`
+  }
+}
+
+// Podman lists a local build of `app:1` as `localhost/app:1` (and gives it a
+// digest under that name, which is no registry either).
+function sameRepository(listed: TParsedImageRef, wanted: TParsedImageRef): boolean {
+  if (listed.registry === wanted.registry && listed.repository === wanted.repository) return true;
+  return (
+    listed.registry === "localhost" &&
+    wanted.registry === DEFAULT_REGISTRY &&
+    (wanted.repository === listed.repository || wanted.repository === `library/${listed.repository}`)
+  );
+}
+
+/**
+ * The host whose engine holds `wanted`'s tag built locally: no host holds
+ * that tag with a digest from a registry. Null when some host pulled it from
+ * one (a pull can pin it) or none holds it.
+ */
+export function localBuildHolder(
+  rows: readonly THostImageRow[],
+  wanted: TParsedImageRef,
+): { id: string; name: string } | null {
+  const tag = wanted.tag ?? "latest";
+  const holders = rows.filter((row) =>
+    row.repoTags.some((name) => {
+      const listed = parsedOrNull(name);
+      return listed !== null && listed.tag === tag && sameRepository(listed, wanted);
+    }),
+  );
+  const fromRegistry = holders.some((row) =>
+    row.repoDigests.some((name) => {
+      const listed = parsedOrNull(name);
+      return listed !== null && listed.registry !== "localhost" && sameRepository(listed, wanted);
+    }),
+  );
+  return fromRegistry ? null : (holders[0]?.host ?? null);
 }

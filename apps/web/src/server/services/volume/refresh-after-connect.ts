@@ -1,11 +1,13 @@
-// After a host connects, its engine's volumes and networks replace the stored
-// rows: whatever changed while it was away (a volume removed by hand, an
-// engine reinstalled) shows and steers placement again. The gateway runs this
+// After a host connects, its engine's images, volumes and networks replace the
+// stored rows: whatever changed while it was away (a volume removed by hand,
+// an image built by hand, an engine reinstalled) shows and steers placement
+// and image pinning again. The gateway runs this
 // in the background; a failure leaves the old rows and is logged.
 import type { PrismaClient } from "../../db";
 import { isAppError } from "../../errors";
 import type { Logger } from "../../logger";
 import type { OpGateway } from "../image/op-gateway";
+import { refreshHostImages } from "../image/refresh-images";
 import { refreshHostNetworks } from "../network/refresh-networks";
 import { refreshHostVolumes } from "./refresh-volumes";
 
@@ -18,10 +20,16 @@ export async function refreshHostObjectsAfterConnect(options: {
   hostName: string;
 }): Promise<void> {
   const { hostId, hostName, log } = options;
-  const outcomes = await Promise.allSettled([refreshHostVolumes(options), refreshHostNetworks(options)]);
+  const refreshes = {
+    images: refreshHostImages(options),
+    volumes: refreshHostVolumes(options),
+    networks: refreshHostNetworks(options),
+  };
+  const outcomes = await Promise.allSettled(Object.values(refreshes));
+  const kinds = Object.keys(refreshes);
   for (const [index, outcome] of outcomes.entries()) {
     if (outcome.status === "fulfilled") continue;
-    const what = index === 0 ? "volumes" : "networks";
+    const what = kinds[index];
     // An agent's refusal (an engine without the API, a host gone again) is expected; anything else is a bug.
     if (isAppError(outcome.reason)) {
       log.info(
