@@ -116,6 +116,13 @@ const FLAGS = {
     help: `Log level: ${ZLogLevel.options.join(", ")}. Logs are JSON lines on stdout.`,
   },
   help: { flag: "help", value: null, env: null, default: null, help: "Show this help and exit." },
+  version: {
+    flag: "version",
+    value: null,
+    env: null,
+    default: null,
+    help: "Print the version and commit, and exit.",
+  },
 } satisfies Record<string, FlagDoc>;
 
 type FlagName = keyof typeof FLAGS;
@@ -204,7 +211,10 @@ export const ZAgentConfig = z.object({
 });
 export type TAgentConfig = z.output<typeof ZAgentConfig>;
 
-export type TConfigOutcome = { kind: "run"; config: TAgentConfig } | { kind: "help"; text: string };
+export type TConfigOutcome =
+  | { kind: "run"; config: TAgentConfig }
+  | { kind: "help"; text: string }
+  | { kind: "version" };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -267,6 +277,7 @@ export function parseAgentConfig(
     throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
   if (values.help === true) return { kind: "help", text: agentHelpText() };
+  if (values.version === true) return { kind: "version" };
 
   const pick = (name: FlagName): string | undefined => {
     const fromFlag = values[name];

@@ -13,7 +13,7 @@ import { cgroupMetricsSource, kmsgOomSource } from "./metrics-source";
 import { EngineDriver } from "./runtime/engine/engine-driver";
 import { discoverEngine } from "./runtime/engine-discovery";
 import { StateStore, StateStoreError } from "./state-store";
-import { AGENT_VERSION } from "./version";
+import { AGENT_COMMIT, AGENT_VERSION, agentVersionLine } from "./version";
 
 function usageError(message: string): number {
   process.stderr.write(`fleet-agent: ${message}\nsee fleet-agent --help\n`);
@@ -30,6 +30,10 @@ export async function main(): Promise<number> {
   }
   if (outcome.kind === "help") {
     process.stdout.write(`${outcome.text}\n`);
+    return 0;
+  }
+  if (outcome.kind === "version") {
+    process.stdout.write(`${agentVersionLine()}\n`);
     return 0;
   }
   const config = outcome.config;
@@ -49,7 +53,10 @@ export async function main(): Promise<number> {
   }
 
   const log = pino({ level: config.logLevel, base: { app: "fleet-agent", host: config.name } });
-  log.info({ config: redactConfig(config), version: AGENT_VERSION }, "fleet-agent starting");
+  log.info(
+    { config: redactConfig(config), version: AGENT_VERSION, commit: AGENT_COMMIT },
+    "fleet-agent starting",
+  );
 
   let agent: Agent;
   try {

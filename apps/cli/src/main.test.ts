@@ -34,7 +34,7 @@ describe("top level", () => {
     expect((await run(["help", "run"])).out).toContain("Usage:  fleet run [OPTIONS] IMAGE");
     const version = await run(["--version"]);
     expect(version.code).toBe(0);
-    expect(version.out).toMatch(/^fleet \d+\.\d+\.\d+ \(node /);
+    expect(version.out).toMatch(/^fleet \d+\.\d+\.\d+ \(commit \S+, node /);
     expect(version.out).toContain("central: not logged in");
   });
 

@@ -6,9 +6,19 @@ import { defineCommand } from "../command";
 import { loadCredentials } from "../config";
 import { println } from "../io";
 
-export const CLI_VERSION: string = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
-).version;
+// The build (scripts/build) replaces this name with the version and commit it
+// bundled; run from source there is no such global and package.json answers.
+declare const FLEET_BUILD_INFO: { version: string; commit: string } | undefined;
+
+const built = typeof FLEET_BUILD_INFO === "object" ? FLEET_BUILD_INFO : null;
+
+export const CLI_VERSION: string =
+  built?.version ??
+  (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
+    .version;
+
+/** The commit the executable was built from; "unknown" from source or outside git. */
+export const CLI_COMMIT: string = built?.commit ?? "unknown";
 
 export const versionCommand = defineCommand({
   spec: {
@@ -21,7 +31,7 @@ export const versionCommand = defineCommand({
   },
   async run(context) {
     const { io } = context;
-    println(io.stdout, `fleet ${CLI_VERSION} (node ${process.versions.node})`);
+    println(io.stdout, `fleet ${CLI_VERSION} (commit ${CLI_COMMIT}, node ${process.versions.node})`);
     const credentials = await loadCredentials(io.env, context.configPath).catch(() => null);
     if (!credentials) {
       println(io.stdout, "central: not logged in");
