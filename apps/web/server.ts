@@ -4,16 +4,24 @@
  * and the agents' socket. SIGTERM or SIGINT shut it down cleanly; a second
  * signal exits at once.
  *
- *   npx tsx apps/web/server.ts                 (dev: Next.js compiles on demand)
- *   NODE_ENV=production npx tsx apps/web/server.ts   (after `next build`)
+ *   npm start                    (after `npm run build`: node apps/web/dist/server.js)
+ *   npx tsx apps/web/server.ts   (dev: Next.js compiles on demand)
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFleetServer } from "./src/server/app-server";
 import { getDb, setDatabaseUrl } from "./src/server/db";
 import { resolveDatabase } from "./src/server/db/embedded-postgres";
 import { EnvError, loadEnv } from "./src/server/env";
 import { createLogger } from "./src/server/logger";
+
+const here = dirname(fileURLToPath(import.meta.url));
+// Built by `npm run build` into apps/web/dist (with the dashboard's production build beside it).
+const built = basename(here) === "dist";
+/** apps/web, the Next.js app's directory, from source or built. */
+const webAppDir = built ? dirname(here) : here;
+// Next.js and React choose their production code by NODE_ENV: built means production unless told otherwise.
+if (built && !process.env.NODE_ENV) Object.assign(process.env, { NODE_ENV: "production" });
 
 async function main(): Promise<void> {
   let env: ReturnType<typeof loadEnv>;
@@ -35,7 +43,7 @@ async function main(): Promise<void> {
       log,
       next: true,
       dev: env.NODE_ENV !== "production",
-      nextDir: dirname(fileURLToPath(import.meta.url)),
+      nextDir: webAppDir,
     });
   } catch (error) {
     await database.stop();
