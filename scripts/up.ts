@@ -1,19 +1,23 @@
 /**
- * `npm run up` (after scripts/bootstrap and a production build of the web app):
- * a whole Fleet on this machine, in the foreground until Ctrl-C.
+ * `npm run up`: a whole Fleet on this machine, in the foreground until Ctrl-C.
+ * scripts/up brings the checkout up to date (bootstrap, then `npm run build`'s
+ * targets that are stale) and runs this file as built: `node apps/web/dist/up.js`,
+ * so nothing here compiles TypeScript at run time.
  *
- *   1. the database: embedded PGlite under FLEET_DATA_DIR (default ./.fleet), or DATABASE_URL; migrated
+ *   1. the database: the embedded PostgreSQL server in FLEET_DATA_DIR/postgres (default ./.fleet), or DATABASE_URL; migrated
  *   2. the central (dashboard, API, /agent) on http://localhost:PORT (default 3000), in this process
  *   3. a container engine: the one already running (DOCKER_HOST, /var/run/docker.sock,
- *      /run/podman/podman.sock), else a dockerd started here and stopped on exit
- *   4. a local agent (apps/agent) joined to the central with a join token made here;
- *      its credential stays in FLEET_DATA_DIR/agent, so later runs reuse the same host
+ *      /run/podman/podman.sock), else a dockerd started here in its own session, so it and
+ *      its containers outlive Ctrl-C; its pid is in FLEET_DATA_DIR/dockerd.pid and a later
+ *      `up` finds it answering and reuses it
+ *   4. the local agent, dist/fleet-agent-linux-x64, joined to the central with a join token
+ *      made here; its credential stays in FLEET_DATA_DIR/agent, so later runs reuse the same host
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, openSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { discoverEngine } from "../apps/agent/src/runtime/engine-discovery";
 import { createFleetServer } from "../apps/web/src/server/app-server";
@@ -23,7 +27,11 @@ import { loadEnv } from "../apps/web/src/server/env";
 import { createLogger } from "../apps/web/src/server/logger";
 import { createJoinToken } from "../apps/web/src/server/services/join-token/create-join-token";
 
-const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
+// scripts/up.ts from source, apps/web/dist/up.js built: the checkout is the first directory up with both.
+const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+const agentExecutable = join(repoRoot, "dist/fleet-agent-linux-x64");
+// React and Next.js pick their production code by NODE_ENV itself, not only by our env.
+if (!process.env.NODE_ENV) Object.assign(process.env, { NODE_ENV: "production" });
 const say = (message: string) => process.stderr.write(`fleet: ${message}\n`);
 
 const env = loadEnv({
@@ -32,6 +40,7 @@ const env = loadEnv({
   NODE_ENV: process.env.NODE_ENV ?? "production",
 });
 const dataDir = resolve(env.FLEET_DATA_DIR);
+const dockerdPidFile = join(dataDir, "dockerd.pid");
 const log = createLogger(env);
 const children: ChildProcess[] = [];
 
@@ -49,7 +58,8 @@ const fleet = await createFleetServer({
 const localUrl = `http://127.0.0.1:${env.PORT}`;
 say(`central listening on ${fleet.url}`);
 
-const engineSocket = await localEngine();
+const engine = await localEngine();
+const engineSocket = engine.socketPath;
 await startLocalAgent(engineSocket);
 
 const admin = fleet.bootstrap;
@@ -61,9 +71,10 @@ const lines = [
     : admin.created
       ? `  Sign in with the API token in FLEET_BOOTSTRAP_TOKEN (user ${admin.email})`
       : "  Sign in with the administrator password printed on the first start",
-  `  Database: ${database.embedded ? `embedded, in ${join(dataDir, "pgdata")}` : "DATABASE_URL"}`,
+  `  Database: ${database.embedded ? `embedded PostgreSQL, in ${database.dataDir}` : "DATABASE_URL"}`,
   `  Engine: unix://${engineSocket}; agent state in ${join(dataDir, "agent")}`,
-  "  Ctrl-C stops the central and the agent; containers keep running in the engine.",
+  `  Ctrl-C stops the central and the agent; ${engineStays()}.`,
+  ...(engine.dockerd ? [`  Stop that engine with: ${stopDockerdCommand()}`] : []),
   "",
 ];
 process.stderr.write(`${lines.join("\n")}\n`);
@@ -80,17 +91,59 @@ async function stop(signal: string) {
   }
   await fleet.close();
   await database.stop();
+  say(`${engineStays()}${engine.dockerd ? `; stop it with: ${stopDockerdCommand()}` : ""}`);
   process.exit(0);
+}
+
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "apps/web/next.config.ts")) && existsSync(join(dir, "scripts/up"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no Fleet checkout above ${from}`);
+  }
+}
+
+/** What Ctrl-C leaves running. */
+function engineStays(): string {
+  return engine.dockerd
+    ? `the engine keeps running with its containers (dockerd, pid ${engine.dockerd.pid}, started by npm run up)`
+    : "containers keep running in the engine";
+}
+
+function stopDockerdCommand(): string {
+  return `kill $(cat ${dockerdPidFile})`;
 }
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
 
+interface LocalEngine {
+  socketPath: string;
+  /** Set when the engine is a dockerd that `up` started (now or on an earlier run). */
+  dockerd: { pid: number } | null;
+}
+
+/** The dockerd an earlier `up` started, if its pid file names a live dockerd. */
+function dockerdFromPidFile(): { pid: number } | null {
+  try {
+    const pid = Number(readFileSync(dockerdPidFile, "utf8").trim());
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
+    return command.endsWith("dockerd") ? { pid } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The engine the agent will drive: one that answers, else a dockerd started here. */
-async function localEngine(): Promise<string> {
+async function localEngine(): Promise<LocalEngine> {
   try {
     const found = await discoverEngine({ env: process.env });
-    say(`using the container engine at ${found.socketPath}`);
-    return found.socketPath;
+    const ours = dockerdFromPidFile();
+    say(
+      ours
+        ? `reusing the dockerd an earlier npm run up started (pid ${ours.pid}) at ${found.socketPath}`
+        : `using the container engine at ${found.socketPath}`,
+    );
+    return { socketPath: found.socketPath, dockerd: ours };
   } catch {
     // None answers: start one below.
   }
@@ -98,23 +151,29 @@ async function localEngine(): Promise<string> {
   const logFile = join(dataDir, "dockerd.log");
   mkdirSync(dataDir, { recursive: true });
   say(`no container engine answers: starting dockerd (log: ${logFile})`);
-  // No iptables rules and no default bridge: works on hosts where the kernel's
-  // netfilter is not available (containers still run, with networking "none").
   const out = openSync(logFile, "a");
-  const dockerd = spawn("dockerd", ["--iptables=false", "--bridge=none", "-H", `unix://${socketPath}`], {
-    stdio: ["ignore", out, out],
-  });
-  children.push(dockerd);
+  const dockerd = spawn(
+    "dockerd",
+    // No iptables rules and no default bridge: works on hosts where the kernel's
+    // netfilter is not available (containers still run, with networking "none").
+    ["--iptables=false", "--bridge=none", "--pidfile", dockerdPidFile, "-H", `unix://${socketPath}`],
+    // Its own session and process group: the terminal's Ctrl-C reaches up and the agent, never
+    // the engine, whose containers must keep running.
+    { stdio: ["ignore", out, out], detached: true },
+  );
+  dockerd.unref();
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (dockerd.exitCode !== null) throw new Error(`dockerd exited with ${dockerd.exitCode}; see ${logFile}`);
     try {
       await discoverEngine({ env: {}, flag: `unix://${socketPath}`, pingTimeoutMs: 1000 });
-      return socketPath;
+      return { socketPath, dockerd: { pid: dockerd.pid! } };
     } catch {
       await new Promise((r) => setTimeout(r, 300));
     }
   }
+  // It never served anything: no containers of anyone's to keep.
+  dockerd.kill("SIGTERM");
   throw new Error(`dockerd did not answer within 30 s; see ${logFile}`);
 }
 
@@ -122,8 +181,10 @@ async function localEngine(): Promise<string> {
 async function startLocalAgent(socketPath: string): Promise<void> {
   const stateDir = join(dataDir, "agent");
   mkdirSync(stateDir, { recursive: true });
+  if (!existsSync(agentExecutable)) {
+    throw new Error(`${agentExecutable} is missing: build it with npm run build (scripts/up does)`);
+  }
   const args = [
-    join(repoRoot, "apps/agent/bin/fleet-agent.js"),
     "--server",
     localUrl,
     "--engine",
@@ -147,11 +208,11 @@ async function startLocalAgent(socketPath: string): Promise<void> {
       createdById: admin.id,
       ttlMs: 10 * 60_000,
       labels: {},
-      serverUrl: localUrl,
+      agentEndpoint: fleet.agentEndpoint,
     });
     args.push("--join-token", joinToken.token);
   }
-  const agent = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"], cwd: dataDir });
+  const agent = spawn(agentExecutable, args, { stdio: ["ignore", "inherit", "inherit"], cwd: dataDir });
   children.push(agent);
   agent.on("exit", (code) => {
     if (!stopping) say(`the local agent exited with ${code}; the central keeps running`);

@@ -8,14 +8,7 @@ const config: NextConfig = {
   // Workspace packages export TypeScript source.
   transpilePackages: ["@fleet/shared"],
   // Server-only packages stay Node modules rather than being bundled.
-  serverExternalPackages: [
-    "pg",
-    "@prisma/client",
-    "@prisma/adapter-pg",
-    "pino",
-    "ws",
-    "@electric-sql/pglite",
-  ],
+  serverExternalPackages: ["pg", "@prisma/client", "@prisma/adapter-pg", "pino", "ws"],
   // The monorepo root holds node_modules and the lockfile.
   outputFileTracingRoot: repoRoot,
   turbopack: { root: repoRoot },

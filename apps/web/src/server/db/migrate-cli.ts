@@ -1,7 +1,7 @@
 // `npm run db:migrate`: brings the database up to date and says what it did.
-// DATABASE_URL selects the server; without it the embedded database under
-// <FLEET_DATA_DIR or ./.fleet>/pgdata is used.
-import { resolveDatabase } from "./embedded-postgres";
+// DATABASE_URL selects the server; without it the embedded PostgreSQL
+// server in <FLEET_DATA_DIR or ./.fleet>/postgres is started, migrated and stopped.
+import { EmbeddedPostgresError, resolveDatabase } from "./embedded-postgres";
 import { MigrationError } from "./migrator";
 
 async function main(): Promise<number> {
@@ -26,8 +26,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof MigrationError) console.error(`db:migrate: ${error.message}`);
-    else console.error("db:migrate: failed:", error);
+    if (error instanceof MigrationError || error instanceof EmbeddedPostgresError) {
+      console.error(`db:migrate: ${error.message}`);
+    } else console.error("db:migrate: failed:", error);
     process.exit(1);
   },
 );
