@@ -14,7 +14,7 @@ import { defaultMigrationsDir } from "./project-paths";
 export const MIGRATION_ADVISORY_LOCK_KEY = 72707369;
 
 // Same definition as Prisma's; IF NOT EXISTS because we create it on every run.
-const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
     "finished_at"           TIMESTAMPTZ,
