@@ -86,13 +86,30 @@ async function stop(signal: string) {
   say(`${signal}: stopping`);
   for (const child of children.reverse()) {
     if (child.exitCode !== null) continue;
-    child.kill("SIGTERM");
-    await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 15_000))]);
+    // Ctrl-C reached the agent too (one process group) and it is stopping; a second signal
+    // would make it exit at once. Anything else, or an agent still running, gets SIGTERM.
+    if (signal !== "SIGINT" || !(await exitsWithin(child, 3000))) child.kill("SIGTERM");
+    await exitsWithin(child, 15_000);
   }
   await fleet.close();
   await database.stop();
   say(`${engineStays()}${engine.dockerd ? `; stop it with: ${stopDockerdCommand()}` : ""}`);
   process.exit(0);
+}
+process.on("SIGINT", () => void stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
+
+async function exitsWithin(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const exited = await Promise.race([
+    once(child, "exit").then(() => true),
+    new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return exited;
 }
 
 function findRepoRoot(from: string): string {
@@ -100,6 +117,12 @@ function findRepoRoot(from: string): string {
     if (existsSync(join(dir, "apps/web/next.config.ts")) && existsSync(join(dir, "scripts/up"))) return dir;
     if (dirname(dir) === dir) throw new Error(`no Fleet checkout above ${from}`);
   }
+}
+
+interface LocalEngine {
+  socketPath: string;
+  /** Set when the engine is a dockerd that `up` started (now or on an earlier run). */
+  dockerd: { pid: number } | null;
 }
 
 /** What Ctrl-C leaves running. */
@@ -111,14 +134,6 @@ function engineStays(): string {
 
 function stopDockerdCommand(): string {
   return `kill $(cat ${dockerdPidFile})`;
-}
-process.on("SIGINT", () => void stop("SIGINT"));
-process.on("SIGTERM", () => void stop("SIGTERM"));
-
-interface LocalEngine {
-  socketPath: string;
-  /** Set when the engine is a dockerd that `up` started (now or on an earlier run). */
-  dockerd: { pid: number } | null;
 }
 
 /** The dockerd an earlier `up` started, if its pid file names a live dockerd. */
