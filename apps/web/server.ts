@@ -11,7 +11,7 @@ import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFleetServer } from "./src/server/app-server";
 import { getDb, setDatabaseUrl } from "./src/server/db";
-import { resolveDatabase } from "./src/server/db/embedded-postgres";
+import { EmbeddedPostgresError, resolveDatabase } from "./src/server/db/embedded-postgres";
 import { EnvError, loadEnv } from "./src/server/env";
 import { createLogger } from "./src/server/logger";
 
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  // The embedded database's refusals say what to do; a stack would bury that.
+  console.error(error instanceof EmbeddedPostgresError ? error.message : error);
   process.exit(1);
 });
