@@ -43,6 +43,8 @@ beforeAll(async () => {
   port = await findFreePort();
   env = {
     FLEET_EMBEDDED_DB_PORT: String(await findFreePort()),
+    // The agents' TLS port, off its default so two centrals on one machine do not collide.
+    FLEET_AGENT_PORT: String(await findFreePort()),
     FLEET_BOOTSTRAP_TOKEN: token,
     // Simulated agents send no heartbeats: keep them online through the test.
     FLEET_OFFLINE_AFTER: "10m",
