@@ -124,29 +124,36 @@ export function processTree(root: number): number[] {
 export interface TTreeUsage {
   processes: number;
   rssBytes: number;
+  /** The parts of RSS: memory the processes wrote (heap, stacks), and mapped files (their code). */
+  rssAnonBytes: number;
+  rssFileBytes: number;
   /** User + system CPU so far, summed over the tree. */
   cpuMs: number;
 }
 
 export function treeUsage(root: number): TTreeUsage {
   let rssBytes = 0;
+  let rssAnonBytes = 0;
+  let rssFileBytes = 0;
   let cpuMs = 0;
   let processes = 0;
   for (const pid of processTree(root)) {
     try {
       const status = readFileSync(`/proc/${pid}/status`, "utf8");
-      const rssKb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       // utime and stime are the 14th and 15th fields of the whole line.
       cpuMs += ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
-      rssBytes += rssKb * 1024;
+      rssBytes += kb("VmRSS") * 1024;
+      rssAnonBytes += kb("RssAnon") * 1024;
+      rssFileBytes += kb("RssFile") * 1024;
       processes++;
     } catch {
       // Exited between the listing and the read.
     }
   }
-  return { processes, rssBytes, cpuMs };
+  return { processes, rssBytes, rssAnonBytes, rssFileBytes, cpuMs };
 }
 
 /** Median wall time of `runs` runs of `command --version` (process start to exit). */

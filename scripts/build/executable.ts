@@ -48,6 +48,8 @@ export interface ExecutableSpec {
    * the executable's require() warns on anything but node's own modules.
    */
   absent: string[];
+  /** JavaScript run before anything bundled: process settings that must precede every import. */
+  prelude?: string;
 }
 
 export function recordPathOf(spec: ExecutableSpec): string {
@@ -145,7 +147,12 @@ export async function buildExecutable(spec: ExecutableSpec): Promise<BuiltExecut
         // CommonJS has no import.meta; the executable's own path is its closest equivalent.
         "import.meta.url": "__fleetModuleUrl",
       },
-      banner: { js: 'var __fleetModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+      banner: {
+        js: [
+          spec.prelude ?? "",
+          'var __fleetModuleUrl = require("node:url").pathToFileURL(__filename).href;',
+        ].join("\n"),
+      },
     });
 
     const seaConfig = join(work, "sea-config.json");

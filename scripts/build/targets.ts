@@ -39,6 +39,11 @@ export const AGENT_SPEC: ExecutableSpec = {
     protobufjs: "the agent builds images without BuildKit progress decoding",
   },
   absent: OPTIONAL_NATIVE_HELPERS,
+  // libuv starts its thread pool at the first use, after this line. The agent's I/O is sockets and
+  // synchronous cgroup reads, so two pool threads do; with the default four, their malloc arenas held
+  // ~20 MB more anonymous memory with 100 containers (59 → 38 MB; MALLOC_ARENA_MAX=1 saved the same).
+  // A value the operator sets wins.
+  prelude: 'process.env.UV_THREADPOOL_SIZE ??= "2";',
 };
 
 export const CLI_SPEC: ExecutableSpec = {
