@@ -1,6 +1,6 @@
 /**
  * `tsx scripts/build/main.ts [--if-stale] [target...]`: builds the named
- * targets (dashboard, central, agent, cli; all four when none is named). With
+ * targets (prisma-client, dashboard, central, agent, cli; all when none is named). With
  * --if-stale a target whose outputs are current is left alone. The
  * workspaces' `build` scripts call it for their part; `npm run up` calls it
  * with --if-stale, the test harness calls buildTargets directly.

@@ -1,11 +1,14 @@
 /**
  * What `npm run build` makes, each with its own staleness rule:
  *
+ *   prisma-client  apps/web/src/generated/prisma   prisma generate (not committed; the others import it)
  *   dashboard  apps/web/.next                      next build
  *   central    apps/web/dist/{server,up}.js        esbuild, ES modules, packages left as imports
  *   agent      dist/fleet-agent-linux-x64(.sha256) one executable (Node SEA)
  *   cli        dist/fleet-linux-x64(.sha256)       one executable (Node SEA)
  */
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { staleness } from "./build-record";
 import { buildCentralServer, buildDashboard, CENTRAL_RECORD, dashboardStaleness } from "./central";
@@ -19,7 +22,7 @@ import {
   REPO_ROOT,
 } from "./paths";
 
-export const TARGET_NAMES = ["dashboard", "central", "agent", "cli"] as const;
+export const TARGET_NAMES = ["prisma-client", "dashboard", "central", "agent", "cli"] as const;
 export type TTargetName = (typeof TARGET_NAMES)[number];
 
 // Loaded inside try/catch when installed: ws's native speed-ups, debug's colour detection.
@@ -86,7 +89,28 @@ function executableTarget(name: TTargetName, spec: ExecutableSpec): Target {
   };
 }
 
+const PRISMA_CLIENT = join(REPO_ROOT, "apps/web/src/generated/prisma/client.ts");
+const PRISMA_SCHEMA = join(REPO_ROOT, "prisma/schema.prisma");
+
 export const TARGETS: Record<TTargetName, Target> = {
+  "prisma-client": {
+    name: "prisma-client",
+    // The rule scripts/bootstrap applies too.
+    staleness: () =>
+      !existsSync(PRISMA_CLIENT)
+        ? "not generated yet"
+        : statSync(PRISMA_SCHEMA).mtimeMs > statSync(PRISMA_CLIENT).mtimeMs
+          ? "prisma/schema.prisma is newer"
+          : null,
+    async build() {
+      const result = spawnSync("bash", [join(REPO_ROOT, "scripts/prisma"), "generate"], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+      });
+      if (result.status !== 0) throw new Error(`prisma generate failed:\n${result.stdout}${result.stderr}`);
+      return ["apps/web/src/generated/prisma: generated"];
+    },
+  },
   dashboard: {
     name: "dashboard",
     staleness: dashboardStaleness,
