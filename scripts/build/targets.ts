@@ -76,7 +76,8 @@ function executableTarget(name: TTargetName, spec: ExecutableSpec): Target {
       staleness({
         outputs: [spec.output, `${spec.output}.sha256`],
         recordPath: recordPathOf(spec),
-        extraInputs: buildScripts(),
+        // The version comes from package.json, which is read, not bundled.
+        extraInputs: [...buildScripts(), join(spec.packageDir, "package.json")],
         checkCommit: true,
       }),
     async build() {
