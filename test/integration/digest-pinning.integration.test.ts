@@ -332,7 +332,9 @@ describe("digest-pinned deployments on dockerd and Podman", () => {
     expect(notPinned).toHaveLength(1);
     expect(notPinned[0]).toMatchObject({ severity: "info" });
     expect(notPinned[0]!.message).toMatch(
-      new RegExp(`^not pinned: ${TEST_IMAGE_TAG.replace(/[./]/g, "\\$&")} is local to host pin-(docker|podman) `),
+      new RegExp(
+        `^not pinned: ${TEST_IMAGE_TAG.replace(/[./]/g, "\\$&")} is local to host pin-(docker|podman) `,
+      ),
     );
     const failedPulls = events.filter(
       (event) => event.kind === "image.pull-failed" && event.message.includes(TEST_IMAGE_TAG),
