@@ -87,6 +87,7 @@ async function startCentral(db: PrismaClient): Promise<Central> {
       NODE_ENV: "production",
       HOST: "127.0.0.1",
       PORT: String(await findFreePort()),
+      FLEET_AGENT_PORT: String(await findFreePort()),
       FLEET_LOG_LEVEL: "warn",
     });
     // The central's log goes to stderr: stdout ends with this benchmark's JSON line.

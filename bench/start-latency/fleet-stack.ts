@@ -135,6 +135,7 @@ async function startCentral(db: ReturnType<typeof createPrismaClient>): Promise<
       NODE_ENV: "production",
       HOST: "127.0.0.1",
       PORT: String(await findFreePort()),
+      FLEET_AGENT_PORT: String(await findFreePort()),
       FLEET_LOG_LEVEL: "warn",
       FLEET_HEARTBEAT_INTERVAL: AGENT_INTERVAL,
       FLEET_METRICS_INTERVAL: AGENT_INTERVAL,

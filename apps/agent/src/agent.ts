@@ -19,7 +19,7 @@ import type { KernelOomSource, MetricsSource } from "./metrics-source";
 import { type OperationLimits, OperationRunner } from "./operations";
 import { Reconciler } from "./reconciler";
 import type { DriverFingerprint, RuntimeDriver } from "./runtime/driver";
-import { chooseAuth, type StateStore } from "./state-store";
+import { chooseAuth, chooseServerPin, type StateStore } from "./state-store";
 import { BindMountPolicy } from "./supervisor/bind-mount-policy";
 import type { SupervisorDeps, SupervisorReporter } from "./supervisor/container-supervisor";
 import { ImagePuller } from "./supervisor/image-puller";
@@ -27,16 +27,17 @@ import { OomTracker } from "./supervisor/oom-tracker";
 import { DEFAULT_RESTART_TUNING, type RestartTuning } from "./supervisor/restart-policy";
 
 export interface AgentOptions {
-  config: Pick<
-    TAgentConfig,
-    | "serverUrl"
-    | "joinToken"
-    | "name"
-    | "labels"
-    | "metricsIntervalMs"
-    | "reserveCpuMillis"
-    | "reserveMemoryBytes"
-  >;
+  config: Partial<Pick<TAgentConfig, "serverPin">> &
+    Pick<
+      TAgentConfig,
+      | "serverUrl"
+      | "joinToken"
+      | "name"
+      | "labels"
+      | "metricsIntervalMs"
+      | "reserveCpuMillis"
+      | "reserveMemoryBytes"
+    >;
   driver: RuntimeDriver;
   store: StateStore;
   log: Logger;
@@ -65,6 +66,9 @@ export class Agent {
   private readonly operations: OperationRunner;
   private readonly lifetime = new AbortController();
   private auth: TAgentAuth | null = null;
+  private serverPin: string | null = null;
+  /** The pin in credential.json, to store the credential again when it changes. */
+  private storedPin: string | null = null;
   private hostId: string | null = null;
   private reconciler: Reconciler | null = null;
   private fingerprint: DriverFingerprint | null = null;
@@ -101,6 +105,7 @@ export class Agent {
     this.link = new AgentLink({
       serverUrl: opts.config.serverUrl,
       caPem: opts.caPem ?? null,
+      serverPin: () => this.serverPin,
       auth: () => {
         if (!this.auth) throw new Error("agent not started");
         return this.auth;
@@ -173,6 +178,12 @@ export class Agent {
     const { auth, warning } = chooseAuth(stored, config, store.credentialPath);
     if (warning) this.log.warn(warning);
     this.auth = auth;
+    this.serverPin = chooseServerPin(stored, auth, {
+      serverUrl: config.serverUrl,
+      serverPin: config.serverPin ?? null,
+    });
+    this.storedPin = auth.kind === "credential" ? (stored?.serverPin ?? null) : null;
+    if (this.serverPin) this.log.info({ serverPin: this.serverPin }, "the central's key is pinned");
     this.fingerprint = await this.waitForEngine();
     if (auth.kind === "credential") await this.becomeHost(auth.hostId);
     this.watchEngineEvents();
@@ -259,14 +270,25 @@ export class Agent {
   }
 
   private async onWelcome(welcome: TWelcomeFrame, used: TAgentAuth): Promise<void> {
-    if (welcome.credential) {
-      const credential = { hostId: welcome.hostId, credential: welcome.credential };
+    const repin = used.kind === "credential" && this.serverPin !== null && this.serverPin !== this.storedPin;
+    if (welcome.credential || repin) {
+      const credential =
+        welcome.credential || used.kind !== "credential"
+          ? { hostId: welcome.hostId, credential: welcome.credential ?? "" }
+          : { hostId: used.hostId, credential: used.credential };
       this.auth = { kind: "credential", ...credential };
       try {
-        await this.opts.store.saveCredential({ serverUrl: this.opts.config.serverUrl, ...credential });
+        await this.opts.store.saveCredential({
+          serverUrl: this.opts.config.serverUrl,
+          ...credential,
+          serverPin: this.serverPin,
+        });
+        this.storedPin = this.serverPin;
         this.log.info(
-          { hostId: welcome.hostId, path: this.opts.store.credentialPath },
-          "joined the fleet; credential stored",
+          { hostId: welcome.hostId, path: this.opts.store.credentialPath, serverPin: this.serverPin },
+          welcome.credential
+            ? "joined the fleet; credential stored"
+            : "the central's new pin stored with the credential",
         );
       } catch (error) {
         // Keep going on the in-memory credential; the next restart would need a new join token.

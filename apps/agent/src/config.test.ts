@@ -19,7 +19,22 @@ function failure(argv: string[], env: Record<string, string> = {}): ConfigError 
   throw new Error("expected a ConfigError");
 }
 
+const PIN = "sha256//AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/abcde=";
+
 describe("parseAgentConfig", () => {
+  it("takes a server pin only for a TLS server, and only in curl's sha256// form", () => {
+    expect(run(["--server", "https://c:3443", "--server-pin", PIN]).serverPin).toBe(PIN);
+    expect(() => run(["--server", "http://c:3000", "--server-pin", PIN])).toThrow(
+      /--server-pin \(FLEET_SERVER_PIN\): a pinned central must be dialled over TLS/,
+    );
+    expect(() => run(["--server", "https://c:3443", "--server-pin", "sha256//short="])).toThrow(
+      /--server-pin \(FLEET_SERVER_PIN\): must be sha256\/\//,
+    );
+    expect(() => run(["--server", "https://c:3443", "--server-pin", PIN.replace("sha256//", "")])).toThrow(
+      ConfigError,
+    );
+  });
+
   it("applies defaults when only the server and join token are given", () => {
     const config = run(["--server", "https://central.example:8443", "--join-token", "jt-1"]);
     expect(config).toEqual({
@@ -33,6 +48,7 @@ describe("parseAgentConfig", () => {
       metricsIntervalMs: 5000,
       reserveCpuMillis: 100,
       reserveMemoryBytes: 256 * 1024 * 1024,
+      serverPin: null,
       caFile: null,
       cgroupParent: null,
       logLevel: "info",
@@ -84,6 +100,7 @@ describe("parseAgentConfig", () => {
       FLEET_METRICS_INTERVAL: "10s",
       FLEET_RESERVE_CPU: "0.5",
       FLEET_RESERVE_MEMORY: "512m",
+      FLEET_SERVER_PIN: PIN,
       FLEET_CA_FILE: "/ca.pem",
       FLEET_CGROUP_PARENT: "/machine.slice",
       FLEET_LOG_LEVEL: "WARN",
@@ -99,6 +116,7 @@ describe("parseAgentConfig", () => {
       metricsIntervalMs: 10_000,
       reserveCpuMillis: 500,
       reserveMemoryBytes: 512 * 1024 * 1024,
+      serverPin: PIN,
       caFile: "/ca.pem",
       cgroupParent: "/machine.slice",
       logLevel: "warn",

@@ -6,6 +6,7 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { parseLabel, ZLabels } from "@fleet/shared/label-selector";
+import { ZServerPin } from "@fleet/shared/server-pin";
 import { parseBytes, parseCpus, parseDuration } from "@fleet/shared/units";
 import { z } from "zod";
 
@@ -93,6 +94,13 @@ const FLAGS = {
     env: "FLEET_RESERVE_MEMORY",
     default: "256m",
     help: "Memory kept back from scheduling (e.g. 256m, 1g).",
+  },
+  "server-pin": {
+    flag: "server-pin",
+    value: "sha256//<base64>",
+    env: "FLEET_SERVER_PIN",
+    default: "the pin stored with the host credential, if any",
+    help: "The SHA-256 of the central's public key, as the join command shows it. The agent then accepts only a central holding that key (its certificate may be self-signed) and sends nothing to any other; the pin is stored with the host credential and kept for later connections. Needs an https:// or wss:// server.",
   },
   "ca-file": {
     flag: "ca-file",
@@ -187,28 +195,34 @@ function unit<T>(parse: (text: string) => T) {
   });
 }
 
-export const ZAgentConfig = z.object({
-  serverUrl: ZServerUrl,
-  joinToken: z.string().min(1).max(4096).nullable(),
-  /** null: discover (DOCKER_HOST, then the usual Docker and Podman sockets). */
-  engine: ZEngineUrl.nullable(),
-  /** DOCKER_HOST from the environment, for engine discovery. */
-  dockerHost: z.string().min(1).nullable(),
-  name: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: "must be letters, digits, '_', '.' or '-'" }),
-  labels: ZLabels,
-  stateDir: z.string().min(1),
-  metricsIntervalMs: unit(parseDuration).pipe(z.int().min(100, { error: "must be at least 100ms" })),
-  // "0" is a valid reserve though parseCpus refuses zero cores for a container.
-  reserveCpuMillis: unit((text) => (/^0*(\.0*)?m?$/.test(text.trim()) ? 0 : parseCpus(text))),
-  reserveMemoryBytes: unit(parseBytes),
-  caFile: z.string().min(1).nullable(),
-  cgroupParent: z.string().min(1).nullable(),
-  logLevel: ZLogLevel,
-});
+export const ZAgentConfig = z
+  .object({
+    serverUrl: ZServerUrl,
+    joinToken: z.string().min(1).max(4096).nullable(),
+    /** null: discover (DOCKER_HOST, then the usual Docker and Podman sockets). */
+    engine: ZEngineUrl.nullable(),
+    /** DOCKER_HOST from the environment, for engine discovery. */
+    dockerHost: z.string().min(1).nullable(),
+    name: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: "must be letters, digits, '_', '.' or '-'" }),
+    labels: ZLabels,
+    stateDir: z.string().min(1),
+    metricsIntervalMs: unit(parseDuration).pipe(z.int().min(100, { error: "must be at least 100ms" })),
+    // "0" is a valid reserve though parseCpus refuses zero cores for a container.
+    reserveCpuMillis: unit((text) => (/^0*(\.0*)?m?$/.test(text.trim()) ? 0 : parseCpus(text))),
+    reserveMemoryBytes: unit(parseBytes),
+    serverPin: ZServerPin.nullable(),
+    caFile: z.string().min(1).nullable(),
+    cgroupParent: z.string().min(1).nullable(),
+    logLevel: ZLogLevel,
+  })
+  .refine((config) => config.serverPin === null || /^(https|wss):/.test(config.serverUrl), {
+    error: "a pinned central must be dialled over TLS: use its https:// agent URL",
+    path: ["serverPin"],
+  });
 export type TAgentConfig = z.output<typeof ZAgentConfig>;
 
 export type TConfigOutcome =
@@ -229,6 +243,7 @@ const FIELD_FLAG: Record<keyof TAgentConfig, FlagName> = {
   metricsIntervalMs: "metrics-interval",
   reserveCpuMillis: "reserve-cpu",
   reserveMemoryBytes: "reserve-memory",
+  serverPin: "server-pin",
   caFile: "ca-file",
   cgroupParent: "cgroup-parent",
   logLevel: "log-level",
@@ -311,6 +326,7 @@ export function parseAgentConfig(
     metricsIntervalMs: pick("metrics-interval") ?? "5s",
     reserveCpuMillis: pick("reserve-cpu") ?? "0.1",
     reserveMemoryBytes: pick("reserve-memory") ?? "256m",
+    serverPin: pick("server-pin") ?? null,
     caFile: pick("ca-file") ?? null,
     cgroupParent: pick("cgroup-parent") ?? null,
     logLevel: (pick("log-level") ?? "info").toLowerCase(),

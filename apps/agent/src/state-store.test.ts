@@ -22,7 +22,7 @@ describe("StateStore", () => {
     const store = new StateStore(join(dir, "state"));
     const credential = { serverUrl: "http://127.0.0.1:3000", hostId: "host_1", credential: "secret" };
     await store.saveCredential(credential);
-    expect(await store.loadCredential()).toEqual(credential);
+    expect(await store.loadCredential()).toEqual({ ...credential, serverPin: null });
     expect((await stat(store.credentialPath)).mode & 0o777).toBe(0o600);
     expect(await readdir(join(dir, "state"))).toEqual(["credential.json"]);
   });
@@ -55,7 +55,7 @@ describe("StateStore", () => {
 });
 
 describe("chooseAuth", () => {
-  const stored = { serverUrl: "https://central:8443", hostId: "h1", credential: "cred" };
+  const stored = { serverUrl: "https://central:8443", hostId: "h1", credential: "cred", serverPin: null };
 
   it("uses the stored credential for the same server, even with a join token", () => {
     const result = chooseAuth(stored, { serverUrl: "wss://central:8443/", joinToken: "jt" }, dir);

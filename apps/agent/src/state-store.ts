@@ -1,9 +1,10 @@
 /**
  * What the agent keeps on disk between runs, in its state dir:
  *
- * - `credential.json`: `{ serverUrl, hostId, credential }`, mode 0600. Written
- *   once the central welcomes a join; from then on the join token is never
- *   needed again.
+ * - `credential.json`: `{ serverUrl, hostId, credential, serverPin }`, mode
+ *   0600. Written once the central welcomes a join; from then on the join
+ *   token is never needed again, and the central's key stays pinned when the
+ *   join was pinned.
  * - `desired.json`: the last desired snapshot, so containers adopted after a
  *   restart are supervised with their restart policy before the central's
  *   next snapshot arrives. It never drives removal.
@@ -17,14 +18,17 @@ import { join } from "node:path";
 import { ZHostId } from "@fleet/shared/domain/ids";
 import type { TAgentAuth } from "@fleet/shared/protocol/agent-to-server";
 import { type TDesiredFrame, ZDesiredFrame } from "@fleet/shared/protocol/server-to-agent";
+import { ZServerPin } from "@fleet/shared/server-pin";
 import { z } from "zod";
 
 export const ZStoredCredential = z.object({
   serverUrl: z.string().min(1),
   hostId: ZHostId,
   credential: z.string().min(1).max(512),
+  /** The pin the join was made under; later connections keep it. Absent in credentials from before pins. */
+  serverPin: ZServerPin.nullable().default(null),
 });
-export type TStoredCredential = z.infer<typeof ZStoredCredential>;
+export type TStoredCredential = z.output<typeof ZStoredCredential>;
 
 export class StateStoreError extends Error {
   override name = "StateStoreError";
@@ -59,7 +63,7 @@ export class StateStore {
     return parsed.data;
   }
 
-  async saveCredential(credential: TStoredCredential): Promise<void> {
+  async saveCredential(credential: z.input<typeof ZStoredCredential>): Promise<void> {
     await this.writeAtomically(
       this.credentialPath,
       `${JSON.stringify(ZStoredCredential.parse(credential), null, 2)}\n`,
@@ -142,6 +146,25 @@ export function chooseAuth(
   throw new StateStoreError(
     `no host credential in ${statePath} and no join token: pass --join-token (or FLEET_JOIN_TOKEN) to join the fleet`,
   );
+}
+
+/**
+ * The pin the next connection holds the central to: the one given now
+ * (--server-pin), else the one stored with the credential in use, so a host
+ * that joined pinned never falls back to trusting any certificate.
+ */
+export function chooseServerPin(
+  stored: TStoredCredential | null,
+  auth: TAgentAuth,
+  config: { serverUrl: string; serverPin: string | null },
+): string | null {
+  const pin = config.serverPin ?? (auth.kind === "credential" ? (stored?.serverPin ?? null) : null);
+  if (pin !== null && !/^(https|wss):/.test(config.serverUrl)) {
+    throw new StateStoreError(
+      `the host credential pins the central's key (${pin}), so --server must be its https:// agent URL, not ${config.serverUrl}`,
+    );
+  }
+  return pin;
 }
 
 function normalizeServerUrl(url: string): string {

@@ -17,6 +17,8 @@ const AGENT_BIN = join(REPO_ROOT, "apps/agent/bin/fleet-agent.js");
 export interface JoinCommand {
   server: string;
   joinToken: string;
+  /** `sha256//…` when the central's key is pinned. */
+  serverPin: string | null;
   labels: string[];
 }
 
@@ -53,13 +55,21 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
-/** Reads `--server`, `--join-token` and every `--label` from the command the dashboard shows. */
+/**
+ * What the agent needs from the command the dashboard shows: the server (the
+ * origin the install script is fetched from), `--join-token`,
+ * `--server-pin` and every `--label`. Takes a plain `fleet-agent --server …`
+ * line too.
+ */
 export function parseJoinCommand(command: string): JoinCommand {
   // The command may be wrapped over lines with trailing backslashes.
   const words = shellWords(command.replace(/\\\r?\n/g, " "));
   const labels: string[] = [];
-  let server: string | undefined;
+  let server = words
+    .find((word) => /^https:\/\/[^/]+\/install\.sh$/.test(word))
+    ?.replace(/\/install\.sh$/, "");
   let joinToken: string | undefined;
+  let serverPin: string | null = null;
   for (let i = 0; i < words.length; i++) {
     const word = words[i] as string;
     const [flag, inline] =
@@ -67,6 +77,7 @@ export function parseJoinCommand(command: string): JoinCommand {
     const value = () => inline ?? words[++i];
     if (flag === "--server") server = value();
     else if (flag === "--join-token") joinToken = value();
+    else if (flag === "--server-pin") serverPin = value() ?? null;
     else if (flag === "--label") {
       const label = value();
       if (label) labels.push(label);
@@ -75,7 +86,7 @@ export function parseJoinCommand(command: string): JoinCommand {
   if (!server || !joinToken) {
     throw new Error(`the join command lacks --server or --join-token: ${command}`);
   }
-  return { server, joinToken, labels };
+  return { server, joinToken, serverPin, labels };
 }
 
 export interface E2eAgent {
@@ -97,6 +108,7 @@ export async function spawnAgent(options: {
   const args = [
     AGENT_BIN,
     ...["--server", joinCommand.server, "--join-token", joinCommand.joinToken],
+    ...(joinCommand.serverPin ? ["--server-pin", joinCommand.serverPin] : []),
     ...joinCommand.labels.flatMap((label) => ["--label", label]),
     ...["--engine", engine.dockerHost, "--cgroup-parent", engine.cgroupParent],
     ...["--state-dir", stateDir, "--name", name, "--log-level", "info"],

@@ -6,6 +6,9 @@
  *
  * May import: the web app's server, db and testing factories.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createFleetServer, type FleetServer } from "@fleet/web/server/app-server";
 import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db";
 import { loadEnv } from "@fleet/web/server/env";
@@ -37,9 +40,13 @@ export async function startE2eCentral(options: { databaseUrl: string }): Promise
   const viewer = await createTestUser({ db, role: "viewer", email: "viewer@e2e.test" });
   const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
+  // The agent port's key lives here, not in the checkout's .fleet.
+  const dataDir = mkdtempSync(join(tmpdir(), "fleet-e2e-central-"));
   const env = loadEnv({
     NODE_ENV: "production",
     PORT: String(port),
+    FLEET_AGENT_PORT: String(await findFreePort()),
+    FLEET_DATA_DIR: dataDir,
     HOST: "127.0.0.1",
     // The join command shows this URL; the agent dials it.
     FLEET_PUBLIC_URL: url,
@@ -62,7 +69,16 @@ export async function startE2eCentral(options: { databaseUrl: string }): Promise
     });
   } catch (error) {
     await db.$disconnect().catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  return { fleet, url, db, admin, viewer, log, close: () => fleet.close() };
+  return {
+    fleet,
+    url,
+    db,
+    admin,
+    viewer,
+    log,
+    close: () => fleet.close().finally(() => rmSync(dataDir, { recursive: true, force: true })),
+  };
 }

@@ -52,6 +52,7 @@ export function fleetAgentProcess(options: {
     process.execPath,
     AGENT_BIN,
     ...["--server", joinCommand.server, "--join-token", joinCommand.joinToken],
+    ...(joinCommand.serverPin ? ["--server-pin", joinCommand.serverPin] : []),
     ...joinCommand.labels.flatMap((label) => ["--label", label]),
     ...["--engine", engine.dockerHost, "--cgroup-parent", engine.cgroupParent],
     ...["--state-dir", stateDir, "--name", name, "--log-level", "info"],

@@ -162,13 +162,24 @@ export function useE2eFleet(): () => E2eFleet {
     );
     const port = await findFreePort();
     const url = `http://${centralAddress}:${port}`;
+    // The agent port and the key agents pin stay the same when the central starts again.
+    const agentPort = await findFreePort();
+    const centralDataDir = join(fleetRun.dir, "central");
+    await mkdir(centralDataDir);
     const centralLog = captureLog("info");
     const startCentral = async () => {
       if (central) throw new Error("the central is already running");
       central = await startTestServer({
         databaseUrl: (database as TestDatabase).url,
         log: centralLog,
-        env: { HOST: centralAddress, PORT: String(port), FLEET_PUBLIC_URL: url, ...CENTRAL_ENV },
+        env: {
+          HOST: centralAddress,
+          PORT: String(port),
+          FLEET_AGENT_PORT: String(agentPort),
+          FLEET_DATA_DIR: centralDataDir,
+          FLEET_PUBLIC_URL: url,
+          ...CENTRAL_ENV,
+        },
       });
       return central;
     };

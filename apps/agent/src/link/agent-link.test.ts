@@ -110,7 +110,12 @@ describe("AgentLink", () => {
     await central.waitFor("welcome", () => agent.link.isReady);
     expect(central.hellos).toEqual([{ kind: "join", joinToken: "jt-1" }]);
     const stored = await agent.store.loadCredential();
-    expect(stored).toEqual({ serverUrl: central.url, hostId: "host_1", credential: "cred-1" });
+    expect(stored).toEqual({
+      serverUrl: central.url,
+      hostId: "host_1",
+      credential: "cred-1",
+      serverPin: null,
+    });
     const hello = central.framesOf("hello")[0]!;
     expect(hello).toMatchObject({
       name: "test-host",

@@ -31,6 +31,7 @@ import type { Logger } from "pino";
 import WebSocket from "ws";
 import { ExponentialBackoff } from "../backoff";
 import { defaultSpoolLimits, MetricsSpool, type SpoolLimits } from "./metrics-spool";
+import { pinnedTlsConnect, ServerPinMismatchError } from "./pinned-tls";
 
 /** Close codes that mean the hello was refused: RFC 6455 "policy violation", and the central's own 4401. */
 export const CLOSE_POLICY_VIOLATION = 1008;
@@ -80,6 +81,11 @@ export interface AgentLinkOptions {
   serverUrl: string;
   /** Extra CA certificate (PEM) trusted for wss:// besides the system roots. */
   caPem?: string | null;
+  /**
+   * `sha256//…` of the central's public key (read on every dial): the only
+   * key accepted, checked before anything is sent; replaces CA validation.
+   */
+  serverPin?: () => string | null;
   /** How to authenticate on the next connection (read on every dial: a join becomes a credential). */
   auth: () => TAgentAuth;
   hello: () => Promise<THelloBody>;
@@ -276,11 +282,25 @@ export class AgentLink {
       this.fatal(new Error(`invalid server URL ${this.opts.serverUrl}: ${String(error)}`));
       return;
     }
-    this.log.info({ url, auth: auth.kind }, "connecting to the central");
+    const pin = this.opts.serverPin?.() ?? null;
+    if (pin !== null && !url.startsWith("wss:")) {
+      this.fatal(new Error(`the central's key is pinned, so ${this.opts.serverUrl} must be an https:// URL`));
+      return;
+    }
+    this.log.info({ url, auth: auth.kind, pinned: pin !== null }, "connecting to the central");
     const ws = new WebSocket(url, {
       handshakeTimeout: this.tuning.handshakeTimeoutMs,
       maxPayload: 2 * MAX_FRAME_BYTES,
-      ...(this.opts.caPem ? { ca: [...rootCertificates, this.opts.caPem] } : {}),
+      ...(pin !== null
+        ? {
+            createConnection: pinnedTlsConnect(
+              pin,
+              this.tuning.handshakeTimeoutMs,
+            ) as unknown as WebSocket.ClientOptions["createConnection"],
+          }
+        : this.opts.caPem
+          ? { ca: [...rootCertificates, this.opts.caPem] }
+          : {}),
     });
     this.ws = ws;
 
@@ -298,6 +318,13 @@ export class AgentLink {
       ws.terminate();
     });
     ws.on("error", (error) => {
+      if (error instanceof ServerPinMismatchError) {
+        this.log.error(
+          { address: error.address, pinned: error.expected, presented: error.presented },
+          `REFUSED THE CENTRAL: ${error.message}`,
+        );
+        return;
+      }
       this.log.warn({ err: error }, "link error");
     });
     ws.on("close", (code, reason) => this.onClose(ws, code, reason.toString()));

@@ -6,6 +6,7 @@
  * and lets a test drop connections, go away and come back on the same port.
  */
 import { createServer, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { TAgentAuth, TAgentFrame } from "@fleet/shared/protocol/agent-to-server";
 import { parseAgentFrame } from "@fleet/shared/protocol/frame";
 import type { TServerFrameInput, TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
@@ -16,6 +17,10 @@ export interface FakeCentralOptions {
   joinTokens?: string[];
   hostId?: string;
   settings?: TWelcomeFrame["settings"];
+  /** Serve wss:// with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
+  /** Called with each TLS connection's socket once its handshake is done, before any request. */
+  onTlsConnection?: (socket: import("node:tls").TLSSocket) => void;
 }
 
 /** Ports for test servers stay below the ephemeral range (32768+). */
@@ -44,14 +49,14 @@ export class FakeCentral {
   private sockets = new Set<WebSocket>();
   private credentialSerial = 0;
 
-  constructor(opts: FakeCentralOptions = {}) {
+  constructor(private readonly opts: FakeCentralOptions = {}) {
     this.joinTokens = new Set(opts.joinTokens ?? ["join-token-1"]);
     this.hostId = opts.hostId ?? "host_1";
     this.settings = opts.settings ?? { metricsIntervalMs: 1000, heartbeatIntervalMs: 100 };
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? "https" : "http"}://127.0.0.1:${this.port}`;
   }
 
   get connectionCount(): number {
@@ -74,10 +79,13 @@ export class FakeCentral {
   }
 
   private listen(port: number): Promise<void> {
-    const http = createServer((_req, res) => {
+    const notFound = (_req: unknown, res: import("node:http").ServerResponse) => {
       res.statusCode = 404;
       res.end();
-    });
+    };
+    const http: Server = this.opts.tls ? createTlsServer(this.opts.tls, notFound) : createServer(notFound);
+    const onTls = this.opts.onTlsConnection;
+    if (onTls) http.on("secureConnection", onTls);
     const wss = new WebSocketServer({ noServer: true });
     http.on("upgrade", (req, socket, head) => {
       if (req.url !== "/agent") {

@@ -1,8 +1,10 @@
 /**
- * The central's one HTTP(S) server: `/api/trpc/*` (tRPC over HTTP, SSE for
+ * The central's HTTP(S) server on PORT: `/api/trpc/*` (tRPC over HTTP, SSE for
  * subscriptions), `/api/uploads` (build contexts, uploads.ts), `/metrics`
  * (Prometheus), WebSocket upgrades on `/agent`
- * (the gateway), and everything else to Next.js when it is enabled.
+ * (the gateway), and everything else to Next.js when it is enabled. Beside
+ * it, the agent port (FLEET_AGENT_PORT, always TLS: agent-endpoint/) serves
+ * `/agent`, `/install.sh` and `/download/*` to hosts.
  * Integration tests build it with `next: false` and port 0.
  *
  * May import: every room of the central (it wires them), Node's http/https.
@@ -14,6 +16,15 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Clock } from "@fleet/shared/clock";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import {
+  agentPublicUrl,
+  createAgentEndpointServer,
+  listeningPort,
+  type TAgentEndpoint,
+} from "./agent-endpoint/agent-endpoint";
+import { downloadsDirOf } from "./agent-endpoint/downloads";
+import { readInstallScriptTemplate } from "./agent-endpoint/install-script";
+import { loadAgentTlsIdentity } from "./agent-endpoint/tls-identity";
 import type { PrismaClient } from "./db";
 import type { TEnv } from "./env";
 import type { EventBus } from "./event-bus";
@@ -59,6 +70,12 @@ export interface FleetServer {
   server: http.Server | https.Server;
   /** Where the server answers, e.g. `http://127.0.0.1:3000` (loopback when bound to all addresses). */
   url: string;
+  /** The agent port's server (TLS). */
+  agentServer: https.Server;
+  /** Where the agent port answers, e.g. `https://127.0.0.1:3443` (loopback when bound to all addresses). */
+  agentUrl: string;
+  /** What join commands name: the agent port's public URL and the pin of its key. */
+  agentEndpoint: TAgentEndpoint;
   services: Services;
   bootstrap: TBootstrapResult;
   /** Stops accepting, closes agent sockets (1001), ends background jobs, disconnects Prisma. Idempotent. */
@@ -77,9 +94,8 @@ function pathnameOf(req: IncomingMessage): string {
   return end === -1 ? url : url.slice(0, end);
 }
 
-function listenUrl(server: http.Server, env: TEnv): string {
+function listenUrl(server: http.Server, scheme: "http" | "https"): string {
   const address = server.address() as AddressInfo;
-  const scheme = env.FLEET_TLS_CERT ? "https" : "http";
   const anyAddress = ["0.0.0.0", "::", "::0"].includes(address.address);
   const host = anyAddress
     ? "127.0.0.1"
@@ -114,8 +130,25 @@ async function prepareNext(options: {
   };
 }
 
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
 export async function createFleetServer(options: CreateFleetServerOptions): Promise<FleetServer> {
   const { env, db, log } = options;
+  // Read before anything starts: a central that cannot serve hosts should not come up half way.
+  const identity = loadAgentTlsIdentity({ env, log });
+  const installScriptTemplate = readInstallScriptTemplate();
+  const agentEndpoint: TAgentEndpoint = {
+    publicUrl: agentPublicUrl(env, env.FLEET_AGENT_PORT),
+    pin: identity.pinned ? identity.pin : null,
+  };
   const services = createServices({
     db,
     env,
@@ -123,6 +156,7 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     clock: options.clock,
     bus: options.bus,
     tuning: options.tuning,
+    agentEndpoint,
   });
   const createContext = createContextFactory(services);
   const uploadHandler = createUploadHandler(services);
@@ -228,6 +262,15 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
   });
 
+  const agentServer = createAgentEndpointServer({
+    identity,
+    endpoint: agentEndpoint,
+    downloadsDir: downloadsDirOf(env),
+    installScriptTemplate,
+    log: log.child({ component: "agent-port" }),
+    handleAgentUpgrade: (req, socket, head) => services.gateway.handleUpgrade(req, socket, head),
+  });
+
   let bootstrap: TBootstrapResult;
   try {
     ({ bootstrap } = await services.start());
@@ -239,14 +282,12 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
         dir: options.nextDir ?? process.cwd(),
       });
     }
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(env.PORT, env.HOST, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(server, env.PORT, env.HOST);
+    await listen(agentServer, env.FLEET_AGENT_PORT, env.HOST);
+    agentEndpoint.publicUrl = agentPublicUrl(env, listeningPort(agentServer));
   } catch (error) {
+    server.close();
+    agentServer.close();
     await services.stop().catch(() => {});
     await nextHandlers?.close().catch(() => {});
     if (options.disconnectDbOnClose ?? true) await db.$disconnect().catch(() => {});
@@ -257,11 +298,17 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
-      const stoppedListening = new Promise<void>((resolve) => server.close(() => resolve()));
+      const stoppedListening = Promise.all(
+        [server, agentServer].map((each) => new Promise<void>((resolve) => each.close(() => resolve()))),
+      );
       server.closeIdleConnections();
+      agentServer.closeIdleConnections();
       for (const stream of streams) stream.end();
       await services.stop();
-      const cutoff = setTimeout(() => server.closeAllConnections(), graceMs);
+      const cutoff = setTimeout(() => {
+        server.closeAllConnections();
+        agentServer.closeAllConnections();
+      }, graceMs);
       cutoff.unref();
       await stoppedListening;
       clearTimeout(cutoff);
@@ -273,5 +320,14 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     return closing;
   };
 
-  return { server, url: listenUrl(server, env), services, bootstrap, close };
+  return {
+    server,
+    url: listenUrl(server, env.FLEET_TLS_CERT ? "https" : "http"),
+    agentServer,
+    agentUrl: listenUrl(agentServer, "https"),
+    agentEndpoint,
+    services,
+    bootstrap,
+    close,
+  };
 }

@@ -36,6 +36,9 @@ const flag = z
 
 const port = z.coerce.number().int().min(0).max(65_535);
 
+/** Below the ephemeral range, next to PORT's 3000 and the usual 443. */
+export const DEFAULT_AGENT_PORT = 3443;
+
 export const ZEnvSource = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: port.default(3000),
@@ -45,6 +48,13 @@ export const ZEnvSource = z.object({
   FLEET_EMBEDDED_DB_PORT: port.optional(),
   FLEET_TLS_CERT: optionalText,
   FLEET_TLS_KEY: optionalText,
+  // The agents' own TLS port: /agent, /install.sh and /download/*. Without
+  // FLEET_TLS_CERT it serves a self-signed certificate that hosts pin.
+  FLEET_AGENT_PORT: port.default(DEFAULT_AGENT_PORT),
+  // What hosts dial for that port when FLEET_PUBLIC_URL's host is not it (NAT, a port forward).
+  FLEET_AGENT_URL: z.url({ protocol: /^https$/ }).optional(),
+  // Where the agent and CLI executables are served from (default: the checkout's dist/).
+  FLEET_DOWNLOADS_DIR: optionalText,
   FLEET_BOOTSTRAP_TOKEN: z
     .string()
     .trim()
@@ -102,7 +112,18 @@ export function loadEnv(source: TEnvSource = process.env): TEnv {
   if (Boolean(env.FLEET_TLS_CERT) !== Boolean(env.FLEET_TLS_KEY)) {
     throw new EnvError("invalid configuration: FLEET_TLS_CERT and FLEET_TLS_KEY must be set together");
   }
+  if (env.FLEET_AGENT_PORT !== 0 && env.FLEET_AGENT_PORT === env.PORT) {
+    throw new EnvError("invalid configuration: FLEET_AGENT_PORT must differ from PORT");
+  }
   const scheme = env.FLEET_TLS_CERT ? "https" : "http";
   const publicUrl = env.FLEET_PUBLIC_URL ?? `${scheme}://${hostname()}:${env.PORT}`;
-  return { ...env, FLEET_PUBLIC_URL: publicUrl.replace(/\/+$/, "") };
+  const agentUrl = env.FLEET_AGENT_URL ? new URL(env.FLEET_AGENT_URL) : null;
+  if (agentUrl && (agentUrl.pathname !== "/" || agentUrl.search || agentUrl.hash || agentUrl.username)) {
+    throw new EnvError("invalid configuration: FLEET_AGENT_URL must be https://host[:port] and nothing more");
+  }
+  return {
+    ...env,
+    FLEET_PUBLIC_URL: publicUrl.replace(/\/+$/, ""),
+    FLEET_AGENT_URL: agentUrl ? agentUrl.origin : undefined,
+  };
 }

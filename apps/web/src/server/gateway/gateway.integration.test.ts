@@ -753,7 +753,7 @@ describe("gateway", () => {
         createdById: admin.id,
         ttlMs: 60_000,
         labels: {},
-        serverUrl: fleet.url,
+        agentEndpoint: fleet.fleet.agentEndpoint,
       });
       const agent = await connectFakeAgent({
         url: fleet.url,

@@ -5,6 +5,7 @@
  * module global, so two servers in one test process stay apart.
  */
 import { type Clock, systemClock } from "@fleet/shared/clock";
+import { agentPublicUrl, type TAgentEndpoint } from "../agent-endpoint/agent-endpoint";
 import type { PrismaClient } from "../db";
 import type { TEnv } from "../env";
 import { type EventBus, getEventBus } from "../event-bus";
@@ -30,6 +31,11 @@ export interface CreateServicesOptions {
   clock?: Clock;
   /** Default: the process's bus (event-bus.ts). */
   bus?: EventBus;
+  /**
+   * Where hosts reach the agent port and the key they pin; the app server
+   * fills in the URL once the port is bound. Default: from env, unpinned.
+   */
+  agentEndpoint?: TAgentEndpoint;
   /** For tests: shorter timeouts and intervals than production's. */
   tuning?: {
     gateway?: Partial<GatewayTuning>;
@@ -85,9 +91,15 @@ export function createServices(options: CreateServicesOptions) {
     }, SESSION_PRUNE_INTERVAL_MS);
   };
 
+  const agentEndpoint: TAgentEndpoint = options.agentEndpoint ?? {
+    publicUrl: agentPublicUrl(env, env.FLEET_AGENT_PORT),
+    pin: null,
+  };
+
   const services = {
     db,
     env,
+    agentEndpoint,
     log,
     clock,
     bus,

@@ -6,6 +6,9 @@
  * May import: the app server, db.ts, @trpc/client, superjson, pino.
  */
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Clock } from "@fleet/shared/clock";
 import { findFreePort } from "@fleet/test/harness/ports";
 import {
@@ -62,26 +65,39 @@ export async function startTestServer(options: {
   log?: CapturedLog;
   tuning?: CreateServicesOptions["tuning"];
 }): Promise<TestServer> {
+  // The agent port's key and certificate go here unless the test names a data dir.
+  const ownDataDir = options.env?.FLEET_DATA_DIR ? null : mkdtempSync(join(tmpdir(), "fleet-test-central-"));
+  const removeDataDir = () => {
+    if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+  };
   const env = loadEnv({
     NODE_ENV: "test",
     PORT: String(await findFreePort()),
+    FLEET_AGENT_PORT: String(await findFreePort()),
     HOST: "127.0.0.1",
     FLEET_PUBLIC_URL: "http://fleet.test:3000",
+    ...(ownDataDir ? { FLEET_DATA_DIR: ownDataDir } : {}),
     ...options.env,
   });
   const log = options.log ?? captureLog();
   const db = createPrismaClient(options.databaseUrl);
-  const fleet = await createFleetServer({
-    env,
-    db,
-    log: log.logger,
-    next: false,
-    clock: options.clock,
-    bus: options.bus,
-    tuning: options.tuning,
-    shutdownGraceMs: 1000,
-  });
-  return { fleet, url: fleet.url, db, log, close: () => fleet.close() };
+  let fleet: FleetServer;
+  try {
+    fleet = await createFleetServer({
+      env,
+      db,
+      log: log.logger,
+      next: false,
+      clock: options.clock,
+      bus: options.bus,
+      tuning: options.tuning,
+      shutdownGraceMs: 1000,
+    });
+  } catch (error) {
+    removeDataDir();
+    throw error;
+  }
+  return { fleet, url: fleet.url, db, log, close: () => fleet.close().finally(removeDataDir) };
 }
 
 /** How a test client proves who it is. */

@@ -109,7 +109,7 @@ export async function startGatewayTestServer(options: {
         createdById: admin.id,
         ttlMs: tokenOptions.ttlMs ?? 60 * 60_000,
         labels: tokenOptions.labels ?? {},
-        serverUrl: `http://127.0.0.1:${port}`,
+        agentEndpoint: { publicUrl: `https://127.0.0.1:${port}`, pin: null },
       });
       return created.token;
     },

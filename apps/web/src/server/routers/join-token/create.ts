@@ -28,7 +28,7 @@ export const ZCreateJoinTokenOutput = z.object({
   token: z.string(),
   expiresAt: z.date(),
   labels: z.record(z.string(), z.string()),
-  /** `fleet-agent --server <FLEET_PUBLIC_URL> --join-token <token> [--label k=v …]` */
+  /** `curl … https://<central>:<agent port>/install.sh | sudo sh -s -- --join-token <token> --server-pin '<pin>' [--label k=v …]` */
   command: z.string(),
 });
 
@@ -44,6 +44,6 @@ export const create = adminProcedure
       createdById: ctx.user.id,
       ttlMs: input.ttl,
       labels: input.labels,
-      serverUrl: ctx.env.FLEET_PUBLIC_URL,
+      agentEndpoint: ctx.services.agentEndpoint,
     }),
   );

@@ -26,8 +26,11 @@ describe("joinToken", () => {
     const created = await asAdmin.joinToken.create.mutate({});
 
     expect(created.token).toMatch(/^fleet_join_[A-Za-z0-9_-]{43}$/);
+    // The agent port on FLEET_PUBLIC_URL's host, pinned to the central's key.
+    const { publicUrl, pin } = server.fleet.agentEndpoint;
+    expect(publicUrl).toBe(`https://central.example.test:${new URL(server.fleet.agentUrl).port}`);
     expect(created.command).toBe(
-      `fleet-agent --server https://central.example.test:8443 --join-token ${created.token}`,
+      `curl -fsSLk --pinnedpubkey '${pin}' ${publicUrl}/install.sh | sudo sh -s -- --join-token ${created.token} --server-pin '${pin}'`,
     );
     // Default TTL: one hour.
     expect(created.expiresAt.getTime() - before).toBeGreaterThan(3_590_000);
@@ -46,8 +49,10 @@ describe("joinToken", () => {
       ttl: "15m",
       labels: { zone: "eu-1", "fleet.example/disk": "ssd" },
     });
-    expect(created.command).toBe(
-      `fleet-agent --server https://central.example.test:8443 --join-token ${created.token} --label fleet.example/disk=ssd --label zone=eu-1`,
+    expect(created.command).toMatch(
+      new RegExp(
+        ` --join-token ${created.token} --server-pin '[^']+' --label fleet.example/disk=ssd --label zone=eu-1$`,
+      ),
     );
     const stored = await server.db.joinToken.findUniqueOrThrow({ where: { id: created.id } });
     expect(stored.labels).toEqual({ zone: "eu-1", "fleet.example/disk": "ssd" });

@@ -28,10 +28,10 @@ export async function createJoinToken(options: {
   createdById: string;
   ttlMs: number;
   labels: TLabels;
-  /** What agents dial: FLEET_PUBLIC_URL. */
-  serverUrl: string;
+  /** Where hosts reach the agent port, and the pin of its key (null: hosts validate its certificate). */
+  agentEndpoint: { publicUrl: string; pin: string | null };
 }): Promise<TCreatedJoinToken> {
-  const { db, bus, caller, now, createdById, ttlMs, labels, serverUrl } = options;
+  const { db, bus, caller, now, createdById, ttlMs, labels, agentEndpoint } = options;
   const token = generateToken("join");
   const expiresAt = new Date(now.getTime() + ttlMs);
   const { row, event } = await db.$transaction(async (tx) => {
@@ -49,5 +49,11 @@ export async function createJoinToken(options: {
     return { row, event };
   });
   bus.publish("event", event);
-  return { id: row.id, token, expiresAt, labels, command: joinCommand({ serverUrl, token, labels }) };
+  return {
+    id: row.id,
+    token,
+    expiresAt,
+    labels,
+    command: joinCommand({ agentUrl: agentEndpoint.publicUrl, pin: agentEndpoint.pin, token, labels }),
+  };
 }
