@@ -1,0 +1,35 @@
+import { expect, test } from "vitest";
+import { readInstallScriptTemplate, renderInstallScript } from "./install-script";
+
+const template = readInstallScriptTemplate();
+const good = {
+  serverUrl: "https://fleet.example.com:3443",
+  pin: `sha256//${"A".repeat(43)}=`,
+  agentSha256: "a".repeat(64),
+};
+
+test("writes the three values in as plain single-quoted words", () => {
+  const script = renderInstallScript(template, good);
+  expect(script).toContain("\nSERVER_URL='https://fleet.example.com:3443'\n");
+  expect(script).toContain(`\nSERVED_PIN='${good.pin}'\n`);
+  expect(script).toContain(`\nAGENT_SHA256='${good.agentSha256}'\n`);
+  expect(renderInstallScript(template, { ...good, serverUrl: "https://[fd00::1]:3443" })).toContain(
+    "\nSERVER_URL='https://[fd00::1]:3443'\n",
+  );
+});
+
+test.each([
+  ["serverUrl", "https://x';rm -rf /;'"],
+  ["serverUrl", "https://x:1/path"],
+  ["serverUrl", "http://x:1"],
+  ["serverUrl", "https://$(reboot):1"],
+  ["pin", "sha256//x'$(reboot)'"],
+  ["agentSha256", "A".repeat(64)],
+  ["agentSha256", "$(reboot)"],
+])("refuses a %s a shell could read as more than a word: %s", (field, value) => {
+  expect(() => renderInstallScript(template, { ...good, [field]: value })).toThrow();
+});
+
+test("a template without its placeholders is refused, so nothing unfilled is ever served", () => {
+  expect(() => renderInstallScript("#!/bin/sh\n", good)).toThrow(/exactly once/);
+});
