@@ -50,6 +50,19 @@ export interface ExecutableSpec {
   absent: string[];
   /** JavaScript run before anything bundled: process settings that must precede every import. */
   prelude?: string;
+  /**
+   * Another version than package.json's, for a variant built elsewhere (the
+   * upgrade test's second agent). Such a build writes no build record, so the
+   * real dist/'s staleness is not confused by it.
+   */
+  version?: string;
+}
+
+/** `<name>.json` beside the executable: what it is without running it (the central reads it to know what it serves). */
+export interface TExecutableManifest {
+  version: string;
+  commit: string;
+  sha256: string;
 }
 
 export function recordPathOf(spec: ExecutableSpec): string {
@@ -113,9 +126,9 @@ export async function buildExecutable(spec: ExecutableSpec): Promise<BuiltExecut
     );
   }
   const startedAtMs = Date.now();
-  const { version } = JSON.parse(readFileSync(join(spec.packageDir, "package.json"), "utf8")) as {
-    version: string;
-  };
+  const version =
+    spec.version ??
+    (JSON.parse(readFileSync(join(spec.packageDir, "package.json"), "utf8")) as { version: string }).version;
   const commit = currentCommit();
   const workRoot = join(spec.packageDir, "dist");
   mkdirSync(workRoot, { recursive: true });
@@ -178,13 +191,18 @@ export async function buildExecutable(spec: ExecutableSpec): Promise<BuiltExecut
     const sumFile = `${spec.output}.sha256`;
     writeFileSync(`${sumFile}.${process.pid}.tmp`, `${sha256}  ${basename(spec.output)}\n`);
     renameSync(`${sumFile}.${process.pid}.tmp`, sumFile);
+    const manifest: TExecutableManifest = { version, commit, sha256 };
+    const manifestFile = `${spec.output}.json`;
+    writeFileSync(`${manifestFile}.${process.pid}.tmp`, `${JSON.stringify(manifest)}\n`);
+    renameSync(`${manifestFile}.${process.pid}.tmp`, manifestFile);
 
-    writeBuildRecord(recordPathOf(spec), {
-      inputs: inputsOf(result.metafile.inputs, process.cwd()),
-      commit,
-      node: process.version,
-      startedAtMs,
-    });
+    if (spec.version === undefined)
+      writeBuildRecord(recordPathOf(spec), {
+        inputs: inputsOf(result.metafile.inputs, process.cwd()),
+        commit,
+        node: process.version,
+        startedAtMs,
+      });
     return { path: spec.output, bytes, sha256, version, commit };
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -74,7 +74,7 @@ function executableTarget(name: TTargetName, spec: ExecutableSpec): Target {
     name,
     staleness: () =>
       staleness({
-        outputs: [spec.output, `${spec.output}.sha256`],
+        outputs: [spec.output, `${spec.output}.sha256`, `${spec.output}.json`],
         recordPath: recordPathOf(spec),
         // The version comes from package.json, which is read, not bundled.
         extraInputs: [...buildScripts(), join(spec.packageDir, "package.json")],

@@ -7,8 +7,11 @@
  *
  * May import: the build (scripts/build).
  */
+import { join } from "node:path";
 import { buildTargets } from "../../scripts/build/build";
+import { buildExecutable } from "../../scripts/build/executable";
 import { AGENT_EXECUTABLE, CLI_EXECUTABLE } from "../../scripts/build/paths";
+import { AGENT_SPEC } from "../../scripts/build/targets";
 
 const log = (line: string) => process.stderr.write(`built-binaries: ${line}\n`);
 
@@ -22,4 +25,15 @@ export async function ensureAgentBinary(): Promise<string> {
 export async function ensureCliBinary(): Promise<string> {
   await buildTargets(["cli"], { ifStale: true, log });
   return CLI_EXECUTABLE;
+}
+
+/**
+ * The agent built as another version into `dir` (the executable, its .sha256
+ * and .json manifest, as dist/ holds them), for a central to serve as an
+ * upgrade; the real dist/ and its build record are left alone.
+ */
+export async function buildAgentVariant(options: { version: string; dir: string }): Promise<string> {
+  const output = join(options.dir, "fleet-agent-linux-x64");
+  await buildExecutable({ ...AGENT_SPEC, output, version: options.version });
+  return output;
 }

@@ -137,7 +137,7 @@ describe("the built executables", () => {
         .waitFor("hello", () => central.framesOf("hello").length === 1, 30_000)
         .catch(failWithOutput);
       const hello = central.framesOf("hello")[0]!;
-      expect(hello).toMatchObject({ agentVersion: "0.1.0" });
+      expect(hello).toMatchObject({ agentVersion: `0.1.0+${currentCommit()}` });
 
       const web = makeContainerSpec({
         image: TEST_IMAGE_TAG,

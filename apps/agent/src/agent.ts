@@ -8,7 +8,7 @@
 import { hostname } from "node:os";
 import { type Clock, sleep, systemClock, type TimerHandle } from "@fleet/shared/clock";
 import { ZContainerSample, ZHostSample } from "@fleet/shared/domain/metrics";
-import type { TAgentAuth } from "@fleet/shared/protocol/agent-to-server";
+import type { TAgentAuth, TEventFrame } from "@fleet/shared/protocol/agent-to-server";
 import type { TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
 import type { Logger } from "pino";
 import { ExponentialBackoff } from "./backoff";
@@ -16,7 +16,7 @@ import type { TAgentConfig } from "./config";
 import { AgentLink, type LinkTuning } from "./link/agent-link";
 import type { SpoolLimits } from "./link/metrics-spool";
 import type { KernelOomSource, MetricsSource } from "./metrics-source";
-import { type OperationLimits, OperationRunner } from "./operations";
+import { OperationError, type OperationLimits, OperationRunner } from "./operations";
 import { Reconciler } from "./reconciler";
 import type { DriverFingerprint, RuntimeDriver } from "./runtime/driver";
 import { chooseAuth, chooseServerPin, type StateStore } from "./state-store";
@@ -25,6 +25,16 @@ import type { SupervisorDeps, SupervisorReporter } from "./supervisor/container-
 import { ImagePuller } from "./supervisor/image-puller";
 import { OomTracker } from "./supervisor/oom-tracker";
 import { DEFAULT_RESTART_TUNING, type RestartTuning } from "./supervisor/restart-policy";
+import { downloadVerifiedBinary } from "./upgrade/download-binary";
+
+/** What an `agent.upgrade` needs from the process around the agent. */
+export interface SelfUpgradeOptions {
+  /** The path this agent's executable is known by; null when it is not the built executable (tsx, tests). */
+  executable: string | null;
+  /** A verified binary is staged at `staged`; the process takes over from here (see upgrade/trial.ts). */
+  onStaged: (staged: { path: string; version: string }) => void;
+  downloadTimeoutMs?: number;
+}
 
 export interface AgentOptions {
   config: Partial<Pick<TAgentConfig, "serverPin">> &
@@ -52,6 +62,12 @@ export interface AgentOptions {
   linkTuning?: Partial<LinkTuning>;
   spoolLimits?: SpoolLimits;
   operationLimits?: Partial<OperationLimits>;
+  /** Absent: `agent.upgrade` is refused as unsupported. */
+  selfUpgrade?: SelfUpgradeOptions;
+  /** Sent once the link is first up: what happened before this agent could say it (a failed upgrade). */
+  startupEvents?: Array<Pick<TEventFrame, "kind" | "message" | "data">>;
+  /** Each time the central accepted the hello. */
+  onConnected?: () => void;
 }
 
 /** Retry pacing for the engine at start-up and for its event stream. */
@@ -76,6 +92,8 @@ export class Agent {
   private metricsTimer: TimerHandle | null = null;
   private sampling = false;
   private stopping = false;
+  private upgrading = false;
+  private startupEventsSent = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -114,6 +132,12 @@ export class Agent {
       onWelcome: (welcome, used) => this.onWelcome(welcome, used),
       onReady: () => {
         for (const status of this.reconciler?.statusFrames() ?? []) this.link.send(status);
+        if (!this.startupEventsSent) {
+          this.startupEventsSent = true;
+          for (const event of opts.startupEvents ?? [])
+            this.link.send({ type: "event", ts: this.clock.now(), ...event });
+        }
+        opts.onConnected?.();
       },
       onFrame: (frame) => {
         switch (frame.type) {
@@ -150,7 +174,44 @@ export class Agent {
       clock: this.clock,
       log: opts.log,
       ...(opts.operationLimits ? { limits: opts.operationLimits } : {}),
+      upgrade: (request, signal) => this.stageUpgrade(request, signal),
     });
+  }
+
+  /** Downloads and verifies the central's binary beside our own; the switch happens after the result is sent. */
+  private async stageUpgrade(
+    request: { sha256: string; version: string },
+    signal: AbortSignal,
+  ): Promise<{ bytes: number }> {
+    const upgrade = this.opts.selfUpgrade;
+    if (!upgrade?.executable) {
+      throw new OperationError(
+        "unsupported",
+        "this agent is not running as the built executable (fleet-agent-linux-x64), so it cannot replace itself; install the central's binary on this host by hand",
+      );
+    }
+    if (this.upgrading) throw new OperationError("conflict", "an upgrade of this agent is already under way");
+    this.upgrading = true;
+    const path = `${upgrade.executable}.new`;
+    try {
+      const { bytes } = await downloadVerifiedBinary({
+        serverUrl: this.opts.config.serverUrl,
+        serverPin: this.serverPin,
+        caPem: this.opts.caPem ?? null,
+        sha256: request.sha256,
+        destination: path,
+        timeoutMs: upgrade.downloadTimeoutMs ?? 120_000,
+        signal,
+      });
+      this.log.info({ path, bytes, version: request.version }, "new agent binary verified and staged");
+      // Late enough for the result frame to be on the wire before the link closes.
+      this.clock.setTimeout(() => upgrade.onStaged({ path, version: request.version }), 500);
+      return { bytes };
+    } catch (error) {
+      this.upgrading = false;
+      if (error instanceof OperationError) throw error;
+      throw new OperationError("invalid", `upgrade refused: ${(error as Error).message}`);
+    }
   }
 
   /** Settles when the agent ends on its own: rejects with the fatal error (e.g. a refused join token). */

@@ -4,16 +4,25 @@
  * running). Exit codes: 0 after a signal, 1 on a fatal error, 2 on a
  * configuration error.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { pino } from "pino";
-import { Agent } from "./agent";
+import { Agent, type AgentOptions } from "./agent";
 import { ConfigError, parseProcessConfig, redactConfig } from "./config";
 import { JoinRejectedError } from "./link/agent-link";
 import { cgroupMetricsSource, kmsgOomSource } from "./metrics-source";
 import { EngineDriver } from "./runtime/engine/engine-driver";
 import { discoverEngine } from "./runtime/engine-discovery";
 import { StateStore, StateStoreError } from "./state-store";
-import { AGENT_COMMIT, AGENT_VERSION, agentVersionLine } from "./version";
+import {
+  DEFAULT_TRIAL_DEADLINE_MS,
+  EXECUTABLE_ENV,
+  runTrial,
+  stopTrialChild,
+  TRIAL_DEADLINE_ENV,
+  TRIAL_ENV,
+  TRIAL_OK,
+} from "./upgrade/trial";
+import { AGENT_BUILD_ID, AGENT_COMMIT, AGENT_IS_BUILT, AGENT_VERSION, agentVersionLine } from "./version";
 
 function usageError(message: string): number {
   process.stderr.write(`fleet-agent: ${message}\nsee fleet-agent --help\n`);
@@ -58,7 +67,8 @@ export async function main(): Promise<number> {
     "fleet-agent starting",
   );
 
-  let agent: Agent;
+  let agentOptions: Omit<AgentOptions, "metrics" | "kernelOoms" | "startupEvents" | "selfUpgrade">;
+  let diskPath: string;
   try {
     const engine = await discoverEngine({
       flag: config.engine ?? undefined,
@@ -73,21 +83,30 @@ export async function main(): Promise<number> {
       "using container engine",
     );
     const fingerprint = await driver.fingerprint();
-    agent = new Agent({
+    diskPath = fingerprint.dataRoot;
+    agentOptions = {
       config,
       driver,
       store: new StateStore(config.stateDir),
       log,
-      agentVersion: AGENT_VERSION,
+      agentVersion: AGENT_BUILD_ID,
       caPem,
-      metrics: cgroupMetricsSource({ diskPath: fingerprint.dataRoot, log }),
-      kernelOoms: kmsgOomSource({ log }),
-    });
+    };
   } catch (error) {
     log.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
     return 1;
   }
 
+  // Read here, beside the configuration: how a trial run (upgrade/trial.ts) knows it is one.
+  const trialFile = process.env[TRIAL_ENV] || null;
+  const executable = AGENT_IS_BUILT ? process.env[EXECUTABLE_ENV] || process.execPath : null;
+  const deadlineMs = Number(process.env[TRIAL_DEADLINE_ENV]) || DEFAULT_TRIAL_DEADLINE_MS;
+  // Each process passes the trial once; its own later upgrades start from a clean environment.
+  const childEnv = { ...process.env };
+  delete childEnv[TRIAL_ENV];
+  delete childEnv[EXECUTABLE_ENV];
+
+  let agent: Agent | null = null;
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
@@ -96,25 +115,83 @@ export async function main(): Promise<number> {
     }
     signalled = true;
     log.info({ signal }, "signal received");
-    void agent.stop();
+    void agent?.stop();
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
 
-  try {
-    await agent.start();
-    await agent.done;
-    return 0;
-  } catch (error) {
-    if (signalled) return 0;
-    if (error instanceof StateStoreError) {
-      log.fatal({ err: error }, error.message);
-      return 2;
+  let startupEvents: AgentOptions["startupEvents"] = [];
+  let trialSignalled = false;
+  for (;;) {
+    let staged: (staged: { path: string; version: string }) => void = () => {};
+    const stagedUpgrade = new Promise<{ path: string; version: string }>((resolve) => {
+      staged = resolve;
+    });
+    const current: Agent = new Agent({
+      ...agentOptions,
+      metrics: cgroupMetricsSource({ diskPath, log }),
+      kernelOoms: kmsgOomSource({ log }),
+      startupEvents,
+      selfUpgrade: { executable, onStaged: (s) => staged(s) },
+      onConnected: () => {
+        if (!trialFile || trialSignalled) return;
+        trialSignalled = true;
+        void writeFile(trialFile, TRIAL_OK).catch((error: unknown) =>
+          log.error({ err: error, path: trialFile }, "could not tell the old agent that this one connected"),
+        );
+      },
+    });
+    agent = current;
+    let outcome: { kind: "done" } | { kind: "upgrade"; path: string; version: string };
+    try {
+      await current.start();
+      outcome = await Promise.race([
+        current.done.then(() => ({ kind: "done" as const })),
+        stagedUpgrade.then((s) => ({ kind: "upgrade" as const, ...s })),
+      ]);
+    } catch (error) {
+      if (signalled) return 0;
+      if (error instanceof StateStoreError) {
+        log.fatal({ err: error }, error.message);
+        return 2;
+      }
+      if (error instanceof JoinRejectedError) return 1; // the link already logged it
+      log.fatal({ err: error }, `fleet-agent failed: ${(error as Error).message}`);
+      await current.stop().catch(() => {});
+      return 1;
     }
-    if (error instanceof JoinRejectedError) return 1; // the link already logged it
-    log.fatal({ err: error }, `fleet-agent failed: ${(error as Error).message}`);
-    await agent.stop().catch(() => {});
-    return 1;
+    if (outcome.kind === "done" || signalled || !executable) return 0;
+
+    log.info({ staged: outcome.path, version: outcome.version, deadlineMs }, "trying the new agent binary");
+    await current.stop();
+    const trial = await runTrial({
+      executable,
+      staged: outcome.path,
+      args: process.argv.slice(2),
+      env: childEnv,
+      stateDir: config.stateDir,
+      deadlineMs,
+    });
+    if (trial.ok) {
+      log.info(
+        { version: outcome.version, path: executable },
+        "the new agent binary connected and replaced this one",
+      );
+      // systemd starts the unit's binary again when this process exits; the trial copy must not run beside it.
+      if (process.env.INVOCATION_ID) await stopTrialChild(trial.child);
+      return 0;
+    }
+    log.error(
+      { reason: trial.reason, version: outcome.version },
+      "upgrade rolled back; this binary keeps running",
+    );
+    startupEvents = [
+      {
+        kind: "agent.upgrade-failed",
+        message: `upgrade to ${outcome.version} rolled back: ${trial.reason}`.slice(0, 4000),
+        data: { version: outcome.version, running: AGENT_BUILD_ID },
+      },
+    ];
   }
 }
 

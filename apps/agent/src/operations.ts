@@ -74,6 +74,8 @@ export interface OperationRunnerOptions {
   clock: Clock;
   log: Logger;
   limits?: Partial<OperationLimits>;
+  /** Stages the central's binary for a self-upgrade; absent where the agent cannot replace itself. */
+  upgrade?: (request: TOperationOf<"agent.upgrade">, signal: AbortSignal) => Promise<{ bytes: number }>;
 }
 
 /** An error an operation ends with, already in the protocol's terms. */
@@ -269,6 +271,10 @@ export class OperationRunner {
         return this.listNetworks();
       case "network.remove":
         return this.opts.driver.removeNetwork(request.name).then(() => ({ name: request.name }));
+      case "agent.upgrade":
+        if (!this.opts.upgrade)
+          return Promise.reject(new OperationError("unsupported", "this agent cannot upgrade itself"));
+        return this.opts.upgrade(request, op.abort.signal);
     }
   }
 

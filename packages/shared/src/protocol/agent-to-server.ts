@@ -9,6 +9,7 @@ import { ZDigest } from "../image-ref";
 import { ZErrorFrame, ZMessage, ZWireId } from "./common";
 import {
   type TOperationKind,
+  ZAgentUpgradeResult,
   ZImageBuildResult,
   ZImageListResult,
   ZImagePullResult,
@@ -139,6 +140,8 @@ export const ZEventKind = z.enum([
   "image.pushed",
   "agent.warning",
   "agent.error",
+  /** A new binary was tried and did not connect; the old one runs again. */
+  "agent.upgrade-failed",
 ]);
 export type TEventKind = z.infer<typeof ZEventKind>;
 
@@ -195,6 +198,7 @@ export const ZOpSuccessFrame = z.discriminatedUnion("kind", [
   opSuccess("network.create", ZNetworkCreateResult),
   opSuccess("network.list", ZNetworkListResult),
   opSuccess("network.remove", ZNetworkRemoveResult),
+  opSuccess("agent.upgrade", ZAgentUpgradeResult),
 ]);
 export type TOpSuccessFrame = z.infer<typeof ZOpSuccessFrame>;
 

@@ -94,6 +94,18 @@ export const ZNetworkCreateOperation = z.object({
 export const ZNetworkListOperation = z.object({ kind: z.literal("network.list") });
 export const ZNetworkRemoveOperation = z.object({ kind: z.literal("network.remove"), name: ZNetworkName });
 
+/**
+ * Replace the agent with the central's build: download it over the pinned
+ * link, check it hashes to `sha256`, try it, keep it only if it connects.
+ * The result comes once the binary is verified and staged; the switch follows.
+ */
+export const ZAgentUpgradeOperation = z.object({
+  kind: z.literal("agent.upgrade"),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: "must be 64 lowercase hex digits" }),
+  /** The version line the new binary reports (`<version>+<commit>`), for logs and the trial. */
+  version: z.string().min(1).max(64),
+});
+
 export const ZOperation = z.discriminatedUnion("kind", [
   ZLogsOperation,
   ZImagePullOperation,
@@ -107,6 +119,7 @@ export const ZOperation = z.discriminatedUnion("kind", [
   ZNetworkCreateOperation,
   ZNetworkListOperation,
   ZNetworkRemoveOperation,
+  ZAgentUpgradeOperation,
 ]);
 export type TOperation = z.infer<typeof ZOperation>;
 export type TOperationInput = z.input<typeof ZOperation>;
@@ -125,6 +138,7 @@ export const OPERATION_KINDS = [
   "network.create",
   "network.list",
   "network.remove",
+  "agent.upgrade",
 ] as const satisfies readonly TOperationKind[];
 
 // ---- progress ---------------------------------------------------------------
@@ -219,6 +233,11 @@ export const ZNetworkCreateResult = z.object({ network: ZNetworkSummary });
 export const ZNetworkListResult = z.object({ networks: z.array(ZNetworkSummary).max(MAX_NETWORKS_LISTED) });
 export const ZNetworkRemoveResult = z.object({ name: ZNetworkName });
 
+export const ZAgentUpgradeResult = z.object({
+  /** Bytes of the verified binary now staged beside the running one. */
+  bytes: z.int().nonnegative(),
+});
+
 export const ZOperationResults = {
   logs: ZLogsResult,
   "image.pull": ZImagePullResult,
@@ -232,6 +251,7 @@ export const ZOperationResults = {
   "network.create": ZNetworkCreateResult,
   "network.list": ZNetworkListResult,
   "network.remove": ZNetworkRemoveResult,
+  "agent.upgrade": ZAgentUpgradeResult,
 } as const satisfies Record<TOperationKind, z.ZodType>;
 export type TOperationResult<K extends TOperationKind> = z.infer<(typeof ZOperationResults)[K]>;
 

@@ -82,6 +82,7 @@ const SEVERITY_OF: Partial<Record<TEventKind, TEventSeverity>> = {
   "image.pull-failed": "warning",
   "agent.warning": "warning",
   "agent.error": "error",
+  "agent.upgrade-failed": "error",
 };
 
 /** How far into the future an agent's clock may run before its timestamps are not believed. */

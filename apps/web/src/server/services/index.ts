@@ -6,6 +6,7 @@
  */
 import { type Clock, systemClock } from "@fleet/shared/clock";
 import { agentPublicUrl, type TAgentEndpoint } from "../agent-endpoint/agent-endpoint";
+import { downloadsDirOf } from "../agent-endpoint/downloads";
 import type { PrismaClient } from "../db";
 import type { TEnv } from "../env";
 import { type EventBus, getEventBus } from "../event-bus";
@@ -18,6 +19,7 @@ import { bootstrapFirstAdmin, type TBootstrapResult } from "./auth/bootstrap";
 import { pruneExpiredSessions } from "./auth/sessions";
 import { createSignInThrottle, type SignInThrottle } from "./auth/sign-in-throttle";
 import { createStreamGuard } from "./auth/stream-guard";
+import { createAgentUpgrader } from "./host/upgrade-agents";
 import { createImageJobRegistry } from "./image/image-jobs";
 import type { MetricsTuning } from "./metrics/metrics-options";
 import { createMetricsService } from "./metrics/metrics-service";
@@ -77,6 +79,14 @@ export function createServices(options: CreateServicesOptions) {
   );
   const prometheus = createPrometheusExporter({ db, metrics, log });
   const imageJobs = createImageJobRegistry({ clock, log: log.child({ component: "image-jobs" }) });
+  const agentUpgrades = createAgentUpgrader({
+    db,
+    gateway,
+    bus,
+    log: log.child({ component: "agent-upgrades" }),
+    clock,
+    downloadsDir: downloadsDirOf(env),
+  });
 
   let pruneTimer: ReturnType<Clock["setTimeout"]> | null = null;
   let stopped = false;
@@ -112,6 +122,8 @@ export function createServices(options: CreateServicesOptions) {
     rescheduler,
     /** Pulls and builds, run to their end whoever watches. */
     imageJobs,
+    /** `host.upgradeAgent`: one roll of agent upgrades at a time. */
+    agentUpgrades,
     /** Follow-up work after a host is removed: its containers that may move are placed elsewhere. */
     onHostRemoved: (hostId: string) => rescheduler.hostLost(hostId, "removed").then(() => {}),
     /** First-start administrator, background jobs. Call once before serving. */

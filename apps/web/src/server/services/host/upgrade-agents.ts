@@ -1,0 +1,230 @@
+// Agent upgrades from the central: which build the central serves (the
+// manifest `npm run build` writes beside dist/fleet-agent-linux-x64), which
+// hosts run another one, and the roll that upgrades them one at a time.
+//
+// The agent does the dangerous part itself (download over its pinned link,
+// sha256 check, a trial run, rollback: apps/agent/src/upgrade). Here the
+// central only asks, then waits for the host to come back reporting the new
+// build, or for the agent's `agent.upgrade-failed`, or for a deadline, and
+// stops the roll at the first failure so one bad build does not take down a
+// fleet.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Clock } from "@fleet/shared/clock";
+import { z } from "zod";
+import type { PrismaClient } from "../../db";
+import { AppError } from "../../errors";
+import type { TStoredEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../gateway/record-event";
+import type { Logger } from "../../logger";
+import type { OpGateway } from "../image/op-gateway";
+
+export const AGENT_BINARY_NAME = "fleet-agent-linux-x64";
+
+const ZManifest = z.object({
+  version: z.string().min(1).max(40),
+  commit: z.string().min(1).max(40),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export interface TServedAgent {
+  /** `<version>+<commit>`, as agents report it in their hello. */
+  build: string;
+  sha256: string;
+}
+
+/** The agent build this central serves, or null when none is built (or its files disagree). */
+export async function servedAgentBuild(downloadsDir: string): Promise<TServedAgent | null> {
+  const base = join(downloadsDir, AGENT_BINARY_NAME);
+  const [manifestText, sumText] = await Promise.all([
+    readFile(`${base}.json`, "utf8").catch(() => null),
+    readFile(`${base}.sha256`, "utf8").catch(() => null),
+  ]);
+  if (manifestText === null || sumText === null) return null;
+  let manifest: z.infer<typeof ZManifest>;
+  try {
+    manifest = ZManifest.parse(JSON.parse(manifestText));
+  } catch {
+    return null;
+  }
+  // The .sha256 is what the download endpoint and install.sh go by: a manifest from another build is not believed.
+  if (sumText.trim().split(/\s+/)[0] !== manifest.sha256) return null;
+  return { build: `${manifest.version}+${manifest.commit}`.slice(0, 64), sha256: manifest.sha256 };
+}
+
+export function isOutdated(agentVersion: string | null, served: TServedAgent | null): boolean {
+  return served !== null && agentVersion !== null && agentVersion !== served.build;
+}
+
+/**
+ * One host at a time, in order, each finished (back on the new build, or
+ * failed) before the next starts; the first failure ends the roll.
+ */
+export async function rollOneAtATime<H>(
+  hosts: readonly H[],
+  upgradeOne: (host: H) => Promise<boolean>,
+): Promise<Array<{ host: H; ok: boolean }>> {
+  const outcomes: Array<{ host: H; ok: boolean }> = [];
+  for (const host of hosts) {
+    const ok = await upgradeOne(host);
+    outcomes.push({ host, ok });
+    if (!ok) break;
+  }
+  return outcomes;
+}
+
+export type TUpgradeTarget = { hostId: string } | { outdated: true };
+
+export interface AgentUpgraderOptions {
+  db: PrismaClient;
+  gateway: Pick<OpGateway, "request" | "isConnected">;
+  bus: { publish(topic: "event", payload: TStoredEvent): void };
+  log: Logger;
+  clock: Clock;
+  downloadsDir: string;
+  /** How long one host may take from the request to reporting the new build (the agent's own trial deadline is 60 s). */
+  hostDeadlineMs?: number;
+  pollMs?: number;
+}
+
+export interface AgentUpgrader {
+  served(): Promise<TServedAgent | null>;
+  /** Checks, then rolls in the background; answers the hosts it will upgrade, in order. */
+  start(options: {
+    target: TUpgradeTarget;
+    actorEmail: string;
+  }): Promise<{ build: string; hosts: Array<{ id: string; name: string }> }>;
+  /** True while a roll runs. */
+  readonly rolling: boolean;
+  /** Settles when the current roll (if any) ends; for tests and shutdown. */
+  idle(): Promise<void>;
+}
+
+export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
+  const { db, gateway, bus, log, clock } = opts;
+  const hostDeadlineMs = opts.hostDeadlineMs ?? 180_000;
+  const pollMs = opts.pollMs ?? 500;
+  let current: Promise<void> | null = null;
+
+  const event = (
+    kind: string,
+    hostId: string,
+    message: string,
+    data: Record<string, string>,
+    severity: "info" | "error" = "info",
+  ) => recordEvent({ db, bus, kind, hostId, message, data, severity, ts: new Date(clock.now()) });
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** Resolves with null once the host reports `build`, or with why it did not. */
+  async function awaitOutcome(hostId: string, build: string, since: Date): Promise<string | null> {
+    const deadline = clock.now() + hostDeadlineMs;
+    for (;;) {
+      const [host, failed] = await Promise.all([
+        db.host.findUnique({ where: { id: hostId }, select: { agentVersion: true } }),
+        db.event.findFirst({
+          where: { hostId, kind: "agent.upgrade-failed", ts: { gte: since } },
+          select: { message: true },
+          orderBy: { ts: "desc" },
+        }),
+      ]);
+      if (failed) return failed.message;
+      if (host?.agentVersion === build && gateway.isConnected(hostId)) return null;
+      if (clock.now() >= deadline)
+        return `the host did not come back reporting ${build} within ${hostDeadlineMs} ms`;
+      await sleep(pollMs);
+    }
+  }
+
+  async function upgradeOne(
+    host: { id: string; name: string },
+    served: TServedAgent,
+    by: string,
+  ): Promise<boolean> {
+    const since = new Date(clock.now());
+    await event(
+      "host.agent-upgrading",
+      host.id,
+      `${by} started upgrading the agent of ${host.name} to ${served.build}`,
+      {
+        build: served.build,
+        by,
+      },
+    );
+    let why: string | null;
+    try {
+      await gateway.request(
+        host.id,
+        { kind: "agent.upgrade", sha256: served.sha256, version: served.build },
+        { timeoutMs: 5 * 60_000 },
+      );
+      why = await awaitOutcome(host.id, served.build, since);
+    } catch (error) {
+      why = (error as Error).message;
+    }
+    if (why === null) {
+      await event("host.agent-upgraded", host.id, `the agent of ${host.name} now runs ${served.build}`, {
+        build: served.build,
+      });
+      return true;
+    }
+    await event(
+      "host.agent-upgrade-failed",
+      host.id,
+      `upgrading the agent of ${host.name} to ${served.build} failed: ${why}`.slice(0, 4000),
+      { build: served.build, reason: why.slice(0, 1000) },
+      "error",
+    );
+    return false;
+  }
+
+  return {
+    served: () => servedAgentBuild(opts.downloadsDir),
+    get rolling() {
+      return current !== null;
+    },
+    idle: () => current ?? Promise.resolve(),
+    async start({ target, actorEmail }) {
+      if (current)
+        throw new AppError("CONFLICT", "an agent upgrade is already rolling; wait for it to finish");
+      const served = await servedAgentBuild(opts.downloadsDir);
+      if (!served) {
+        throw new AppError(
+          "PRECONDITION_FAILED",
+          `this central serves no agent binary (no ${join(opts.downloadsDir, AGENT_BINARY_NAME)} with its .sha256 and .json): run \`npm run build\``,
+        );
+      }
+      const rows = await db.host.findMany({
+        where: { removedAt: null, ...("hostId" in target ? { id: target.hostId } : {}) },
+        select: { id: true, name: true, agentVersion: true },
+        orderBy: { name: "asc" },
+      });
+      let hosts: Array<{ id: string; name: string }>;
+      if ("hostId" in target) {
+        const row = rows[0];
+        if (!row) throw new AppError("NOT_FOUND", `no host with id ${target.hostId}`);
+        if (!gateway.isConnected(row.id))
+          throw new AppError("PRECONDITION_FAILED", `host ${row.name} is offline`);
+        if (row.agentVersion === served.build)
+          throw new AppError("PRECONDITION_FAILED", `host ${row.name} already runs ${served.build}`);
+        hosts = [{ id: row.id, name: row.name }];
+      } else {
+        // Offline hosts are left for later: they cannot take the request, and waiting for them would stall the roll.
+        hosts = rows
+          .filter((row) => isOutdated(row.agentVersion, served) && gateway.isConnected(row.id))
+          .map(({ id, name }) => ({ id, name }));
+      }
+      if (hosts.length === 0) return { build: served.build, hosts };
+      current = rollOneAtATime(hosts, (host) => upgradeOne(host, served, actorEmail))
+        .then((outcomes) => {
+          const failed = outcomes.find((outcome) => !outcome.ok);
+          if (failed) log.warn({ host: failed.host.name }, "agent upgrade failed; the roll stopped there");
+        })
+        .catch((error: unknown) => log.error({ err: error }, "agent upgrade roll failed"))
+        .finally(() => {
+          current = null;
+        });
+      return { build: served.build, hosts };
+    },
+  };
+}
