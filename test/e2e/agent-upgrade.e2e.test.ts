@@ -6,7 +6,7 @@
 // StartedAt. Then the central serves a broken B (exits at once): the trial
 // fails, A's binary stays, the host comes back on the version it ran, the
 // roll records host.agent-upgrade-failed, and the containers are untouched.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
@@ -28,7 +28,7 @@ import {
   trpcErrorCode,
 } from "@fleet/web/server/testing/test-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildAgentVariant, ensureAgentBinary } from "../harness/built-binaries";
+import { buildAgentVariant, ensureAgentBinary, ensureCliBinary } from "../harness/built-binaries";
 import { useDockerd } from "../harness/engines";
 import { eventually } from "../harness/eventually";
 import { useTestDatabase } from "../harness/postgres";
@@ -69,6 +69,8 @@ describe("agent upgrade from the central", () => {
   let installed: string;
   let server: TestServer;
   let admin: ReturnType<typeof createTestClient>;
+  let adminToken: string;
+  let cli: string;
   let operator: ReturnType<typeof createTestClient>;
   let agentA: ChildProcess;
   let output = "";
@@ -88,9 +90,9 @@ describe("agent upgrade from the central", () => {
       databaseUrl: database().url,
       env: { FLEET_DOWNLOADS_DIR: downloads, FLEET_HEARTBEAT_INTERVAL: "1s", FLEET_METRICS_INTERVAL: "5s" },
     });
-    admin = createTestClient(server.url, {
-      bearer: (await createTestUserWithToken({ db: server.db, role: "admin" })).token,
-    });
+    adminToken = (await createTestUserWithToken({ db: server.db, role: "admin" })).token;
+    admin = createTestClient(server.url, { bearer: adminToken });
+    cli = await ensureCliBinary();
     operator = createTestClient(server.url, {
       bearer: (await createTestUserWithToken({ db: server.db, role: "operator" })).token,
     });
@@ -152,7 +154,7 @@ describe("agent upgrade from the central", () => {
     const host = await eventually("the host to join", hostRow, (h) => h.agentVersion === buildA, {
       timeoutMs: 30_000,
     }).catch(withOutput);
-    expect(await admin.host.agentBuild.query()).toEqual({ served: buildB, rolling: false });
+    expect(await admin.host.agentBuild.query()).toEqual({ served: buildB, rolling: false, roll: null });
 
     const ids: string[] = [];
     for (const name of ["one", "two"]) {
@@ -211,7 +213,20 @@ describe("agent upgrade from the central", () => {
     expect(versionOf(installed)).toContain(`fleet-agent ${B_VERSION} (commit ${commit}`);
     expect(existsSync(`${installed}.new`)).toBe(false);
     expect(await startedAtOf(engineIds)).toEqual(startedAt);
-    expect(await admin.host.agentBuild.query()).toEqual({ served: buildB, rolling: false });
+    const afterRoll = await eventually(
+      "the roll to finish",
+      () => admin.host.agentBuild.query(),
+      (b) => !b.rolling,
+    );
+    expect(afterRoll).toMatchObject({
+      served: buildB,
+      rolling: false,
+      roll: {
+        build: buildB,
+        finished: true,
+        hosts: [{ name: "upgrade-host", state: "upgraded", message: null }],
+      },
+    });
     // Nothing outdated: the roll has nothing to do.
     expect(await admin.host.upgradeAgent.mutate({ outdated: true })).toEqual({ build: buildB, hosts: [] });
 
@@ -225,10 +240,26 @@ describe("agent upgrade from the central", () => {
       JSON.stringify({ version: "9.9.9-broken", commit, sha256: sha }),
     );
     const brokenBuild = `9.9.9-broken+${commit}`;
-    expect(await admin.host.upgradeAgent.mutate({ outdated: true })).toEqual({
-      build: brokenBuild,
-      hosts: [{ id: host.id, name: "upgrade-host" }],
+    const cliEnv = { FLEET_URL: server.url, FLEET_TOKEN: adminToken, XDG_CONFIG_HOME: dir } as Record<
+      string,
+      string
+    > as NodeJS.ProcessEnv;
+    // Through the CLI, which waits for the roll (asynchronously: the central runs in this process).
+    const fleet = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        cli,
+        ["host", "upgrade", "--all"],
+        {
+          env: cliEnv,
+          timeout: 90_000,
+        },
+        (error: Error | null, stdout: string, stderr: string) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+      );
     });
+    expect(fleet).toMatchObject({ code: 1, stderr: "" });
+    expect(fleet.stdout).toContain(`upgrading upgrade-host to ${brokenBuild}\n`);
+    expect(fleet.stdout).toMatch(/upgrade-host: failed: .*exited \(code 1\) before it connected/);
     const kinds = await eventually(
       "the upgrade to fail",
       async () => eventKinds(host.id),
@@ -249,6 +280,17 @@ describe("agent upgrade from the central", () => {
       (h) => h.row.agentVersion === buildB && h.connected,
       { timeoutMs: 30_000 },
     );
+    const failedRoll = await eventually(
+      "the roll to finish",
+      () => admin.host.agentBuild.query(),
+      (b) => !b.rolling,
+    );
+    expect(failedRoll.roll).toMatchObject({
+      build: brokenBuild,
+      finished: true,
+      hosts: [{ state: "failed" }],
+    });
+    expect(failedRoll.roll?.hosts[0]?.message).toMatch(/exited \(code 1\) before it connected/);
     expect(pidsRunning(installed)).toEqual(runningB);
     expect(versionOf(installed)).toContain(`fleet-agent ${B_VERSION} (commit ${commit}`);
     expect(existsSync(`${installed}.new`)).toBe(false);

@@ -351,6 +351,37 @@ export function parseProcessConfig(): TConfigOutcome {
   return parseAgentConfig(process.argv.slice(2), process.env);
 }
 
+/** What a self-upgrade needs from the process's environment (see upgrade/trial.ts). */
+export interface TUpgradeEnvironment {
+  /** Set when this process is a trial run: the file to write once the central accepted its hello. */
+  trialFile: string | null;
+  /** The path this binary is kept under once the trial succeeds; null: its own path. */
+  executable: string | null;
+  deadlineMs: number | null;
+  /** Started by systemd, which starts the unit's binary again when this process exits. */
+  underSystemd: boolean;
+  /** The environment a new binary is started with: this one, minus the trial's own variables. */
+  childEnv: NodeJS.ProcessEnv;
+}
+
+export function processUpgradeEnvironment(names: {
+  trial: string;
+  executable: string;
+  deadline: string;
+}): TUpgradeEnvironment {
+  const env = process.env;
+  const childEnv = { ...env };
+  delete childEnv[names.trial];
+  delete childEnv[names.executable];
+  return {
+    trialFile: env[names.trial] || null,
+    executable: env[names.executable] || null,
+    deadlineMs: Number(env[names.deadline]) || null,
+    underSystemd: Boolean(env.INVOCATION_ID),
+    childEnv,
+  };
+}
+
 /** The config as it is safe to log: the join token is a secret. */
 export function redactConfig(config: TAgentConfig): Record<string, unknown> {
   return { ...config, joinToken: config.joinToken ? "<redacted>" : null };

@@ -7,7 +7,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { pino } from "pino";
 import { Agent, type AgentOptions } from "./agent";
-import { ConfigError, parseProcessConfig, redactConfig } from "./config";
+import { ConfigError, parseProcessConfig, processUpgradeEnvironment, redactConfig } from "./config";
 import { JoinRejectedError } from "./link/agent-link";
 import { cgroupMetricsSource, kmsgOomSource } from "./metrics-source";
 import { EngineDriver } from "./runtime/engine/engine-driver";
@@ -97,14 +97,14 @@ export async function main(): Promise<number> {
     return 1;
   }
 
-  // Read here, beside the configuration: how a trial run (upgrade/trial.ts) knows it is one.
-  const trialFile = process.env[TRIAL_ENV] || null;
-  const executable = AGENT_IS_BUILT ? process.env[EXECUTABLE_ENV] || process.execPath : null;
-  const deadlineMs = Number(process.env[TRIAL_DEADLINE_ENV]) || DEFAULT_TRIAL_DEADLINE_MS;
-  // Each process passes the trial once; its own later upgrades start from a clean environment.
-  const childEnv = { ...process.env };
-  delete childEnv[TRIAL_ENV];
-  delete childEnv[EXECUTABLE_ENV];
+  const upgradeEnv = processUpgradeEnvironment({
+    trial: TRIAL_ENV,
+    executable: EXECUTABLE_ENV,
+    deadline: TRIAL_DEADLINE_ENV,
+  });
+  const trialFile = upgradeEnv.trialFile;
+  const executable = AGENT_IS_BUILT ? (upgradeEnv.executable ?? process.execPath) : null;
+  const deadlineMs = upgradeEnv.deadlineMs ?? DEFAULT_TRIAL_DEADLINE_MS;
 
   let agent: Agent | null = null;
   let signalled = false;
@@ -168,7 +168,7 @@ export async function main(): Promise<number> {
       executable,
       staged: outcome.path,
       args: process.argv.slice(2),
-      env: childEnv,
+      env: upgradeEnv.childEnv,
       stateDir: config.stateDir,
       deadlineMs,
     });
@@ -177,10 +177,12 @@ export async function main(): Promise<number> {
         { version: outcome.version, path: executable },
         "the new agent binary connected and replaced this one",
       );
-      // systemd starts the unit's binary again when this process exits; the trial copy must not run beside it.
-      if (process.env.INVOCATION_ID) await stopTrialChild(trial.child);
+      // systemd starts the unit's binary again when this process exits, and a stop signal meant this
+      // agent to end: either way the trial copy must not run on beside it.
+      if (upgradeEnv.underSystemd || signalled) await stopTrialChild(trial.child);
       return 0;
     }
+    if (signalled) return 0;
     log.error(
       { reason: trial.reason, version: outcome.version },
       "upgrade rolled back; this binary keeps running",

@@ -65,6 +65,18 @@ describe("top level", () => {
     }
   });
 
+  test("host upgrade names one host or --all, not both and not neither, before calling the central", async () => {
+    for (const argv of [
+      ["host", "upgrade"],
+      ["host", "upgrade", "node-1", "--all"],
+    ]) {
+      expect(await run(argv)).toMatchObject({
+        code: 2,
+        err: expect.stringContaining("name one host, or pass --all"),
+      });
+    }
+  });
+
   test("management commands: the group's help, docker's verb spellings, unknown verbs", async () => {
     for (const argv of [["volume"], ["help", "volume"]]) {
       const help = await run(argv);

@@ -14,6 +14,7 @@ import { type CliError, EXIT, UsageError } from "./cli-error";
 import { toCliError } from "./client";
 import { type Command, type CommandGroup, createCommandContext, formatGroupHelp } from "./command";
 import { buildCommand } from "./commands/build";
+import { hostGroup } from "./commands/host";
 import { hostsCommand } from "./commands/hosts";
 import { imagesCommand } from "./commands/images";
 import { joinTokenCommand } from "./commands/join-token";
@@ -56,7 +57,7 @@ const TOP_LEVEL: readonly Command[] = [
   versionCommand,
 ];
 
-export const GROUPS: readonly CommandGroup[] = [networkGroup, volumeGroup];
+export const GROUPS: readonly CommandGroup[] = [hostGroup, networkGroup, volumeGroup];
 
 /** Every command, subcommands (`volume ls`) included. */
 export const COMMANDS: readonly Command[] = [...TOP_LEVEL, ...GROUPS.flatMap((group) => group.commands)];

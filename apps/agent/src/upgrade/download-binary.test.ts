@@ -92,10 +92,18 @@ describe("downloadVerifiedBinary", () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it("refuses a pinned download over plain http, an oversized body, a non-200 and a malformed sha256", async () => {
-    await expect(
-      downloadVerifiedBinary(options({ serverUrl: serverUrl.replace("https:", "http:") })),
-    ).rejects.toBeInstanceOf(UpgradeRefusedError);
+  it("unpinned, refuses a certificate no CA vouches for", async () => {
+    await expect(downloadVerifiedBinary(options({ serverPin: null }))).rejects.toThrow(/self-signed/);
+    expect(requests).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("refuses plain http (pinned or not), an oversized body, a non-200 and a malformed sha256", async () => {
+    for (const serverPin of [pin, null]) {
+      await expect(
+        downloadVerifiedBinary(options({ serverUrl: serverUrl.replace("https:", "http:"), serverPin })),
+      ).rejects.toThrow(UpgradeRefusedError);
+    }
     await expect(downloadVerifiedBinary(options({ maxBytes: 4 }))).rejects.toThrow(/more than 4 bytes/);
     await expect(downloadVerifiedBinary(options({ serverUrl: `${serverUrl}/elsewhere` }))).rejects.toThrow(
       /answered 404/,

@@ -3,8 +3,8 @@
  * `<destination>` only when its sha256 is the one the central announced.
  *
  * Trust: the bytes come over the same link the agent dials — the pinned key
- * when there is a pin (checked before any request is sent), else the CA — so
- * a man in the middle cannot hand out a binary. The sha256 in the upgrade
+ * when there is a pin (checked before any request is sent), else the CA, and
+ * never plain http — so a man in the middle cannot hand out a binary. The sha256 in the upgrade
  * request then binds the download to what the central meant, so a truncated
  * or swapped file is refused. A hostile central itself can of course make its
  * agents run anything it serves: whoever controls the central already
@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { chmod, open, rename, rm } from "node:fs/promises";
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { request as httpsRequest, type RequestOptions } from "node:https";
 import { rootCertificates } from "node:tls";
 import { pinnedTlsConnect } from "../link/pinned-tls";
@@ -53,26 +53,25 @@ export interface DownloadOptions {
 
 function get(url: URL, opts: DownloadOptions): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    if (opts.serverPin !== null && url.protocol !== "https:") {
-      reject(new UpgradeRefusedError(`the central's key is pinned, so ${url.origin} must be https://`));
+    // Over plain http anyone on the path could answer both the request and the sha256 it is checked
+    // against, and what they serve runs as the agent: an upgrade needs the pin or a CA to stand on.
+    if (url.protocol !== "https:") {
+      reject(new UpgradeRefusedError(`upgrades come only over https://, not ${url.origin}`));
       return;
     }
     const base: RequestOptions = { method: "GET", timeout: opts.timeoutMs, signal: opts.signal };
-    const req =
-      url.protocol === "https:"
-        ? httpsRequest(url, {
-            ...base,
-            // With createConnection and no agent, node uses the pinned socket as it is.
-            ...(opts.serverPin !== null
-              ? {
-                  createConnection: pinnedTlsConnect(
-                    opts.serverPin,
-                    opts.timeoutMs,
-                  ) as unknown as RequestOptions["createConnection"],
-                }
-              : { agent: false, ...(opts.caPem ? { ca: [...rootCertificates, opts.caPem] } : {}) }),
-          })
-        : httpRequest(url, base);
+    const req = httpsRequest(url, {
+      ...base,
+      // With createConnection and no agent, node uses the pinned socket as it is.
+      ...(opts.serverPin !== null
+        ? {
+            createConnection: pinnedTlsConnect(
+              opts.serverPin,
+              opts.timeoutMs,
+            ) as unknown as RequestOptions["createConnection"],
+          }
+        : { agent: false, ...(opts.caPem ? { ca: [...rootCertificates, opts.caPem] } : {}) }),
+    });
     req.on("response", resolve);
     req.on("timeout", () =>
       req.destroy(new Error(`no answer from ${url.origin} within ${opts.timeoutMs} ms`)),

@@ -25,6 +25,7 @@ import { StatusBadge } from "../ui/status-badge";
 import { useNow } from "../ui/use-now";
 import { freshSample, useLiveMetrics } from "../use-live-metrics";
 import { HostVolumes } from "../volumes/host-volumes";
+import { AgentVersion, UpgradeAgentButton } from "./agent-upgrade";
 import { HostActionButtons, useHostActions } from "./host-actions";
 import { HostCharts } from "./host-charts";
 import { HostContainers } from "./host-containers";
@@ -66,7 +67,12 @@ export function HostDetail({ hostId }: { hostId: string }) {
       <PageHeader
         title={view.name}
         subtitle={<HostSubtitle host={view} />}
-        actions={<HostActionButtons host={view} actions={actions} />}
+        actions={
+          <>
+            <UpgradeAgentButton host={view} />
+            <HostActionButtons host={view} actions={actions} />
+          </>
+        }
       />
       <ErrorNote error={actions.error} />
       {view.removedAt ? (
@@ -213,7 +219,9 @@ function HostFacts({ host }: { host: THostView }) {
           </>
         ) : null}
         <dt>Agent</dt>
-        <dd>{host.agentVersion ?? facts?.agentVersion ?? "—"}</dd>
+        <dd>
+          <AgentVersion host={{ agentVersion: host.agentVersion ?? facts?.agentVersion ?? null }} />
+        </dd>
         <dt>Labels</dt>
         <dd>
           <LabelChips labels={host.labels} />

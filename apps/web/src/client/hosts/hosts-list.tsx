@@ -15,6 +15,7 @@ import { EmptyState } from "../ui/empty-state";
 import { ErrorNote } from "../ui/error-note";
 import { StatusBadge } from "../ui/status-badge";
 import { useNow } from "../ui/use-now";
+import { AgentVersion, UpgradeOutdatedButton } from "./agent-upgrade";
 import { HostActionButtons, useHostActions } from "./host-actions";
 import { hostDisplayStatus } from "./host-status";
 import styles from "./hosts.module.css";
@@ -141,6 +142,7 @@ export function HostsList() {
             Clear filters
           </button>
         ) : null}
+        <UpgradeOutdatedButton hosts={hosts} />
       </div>
       {selectorError ? (
         <p role="alert" className="error-note">
@@ -167,6 +169,7 @@ export function HostsList() {
                   <th>Name</th>
                   <th>Status</th>
                   <th>Last seen</th>
+                  <th>Agent</th>
                   <th>Labels</th>
                   <th>Capacity</th>
                   <th>CPU allocated · used</th>
@@ -217,6 +220,9 @@ function HostRow({
       </td>
       <td className="nowrap" title={formatDateTime(host.lastSeenAt)}>
         {formatRelative(host.lastSeenAt, now)}
+      </td>
+      <td className="nowrap">
+        <AgentVersion host={host} />
       </td>
       <td className={styles.chips}>
         <LabelChips labels={host.labels} />

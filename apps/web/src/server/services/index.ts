@@ -144,9 +144,12 @@ export function createServices(options: CreateServicesOptions) {
       streamGuard.stop();
       // Cancelled first, awaited once the gateway has failed their operations, so they end at once.
       const imageJobsStopped = imageJobs.stop();
+      // Before the database goes: a roll's last step writes its event.
+      const upgradesStopped = agentUpgrades.stop();
       await rescheduler.stop();
       await gateway.close();
       await imageJobsStopped;
+      await upgradesStopped;
       await metrics.stop();
     },
   };

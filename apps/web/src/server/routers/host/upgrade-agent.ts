@@ -32,6 +32,23 @@ export const ZAgentBuildOutput = z.object({
   served: z.string().nullable(),
   /** True while an upgrade roll runs. */
   rolling: z.boolean(),
+  /** The running roll, or the last one since the central started. */
+  roll: z
+    .object({
+      build: z.string(),
+      startedBy: z.string(),
+      startedAt: z.date(),
+      finished: z.boolean(),
+      hosts: z.array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          state: z.enum(["waiting", "upgrading", "upgraded", "failed", "skipped"]),
+          message: z.string().nullable(),
+        }),
+      ),
+    })
+    .nullable(),
 });
 
 export const agentBuild = viewerProcedure
@@ -40,4 +57,5 @@ export const agentBuild = viewerProcedure
   .query(async ({ ctx }) => ({
     served: (await ctx.services.agentUpgrades.served())?.build ?? null,
     rolling: ctx.services.agentUpgrades.rolling,
+    roll: ctx.services.agentUpgrades.lastRoll(),
   }));

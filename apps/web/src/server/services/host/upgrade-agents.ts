@@ -87,8 +87,21 @@ export interface AgentUpgraderOptions {
   pollMs?: number;
 }
 
+export type TRollHostState = "waiting" | "upgrading" | "upgraded" | "failed" | "skipped";
+
+/** The latest roll, as the CLI and the dashboard follow it. */
+export interface TUpgradeRoll {
+  build: string;
+  startedBy: string;
+  startedAt: Date;
+  finished: boolean;
+  hosts: Array<{ id: string; name: string; state: TRollHostState; message: string | null }>;
+}
+
 export interface AgentUpgrader {
   served(): Promise<TServedAgent | null>;
+  /** The current roll, or the last one this central ran (null before the first). */
+  lastRoll(): TUpgradeRoll | null;
   /** Checks, then rolls in the background; answers the hosts it will upgrade, in order. */
   start(options: {
     target: TUpgradeTarget;
@@ -98,6 +111,8 @@ export interface AgentUpgrader {
   readonly rolling: boolean;
   /** Settles when the current roll (if any) ends; for tests and shutdown. */
   idle(): Promise<void>;
+  /** Ends the wait of a running roll (its host is reported failed: the central stopped) and refuses new ones. */
+  stop(): Promise<void>;
 }
 
 export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
@@ -105,6 +120,12 @@ export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
   const hostDeadlineMs = opts.hostDeadlineMs ?? 180_000;
   const pollMs = opts.pollMs ?? 500;
   let current: Promise<void> | null = null;
+  let roll: TUpgradeRoll | null = null;
+  let stopped = false;
+  const setState = (hostId: string, state: TRollHostState, message: string | null = null) => {
+    const entry = roll?.hosts.find((host) => host.id === hostId);
+    if (entry) Object.assign(entry, { state, message });
+  };
 
   const event = (
     kind: string,
@@ -129,6 +150,7 @@ export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
         }),
       ]);
       if (failed) return failed.message;
+      if (stopped) return "the central stopped before the host came back";
       if (host?.agentVersion === build && gateway.isConnected(hostId)) return null;
       if (clock.now() >= deadline)
         return `the host did not come back reporting ${build} within ${hostDeadlineMs} ms`;
@@ -142,6 +164,7 @@ export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
     by: string,
   ): Promise<boolean> {
     const since = new Date(clock.now());
+    setState(host.id, "upgrading");
     await event(
       "host.agent-upgrading",
       host.id,
@@ -163,11 +186,13 @@ export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
       why = (error as Error).message;
     }
     if (why === null) {
+      setState(host.id, "upgraded");
       await event("host.agent-upgraded", host.id, `the agent of ${host.name} now runs ${served.build}`, {
         build: served.build,
       });
       return true;
     }
+    setState(host.id, "failed", why);
     await event(
       "host.agent-upgrade-failed",
       host.id,
@@ -180,11 +205,17 @@ export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
 
   return {
     served: () => servedAgentBuild(opts.downloadsDir),
+    lastRoll: () => (roll ? structuredClone(roll) : null),
     get rolling() {
       return current !== null;
     },
     idle: () => current ?? Promise.resolve(),
+    async stop() {
+      stopped = true;
+      await current;
+    },
     async start({ target, actorEmail }) {
+      if (stopped) throw new AppError("PRECONDITION_FAILED", "the central is stopping");
       if (current)
         throw new AppError("CONFLICT", "an agent upgrade is already rolling; wait for it to finish");
       const served = await servedAgentBuild(opts.downloadsDir);
@@ -215,6 +246,14 @@ export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
           .map(({ id, name }) => ({ id, name }));
       }
       if (hosts.length === 0) return { build: served.build, hosts };
+      const thisRoll: TUpgradeRoll = {
+        build: served.build,
+        startedBy: actorEmail,
+        startedAt: new Date(clock.now()),
+        finished: false,
+        hosts: hosts.map((host) => ({ ...host, state: "waiting", message: null })),
+      };
+      roll = thisRoll;
       current = rollOneAtATime(hosts, (host) => upgradeOne(host, served, actorEmail))
         .then((outcomes) => {
           const failed = outcomes.find((outcome) => !outcome.ok);
@@ -222,6 +261,8 @@ export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
         })
         .catch((error: unknown) => log.error({ err: error }, "agent upgrade roll failed"))
         .finally(() => {
+          for (const host of thisRoll.hosts) if (host.state === "waiting") host.state = "skipped";
+          thisRoll.finished = true;
           current = null;
         });
       return { build: served.build, hosts };
