@@ -295,5 +295,30 @@ describe("agent upgrade from the central", () => {
     expect(versionOf(installed)).toContain(`fleet-agent ${B_VERSION} (commit ${commit}`);
     expect(existsSync(`${installed}.new`)).toBe(false);
     expect(await startedAtOf(engineIds)).toEqual(startedAt);
+
+    // The file served is not the one announced (changed after the build, or swapped on the way): the
+    // agent refuses it before running anything, and stays connected on what it runs.
+    writeFileSync(join(downloads, "fleet-agent-linux-x64"), "#!/bin/sh\necho not the build\n", {
+      mode: 0o755,
+    });
+    const before = (await eventKinds(host.id)).length;
+    await admin.host.upgradeAgent.mutate({ hostId: host.id });
+    const refused = await eventually(
+      "the refusal",
+      async () => server.db.event.findMany({ where: { hostId: host.id, kind: "host.agent-upgrade-failed" } }),
+      (rows) => rows.length === 2,
+      { timeoutMs: 30_000 },
+    );
+    expect((await eventKinds(host.id)).slice(before)).toEqual([
+      "host.agent-upgrading",
+      "host.agent-upgrade-failed",
+    ]);
+    expect(refused.at(-1)?.message).toMatch(
+      /hashes to [0-9a-f]{64}, not the expected [0-9a-f]{64}: refused, nothing replaced/,
+    );
+    expect(pidsRunning(installed)).toEqual(runningB);
+    expect(server.fleet.services.gateway.isConnected(host.id)).toBe(true);
+    expect(readdirSync(join(dir, "host"))).toEqual(["fleet-agent"]);
+    expect(await startedAtOf(engineIds)).toEqual(startedAt);
   });
 });

@@ -66,6 +66,46 @@ describe("OperationRunner", () => {
     h = harness();
   });
 
+  describe("agent.upgrade", () => {
+    const upgrade = { kind: "agent.upgrade", sha256: "a".repeat(64), version: "1.2.3+abc1234" } as const;
+
+    it("is unsupported where the agent cannot replace itself", async () => {
+      h.runner.handleRequest(request("op-u1", upgrade));
+      await flushAsync();
+      expect(resultOf(h, "op-u1")).toMatchObject({ ok: false, error: { code: "unsupported" } });
+    });
+
+    it("hands the request to the agent's upgrade and answers with what it staged", async () => {
+      const seen: unknown[] = [];
+      const runner = new OperationRunner({
+        driver: h.driver,
+        engineIdOf: () => null,
+        send: (frame) => h.sent.push(frame) > 0,
+        isCongested: () => false,
+        clock: h.clock,
+        log: silentLogger,
+        upgrade: async (op) => {
+          seen.push(op);
+          return { bytes: 42 };
+        },
+      });
+      runner.handleRequest(request("op-u2", upgrade));
+      await flushAsync();
+      expect(seen).toEqual([upgrade]);
+      expect(resultOf(h, "op-u2")).toEqual({
+        type: "op.result",
+        id: "op-u2",
+        ok: true,
+        kind: "agent.upgrade",
+        result: { bytes: 42 },
+      });
+    });
+
+    it("the protocol refuses a sha256 that is not 64 lowercase hex digits", () => {
+      expect(() => request("op-u3", { ...upgrade, sha256: "A".repeat(64) })).toThrow();
+    });
+  });
+
   describe("logs", () => {
     it("returns the tail of a container's log", async () => {
       const engineId = seedContainer(h);
