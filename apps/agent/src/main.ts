@@ -145,10 +145,10 @@ export async function main(): Promise<number> {
     let outcome: { kind: "done" } | { kind: "upgrade"; path: string; version: string };
     try {
       await current.start();
-      outcome = await Promise.race([
-        current.done.then(() => ({ kind: "done" as const })),
-        stagedUpgrade.then((s) => ({ kind: "upgrade" as const, ...s })),
-      ]);
+      const ended = current.done.then(() => ({ kind: "done" as const }));
+      // After a switch to an upgrade, a late end of this agent must not become an unhandled rejection.
+      ended.catch(() => {});
+      outcome = await Promise.race([ended, stagedUpgrade.then((s) => ({ kind: "upgrade" as const, ...s }))]);
     } catch (error) {
       if (signalled) return 0;
       if (error instanceof StateStoreError) {
