@@ -482,7 +482,7 @@ describe("fleet against a host", () => {
     const result = await fleet(["join-token", "--ttl", "15m", "--label", "zone=a"], { home });
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toMatch(
-      /^fleet-agent --server \S+ --join-token fleet_join_\S+ --label zone=a$/,
+      /^curl -fsSLk --pinnedpubkey '(sha256\/\/\S+)' https:\/\/\S+\/install\.sh \| sudo sh -s -- --join-token fleet_join_\S+ --server-pin '\1' --label zone=a$/,
     );
     expect(result.stderr).toContain("works once, for 15 minutes");
   });

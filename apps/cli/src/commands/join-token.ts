@@ -10,7 +10,7 @@ import { println } from "../io";
 export const joinTokenCommand = defineCommand({
   spec: {
     name: "join-token",
-    summary: "Create a join token and print the command that makes a host join",
+    summary: "Create a join token and print the line that installs the agent on a new host and joins it",
     usage: "[OPTIONS]",
     details: ["The token works once, until it expires. Needs the admin role."],
     options: {

@@ -9,12 +9,15 @@ export function NoHosts() {
     <div className="card">
       <EmptyState title="No hosts yet">
         <p>
-          A host joins by running the agent with a join token.{" "}
+          A host joins with one line that installs the agent from this central.{" "}
           {isAdmin
             ? "Create one under Settings → Add host; it shows the exact command to paste on the new machine:"
             : "An administrator creates one under Settings → Add host, which shows the exact command to run on the new machine:"}
         </p>
-        <pre className="command">fleet-agent --server &lt;url&gt; --join-token &lt;token&gt;</pre>
+        <pre className="command">
+          curl … https://&lt;central&gt;:3443/install.sh | sudo sh -s -- --join-token &lt;token&gt;
+          --server-pin …
+        </pre>
         <p>
           <Link href="/settings">Add a host in Settings</Link>
         </p>

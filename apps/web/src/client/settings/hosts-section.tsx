@@ -130,8 +130,9 @@ function AddHost() {
   return (
     <div className="card">
       <p className={styles.intro}>
-        Run the command on the new host. The token in it works once and expires; the agent needs access to the
-        Docker or Podman engine socket.
+        Paste the line on the new host (Linux x86_64 with Docker or Podman, curl and sudo). It installs the
+        agent from this central, pinned to its key, and starts it; run it again to upgrade. The token in it
+        works once and expires.
       </p>
       <form
         className={styles.joinForm}

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
+import { findProjectPath } from "../db/project-paths";
 import { readInstallScriptTemplate, renderInstallScript } from "./install-script";
 
 const template = readInstallScriptTemplate();
@@ -32,4 +34,14 @@ test.each([
 
 test("a template without its placeholders is refused, so nothing unfilled is ever served", () => {
   expect(() => renderInstallScript("#!/bin/sh\n", good)).toThrow(/exactly once/);
+});
+
+test("the unit the script installs is the one apps/agent ships, comments aside", () => {
+  const unit = /cat <<'UNIT'\n([\s\S]*?)\nUNIT\n/.exec(template)?.[1];
+  const shipped = readFileSync(findProjectPath("apps/agent/deploy/fleet-agent.service"), "utf8")
+    .split("\n")
+    .filter((line) => !line.startsWith("#"))
+    .join("\n")
+    .trim();
+  expect(unit).toBe(shipped);
 });
