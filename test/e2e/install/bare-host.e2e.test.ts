@@ -3,9 +3,11 @@
 // and nothing of Fleet: no node, no checkout (harness/bare-host.ts). First
 // with the agent executable tampered with on the central: refused, nothing
 // installed, the token still unused. Then as built: the host joins and runs a
-// container. Again: a no-op upgrade. Then --uninstall: nothing of the agent
+// container. Again: a no-op upgrade; after a new build: the agent replaced and
+// restarted. Then --uninstall: nothing of the agent
 // is left and its container keeps running; --uninstall --remove-containers
 // removes that container too. Steps run in order on one host.
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -216,6 +218,36 @@ describe("install on a bare host", () => {
       expect(run.stderr).toMatch(/fleet-agent is up to date and running \(pid \d+\); nothing to do/);
       expect((await (host as BareHost).run("cat /run/fleet-agent.pid")).stdout).toBe(pidBefore);
       expect(await whatIsLeft()).toBe(INSTALLED.join("\n").concat("\nfleet-agent"));
+    });
+  });
+
+  test("run again after a new build: the agent is replaced and restarted, and the host comes back", async () => {
+    await step("upgrade", async () => {
+      // Another build: the same program with one byte more (ELF ignores what follows its sections).
+      const newer = Buffer.concat([await readFile(agentBinary), Buffer.from("\n")]);
+      const sha = createHash("sha256").update(newer).digest("hex");
+      await unlink(join(downloads, AGENT));
+      await writeFile(join(downloads, AGENT), newer, { mode: 0o755 });
+      await writeFile(join(downloads, `${AGENT}.sha256`), `${sha}  ${AGENT}\n`);
+      const pidBefore = (await (host as BareHost).run("cat /run/fleet-agent.pid")).stdout;
+      const connectedBefore = (await admin.host.list.query({})).items[0]?.connectedAt?.getTime() ?? 0;
+      const run = await (host as BareHost).run(command);
+      expect(run.code, shown(run)).toBe(0);
+      expect(run.stderr).toContain(`installed /usr/local/bin/fleet-agent (sha256 ${sha})`);
+      expect(run.stderr).toMatch(/stopping the agent \(pid \d+\); its containers keep running/);
+      const installed = await (host as BareHost).run(
+        "sha256sum /usr/local/bin/fleet-agent; cat /run/fleet-agent.pid",
+      );
+      expect(installed.stdout.split("\n")[0]).toBe(`${sha}  /usr/local/bin/fleet-agent`);
+      expect(installed.stdout.split("\n")[1]).not.toBe(pidBefore.trim());
+      await eventually(
+        "the host connected again after the upgrade",
+        async () => (await admin.host.list.query({})).items[0],
+        (h) => h?.status === "online" && (h.connectedAt?.getTime() ?? 0) > connectedBefore,
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+      const { container } = await admin.container.get.query({ id: containerId });
+      expect(container.actualState).toBe("running");
     });
   });
 
