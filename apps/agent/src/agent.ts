@@ -331,12 +331,14 @@ export class Agent {
   }
 
   private async onWelcome(welcome: TWelcomeFrame, used: TAgentAuth): Promise<void> {
-    const repin = used.kind === "credential" && this.serverPin !== null && this.serverPin !== this.storedPin;
-    if (welcome.credential || repin) {
-      const credential =
-        welcome.credential || used.kind !== "credential"
-          ? { hostId: welcome.hostId, credential: welcome.credential ?? "" }
-          : { hostId: used.hostId, credential: used.credential };
+    // A new credential is stored with the pin it was issued under; a pin given
+    // anew (--server-pin) for a stored credential is stored once it proved right.
+    const credential = welcome.credential
+      ? { hostId: welcome.hostId, credential: welcome.credential }
+      : used.kind === "credential" && this.serverPin !== null && this.serverPin !== this.storedPin
+        ? { hostId: used.hostId, credential: used.credential }
+        : null;
+    if (credential) {
       this.auth = { kind: "credential", ...credential };
       try {
         await this.opts.store.saveCredential({
@@ -349,7 +351,7 @@ export class Agent {
           { hostId: welcome.hostId, path: this.opts.store.credentialPath, serverPin: this.serverPin },
           welcome.credential
             ? "joined the fleet; credential stored"
-            : "the central's new pin stored with the credential",
+            : "the central's pin stored with the credential",
         );
       } catch (error) {
         // Keep going on the in-memory credential; the next restart would need a new join token.

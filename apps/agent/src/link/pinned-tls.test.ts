@@ -160,6 +160,20 @@ describe("a pinned central", () => {
     expect(central.hellos.filter((h) => h.kind === "credential")).toEqual([]);
   });
 
+  it("a pin given later for a credential that had none is stored once the central proved to hold the key", async () => {
+    await new StateStore(stateDir).saveCredential({
+      serverUrl: central.url,
+      hostId: "host_pin",
+      credential: "cred-old",
+    });
+    central.credentials.set("host_pin", "cred-old");
+    const { agent } = startAgent({ serverPin: pki.pin, joinToken: null });
+    await agent.start();
+    await until(() => agent.isConnected, "the welcome");
+    const stored = await new StateStore(stateDir).loadCredential();
+    expect(stored).toMatchObject({ credential: "cred-old", serverPin: pki.pin });
+  });
+
   it("a stored pin refuses a plain http:// server URL instead of trusting it", async () => {
     await new StateStore(stateDir).saveCredential({
       serverUrl: central.url,
