@@ -6,7 +6,8 @@
 // container. Again: a no-op upgrade; after a new build: the agent replaced and
 // restarted. Then --uninstall: nothing of the agent
 // is left and its container keeps running; --uninstall --remove-containers
-// removes that container too. Steps run in order on one host.
+// removes that container too. Last, the used line again: the agent is refused
+// and the script takes back all it did. Steps run in order on one host.
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -267,6 +268,18 @@ describe("install on a bare host", () => {
       expect(again.code, shown(again)).toBe(0);
       expect(again.stderr).toContain("removed 1 container(s) labelled fleet.managed=true");
       expect(await (engine as TestEngine).docker.listContainers({ all: true })).toEqual([]);
+    });
+  });
+
+  test("the used line once more on the clean host: the agent is refused, and the script undoes everything", async () => {
+    await step("failed start rolled back", async () => {
+      const run = await (host as BareHost).run(command);
+      expect(run.code, shown(run)).not.toBe(0);
+      expect(run.stderr).toMatch(/the agent exited before it connected/);
+      expect(run.stderr).toContain("the central rejected the join token");
+      expect(run.stderr).toContain("undoing this run's changes");
+      expect(await whatIsLeft()).toBe("");
+      expect((host as BareHost).processes()).toEqual([]);
     });
   });
 });

@@ -156,8 +156,8 @@ start_background_agent() {
       return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
-      tail -c "+$log_offset" "$LOG_FILE" | tail -n 5 >&2
-      fail "the agent exited before it connected to $SERVER_URL (its last lines are above; all of it is in $LOG_FILE)"
+      tail -c "+$log_offset" "$LOG_FILE" | tail -n 10 >&2
+      fail "the agent exited before it connected to $SERVER_URL (its last lines are above)"
     fi
     sleep 0.1
     waited=$((waited + 1))
@@ -354,7 +354,7 @@ install() {
 
   # From here on, a failure undoes what this run put in place.
   if [ "$fresh" = 1 ]; then
-    ROLLBACK="stop_background_agent; rm -f '$BIN' '$UNIT_FILE' '$PID_FILE'; rm -rf '$STATE_DIR';"
+    ROLLBACK="stop_background_agent; rm -f '$BIN' '$UNIT_FILE' '$PID_FILE' '$LOG_FILE'; rm -rf '$STATE_DIR';"
     [ -e "$ENV_FILE" ] || ROLLBACK="$ROLLBACK rm -f '$ENV_FILE'; rmdir '$ENV_DIR' 2>/dev/null;"
   else
     # An upgrade that fails puts the previous agent and settings back and starts it again.
