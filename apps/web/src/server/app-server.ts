@@ -16,12 +16,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Clock } from "@fleet/shared/clock";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import {
-  agentPublicUrl,
-  createAgentEndpointServer,
-  listeningPort,
-  type TAgentEndpoint,
-} from "./agent-endpoint/agent-endpoint";
+import { createAgentEndpointServer, listeningPort } from "./agent-endpoint/agent-endpoint";
 import { downloadsDirOf } from "./agent-endpoint/downloads";
 import { readInstallScriptTemplate } from "./agent-endpoint/install-script";
 import { loadAgentTlsIdentity } from "./agent-endpoint/tls-identity";
@@ -39,6 +34,7 @@ import { appRouter } from "./routers/_app";
 import type { TBootstrapResult } from "./services/auth/bootstrap";
 import { metricsAccessOf } from "./services/auth/metrics-access";
 import { type CreateServicesOptions, createServices, type Services } from "./services/index";
+import { agentPublicUrl, type TAgentEndpoint } from "./services/join-token/agent-endpoint";
 import { createContextFactory, isHttps, MAX_REQUEST_BODY_BYTES, publicError } from "./trpc";
 import { createUploadHandler, UPLOADS_PATH } from "./uploads";
 

@@ -5,37 +5,18 @@
  * `/download/*`, and nothing else. Its certificate is FLEET_TLS_CERT's or the
  * central's self-signed one, whose key hosts pin (tls-identity.ts).
  *
- * May import: node built-ins, the files of this folder, the gateway's upgrade handler.
+ * May import: node built-ins, the files of this folder, the join-token service's TAgentEndpoint.
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import type { TEnv } from "../env";
 import type { Logger } from "../logger";
+import type { TAgentEndpoint } from "../services/join-token/agent-endpoint";
 import { AGENT_EXECUTABLE, checksumOf, DOWNLOAD_PATH_PREFIX, serveDownload } from "./downloads";
 import { INSTALL_SCRIPT_PATH, renderInstallScript } from "./install-script";
 import type { TAgentTlsIdentity } from "./tls-identity";
-
-/** What the join command names: where hosts reach the agent port, and the key they pin. */
-export interface TAgentEndpoint {
-  /** `https://host:port`, as hosts dial it (FLEET_AGENT_URL, else FLEET_PUBLIC_URL's host and the agent port). */
-  publicUrl: string;
-  /**
-   * `sha256//…` of the served key when the certificate is self-signed and
-   * hosts pin it; null when FLEET_TLS_CERT is CA-signed and hosts validate it.
-   */
-  pin: string | null;
-}
-
-export function agentPublicUrl(
-  env: Pick<TEnv, "FLEET_AGENT_URL" | "FLEET_PUBLIC_URL">,
-  port: number,
-): string {
-  if (env.FLEET_AGENT_URL) return env.FLEET_AGENT_URL;
-  return `https://${new URL(env.FLEET_PUBLIC_URL).hostname}:${port}`;
-}
 
 function pathnameOf(req: IncomingMessage): string {
   const url = req.url ?? "/";

@@ -5,7 +5,6 @@
  * module global, so two servers in one test process stay apart.
  */
 import { type Clock, systemClock } from "@fleet/shared/clock";
-import { agentPublicUrl, type TAgentEndpoint } from "../agent-endpoint/agent-endpoint";
 import { downloadsDirOf } from "../agent-endpoint/downloads";
 import type { PrismaClient } from "../db";
 import type { TEnv } from "../env";
@@ -21,6 +20,7 @@ import { createSignInThrottle, type SignInThrottle } from "./auth/sign-in-thrott
 import { createStreamGuard } from "./auth/stream-guard";
 import { createAgentUpgrader } from "./host/upgrade-agents";
 import { createImageJobRegistry } from "./image/image-jobs";
+import { agentPublicUrl, type TAgentEndpoint } from "./join-token/agent-endpoint";
 import type { MetricsTuning } from "./metrics/metrics-options";
 import { createMetricsService } from "./metrics/metrics-service";
 import { createRescheduler } from "./reschedule/rescheduler";

@@ -5,6 +5,7 @@ import type { PrismaClient } from "../../db";
 import type { EventBus } from "../../event-bus";
 import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
 import { generateToken, hashToken } from "../auth/tokens";
+import type { TAgentEndpoint } from "./agent-endpoint";
 import { joinCommand } from "./join-command";
 
 export const JOIN_TOKEN_DEFAULT_TTL = "1h";
@@ -29,7 +30,7 @@ export async function createJoinToken(options: {
   ttlMs: number;
   labels: TLabels;
   /** Where hosts reach the agent port, and the pin of its key (null: hosts validate its certificate). */
-  agentEndpoint: { publicUrl: string; pin: string | null };
+  agentEndpoint: TAgentEndpoint;
 }): Promise<TCreatedJoinToken> {
   const { db, bus, caller, now, createdById, ttlMs, labels, agentEndpoint } = options;
   const token = generateToken("join");
