@@ -57,6 +57,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+// Data dirs of servers a test never closed, removed when the process ends.
+const dataDirsToRemove = new Set<string>();
+process.once("exit", () => {
+  for (const dir of dataDirsToRemove) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function startTestServer(options: {
   databaseUrl: string;
   env?: TEnvSource;
@@ -67,8 +73,11 @@ export async function startTestServer(options: {
 }): Promise<TestServer> {
   // The agent port's key and certificate go here unless the test names a data dir.
   const ownDataDir = options.env?.FLEET_DATA_DIR ? null : mkdtempSync(join(tmpdir(), "fleet-test-central-"));
+  if (ownDataDir) dataDirsToRemove.add(ownDataDir);
   const removeDataDir = () => {
-    if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+    if (!ownDataDir) return;
+    rmSync(ownDataDir, { recursive: true, force: true });
+    dataDirsToRemove.delete(ownDataDir);
   };
   const env = loadEnv({
     NODE_ENV: "test",
