@@ -21,7 +21,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { discoverEngine } from "../apps/agent/src/runtime/engine-discovery";
 import { createFleetServer } from "../apps/web/src/server/app-server";
-import { getDb, setDatabaseUrl } from "../apps/web/src/server/db";
+import { getDb, setDatabaseUrl } from "../apps/web/src/server/db/client";
 import { resolveDatabase } from "../apps/web/src/server/db/embedded-postgres";
 import { loadEnv } from "../apps/web/src/server/env";
 import { createLogger } from "../apps/web/src/server/logger";

@@ -10,7 +10,7 @@
 import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFleetServer } from "./src/server/app-server";
-import { getDb, setDatabaseUrl } from "./src/server/db";
+import { getDb, setDatabaseUrl } from "./src/server/db/client";
 import { EmbeddedPostgresError, resolveDatabase } from "./src/server/db/embedded-postgres";
 import { EnvError, loadEnv } from "./src/server/env";
 import { createLogger } from "./src/server/logger";

@@ -13,7 +13,7 @@ import { findFreePort } from "@fleet/test/harness/ports";
 import { databaseUrl } from "@fleet/test/harness/postgres";
 import { buildTestImage } from "@fleet/test/harness/test-image";
 import { createFleetServer, type FleetServer } from "@fleet/web/server/app-server";
-import { createPrismaClient } from "@fleet/web/server/db";
+import { createPrismaClient } from "@fleet/web/server/db/client";
 import { migrate } from "@fleet/web/server/db/migrator";
 import { loadEnv } from "@fleet/web/server/env";
 import type { AppRouter } from "@fleet/web/server/routers/_app";

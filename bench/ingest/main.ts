@@ -34,11 +34,11 @@ import {
 import { findFreePort } from "@fleet/test/harness/ports";
 import { databaseUrl } from "@fleet/test/harness/postgres";
 import { createFleetServer } from "@fleet/web/server/app-server";
-import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db";
+import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db/client";
 import { migrate } from "@fleet/web/server/db/migrator";
 import { loadEnv } from "@fleet/web/server/env";
 import { FRAME_BURST, FRAME_RATE_PER_SECOND } from "@fleet/web/server/gateway/gateway-limits";
-import { generateToken, hashToken } from "@fleet/web/server/services/auth/tokens";
+import { generateToken, hashToken } from "@fleet/web/server/tokens";
 import type { MetricsService } from "@fleet/web/server/services/metrics/metrics-service";
 import pg from "pg";
 import { pino } from "pino";

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFleetServer, type FleetServer } from "@fleet/web/server/app-server";
-import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db";
+import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db/client";
 import { loadEnv } from "@fleet/web/server/env";
 import { createTestUser } from "@fleet/web/server/testing/factories";
 import { type CapturedLog, captureLog } from "@fleet/web/server/testing/test-server";

@@ -20,9 +20,9 @@ import { createAgentEndpointServer, listeningPort } from "./agent-endpoint/agent
 import { downloadsDirOf } from "./agent-endpoint/downloads";
 import { readInstallScriptTemplate } from "./agent-endpoint/install-script";
 import { loadAgentTlsIdentity } from "./agent-endpoint/tls-identity";
-import type { PrismaClient } from "./db";
+import type { PrismaClient } from "./db/client";
 import type { TEnv } from "./env";
-import type { EventBus } from "./event-bus";
+import type { EventBus } from "./events/event-bus";
 import {
   applyDashboardPolicy,
   refusedTrpcRequest,

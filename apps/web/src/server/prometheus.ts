@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ZContainerState } from "@fleet/shared/domain/container-state";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import type { PrismaClient } from "./db";
+import type { PrismaClient } from "./db/client";
 import type { Logger } from "./logger";
 import type { MetricsService } from "./services/metrics/metrics-service";
 

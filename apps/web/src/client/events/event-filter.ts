@@ -1,9 +1,8 @@
 // The events page's filter lives in the query string (`?kind=container.&severity=warning,error&host=…&container=…`)
 // so a filtered view can be linked to from a host, a container or a bookmark.
-import type { RouterInputs } from "../api-types";
 
-export const EVENT_SEVERITY_CHOICES = ["info", "warning", "error"] as const;
-export type TEventSeverity = (typeof EVENT_SEVERITY_CHOICES)[number];
+import { EVENT_SEVERITIES, type TEventSeverity } from "@fleet/shared/domain/event";
+import type { RouterInputs } from "../api-types";
 
 export interface TEventFilterValue {
   kindPrefix?: string;
@@ -13,7 +12,7 @@ export interface TEventFilterValue {
 }
 
 function isSeverity(text: string): text is TEventSeverity {
-  return (EVENT_SEVERITY_CHOICES as readonly string[]).includes(text);
+  return (EVENT_SEVERITIES as readonly string[]).includes(text);
 }
 
 export function filterFromSearchParams(params: URLSearchParams): TEventFilterValue {

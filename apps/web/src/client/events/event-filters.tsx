@@ -4,13 +4,9 @@
 // administrators, a choice between all events and the audit log (who changed
 // access); the server shows audit events to no one else.
 import { AUDIT_KIND_PREFIX, ZAuditEventKind } from "@fleet/shared/domain/audit";
+import { EVENT_SEVERITIES, type TEventSeverity } from "@fleet/shared/domain/event";
 import { useEffect, useId, useRef, useState } from "react";
-import {
-  EVENT_SEVERITY_CHOICES,
-  hasAnyFilter,
-  type TEventFilterValue,
-  type TEventSeverity,
-} from "./event-filter";
+import { hasAnyFilter, type TEventFilterValue } from "./event-filter";
 import styles from "./events.module.css";
 
 const KIND_SUGGESTIONS = [
@@ -37,7 +33,7 @@ const AUDIT_KIND_SUGGESTIONS = [
 // "" = any; a comma list = several severities.
 const SEVERITY_OPTIONS: { value: string; label: string }[] = [
   { value: "", label: "Any severity" },
-  ...EVENT_SEVERITY_CHOICES.map((severity) => ({ value: severity, label: severity })),
+  ...EVENT_SEVERITIES.map((severity) => ({ value: severity, label: severity })),
   { value: "warning,error", label: "warning + error" },
 ];
 

@@ -16,7 +16,7 @@ import { resolveDatabase } from "./embedded-postgres";
 import { CREATE_MIGRATIONS_TABLE, readMigrations } from "./migrator";
 import { PgliteDataDirError } from "./pglite-data-dir";
 import { defaultMigrationsDir } from "./project-paths";
-import { findSchemaDrift } from "./schema-drift";
+import { findSchemaDrift } from "./testing/schema-drift";
 
 const execFileAsync = promisify(execFile);
 

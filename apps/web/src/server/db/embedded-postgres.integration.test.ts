@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { createTestDatabase } from "@fleet/test/harness/postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient } from "../db";
+import { createPrismaClient } from "./client";
 import { isAlive, isPostmasterOf, readClusterState } from "./data-dir-state";
 import {
   DEFAULT_EMBEDDED_POSTGRES_PORT,
@@ -19,7 +19,7 @@ import {
 import { migrate, readMigrations } from "./migrator";
 import { PgliteDataDirError } from "./pglite-data-dir";
 import { defaultMigrationsDir } from "./project-paths";
-import { findSchemaDrift } from "./schema-drift";
+import { findSchemaDrift } from "./testing/schema-drift";
 
 const HOLDER = fileURLToPath(new URL("../testing/embedded-postgres-holder.ts", import.meta.url));
 const asRoot = process.getuid?.() === 0;

@@ -6,10 +6,13 @@
 // ever change the observed columns: a `stopped` or `exited` report never
 // touches the desired state (or the capacity that follows it), which is the
 // person's word.
+
+import type { TEventSeverity } from "@fleet/shared/domain/event";
 import type { TContainerStatusFrame, TEventFrame, TEventKind } from "@fleet/shared/protocol/agent-to-server";
-import type { Prisma, PrismaClient } from "../db";
+import type { Prisma, PrismaClient } from "../db/client";
+import type { TEventRow } from "../events/event-view";
+import { recordEvent } from "../events/record-event";
 import type { GatewayBus } from "./gateway-options";
-import { recordEvent, type TEventSeverity, type TStoredEvent } from "./record-event";
 
 const statusRowSelect = {
   id: true,
@@ -94,7 +97,7 @@ export async function recordAgentEvent(options: {
   hostId: string;
   frame: TEventFrame;
   now: Date;
-}): Promise<TStoredEvent> {
+}): Promise<TEventRow> {
   const { db, bus, hostId, frame, now } = options;
   let containerId: string | null = null;
   if (frame.containerId !== undefined) {

@@ -7,7 +7,7 @@
 import { type TContainerSpec, ZContainerSpec } from "@fleet/shared/domain/container-spec";
 import { describeIssues } from "@fleet/shared/protocol/frame";
 import { MAX_DESIRED_CONTAINERS, type TDesiredContainer } from "@fleet/shared/protocol/server-to-agent";
-import type { Prisma, PrismaClient } from "../db";
+import type { Prisma, PrismaClient } from "../db/client";
 import { resourcesOfRow, restartPolicyOfRow } from "../db/container-columns";
 import { getBindMountPrefixes } from "../services/settings/get-settings";
 

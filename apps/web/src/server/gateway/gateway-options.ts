@@ -5,8 +5,8 @@
 import type { Clock } from "@fleet/shared/clock";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
 import type { Logger } from "pino";
-import type { PrismaClient } from "../db";
-import type { TStoredEvent } from "./record-event";
+import type { PrismaClient } from "../db/client";
+import type { TEventRow } from "../events/event-view";
 
 /** The env keys the gateway reads; durations are milliseconds (env.ts parses them with `parseDuration`). */
 export interface GatewayEnv {
@@ -26,7 +26,7 @@ export interface ContainerChangedPayload {
 
 /** The part of the event bus the gateway uses. */
 export interface GatewayBus {
-  publish(topic: "event", payload: TStoredEvent): void;
+  publish(topic: "event", payload: TEventRow): void;
   publish(topic: "host.changed", payload: HostChangedPayload): void;
   publish(topic: "container.changed", payload: ContainerChangedPayload): void;
   /** `host.removed` → the gateway closes that host's connection. */

@@ -16,13 +16,13 @@ import {
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Prisma } from "../db";
+import type { Prisma } from "../db/client";
 import { isAppError } from "../errors";
-import { hashToken } from "../services/auth/tokens";
 import { createJoinToken } from "../services/join-token/create-join-token";
 import { createMetricsService, type MetricsService } from "../services/metrics/metrics-service";
 import { createTestUser } from "../testing/factories";
 import { startTestServer, type TestServer } from "../testing/test-server";
+import { hashToken } from "../tokens";
 import { DEFAULT_HOST_PIDS_CAPACITY, GATEWAY_CLOSE, OP_TIMEOUT_GRACE_MS } from "./gateway-limits";
 import { BAD_CREDENTIAL_MESSAGE } from "./host-auth";
 import { OpError } from "./op-broker";

@@ -9,6 +9,7 @@ import type { TAgentFrame, THelloFrame } from "@fleet/shared/protocol/agent-to-s
 import type { TOperationInput, TOperationKind, TOperationResult } from "@fleet/shared/protocol/operations";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import { WebSocketServer } from "ws";
+import { recordEvent } from "../events/record-event";
 import { AgentSession, type SessionHost } from "./agent-session";
 import { applyContainerStatus, recordAgentEvent } from "./container-status";
 import { recordAck, takeDesiredSnapshot } from "./desired-state";
@@ -27,7 +28,6 @@ import type { GatewayOptions, GatewayTuning } from "./gateway-options";
 import { authenticateHello } from "./host-auth";
 import { type HostOfflineHook, hostLivenessMonitor, prismaLivenessStore } from "./liveness";
 import { createOpBroker, OpError, type OpRequestOptions } from "./op-broker";
-import { recordEvent } from "./record-event";
 
 /** Sockets that have not said `hello` yet; more are refused at the upgrade. */
 const MAX_UNAUTHENTICATED_SESSIONS = 1000;

@@ -3,11 +3,12 @@
 // can never make two hosts even when two agents present it at once. A
 // credential is checked against its stored hash in constant time.
 import type { THelloFrame } from "@fleet/shared/protocol/agent-to-server";
-import { Prisma, type PrismaClient } from "../db";
-import { constantTimeEqual, generateToken, hashToken } from "../services/auth/tokens";
+import { Prisma, type PrismaClient } from "../db/client";
+import type { TEventRow } from "../events/event-view";
+import { recordEvent } from "../events/record-event";
+import { constantTimeEqual, generateToken, hashToken } from "../tokens";
 import { GATEWAY_CLOSE } from "./gateway-limits";
 import { capacityFromHello } from "./host-capacity";
-import { recordEvent, type TStoredEvent } from "./record-event";
 
 export type THelloAuthResult =
   | {
@@ -20,7 +21,7 @@ export type THelloAuthResult =
       /** The host was offline before this connection (so it comes back online now). */
       cameOnline: boolean;
       /** Stored events to publish now that the transaction committed. */
-      events: TStoredEvent[];
+      events: TEventRow[];
     }
   | { ok: false; message: string; closeCode: number };
 

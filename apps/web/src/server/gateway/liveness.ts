@@ -11,9 +11,9 @@
 import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import { AGENT_RECONNECT_MAX_MS } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
-import type { PrismaClient } from "../db";
+import type { PrismaClient } from "../db/client";
+import { recordEvent } from "../events/record-event";
 import type { GatewayBus } from "./gateway-options";
-import { recordEvent } from "./record-event";
 
 export interface LivenessStore {
   /** Writes `lastSeenAt` (never moving it backwards). */

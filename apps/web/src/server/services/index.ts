@@ -6,9 +6,9 @@
  */
 import { type Clock, systemClock } from "@fleet/shared/clock";
 import { downloadsDirOf } from "../agent-endpoint/downloads";
-import type { PrismaClient } from "../db";
+import type { PrismaClient } from "../db/client";
 import type { TEnv } from "../env";
-import { type EventBus, getEventBus } from "../event-bus";
+import { type EventBus, getEventBus } from "../events/event-bus";
 import { createGateway } from "../gateway/gateway";
 import type { GatewayTuning } from "../gateway/gateway-options";
 import type { Logger } from "../logger";

@@ -1,7 +1,7 @@
 // Small factories for rows tests need; each fills in what the test does not care about.
 import { randomBytes } from "node:crypto";
 import type { TUserRole } from "@fleet/shared/domain/roles";
-import type { Prisma, PrismaClient } from "../db";
+import type { Prisma, PrismaClient } from "../db/client";
 import { createApiToken } from "../services/api-token/create-api-token";
 import { hashPassword } from "../services/auth/passwords";
 

@@ -21,9 +21,9 @@ import {
 import { pino } from "pino";
 import superjson from "superjson";
 import { createFleetServer, type FleetServer } from "../app-server";
-import { createPrismaClient, type PrismaClient } from "../db";
+import { createPrismaClient, type PrismaClient } from "../db/client";
 import { loadEnv, type TEnvSource } from "../env";
-import type { EventBus } from "../event-bus";
+import type { EventBus } from "../events/event-bus";
 import type { Logger } from "../logger";
 import type { AppRouter } from "../routers/_app";
 import type { CreateServicesOptions } from "../services/index";

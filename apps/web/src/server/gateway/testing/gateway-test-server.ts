@@ -6,9 +6,9 @@
 import http from "node:http";
 import type { Logger } from "pino";
 import pino from "pino";
-import { createPrismaClient, type PrismaClient } from "../../db";
+import { createPrismaClient, type PrismaClient } from "../../db/client";
 import { loadEnv, type TEnv, type TEnvSource } from "../../env";
-import { type BusTopics, createEventBus, type EventBus, type TBusTopic } from "../../event-bus";
+import { type BusTopics, createEventBus, type EventBus, type TBusTopic } from "../../events/event-bus";
 import { createJoinToken } from "../../services/join-token/create-join-token";
 import { createGateway, type Gateway } from "../gateway";
 import type { GatewayMetricsSink, GatewayTuning } from "../gateway-options";

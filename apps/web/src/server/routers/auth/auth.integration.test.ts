@@ -1,6 +1,5 @@
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { hashToken } from "../../services/auth/tokens";
 import { createTestUser } from "../../testing/factories";
 import {
   CookieJar,
@@ -9,6 +8,7 @@ import {
   type TestServer,
   trpcErrorCode,
 } from "../../testing/test-server";
+import { hashToken } from "../../tokens";
 
 describe("auth", () => {
   const getDatabase = useTestDatabase();

@@ -1,5 +1,5 @@
+import { EVENT_SEVERITIES } from "@fleet/shared/domain/event";
 import { z } from "zod";
-import { EVENT_SEVERITIES } from "../../services/event/event-view";
 import { ZRowId } from "../common-schemas";
 
 export const ZEventSeverity = z.enum(EVENT_SEVERITIES);

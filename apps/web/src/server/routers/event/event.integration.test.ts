@@ -1,10 +1,12 @@
 // event.list and event.stream over real HTTP and SSE (httpSubscriptionLink),
 // against a real central on a real database. Events are stored and published
 // the way the gateway and services do it (recordEvent).
+
+import type { TEventSeverity } from "@fleet/shared/domain/event";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createEventBus, type EventBus } from "../../event-bus";
-import { recordEvent, type TEventSeverity } from "../../gateway/record-event";
+import { createEventBus, type EventBus } from "../../events/event-bus";
+import { recordEvent } from "../../events/record-event";
 import { createTestHost, createTestUserWithToken } from "../../testing/factories";
 import { startTestServer, type TestServer } from "../../testing/test-server";
 import type { AppRouter } from "../_app";

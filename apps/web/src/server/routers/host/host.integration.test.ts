@@ -1,9 +1,9 @@
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type BusTopics, createEventBus } from "../../event-bus";
-import { hashToken } from "../../services/auth/tokens";
+import { type BusTopics, createEventBus } from "../../events/event-bus";
 import { createTestHost, createTestUserWithToken } from "../../testing/factories";
 import { createTestClient, startTestServer, type TestServer, trpcErrorCode } from "../../testing/test-server";
+import { hashToken } from "../../tokens";
 
 describe("host", () => {
   const getDatabase = useTestDatabase();

@@ -8,7 +8,7 @@ import { connectFakeAgent, type FakeAgent, type TFakeOpAnswer } from "@fleet/tes
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createEventBus } from "../../event-bus";
+import { createEventBus } from "../../events/event-bus";
 import { createTestHost, createTestUserWithToken } from "../../testing/factories";
 import { createTestClient, startTestServer, type TestServer } from "../../testing/test-server";
 import { UPLOADS_PATH } from "../../uploads";

@@ -1,8 +1,8 @@
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { hashToken } from "../../services/auth/tokens";
 import { createTestHost, createTestUserWithToken } from "../../testing/factories";
 import { createTestClient, startTestServer, type TestServer } from "../../testing/test-server";
+import { hashToken } from "../../tokens";
 
 describe("joinToken", () => {
   const getDatabase = useTestDatabase();

@@ -4,8 +4,9 @@
 // value of each series matters), then the stream again.
 import { tracked } from "@trpc/server";
 import { z } from "zod";
+import type { LiveMetrics } from "../../events/event-bus";
 import { MAX_CONTAINERS_PAGE } from "../../services/container/list-containers";
-import { filterLiveMetrics, type LiveMetrics } from "../../services/metrics/latest-samples";
+import { filterLiveMetrics } from "../../services/metrics/latest-samples";
 import { viewerProcedure } from "../../trpc";
 import { zTrackedAsyncIterable } from "./async-iterable-output";
 import { ZLiveMetrics, ZRowId } from "./metrics-schemas";

@@ -3,7 +3,7 @@
 // forgotten here fails the typecheck instead of silently being stripped.
 import { ZContainerSample, ZHostSample } from "@fleet/shared/domain/metrics";
 import { z } from "zod";
-import type { LiveMetrics } from "../../services/metrics/latest-samples";
+import type { LiveMetrics } from "../../events/event-bus";
 import type { ContainerMetricsPoint, MetricsSeries } from "../../services/metrics/query-container-metrics";
 import type { FleetMetricsPoint } from "../../services/metrics/query-fleet-metrics";
 import type {

@@ -8,12 +8,12 @@ import { createTRPCClient, httpLink } from "@trpc/client";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../db";
+import { createPrismaClient, type PrismaClient } from "../../db/client";
 import { loadEnv } from "../../env";
-import { createEventBus } from "../../event-bus";
+import type { LiveMetrics } from "../../events/event-bus";
+import { createEventBus } from "../../events/event-bus";
 import { silentLogger } from "../../logger";
 import { createServices } from "../../services/index";
-import type { LiveMetrics } from "../../services/metrics/latest-samples";
 import {
   containerSample,
   createContainer,

@@ -1,5 +1,5 @@
 // An API token as lists show it: the display prefix, never the secret or its hash.
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 
 export const apiTokenViewSelect = {
   id: true,

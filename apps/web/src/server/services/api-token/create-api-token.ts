@@ -1,9 +1,9 @@
 // A new API token for a user; the secret is returned here and never again.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
+import type { EventBus } from "../../events/event-bus";
+import { generateToken, hashToken, tokenDisplayPrefix } from "../../tokens";
 import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
-import { generateToken, hashToken, tokenDisplayPrefix } from "../auth/tokens";
 import { apiTokenViewSelect, type TApiTokenView, toApiTokenView } from "./api-token-view";
 
 export async function createApiToken(options: {

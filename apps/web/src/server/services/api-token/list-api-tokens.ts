@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { apiTokenViewSelect, type TApiTokenView, toApiTokenView } from "./api-token-view";
 
 /** Tokens of one user, or of everyone when `userId` is null; revoked ones too, unless `activeOnly`. */

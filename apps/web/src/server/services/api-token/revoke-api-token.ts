@@ -1,9 +1,9 @@
 // Revoking is final and idempotent: the row stays (lists show when it was
 // revoked), the token stops working at once, and open streams it authorized
 // are told to close (access.changed).
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
+import type { EventBus } from "../../events/event-bus";
 import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
 import { apiTokenViewSelect, type TApiTokenView, toApiTokenView } from "./api-token-view";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { auditCallerOf, recordAuditEvent } from "./record-audit-event";
 
 // Enough of Prisma for recordEvent: keeps what would be stored.

@@ -11,9 +11,11 @@ import {
   type TAuditTarget,
   ZAuditEventData,
 } from "@fleet/shared/domain/audit";
-import type { Prisma, PrismaClient } from "../../db";
-import type { EventBus } from "../../event-bus";
-import { recordEvent, type TEventSeverity, type TStoredEvent } from "../../gateway/record-event";
+import type { TEventSeverity } from "@fleet/shared/domain/event";
+import type { Prisma, PrismaClient } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
+import type { TEventRow } from "../../events/event-view";
+import { recordEvent } from "../../events/record-event";
 import type { TAuth } from "../auth/auth-user";
 
 /** Who asks for a change and from where: what every audited service takes from its procedure. */
@@ -60,7 +62,7 @@ export interface RecordAuditEventOptions {
   ts?: Date;
 }
 
-export async function recordAuditEvent(options: RecordAuditEventOptions): Promise<TStoredEvent> {
+export async function recordAuditEvent(options: RecordAuditEventOptions): Promise<TEventRow> {
   // Parsed so nothing outside the declared fields (a token, a password) can be stored.
   const data = ZAuditEventData.parse({
     actor: options.actor,

@@ -1,7 +1,7 @@
 // The signed-in person as every procedure sees it.
 
 import type { TUserRole } from "@fleet/shared/domain/roles";
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 
 export interface TAuthUser {
   id: string;

@@ -5,7 +5,7 @@
  * guarded ones can say why they refuse.
  */
 import type { Clock } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import type { TAuth } from "./auth-user";
 import { parseCookieHeader } from "./cookies";
 import { resolveApiToken } from "./resolve-api-token";

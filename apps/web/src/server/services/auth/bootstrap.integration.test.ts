@@ -2,7 +2,7 @@ import { systemClock } from "@fleet/shared/clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { TRPCClientError } from "@trpc/client";
 import { afterEach, describe, expect, test } from "vitest";
-import { createPrismaClient } from "../../db";
+import { createPrismaClient } from "../../db/client";
 import { loadEnv } from "../../env";
 import {
   CookieJar,
@@ -11,8 +11,8 @@ import {
   startTestServer,
   type TestServer,
 } from "../../testing/test-server";
+import { generateToken, hashToken } from "../../tokens";
 import { bootstrapFirstAdmin } from "./bootstrap";
-import { generateToken, hashToken } from "./tokens";
 
 // Each case needs an empty database: the bootstrap only acts on one.
 const cleanups: (() => Promise<void>)[] = [];

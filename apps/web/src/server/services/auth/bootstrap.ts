@@ -7,11 +7,11 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Clock } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import type { TEnv } from "../../env";
 import type { Logger } from "../../logger";
+import { hashToken, tokenDisplayPrefix, tokenKindOf } from "../../tokens";
 import { generatePassword, hashPassword } from "./passwords";
-import { hashToken, tokenDisplayPrefix, tokenKindOf } from "./tokens";
 
 /**
  * A made-up email nobody can guess, so a stranger cannot aim guesses (or

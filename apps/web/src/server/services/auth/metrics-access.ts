@@ -6,10 +6,10 @@
  * opens it to anyone, for a network where the scraper is the only client.
  */
 import type { Clock } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import type { TEnv } from "../../env";
+import { constantTimeEqual } from "../../tokens";
 import { authenticateRequest } from "./authenticate-request";
-import { constantTimeEqual } from "./tokens";
 
 export type TMetricsAccess = { ok: true } | { ok: false; problem: string };
 

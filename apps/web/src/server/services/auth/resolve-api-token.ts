@@ -3,9 +3,9 @@
  * sha256; `lastUsedAt` is written at most once a minute per token.
  */
 import type { Clock } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
+import { hashToken } from "../../tokens";
 import { authUserSelect, type TAuthUser, toAuthUser } from "./auth-user";
-import { hashToken } from "./tokens";
 
 export const API_TOKEN_LAST_USED_RESOLUTION_MS = 60_000;
 

@@ -1,7 +1,7 @@
 import type { Clock } from "@fleet/shared/clock";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../db";
+import { createPrismaClient, type PrismaClient } from "../../db/client";
 import { createTestUser } from "../../testing/factories";
 import {
   createSession,

@@ -5,9 +5,9 @@
  * interval so a busy dashboard does not write on every request.
  */
 import type { Clock } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
+import { generateToken, hashToken } from "../../tokens";
 import { authUserSelect, type TAuthUser, toAuthUser } from "./auth-user";
-import { generateToken, hashToken } from "./tokens";
 
 export const SESSION_COOKIE_NAME = "fleet_session";
 export const SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000;

@@ -1,7 +1,7 @@
 // Email and password in, a new session out. The attempt is counted by the
 // throttle before the password is checked (see sign-in-throttle.ts).
 import type { Clock } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import { authUserSelect, type TAuthUser, toAuthUser } from "./auth-user";
 import { decoyPasswordHash, verifyPassword } from "./passwords";

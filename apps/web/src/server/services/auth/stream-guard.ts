@@ -11,8 +11,8 @@
  * carry (another central, an expiry, a change made in SQL).
  */
 import type { Clock } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
-import type { EventBus } from "../../event-bus";
+import type { PrismaClient } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
 import type { Logger } from "../../logger";
 import type { TAuth } from "./auth-user";
 

@@ -2,7 +2,7 @@
 // row (the order every placement transaction uses: hosts first, then
 // containers), change it and the host's allocation together, and apply the
 // effects (events, desired-set push) after commit.
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import { PLACEMENT_TRANSACTION_OPTIONS } from "../placement/place-containers";
 import { applyPlacementEffects, type PlacementDeps, PlacementEffects } from "../placement/placement-effects";

@@ -4,7 +4,7 @@
 import { formatRestartPolicy, type TMount, type TPortMapping } from "@fleet/shared/domain/container-spec";
 import { ZPublishedPort } from "@fleet/shared/protocol/agent-to-server";
 import { z } from "zod";
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 import { readStoredSpec, templateOfRow } from "../placement/container-template";
 
 export const containerViewSelect = {

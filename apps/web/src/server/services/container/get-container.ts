@@ -1,6 +1,6 @@
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import { storedEventSelect } from "../../gateway/record-event";
+import { eventViewSelect } from "../../events/event-view";
 import { containerViewSelect, type TContainerView, toContainerView } from "./container-view";
 
 export const RECENT_CONTAINER_EVENTS = 20;
@@ -39,7 +39,7 @@ export async function getContainer(options: {
     where: { containerId: row.id },
     orderBy: [{ ts: "desc" }, { id: "desc" }],
     take: RECENT_CONTAINER_EVENTS,
-    select: storedEventSelect,
+    select: eventViewSelect,
   });
   return {
     container: toContainerView(row),

@@ -1,7 +1,7 @@
 // Containers newest first, a page at a time. The cursor is the last row's
 // (createdAt, id): stable while rows are added or removed, unlike offsets,
 // and served by the (created_at, id) indexes.
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import {
   containerViewSelect,

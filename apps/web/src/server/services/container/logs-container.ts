@@ -1,7 +1,7 @@
 // The last lines of a container's output, asked of the agent on its host.
 import { MAX_LOG_TAIL, type TLogLine } from "@fleet/shared/protocol/operations";
-import type { PrismaClient } from "../../db";
-import type { Gateway } from "../../gateway/gateway";
+import type { PrismaClient } from "../../db/client";
+import type { AgentOperations } from "../agent/agent-operations";
 import { resolveLogTarget } from "./logs-target";
 
 export const DEFAULT_LOG_TAIL = 200;
@@ -21,7 +21,7 @@ export function toLogLineView(line: TLogLine): TLogLineView {
 
 export async function getContainerLogs(options: {
   db: PrismaClient;
-  gateway: Pick<Gateway, "isConnected" | "request">;
+  gateway: Pick<AgentOperations, "isConnected" | "request">;
   containerId: string;
   tail?: number;
   stdout?: boolean;

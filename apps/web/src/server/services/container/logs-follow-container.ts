@@ -11,9 +11,9 @@
 // reader was away (the oldest of them are skipped) or the line had no
 // timestamp (a fresh tail is sent instead, which may repeat lines).
 import { MAX_LOG_TAIL, MAX_OP_TIMEOUT_MS, type TLogLine } from "@fleet/shared/protocol/operations";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { isAppError } from "../../errors";
-import type { Gateway } from "../../gateway/gateway";
+import type { AgentOperations } from "../agent/agent-operations";
 import { createProgressQueue } from "../image/progress-queue";
 import { type TLogLineView, toLogLineView } from "./logs-container";
 import { resolveLogTarget } from "./logs-target";
@@ -42,7 +42,7 @@ export function parseLogResumeId(id: string | null | undefined): TResumePoint | 
 
 export async function* followContainerLogs(options: {
   db: PrismaClient;
-  gateway: Pick<Gateway, "isConnected" | "request">;
+  gateway: Pick<AgentOperations, "isConnected" | "request">;
   containerId: string;
   tail?: number;
   stdout?: boolean;

@@ -1,9 +1,9 @@
 // Where a container's logs are: the host it is placed on, which must be
 // connected. Shared by the tail and the follow, so both refuse the same way
 // and name the container and host as a person knows them.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { Gateway } from "../../gateway/gateway";
+import type { AgentOperations } from "../agent/agent-operations";
 
 export interface TLogTarget {
   containerId: string;
@@ -14,7 +14,7 @@ export interface TLogTarget {
 
 export async function resolveLogTarget(options: {
   db: PrismaClient;
-  gateway: Pick<Gateway, "isConnected">;
+  gateway: Pick<AgentOperations, "isConnected">;
   containerId: string;
 }): Promise<TLogTarget> {
   const { db, gateway, containerId } = options;

@@ -3,7 +3,7 @@
 // is given back in the same transaction. The host's agent removes the engine
 // container when it applies the next desired set; the row keeps the actual
 // state the agent last reported, for history.
-import { recordEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../events/record-event";
 import { releaseOnHost, takenByRow } from "../placement/host-allocation";
 import type { PlacementEffects } from "../placement/placement-effects";
 import type { TTransaction } from "../placement/placement-lock";

@@ -5,9 +5,9 @@
 // reconnecting agent still restarts it once, never twice. Kubernetes'
 // `rollout restart` works the same way (an annotation with the time).
 
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 import { AppError } from "../../errors";
-import { recordEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../events/record-event";
 import { readStoredSpec } from "../placement/container-template";
 import { type ChangeContainerOptions, changeContainer } from "./container-lock";
 import { containerViewSelect, type TContainerView, toContainerView } from "./container-view";

@@ -7,7 +7,7 @@
 // spec changed meanwhile).
 import { schedule } from "@fleet/shared/scheduler/schedule";
 import { AppError } from "../../errors";
-import { recordEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../events/record-event";
 import { templateOfRow } from "../placement/container-template";
 import { allocateOnHost, takenByRow } from "../placement/host-allocation";
 import { placementRequestOf } from "../placement/place-containers";

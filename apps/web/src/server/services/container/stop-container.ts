@@ -3,7 +3,7 @@
 // logs readable), as `docker stop` does; start runs the same one again. The
 // capacity it held is given back at once, so a start checks for room anew.
 import { AppError } from "../../errors";
-import { recordEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../events/record-event";
 import { releaseOnHost, takenByRow } from "../placement/host-allocation";
 import { type ChangeContainerOptions, changeContainer } from "./container-lock";
 import { containerViewSelect, type TContainerView, toContainerView } from "./container-view";

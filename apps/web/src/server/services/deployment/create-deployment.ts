@@ -1,10 +1,10 @@
 // A deployment and all its replicas, placed in one transaction: either every
 // replica has a host or nothing is written.
 import type { PlacementStrategy } from "@fleet/shared/scheduler/types";
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 import { AppError } from "../../errors";
-import { recordEvent } from "../../gateway/record-event";
-import type { OpGateway } from "../image/op-gateway";
+import { recordEvent } from "../../events/record-event";
+import type { AgentOperations } from "../agent/agent-operations";
 import type { TContainerTemplate } from "../placement/container-template";
 import { placeDrafts, type RunPlacementOptions, runPlacement } from "../placement/place-containers";
 import { replicaName } from "./deployment-view";
@@ -22,7 +22,7 @@ export async function createDeployment(
     constraints: string;
     actorEmail: string;
     /** Pulls the tag on one host to learn its digest. */
-    gateway: OpGateway;
+    gateway: AgentOperations;
   },
 ): Promise<TDeploymentDetail> {
   const { name, replicas, strategy, constraints, actorEmail, now } = options;

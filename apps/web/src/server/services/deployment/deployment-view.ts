@@ -1,7 +1,7 @@
 // A deployment as the API shows it: its template in docker's terms, how many
 // replicas it wants, how many exist and how many run.
 import { formatRestartPolicy } from "@fleet/shared/domain/container-spec";
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 import { type TContainerTemplate, ZContainerTemplate } from "../placement/container-template";
 
 export const deploymentViewSelect = {

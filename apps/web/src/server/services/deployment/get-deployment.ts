@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import { containerViewSelect, type TContainerView, toContainerView } from "../container/container-view";
 import { deploymentViewSelect, type TDeploymentView, toDeploymentView } from "./deployment-view";

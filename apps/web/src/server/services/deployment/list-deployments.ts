@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { deploymentViewSelect, type TDeploymentView, toDeploymentView } from "./deployment-view";
 
 export const MAX_DEPLOYMENTS_LISTED = 1000;

@@ -10,11 +10,11 @@ import {
   type TParsedImageRef,
 } from "@fleet/shared/image-ref";
 import { matchesLabels, ZLabels } from "@fleet/shared/label-selector";
-import type { PrismaClient } from "../../db";
-import type { EventBus } from "../../event-bus";
-import { recordEvent } from "../../gateway/record-event";
+import type { PrismaClient } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
+import { recordEvent } from "../../events/record-event";
 import type { Logger } from "../../logger";
-import type { OpGateway } from "../image/op-gateway";
+import type { AgentOperations } from "../agent/agent-operations";
 import { pullImage } from "../image/pull-image";
 import { parseConstraints } from "../placement/place-containers";
 
@@ -38,7 +38,7 @@ export function pinnedReference(image: string, digest: string): string {
 
 export async function pinImage(options: {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   bus: Pick<EventBus, "publish">;
   log: Pick<Logger, "warn">;
   now: () => Date;

@@ -1,5 +1,5 @@
 // Removes a deployment and every replica, in one transaction; the name is free again.
-import { recordEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../events/record-event";
 import { removeLockedContainer } from "../container/remove-container";
 import type { RunPlacementOptions } from "../placement/place-containers";
 import { changeDeployment } from "./deployment-lock";

@@ -1,7 +1,7 @@
 // Scaling: up places the missing replica indexes (all or nothing); down
 // removes the highest indexes, giving their capacity back.
 import { AppError } from "../../errors";
-import { recordEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../events/record-event";
 import { removeLockedContainer } from "../container/remove-container";
 import { placeDrafts, type RunPlacementOptions } from "../placement/place-containers";
 import { changeDeployment } from "./deployment-lock";

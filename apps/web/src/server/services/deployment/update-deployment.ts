@@ -3,10 +3,10 @@
 // reference in one transaction. Each replica's spec hash changes with it, so
 // the agents replace the replicas on their hosts at the next desired set;
 // placement does not change (resources are the template's own).
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 import { AppError } from "../../errors";
-import { recordEvent } from "../../gateway/record-event";
-import type { OpGateway } from "../image/op-gateway";
+import { recordEvent } from "../../events/record-event";
+import type { AgentOperations } from "../agent/agent-operations";
 import { containerColumnsOf, type TContainerTemplate } from "../placement/container-template";
 import type { RunPlacementOptions } from "../placement/place-containers";
 import { changeDeployment } from "./deployment-lock";
@@ -20,7 +20,7 @@ export async function updateDeployment(
     image: string;
     actorEmail: string;
     /** Pulls the tag on one host to learn its digest. */
-    gateway: OpGateway;
+    gateway: AgentOperations;
   },
 ): Promise<TDeploymentDetail> {
   const { db, id, image, actorEmail, now } = options;

@@ -1,7 +1,7 @@
 // The event log, newest first, a page at a time. The cursor is the id of the
 // last event of the previous page: ids only grow, so pages stay stable while
 // new events arrive at the top.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import {
   eventViewSelect,
@@ -10,7 +10,7 @@ import {
   type TEventFilter,
   type TEventView,
   toEventView,
-} from "./event-view";
+} from "../../events/event-view";
 
 export const MAX_EVENTS_PAGE = 500;
 

@@ -3,9 +3,9 @@
 // to a replay from the database), and one that stops early lets go of the bus.
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../db";
-import { createEventBus } from "../../event-bus";
-import { recordEvent } from "../../gateway/record-event";
+import { createPrismaClient, type PrismaClient } from "../../db/client";
+import { createEventBus } from "../../events/event-bus";
+import { recordEvent } from "../../events/record-event";
 import { streamEvents } from "./stream-events";
 
 describe("streamEvents", () => {

@@ -12,9 +12,9 @@
 // events behind gets only the newest MAX_EVENT_REPLAY of them; and ids come
 // from a sequence, so an event whose transaction commits after one with a
 // higher id can be missed by a replay that starts between the two commits.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
+import type { EventBus } from "../../events/event-bus";
 import {
   eventViewSelect,
   eventWhere,
@@ -24,7 +24,7 @@ import {
   type TEventRow,
   type TEventView,
   toEventView,
-} from "./event-view";
+} from "../../events/event-view";
 
 export const MAX_EVENT_REPLAY = 10_000;
 export const EVENT_STREAM_BUFFER = 1000;

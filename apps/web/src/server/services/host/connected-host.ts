@@ -1,12 +1,12 @@
 // The host a one-off operation goes to (an image build or removal, a volume or
 // network change): it must exist and its agent must be connected.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { OpGateway } from "../image/op-gateway";
+import type { AgentOperations } from "../agent/agent-operations";
 
 export async function connectedHost(options: {
   db: PrismaClient;
-  gateway: Pick<OpGateway, "isConnected">;
+  gateway: Pick<AgentOperations, "isConnected">;
   hostId: string;
 }): Promise<{ id: string; name: string }> {
   const host = await options.db.host.findFirst({

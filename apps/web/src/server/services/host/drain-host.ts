@@ -1,7 +1,7 @@
 // A draining host keeps what runs on it but gets nothing new from the scheduler.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
+import type { EventBus } from "../../events/event-bus";
 import { publishHostEvent, recordHostEvent } from "./host-events";
 import { hostViewSelect, type THostView, toHostView } from "./host-view";
 

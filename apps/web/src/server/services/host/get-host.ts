@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import { hostViewSelect, type THostView, toHostView } from "./host-view";
 

@@ -1,6 +1,6 @@
 // Event rows for what people do to hosts, published once stored.
-import type { Prisma } from "../../db";
-import type { EventBus } from "../../event-bus";
+import type { Prisma } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
 
 export async function recordHostEvent(options: {
   db: Prisma.TransactionClient;

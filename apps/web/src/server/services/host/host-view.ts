@@ -4,7 +4,7 @@
 // chart without BigInt.
 import { type THostFacts, ZHostFacts } from "@fleet/shared/domain/host";
 import { type TLabels, ZLabels } from "@fleet/shared/label-selector";
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 
 export const hostViewSelect = {
   id: true,

@@ -2,7 +2,7 @@
 // has operators SQL on a JSON column would make awkward), scanning in batches
 // until the page is full, so pages stay full whatever the selector keeps.
 import { matchesLabels, parseLabelSelector, type TLabelRequirement } from "@fleet/shared/label-selector";
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import { hostViewSelect, type THostRow, type THostView, toHostView } from "./host-view";
 

@@ -1,10 +1,10 @@
 // Asking hosts' agents what their engines hold now (images, volumes,
 // networks): which hosts to ask, and one outcome per host, so a host that
 // cannot answer keeps its stored rows and is reported as failed.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { isAppError } from "../../errors";
 import type { Logger } from "../../logger";
-import type { OpGateway } from "../image/op-gateway";
+import type { AgentOperations } from "../agent/agent-operations";
 import { connectedHost } from "./connected-host";
 
 export interface THostRefreshOutcome {
@@ -19,7 +19,7 @@ export interface THostRefreshOutcome {
 /** The hosts to refresh: one (which must exist and be connected) or every connected one. */
 export async function hostsToRefresh(options: {
   db: PrismaClient;
-  gateway: Pick<OpGateway, "isConnected">;
+  gateway: Pick<AgentOperations, "isConnected">;
   hostId?: string | undefined;
 }): Promise<{ id: string; name: string }[]> {
   const { db, gateway } = options;

@@ -1,9 +1,9 @@
 // Taking a host out of the fleet: its row stays (history, events, samples
 // keep their subject) but is marked removed, its credential stops working at
 // once, and the gateway is told to drop its connection.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
+import type { EventBus } from "../../events/event-bus";
 import { publishHostEvent, recordHostEvent } from "./host-events";
 import { hostViewSelect, type THostView, toHostView } from "./host-view";
 

@@ -6,7 +6,7 @@
 // "Used" is summed the way the fleet summary sums it (CPU cores and memory
 // working set of the host's containers with a fresh sample), so the hosts
 // page and the overview agree; the machine's own figures come beside it.
-import type { LatestContainerSample, LatestHostSample } from "../metrics/latest-samples";
+import type { LatestContainerSample, LatestHostSample } from "../../events/event-bus";
 import type { THostMachineFigures } from "../metrics/query-fleet-summary";
 
 export interface THostUsage {

@@ -12,12 +12,12 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Clock } from "@fleet/shared/clock";
 import { z } from "zod";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { TStoredEvent } from "../../gateway/record-event";
-import { recordEvent } from "../../gateway/record-event";
+import type { TEventRow } from "../../events/event-view";
+import { recordEvent } from "../../events/record-event";
 import type { Logger } from "../../logger";
-import type { OpGateway } from "../image/op-gateway";
+import type { AgentOperations } from "../agent/agent-operations";
 
 export const AGENT_BINARY_NAME = "fleet-agent-linux-x64";
 
@@ -77,8 +77,8 @@ export type TUpgradeTarget = { hostId: string } | { outdated: true };
 
 export interface AgentUpgraderOptions {
   db: PrismaClient;
-  gateway: Pick<OpGateway, "request" | "isConnected">;
-  bus: { publish(topic: "event", payload: TStoredEvent): void };
+  gateway: Pick<AgentOperations, "request" | "isConnected">;
+  bus: { publish(topic: "event", payload: TEventRow): void };
   log: Logger;
   clock: Clock;
   downloadsDir: string;

@@ -8,14 +8,14 @@
 // so a refusal reaches the caller before the build exists. When `signal`
 // aborts the build is cancelled and the stream still ends with `failed`; a
 // reader that stops reading (`return()`) cancels it too.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError, isAppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
+import type { EventBus } from "../../events/event-bus";
 import type { Logger } from "../../logger";
 import type { UploadStore } from "../../uploads";
+import type { AgentOperations } from "../agent/agent-operations";
 import { connectedHost } from "../host/connected-host";
 import { recordImageEvent } from "./image-events";
-import type { OpGateway } from "./op-gateway";
 import { createProgressQueue } from "./progress-queue";
 import { refreshHostImages } from "./refresh-images";
 
@@ -30,7 +30,7 @@ export type TBuildProgress =
 
 export interface TBuildOptions {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   bus: Pick<EventBus, "publish">;
   log: Pick<Logger, "warn">;
   now: () => Date;

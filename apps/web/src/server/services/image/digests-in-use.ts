@@ -1,7 +1,7 @@
 // Which image digests the fleet's containers run, and where: the images
 // page's answer to "is every replica on the same bits, and what can go".
 import { familiarImageRef, parseImageRef } from "@fleet/shared/image-ref";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 
 export const MAX_DIGESTS_IN_USE = 500;
 

@@ -1,7 +1,7 @@
 // Event rows for what happens to images (pulled, pull failed, built, removed),
 // published on the bus once stored so live views see them.
-import type { Prisma, PrismaClient } from "../../db";
-import type { EventBus } from "../../event-bus";
+import type { Prisma, PrismaClient } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
 
 export type TImageEventKind =
   | "image.pulled"

@@ -1,6 +1,6 @@
 // A HostImage row as the API shows it: which host holds the image, its tags
 // and digests, and its size as a number (exact below 8 PiB).
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 
 export const hostImageViewSelect = {
   hostId: true,

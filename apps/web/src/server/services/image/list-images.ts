@@ -1,5 +1,5 @@
 // Images per host, as last reported by each host's agent (see refresh-images.ts).
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { hostImageViewSelect, type THostImageView, toHostImageView } from "./image-view";
 
 export async function listImages(options: { db: PrismaClient; hostId?: string }): Promise<THostImageView[]> {

@@ -10,12 +10,12 @@
 // running are cancelled and the stream goes on until each of them has ended
 // as failed; a reader that stops reading (`return()`) cancels them too.
 import type { TRegistryAuth } from "@fleet/shared/protocol/operations";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError, isAppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
+import type { EventBus } from "../../events/event-bus";
 import type { Logger } from "../../logger";
+import type { AgentOperations } from "../agent/agent-operations";
 import { recordImageEvent } from "./image-events";
-import type { OpGateway } from "./op-gateway";
 import { createProgressQueue } from "./progress-queue";
 import { refreshHostImages } from "./refresh-images";
 
@@ -42,7 +42,7 @@ export interface TPullProgress {
 
 export interface TPullOptions {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   bus: Pick<EventBus, "publish">;
   log: Pick<Logger, "warn">;
   now: () => Date;

@@ -3,10 +3,10 @@
 // listed and deletes what it no longer has. A host that cannot answer keeps
 // its rows (with their old `seenAt`) and is reported as failed.
 import type { TImageSummary } from "@fleet/shared/protocol/operations";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import type { Logger } from "../../logger";
+import type { AgentOperations } from "../agent/agent-operations";
 import { hostsToRefresh, refreshEachHost } from "../host/refresh-each-host";
-import type { OpGateway } from "./op-gateway";
 
 export const IMAGE_LIST_TIMEOUT_MS = 30_000;
 
@@ -59,7 +59,7 @@ export async function storeHostImages(options: {
 /** Asks one host for its images and stores them; throws the agent's or the gateway's error. */
 export async function refreshHostImages(options: {
   db: PrismaClient;
-  gateway: Pick<OpGateway, "request">;
+  gateway: Pick<AgentOperations, "request">;
   hostId: string;
   now: () => Date;
   signal?: AbortSignal;
@@ -77,7 +77,7 @@ export async function refreshHostImages(options: {
 /** One host (which must be connected) or every connected host, in parallel. */
 export async function refreshImages(options: {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   log: Pick<Logger, "warn">;
   now: () => Date;
   hostId?: string;

@@ -1,18 +1,18 @@
 // Removes an image (by reference or id) from one host's engine, then brings
 // that host's image rows up to date.
-import type { PrismaClient } from "../../db";
-import type { EventBus } from "../../event-bus";
+import type { PrismaClient } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
 import type { Logger } from "../../logger";
+import type { AgentOperations } from "../agent/agent-operations";
 import { connectedHost } from "../host/connected-host";
 import { recordImageEvent } from "./image-events";
-import type { OpGateway } from "./op-gateway";
 import { refreshHostImages } from "./refresh-images";
 
 export const IMAGE_REMOVE_TIMEOUT_MS = 60_000;
 
 export async function removeImage(options: {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   bus: Pick<EventBus, "publish">;
   log: Pick<Logger, "warn">;
   now: () => Date;

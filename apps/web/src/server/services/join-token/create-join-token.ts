@@ -1,10 +1,10 @@
 // A single-use, short-lived token for one new host to join with; the gateway
 // redeems it. Only its hash is stored.
 import type { TLabels } from "@fleet/shared/label-selector";
-import type { PrismaClient } from "../../db";
-import type { EventBus } from "../../event-bus";
+import type { PrismaClient } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
+import { generateToken, hashToken } from "../../tokens";
 import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
-import { generateToken, hashToken } from "../auth/tokens";
 import type { TAgentEndpoint } from "./agent-endpoint";
 import { joinCommand } from "./join-command";
 

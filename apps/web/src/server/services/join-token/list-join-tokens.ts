@@ -1,6 +1,6 @@
 // Join tokens without their secrets: who made them, until when, and which host used them.
 import { type TLabels, ZLabels } from "@fleet/shared/label-selector";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 
 export type TJoinTokenState = "active" | "used" | "expired";
 

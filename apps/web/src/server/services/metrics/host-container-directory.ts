@@ -5,7 +5,7 @@
 // `maxAgeMs` is reloaded anyway so a container moved elsewhere stops counting.
 
 import type { Clock } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 
 interface CachedHost {
   ids: Set<string>;

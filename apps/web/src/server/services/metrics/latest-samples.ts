@@ -3,26 +3,7 @@
 // subject" on every refresh. Also remembers what changed since it was last
 // asked, for the throttled `"metrics.live"` messages.
 import type { TContainerSample, THostSample } from "@fleet/shared/domain/metrics";
-
-export interface LatestContainerSample {
-  hostId: string;
-  sample: TContainerSample;
-}
-
-export interface LatestHostSample {
-  hostId: string;
-  sample: THostSample;
-}
-
-/** The payload of the bus topic `"metrics.live"`: samples newer than the previous message's. */
-export interface LiveMetrics {
-  /** Rises by one per message; subscriptions use it as the `tracked` id. */
-  seq: number;
-  /** When it was published (epoch ms). */
-  at: number;
-  containers: LatestContainerSample[];
-  hosts: LatestHostSample[];
-}
+import type { LatestContainerSample, LatestHostSample, LiveMetrics } from "../../events/event-bus";
 
 export interface LatestFilter {
   hostId?: string;

@@ -1,6 +1,7 @@
 import { makeContainerSample } from "@fleet/shared/protocol/test-factories";
 import { describe, expect, it } from "vitest";
-import { LatestSamples, type LiveMetrics } from "./latest-samples";
+import type { LiveMetrics } from "../../events/event-bus";
+import { LatestSamples } from "./latest-samples";
 import { LivePublisher } from "./live-publisher";
 
 describe("LivePublisher", () => {

@@ -1,7 +1,8 @@
 // Publishes `"metrics.live"` at most once per interval, with only what changed
 // since the previous message: a hundred agents each sending every few seconds
 // become one message a second for every open dashboard, not a hundred.
-import type { LatestSamples, LiveMetrics } from "./latest-samples";
+import type { LiveMetrics } from "../../events/event-bus";
+import type { LatestSamples } from "./latest-samples";
 
 export interface LivePublisherOptions {
   latest: LatestSamples;

@@ -4,8 +4,8 @@
 
 import type { Clock } from "@fleet/shared/clock";
 import type { Logger } from "pino";
-import type { PrismaClient } from "../../db";
-import type { EventBus } from "../../event-bus";
+import type { PrismaClient } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
 
 /** The env keys this service reads; durations are milliseconds (parsed by env.ts with `parseDuration`). */
 export interface MetricsEnv {

@@ -4,10 +4,10 @@
 import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../db";
-import { createEventBus, type EventBus } from "../../event-bus";
+import { createPrismaClient, type PrismaClient } from "../../db/client";
+import type { LiveMetrics } from "../../events/event-bus";
+import { createEventBus, type EventBus } from "../../events/event-bus";
 import { silentLogger } from "../../logger";
-import type { LiveMetrics } from "./latest-samples";
 import { createMetricsService, type MetricsService } from "./metrics-service";
 import {
   containerSample,

@@ -5,13 +5,9 @@
 
 import { type Clock, systemClock, type TimerHandle } from "@fleet/shared/clock";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
+import type { LatestContainerSample, LatestHostSample } from "../../events/event-bus";
 import { HostContainerDirectory } from "./host-container-directory";
-import {
-  type LatestContainerSample,
-  type LatestFilter,
-  type LatestHostSample,
-  LatestSamples,
-} from "./latest-samples";
+import { type LatestFilter, LatestSamples } from "./latest-samples";
 import { LivePublisher } from "./live-publisher";
 import { type MetricsServiceOptions, type MetricsTuning, resolveTuning } from "./metrics-options";
 import { ensureSamplePartitions } from "./partitions";

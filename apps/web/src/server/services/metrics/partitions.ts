@@ -1,7 +1,7 @@
 // Daily partitions of the raw sample tables. The SQL functions live in the
 // init migration; this module decides which days and when. Days are UTC, as
 // the partition bounds are.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 
 export const RAW_SAMPLE_TABLES = ["container_samples", "host_samples"] as const;
 

@@ -2,7 +2,7 @@
 // for (resolution.ts). Gauges come as average and maximum per point (the same
 // number at raw resolution), counters as the increase within the point, byte
 // counters as per-second rates since the previous point.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import { type MetricsResolution, pickResolution, resolutionStepMs } from "./resolution";
 import { counterIncrease, counterRate, toNumber } from "./series-math";

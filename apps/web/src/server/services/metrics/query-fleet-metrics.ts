@@ -2,7 +2,7 @@
 // resolution hosts sample at their own moments, so samples are first averaged
 // per host within bins of `rawFleetBinMs` and then summed; rollup buckets are
 // already aligned.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { checkRange, type MetricsSeries } from "./query-container-metrics";
 import { pickResolution, rawFleetBinMs, resolutionStepMs } from "./resolution";
 

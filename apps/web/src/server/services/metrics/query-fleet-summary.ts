@@ -11,7 +11,7 @@
 //
 // Fleet totals cover hosts that are online and not removed: an offline
 // host's allocatable cannot be used.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import type { LatestSamples } from "./latest-samples";
 import { ratio } from "./series-math";
 

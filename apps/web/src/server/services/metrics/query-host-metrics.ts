@@ -1,6 +1,6 @@
 // One host's series over a time range (host figures from /proc, as the agent
 // reports them), at the resolution the range calls for (resolution.ts).
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import { checkRange, type MetricsSeries } from "./query-container-metrics";
 import { pickResolution, resolutionStepMs } from "./resolution";

@@ -4,7 +4,7 @@
 import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../db";
+import { createPrismaClient, type PrismaClient } from "../../db/client";
 import { createTestUserWithToken } from "../../testing/factories";
 import { createTestClient, startTestServer, type TestServer, trpcErrorCode } from "../../testing/test-server";
 import { queryStartLatency } from "./query-start-latency";

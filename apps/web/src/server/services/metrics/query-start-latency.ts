@@ -9,7 +9,7 @@
 // Removed containers count: their start happened and was as slow as it was.
 // Containers that never reached running have no latency and are left out
 // (they show up as failures elsewhere, not as an infinite latency here).
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 
 export interface StartLatencySummary {
   /** Containers that reached running within the window. */

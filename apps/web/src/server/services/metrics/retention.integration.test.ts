@@ -3,7 +3,7 @@
 import { ManualClock } from "@fleet/shared/testing/manual-clock";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../db";
+import { createPrismaClient, type PrismaClient } from "../../db/client";
 import { silentLogger } from "../../logger";
 import { createMetricsService, type MetricsService } from "./metrics-service";
 import {

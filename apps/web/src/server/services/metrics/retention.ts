@@ -1,7 +1,7 @@
 // Deletes what is past retention: raw samples by dropping whole daily
 // partitions (no row-by-row DELETE on the biggest tables), rollups by bucket
 // (they are small and indexed on bucket).
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import type { MetricsEnv } from "./metrics-options";
 import { dropExpiredSamplePartitions } from "./partitions";
 

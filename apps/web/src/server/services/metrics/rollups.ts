@@ -14,7 +14,7 @@
 // marked for the next one.
 
 import type { Clock } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import type { MetricsLogger } from "./metrics-options";
 import {
   CONTAINER_HOUR_ROLLUP,

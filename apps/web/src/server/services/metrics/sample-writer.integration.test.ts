@@ -1,7 +1,7 @@
 import { makeContainerSample, makeHostSample } from "@fleet/shared/protocol/test-factories";
 import { createTestDatabase, type TestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../db";
+import { createPrismaClient, type PrismaClient } from "../../db/client";
 import { insertContainerSamples, insertHostSamples } from "./sample-writer";
 
 let database: TestDatabase;

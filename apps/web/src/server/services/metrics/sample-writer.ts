@@ -1,7 +1,7 @@
 // Writes batches of samples with one statement per table per batch. Duplicate
 // (subject, ts) keys are skipped by the primary key: an agent resending after
 // a reconnect is normal, not an error.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import {
   CONTAINER_SAMPLE_COLUMNS,
   containerSampleColumns,

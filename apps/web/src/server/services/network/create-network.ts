@@ -1,11 +1,11 @@
 // Creates a user network on one host through its agent, then stores its row.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
-import { recordEvent } from "../../gateway/record-event";
+import type { EventBus } from "../../events/event-bus";
+import { recordEvent } from "../../events/record-event";
+import type { AgentOperations } from "../agent/agent-operations";
+import { opFailureOf } from "../agent/agent-operations";
 import { connectedHost } from "../host/connected-host";
-import type { OpGateway } from "../image/op-gateway";
-import { opFailureOf } from "../image/op-gateway";
 import { networkViewSelect, type TNetworkView, toNetworkViews } from "./network-view";
 import { refreshHostNetworks } from "./refresh-networks";
 import { upsertHostNetwork } from "./store-host-networks";
@@ -14,7 +14,7 @@ export const NETWORK_OP_TIMEOUT_MS = 60_000;
 
 export async function createNetwork(options: {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   bus: Pick<EventBus, "publish">;
   now: () => Date;
   hostId: string;

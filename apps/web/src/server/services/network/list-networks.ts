@@ -1,6 +1,6 @@
 // User networks per host as last stored (refresh-networks.ts brings them up to
 // date), ordered by host name then network name, a page at a time.
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 import {
   afterHostObjectCursor,
   decodeHostObjectCursor,

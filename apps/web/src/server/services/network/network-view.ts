@@ -1,5 +1,5 @@
 // A HostNetwork row as the API shows it, with the containers on that host joining it.
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 import { hostObjectUsers, type THostObjectUser } from "../volume/host-object-users";
 
 export const networkViewSelect = {

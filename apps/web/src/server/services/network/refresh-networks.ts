@@ -1,8 +1,8 @@
 // Asks each connected host's agent for `network.list` and stores its user networks.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import type { Logger } from "../../logger";
+import type { AgentOperations } from "../agent/agent-operations";
 import { hostsToRefresh, refreshEachHost, type THostRefreshOutcome } from "../host/refresh-each-host";
-import type { OpGateway } from "../image/op-gateway";
 import { storeHostNetworks } from "./store-host-networks";
 
 export const NETWORK_LIST_TIMEOUT_MS = 30_000;
@@ -10,7 +10,7 @@ export const NETWORK_LIST_TIMEOUT_MS = 30_000;
 /** Asks one host for its networks and stores the user ones; throws the agent's or the gateway's error. */
 export async function refreshHostNetworks(options: {
   db: PrismaClient;
-  gateway: Pick<OpGateway, "request">;
+  gateway: Pick<AgentOperations, "request">;
   hostId: string;
   now: () => Date;
 }): Promise<number> {
@@ -25,7 +25,7 @@ export async function refreshHostNetworks(options: {
 
 export async function refreshNetworks(options: {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   log: Pick<Logger, "warn">;
   now: () => Date;
   hostId?: string | undefined;

@@ -5,7 +5,7 @@
 // network again when it starts it).
 import { ZNetworkName } from "@fleet/shared/domain/container-spec";
 import type { TNetworkSummary } from "@fleet/shared/protocol/operations";
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 import { namesInUseOnHost } from "../volume/host-object-users";
 
 /** Whether a listed network is one a user made (a name a spec may join). */

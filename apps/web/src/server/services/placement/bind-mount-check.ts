@@ -1,7 +1,7 @@
 // The one place placement applies the administrator's bind mount allowlist:
 // every path that turns a template into new containers (run, plan, deployment
 // create and scale) calls it before scheduling.
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 import { assertBindMountsAllowed } from "../settings/bind-mount-prefixes";
 import { getBindMountPrefixes } from "../settings/get-settings";
 import type { TContainerTemplate } from "./container-template";

@@ -17,7 +17,7 @@ import {
 import { parseImageRef, ZImageRef } from "@fleet/shared/image-ref";
 import { type TLabels, ZLabels } from "@fleet/shared/label-selector";
 import { z } from "zod";
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 import {
   resourcesOfRow,
   restartPolicyOfRow,

@@ -4,7 +4,7 @@
 
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createPrismaClient } from "../../db";
+import { createPrismaClient } from "../../db/client";
 import { trpcErrorCode } from "../../testing/test-server";
 import { resourcesWithDefaultRequests } from "./container-template";
 import { placeContainers } from "./place-containers";

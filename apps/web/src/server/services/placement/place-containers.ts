@@ -18,9 +18,9 @@ import type {
   PlacementStrategy,
   PlacementSuccess,
 } from "@fleet/shared/scheduler/types";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import { recordEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../events/record-event";
 import { assertTemplateBindMounts } from "./bind-mount-check";
 import { generateContainerName, liveNamesAmong } from "./container-names";
 import { containerColumnsOf, type TContainerTemplate } from "./container-template";

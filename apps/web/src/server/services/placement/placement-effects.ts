@@ -1,8 +1,8 @@
 // What follows a placement commit. Nothing here may run inside the
 // transaction: an agent must never receive a desired set the database could
 // still roll back, and the bus must never announce a row that does not exist.
-import type { EventBus } from "../../event-bus";
-import type { TStoredEvent } from "../../gateway/record-event";
+import type { EventBus } from "../../events/event-bus";
+import type { TEventRow } from "../../events/event-view";
 import type { Logger } from "../../logger";
 
 /** The part of the gateway placement needs (the real one is `Gateway.pushDesired`). */
@@ -18,7 +18,7 @@ export interface PlacementDeps {
 
 /** Collected while the transaction runs, applied once it committed. */
 export class PlacementEffects {
-  readonly events: TStoredEvent[] = [];
+  readonly events: TEventRow[] = [];
   /** Hosts whose desired set changed. */
   readonly hostsToPush = new Set<string>();
   /** Hosts whose row changed (allocation), for `host.changed`. */

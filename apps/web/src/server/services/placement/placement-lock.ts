@@ -5,7 +5,7 @@ import { ZLabels } from "@fleet/shared/label-selector";
 import { ClusterView } from "@fleet/shared/scheduler/cluster-view";
 import { usedHostPortsOf } from "@fleet/shared/scheduler/host-ports";
 import type { SchedulerHost, UsedHostPort } from "@fleet/shared/scheduler/types";
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 import { readStoredSpec } from "./container-template";
 
 export type TTransaction = Prisma.TransactionClient;

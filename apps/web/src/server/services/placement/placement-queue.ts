@@ -5,7 +5,7 @@
 // other query of the central (desired-set pushes, status updates, reads)
 // waits behind them. The database locks remain what guarantees correctness
 // (several central processes, other writers); this only saves connections.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 
 // Keyed by client, not global: two test servers in one process keep separate queues.
 const tails = new WeakMap<PrismaClient, Promise<unknown>>();

@@ -3,7 +3,7 @@
 // previews a moment apart can differ from each other and from the real run.
 import { schedule } from "@fleet/shared/scheduler/schedule";
 import type { HostRejection, PlacementStrategy } from "@fleet/shared/scheduler/types";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { assertTemplateBindMounts } from "./bind-mount-check";
 import type { TContainerTemplate } from "./container-template";
 import { parseConstraints, placementRequestOf } from "./place-containers";

@@ -3,7 +3,7 @@
 
 import { effectiveRequests } from "@fleet/shared/scheduler/effective-requests";
 import { schedule } from "@fleet/shared/scheduler/schedule";
-import { recordEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../events/record-event";
 import { lockedContainerSelect } from "../container/container-lock";
 import { templateOfRow } from "../placement/container-template";
 import { allocateOnHost } from "../placement/host-allocation";

@@ -3,7 +3,7 @@
 // removed (releasing its allocation there) and places its replacement.
 import { schedule } from "@fleet/shared/scheduler/schedule";
 import { AppError } from "../../errors";
-import { recordEvent } from "../../gateway/record-event";
+import { recordEvent } from "../../events/record-event";
 import { lockedContainerSelect, type TLockedContainer } from "../container/container-lock";
 import { containerColumnsOf, templateOfRow } from "../placement/container-template";
 import { releaseOnHost, takenByRow } from "../placement/host-allocation";

@@ -2,8 +2,8 @@
 // (the gateway's offline hook, the host service's removal) and retries the
 // containers waiting for room. All its work runs one pass at a time.
 import type { Clock, TimerHandle } from "@fleet/shared/clock";
-import type { PrismaClient } from "../../db";
-import type { EventBus } from "../../event-bus";
+import type { PrismaClient } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
 import type { Logger } from "../../logger";
 import type { DesiredStatePusher } from "../placement/placement-effects";
 import { placePendingContainers } from "./place-pending";

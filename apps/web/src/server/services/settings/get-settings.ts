@@ -3,7 +3,7 @@
 // that no longer fits reads as the default).
 
 import { ZBindMountPrefixes } from "@fleet/shared/domain/container-spec";
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 
 export const BIND_MOUNTS_SETTING_KEY = "bind-mounts";
 

@@ -4,9 +4,9 @@
 // a container (also when it replaces or recreates one already placed). The
 // list travels with every desired set, so connected hosts get it at once.
 import { ZBindMountPrefixes } from "@fleet/shared/domain/container-spec";
-import type { PrismaClient } from "../../db";
-import type { EventBus } from "../../event-bus";
-import { recordEvent } from "../../gateway/record-event";
+import type { PrismaClient } from "../../db/client";
+import type { EventBus } from "../../events/event-bus";
+import { recordEvent } from "../../events/record-event";
 import type { Logger } from "../../logger";
 import type { DesiredStatePusher } from "../placement/placement-effects";
 import { BIND_MOUNTS_SETTING_KEY, type TSettings } from "./get-settings";

@@ -1,7 +1,7 @@
 // The fleet must keep at least one active administrator: the changes that
 // could remove the last one run under one advisory lock, so two concurrent
 // demotions cannot both see "another admin is left".
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 import { AppError } from "../../errors";
 
 // Arbitrary, fixed: the advisory lock key for changes to administrators.

@@ -1,7 +1,7 @@
 import type { TUserRole } from "@fleet/shared/domain/roles";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
+import type { EventBus } from "../../events/event-bus";
 import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
 import { hashPassword } from "../auth/passwords";
 import { normalizeEmail, type TUserView, userViewSelect } from "./user-view";

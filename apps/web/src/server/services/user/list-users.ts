@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { type TUserView, userViewSelect } from "./user-view";
 
 export async function listUsers(options: { db: PrismaClient }): Promise<TUserView[]> {

@@ -1,8 +1,8 @@
 // Deletes a user with their sessions, API tokens and join tokens (cascade).
 // Events and hosts do not reference users, so history is kept.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
+import type { EventBus } from "../../events/event-bus";
 import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
 import { assertAnotherActiveAdmin, lockAdministrators } from "./admin-guard";
 import { type TUserView, userViewSelect } from "./user-view";

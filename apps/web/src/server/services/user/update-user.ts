@@ -1,9 +1,9 @@
 import type { TAuditEventKind, TAuditTarget } from "@fleet/shared/domain/audit";
 import type { TUserRole } from "@fleet/shared/domain/roles";
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
-import type { TStoredEvent } from "../../gateway/record-event";
+import type { EventBus } from "../../events/event-bus";
+import type { TEventRow } from "../../events/event-view";
 import { recordAuditEvent, type TAuditCaller } from "../audit/record-audit-event";
 import { hashPassword } from "../auth/passwords";
 import { deleteUserSessions } from "../auth/sessions";
@@ -84,7 +84,7 @@ export async function updateUser(options: {
     if (passwordHash !== undefined) audited.push({ kind: "audit.user.password-changed" });
     if (!user.disabledAt && updated.disabledAt) audited.push({ kind: "audit.user.disabled" });
     if (user.disabledAt && !updated.disabledAt) audited.push({ kind: "audit.user.enabled" });
-    const events: TStoredEvent[] = [];
+    const events: TEventRow[] = [];
     for (const { kind, target } of audited) {
       events.push(
         await recordAuditEvent({

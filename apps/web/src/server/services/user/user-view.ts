@@ -1,7 +1,7 @@
 // A user as the API shows it: never the password hash.
 
 import type { TUserRole } from "@fleet/shared/domain/roles";
-import type { Prisma } from "../../db";
+import type { Prisma } from "../../db/client";
 
 export const userViewSelect = {
   id: true,

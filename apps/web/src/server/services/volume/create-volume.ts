@@ -1,10 +1,10 @@
 // Creates a named volume on one host through its agent, then stores its row.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
-import { recordEvent } from "../../gateway/record-event";
+import type { EventBus } from "../../events/event-bus";
+import { recordEvent } from "../../events/record-event";
+import type { AgentOperations } from "../agent/agent-operations";
 import { connectedHost } from "../host/connected-host";
-import type { OpGateway } from "../image/op-gateway";
 import { upsertHostVolume } from "./store-host-volumes";
 import { type TVolumeView, toVolumeViews, volumeViewSelect } from "./volume-view";
 
@@ -12,7 +12,7 @@ export const VOLUME_OP_TIMEOUT_MS = 60_000;
 
 export async function createVolume(options: {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   bus: Pick<EventBus, "publish">;
   now: () => Date;
   hostId: string;

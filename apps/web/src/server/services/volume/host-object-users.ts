@@ -2,7 +2,7 @@
 // spec is JSON; jsonb containment finds the ones mounting a volume
 // (`spec->'mounts' @> [{"type":"volume","source":name}]`) or joining a network
 // (`spec->'networks' @> [name]`) on the same host.
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 
 export interface THostObjectUser {
   id: string;

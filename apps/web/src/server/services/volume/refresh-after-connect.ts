@@ -3,17 +3,17 @@
 // an image built by hand, an engine reinstalled) shows and steers placement
 // and image pinning again. The gateway runs this
 // in the background; a failure leaves the old rows and is logged.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { isAppError } from "../../errors";
 import type { Logger } from "../../logger";
-import type { OpGateway } from "../image/op-gateway";
+import type { AgentOperations } from "../agent/agent-operations";
 import { refreshHostImages } from "../image/refresh-images";
 import { refreshHostNetworks } from "../network/refresh-networks";
 import { refreshHostVolumes } from "./refresh-volumes";
 
 export async function refreshHostObjectsAfterConnect(options: {
   db: PrismaClient;
-  gateway: Pick<OpGateway, "request">;
+  gateway: Pick<AgentOperations, "request">;
   log: Pick<Logger, "info" | "warn">;
   now: () => Date;
   hostId: string;

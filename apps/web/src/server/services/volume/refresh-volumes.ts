@@ -1,10 +1,10 @@
 // Asks each connected host's agent for `volume.list` (with sizes, which the
 // engine measures: slow for big volumes) and stores the answer. A host that
 // cannot answer keeps its rows and is reported as failed.
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import type { Logger } from "../../logger";
+import type { AgentOperations } from "../agent/agent-operations";
 import { hostsToRefresh, refreshEachHost, type THostRefreshOutcome } from "../host/refresh-each-host";
-import type { OpGateway } from "../image/op-gateway";
 import { storeHostVolumes } from "./store-host-volumes";
 
 export const VOLUME_LIST_TIMEOUT_MS = 60_000;
@@ -12,7 +12,7 @@ export const VOLUME_LIST_TIMEOUT_MS = 60_000;
 /** Asks one host for its volumes and stores them; throws the agent's or the gateway's error. */
 export async function refreshHostVolumes(options: {
   db: PrismaClient;
-  gateway: Pick<OpGateway, "request">;
+  gateway: Pick<AgentOperations, "request">;
   hostId: string;
   now: () => Date;
 }): Promise<number> {
@@ -28,7 +28,7 @@ export async function refreshHostVolumes(options: {
 
 export async function refreshVolumes(options: {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   log: Pick<Logger, "warn">;
   now: () => Date;
   hostId?: string | undefined;

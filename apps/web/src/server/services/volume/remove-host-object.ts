@@ -1,18 +1,18 @@
 // Removes a named volume (and its data) or a user network from its host.
 // Refused while a not-removed container there uses it: the agent would create
 // it again (a volume, empty).
-import type { PrismaClient } from "../../db";
+import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
-import type { EventBus } from "../../event-bus";
-import { recordEvent } from "../../gateway/record-event";
-import { type OpGateway, opFailureOf } from "../image/op-gateway";
+import type { EventBus } from "../../events/event-bus";
+import { recordEvent } from "../../events/record-event";
+import { type AgentOperations, opFailureOf } from "../agent/agent-operations";
 import { NETWORK_OP_TIMEOUT_MS } from "../network/create-network";
 import { VOLUME_OP_TIMEOUT_MS } from "./create-volume";
 import { engineInUseMessage, hostObjectUsers, inUseMessage, type THostObjectKind } from "./host-object-users";
 
 export async function removeHostObject(options: {
   db: PrismaClient;
-  gateway: OpGateway;
+  gateway: AgentOperations;
   bus: Pick<EventBus, "publish">;
   now: () => Date;
   kind: THostObjectKind;

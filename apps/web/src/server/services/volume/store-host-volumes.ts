@@ -3,7 +3,7 @@
 // the engine no longer has, except those a not-removed container on that host
 // still mounts (its agent creates the volume again when it starts it).
 import type { TVolumeSummary } from "@fleet/shared/protocol/operations";
-import type { Prisma, PrismaClient } from "../../db";
+import type { Prisma, PrismaClient } from "../../db/client";
 import { namesInUseOnHost } from "./host-object-users";
 
 function volumeData(volume: TVolumeSummary, now: Date) {

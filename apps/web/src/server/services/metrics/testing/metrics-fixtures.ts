@@ -4,7 +4,7 @@
 import type { TContainerSample, THostSample } from "@fleet/shared/domain/metrics";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
 import { makeContainerSample, makeHostSample, makeMetrics } from "@fleet/shared/protocol/test-factories";
-import type { PrismaClient } from "../../../db";
+import type { PrismaClient } from "../../../db/client";
 import type { MetricsEnv } from "../metrics-options";
 
 const MIB = 1024 * 1024;

@@ -1,8 +1,8 @@
 import { createTestDatabase, useTestDatabase } from "@fleet/test/harness/postgres";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { defaultSchemaPath } from "../project-paths";
 import { readPrismaDatamodel } from "./prisma-datamodel";
-import { defaultSchemaPath } from "./project-paths";
 import { findSchemaDrift } from "./schema-drift";
 
 async function execute(url: string, sql: string): Promise<void> {

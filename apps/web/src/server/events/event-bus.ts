@@ -6,8 +6,29 @@
 //
 // The default bus lives on globalThis because this module can load twice in
 // one process (server.ts and the Next.js bundle); both copies must share it.
-import type { Event } from "../generated/prisma/client";
-import type { LiveMetrics } from "./services/metrics/latest-samples";
+
+import type { TContainerSample, THostSample } from "@fleet/shared/domain/metrics";
+import type { Event } from "../../generated/prisma/client";
+
+export interface LatestContainerSample {
+  hostId: string;
+  sample: TContainerSample;
+}
+
+export interface LatestHostSample {
+  hostId: string;
+  sample: THostSample;
+}
+
+/** The payload of the bus topic `"metrics.live"`: samples newer than the previous message's. */
+export interface LiveMetrics {
+  /** Rises by one per message; subscriptions use it as the `tracked` id. */
+  seq: number;
+  /** When it was published (epoch ms). */
+  at: number;
+  containers: LatestContainerSample[];
+  hosts: LatestHostSample[];
+}
 
 /**
  * Topics and their payloads. Another room that needs a topic adds it here

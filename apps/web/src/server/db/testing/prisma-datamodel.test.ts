@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { defaultSchemaPath } from "../project-paths";
 import { parsePrismaDatamodel, readPrismaDatamodel } from "./prisma-datamodel";
-import { defaultSchemaPath } from "./project-paths";
 
 const datasource = `datasource db {\n  provider = "postgresql"\n}\n`;
 

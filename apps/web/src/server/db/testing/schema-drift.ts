@@ -5,13 +5,13 @@
 // only: extra tables, columns or indexes (partitions, partial indexes) are
 // allowed.
 import pg from "pg";
+import { defaultSchemaPath } from "../project-paths";
 import {
   readPrismaDatamodel,
   type TDatamodelField,
   type TDatamodelModel,
   type TPrismaDatamodel,
 } from "./prisma-datamodel";
-import { defaultSchemaPath } from "./project-paths";
 
 export type SchemaDifferenceKind =
   | "missing-table"

@@ -6,7 +6,7 @@
 // process (server.ts and the Next.js bundle); two copies must not open two
 // pools against the same database.
 import { PrismaPg } from "@prisma/adapter-pg";
-import { Prisma, PrismaClient } from "../generated/prisma/client";
+import { Prisma, PrismaClient } from "../../generated/prisma/client";
 
 export { Prisma, PrismaClient };
 

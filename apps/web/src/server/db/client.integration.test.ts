@@ -1,6 +1,6 @@
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { db, disconnectDb, getDb, setDatabaseUrl } from "./db";
+import { db, disconnectDb, getDb, setDatabaseUrl } from "./client";
 
 describe("the shared Prisma client", () => {
   const database = useTestDatabase();

@@ -2,10 +2,8 @@
 // BigInt in the database; strings survive JSON and sort as the API needs),
 // and the filter both the list and the live stream apply.
 import { AUDIT_KIND_PREFIX, isAuditKind } from "@fleet/shared/domain/audit";
-import type { Prisma } from "../../db";
-
-export const EVENT_SEVERITIES = ["info", "warning", "error"] as const;
-export type TEventSeverity = (typeof EVENT_SEVERITIES)[number];
+import type { TEventSeverity } from "@fleet/shared/domain/event";
+import type { Prisma } from "../db/client";
 
 export const eventViewSelect = {
   id: true,

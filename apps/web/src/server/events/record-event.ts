@@ -1,28 +1,14 @@
 // One line in the event log: stored, then published on the bus so live views
 // see it. Used for the gateway's own events (host.joined, host.online, …) and
 // for the `event` frames agents send.
-import type { Prisma, PrismaClient } from "../db";
-
-export type TEventSeverity = "info" | "warning" | "error";
-
-export const storedEventSelect = {
-  id: true,
-  ts: true,
-  kind: true,
-  severity: true,
-  hostId: true,
-  containerId: true,
-  deploymentId: true,
-  message: true,
-  data: true,
-} satisfies Prisma.EventSelect;
-
-export type TStoredEvent = Prisma.EventGetPayload<{ select: typeof storedEventSelect }>;
+import type { TEventSeverity } from "@fleet/shared/domain/event";
+import type { Prisma, PrismaClient } from "../db/client";
+import { eventViewSelect, type TEventRow } from "./event-view";
 
 export interface RecordEventOptions {
   db: PrismaClient | Prisma.TransactionClient;
   /** Omitted inside a transaction: publish after it commits, with `publishEvent`. */
-  bus?: { publish(topic: "event", payload: TStoredEvent): void } | undefined;
+  bus?: { publish(topic: "event", payload: TEventRow): void } | undefined;
   kind: string;
   severity?: TEventSeverity;
   hostId?: string | null;
@@ -33,7 +19,7 @@ export interface RecordEventOptions {
   ts?: Date;
 }
 
-export async function recordEvent(options: RecordEventOptions): Promise<TStoredEvent> {
+export async function recordEvent(options: RecordEventOptions): Promise<TEventRow> {
   const event = await options.db.event.create({
     data: {
       kind: options.kind,
@@ -45,7 +31,7 @@ export async function recordEvent(options: RecordEventOptions): Promise<TStoredE
       data: options.data ?? {},
       ...(options.ts ? { ts: options.ts } : {}),
     },
-    select: storedEventSelect,
+    select: eventViewSelect,
   });
   options.bus?.publish("event", event);
   return event;
