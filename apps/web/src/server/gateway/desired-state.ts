@@ -9,7 +9,7 @@ import { describeIssues } from "@fleet/shared/protocol/frame";
 import { MAX_DESIRED_CONTAINERS, type TDesiredContainer } from "@fleet/shared/protocol/server-to-agent";
 import type { Prisma, PrismaClient } from "../db/client";
 import { resourcesOfRow, restartPolicyOfRow } from "../db/container-columns";
-import { getBindMountPrefixes } from "../services/settings/get-settings";
+import { readBindMountPrefixes } from "../db/setting-rows";
 
 export const desiredContainerSelect = {
   id: true,
@@ -101,7 +101,7 @@ export async function takeDesiredSnapshot(options: {
           orderBy: [{ createdAt: "asc" }, { id: "asc" }],
           take: MAX_DESIRED_CONTAINERS + 1,
         });
-    const bindMountPrefixes = await getBindMountPrefixes({ db: tx });
+    const bindMountPrefixes = await readBindMountPrefixes({ db: tx });
     const containers: TDesiredContainer[] = [];
     const invalid: TDesiredSnapshot["invalid"] = [];
     for (const row of rows.slice(0, MAX_DESIRED_CONTAINERS)) {

@@ -19,12 +19,12 @@ import { pruneExpiredSessions } from "./auth/sessions";
 import { createSignInThrottle, type SignInThrottle } from "./auth/sign-in-throttle";
 import { createStreamGuard } from "./auth/stream-guard";
 import { createAgentUpgrader } from "./host/upgrade-agents";
+import { refreshHostObjectsAfterConnect } from "./host-object/refresh-after-connect";
 import { createImageJobRegistry } from "./image/image-jobs";
 import { agentPublicUrl, type TAgentEndpoint } from "./join-token/agent-endpoint";
 import type { MetricsTuning } from "./metrics/metrics-options";
 import { createMetricsService } from "./metrics/metrics-service";
 import { createRescheduler } from "./reschedule/rescheduler";
-import { refreshHostObjectsAfterConnect } from "./volume/refresh-after-connect";
 
 export interface CreateServicesOptions {
   db: PrismaClient;

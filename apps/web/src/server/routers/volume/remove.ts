@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { removeHostObject } from "../../services/volume/remove-host-object";
+import { removeHostObject } from "../../services/host-object/remove-host-object";
 import { operatorProcedure } from "../../trpc";
 import { ZId } from "../container/container-schemas";
 

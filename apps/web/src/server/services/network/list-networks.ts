@@ -5,7 +5,7 @@ import {
   afterHostObjectCursor,
   decodeHostObjectCursor,
   encodeHostObjectCursor,
-} from "../volume/host-object-cursor";
+} from "../host-object/host-object-cursor";
 import { networkViewSelect, type TNetworkView, toNetworkViews } from "./network-view";
 
 export async function listNetworks(options: {

@@ -1,6 +1,6 @@
 // A HostNetwork row as the API shows it, with the containers on that host joining it.
 import type { Prisma, PrismaClient } from "../../db/client";
-import { hostObjectUsers, type THostObjectUser } from "../volume/host-object-users";
+import { hostObjectUsers, type THostObjectUser } from "../host-object/host-object-users";
 
 export const networkViewSelect = {
   id: true,

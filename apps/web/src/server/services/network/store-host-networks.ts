@@ -6,7 +6,7 @@
 import { ZNetworkName } from "@fleet/shared/domain/container-spec";
 import type { TNetworkSummary } from "@fleet/shared/protocol/operations";
 import type { Prisma, PrismaClient } from "../../db/client";
-import { namesInUseOnHost } from "../volume/host-object-users";
+import { namesInUseOnHost } from "../host-object/host-object-users";
 
 /** Whether a listed network is one a user made (a name a spec may join). */
 export function isUserNetwork(network: Pick<TNetworkSummary, "name">): boolean {

@@ -2,8 +2,8 @@
 // every path that turns a template into new containers (run, plan, deployment
 // create and scale) calls it before scheduling.
 import type { Prisma, PrismaClient } from "../../db/client";
+import { readBindMountPrefixes } from "../../db/setting-rows";
 import { assertBindMountsAllowed } from "../settings/bind-mount-prefixes";
-import { getBindMountPrefixes } from "../settings/get-settings";
 import type { TContainerTemplate } from "./container-template";
 
 /** FORBIDDEN naming the first bind mount outside every allowed host path prefix. */
@@ -12,5 +12,5 @@ export async function assertTemplateBindMounts(
   template: Pick<TContainerTemplate, "mounts">,
 ): Promise<void> {
   if (!template.mounts.some((mount) => mount.type === "bind")) return;
-  assertBindMountsAllowed(template.mounts, await getBindMountPrefixes({ db }));
+  assertBindMountsAllowed(template.mounts, await readBindMountPrefixes({ db }));
 }

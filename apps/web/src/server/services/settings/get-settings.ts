@@ -1,28 +1,11 @@
-// Fleet-wide settings, each stored as one `Setting` row whose value its zod
-// schema checks on the way in and out (a value written by an older version
-// that no longer fits reads as the default).
-
-import { ZBindMountPrefixes } from "@fleet/shared/domain/container-spec";
-import type { Prisma, PrismaClient } from "../../db/client";
-
-export const BIND_MOUNTS_SETTING_KEY = "bind-mounts";
+// The fleet-wide settings as the API shows them.
+import type { PrismaClient } from "../../db/client";
+import { readBindMountPrefixes } from "../../db/setting-rows";
 
 export interface TSettings {
   bindMountPrefixes: string[];
 }
 
-type TSettingReader = Pick<PrismaClient, "setting"> | Pick<Prisma.TransactionClient, "setting">;
-
-/** The allowed bind mount prefixes; [] (no host paths) until an administrator sets some. */
-export async function getBindMountPrefixes(options: { db: TSettingReader }): Promise<string[]> {
-  const row = await options.db.setting.findUnique({
-    where: { key: BIND_MOUNTS_SETTING_KEY },
-    select: { value: true },
-  });
-  const parsed = ZBindMountPrefixes.safeParse(row?.value);
-  return parsed.success ? parsed.data : [];
-}
-
 export async function getSettings(options: { db: PrismaClient }): Promise<TSettings> {
-  return { bindMountPrefixes: await getBindMountPrefixes({ db: options.db }) };
+  return { bindMountPrefixes: await readBindMountPrefixes({ db: options.db }) };
 }

@@ -5,11 +5,12 @@
 // list travels with every desired set, so connected hosts get it at once.
 import { ZBindMountPrefixes } from "@fleet/shared/domain/container-spec";
 import type { PrismaClient } from "../../db/client";
+import { BIND_MOUNTS_SETTING_KEY } from "../../db/setting-rows";
 import type { EventBus } from "../../events/event-bus";
 import { recordEvent } from "../../events/record-event";
 import type { Logger } from "../../logger";
 import type { DesiredStatePusher } from "../placement/placement-effects";
-import { BIND_MOUNTS_SETTING_KEY, type TSettings } from "./get-settings";
+import type { TSettings } from "./get-settings";
 
 /** The part of the gateway a settings change needs: agents learn the bind mount prefixes from desired sets. */
 export interface ConnectedDesiredStatePusher extends DesiredStatePusher {

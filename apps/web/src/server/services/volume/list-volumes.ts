@@ -1,7 +1,11 @@
 // Volumes per host as last stored (refresh-volumes.ts brings them up to date),
 // ordered by host name then volume name, a page at a time.
 import type { Prisma, PrismaClient } from "../../db/client";
-import { afterHostObjectCursor, decodeHostObjectCursor, encodeHostObjectCursor } from "./host-object-cursor";
+import {
+  afterHostObjectCursor,
+  decodeHostObjectCursor,
+  encodeHostObjectCursor,
+} from "../host-object/host-object-cursor";
 import { type TVolumeView, toVolumeViews, volumeViewSelect } from "./volume-view";
 
 export async function listVolumes(options: {

@@ -4,7 +4,7 @@
 // still mounts (its agent creates the volume again when it starts it).
 import type { TVolumeSummary } from "@fleet/shared/protocol/operations";
 import type { Prisma, PrismaClient } from "../../db/client";
-import { namesInUseOnHost } from "./host-object-users";
+import { namesInUseOnHost } from "../host-object/host-object-users";
 
 function volumeData(volume: TVolumeSummary, now: Date) {
   return {

@@ -1,7 +1,7 @@
 // A HostVolume row as the API shows it: its host, size as a number (exact
 // below 8 PiB), and the containers on that host that mount it.
 import type { Prisma, PrismaClient } from "../../db/client";
-import { hostObjectUsers, type THostObjectUser } from "./host-object-users";
+import { hostObjectUsers, type THostObjectUser } from "../host-object/host-object-users";
 
 export const volumeViewSelect = {
   id: true,

@@ -7,7 +7,7 @@ import type { EventBus } from "../../events/event-bus";
 import { recordEvent } from "../../events/record-event";
 import { type AgentOperations, opFailureOf } from "../agent/agent-operations";
 import { NETWORK_OP_TIMEOUT_MS } from "../network/create-network";
-import { VOLUME_OP_TIMEOUT_MS } from "./create-volume";
+import { VOLUME_OP_TIMEOUT_MS } from "../volume/create-volume";
 import { engineInUseMessage, hostObjectUsers, inUseMessage, type THostObjectKind } from "./host-object-users";
 
 export async function removeHostObject(options: {

@@ -9,7 +9,7 @@ import type { Logger } from "../../logger";
 import type { AgentOperations } from "../agent/agent-operations";
 import { refreshHostImages } from "../image/refresh-images";
 import { refreshHostNetworks } from "../network/refresh-networks";
-import { refreshHostVolumes } from "./refresh-volumes";
+import { refreshHostVolumes } from "../volume/refresh-volumes";
 
 export async function refreshHostObjectsAfterConnect(options: {
   db: PrismaClient;
