@@ -20,6 +20,7 @@ import { createAgentEndpointServer, listeningPort } from "./agent-endpoint/agent
 import { downloadsDirOf } from "./agent-endpoint/downloads";
 import { readInstallScriptTemplate } from "./agent-endpoint/install-script";
 import { loadAgentTlsIdentity } from "./agent-endpoint/tls-identity";
+import { type CreateServicesOptions, createServices, type Services } from "./central";
 import type { PrismaClient } from "./db/client";
 import type { TEnv } from "./env";
 import type { EventBus } from "./events/event-bus";
@@ -33,7 +34,6 @@ import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
 import type { TBootstrapResult } from "./services/auth/bootstrap";
 import { metricsAccessOf } from "./services/auth/metrics-access";
-import { type CreateServicesOptions, createServices, type Services } from "./services/index";
 import { agentPublicUrl, type TAgentEndpoint } from "./services/join-token/agent-endpoint";
 import { createContextFactory, isHttps, MAX_REQUEST_BODY_BYTES, publicError } from "./trpc";
 import { createUploadHandler, UPLOADS_PATH } from "./uploads";

@@ -15,6 +15,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import superjson from "superjson";
+import type { Services } from "./central";
 import type { PrismaClient } from "./db/client";
 import type { TEnv } from "./env";
 import { describeIssues, isAppError } from "./errors";
@@ -25,7 +26,6 @@ import type { TAuth, TAuthUser } from "./services/auth/auth-user";
 import { authenticateRequest } from "./services/auth/authenticate-request";
 import { serializeCookie } from "./services/auth/cookies";
 import { SESSION_COOKIE_NAME } from "./services/auth/sessions";
-import type { Services } from "./services/index";
 
 /** Bodies larger than this are refused with PAYLOAD_TOO_LARGE (413) before they are parsed. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;

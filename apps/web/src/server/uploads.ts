@@ -14,16 +14,16 @@
  *     curl -H "Authorization: Bearer $TOKEN" --data-binary @context.tar \
  *       http://central:3000/api/uploads        → {"uploadId":"up_…", …}
  *
- * May import: node built-ins, `./clock`, `./env`, `./http-guards`, `./services/auth/*`, types of `./services/index`, `@fleet/shared`.
+ * May import: node built-ins, `./clock`, `./env`, `./http-guards`, `./services/auth/*`, types of `./central`, `@fleet/shared`.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "@fleet/shared/clock";
 import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { formatBytesHuman, formatDuration } from "@fleet/shared/units";
+import type { Services } from "./central";
 import { requestSiteOf } from "./http-guards";
 import { authenticateRequest } from "./services/auth/authenticate-request";
-import type { Services } from "./services/index";
 
 export const UPLOADS_PATH = "/api/uploads";
 export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;

@@ -21,12 +21,12 @@ import {
 import { pino } from "pino";
 import superjson from "superjson";
 import { createFleetServer, type FleetServer } from "../app-server";
+import type { CreateServicesOptions } from "../central";
 import { createPrismaClient, type PrismaClient } from "../db/client";
 import { loadEnv, type TEnvSource } from "../env";
 import type { EventBus } from "../events/event-bus";
 import type { Logger } from "../logger";
 import type { AppRouter } from "../routers/_app";
-import type { CreateServicesOptions } from "../services/index";
 
 /** Log lines a test can read (pino's JSON, parsed). */
 export interface CapturedLog {

@@ -8,12 +8,12 @@ import { createTRPCClient, httpLink } from "@trpc/client";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServices } from "../../central";
 import { createPrismaClient, type PrismaClient } from "../../db/client";
 import { loadEnv } from "../../env";
 import type { LiveMetrics } from "../../events/event-bus";
 import { createEventBus } from "../../events/event-bus";
 import { silentLogger } from "../../logger";
-import { createServices } from "../../services/index";
 import {
   containerSample,
   createContainer,

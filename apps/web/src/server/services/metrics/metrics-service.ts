@@ -1,7 +1,7 @@
 // The metrics service: what the gateway hands every `metrics` frame to, what
 // routers and /metrics read from, and the background upkeep of the sample
 // tables (partitions, rollups, retention). One instance per process, built by
-// services/index.ts and started/stopped by the app server.
+// the composition root (central.ts) and started/stopped by the app server.
 
 import { type Clock, systemClock, type TimerHandle } from "@fleet/shared/clock";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";

@@ -1,30 +1,33 @@
 /**
- * The composition root of the central's services: built once per process by
- * the app server (and once per test server), started and stopped with it.
- * Procedures reach everything through `ctx.services`; nothing here is a
- * module global, so two servers in one test process stay apart.
+ * The composition root of the central: the one place that builds the
+ * gateway, the services that run in the background and the wiring between
+ * them, once per process by the app server (and once per test server),
+ * started and stopped with it. It sits above services and the gateway so
+ * that neither has to import the other. Procedures reach everything through
+ * `ctx.services`; nothing here is a module global, so two servers in one test
+ * process stay apart.
  */
 import { type Clock, systemClock } from "@fleet/shared/clock";
-import { downloadsDirOf } from "../agent-endpoint/downloads";
-import type { PrismaClient } from "../db/client";
-import type { TEnv } from "../env";
-import { type EventBus, getEventBus } from "../events/event-bus";
-import { createGateway } from "../gateway/gateway";
-import type { GatewayTuning } from "../gateway/gateway-options";
-import type { Logger } from "../logger";
-import { createPrometheusExporter } from "../prometheus";
-import { createAnonymousCallBudget, DEFAULT_ANONYMOUS_CALLS } from "./auth/anonymous-calls";
-import { bootstrapFirstAdmin, type TBootstrapResult } from "./auth/bootstrap";
-import { pruneExpiredSessions } from "./auth/sessions";
-import { createSignInThrottle, type SignInThrottle } from "./auth/sign-in-throttle";
-import { createStreamGuard } from "./auth/stream-guard";
-import { createAgentUpgrader } from "./host/upgrade-agents";
-import { refreshHostObjectsAfterConnect } from "./host-object/refresh-after-connect";
-import { createImageJobRegistry } from "./image/image-jobs";
-import { agentPublicUrl, type TAgentEndpoint } from "./join-token/agent-endpoint";
-import type { MetricsTuning } from "./metrics/metrics-options";
-import { createMetricsService } from "./metrics/metrics-service";
-import { createRescheduler } from "./reschedule/rescheduler";
+import { downloadsDirOf } from "./agent-endpoint/downloads";
+import type { PrismaClient } from "./db/client";
+import type { TEnv } from "./env";
+import { type EventBus, getEventBus } from "./events/event-bus";
+import { createGateway } from "./gateway/gateway";
+import type { GatewayTuning } from "./gateway/gateway-options";
+import type { Logger } from "./logger";
+import { createPrometheusExporter } from "./prometheus";
+import { createAnonymousCallBudget, DEFAULT_ANONYMOUS_CALLS } from "./services/auth/anonymous-calls";
+import { bootstrapFirstAdmin, type TBootstrapResult } from "./services/auth/bootstrap";
+import { pruneExpiredSessions } from "./services/auth/sessions";
+import { createSignInThrottle, type SignInThrottle } from "./services/auth/sign-in-throttle";
+import { createStreamGuard } from "./services/auth/stream-guard";
+import { createAgentUpgrader } from "./services/host/upgrade-agents";
+import { refreshHostObjectsAfterConnect } from "./services/host-object/refresh-after-connect";
+import { createImageJobRegistry } from "./services/image/image-jobs";
+import { agentPublicUrl, type TAgentEndpoint } from "./services/join-token/agent-endpoint";
+import type { MetricsTuning } from "./services/metrics/metrics-options";
+import { createMetricsService } from "./services/metrics/metrics-service";
+import { createRescheduler } from "./services/reschedule/rescheduler";
 
 export interface CreateServicesOptions {
   db: PrismaClient;
