@@ -2,8 +2,8 @@
 import { z } from "zod";
 import { removeContainer } from "../../services/container/remove-container";
 import { operatorProcedure } from "../../trpc";
+import { placementDepsOf } from "../placement-deps";
 import { ZContainer, ZId } from "./container-schemas";
-import { placementDepsOf } from "./placement-deps";
 
 export const ZRemoveContainerInput = z.object({ id: ZId });
 

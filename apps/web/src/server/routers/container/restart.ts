@@ -2,8 +2,8 @@
 import { z } from "zod";
 import { restartContainer } from "../../services/container/restart-container";
 import { operatorProcedure } from "../../trpc";
+import { placementDepsOf } from "../placement-deps";
 import { ZContainer, ZId } from "./container-schemas";
-import { placementDepsOf } from "./placement-deps";
 
 export const ZRestartContainerInput = z.object({ id: ZId });
 

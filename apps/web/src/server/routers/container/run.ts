@@ -3,9 +3,9 @@
 import { z } from "zod";
 import { runContainer } from "../../services/container/run-container";
 import { operatorProcedure } from "../../trpc";
+import { placementDepsOf } from "../placement-deps";
 import { ZContainer, ZPlacement } from "./container-schemas";
 import { ZRunContainerInput } from "./container-spec-input";
-import { placementDepsOf } from "./placement-deps";
 
 export const ZRunContainerOutput = z.object({ container: ZContainer, placement: ZPlacement });
 

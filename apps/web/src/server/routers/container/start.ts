@@ -2,8 +2,8 @@
 import { z } from "zod";
 import { startContainer } from "../../services/container/start-container";
 import { operatorProcedure } from "../../trpc";
+import { placementDepsOf } from "../placement-deps";
 import { ZContainer, ZId } from "./container-schemas";
-import { placementDepsOf } from "./placement-deps";
 
 export const ZStartContainerInput = z.object({ id: ZId });
 

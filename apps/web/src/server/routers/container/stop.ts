@@ -2,8 +2,8 @@
 import { z } from "zod";
 import { stopContainer } from "../../services/container/stop-container";
 import { operatorProcedure } from "../../trpc";
+import { placementDepsOf } from "../placement-deps";
 import { ZContainer, ZId } from "./container-schemas";
-import { placementDepsOf } from "./placement-deps";
 
 export const ZStopContainerInput = z.object({ id: ZId });
 

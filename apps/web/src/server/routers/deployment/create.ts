@@ -3,7 +3,7 @@ import { z } from "zod";
 import { createDeployment, MAX_REPLICAS } from "../../services/deployment/create-deployment";
 import { operatorProcedure } from "../../trpc";
 import { containerSpecFields, templateFromFields } from "../container/container-spec-input";
-import { placementDepsOf } from "../container/placement-deps";
+import { placementDepsOf } from "../placement-deps";
 import { ZDeploymentDetail } from "./deployment-schemas";
 
 /** Replica names are `<name>-<index>`, which must stay a valid container name. */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { removeDeployment } from "../../services/deployment/remove-deployment";
 import { operatorProcedure } from "../../trpc";
 import { ZId } from "../container/container-schemas";
-import { placementDepsOf } from "../container/placement-deps";
+import { placementDepsOf } from "../placement-deps";
 import { ZDeploymentDetail } from "./deployment-schemas";
 
 export const ZRemoveDeploymentInput = z.object({ id: ZId });

@@ -4,7 +4,7 @@ import { MAX_REPLICAS } from "../../services/deployment/create-deployment";
 import { scaleDeployment } from "../../services/deployment/scale-deployment";
 import { operatorProcedure } from "../../trpc";
 import { ZId } from "../container/container-schemas";
-import { placementDepsOf } from "../container/placement-deps";
+import { placementDepsOf } from "../placement-deps";
 import { ZDeploymentDetail } from "./deployment-schemas";
 
 export const ZScaleDeploymentInput = z.object({ id: ZId, replicas: z.int().min(0).max(MAX_REPLICAS) });

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { updateDeployment } from "../../services/deployment/update-deployment";
 import { operatorProcedure } from "../../trpc";
 import { ZId } from "../container/container-schemas";
-import { placementDepsOf } from "../container/placement-deps";
+import { placementDepsOf } from "../placement-deps";
 import { ZDeploymentDetail } from "./deployment-schemas";
 
 export const ZUpdateDeploymentInput = z.object({ id: ZId, image: z.string().trim().pipe(ZImageRef) });

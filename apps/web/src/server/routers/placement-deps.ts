@@ -1,5 +1,6 @@
-// What every placement-changing service needs from the request context.
-import type { TrpcContext } from "../../trpc";
+// What every placement-changing service needs from the request context. At the
+// routers' top level because containers and deployments both change placement.
+import type { TrpcContext } from "../trpc";
 
 export function placementDepsOf(ctx: Pick<TrpcContext, "db" | "bus" | "log" | "clock" | "services">) {
   return {
