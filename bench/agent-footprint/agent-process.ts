@@ -99,7 +99,7 @@ function clockTicks(): number {
 }
 
 /** Pids of `root` and everything under it. */
-export function processTree(root: number): number[] {
+function processTree(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);

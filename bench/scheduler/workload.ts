@@ -4,7 +4,7 @@ import type { TPortMapping } from "@fleet/shared/domain/container-spec";
 import { parseLabelSelector } from "@fleet/shared/label-selector";
 import type { PlacementRequest, PlacementStrategy, SchedulerHost } from "@fleet/shared/scheduler/types";
 
-export const MIB = 1024 ** 2;
+const MIB = 1024 ** 2;
 export const GIB = 1024 ** 3;
 
 /** mulberry32: a small, fast, seeded generator; quality is plenty for picking workloads. */

@@ -19,7 +19,7 @@ export interface TEngineSample {
   totalMs: number;
 }
 
-export function engineCreateOptions(engine: TestEngine, index: string): Dockerode.ContainerCreateOptions {
+function engineCreateOptions(engine: TestEngine, index: string): Dockerode.ContainerCreateOptions {
   const spec = engineSpec(index);
   const create = buildCreateOptions(spec, {
     hostId: "bench-baseline",

@@ -29,7 +29,7 @@ import pg from "pg";
 import { pino } from "pino";
 
 const agentBin = fileURLToPath(new URL("../../apps/agent/bin/fleet-agent.js", import.meta.url));
-export const HOST_NAME = "bench-start-latency";
+const HOST_NAME = "bench-start-latency";
 /** How often the agent heartbeats and samples metrics (the central's welcome sets both). */
 export const AGENT_INTERVAL = "1s";
 const ONLINE_TIMEOUT_MS = 60_000;

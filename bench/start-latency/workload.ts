@@ -13,7 +13,7 @@ const MIB = 1024 * 1024;
  * so every removal would wait out the engine's 10 s stop timeout between batches. The
  * start is the same either way (the engine answers once the process is running).
  */
-export const COMMAND = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
+const COMMAND = ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"];
 
 /** What `container.run` is given. A small CPU request: a batch must fit a 2-core host. */
 export const RUN_INPUT = {
@@ -26,7 +26,7 @@ export const RUN_INPUT = {
 } as const;
 
 /** The same resources as the API derives from RUN_INPUT (requests default to the limits). */
-export const RESOURCES = {
+const RESOURCES = {
   cpuRequestMillis: 10,
   cpuLimitMillis: 500,
   memoryRequestBytes: 16 * MIB,

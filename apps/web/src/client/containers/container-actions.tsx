@@ -25,7 +25,7 @@ const LABEL: Record<TContainerAction, string> = {
 };
 
 /** The actions that mean something for a container in its desired state. */
-export function actionsFor(container: TActionTarget): TContainerAction[] {
+function actionsFor(container: TActionTarget): TContainerAction[] {
   if (container.removedAt || container.desiredState === "removed") return [];
   return container.desiredState === "running" ? ["stop", "restart", "remove"] : ["start", "remove"];
 }

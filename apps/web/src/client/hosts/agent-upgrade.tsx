@@ -10,12 +10,12 @@ import { useCan } from "../session";
 import { useTRPC } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
 
-export function useAgentBuild() {
+function useAgentBuild() {
   const trpc = useTRPC();
   return useQuery(trpc.host.agentBuild.queryOptions(undefined, { refetchInterval: 5000 }));
 }
 
-export function isAgentOutdated(host: Pick<THostView, "agentVersion">, served: string | null | undefined) {
+function isAgentOutdated(host: Pick<THostView, "agentVersion">, served: string | null | undefined) {
   return Boolean(served) && host.agentVersion !== null && host.agentVersion !== served;
 }
 

@@ -23,7 +23,7 @@ interface THostGroup {
   sizeBytes: number;
 }
 
-export function groupByHost(images: THostImageView[]): THostGroup[] {
+function groupByHost(images: THostImageView[]): THostGroup[] {
   const groups = new Map<string, THostGroup>();
   for (const image of images) {
     let group = groups.get(image.hostId);

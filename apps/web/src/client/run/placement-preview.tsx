@@ -10,7 +10,7 @@ import { useTRPC } from "../trpc";
 import styles from "./run.module.css";
 import { formProblemOf, type TRunRequest } from "./run-request";
 
-export const PLAN_DEBOUNCE_MS = 400;
+const PLAN_DEBOUNCE_MS = 400;
 
 function useDebounced<T>(value: T, ms: number): T {
   const [debounced, setDebounced] = useState(value);

@@ -1,5 +1,5 @@
 "use client";
-export const METRICS_RANGE_CHOICES = ["15m", "1h", "24h", "7d"] as const;
+const METRICS_RANGE_CHOICES = ["15m", "1h", "24h", "7d"] as const;
 export type TMetricsRangeChoice = (typeof METRICS_RANGE_CHOICES)[number];
 
 export function RangePicker({
