@@ -1,11 +1,35 @@
-// network.* — user-defined networks per host: the stored list with the containers
-// joining each, creating and removing through the host's agent, refreshing from the engines.
-// May import: ../../trpc, ../../services/network/*, ../volume/volume-schemas,
-// ../container/container-schemas, @fleet/shared, zod.
-import { router } from "../../trpc";
-import { create } from "./create";
-import { list } from "./list";
-import { refresh } from "./refresh";
-import { remove } from "./remove";
+// network.* — user-defined networks per host (see ../host-object/host-object-router.ts).
+import { ZNetworkName } from "@fleet/shared/domain/container-spec";
+import { z } from "zod";
+import { networkKind } from "../../services/network/network-kind";
+import { ZId } from "../container/container-schemas";
+import { hostObjectRouter } from "../host-object/host-object-router";
+import { ZHostObjectUser } from "../host-object/host-object-schemas";
 
-export const networkRouter = router({ list, create, remove, refresh });
+export const ZNetwork = z.object({
+  id: z.string(),
+  hostId: z.string(),
+  hostName: z.string(),
+  name: z.string(),
+  driver: z.string(),
+  /** No route out of the host. */
+  internal: z.boolean(),
+  subnet: z.string().nullable(),
+  gateway: z.string().nullable(),
+  createdAt: z.date(),
+  /** When the host's engine last listed it; null while only the central knows it. */
+  seenAt: z.date().nullable(),
+  usedBy: z.array(ZHostObjectUser),
+});
+
+export const networkRouter = hostObjectRouter({
+  kind: networkKind,
+  ZView: ZNetwork,
+  ZCreateInput: z.object({
+    hostId: ZId,
+    name: ZNetworkName,
+    /** No route out of the host: containers on it reach only each other. */
+    internal: z.boolean().default(false),
+  }),
+  createOptions: ({ internal }) => ({ internal }),
+});

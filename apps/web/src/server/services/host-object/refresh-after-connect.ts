@@ -8,8 +8,9 @@ import { isAppError } from "../../errors";
 import type { Logger } from "../../logger";
 import type { AgentOperations } from "../agent/agent-operations";
 import { refreshHostImages } from "../image/refresh-images";
-import { refreshHostNetworks } from "../network/refresh-networks";
-import { refreshHostVolumes } from "../volume/refresh-volumes";
+import { networkKind } from "../network/network-kind";
+import { volumeKind } from "../volume/volume-kind";
+import { refreshHostObjectsOf } from "./refresh-host-objects";
 
 export async function refreshHostObjectsAfterConnect(options: {
   db: PrismaClient;
@@ -22,8 +23,8 @@ export async function refreshHostObjectsAfterConnect(options: {
   const { hostId, hostName, log } = options;
   const refreshes = {
     images: refreshHostImages(options),
-    volumes: refreshHostVolumes(options),
-    networks: refreshHostNetworks(options),
+    volumes: refreshHostObjectsOf({ ...options, kind: volumeKind }),
+    networks: refreshHostObjectsOf({ ...options, kind: networkKind }),
   };
   const outcomes = await Promise.allSettled(Object.values(refreshes));
   const kinds = Object.keys(refreshes);

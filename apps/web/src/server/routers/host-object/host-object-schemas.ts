@@ -1,4 +1,4 @@
-// What volume.* and network.* answer: host objects with the containers using them.
+// What every host-object noun (volume.*, network.*) takes and answers.
 import { z } from "zod";
 import { ZId, ZSearchText } from "../container/container-schemas";
 
@@ -13,22 +13,6 @@ export const ZHostObjectUser = z.object({
   desiredState: z.enum(["running", "stopped"]),
 });
 
-export const ZVolume = z.object({
-  id: z.string(),
-  hostId: z.string(),
-  hostName: z.string(),
-  name: z.string(),
-  driver: z.string(),
-  /** Bytes used as the engine last measured them; null until measured. */
-  sizeBytes: z.number().nonnegative().nullable(),
-  labels: z.record(z.string(), z.string()),
-  createdAt: z.date(),
-  /** When the host's engine last listed it; null while only placement knows it. */
-  seenAt: z.date().nullable(),
-  usedBy: z.array(ZHostObjectUser),
-});
-
-/** volume.list and network.list take the same filter. */
 export const ZListHostObjectsInput = z
   .object({
     hostId: ZId.optional(),
@@ -51,3 +35,5 @@ export const ZHostObjectRefreshOutcome = z.object({
 
 /** Without `hostId`: every connected host. */
 export const ZRefreshHostObjectsInput = z.object({ hostId: ZId.optional() }).prefault({});
+
+export const ZRemoveHostObjectInput = z.object({ id: ZId });
