@@ -85,7 +85,7 @@ describeEachEngine("agent on a real engine", ({ kind, engine }) => {
   ): Promise<Agent> {
     const e = engine();
     const driver = await EngineDriver.connect({ socketPath: e.socketPath, cgroupParent: e.cgroupParent });
-    const fingerprint = await driver.fingerprint();
+    const fingerprint = await driver.containers.fingerprint();
     const agent = new Agent({
       config: {
         serverUrl: central.url,

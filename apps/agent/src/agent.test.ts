@@ -14,12 +14,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Agent, type AgentOptions } from "./agent";
 import type { KernelOom, KernelOomSource, MetricsSource, SampleTarget } from "./metrics-source";
 import { FakeDriver } from "./runtime/fake/fake-driver";
+import { FakeEngine } from "./runtime/fake/fake-engine";
 import { StateStore } from "./state-store";
 import { FakeCentral } from "./testing/fake-central";
 import { silentLogger } from "./testing/silent-logger";
 
 let central: FakeCentral;
 let stateDir: string;
+let engine: FakeEngine;
 let driver: FakeDriver;
 const agents: Agent[] = [];
 
@@ -31,7 +33,8 @@ beforeEach(async () => {
   });
   await central.start();
   stateDir = await mkdtemp(join(tmpdir(), "fleet-agent-"));
-  driver = new FakeDriver();
+  engine = new FakeEngine();
+  driver = new FakeDriver(engine);
 });
 
 afterEach(async () => {
@@ -130,7 +133,7 @@ describe("Agent", () => {
     await central.waitFor("ack", () => central.framesOf("ack").length === 1);
     expect(central.framesOf("ack")[0]).toEqual({ type: "ack", generation: 3 });
     expect(
-      driver
+      engine
         .running()
         .map((c) => c.containerId)
         .sort(),
@@ -150,15 +153,15 @@ describe("Agent", () => {
     await central.waitFor("welcome", () => first.isConnected);
     const a = makeContainerSpec({ restartPolicy: { name: "always" } });
     const b = makeContainerSpec();
-    driver.images.add(a.image);
+    engine.images.add(a.image);
     central.send(desired(1, [a, b]));
     await central.waitFor("ack", () => central.framesOf("ack").length === 1);
     const startedAt = statusOf(a.id)!.startedAt;
     await first.stop();
-    expect(driver.running()).toHaveLength(2);
-    expect(driver.callsTo("stop")).toHaveLength(0);
+    expect(engine.running()).toHaveLength(2);
+    expect(engine.callsTo("stop")).toHaveLength(0);
 
-    driver.clearCalls();
+    engine.clearCalls();
     central.frames.length = 0;
     const second = startAgent({ config: { ...firstConfig(), joinToken: null } });
     await second.start();
@@ -171,21 +174,21 @@ describe("Agent", () => {
     expect(statusOf(a.id)).toMatchObject({ state: "running", startedAt });
     expect(central.framesOf("event").filter((e) => e.kind === "container.adopt")).toHaveLength(2);
     await new Promise((r) => setTimeout(r, 200));
-    expect(driver.callsTo("start")).toHaveLength(0);
-    expect(driver.callsTo("restart")).toHaveLength(0);
-    expect(driver.callsTo("stop")).toHaveLength(0);
-    expect(driver.callsTo("destroy")).toHaveLength(0);
+    expect(engine.callsTo("start")).toHaveLength(0);
+    expect(engine.callsTo("restart")).toHaveLength(0);
+    expect(engine.callsTo("stop")).toHaveLength(0);
+    expect(engine.callsTo("destroy")).toHaveLength(0);
 
     central.send(desired(2, [a]));
     await central.waitFor("ack 2", () => central.framesOf("ack").some((f) => f.generation === 2));
-    expect(driver.running().map((c) => c.containerId)).toEqual([a.id]);
-    expect(driver.callsTo("start")).toHaveLength(0);
+    expect(engine.running().map((c) => c.containerId)).toEqual([a.id]);
+    expect(engine.callsTo("start")).toHaveLength(0);
 
     // The adopted container is supervised with its restart policy.
-    driver.exit(driver.running()[0]!.engineId, { exitCode: 1 });
+    engine.exit(engine.running()[0]!.engineId, { exitCode: 1 });
     await central.waitFor(
       "restarted",
-      () => driver.callsTo("restart").length === 1 && statusOf(a.id)?.state === "running",
+      () => engine.callsTo("restart").length === 1 && statusOf(a.id)?.state === "running",
     );
     expect(statusOf(a.id)?.restartCount).toBe(1);
   });
@@ -195,18 +198,18 @@ describe("Agent", () => {
     await first.start();
     await central.waitFor("welcome", () => first.isConnected);
     const a = makeContainerSpec({ restartPolicy: { name: "always" } });
-    driver.images.add(a.image);
+    engine.images.add(a.image);
     central.send(desired(1, [a]));
     await central.waitFor("ack 1", () => central.framesOf("ack").some((f) => f.generation === 1));
-    const engineId = driver.running()[0]!.engineId;
+    const engineId = engine.running()[0]!.engineId;
 
     central.send({ type: "desired", generation: 2, containers: [{ ...a, runState: "stopped" }] });
     await central.waitFor("ack 2", () => central.framesOf("ack").some((f) => f.generation === 2));
     expect(statusOf(a.id)).toMatchObject({ state: "stopped", engineId });
-    expect(driver.containers.get(engineId)?.running).toBe(false);
+    expect(engine.containers.get(engineId)?.running).toBe(false);
     await first.stop();
 
-    driver.clearCalls();
+    engine.clearCalls();
     central.frames.length = 0;
     const second = startAgent({ config: { ...firstConfig(), joinToken: null } });
     await second.start();
@@ -215,13 +218,13 @@ describe("Agent", () => {
     // The kept snapshot says stopped: its restart policy does not bring it back.
     expect(statusOf(a.id)).toMatchObject({ state: "stopped", engineId });
     await new Promise((r) => setTimeout(r, 200));
-    expect(driver.callsTo("restart")).toHaveLength(0);
-    expect(driver.callsTo("destroy")).toHaveLength(0);
+    expect(engine.callsTo("restart")).toHaveLength(0);
+    expect(engine.callsTo("destroy")).toHaveLength(0);
 
     central.send(desired(3, [a]));
     await central.waitFor("ack 3", () => central.framesOf("ack").some((f) => f.generation === 3));
-    expect(driver.callsTo("restart").map((c) => c.target)).toEqual([engineId]);
-    expect(driver.running().map((c) => c.engineId)).toEqual([engineId]);
+    expect(engine.callsTo("restart").map((c) => c.target)).toEqual([engineId]);
+    expect(engine.running().map((c) => c.engineId)).toEqual([engineId]);
     expect(statusOf(a.id)).toMatchObject({ state: "running", engineId });
   });
 
@@ -232,7 +235,7 @@ describe("Agent", () => {
     await agent.start();
     await central.waitFor("welcome", () => agent.isConnected);
     const a = makeContainerSpec({ restartPolicy: { name: "no" } });
-    driver.images.add(a.image);
+    engine.images.add(a.image);
     central.send(desired(1, [a]));
     await central.waitFor("ack", () => central.framesOf("ack").length === 1);
     await central.waitFor("metrics with the container", () =>
@@ -243,9 +246,9 @@ describe("Agent", () => {
     expect(batch.droppedSamples).toBe(0);
 
     // Podman 4: the engine says nothing, the kernel log names the memcg.
-    const engineId = driver.running()[0]!.engineId;
+    const engineId = engine.running()[0]!.engineId;
     kernel.emit(engineId);
-    driver.exit(engineId, { exitCode: 137, oomKilled: false });
+    engine.exit(engineId, { exitCode: 137, oomKilled: false });
     await central.waitFor("exit status", () => statusOf(a.id)?.state === "exited");
     expect(statusOf(a.id)).toMatchObject({ exitCode: 137, oomKilled: true });
     expect(central.framesOf("event").some((e) => e.kind === "container.oom" && e.containerId === a.id)).toBe(
@@ -259,13 +262,13 @@ describe("Agent", () => {
     await agent.start();
     await central.waitFor("welcome", () => agent.isConnected);
     const a = makeContainerSpec({ restartPolicy: { name: "no" } });
-    driver.images.add(a.image);
+    engine.images.add(a.image);
     central.send(desired(1, [a]));
     await central.waitFor("ack", () => central.framesOf("ack").length === 1);
     metrics.oomKills.set(a.id, 1);
     const sweepsBefore = metrics.sweeps.length;
     await central.waitFor("a sweep seeing the counter", () => metrics.sweeps.length > sweepsBefore + 1);
-    driver.exit(driver.running()[0]!.engineId, { exitCode: 137, oomKilled: false });
+    engine.exit(engine.running()[0]!.engineId, { exitCode: 137, oomKilled: false });
     await central.waitFor("exit status", () => statusOf(a.id)?.state === "exited");
     expect(statusOf(a.id)?.oomKilled).toBe(true);
   });
@@ -275,10 +278,10 @@ describe("Agent", () => {
     await agent.start();
     await central.waitFor("welcome", () => agent.isConnected);
     const a = makeContainerSpec();
-    driver.images.add(a.image);
+    engine.images.add(a.image);
     central.send(desired(1, [a]));
     await central.waitFor("ack", () => central.framesOf("ack").length === 1);
-    driver.writeLog(driver.running()[0]!.engineId, "stdout", "hello from c");
+    engine.writeLog(engine.running()[0]!.engineId, "stdout", "hello from c");
     central.send({
       type: "op.request",
       id: "op-logs",
@@ -298,15 +301,15 @@ describe("Agent", () => {
     await agent.start();
     await central.waitFor("welcome", () => agent.isConnected);
     const a = makeContainerSpec();
-    driver.images.add(a.image);
+    engine.images.add(a.image);
     central.send(desired(1, [a]));
     await central.waitFor("ack", () => central.framesOf("ack").length === 1);
-    driver.clearCalls();
+    engine.clearCalls();
     await agent.stop();
     await agent.done;
     await central.waitFor("closed", () => central.connectionCount === 0);
-    expect(driver.running()).toHaveLength(1);
-    expect(driver.calls.filter((c) => c.method !== "events")).toEqual([]);
+    expect(engine.running()).toHaveLength(1);
+    expect(engine.calls.filter((c) => c.method !== "events")).toEqual([]);
   });
 
   it("refuses to start without a credential or a join token", async () => {

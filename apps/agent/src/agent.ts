@@ -18,7 +18,8 @@ import type { SpoolLimits } from "./link/metrics-spool";
 import type { KernelOomSource, MetricsSource } from "./metrics-source";
 import { OperationError, type OperationLimits, OperationRunner } from "./operations";
 import { Reconciler } from "./reconciler";
-import type { DriverFingerprint, RuntimeDriver } from "./runtime/driver";
+import type { DriverFingerprint } from "./runtime/container-driver";
+import type { RuntimeDriver } from "./runtime/driver";
 import { chooseAuth, chooseServerPin, type StateStore } from "./state-store";
 import { BindMountPolicy } from "./supervisor/bind-mount-policy";
 import type { SupervisorDeps, SupervisorReporter } from "./supervisor/container-supervisor";
@@ -48,6 +49,7 @@ export interface AgentOptions {
       | "reserveCpuMillis"
       | "reserveMemoryBytes"
     >;
+  /** The engine; each of its three parts goes only to what uses it. */
   driver: RuntimeDriver;
   store: StateStore;
   log: Logger;
@@ -99,7 +101,7 @@ export class Agent {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log;
     this.metricsIntervalMs = opts.config.metricsIntervalMs;
-    this.images = new ImagePuller(opts.driver, {
+    this.images = new ImagePuller(opts.driver.images, {
       onPulled: (image, digest) =>
         this.link.send({
           type: "event",
@@ -167,7 +169,9 @@ export class Agent {
       metricsIntervalMs: opts.config.metricsIntervalMs,
     });
     this.operations = new OperationRunner({
-      driver: opts.driver,
+      containers: opts.driver.containers,
+      images: opts.driver.images,
+      hostObjects: opts.driver.hostObjects,
       engineIdOf: (containerId) => this.reconciler?.engineIdOf(containerId) ?? null,
       send: (frame) => this.link.send(frame),
       isCongested: () => this.link.congested,
@@ -280,7 +284,7 @@ export class Agent {
     const backoff = new ExponentialBackoff({ ...ENGINE_RETRY, jitter: "none" });
     for (;;) {
       try {
-        const fingerprint = await this.opts.driver.fingerprint();
+        const fingerprint = await this.opts.driver.containers.fingerprint();
         this.log.info(
           { engine: fingerprint.engine, cgroupVersion: fingerprint.cgroupVersion },
           "container engine ready",
@@ -311,7 +315,7 @@ export class Agent {
       event: (frame) => this.link.send(frame),
     };
     const deps: SupervisorDeps = {
-      driver: this.opts.driver,
+      containers: this.opts.driver.containers,
       clock: this.clock,
       hostId,
       tuning: { ...DEFAULT_RESTART_TUNING, ...this.opts.restartTuning },
@@ -375,7 +379,7 @@ export class Agent {
   }
 
   private async helloBody() {
-    const fp = this.fingerprint ?? (await this.opts.driver.fingerprint());
+    const fp = this.fingerprint ?? (await this.opts.driver.containers.fingerprint());
     const { config, agentVersion } = this.opts;
     return {
       name: config.name,
@@ -404,7 +408,7 @@ export class Agent {
     const run = async () => {
       while (!signal.aborted) {
         try {
-          for await (const event of this.opts.driver.events(signal)) {
+          for await (const event of this.opts.driver.containers.events(signal)) {
             backoff.reset();
             if (event.kind === "oom") this.oom.noteEngineOom(event.engineId, event.ts.getTime());
           }

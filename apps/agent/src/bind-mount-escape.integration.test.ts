@@ -140,7 +140,7 @@ describeEachEngine("bind mount sources through symlinks on a real engine", ({ ki
   async function startAgent(): Promise<Agent> {
     const e = engine();
     const driver = await EngineDriver.connect({ socketPath: e.socketPath, cgroupParent: e.cgroupParent });
-    const fingerprint = await driver.fingerprint();
+    const fingerprint = await driver.containers.fingerprint();
     const agent = new Agent({
       config: {
         serverUrl: central.url,
@@ -301,13 +301,13 @@ describeEachEngine("bind mount sources through symlinks on a real engine", ({ ki
     const bindMounts = new BindMountPolicy();
     bindMounts.update([allowed]);
     const deps = {
-      driver,
+      containers: driver.containers,
       clock: systemClock,
       hostId: `host_bind_${kind}`,
       tuning: { ...DEFAULT_RESTART_TUNING, initialBackoffMs: 60_000, stopTimeoutSeconds: 1 },
       reporter,
       oom: new OomTracker(),
-      images: new ImagePuller(driver),
+      images: new ImagePuller(driver.images),
       bindMounts,
       log: silentLogger,
     };
@@ -353,10 +353,12 @@ describeEachEngine("bind mount sources through symlinks on a real engine", ({ ki
       command: ["sh", "-c", "ls /host; exec sleep 3600"],
       mounts: [bind(join(allowed, "swapped"), "/host")],
     });
-    const error = await driver.start({ spec: late, hostId: `host_bind_${kind}`, specHash: "h" }).then(
-      () => null,
-      (err: unknown) => err,
-    );
+    const error = await driver.containers
+      .start({ spec: late, hostId: `host_bind_${kind}`, specHash: "h" })
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
     expect(isDriverError(error, "bind-mount-refused")).toBe(true);
     expect((error as Error).message).toBe(
       `bind mount of ${allowed}/swapped refused: it now resolves to /: a symlink took the place of part of the path`,

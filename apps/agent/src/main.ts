@@ -82,7 +82,7 @@ export async function main(): Promise<number> {
       { socketPath: engine.socketPath, source: engine.source, engine: driver.name },
       "using container engine",
     );
-    const fingerprint = await driver.fingerprint();
+    const fingerprint = await driver.containers.fingerprint();
     diskPath = fingerprint.dataRoot;
     agentOptions = {
       config,

@@ -7,10 +7,12 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { OperationRunner, type TOperationOutbound } from "./operations";
 import { DriverError } from "./runtime/driver";
 import { FakeDriver } from "./runtime/fake/fake-driver";
+import { FakeEngine } from "./runtime/fake/fake-engine";
 import { silentLogger } from "./testing/silent-logger";
 
 interface Harness {
   clock: ManualClock;
+  engine: FakeEngine;
   driver: FakeDriver;
   sent: TOperationOutbound[];
   runner: OperationRunner;
@@ -20,12 +22,15 @@ interface Harness {
 
 function harness(limits: ConstructorParameters<typeof OperationRunner>[0]["limits"] = {}): Harness {
   const clock = new ManualClock();
-  const driver = new FakeDriver({ now: () => new Date(clock.now()) });
+  const engine = new FakeEngine({ now: () => new Date(clock.now()) });
+  const driver = new FakeDriver(engine);
   const sent: TOperationOutbound[] = [];
   const engineIds = new Map<string, string>();
   const congested = { value: false };
   const runner = new OperationRunner({
-    driver,
+    containers: driver.containers,
+    images: driver.images,
+    hostObjects: driver.hostObjects,
     engineIdOf: (id) => engineIds.get(id) ?? null,
     send: (frame) => {
       sent.push(frame);
@@ -36,7 +41,7 @@ function harness(limits: ConstructorParameters<typeof OperationRunner>[0]["limit
     log: silentLogger,
     limits,
   });
-  return { clock, driver, sent, runner, engineIds, congested };
+  return { clock, engine, driver, sent, runner, engineIds, congested };
 }
 
 function request(id: string, op: TOperationInput, timeoutMs = 30_000) {
@@ -55,7 +60,7 @@ function progressOf(h: Harness, id: string) {
 
 function seedContainer(h: Harness, containerId = "web-1"): string {
   const spec = makeContainerSpec({ id: containerId });
-  const c = h.driver.seedContainer({ spec, hostId: "h1", specHash: hashContainerSpec(spec) });
+  const c = h.engine.seedContainer({ spec, hostId: "h1", specHash: hashContainerSpec(spec) });
   h.engineIds.set(containerId, c.engineId);
   return c.engineId;
 }
@@ -78,7 +83,9 @@ describe("OperationRunner", () => {
     it("hands the request to the agent's upgrade and answers with what it staged", async () => {
       const seen: unknown[] = [];
       const runner = new OperationRunner({
-        driver: h.driver,
+        containers: h.driver.containers,
+        images: h.driver.images,
+        hostObjects: h.driver.hostObjects,
         engineIdOf: () => null,
         send: (frame) => h.sent.push(frame) > 0,
         isCongested: () => false,
@@ -109,7 +116,7 @@ describe("OperationRunner", () => {
   describe("logs", () => {
     it("returns the tail of a container's log", async () => {
       const engineId = seedContainer(h);
-      for (let i = 1; i <= 5; i++) h.driver.writeLog(engineId, i % 2 ? "stdout" : "stderr", `line ${i}`);
+      for (let i = 1; i <= 5; i++) h.engine.writeLog(engineId, i % 2 ? "stdout" : "stderr", `line ${i}`);
       h.runner.handleRequest(request("op-1", { kind: "logs", containerId: "web-1", tail: 3 }));
       await flushAsync();
       const result = resultOf(h, "op-1");
@@ -124,7 +131,7 @@ describe("OperationRunner", () => {
     it("keeps only the newest lines that fit one frame, and says so", async () => {
       h = harness({ logResultBudgetBytes: 300 });
       const engineId = seedContainer(h);
-      for (let i = 1; i <= 20; i++) h.driver.writeLog(engineId, "stdout", `line number ${i}`);
+      for (let i = 1; i <= 20; i++) h.engine.writeLog(engineId, "stdout", `line number ${i}`);
       h.runner.handleRequest(request("op-1", { kind: "logs", containerId: "web-1", tail: 100 }));
       await flushAsync();
       const { result } = resultOf(h, "op-1") as { result: { lines: { line: string }[]; truncated: boolean } };
@@ -147,11 +154,11 @@ describe("OperationRunner", () => {
 
     it("follows new lines as progress until cancelled, then answers ok", async () => {
       const engineId = seedContainer(h);
-      h.driver.writeLog(engineId, "stdout", "old");
+      h.engine.writeLog(engineId, "stdout", "old");
       h.runner.handleRequest(request("op-2", { kind: "logs", containerId: "web-1", tail: 1, follow: true }));
       await flushAsync();
-      h.driver.writeLog(engineId, "stdout", "new 1");
-      h.driver.writeLog(engineId, "stderr", "new 2");
+      h.engine.writeLog(engineId, "stdout", "new 1");
+      h.engine.writeLog(engineId, "stderr", "new 2");
       await flushAsync();
       expect(progressOf(h, "op-2").map((d) => (d as { line: string }).line)).toEqual([
         "old",
@@ -162,7 +169,7 @@ describe("OperationRunner", () => {
       h.runner.handleCancel({ type: "op.cancel", id: "op-2" });
       await flushAsync();
       expect(resultOf(h, "op-2")).toMatchObject({ ok: true, result: { lines: [], truncated: false } });
-      h.driver.writeLog(engineId, "stdout", "after cancel");
+      h.engine.writeLog(engineId, "stdout", "after cancel");
       await flushAsync();
       expect(progressOf(h, "op-2")).toHaveLength(3);
     });
@@ -171,7 +178,7 @@ describe("OperationRunner", () => {
       const engineId = seedContainer(h);
       h.runner.handleRequest(request("op-3", { kind: "logs", containerId: "web-1", tail: 0, follow: true }));
       await flushAsync();
-      h.driver.exit(engineId, { exitCode: 0 });
+      h.engine.exit(engineId, { exitCode: 0 });
       await flushAsync();
       expect(resultOf(h, "op-3")).toMatchObject({ ok: true });
     });
@@ -181,10 +188,10 @@ describe("OperationRunner", () => {
       h.runner.handleRequest(request("op-4", { kind: "logs", containerId: "web-1", tail: 0, follow: true }));
       await flushAsync();
       h.congested.value = true;
-      for (let i = 0; i < 3; i++) h.driver.writeLog(engineId, "stdout", `lost ${i}`);
+      for (let i = 0; i < 3; i++) h.engine.writeLog(engineId, "stdout", `lost ${i}`);
       await flushAsync();
       h.congested.value = false;
-      h.driver.writeLog(engineId, "stdout", "kept");
+      h.engine.writeLog(engineId, "stdout", "kept");
       await flushAsync();
       const lines = progressOf(h, "op-4").map((d) => (d as { line: string }).line);
       expect(lines).toEqual([
@@ -205,11 +212,11 @@ describe("OperationRunner", () => {
       const result = resultOf(h, "op-5") as { ok: boolean; result: { digest: string } };
       expect(result.ok).toBe(true);
       expect(result.result.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
-      expect(h.driver.images.has("127.0.0.1:5000/app:1")).toBe(true);
+      expect(h.engine.images.has("127.0.0.1:5000/app:1")).toBe(true);
     });
 
     it("reports an engine failure in the engine's words", async () => {
-      h.driver.failNextPull("127.0.0.1:5000/app:1", "manifest unknown");
+      h.engine.failNextPull("127.0.0.1:5000/app:1", "manifest unknown");
       h.runner.handleRequest(request("op-6", { kind: "image.pull", image: "127.0.0.1:5000/app:1" }));
       await flushAsync();
       expect(resultOf(h, "op-6")).toMatchObject({ ok: false, error: { code: "engine" } });
@@ -219,7 +226,7 @@ describe("OperationRunner", () => {
     });
 
     it("lists, removes and pushes images", async () => {
-      h.driver.images.add("127.0.0.1:5000/a:1");
+      h.engine.images.add("127.0.0.1:5000/a:1");
       h.runner.handleRequest(request("op-7", { kind: "image.list" }));
       await flushAsync();
       expect(resultOf(h, "op-7")).toMatchObject({
@@ -237,7 +244,7 @@ describe("OperationRunner", () => {
         ok: true,
         result: { untagged: ["127.0.0.1:5000/a:1"], deleted: [] },
       });
-      expect(h.driver.images.size).toBe(0);
+      expect(h.engine.images.size).toBe(0);
 
       h.runner.handleRequest(request("op-10", { kind: "image.remove", image: "127.0.0.1:5000/a:1" }));
       await flushAsync();
@@ -273,7 +280,7 @@ describe("OperationRunner", () => {
         ok: true,
         result: { imageId: expect.stringMatching(/^sha256:/) },
       });
-      expect(h.driver.callsTo("buildImage")[0]?.args).toEqual([
+      expect(h.engine.callsTo("buildImage")[0]?.args).toEqual([
         "127.0.0.1:5000/built:1",
         { dockerfile: "Dockerfile" },
       ]);
@@ -375,13 +382,13 @@ describe("OperationRunner", () => {
         id: "db-1",
         mounts: [{ type: "volume", source: "data", target: "/var/lib/db", readOnly: false }],
       });
-      h.driver.seedContainer({ spec, hostId: "h1", specHash: hashContainerSpec(spec), running: false });
+      h.engine.seedContainer({ spec, hostId: "h1", specHash: hashContainerSpec(spec), running: false });
       h.runner.handleRequest(request("v-3", { kind: "volume.remove", name: "data" }));
       await flushAsync();
       expect(resultOf(h, "v-3")).toMatchObject({ ok: false, error: { code: "conflict" } });
       expect((resultOf(h, "v-3") as { error: { message: string } }).error.message).toMatch(/in use/);
 
-      h.driver.containers.clear();
+      h.engine.containers.clear();
       h.runner.handleRequest(request("v-4", { kind: "volume.remove", name: "data" }));
       await flushAsync();
       expect(resultOf(h, "v-4")).toMatchObject({ ok: true, kind: "volume.remove", result: { name: "data" } });
@@ -403,7 +410,7 @@ describe("OperationRunner", () => {
       expect(resultOf(h, "n-2")).toMatchObject({ ok: false, error: { code: "conflict" } });
 
       const spec = makeContainerSpec({ id: "api-1", networks: ["backend"] });
-      h.driver.seedContainer({ spec, hostId: "h1", specHash: hashContainerSpec(spec) });
+      h.engine.seedContainer({ spec, hostId: "h1", specHash: hashContainerSpec(spec) });
       h.runner.handleRequest(request("n-3", { kind: "network.list" }));
       await flushAsync();
       expect(resultOf(h, "n-3")).toMatchObject({ ok: true, result: { networks: [{ name: "backend" }] } });
@@ -411,14 +418,14 @@ describe("OperationRunner", () => {
       await flushAsync();
       expect(resultOf(h, "n-4")).toMatchObject({ ok: false, error: { code: "conflict" } });
 
-      h.driver.containers.clear();
+      h.engine.containers.clear();
       h.runner.handleRequest(request("n-5", { kind: "network.remove", name: "backend" }));
       await flushAsync();
       expect(resultOf(h, "n-5")).toMatchObject({ ok: true, result: { name: "backend" } });
     });
 
     it("leaves out of a list what does not fit the protocol instead of failing it", async () => {
-      h.driver.volumes.set("ok-volume", {
+      h.engine.volumes.set("ok-volume", {
         name: "ok-volume",
         driver: "local",
         createdAt: null,
@@ -426,7 +433,7 @@ describe("OperationRunner", () => {
         labels: {},
       });
       // An engine may hold a volume named outside Fleet's rule (made by hand); it is not listed.
-      h.driver.volumes.set("x", { name: "x", driver: "local", createdAt: null, sizeBytes: null, labels: {} });
+      h.engine.volumes.set("x", { name: "x", driver: "local", createdAt: null, sizeBytes: null, labels: {} });
       h.runner.handleRequest(request("v-6", { kind: "volume.list" }));
       await flushAsync();
       const result = resultOf(h, "v-6") as { ok: boolean; result: { volumes: Array<{ name: string }> } };
@@ -470,7 +477,7 @@ describe("OperationRunner", () => {
   });
 
   it("maps a driver's not-found to not_found and other driver errors to engine", async () => {
-    h.driver.failNext("listImages", new DriverError("unavailable", "engine socket refused the connection"));
+    h.engine.failNext("listImages", new DriverError("unavailable", "engine socket refused the connection"));
     h.runner.handleRequest(request("op-17", { kind: "image.list" }));
     await flushAsync();
     expect(resultOf(h, "op-17")).toMatchObject({
@@ -488,7 +495,7 @@ describe("OperationRunner", () => {
     await flushAsync();
     expect(h.sent.find((f) => f.type === "error")).toMatchObject({ code: "bad_frame", ref: "op-a" });
     expect(resultOf(h, "op-b")).toMatchObject({ ok: false, error: { code: "unsupported" } });
-    h.driver.exit(engineId, { exitCode: 0 });
+    h.engine.exit(engineId, { exitCode: 0 });
     await flushAsync();
     expect(resultOf(h, "op-a")).toMatchObject({ ok: true });
   });

@@ -41,7 +41,10 @@ import type {
 } from "@fleet/shared/protocol/server-to-agent";
 import { MAX_FRAME_BYTES } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
-import { isDriverError, type LogLine, type PullProgress, type RuntimeDriver } from "./runtime/driver";
+import type { ContainerDriver, LogLine } from "./runtime/container-driver";
+import { isDriverError } from "./runtime/driver";
+import type { HostObjectStore } from "./runtime/host-object-store";
+import type { ImageStore, PullProgress } from "./runtime/image-store";
 import { DEFAULT_UPLOAD_LIMITS, UploadAssembler, UploadError, type UploadLimits } from "./upload-assembler";
 
 export interface OperationLimits {
@@ -65,7 +68,10 @@ export const DEFAULT_OPERATION_LIMITS: OperationLimits = {
 export type TOperationOutbound = TOpProgressFrame | TOpResultFrame | TErrorFrame;
 
 export interface OperationRunnerOptions {
-  driver: RuntimeDriver;
+  /** Only for `logs`. */
+  containers: Pick<ContainerDriver, "logs">;
+  images: ImageStore;
+  hostObjects: HostObjectStore;
   /** The engine id of a Fleet container on this host, or null if it has none. */
   engineIdOf: (containerId: string) => string | null;
   send: (frame: TOperationOutbound) => boolean;
@@ -258,19 +264,19 @@ export class OperationRunner {
       case "image.push":
         return this.push(op, request);
       case "volume.create":
-        return this.opts.driver.createVolume(request.name).then((volume) => ({ volume }));
+        return this.opts.hostObjects.create("volume", { name: request.name }).then((volume) => ({ volume }));
       case "volume.list":
         return this.listVolumes();
       case "volume.remove":
-        return this.opts.driver.removeVolume(request.name).then(() => ({ name: request.name }));
+        return this.opts.hostObjects.remove("volume", request.name).then(() => ({ name: request.name }));
       case "network.create":
-        return this.opts.driver
-          .createNetwork({ name: request.name, internal: request.internal })
+        return this.opts.hostObjects
+          .create("network", { name: request.name, internal: request.internal })
           .then((network) => ({ network }));
       case "network.list":
         return this.listNetworks();
       case "network.remove":
-        return this.opts.driver.removeNetwork(request.name).then(() => ({ name: request.name }));
+        return this.opts.hostObjects.remove("network", request.name).then(() => ({ name: request.name }));
       case "agent.upgrade":
         if (!this.opts.upgrade)
           return Promise.reject(new OperationError("unsupported", "this agent cannot upgrade itself"));
@@ -281,7 +287,7 @@ export class OperationRunner {
   private async logs(op: RunningOp, request: TOperationOf<"logs">): Promise<TOperationResult<"logs">> {
     const engineId = this.opts.engineIdOf(request.containerId);
     if (!engineId) throw new OperationError("not_found", `no container ${request.containerId} on this host`);
-    const lines = this.opts.driver.logs(
+    const lines = this.opts.containers.logs(
       engineId,
       {
         tail: request.tail,
@@ -334,7 +340,7 @@ export class OperationRunner {
     op: RunningOp,
     request: TOperationOf<"image.pull">,
   ): Promise<TOperationResult<"image.pull">> {
-    const { digest } = await this.opts.driver.pullImage(request.image, {
+    const { digest } = await this.opts.images.pullImage(request.image, {
       ...(request.auth ? { auth: request.auth } : {}),
       onProgress: this.progressThrottle(op),
       signal: op.abort.signal,
@@ -343,7 +349,7 @@ export class OperationRunner {
   }
 
   private async list(): Promise<TOperationResult<"image.list">> {
-    const images = await this.opts.driver.listImages();
+    const images = await this.opts.images.listImages();
     const out: TOperationResult<"image.list">["images"] = [];
     let budget = Math.floor(MAX_FRAME_BYTES * 0.9);
     for (const image of images) {
@@ -363,13 +369,17 @@ export class OperationRunner {
   }
 
   private async listVolumes(): Promise<TOperationResult<"volume.list">> {
-    const volumes = fitted(await this.opts.driver.listVolumes(), ZVolumeSummary, MAX_VOLUMES_LISTED);
+    const volumes = fitted(await this.opts.hostObjects.list("volume"), ZVolumeSummary, MAX_VOLUMES_LISTED);
     if (volumes.left > 0) this.log.warn({ left: volumes.left }, "volumes left out of the list");
     return { volumes: volumes.items };
   }
 
   private async listNetworks(): Promise<TOperationResult<"network.list">> {
-    const networks = fitted(await this.opts.driver.listNetworks(), ZNetworkSummary, MAX_NETWORKS_LISTED);
+    const networks = fitted(
+      await this.opts.hostObjects.list("network"),
+      ZNetworkSummary,
+      MAX_NETWORKS_LISTED,
+    );
     if (networks.left > 0) this.log.warn({ left: networks.left }, "networks left out of the list");
     return { networks: networks.items };
   }
@@ -377,8 +387,8 @@ export class OperationRunner {
   private async removeImage(
     request: TOperationOf<"image.remove">,
   ): Promise<TOperationResult<"image.remove">> {
-    await this.opts.driver.removeImage(request.image, { force: request.force });
-    // The driver reports success only; an id names the image itself, a reference one of its tags.
+    await this.opts.images.removeImage(request.image, { force: request.force });
+    // The store reports success only; an id names the image itself, a reference one of its tags.
     const isId = /^(?:sha256:)?[a-f0-9]{12,64}$/.test(request.image);
     return { untagged: isId ? [] : [request.image], deleted: isId ? [request.image] : [] };
   }
@@ -388,7 +398,7 @@ export class OperationRunner {
     request: TOperationOf<"image.build">,
   ): Promise<TOperationResult<"image.build">> {
     const context = await this.uploads.take(request.uploadId, op.abort.signal);
-    const { imageId } = await this.opts.driver.buildImage(context, {
+    const { imageId } = await this.opts.images.buildImage(context, {
       tag: request.tag,
       dockerfile: request.dockerfile,
       onOutput: (line) => this.progress(op, { kind: "output", line: trim(line, MAX_LOG_LINE_LENGTH) }),
@@ -401,7 +411,7 @@ export class OperationRunner {
     op: RunningOp,
     request: TOperationOf<"image.push">,
   ): Promise<TOperationResult<"image.push">> {
-    const { digest } = await this.opts.driver.pushImage(request.image, {
+    const { digest } = await this.opts.images.pushImage(request.image, {
       ...(request.auth ? { auth: request.auth } : {}),
       onProgress: this.progressThrottle(op),
       signal: op.abort.signal,

@@ -23,7 +23,7 @@ import type { TDesiredRunState } from "@fleet/shared/domain/container-state";
 import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import type { TContainerStatusFrame } from "@fleet/shared/protocol/agent-to-server";
 import type { TDesiredContainer, TDesiredFrame } from "@fleet/shared/protocol/server-to-agent";
-import type { ManagedContainer } from "./runtime/driver";
+import type { ManagedContainer } from "./runtime/container-driver";
 import { ContainerSupervisor, type SupervisorDeps } from "./supervisor/container-supervisor";
 
 interface DesiredEntry {
@@ -80,10 +80,10 @@ export class Reconciler {
    * and which of them were held stopped (those stay stopped).
    */
   async recover(cached: TDesiredFrame | null): Promise<void> {
-    const { driver, hostId, log } = this.opts.deps;
+    const { containers, hostId, log } = this.opts.deps;
     // Containers recreated before the central's first set follow the last set's policy.
     this.opts.deps.bindMounts.update(cached?.bindMountPrefixes ?? []);
-    const found = await driver.recover();
+    const found = await containers.recover();
     const specs = new Map<string, DesiredEntry>();
     for (const container of cached?.containers ?? []) specs.set(container.id, entryOf(container));
 
@@ -272,10 +272,10 @@ export class Reconciler {
   }
 
   private async removeStray(stray: ManagedContainer): Promise<void> {
-    const { driver, tuning, log } = this.opts.deps;
+    const { containers, tuning, log } = this.opts.deps;
     try {
-      if (stray.running) await driver.stop(stray.engineId, tuning.stopTimeoutSeconds);
-      await driver.destroy(stray.engineId);
+      if (stray.running) await containers.stop(stray.engineId, tuning.stopTimeoutSeconds);
+      await containers.destroy(stray.engineId);
       log.info(
         { engineId: stray.engineId, containerId: stray.containerId },
         "removed duplicate managed container",

@@ -3,8 +3,10 @@ import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import { makeContainerSpec } from "@fleet/shared/protocol/test-factories";
 import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DriverError, type StartOptions } from "../runtime/driver";
+import type { StartOptions } from "../runtime/container-driver";
+import { DriverError } from "../runtime/driver";
 import { FakeDriver } from "../runtime/fake/fake-driver";
+import { FakeEngine } from "../runtime/fake/fake-engine";
 import { RecordingReporter } from "../testing/recording-reporter";
 import { silentLogger } from "../testing/silent-logger";
 import { BindMountPolicy } from "./bind-mount-policy";
@@ -28,6 +30,7 @@ const tuning: RestartTuning = {
 
 interface Harness {
   clock: ManualClock;
+  engine: FakeEngine;
   driver: FakeDriver;
   reporter: RecordingReporter;
   oom: OomTracker;
@@ -36,21 +39,22 @@ interface Harness {
 
 function harness(overrides: Partial<RestartTuning> = {}, images: string[] = []): Harness {
   const clock = new ManualClock();
-  const driver = new FakeDriver({ now: () => new Date(clock.now()), images });
+  const engine = new FakeEngine({ now: () => new Date(clock.now()), images });
+  const driver = new FakeDriver(engine);
   const reporter = new RecordingReporter();
   const oom = new OomTracker();
   const deps: SupervisorDeps = {
-    driver,
+    containers: driver.containers,
     clock,
     hostId: "host-1",
     tuning: { ...tuning, ...overrides },
     reporter,
     oom,
-    images: new ImagePuller(driver),
+    images: new ImagePuller(driver.images),
     bindMounts: new BindMountPolicy(),
     log: silentLogger,
   };
-  return { clock, driver, reporter, oom, deps };
+  return { clock, engine, driver, reporter, oom, deps };
 }
 
 function specWith(policy: TContainerSpec["restartPolicy"]): TContainerSpec {
@@ -58,7 +62,7 @@ function specWith(policy: TContainerSpec["restartPolicy"]): TContainerSpec {
 }
 
 async function started(h: Harness, spec: TContainerSpec): Promise<ContainerSupervisor> {
-  h.driver.images.add(spec.image);
+  h.engine.images.add(spec.image);
   const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
   await sup.ready;
   await flushAsync();
@@ -72,7 +76,7 @@ async function exit(
   exitCode: number,
   oomKilled = false,
 ): Promise<void> {
-  h.driver.exit(sup.engineId!, { exitCode, oomKilled });
+  h.engine.exit(sup.engineId!, { exitCode, oomKilled });
   await flushAsync();
 }
 
@@ -116,8 +120,8 @@ describe("ContainerSupervisor", () => {
     const spec = specWith({ name: "no" });
     const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
     await sup.ready;
-    expect(h.driver.callsTo("pullImage").map((c) => c.target)).toEqual([spec.image]);
-    expect(h.driver.callsTo("start")).toHaveLength(1);
+    expect(h.engine.callsTo("pullImage").map((c) => c.target)).toEqual([spec.image]);
+    expect(h.engine.callsTo("start")).toHaveLength(1);
     expect(h.reporter.statesOf(spec.id)).toEqual(["pending", "pulling", "pulling", "creating", "running"]);
     expect(h.reporter.eventKinds(spec.id)).toEqual(["container.create", "container.start"]);
     const status = h.reporter.lastStatus(spec.id)!;
@@ -138,7 +142,7 @@ describe("ContainerSupervisor", () => {
     expect(h.reporter.lastStatus(spec.id)).toMatchObject({ imageDigest: null, publishedPorts: [] });
     await sup.ready;
     await flushAsync();
-    const pulledDigest = h.driver.imageDigests.get(spec.image);
+    const pulledDigest = h.engine.imageDigests.get(spec.image);
     expect(pulledDigest).toMatch(/^sha256:[a-f0-9]{64}$/);
     expect(h.reporter.lastStatus(spec.id)).toMatchObject({
       state: "running",
@@ -164,13 +168,13 @@ describe("ContainerSupervisor", () => {
 
   it("does not pull an image that is present", async () => {
     await started(h, specWith({ name: "no" }));
-    expect(h.driver.callsTo("pullImage")).toHaveLength(0);
+    expect(h.engine.callsTo("pullImage")).toHaveLength(0);
   });
 
   it("reports a failed pull and retries it with backoff", async () => {
     const spec = specWith({ name: "no" });
-    h.driver.failNextPull(spec.image, "registry unreachable");
-    h.driver.failNextPull(spec.image, "registry unreachable");
+    h.engine.failNextPull(spec.image, "registry unreachable");
+    h.engine.failNextPull(spec.image, "registry unreachable");
     const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
     await sup.ready;
     expect(sup.state).toBe("failed");
@@ -180,7 +184,7 @@ describe("ContainerSupervisor", () => {
     expect(h.reporter.lastStatus(spec.id)?.message).toMatch(/retrying in 2s/);
     await h.clock.advance(2 * SECOND);
     expect(sup.state).toBe("running");
-    expect(h.driver.callsTo("pullImage")).toHaveLength(3);
+    expect(h.engine.callsTo("pullImage")).toHaveLength(3);
   });
 
   describe("restart policy", () => {
@@ -189,7 +193,7 @@ describe("ContainerSupervisor", () => {
       await exit(h, sup, 1);
       await h.clock.advance(10 * MINUTE);
       expect(sup.state).toBe("exited");
-      expect(h.driver.callsTo("restart")).toHaveLength(0);
+      expect(h.engine.callsTo("restart")).toHaveLength(0);
       const status = h.reporter.lastStatus(sup.containerId)!;
       expect(status).toMatchObject({ state: "exited", exitCode: 1, oomKilled: false, restartCount: 0 });
       expect(status.message).toBe("restart policy is no");
@@ -210,7 +214,7 @@ describe("ContainerSupervisor", () => {
       await exit(h, sup, 3);
       await h.clock.advance(10 * MINUTE);
       expect(sup.state).toBe("exited");
-      expect(h.driver.callsTo("restart")).toHaveLength(2);
+      expect(h.engine.callsTo("restart")).toHaveLength(2);
       expect(h.reporter.lastStatus(sup.containerId)?.message).toMatch(/gave up after 2 restarts/);
       expect(h.reporter.eventKinds(sup.containerId).filter((k) => k === "container.restart")).toHaveLength(2);
     });
@@ -220,7 +224,7 @@ describe("ContainerSupervisor", () => {
       await exit(h, sup, 0);
       await h.clock.advance(MINUTE);
       expect(sup.state).toBe("exited");
-      expect(h.driver.callsTo("restart")).toHaveLength(0);
+      expect(h.engine.callsTo("restart")).toHaveLength(0);
     });
 
     it("always restarts after any exit, with growing delays", async () => {
@@ -234,8 +238,8 @@ describe("ContainerSupervisor", () => {
         expect(sup.state).toBe("running");
       }
       expect(delays).toEqual([1, 2, 4, 8].map((s) => s * SECOND));
-      expect(h.driver.callsTo("restart")).toHaveLength(4);
-      expect(h.driver.callsTo("start")).toHaveLength(1);
+      expect(h.engine.callsTo("restart")).toHaveLength(4);
+      expect(h.engine.callsTo("start")).toHaveLength(1);
       expect(h.reporter.lastStatus(sup.containerId)?.restartCount).toBe(4);
     });
 
@@ -272,14 +276,14 @@ describe("ContainerSupervisor", () => {
     it("recreates a container that vanished from the engine when the policy says so", async () => {
       const sup = await started(h, specWith({ name: "always" }));
       const oldId = sup.engineId!;
-      await h.driver.destroy(oldId);
+      await h.driver.containers.destroy(oldId);
       await flushAsync();
       expect(sup.state).toBe("restarting");
       await h.clock.runNext();
       await sup.ready;
       expect(sup.state).toBe("running");
       expect(sup.engineId).not.toBe(oldId);
-      expect(h.driver.callsTo("start")).toHaveLength(2);
+      expect(h.engine.callsTo("start")).toHaveLength(2);
     });
   });
 
@@ -342,13 +346,13 @@ describe("ContainerSupervisor", () => {
     const sup = await started(h, specWith({ name: "always" }));
     const engineId = sup.engineId!;
     await sup.remove("no longer desired");
-    expect(h.driver.callsTo("stop").map((c) => c.args)).toEqual([[engineId, 3]]);
-    expect(h.driver.callsTo("destroy").map((c) => c.target)).toEqual([engineId]);
-    expect(h.driver.containers.has(engineId)).toBe(false);
+    expect(h.engine.callsTo("stop").map((c) => c.args)).toEqual([[engineId, 3]]);
+    expect(h.engine.callsTo("destroy").map((c) => c.target)).toEqual([engineId]);
+    expect(h.engine.containers.has(engineId)).toBe(false);
     expect(sup.state).toBe("removed");
     // The stop's exit must not count as a crash.
     await h.clock.advance(10 * MINUTE);
-    expect(h.driver.callsTo("restart")).toHaveLength(0);
+    expect(h.engine.callsTo("restart")).toHaveLength(0);
     expect(h.reporter.eventKinds(sup.containerId).slice(-2)).toEqual(["container.stop", "container.remove"]);
   });
 
@@ -358,22 +362,22 @@ describe("ContainerSupervisor", () => {
     expect(h.clock.pendingCount).toBe(1);
     await sup.remove("gone");
     expect(h.clock.pendingCount).toBe(0);
-    expect(h.driver.callsTo("stop")).toHaveLength(0);
-    expect(h.driver.callsTo("destroy")).toHaveLength(1);
+    expect(h.engine.callsTo("stop")).toHaveLength(0);
+    expect(h.engine.callsTo("destroy")).toHaveLength(1);
   });
 
   it("adopts a running container without starting it, reporting its real start time", async () => {
     const spec = specWith({ name: "always" });
     const earlier = new Date(h.clock.now() - 3 * 3600 * SECOND);
-    const seeded = h.driver.seedContainer({ spec, hostId: "host-1", specHash: hashContainerSpec(spec) });
+    const seeded = h.engine.seedContainer({ spec, hostId: "host-1", specHash: hashContainerSpec(spec) });
     seeded.startedAt = earlier;
-    const [found] = await h.driver.recover();
-    h.driver.clearCalls();
+    const [found] = await h.driver.containers.recover();
+    h.engine.clearCalls();
     const sup = ContainerSupervisor.adopt(h.deps, found!, spec);
     await flushAsync();
     expect(sup.state).toBe("running");
-    expect(h.driver.callsTo("start")).toHaveLength(0);
-    expect(h.driver.callsTo("restart")).toHaveLength(0);
+    expect(h.engine.callsTo("start")).toHaveLength(0);
+    expect(h.engine.callsTo("restart")).toHaveLength(0);
     expect(h.reporter.lastStatus(spec.id)?.startedAt).toBe(earlier.toISOString());
     expect(h.reporter.eventKinds(spec.id)).toEqual(["container.adopt"]);
     await exit(h, sup, 1);
@@ -382,14 +386,14 @@ describe("ContainerSupervisor", () => {
 
   it("holds the restart policy of an adopted exited container until its spec is known", async () => {
     const spec = specWith({ name: "always" });
-    h.driver.seedContainer({
+    h.engine.seedContainer({
       spec,
       hostId: "host-1",
       specHash: hashContainerSpec(spec),
       running: false,
       exitCode: 2,
     });
-    const [found] = await h.driver.recover();
+    const [found] = await h.driver.containers.recover();
     const sup = ContainerSupervisor.adopt(h.deps, found!, null);
     await flushAsync();
     expect(sup.state).toBe("exited");
@@ -398,16 +402,16 @@ describe("ContainerSupervisor", () => {
     expect(sup.state).toBe("restarting");
     await h.clock.runNext();
     expect(sup.state).toBe("running");
-    expect(h.driver.callsTo("restart")).toHaveLength(1);
+    expect(h.engine.callsTo("restart")).toHaveLength(1);
   });
 
   it("detach leaves the container running and touches nothing", async () => {
     const sup = await started(h, specWith({ name: "always" }));
-    h.driver.clearCalls();
+    h.engine.clearCalls();
     sup.detach();
     await h.clock.advance(MINUTE);
-    expect(h.driver.running()).toHaveLength(1);
-    expect(h.driver.calls).toHaveLength(0);
+    expect(h.engine.running()).toHaveLength(1);
+    expect(h.engine.calls).toHaveLength(0);
   });
 
   it("a stop while the image is still being pulled abandons the launch and creates nothing", async () => {
@@ -416,15 +420,15 @@ describe("ContainerSupervisor", () => {
     await sup.stop();
     await flushAsync();
     expect(sup.state).toBe("stopped");
-    expect(h.driver.callsTo("start")).toHaveLength(0);
-    expect(h.driver.containers.size).toBe(0);
+    expect(h.engine.callsTo("start")).toHaveLength(0);
+    expect(h.engine.containers.size).toBe(0);
     expect(h.clock.pendingCount).toBe(0);
 
     // Started later, it is created then.
     await sup.start();
     await flushAsync();
     expect(sup.state).toBe("running");
-    expect(h.driver.running().map((c) => c.containerId)).toEqual([spec.id]);
+    expect(h.engine.running().map((c) => c.containerId)).toEqual([spec.id]);
   });
 
   it("a stop during a restart stops what the restart started", async () => {
@@ -437,25 +441,25 @@ describe("ContainerSupervisor", () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const restart = h.driver.restart.bind(h.driver);
-    h.driver.restart = async (id) => {
+    const restart = h.driver.containers.restart.bind(h.driver.containers);
+    h.driver.containers.restart = async (id) => {
       await gate;
       return restart(id);
     };
     await h.clock.runNext();
-    expect(h.driver.callsTo("restart")).toHaveLength(0);
+    expect(h.engine.callsTo("restart")).toHaveLength(0);
     const stopping = sup.stop();
     release();
     await stopping;
     await flushAsync();
-    expect(h.driver.callsTo("restart")).toHaveLength(1);
-    expect(h.driver.callsTo("stop").map((c) => c.target)).toEqual([engineId]);
-    expect(h.driver.containers.get(engineId)?.running).toBe(false);
+    expect(h.engine.callsTo("restart")).toHaveLength(1);
+    expect(h.engine.callsTo("stop").map((c) => c.target)).toEqual([engineId]);
+    expect(h.engine.containers.get(engineId)?.running).toBe(false);
     expect(sup.state).toBe("stopped");
     expect(h.reporter.statesOf(sup.containerId).at(-2)).toBe("restarting");
     expect(sup.sampleTarget()).toBeNull();
     await h.clock.advance(10 * MINUTE);
-    expect(h.driver.callsTo("restart")).toHaveLength(1);
+    expect(h.engine.callsTo("restart")).toHaveLength(1);
   });
 });
 
@@ -481,12 +485,12 @@ describe("ContainerSupervisor bind mounts", () => {
       restartPolicy: { name: "always" },
       mounts: [{ type: "bind", source, target: "/data", readOnly: false }],
     });
-    h.driver.images.add(spec.image);
+    h.engine.images.add(spec.image);
     return spec;
   }
 
   function startedSources(): string[] {
-    return h.driver
+    return h.engine
       .callsTo("start")
       .flatMap((call) =>
         (call.args[0] as StartOptions).spec.mounts.flatMap((m) => (m.type === "bind" ? [m.source] : [])),
@@ -498,7 +502,7 @@ describe("ContainerSupervisor bind mounts", () => {
     const spec = bindSpec("/srv/data/r");
     const sup = ContainerSupervisor.create(h.deps, spec, hashContainerSpec(spec));
     await sup.ready;
-    expect(h.driver.callsTo("start")).toHaveLength(0);
+    expect(h.engine.callsTo("start")).toHaveLength(0);
     expect(h.reporter.lastStatus(spec.id)).toMatchObject({
       state: "failed",
       engineId: null,
@@ -538,7 +542,7 @@ describe("ContainerSupervisor bind mounts", () => {
     expect(h.reporter.lastStatus(gone.id)?.message).toBe(
       "bind mount of /srv/data/missing refused: bind source path does not exist (retrying in 1s)",
     );
-    expect(h.driver.callsTo("start")).toHaveLength(0);
+    expect(h.engine.callsTo("start")).toHaveLength(0);
   });
 
   it("removes instead of restarting a container whose source became a symlink, then refuses it afresh", async () => {
@@ -547,16 +551,16 @@ describe("ContainerSupervisor bind mounts", () => {
     await sup.ready;
     const engineId = sup.engineId!;
     links.set("/srv/data/app", "/");
-    h.driver.failNext(
+    h.engine.failNext(
       "restart",
       new DriverError("bind-mount-refused", "bind mount of /srv/data/app refused: it now resolves to /"),
     );
     await exit(h, sup, 1);
     await h.clock.runNext();
-    expect(h.driver.callsTo("restart")).toHaveLength(1);
-    expect(h.driver.callsTo("destroy").map((c) => c.target)).toEqual([engineId]);
-    expect(h.driver.containers.has(engineId)).toBe(false);
-    expect(h.driver.callsTo("start")).toHaveLength(1);
+    expect(h.engine.callsTo("restart")).toHaveLength(1);
+    expect(h.engine.callsTo("destroy").map((c) => c.target)).toEqual([engineId]);
+    expect(h.engine.containers.has(engineId)).toBe(false);
+    expect(h.engine.callsTo("start")).toHaveLength(1);
     expect(h.reporter.lastStatus(spec.id)).toMatchObject({
       state: "failed",
       engineId: null,
@@ -573,9 +577,9 @@ describe("ContainerSupervisor bind mounts", () => {
     const engineId = sup.engineId!;
     await sup.stop();
     links.set("/srv/data/app", "/srv/data/other");
-    h.driver.failNext("restart", new DriverError("bind-mount-refused", "it now resolves to /srv/data/other"));
+    h.engine.failNext("restart", new DriverError("bind-mount-refused", "it now resolves to /srv/data/other"));
     await sup.start();
-    expect(h.driver.containers.has(engineId)).toBe(false);
+    expect(h.engine.containers.has(engineId)).toBe(false);
     expect(sup.state).toBe("running");
     expect(sup.engineId).not.toBe(engineId);
     expect(startedSources()).toEqual(["/srv/data/app", "/srv/data/other"]);

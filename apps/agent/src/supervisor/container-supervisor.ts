@@ -24,7 +24,8 @@ import type {
 import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import type { Logger } from "pino";
 import { ExponentialBackoff } from "../backoff";
-import { type ExitResult, isDriverError, type ManagedContainer, type RuntimeDriver } from "../runtime/driver";
+import type { ContainerDriver, ExitResult, ManagedContainer } from "../runtime/container-driver";
+import { isDriverError } from "../runtime/driver";
 import type { BindMountPolicy } from "./bind-mount-policy";
 import type { ImagePuller } from "./image-puller";
 import type { OomTracker } from "./oom-tracker";
@@ -37,7 +38,7 @@ export interface SupervisorReporter {
 }
 
 export interface SupervisorDeps {
-  driver: RuntimeDriver;
+  containers: ContainerDriver;
   clock: Clock;
   hostId: string;
   tuning: RestartTuning;
@@ -282,16 +283,16 @@ export class ContainerSupervisor {
       this.lifetime.abort(new Error("container no longer desired"));
     }
     await this.launching?.catch(() => {});
-    const { driver, tuning } = this.deps;
+    const { containers, tuning } = this.deps;
     const engineId = this.engineIdValue;
     if (engineId) {
       const wasRunning = this.pid !== null;
       try {
         if (wasRunning) {
-          await driver.stop(engineId, tuning.stopTimeoutSeconds);
+          await containers.stop(engineId, tuning.stopTimeoutSeconds);
           this.emit("container.stop", `stopped: ${reason}`, { engineId });
         }
-        await driver.destroy(engineId);
+        await containers.destroy(engineId);
       } catch (error) {
         if (!isDriverError(error, "not-found")) {
           this.deps.log.error(
@@ -335,7 +336,7 @@ export class ContainerSupervisor {
   private async doLaunch(): Promise<void> {
     const spec = this.spec;
     if (!spec || this.closed || this.keptStopped) return;
-    const { driver, images, clock, hostId } = this.deps;
+    const { containers, images, clock, hostId } = this.deps;
     const abort = new AbortController();
     this.launchAbort = abort;
     try {
@@ -355,7 +356,7 @@ export class ContainerSupervisor {
       this.setState("creating", null);
       // A refusal fails the launch like any create error: reported as `failed` with the resolved path, retried with backoff.
       const resolved = await this.deps.bindMounts.resolve(spec);
-      const started = await driver.start({ spec: resolved, hostId, specHash: this.specHashValue });
+      const started = await containers.start({ spec: resolved, hostId, specHash: this.specHashValue });
       this.engineIdValue = started.engineId;
       if (this.closed) return; // remove() awaits the launch, then removes what it created.
       this.launchBackoff.reset();
@@ -391,7 +392,7 @@ export class ContainerSupervisor {
     if (!engineId) return this.doLaunch();
     const name = this.spec?.name ?? this.containerId;
     try {
-      const found = await this.deps.driver.restart(engineId);
+      const found = await this.deps.containers.restart(engineId);
       if (this.closed) return;
       this.markStarted(found, true);
       this.emit("container.start", `started ${name}`, { engineId, pid: found.pid });
@@ -423,11 +424,11 @@ export class ContainerSupervisor {
 
   /** The engine side of `stop()`: a failed engine stop is retried while the container stays held stopped. */
   private async stopEngine(reason: string): Promise<void> {
-    const { driver, tuning, clock } = this.deps;
+    const { containers, tuning, clock } = this.deps;
     const engineId = this.engineIdValue;
     if (engineId && this.pid !== null) {
       try {
-        await driver.stop(engineId, tuning.stopTimeoutSeconds);
+        await containers.stop(engineId, tuning.stopTimeoutSeconds);
       } catch (error) {
         if (this.closed || !this.keptStopped) return;
         if (!isDriverError(error, "not-found")) {
@@ -446,7 +447,7 @@ export class ContainerSupervisor {
         this.engineIdValue = null;
       }
       if (this.closed || !this.keptStopped) return;
-      const found = this.engineIdValue ? await driver.inspect(engineId).catch(() => null) : null;
+      const found = this.engineIdValue ? await containers.inspect(engineId).catch(() => null) : null;
       if (this.closed || !this.keptStopped) return;
       this.exitCode = found?.exitCode ?? null;
       this.finishedAt = found?.finishedAt ?? new Date(clock.now());
@@ -468,7 +469,7 @@ export class ContainerSupervisor {
   private async discardForBindMounts(engineId: string, why: string): Promise<void> {
     this.deps.log.warn({ containerId: this.containerId, engineId, why }, "not starting a container again");
     this.emit("agent.warning", `not started again: ${why}; recreating it`, { engineId });
-    await this.deps.driver.destroy(engineId).catch((error: unknown) => {
+    await this.deps.containers.destroy(engineId).catch((error: unknown) => {
       this.deps.log.error(
         { err: error, containerId: this.containerId, engineId },
         "could not remove container",
@@ -496,7 +497,7 @@ export class ContainerSupervisor {
     if (!engineId || this.closed || this.keptStopped) return;
     const abort = new AbortController();
     this.waitAbort = abort;
-    this.deps.driver.wait(engineId, abort.signal).then(
+    this.deps.containers.wait(engineId, abort.signal).then(
       (exit) => {
         if (this.waitAbort === abort) this.waitAbort = null;
         if (!abort.signal.aborted) void this.onExit(exit, null);
@@ -521,7 +522,7 @@ export class ContainerSupervisor {
     );
     try {
       await sleep(this.deps.clock, ENGINE_RETRY_MS, this.lifetime.signal);
-      const found = await this.deps.driver.inspect(engineId);
+      const found = await this.deps.containers.inspect(engineId);
       if (this.closed || this.keptStopped) return;
       if (!found) this.vanished();
       else if (found.running) this.watch();
@@ -643,7 +644,7 @@ export class ContainerSupervisor {
       return this.doLaunch();
     }
     try {
-      const found = await this.deps.driver.restart(engineId);
+      const found = await this.deps.containers.restart(engineId);
       if (this.closed) return;
       this.markStarted(found, true);
       // stop() waits for this restart, then stops what it started.

@@ -3,7 +3,7 @@
  * image share a single pull; everyone waiting sees its progress. A pull is
  * aborted only when every container waiting for it has gone away.
  */
-import type { PullProgress, RuntimeDriver } from "../runtime/driver";
+import type { ImageStore, PullProgress } from "../runtime/image-store";
 
 export interface ImagePullListener {
   /** Called once the image turned out to be missing, before the pull. */
@@ -27,7 +27,7 @@ export class ImagePuller {
   private readonly inFlight = new Map<string, PullInFlight>();
 
   constructor(
-    private readonly driver: RuntimeDriver,
+    private readonly store: ImageStore,
     private readonly hooks: {
       onPulled?: (image: string, digest: string | null) => void;
       onPullFailed?: (image: string, error: unknown) => void;
@@ -37,7 +37,7 @@ export class ImagePuller {
   /** Makes sure `image` is present; resolves `pulled: false` when it already was. */
   async ensure(image: string, listener: ImagePullListener = {}): Promise<ImagePullOutcome> {
     listener.signal?.throwIfAborted();
-    if (!this.inFlight.has(image) && (await this.driver.imageExists(image)))
+    if (!this.inFlight.has(image) && (await this.store.imageExists(image)))
       return { pulled: false, digest: null };
     listener.signal?.throwIfAborted();
     listener.onPulling?.();
@@ -60,9 +60,9 @@ export class ImagePuller {
 
   private startPull(image: string, first: ImagePullListener): PullInFlight {
     const abort = new AbortController();
-    // The first listener is in place before the driver is called, so no early progress is lost.
+    // The first listener is in place before the store is called, so no early progress is lost.
     const listeners = new Set<ImagePullListener>([first]);
-    const promise = this.driver
+    const promise = this.store
       .pullImage(image, {
         signal: abort.signal,
         onProgress: (progress) => {

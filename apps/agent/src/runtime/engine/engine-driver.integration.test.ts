@@ -12,7 +12,8 @@ import { startRegistry, type TestRegistry } from "@fleet/test/harness/registry";
 import { buildTestImage, TEST_IMAGE_TAG, tarArchive } from "@fleet/test/harness/test-image";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { resolveCgroupDirs } from "../../metrics/cgroup/paths";
-import { type DriverEvent, FLEET_LABELS, isDriverError, type LogLine } from "../driver";
+import type { DriverEvent, LogLine } from "../container-driver";
+import { FLEET_LABELS, isDriverError } from "../driver";
 import { makeContainerSpec } from "../fake/container-spec-factory";
 import { EngineDriver } from "./engine-driver";
 
@@ -100,7 +101,7 @@ describeEachEngine(
 
     it("knows which engine it drives and fingerprints the host", async () => {
       expect(driver.name).toBe(kind);
-      const fp = await driver.fingerprint();
+      const fp = await driver.containers.fingerprint();
       expect(fp.engine.name).toBe(kind);
       expect(fp.engine.apiVersion).toMatch(/^1\.\d+$/);
       expect(fp.cpus).toBeGreaterThan(0);
@@ -113,7 +114,7 @@ describeEachEngine(
 
     it("starts a container whose cgroup carries the spec's limits", async () => {
       const spec = limitedSpec(["sleep", "300"]);
-      const c = await driver.start({ spec, hostId: HOST_ID, specHash: "hash-limits" });
+      const c = await driver.containers.start({ spec, hostId: HOST_ID, specHash: "hash-limits" });
       try {
         expect(c).toMatchObject({
           running: true,
@@ -135,22 +136,22 @@ describeEachEngine(
         expect(await readCgroupFile(cpu, "cpu.shares")).toBe("256");
         expect(await readCgroupFile(pids, "pids.max")).toBe("50");
       } finally {
-        await driver.destroy(c.engineId);
+        await driver.containers.destroy(c.engineId);
       }
     });
 
     it("reports start and die events and the exit code through wait", async () => {
       const ac = new AbortController();
-      const events = driver.events(ac.signal);
+      const events = driver.containers.events(ac.signal);
       // An unmanaged container on the same engine must not show up.
       const stranger = await engine().docker.createContainer({ Image: TEST_IMAGE_TAG, Cmd: ["true"] });
       await stranger.start();
-      const c = await driver.start({
+      const c = await driver.containers.start({
         spec: limitedSpec(["sh", "-c", "sleep 0.3; exit 3"]),
         hostId: HOST_ID,
         specHash: "h",
       });
-      const exit = await driver.wait(c.engineId);
+      const exit = await driver.containers.wait(c.engineId);
       expect(exit.exitCode).toBe(3);
       expect(exit.oomKilled).toBe(false);
       expect(exit.finishedAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
@@ -163,23 +164,27 @@ describeEachEngine(
       expect(seen.every((e) => e.engineId === c.engineId)).toBe(true);
       expect(seen.map((e) => e.kind)).toEqual(["start", "die"]);
       expect(seen[1]).toMatchObject({ kind: "die", exitCode: 3, containerId: c.containerId });
-      expect(await driver.inspect(c.engineId)).toMatchObject({ running: false, exitCode: 3, pid: null });
-      await driver.destroy(c.engineId);
+      expect(await driver.containers.inspect(c.engineId)).toMatchObject({
+        running: false,
+        exitCode: 3,
+        pid: null,
+      });
+      await driver.containers.destroy(c.engineId);
       await stranger.remove({ force: true });
     });
 
     it("ends the event stream cleanly when aborted while idle", async () => {
       const ac = new AbortController();
-      const events = driver.events(ac.signal);
+      const events = driver.containers.events(ac.signal);
       setTimeout(() => ac.abort(), 200);
       await expect(collect(events)).resolves.toEqual([]);
     });
 
     it("recovers its managed containers with their labels, and no one else's", async () => {
       const spec = limitedSpec(["sleep", "300"], { labels: { team: "core" } });
-      const mine = await driver.start({ spec, hostId: HOST_ID, specHash: "hash-r" });
+      const mine = await driver.containers.start({ spec, hostId: HOST_ID, specHash: "hash-r" });
       const otherHost = new EngineDriver({ socketPath: engine().socketPath, hostId: "host-b" }, driver.name);
-      const theirs = await otherHost.start({
+      const theirs = await otherHost.containers.start({
         spec: limitedSpec(["sleep", "300"]),
         hostId: "host-b",
         specHash: "x",
@@ -189,7 +194,7 @@ describeEachEngine(
         Cmd: ["sleep", "300"],
       });
       try {
-        const recovered = await driver.recover();
+        const recovered = await driver.containers.recover();
         expect(recovered.map((r) => r.engineId)).toEqual([mine.engineId]);
         expect(recovered[0]).toMatchObject({
           containerId: spec.id,
@@ -206,8 +211,8 @@ describeEachEngine(
         expect(normalizeImageRef(recovered[0]?.image ?? "")).toBe(normalizeImageRef(TEST_IMAGE_TAG));
         expect(recovered[0]?.labels).toMatchObject({ team: "core", [FLEET_LABELS.managed]: "true" });
       } finally {
-        await driver.destroy(mine.engineId);
-        await otherHost.destroy(theirs.engineId);
+        await driver.containers.destroy(mine.engineId);
+        await otherHost.containers.destroy(theirs.engineId);
         await unmanaged.remove({ force: true });
       }
     });
@@ -225,14 +230,14 @@ describeEachEngine(
         "while [ $i -lt 3 ]; do echo tick$i; i=$((i+1)); sleep 0.2; done",
         "echo last >&2",
       ].join("; ");
-      const c = await driver.start({
+      const c = await driver.containers.start({
         spec: limitedSpec(["sh", "-c", script]),
         hostId: HOST_ID,
         specHash: "h",
       });
       try {
         const followed = await collect(
-          driver.logs(c.engineId, { tail: -1, follow: true, stdout: true, stderr: true }),
+          driver.containers.logs(c.engineId, { tail: -1, follow: true, stdout: true, stderr: true }),
         );
         const text = (stream: LogLine["stream"], lines: LogLine[]) =>
           lines.filter((l) => l.stream === stream).map((l) => (l.truncated ? `${l.line.length}!` : l.line));
@@ -241,16 +246,16 @@ describeEachEngine(
         expect(followed.every((l) => typeof l.ts === "string" && !Number.isNaN(Date.parse(l.ts)))).toBe(true);
 
         const stderrOnly = await collect(
-          driver.logs(c.engineId, { tail: -1, follow: false, stdout: false, stderr: true }),
+          driver.containers.logs(c.engineId, { tail: -1, follow: false, stdout: false, stderr: true }),
         );
         expect(stderrOnly.map((l) => l.line)).toEqual(["err1", "last"]);
         // The engines count `tail` in log entries of both streams, before the stream filter.
         const tail = await collect(
-          driver.logs(c.engineId, { tail: 2, follow: false, stdout: true, stderr: true }),
+          driver.containers.logs(c.engineId, { tail: 2, follow: false, stdout: true, stderr: true }),
         );
         expect(tail.map((l) => `${l.stream}:${l.line}`)).toEqual(["stdout:tick2", "stderr:last"]);
         const since = await collect(
-          driver.logs(c.engineId, {
+          driver.containers.logs(c.engineId, {
             tail: -1,
             follow: false,
             stdout: true,
@@ -260,12 +265,12 @@ describeEachEngine(
         );
         expect(since).toEqual([]);
       } finally {
-        await driver.destroy(c.engineId);
+        await driver.containers.destroy(c.engineId);
       }
     });
 
     it("stops following logs when the signal aborts", async () => {
-      const c = await driver.start({
+      const c = await driver.containers.start({
         spec: limitedSpec(["sh", "-c", "while true; do echo tick; sleep 0.1; done"]),
         hostId: HOST_ID,
         specHash: "h",
@@ -273,7 +278,7 @@ describeEachEngine(
       try {
         const ac = new AbortController();
         const lines: LogLine[] = [];
-        for await (const line of driver.logs(
+        for await (const line of driver.containers.logs(
           c.engineId,
           { tail: -1, follow: true, stdout: true, stderr: true },
           ac.signal,
@@ -283,31 +288,42 @@ describeEachEngine(
         }
         expect(lines.map((l) => l.line)).toEqual(["tick", "tick", "tick"]);
       } finally {
-        await driver.destroy(c.engineId);
+        await driver.containers.destroy(c.engineId);
       }
     });
 
     it("stops, restarts in place and destroys (twice without error)", async () => {
-      const c = await driver.start({ spec: limitedSpec(["sleep", "300"]), hostId: HOST_ID, specHash: "h" });
+      const c = await driver.containers.start({
+        spec: limitedSpec(["sleep", "300"]),
+        hostId: HOST_ID,
+        specHash: "h",
+      });
       // sleep as pid 1 ignores SIGTERM, so the engine kills it after the timeout: 137.
-      await driver.stop(c.engineId, 1);
-      expect(await driver.inspect(c.engineId)).toMatchObject({ running: false, exitCode: 137, pid: null });
-      await driver.stop(c.engineId, 1);
-      const again = await driver.restart(c.engineId);
+      await driver.containers.stop(c.engineId, 1);
+      expect(await driver.containers.inspect(c.engineId)).toMatchObject({
+        running: false,
+        exitCode: 137,
+        pid: null,
+      });
+      await driver.containers.stop(c.engineId, 1);
+      const again = await driver.containers.restart(c.engineId);
       expect(again.engineId).toBe(c.engineId);
       expect(again.running).toBe(true);
       expect(again.pid).not.toBe(c.pid);
-      await driver.destroy(c.engineId);
-      await driver.destroy(c.engineId);
-      expect(await driver.inspect(c.engineId)).toBeNull();
-      await expect(driver.wait(c.engineId)).rejects.toMatchObject({ code: "not-found", statusCode: 404 });
+      await driver.containers.destroy(c.engineId);
+      await driver.containers.destroy(c.engineId);
+      expect(await driver.containers.inspect(c.engineId)).toBeNull();
+      await expect(driver.containers.wait(c.engineId)).rejects.toMatchObject({
+        code: "not-found",
+        statusCode: 404,
+      });
     });
 
     it("replaces a stopped leftover of the same container but refuses a name held by another", async () => {
       const spec = limitedSpec(["sleep", "300"]);
-      const first = await driver.start({ spec, hostId: HOST_ID, specHash: "h" });
+      const first = await driver.containers.start({ spec, hostId: HOST_ID, specHash: "h" });
       const other = limitedSpec(["sleep", "300"], { name: spec.name });
-      const conflict = await driver
+      const conflict = await driver.containers
         .start({ spec: other, hostId: HOST_ID, specHash: "h" })
         .catch((e: unknown) => e);
       expect(isDriverError(conflict, "name-conflict")).toBe(true);
@@ -315,28 +331,30 @@ describeEachEngine(
         `create ${spec.name} failed: the name is already in use by container ${first.engineId.slice(0, 12)} (running, Fleet container ${spec.id})`,
       );
       // Running: even the same Fleet container is not replaced (the supervisor adopts it instead).
-      await expect(driver.start({ spec, hostId: HOST_ID, specHash: "h" })).rejects.toMatchObject({
+      await expect(driver.containers.start({ spec, hostId: HOST_ID, specHash: "h" })).rejects.toMatchObject({
         code: "name-conflict",
       });
-      await driver.stop(first.engineId, 0);
-      const second = await driver.start({ spec, hostId: HOST_ID, specHash: "h2" });
+      await driver.containers.stop(first.engineId, 0);
+      const second = await driver.containers.start({ spec, hostId: HOST_ID, specHash: "h2" });
       expect(second.engineId).not.toBe(first.engineId);
       expect(second.specHash).toBe("h2");
-      expect(await driver.inspect(first.engineId)).toBeNull();
-      await driver.destroy(second.engineId);
+      expect(await driver.containers.inspect(first.engineId)).toBeNull();
+      await driver.containers.destroy(second.engineId);
     });
 
     it("fails a start with the engine's reason and leaves no container behind", async () => {
       const spec = limitedSpec(["/nonexistent"]);
-      const err = await driver.start({ spec, hostId: HOST_ID, specHash: "h" }).catch((e: unknown) => e);
+      const err = await driver.containers
+        .start({ spec, hostId: HOST_ID, specHash: "h" })
+        .catch((e: unknown) => e);
       expect(isDriverError(err, "engine")).toBe(true);
       expect((err as Error).message).toMatch(new RegExp(`^start ${spec.name} failed: .*/nonexistent`));
       expect((err as Error).stack ?? "").not.toMatch(/docker-modem|dockerode/);
-      expect((await driver.recover()).map((c) => c.name)).not.toContain(spec.name);
+      expect((await driver.containers.recover()).map((c) => c.name)).not.toContain(spec.name);
 
       const missingImage = limitedSpec(["true"], { image: `${registry.host}/never-pulled:1` });
       await expect(
-        driver.start({ spec: missingImage, hostId: HOST_ID, specHash: "h" }),
+        driver.containers.start({ spec: missingImage, hostId: HOST_ID, specHash: "h" }),
       ).rejects.toMatchObject({
         code: "image-not-found",
         statusCode: 404,
@@ -354,22 +372,24 @@ describeEachEngine(
           mode: 0o644,
         },
       ]);
-      const { imageId } = await driver.buildImage(context, { tag: reference });
-      await driver.pushImage(reference);
-      await driver.removeImage(imageId, { force: true });
-      expect(await driver.imageExists(reference)).toBe(false);
+      const { imageId } = await driver.images.buildImage(context, { tag: reference });
+      await driver.images.pushImage(reference);
+      await driver.images.removeImage(imageId, { force: true });
+      expect(await driver.images.imageExists(reference)).toBe(false);
 
       const progress: string[] = [];
-      const { digest } = await driver.pullImage(reference, { onProgress: (p) => progress.push(p.status) });
-      expect(await driver.imageExists(reference)).toBe(true);
+      const { digest } = await driver.images.pullImage(reference, {
+        onProgress: (p) => progress.push(p.status),
+      });
+      expect(await driver.images.imageExists(reference)).toBe(true);
       expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(digest).toBe(await registryManifestDigest(registry.url, `fleet-test/pull-${kind}`, "1"));
       expect(progress.length).toBeGreaterThan(0);
-      const listed = await driver.listImages();
+      const listed = await driver.images.listImages();
       expect(listed.find((img) => img.tags.includes(reference))?.id).toBe(imageId);
 
       const missing = `${registry.host}/nope:latest`;
-      const err = await driver.pullImage(missing).catch((e: unknown) => e);
+      const err = await driver.images.pullImage(missing).catch((e: unknown) => e);
       expect(isDriverError(err, "pull-failed")).toBe(true);
       expect((err as Error).message).toMatch(new RegExp(`^pull ${missing} failed: .*manifest unknown`));
       // Docker refuses with HTTP 404 up front; Podman answers 200 and reports the error inside the stream.
@@ -387,7 +407,10 @@ describeEachEngine(
         { path: "hello.txt", content: Buffer.from("hello from the context\n"), mode: 0o644 },
       ]);
       const output: string[] = [];
-      const { imageId } = await driver.buildImage(context, { tag, onOutput: (line) => output.push(line) });
+      const { imageId } = await driver.images.buildImage(context, {
+        tag,
+        onOutput: (line) => output.push(line),
+      });
       expect(imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(output).toContain("hello from the context");
       expect((await engine().docker.getImage(tag).inspect()).Id).toBe(imageId);
@@ -399,7 +422,9 @@ describeEachEngine(
           mode: 0o644,
         },
       ]);
-      const err = await driver.buildImage(broken, { tag: "fleet-test/broken:1" }).catch((e: unknown) => e);
+      const err = await driver.images
+        .buildImage(broken, { tag: "fleet-test/broken:1" })
+        .catch((e: unknown) => e);
       expect(isDriverError(err, "build-failed")).toBe(true);
       expect((err as Error).message).toMatch(
         /^build fleet-test\/broken:1 failed: .*(exit status 3|non-zero code: 3)/,
@@ -412,23 +437,27 @@ describeEachEngine(
         .docker.getImage(TEST_IMAGE_TAG)
         .tag({ repo: `${registry.host}/fleet-test/pushed-${kind}`, tag: "2" });
       const progress: string[] = [];
-      const { digest } = await driver.pushImage(reference, { onProgress: (p) => progress.push(p.status) });
+      const { digest } = await driver.images.pushImage(reference, {
+        onProgress: (p) => progress.push(p.status),
+      });
       expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(digest).toBe(await registryManifestDigest(registry.url, `fleet-test/pushed-${kind}`, "2"));
       expect(progress.length).toBeGreaterThan(0);
 
-      const err = await driver.pushImage(`${registry.host}/fleet-test/absent:1`).catch((e: unknown) => e);
+      const err = await driver.images
+        .pushImage(`${registry.host}/fleet-test/absent:1`)
+        .catch((e: unknown) => e);
       expect(isDriverError(err)).toBe(true);
       expect((err as Error).message).toMatch(/^push .*absent:1 failed: /);
     });
 
     it("kills a process past its memory limit with 137; only Docker says it was the OOM killer", async () => {
       const ac = new AbortController();
-      const events = driver.events(ac.signal);
+      const events = driver.containers.events(ac.signal);
       // Command substitution makes the shell hold all 200 MiB as anonymous memory.
       const spec = limitedSpec(["sh", "-c", 'x=$(head -c 200m /dev/zero | tr "\\0" a); echo survived']);
-      const c = await driver.start({ spec, hostId: HOST_ID, specHash: "h" });
-      const exit = await driver.wait(c.engineId);
+      const c = await driver.containers.start({ spec, hostId: HOST_ID, specHash: "h" });
+      const exit = await driver.containers.wait(c.engineId);
       expect(exit.exitCode).toBe(137);
       const seen: DriverEvent["kind"][] = [];
       for await (const event of events) {
@@ -448,7 +477,7 @@ describeEachEngine(
         expect(exit.oomKilled).toBe(false);
         expect(seen).toEqual(["start", "die"]);
       }
-      await driver.destroy(c.engineId);
+      await driver.containers.destroy(c.engineId);
     });
   },
   () => ({ insecureRegistries: [registry.host] }),

@@ -7,7 +7,7 @@
  * (the ones image platforms use).
  */
 import { z } from "zod";
-import type { DriverFingerprint } from "../driver";
+import type { DriverFingerprint } from "../container-driver";
 
 export const ZEngineVersion = z
   .object({

@@ -4,7 +4,7 @@
  * Driver or CreatedAt; its port bindings leave HostIp empty) are unit-tested.
  */
 import { MAX_PUBLISHED_PORTS, type TPublishedPort } from "@fleet/shared/protocol/agent-to-server";
-import type { NetworkSummary, VolumeSummary } from "../driver";
+import type { NetworkSummary, VolumeSummary } from "../host-object-store";
 
 export interface EngineVolume {
   Name: string;

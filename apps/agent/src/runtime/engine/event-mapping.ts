@@ -9,7 +9,8 @@
  * are the fallbacks.
  */
 import { z } from "zod";
-import { type DriverEvent, FLEET_LABELS } from "../driver";
+import type { DriverEvent } from "../container-driver";
+import { FLEET_LABELS } from "../driver";
 
 export const ZEngineEvent = z
   .object({

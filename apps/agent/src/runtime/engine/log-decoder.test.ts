@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LogLine } from "../driver";
+import type { LogLine } from "../container-driver";
 import { LogStreamDecoder } from "./log-decoder";
 
 /** One multiplexed frame as the engines send it: type byte, 3 zero bytes, big-endian length, payload. */

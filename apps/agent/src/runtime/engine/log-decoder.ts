@@ -11,7 +11,7 @@
  * `maxLineBytes` (marked truncated, the rest dropped up to its newline) so a
  * process that never writes a newline cannot grow the agent's memory.
  */
-import type { LogLine } from "../driver";
+import type { LogLine } from "../container-driver";
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024;
 

@@ -5,7 +5,7 @@
  * every message is checked for `error`/`errorDetail`.
  */
 import { z } from "zod";
-import type { PullProgress } from "../driver";
+import type { PullProgress } from "../image-store";
 
 export const ZProgressMessage = z
   .object({

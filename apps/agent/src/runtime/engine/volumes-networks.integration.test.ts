@@ -11,7 +11,8 @@ import { describeEachEngine } from "@fleet/test/harness/engines";
 import { registryManifestDigest, startRegistry, type TestRegistry } from "@fleet/test/harness/registry";
 import { buildTestImage, TEST_IMAGE_TAG, tarArchive } from "@fleet/test/harness/test-image";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { isDriverError, type ManagedContainer, type RuntimeDriver } from "../driver";
+import type { ContainerDriver, ManagedContainer } from "../container-driver";
+import { isDriverError } from "../driver";
 import { makeContainerSpec } from "../fake/container-spec-factory";
 import { EngineDriver } from "./engine-driver";
 
@@ -34,7 +35,7 @@ function spec(overrides: Parameters<typeof makeContainerSpec>[0]) {
   return makeContainerSpec({ image: TEST_IMAGE_TAG, ...overrides });
 }
 
-async function outputOf(driver: RuntimeDriver, engineId: string): Promise<string> {
+async function outputOf(driver: ContainerDriver, engineId: string): Promise<string> {
   const lines: string[] = [];
   for await (const line of driver.logs(engineId, { tail: -1, follow: false, stdout: true, stderr: true })) {
     lines.push(line.line);
@@ -44,7 +45,7 @@ async function outputOf(driver: RuntimeDriver, engineId: string): Promise<string
 
 /** Starts a one-shot container, waits for its exit and removes it; resolves to its exit code and output. */
 async function runToExit(
-  driver: RuntimeDriver,
+  driver: ContainerDriver,
   overrides: Parameters<typeof makeContainerSpec>[0],
 ): Promise<{ exitCode: number; output: string }> {
   const c = await driver.start({ spec: spec(overrides), hostId: HOST_ID, specHash: "h" });
@@ -125,19 +126,22 @@ describeEachEngine(
     it("keeps a named volume's data across the container's replacement; ro refuses writes; tmpfs has its size", async () => {
       const volume = unique("data");
       const mount = { type: "volume" as const, source: volume, target: "/data", readOnly: false };
-      const writer = await runToExit(driver, {
+      const writer = await runToExit(driver.containers, {
         command: ["sh", "-c", "echo kept-across-replacement > /data/file && cat /data/file"],
         mounts: [mount],
       });
       expect(writer).toEqual({ exitCode: 0, output: "kept-across-replacement" });
       // Created on demand, labelled as Fleet's.
-      const created = (await driver.listVolumes()).find((v) => v.name === volume);
+      const created = (await driver.hostObjects.list("volume")).find((v) => v.name === volume);
       expect(created).toMatchObject({ name: volume, labels: { "fleet.managed": "true" } });
 
-      const replacement = await runToExit(driver, { command: ["cat", "/data/file"], mounts: [mount] });
+      const replacement = await runToExit(driver.containers, {
+        command: ["cat", "/data/file"],
+        mounts: [mount],
+      });
       expect(replacement).toEqual({ exitCode: 0, output: "kept-across-replacement" });
 
-      const readOnly = await runToExit(driver, {
+      const readOnly = await runToExit(driver.containers, {
         command: ["sh", "-c", "cat /data/file; echo changed > /data/file; echo rc=$?"],
         mounts: [{ ...mount, readOnly: true }],
       });
@@ -146,14 +150,14 @@ describeEachEngine(
       expect(readOnly.output).toMatch(/Read-only file system/);
       expect(readOnly.output).toMatch(/^rc=1$/m);
 
-      const tmpfs = await runToExit(driver, {
+      const tmpfs = await runToExit(driver.containers, {
         command: ["sh", "-c", "df -k /scratch | tail -n 1"],
         mounts: [{ type: "tmpfs", target: "/scratch", sizeBytes: 16 * MiB }],
       });
       expect(tmpfs.exitCode).toBe(0);
       // Filesystem, 1K-blocks, Used, Available, Use%, Mounted on.
       expect(tmpfs.output.split(/\s+/).slice(0, 2)).toEqual(["tmpfs", "16384"]);
-      await driver.removeVolume(volume);
+      await driver.hostObjects.remove("volume", volume);
     });
 
     it("lets containers on one network reach each other by name; a container on another cannot resolve it", async () => {
@@ -161,47 +165,51 @@ describeEachEngine(
       const other = unique("net-m");
       const extra = unique("net-x");
       const alpha = spec({ name: unique("alpha"), command: serving("hello-from-alpha"), networks: [shared] });
-      const server = await driver.start({ spec: alpha, hostId: HOST_ID, specHash: "h" });
+      const server = await driver.containers.start({ spec: alpha, hostId: HOST_ID, specHash: "h" });
       try {
         // Joins `shared` as its second network: the connect-before-start path.
-        const beta = await runToExit(driver, { command: fetchByName(alpha.name), networks: [extra, shared] });
+        const beta = await runToExit(driver.containers, {
+          command: fetchByName(alpha.name),
+          networks: [extra, shared],
+        });
         expect(beta.output).toMatch(/^resolved=\d+\.\d+\.\d+\.\d+ body=hello-from-alpha$/m);
         expect(beta.exitCode).toBe(0);
 
-        const gamma = await runToExit(driver, {
+        const gamma = await runToExit(driver.containers, {
           command: ["sh", "-c", `${nslookup(alpha.name)}; echo rc=$?`],
           networks: [other],
         });
         expect(gamma.output).toMatch(/rc=[1-9]\d*$/);
         expect(gamma.output).not.toMatch(/^Name:\s/m);
 
-        const names = (await driver.listNetworks()).map((n) => n.name);
+        const names = (await driver.hostObjects.list("network")).map((n) => n.name);
         expect(names).toEqual(expect.arrayContaining([shared, other, extra]));
       } finally {
-        await driver.destroy(server.engineId);
+        await driver.containers.destroy(server.engineId);
         // Best effort: a failure here must not hide the test's own (removal is tested below).
-        for (const name of [shared, other, extra]) await driver.removeNetwork(name).catch(() => undefined);
+        for (const name of [shared, other, extra])
+          await driver.hostObjects.remove("network", name).catch(() => undefined);
       }
     });
 
     it("lists volumes with sizes and networks, and refuses to remove them while used (conflict)", async () => {
       const volume = unique("vol");
-      const created = await driver.createVolume(volume);
+      const created = await driver.hostObjects.create("volume", { name: volume });
       expect(created).toMatchObject({ name: volume, driver: "local", sizeBytes: 0 });
-      expect(await driver.createVolume(volume)).toMatchObject({ name: volume });
+      expect(await driver.hostObjects.create("volume", { name: volume })).toMatchObject({ name: volume });
 
       const network = unique("net");
-      const net = await driver.createNetwork({ name: network, internal: true });
+      const net = await driver.hostObjects.create("network", { name: network, internal: true });
       expect(net).toMatchObject({ name: network, driver: "bridge", internal: true });
       expect(net.id).toMatch(/^[0-9a-f]{12,64}$/);
       expect(net.subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
-      const duplicate = await driver
-        .createNetwork({ name: network, internal: false })
+      const duplicate = await driver.hostObjects
+        .create("network", { name: network, internal: false })
         .catch((e: unknown) => e);
       expect(isDriverError(duplicate, "conflict")).toBe(true);
-      expect((await driver.listNetworks()).find((n) => n.name === network)).toEqual(net);
+      expect((await driver.hostObjects.list("network")).find((n) => n.name === network)).toEqual(net);
 
-      const user = await driver.start({
+      const user = await driver.containers.start({
         spec: spec({
           command: ["sh", "-c", "head -c 300000 /dev/zero > /data/blob && sleep 300"],
           mounts: [{ type: "volume", source: volume, target: "/data", readOnly: false }],
@@ -213,34 +221,41 @@ describeEachEngine(
       let userGone = false;
       try {
         await expect
-          .poll(async () => (await driver.listVolumes()).find((v) => v.name === volume)?.sizeBytes, {
-            timeout: 20_000,
-          })
+          .poll(
+            async () => (await driver.hostObjects.list("volume")).find((v) => v.name === volume)?.sizeBytes,
+            {
+              timeout: 20_000,
+            },
+          )
           .toBeGreaterThanOrEqual(300_000);
 
-        const volumeInUse = await driver.removeVolume(volume).catch((e: unknown) => e);
+        const volumeInUse = await driver.hostObjects.remove("volume", volume).catch((e: unknown) => e);
         expect(isDriverError(volumeInUse, "conflict")).toBe(true);
         expect((volumeInUse as Error).message).toMatch(
           new RegExp(`^remove volume ${volume} failed: .*(in use|being used)`),
         );
-        const networkInUse = await driver.removeNetwork(network).catch((e: unknown) => e);
+        const networkInUse = await driver.hostObjects.remove("network", network).catch((e: unknown) => e);
         expect(isDriverError(networkInUse, "conflict")).toBe(true);
         expect((networkInUse as Error).message).toMatch(new RegExp(`^remove network ${network} failed: `));
 
         // A stopped container still holds its volume.
-        await driver.stop(user.engineId, 0);
-        await expect(driver.removeVolume(volume)).rejects.toMatchObject({ code: "conflict" });
+        await driver.containers.stop(user.engineId, 0);
+        await expect(driver.hostObjects.remove("volume", volume)).rejects.toMatchObject({ code: "conflict" });
 
-        await driver.destroy(user.engineId);
+        await driver.containers.destroy(user.engineId);
         userGone = true;
-        await driver.removeVolume(volume);
-        await driver.removeNetwork(network);
-        expect((await driver.listVolumes()).map((v) => v.name)).not.toContain(volume);
-        expect((await driver.listNetworks()).map((n) => n.name)).not.toContain(network);
-        await expect(driver.removeVolume(volume)).rejects.toMatchObject({ code: "not-found" });
-        await expect(driver.removeNetwork(network)).rejects.toMatchObject({ code: "not-found" });
+        await driver.hostObjects.remove("volume", volume);
+        await driver.hostObjects.remove("network", network);
+        expect((await driver.hostObjects.list("volume")).map((v) => v.name)).not.toContain(volume);
+        expect((await driver.hostObjects.list("network")).map((n) => n.name)).not.toContain(network);
+        await expect(driver.hostObjects.remove("volume", volume)).rejects.toMatchObject({
+          code: "not-found",
+        });
+        await expect(driver.hostObjects.remove("network", network)).rejects.toMatchObject({
+          code: "not-found",
+        });
       } finally {
-        if (!userGone) await driver.destroy(user.engineId);
+        if (!userGone) await driver.containers.destroy(user.engineId);
       }
     });
 
@@ -255,15 +270,15 @@ describeEachEngine(
         },
       ]);
       // As on a real host: the engine holds only what it pulled, not its own build of it.
-      const { imageId } = await driver.buildImage(context, { tag: reference });
-      await driver.pushImage(reference);
-      await driver.removeImage(imageId, { force: true });
-      await driver.pullImage(reference);
+      const { imageId } = await driver.images.buildImage(context, { tag: reference });
+      await driver.images.pushImage(reference);
+      await driver.images.removeImage(imageId, { force: true });
+      await driver.images.pullImage(reference);
       const registryDigest = await registryManifestDigest(registry, repository, "1");
       expect(registryDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
 
       const network = unique("ports");
-      const pulled = await driver.start({
+      const pulled = await driver.containers.start({
         spec: spec({
           image: reference,
           command: serving("published"),
@@ -274,15 +289,15 @@ describeEachEngine(
         hostId: HOST_ID,
         specHash: "h",
       });
-      const local = await driver.start({
+      const local = await driver.containers.start({
         spec: spec({ command: ["sleep", "300"] }),
         hostId: HOST_ID,
         specHash: "h",
       });
       try {
         expect(pulled.imageDigest).toBe(registryDigest);
-        expect((await driver.inspect(pulled.engineId))?.imageDigest).toBe(registryDigest);
-        const adopted = (await driver.recover()).find((c) => c.engineId === pulled.engineId);
+        expect((await driver.containers.inspect(pulled.engineId))?.imageDigest).toBe(registryDigest);
+        const adopted = (await driver.containers.recover()).find((c) => c.engineId === pulled.engineId);
         expect(adopted?.imageDigest).toBe(registryDigest);
 
         expectLocalBuildDigest(local);
@@ -295,12 +310,12 @@ describeEachEngine(
           .poll(() => httpGet(`http://127.0.0.1:${first?.hostPort}/`), { timeout: 20_000 })
           .toBe("published\n");
 
-        await driver.stop(pulled.engineId, 0);
-        expect((await driver.inspect(pulled.engineId))?.publishedPorts).toEqual([]);
+        await driver.containers.stop(pulled.engineId, 0);
+        expect((await driver.containers.inspect(pulled.engineId))?.publishedPorts).toEqual([]);
       } finally {
-        await driver.destroy(pulled.engineId);
-        await driver.destroy(local.engineId);
-        await driver.removeNetwork(network);
+        await driver.containers.destroy(pulled.engineId);
+        await driver.containers.destroy(local.engineId);
+        await driver.hostObjects.remove("network", network);
       }
 
       function expectLocalBuildDigest(c: ManagedContainer): void {
