@@ -28,6 +28,7 @@ import { agentPublicUrl, type TAgentEndpoint } from "./services/join-token/agent
 import type { MetricsTuning } from "./services/metrics/metrics-options";
 import { createMetricsService } from "./services/metrics/metrics-service";
 import { createRescheduler } from "./services/reschedule/rescheduler";
+import { createUploadStore } from "./uploads";
 
 export interface CreateServicesOptions {
   db: PrismaClient;
@@ -81,6 +82,7 @@ export function createServices(options: CreateServicesOptions) {
     refreshHostObjectsAfterConnect({ db, gateway, log, now: () => new Date(clock.now()), hostId, hostName }),
   );
   const prometheus = createPrometheusExporter({ db, metrics, log });
+  const uploads = createUploadStore({ clock });
   const imageJobs = createImageJobRegistry({ clock, log: log.child({ component: "image-jobs" }) });
   const agentUpgrades = createAgentUpgrader({
     db,
@@ -123,6 +125,8 @@ export function createServices(options: CreateServicesOptions) {
     metrics,
     prometheus,
     rescheduler,
+    /** Build contexts from `POST /api/uploads`, held until `image.build` uses them. */
+    uploads,
     /** Pulls and builds, run to their end whoever watches. */
     imageJobs,
     /** `host.upgradeAgent`: one roll of agent upgrades at a time. */

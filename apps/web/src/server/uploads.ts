@@ -14,16 +14,22 @@
  *     curl -H "Authorization: Bearer $TOKEN" --data-binary @context.tar \
  *       http://central:3000/api/uploads        → {"uploadId":"up_…", …}
  *
- * May import: node built-ins, `./clock`, `./env`, `./http-guards`, `./services/auth/*`, types of `./central`, `@fleet/shared`.
+ * One store per server, built by `./central`. May import: node built-ins,
+ * `./env`, `./http-guards`, `./services/auth/*`, the interface
+ * `./services/image/build-image` declares for the store, types of
+ * `./db/client` and `./logger`, `@fleet/shared`.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "@fleet/shared/clock";
 import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { formatBytesHuman, formatDuration } from "@fleet/shared/units";
-import type { Services } from "./central";
+import type { PrismaClient } from "./db/client";
+import type { TEnv } from "./env";
 import { requestSiteOf } from "./http-guards";
+import type { Logger } from "./logger";
 import { authenticateRequest } from "./services/auth/authenticate-request";
+import type { BuildContextSource } from "./services/image/build-image";
 
 export const UPLOADS_PATH = "/api/uploads";
 export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
@@ -72,13 +78,11 @@ export interface UploadReception {
   release(): void;
 }
 
-export interface UploadStore {
+export interface UploadStore extends BuildContextSource {
   /** Starts receiving an upload for `userId`. */
   begin(userId: string): UploadReception;
   /** Keeps `bytes` for `userId` in one step, or says why not. */
   put(userId: string, bytes: Buffer): TUploadPutResult;
-  /** The upload's bytes, removed from the store; null if unknown, expired or someone else's. */
-  take(uploadId: string, userId: string): Buffer | null;
   /** Bytes held and being received, by everyone or by one user. */
   heldBytes(userId?: string): number;
 }
@@ -221,19 +225,6 @@ export function createUploadStore(options: {
   };
 }
 
-// One store per services instance (one per server), found from the services
-// both by the HTTP handler and by the procedures that use uploads.
-const stores = new WeakMap<object, UploadStore>();
-
-export function uploadStoreOf(services: Pick<Services, "clock">): UploadStore {
-  let store = stores.get(services);
-  if (!store) {
-    store = createUploadStore({ clock: services.clock });
-    stores.set(services, store);
-  }
-  return store;
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown, close = false): void {
   if (res.headersSent) return;
   res.writeHead(status, {
@@ -318,13 +309,22 @@ export function describeUploadRefusal(refusal: TUploadRefusal): {
   }
 }
 
+/** What the handler needs of the central (central.ts's services fit). */
+export interface UploadHandlerDeps {
+  db: PrismaClient;
+  env: TEnv;
+  clock: Clock;
+  log: Logger;
+  uploads: UploadStore;
+}
+
 export function createUploadHandler(
-  services: Pick<Services, "db" | "env" | "clock" | "log">,
+  services: UploadHandlerDeps,
   options: { maxUploadBytes?: number } = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { db, env, clock, log } = services;
   const maxUploadBytes = options.maxUploadBytes ?? MAX_UPLOAD_BYTES;
-  const store = uploadStoreOf(services);
+  const store = services.uploads;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== "POST") {

@@ -8,7 +8,6 @@ import { ZImageBuildOperation } from "@fleet/shared/protocol/operations";
 import { z } from "zod";
 import { startBuild } from "../../services/image/build-image";
 import { operatorProcedure } from "../../trpc";
-import { uploadStoreOf } from "../../uploads";
 import { ZRowId } from "../common-schemas";
 import { ZJobId } from "./image-schemas";
 
@@ -42,7 +41,7 @@ export const build = operatorProcedure
           bus: ctx.bus,
           log: ctx.log,
           now: () => new Date(ctx.clock.now()),
-          uploads: uploadStoreOf(ctx.services),
+          uploads: ctx.services.uploads,
           hostId: input.hostId,
           tag: input.tag,
           ...(input.dockerfile !== undefined ? { dockerfile: input.dockerfile } : {}),

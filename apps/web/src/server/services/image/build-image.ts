@@ -12,7 +12,6 @@ import type { PrismaClient } from "../../db/client";
 import { AppError, isAppError } from "../../errors";
 import type { EventBus } from "../../events/event-bus";
 import type { Logger } from "../../logger";
-import type { UploadStore } from "../../uploads";
 import type { AgentOperations } from "../agent/agent-operations";
 import { connectedHost } from "../host/connected-host";
 import { recordImageEvent } from "./image-events";
@@ -28,13 +27,19 @@ export type TBuildProgress =
   | { type: "built"; imageId: string }
   | { type: "failed"; error: string };
 
+/** Where build contexts wait between `POST /api/uploads` and the build (the real one is uploads.ts's store). */
+export interface BuildContextSource {
+  /** The upload's bytes, removed from the store; null if unknown, expired or someone else's. */
+  take(uploadId: string, userId: string): Buffer | null;
+}
+
 export interface TBuildOptions {
   db: PrismaClient;
   gateway: AgentOperations;
   bus: Pick<EventBus, "publish">;
   log: Pick<Logger, "warn">;
   now: () => Date;
-  uploads: Pick<UploadStore, "take">;
+  uploads: BuildContextSource;
   hostId: string;
   tag: string;
   dockerfile?: string;
