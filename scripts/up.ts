@@ -23,7 +23,7 @@ import { discoverEngine } from "../apps/agent/src/runtime/engine-discovery";
 import { createFleetServer } from "../apps/web/src/server/app-server";
 import { getDb, setDatabaseUrl } from "../apps/web/src/server/db/client";
 import { resolveDatabase } from "../apps/web/src/server/db/embedded-postgres";
-import { loadEnv } from "../apps/web/src/server/env";
+import { inheritedEnv, loadEnv } from "../apps/web/src/server/env";
 import { createLogger } from "../apps/web/src/server/logger";
 import { createJoinToken } from "../apps/web/src/server/services/join-token/create-join-token";
 
@@ -44,7 +44,7 @@ const dockerdPidFile = join(dataDir, "dockerd.pid");
 const log = createLogger(env);
 const children: ChildProcess[] = [];
 
-const database = await resolveDatabase({ env: process.env, log: say });
+const database = await resolveDatabase({ env, inheritedEnv: inheritedEnv(), log: say });
 setDatabaseUrl(database.url);
 const db = getDb();
 const fleet = await createFleetServer({

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { createFleetServer } from "./src/server/app-server";
 import { getDb, setDatabaseUrl } from "./src/server/db/client";
 import { EmbeddedPostgresError, resolveDatabase } from "./src/server/db/embedded-postgres";
-import { EnvError, loadEnv } from "./src/server/env";
+import { defaultProcessNodeEnv, EnvError, inheritedEnv, loadEnv } from "./src/server/env";
 import { createLogger } from "./src/server/logger";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,8 +20,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const built = basename(here) === "dist";
 /** apps/web, the Next.js app's directory, from source or built. */
 const webAppDir = built ? dirname(here) : here;
-// Next.js and React choose their production code by NODE_ENV: built means production unless told otherwise.
-if (built && !process.env.NODE_ENV) Object.assign(process.env, { NODE_ENV: "production" });
+// Built means production unless told otherwise.
+if (built) defaultProcessNodeEnv("production");
 
 async function main(): Promise<void> {
   let env: ReturnType<typeof loadEnv>;
@@ -33,7 +33,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(env);
-  const database = await resolveDatabase({ env: process.env, log: (message) => log.info(message) });
+  const database = await resolveDatabase({
+    env,
+    inheritedEnv: inheritedEnv(),
+    log: (message) => log.info(message),
+  });
   setDatabaseUrl(database.url);
   let fleet: Awaited<ReturnType<typeof createFleetServer>>;
   try {

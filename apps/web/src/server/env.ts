@@ -1,7 +1,8 @@
 // The central's configuration, from environment variables, checked with zod.
-// With db.ts's fallback this is the only place in apps/web that reads
-// process.env: everything else receives a TEnv. Tests build one with
-// `loadEnv({ FLEET_BOOTSTRAP_TOKEN: "…" })`, which reads only what it is given.
+// This is the only place in apps/web that reads or writes process.env:
+// everything else receives a TEnv (or the part of it it needs). Tests build
+// one with `loadEnv({ FLEET_BOOTSTRAP_TOKEN: "…" })`, which reads only what it
+// is given.
 import { hostname } from "node:os";
 import { parseDuration, UnitError } from "@fleet/shared/units";
 import { z } from "zod";
@@ -100,13 +101,18 @@ export class EnvError extends Error {
 
 export type TEnvSource = Readonly<Record<string, string | undefined>>;
 
+// A variable set to nothing counts as unset, as in most shells' configs.
+function givenIn(source: TEnvSource): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(source).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== "",
+    ),
+  );
+}
+
 /** Reads and checks the configuration; throws EnvError naming every bad variable. */
 export function loadEnv(source: TEnvSource = process.env): TEnv {
-  // A variable set to nothing counts as unset, as in most shells' configs.
-  const given = Object.fromEntries(
-    Object.entries(source).filter(([, value]) => value !== undefined && value.trim() !== ""),
-  );
-  const parsed = ZEnvSource.safeParse(given);
+  const parsed = ZEnvSource.safeParse(givenIn(source));
   if (!parsed.success) throw new EnvError(`invalid configuration: ${describeIssues(parsed.error.issues)}`);
   const env = parsed.data;
   if (Boolean(env.FLEET_TLS_CERT) !== Boolean(env.FLEET_TLS_KEY)) {
@@ -126,4 +132,43 @@ export function loadEnv(source: TEnvSource = process.env): TEnv {
     FLEET_PUBLIC_URL: publicUrl.replace(/\/+$/, ""),
     FLEET_AGENT_URL: agentUrl ? agentUrl.origin : undefined,
   };
+}
+
+const ZDatabaseEnvSource = ZEnvSource.pick({
+  DATABASE_URL: true,
+  FLEET_DATA_DIR: true,
+  FLEET_EMBEDDED_DB_PORT: true,
+});
+
+/** What chooses the database: DATABASE_URL, else the embedded server in FLEET_DATA_DIR. */
+export type TDatabaseEnv = z.output<typeof ZDatabaseEnvSource>;
+
+/**
+ * Only the variables that choose the database, for `npm run db:migrate` and
+ * `db:convert-pglite`: they must not refuse to run over a variable only the
+ * central itself reads.
+ */
+export function loadDatabaseEnv(source: TEnvSource = process.env): TDatabaseEnv {
+  const parsed = ZDatabaseEnvSource.safeParse(givenIn(source));
+  if (!parsed.success) throw new EnvError(`invalid configuration: ${describeIssues(parsed.error.issues)}`);
+  return parsed.data;
+}
+
+/** What child processes started with a clean environment (the embedded PostgreSQL server) still get of ours. */
+export interface TInheritedEnv {
+  NODE_ENV: string | undefined;
+  PATH: string | undefined;
+}
+
+export function inheritedEnv(source: TEnvSource = process.env): TInheritedEnv {
+  return { NODE_ENV: source.NODE_ENV, PATH: source.PATH };
+}
+
+/**
+ * Next.js and React choose their production code by the process's own
+ * NODE_ENV, not by a TEnv: a built central sets it before they load, unless
+ * the operator chose one.
+ */
+export function defaultProcessNodeEnv(value: "production"): void {
+  if (!process.env.NODE_ENV) Object.assign(process.env, { NODE_ENV: value });
 }

@@ -1,6 +1,6 @@
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { db, disconnectDb, getDb, setDatabaseUrl } from "./client";
+import { disconnectDb, getDb, setDatabaseUrl } from "./client";
 
 describe("the shared Prisma client", () => {
   const database = useTestDatabase();
@@ -13,12 +13,13 @@ describe("the shared Prisma client", () => {
     expect(getDb(database().url)).toBe(getDb(database().url));
   });
 
-  it("serves `db` from the URL set at startup, transactions included", async () => {
+  it("serves the URL set at startup by default, transactions included", async () => {
     setDatabaseUrl(database().url);
+    const db = getDb();
 
     const [host] = await db.$transaction([
       db.host.create({
-        data: { name: "db-proxy-host", memoryCapacityBytes: 2n ** 40n },
+        data: { name: "default-client-host", memoryCapacityBytes: 2n ** 40n },
         select: { id: true },
       }),
       db.host.count(),
@@ -28,7 +29,7 @@ describe("the shared Prisma client", () => {
       select: { name: true, memoryCapacityBytes: true },
     });
 
-    expect(stored).toEqual({ name: "db-proxy-host", memoryCapacityBytes: 2n ** 40n });
+    expect(stored).toEqual({ name: "default-client-host", memoryCapacityBytes: 2n ** 40n });
     expect(getDb()).toBe(getDb(database().url));
   });
 });

@@ -31,20 +31,15 @@ export function createPrismaClient(databaseUrl: string): PrismaClient {
   });
 }
 
-// Makes `url` what getDb() and `db` use from now on.
+// Makes `url` what getDb() uses from now on.
 export function setDatabaseUrl(url: string): void {
   registry.defaultUrl = url;
 }
 
 function defaultDatabaseUrl(): string {
-  // TODO(env): read DATABASE_URL through the zod-checked env.ts once it
-  // exists; this is the only place the web app reads it directly.
-  const url = registry.defaultUrl ?? process.env.DATABASE_URL;
-  if (!url) {
-    throw new Error(
-      "no database URL: call setDatabaseUrl() with the URL from resolveDatabase(), or set DATABASE_URL",
-    );
-  }
+  // resolveDatabase() honours DATABASE_URL, so its URL is the only default.
+  const url = registry.defaultUrl;
+  if (!url) throw new Error("no database URL: call setDatabaseUrl() with the URL from resolveDatabase()");
   return url;
 }
 
@@ -65,13 +60,3 @@ export async function disconnectDb(): Promise<void> {
   registry.clients.clear();
   await Promise.all(clients.map((client) => client.$disconnect()));
 }
-
-// `db.host.findMany(…)` for code that runs after startup: resolves the default
-// client on first use, so importing this module never needs a URL yet.
-export const db: PrismaClient = new Proxy({} as PrismaClient, {
-  get(_target, property) {
-    const client = getDb();
-    const value: unknown = Reflect.get(client, property, client);
-    return typeof value === "function" ? value.bind(client) : value;
-  },
-});

@@ -2,6 +2,7 @@
 // default: a real PGlite directory (made here with the PGlite release the old
 // default used, fetched with npm as the converter does) goes through the
 // exact command of the refusal message, and the central then starts on it.
+
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -11,12 +12,16 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inheritedEnv } from "../env";
 import { fetchPglite } from "./convert-pglite";
 import { resolveDatabase } from "./embedded-postgres";
 import { CREATE_MIGRATIONS_TABLE, readMigrations } from "./migrator";
 import { PgliteDataDirError } from "./pglite-data-dir";
 import { defaultMigrationsDir } from "./project-paths";
 import { findSchemaDrift } from "./testing/schema-drift";
+
+// What the central hands the embedded server of its own environment.
+const inherited = inheritedEnv();
 
 const execFileAsync = promisify(execFile);
 
@@ -68,9 +73,10 @@ describe("npm run db:convert-pglite", () => {
     const later = await makePgliteDatabase(fleetDataDir);
     const oldFiles = (await readdir(join(fleetDataDir, "pgdata"))).sort();
 
-    const refusal = await resolveDatabase({ env: { FLEET_DATA_DIR: fleetDataDir } }).catch(
-      (error: unknown) => error,
-    );
+    const refusal = await resolveDatabase({
+      inheritedEnv: inherited,
+      env: { FLEET_DATA_DIR: fleetDataDir },
+    }).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(PgliteDataDirError);
     const command = (refusal as PgliteDataDirError).command;
 
@@ -84,7 +90,10 @@ describe("npm run db:convert-pglite", () => {
     expect(existsSync(join(fleetDataDir, "pgdata"))).toBe(false);
     expect((await readdir(join(fleetDataDir, "pgdata.converted"))).sort()).toEqual(oldFiles);
 
-    const database = await resolveDatabase({ env: { FLEET_DATA_DIR: fleetDataDir } });
+    const database = await resolveDatabase({
+      inheritedEnv: inherited,
+      env: { FLEET_DATA_DIR: fleetDataDir },
+    });
     try {
       expect(database.applied).toEqual([]);
       expect(await findSchemaDrift({ databaseUrl: database.url })).toEqual([]);

@@ -20,6 +20,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
+import type { TInheritedEnv } from "../env";
 import { isAlive } from "./data-dir-state";
 import { EmbeddedPostgresError, embeddedDataDir, startEmbeddedPostgres } from "./embedded-postgres";
 import { migrate } from "./migrator";
@@ -99,6 +100,7 @@ export async function fetchPglite(dir: string): Promise<PgliteModules> {
 
 export interface ConvertPgliteOptions {
   fleetDataDir: string;
+  inheritedEnv: TInheritedEnv;
   log?: (message: string) => void;
   // Loaded PGlite (tests pass one fetched once); fetched with npm otherwise.
   pglite?: PgliteModules;
@@ -154,7 +156,11 @@ export async function convertPgliteDataDir(options: ConvertPgliteOptions): Promi
       log("dumping the schema through PGlite (pg_dump)");
       const schema = await pglite.dumpSchema(old);
       await rm(building, { recursive: true, force: true });
-      const server = await startEmbeddedPostgres({ dataDir: building, log });
+      const server = await startEmbeddedPostgres({
+        dataDir: building,
+        log,
+        inheritedEnv: options.inheritedEnv,
+      });
       try {
         const rowsByTable = await restore(old, schema, server.url, log);
         const { applied } = await migrate({ databaseUrl: server.url, log });

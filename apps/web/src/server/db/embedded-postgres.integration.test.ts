@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { createTestDatabase } from "@fleet/test/harness/postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inheritedEnv } from "../env";
 import { createPrismaClient } from "./client";
 import { isAlive, isPostmasterOf, readClusterState } from "./data-dir-state";
 import {
@@ -20,6 +21,9 @@ import { migrate, readMigrations } from "./migrator";
 import { PgliteDataDirError } from "./pglite-data-dir";
 import { defaultMigrationsDir } from "./project-paths";
 import { findSchemaDrift } from "./testing/schema-drift";
+
+// What the central hands the embedded server of its own environment.
+const inherited = inheritedEnv();
 
 const HOLDER = fileURLToPath(new URL("../testing/embedded-postgres-holder.ts", import.meta.url));
 const asRoot = process.getuid?.() === 0;
@@ -59,7 +63,11 @@ describe("the embedded PostgreSQL server", () => {
     const local = await readMigrations(defaultMigrationsDir());
     const messages: string[] = [];
 
-    const first = await resolveDatabase({ env, log: (message) => messages.push(message) });
+    const first = await resolveDatabase({
+      inheritedEnv: inherited,
+      env,
+      log: (message) => messages.push(message),
+    });
     try {
       expect(first.embedded).toBe(true);
       expect(first.dataDir).toBe(join(fleetDataDir, "postgres"));
@@ -108,7 +116,7 @@ describe("the embedded PostgreSQL server", () => {
     expect(await readClusterState(join(fleetDataDir, "postgres"))).toBe("shut down");
     expect(existsSync(join(fleetDataDir, "postgres.lock"))).toBe(false);
 
-    const second = await resolveDatabase({ env });
+    const second = await resolveDatabase({ inheritedEnv: inherited, env });
     try {
       expect(second.applied).toEqual([]);
       expect((await migrate({ databaseUrl: second.url })).applied).toEqual([]);
@@ -134,9 +142,11 @@ describe("the embedded PostgreSQL server", () => {
 
   it("refuses a data directory that is already open in this process", async () => {
     const dataDir = join(scratch, "first", "postgres");
-    const running = await startEmbeddedPostgres({ dataDir });
+    const running = await startEmbeddedPostgres({ inheritedEnv: inherited, dataDir });
     try {
-      await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(/already open/);
+      await expect(startEmbeddedPostgres({ inheritedEnv: inherited, dataDir })).rejects.toThrow(
+        /already open/,
+      );
     } finally {
       await running.stop();
     }
@@ -148,7 +158,10 @@ describe("the embedded PostgreSQL server", () => {
       holder.once("error", () => resolve());
       holder.listen(DEFAULT_EMBEDDED_POSTGRES_PORT, "127.0.0.1", () => resolve());
     });
-    const embedded = await startEmbeddedPostgres({ dataDir: join(scratch, "first", "postgres") });
+    const embedded = await startEmbeddedPostgres({
+      inheritedEnv: inherited,
+      dataDir: join(scratch, "first", "postgres"),
+    });
     try {
       expect(embedded.port).not.toBe(DEFAULT_EMBEDDED_POSTGRES_PORT);
       expect(embedded.port).toBeLessThan(32768);
@@ -164,7 +177,7 @@ describe("the embedded PostgreSQL server", () => {
     const dataDir = join(scratch, "occupied");
     await mkdir(dataDir, { recursive: true });
     await writeFile(join(dataDir, "notes.txt"), "mine\n");
-    await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(
+    await expect(startEmbeddedPostgres({ inheritedEnv: inherited, dataDir })).rejects.toThrow(
       /not empty but is no PostgreSQL data directory/,
     );
     expect(await readdir(dataDir)).toEqual(["notes.txt"]);
@@ -211,7 +224,7 @@ describe("after a central is killed with SIGKILL", () => {
   it("refuses to start a second server while the first central lives", async () => {
     const holder = await startHolder(dataDir(), "first_life", 100);
     try {
-      const refusal = startEmbeddedPostgres({ dataDir: dataDir() });
+      const refusal = startEmbeddedPostgres({ inheritedEnv: inherited, dataDir: dataDir() });
       await expect(refusal).rejects.toThrow(EmbeddedPostgresError);
       await expect(refusal).rejects.toThrow(`in use by process ${holder.pid}`);
     } finally {
@@ -228,6 +241,7 @@ describe("after a central is killed with SIGKILL", () => {
     const messages: string[] = [];
     const started = Date.now();
     const server = await startEmbeddedPostgres({
+      inheritedEnv: inherited,
       dataDir: dataDir(),
       log: (message) => messages.push(message),
     });
@@ -256,6 +270,7 @@ describe("after a central is killed with SIGKILL", () => {
 
     const messages: string[] = [];
     const server = await startEmbeddedPostgres({
+      inheritedEnv: inherited,
       dataDir: dataDir(),
       log: (message) => messages.push(message),
     });
@@ -282,7 +297,9 @@ describe("a data directory the server's user cannot reach", () => {
     const closed = join(scratch, "closed");
     await mkdir(closed, { mode: 0o700 });
     await chmod(closed, 0o700);
-    await expect(startEmbeddedPostgres({ dataDir: join(closed, "fleet", "postgres") })).rejects.toThrow(
+    await expect(
+      startEmbeddedPostgres({ inheritedEnv: inherited, dataDir: join(closed, "fleet", "postgres") }),
+    ).rejects.toThrow(
       `cannot reach the data directory at ${join(closed, "fleet", "postgres")}: ${closed} has mode 0700`,
     );
   });
@@ -297,7 +314,7 @@ describe("a data directory from the PGlite default", () => {
     await writeFile(join(old, "PG_VERSION"), "18\n");
     const before = (await readdir(old)).sort();
 
-    const attempt = resolveDatabase({ env: { FLEET_DATA_DIR: fleetDataDir } });
+    const attempt = resolveDatabase({ inheritedEnv: inherited, env: { FLEET_DATA_DIR: fleetDataDir } });
     await expect(attempt).rejects.toThrow(PgliteDataDirError);
     await expect(attempt).rejects.toThrow(`FLEET_DATA_DIR=${fleetDataDir} npm run db:convert-pglite`);
     expect((await readdir(old)).sort()).toEqual(before);
@@ -312,9 +329,9 @@ describe("resolveDatabase with DATABASE_URL", () => {
       const env = { DATABASE_URL: external.url, FLEET_DATA_DIR: join(scratch, "unused") };
       const local = await readMigrations(defaultMigrationsDir());
 
-      const resolved = await resolveDatabase({ env });
+      const resolved = await resolveDatabase({ inheritedEnv: inherited, env });
       await resolved.stop();
-      const again = await resolveDatabase({ env });
+      const again = await resolveDatabase({ inheritedEnv: inherited, env });
 
       expect(resolved).toMatchObject({ url: external.url, embedded: false });
       expect(resolved.applied).toEqual(local.map((migration) => migration.name));

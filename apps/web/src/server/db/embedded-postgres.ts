@@ -21,6 +21,7 @@ import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import type { TDatabaseEnv, TInheritedEnv } from "../env";
 import {
   claimDataDir,
   isAlive,
@@ -75,6 +76,8 @@ export interface StartEmbeddedPostgresOptions {
   log?: (message: string) => void;
   // How long startup, including crash recovery, may take.
   readyTimeoutMs?: number;
+  // What of the central's own environment the server's programs get (env.ts's `inheritedEnv()`).
+  inheritedEnv: TInheritedEnv;
 }
 
 export async function startEmbeddedPostgres(
@@ -82,6 +85,7 @@ export async function startEmbeddedPostgres(
 ): Promise<EmbeddedPostgres> {
   const dataDir = resolve(options.dataDir);
   const log = options.log ?? (() => {});
+  const childEnv = serverEnv(options.inheritedEnv);
   await mkdir(dirname(dataDir), { recursive: true });
   const release = await claimDataDir(dataDir);
   try {
@@ -89,7 +93,7 @@ export async function startEmbeddedPostgres(
     const user = await serverUser(log);
     if (user) await checkReachable(user, binaries, dataDir);
     await settleLeftovers(dataDir, log);
-    if (!existsSync(join(dataDir, "PG_VERSION"))) await initialise(dataDir, binaries, user, log);
+    if (!existsSync(join(dataDir, "PG_VERSION"))) await initialise(dataDir, binaries, user, childEnv, log);
     await checkOwnership(dataDir, user, log);
     const password = await readPassword(dataDir);
     const server = await launch({
@@ -99,6 +103,7 @@ export async function startEmbeddedPostgres(
       port: options.port,
       log,
       readyTimeoutMs: options.readyTimeoutMs,
+      childEnv,
     });
     return {
       url: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${server.port}/${DATABASE}?sslmode=disable`,
@@ -168,6 +173,7 @@ async function initialise(
   dataDir: string,
   binaries: PostgresBinaries,
   user: ServerUser | undefined,
+  childEnv: NodeJS.ProcessEnv,
   log: (message: string) => void,
 ): Promise<void> {
   if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
@@ -204,6 +210,7 @@ async function initialise(
       "--no-instructions",
     ],
     user,
+    childEnv,
   );
   if (output.code !== 0) {
     throw new EmbeddedPostgresError(
@@ -253,12 +260,13 @@ async function readPassword(dataDir: string): Promise<string> {
   }
 }
 
-function serverEnv(): NodeJS.ProcessEnv {
+function serverEnv(inherited: TInheritedEnv): NodeJS.ProcessEnv {
   // Nothing of ours (no PG* variables) leaks into the server; messages in C
   // so the log reads the same everywhere.
   return {
-    NODE_ENV: process.env.NODE_ENV,
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    // Next.js types NODE_ENV as always one of three; spawn leaves an unset one out.
+    NODE_ENV: inherited.NODE_ENV as NodeJS.ProcessEnv["NODE_ENV"],
+    PATH: inherited.PATH ?? "/usr/bin:/bin",
     LC_ALL: "C",
     LANG: "C",
   };
@@ -268,11 +276,12 @@ function run(
   command: string,
   args: string[],
   user: ServerUser | undefined,
+  childEnv: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; text: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
       cwd: "/",
-      env: serverEnv(),
+      env: childEnv,
       stdio: ["ignore", "pipe", "pipe"],
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
     });
@@ -302,6 +311,7 @@ async function launch(options: {
   port: number | undefined;
   log: (message: string) => void;
   readyTimeoutMs: number | undefined;
+  childEnv: NodeJS.ProcessEnv;
 }): Promise<RunningServer> {
   const candidates =
     options.port === undefined ? [DEFAULT_EMBEDDED_POSTGRES_PORT, ...randomPorts(20)] : [options.port];
@@ -331,9 +341,10 @@ async function launchOn(
     user: ServerUser | undefined;
     log: (message: string) => void;
     readyTimeoutMs: number | undefined;
+    childEnv: NodeJS.ProcessEnv;
   },
 ): Promise<RunningServer> {
-  const { dataDir, binaries, user, log } = options;
+  const { dataDir, binaries, user, log, childEnv } = options;
   const logFile = `${dataDir}.log`;
   await rotateLog(logFile);
   const logHandle = await open(logFile, "a", 0o640);
@@ -360,7 +371,7 @@ async function launchOn(
   try {
     child = spawn(binaries.postgres, args, {
       cwd: "/",
-      env: serverEnv(),
+      env: childEnv,
       detached: true,
       stdio: ["ignore", logHandle.fd, logHandle.fd],
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
@@ -484,7 +495,8 @@ export interface ResolvedDatabase {
 export interface ResolveDatabaseOptions {
   // DATABASE_URL selects an external server; otherwise the embedded one lives
   // in <FLEET_DATA_DIR or ./.fleet>/postgres.
-  env: Readonly<Record<string, string | undefined>>;
+  env: Partial<TDatabaseEnv>;
+  inheritedEnv: TInheritedEnv;
   migrate?: boolean;
   log?: (message: string) => void;
 }
@@ -514,8 +526,12 @@ export async function resolveDatabase(options: ResolveDatabaseOptions): Promise<
     log?.(`warning: ${oldDir} holds an old PGlite database that is not used; the database is ${dataDir}`);
   }
   log?.(`DATABASE_URL is not set: using the embedded PostgreSQL server in ${dataDir}`);
-  const port = env.FLEET_EMBEDDED_DB_PORT ? Number(env.FLEET_EMBEDDED_DB_PORT) : undefined;
-  const embedded = await startEmbeddedPostgres({ dataDir, port, log });
+  const embedded = await startEmbeddedPostgres({
+    dataDir,
+    port: env.FLEET_EMBEDDED_DB_PORT,
+    log,
+    inheritedEnv: options.inheritedEnv,
+  });
   try {
     const { applied } = shouldMigrate ? await migrate({ databaseUrl: embedded.url, log }) : { applied: [] };
     return { url: embedded.url, embedded: true, dataDir, applied, stop: embedded.stop };

@@ -7,6 +7,7 @@
  */
 import pg from "pg";
 import { startEmbeddedPostgres } from "../db/embedded-postgres";
+import { inheritedEnv } from "../env";
 
 const [dataDir, table, rows] = process.argv.slice(2);
 if (!dataDir || !table || !rows) {
@@ -14,7 +15,7 @@ if (!dataDir || !table || !rows) {
   process.exit(2);
 }
 
-const server = await startEmbeddedPostgres({ dataDir });
+const server = await startEmbeddedPostgres({ dataDir, inheritedEnv: inheritedEnv() });
 const client = new pg.Client({ connectionString: server.url });
 await client.connect();
 await client.query(`CREATE TABLE IF NOT EXISTS "${table}" (n integer PRIMARY KEY)`);
