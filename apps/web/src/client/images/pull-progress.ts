@@ -1,10 +1,11 @@
 // Folds image.watchPull's stream (one message per engine status line, per
 // host) into one row per host: the latest words, how far the download is,
 // and how it ended.
-import type { TPullProgress } from "@/server/services/image/pull-image";
+import type { RouterOutputs } from "../api-types";
 
-/** One message of the stream, as the server sends it. */
-export type TPullMessage = TPullProgress;
+/** One message of the stream, as the server sends it (the subscription yields it as `data` of a tracked message). */
+export type TPullMessage =
+  RouterOutputs["image"]["watchPull"] extends AsyncIterable<{ data: infer TMessage }> ? TMessage : never;
 
 export interface THostPull {
   hostId: string;
