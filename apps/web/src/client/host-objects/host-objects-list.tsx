@@ -1,17 +1,12 @@
 "use client";
-// User-defined networks, a server-side page at a time: the whole fleet's on
-// the Networks page (filtered by host and name), one host's on its page.
-// Containers on one network reach each other by name on that host. Operators
-// can remove one that nothing uses; the server refuses while a container is
-// attached and its message says which.
+// Host objects of one kind, a server-side page at a time: the whole fleet's on
+// the kind's page (filtered by host and name), one host's on its page.
+// Operators can remove one that nothing uses; the server refuses while a
+// container uses it and its message says which.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import type { RouterOutputs } from "../api-types";
 import { errorMessage } from "../errors";
-import { hostObjectListInput, type THostObjectFilter } from "../host-objects/host-object-filter";
-import styles from "../host-objects/host-objects.module.css";
-import { UsedBy } from "../host-objects/used-by";
 import { useCan } from "../session";
 import { useTRPC } from "../trpc";
 import { CursorPager, useCursorPages } from "../ui/cursor-pager";
@@ -19,37 +14,45 @@ import { EmptyState } from "../ui/empty-state";
 import { ErrorNote } from "../ui/error-note";
 import { RelativeTime } from "../ui/relative-time";
 import { useNow } from "../ui/use-now";
-
-export type TNetworkView = RouterOutputs["network"]["list"]["items"][number];
+import { hostObjectListInput, type THostObjectFilter } from "./host-object-filter";
+import { hostObjectApi, type THostObjectOf, type THostObjectUiKind } from "./host-object-kind";
+import styles from "./host-objects.module.css";
+import { UsedBy } from "./used-by";
 
 const PAGE_SIZE = 50;
 
-function useRemoveNetwork() {
+type TObject = THostObjectOf<THostObjectUiKind["noun"]>;
+
+function useRemoveHostObject(kind: THostObjectUiKind) {
   const trpc = useTRPC();
+  const api = hostObjectApi(trpc, kind.noun);
   const queryClient = useQueryClient();
-  const [target, setTarget] = useState<TNetworkView | null>(null);
+  const [target, setTarget] = useState<TObject | null>(null);
   const mutation = useMutation(
-    trpc.network.remove.mutationOptions({
-      onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.network.pathKey() }),
+    api.remove.mutationOptions({
+      onSettled: () => queryClient.invalidateQueries({ queryKey: api.pathKey() }),
     }),
   );
-  const remove = (network: TNetworkView) => {
-    if (!window.confirm(`Remove network ${network.name} on ${network.hostName}?`)) return;
-    setTarget(network);
-    mutation.mutate({ id: network.id });
+  const remove = (object: TObject) => {
+    const warning = kind.removeWarning ? ` ${kind.removeWarning}` : "";
+    if (!window.confirm(`Remove ${kind.noun} ${object.name} on ${object.hostName}?${warning}`)) return;
+    setTarget(object);
+    mutation.mutate({ id: object.id });
   };
   const removingId = mutation.isPending ? target?.id : undefined;
   const failure = mutation.error
-    ? `Could not remove network ${target?.name ?? ""}: ${errorMessage(mutation.error)}`
+    ? `Could not remove ${kind.noun} ${target?.name ?? ""}: ${errorMessage(mutation.error)}`
     : null;
   return { remove, removingId, failure, dismiss: mutation.reset };
 }
 
-export function NetworksList({
+export function HostObjectsList({
+  kind,
   filter,
   fixedHost = false,
   clearHref,
 }: {
+  kind: THostObjectUiKind;
   filter: THostObjectFilter;
   /** On a host's page: no Host column, and the empty state speaks of this host. */
   fixedHost?: boolean;
@@ -61,13 +64,14 @@ export function NetworksList({
   const now = useNow(30_000);
   const pages = useCursorPages();
   const list = useQuery(
-    trpc.network.list.queryOptions(
+    hostObjectApi(trpc, kind.noun).list.queryOptions(
       { ...hostObjectListInput(filter), cursor: pages.cursor, limit: PAGE_SIZE },
       { refetchInterval: 10_000, placeholderData: keepPreviousData },
     ),
   );
-  const removal = useRemoveNetwork();
-  const items = list.data?.items ?? [];
+  const removal = useRemoveHostObject(kind);
+  const items: readonly TObject[] = list.data?.items ?? [];
+  const { noun, plural } = kind;
 
   return (
     <>
@@ -81,10 +85,10 @@ export function NetworksList({
         </p>
       ) : null}
       {list.isPending ? (
-        <p className="muted">Loading networks…</p>
+        <p className="muted">{`Loading ${plural}…`}</p>
       ) : items.length === 0 && pages.page === 1 ? (
         filter.name.trim() !== "" || (!fixedHost && filter.hostId) ? (
-          <EmptyState title="No networks match these filters">
+          <EmptyState title={`No ${plural} match these filters`}>
             {clearHref ? (
               <p>
                 <Link href={clearHref}>Clear filters</Link>
@@ -92,10 +96,9 @@ export function NetworksList({
             ) : null}
           </EmptyState>
         ) : (
-          <EmptyState title={fixedHost ? "No networks on this host" : "No networks yet"}>
+          <EmptyState title={fixedHost ? `No ${plural} on this host` : `No ${plural} yet`}>
             <p>
-              {canOperate ? "Create one here, or run" : "Run"} a container with a network named in the run
-              form&apos;s Networks field: the agent creates it on the host the container lands on.
+              {canOperate ? "Create one here, or run" : "Run"} {kind.emptyHint}
             </p>
           </EmptyState>
         )
@@ -106,9 +109,7 @@ export function NetworksList({
               <tr>
                 <th scope="col">Name</th>
                 {fixedHost ? null : <th scope="col">Host</th>}
-                <th scope="col">Driver</th>
-                <th scope="col">Internal</th>
-                <th scope="col">Subnet</th>
+                {kind.headers}
                 <th scope="col">Used by</th>
                 <th scope="col">Created</th>
                 {canOperate ? (
@@ -119,34 +120,29 @@ export function NetworksList({
               </tr>
             </thead>
             <tbody>
-              {items.map((network) => (
-                <tr key={network.id} data-network-id={network.id} data-host-id={network.hostId}>
-                  <td className={`mono ${styles.name}`}>{network.name}</td>
+              {items.map((object) => (
+                <tr key={object.id} {...{ [`data-${noun}-id`]: object.id }} data-host-id={object.hostId}>
+                  <td className={`mono ${styles.name}`}>{object.name}</td>
                   {fixedHost ? null : (
                     <td className="nowrap">
-                      <Link href={`/hosts/${network.hostId}`}>{network.hostName}</Link>
+                      <Link href={`/hosts/${object.hostId}`}>{object.hostName}</Link>
                     </td>
                   )}
-                  <td>{network.driver}</td>
-                  <td>{network.internal ? "yes" : <span className="muted">no</span>}</td>
-                  <td className="mono nowrap">
-                    {network.subnet ?? <span className="muted">—</span>}
-                    {network.gateway ? <div className={styles.sub}>gateway {network.gateway}</div> : null}
-                  </td>
+                  {kind.cells(object)}
                   <td className={styles.usedBy}>
-                    <UsedBy containers={network.usedBy} />
+                    <UsedBy containers={object.usedBy} />
                   </td>
                   <td className="nowrap">
-                    <RelativeTime date={network.createdAt} now={now} />
+                    <RelativeTime date={object.createdAt} now={now} />
                   </td>
                   {canOperate ? (
                     <td className="actions">
                       <button
                         type="button"
                         className="button-small danger"
-                        disabled={removal.removingId === network.id}
-                        title={`Remove network ${network.name}`}
-                        onClick={() => removal.remove(network)}
+                        disabled={removal.removingId === object.id}
+                        title={`Remove ${noun} ${object.name}`}
+                        onClick={() => removal.remove(object)}
                       >
                         Remove
                       </button>
