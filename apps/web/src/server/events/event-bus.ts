@@ -165,11 +165,3 @@ export function getEventBus(): EventBus {
   globalBus[busKey] ??= createEventBus();
   return globalBus[busKey];
 }
-
-/** `bus.publish(…)` on the process's bus. */
-export const bus: EventBus = {
-  publish: (topic, payload) => getEventBus().publish(topic, payload),
-  subscribe: (topic, handler) => getEventBus().subscribe(topic, handler),
-  stream: (topic, signal, options) => getEventBus().stream(topic, signal, options),
-  subscriberCount: (topic) => getEventBus().subscriberCount(topic),
-};

@@ -7,7 +7,7 @@ import { eventViewSelect, type TEventRow } from "./event-view";
 
 export interface RecordEventOptions {
   db: PrismaClient | Prisma.TransactionClient;
-  /** Omitted inside a transaction: publish after it commits, with `publishEvent`. */
+  /** Omitted inside a transaction: the caller publishes the returned row once it committed. */
   bus?: { publish(topic: "event", payload: TEventRow): void } | undefined;
   kind: string;
   severity?: TEventSeverity;
