@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { expect, test } from "vitest";
-import { EnvError, loadEnv } from "./env";
+import { EnvError, inheritedEnv, loadDatabaseEnv, loadEnv } from "./env";
 
 test("defaults: port 3000 on all addresses, intervals and retention in milliseconds", () => {
   const env = loadEnv({});
@@ -57,4 +57,22 @@ test("every bad variable is named in one error", () => {
   );
   expect(() => loadEnv({ FLEET_PUBLIC_URL: "ftp://x" })).toThrow(/FLEET_PUBLIC_URL/);
   expect(() => loadEnv({ FLEET_HEARTBEAT_INTERVAL: "0s" })).toThrow(/must be longer than zero/);
+});
+
+test("the database's variables load alone: a setting only the central reads does not stop db:migrate", () => {
+  expect(loadDatabaseEnv({ FLEET_BOOTSTRAP_TOKEN: "short", DATABASE_URL: " " })).toEqual({
+    FLEET_DATA_DIR: "./.fleet",
+  });
+  expect(loadDatabaseEnv({ FLEET_DATA_DIR: "/srv/fleet", FLEET_EMBEDDED_DB_PORT: "15433" })).toEqual({
+    FLEET_DATA_DIR: "/srv/fleet",
+    FLEET_EMBEDDED_DB_PORT: 15433,
+  });
+  expect(() => loadDatabaseEnv({ FLEET_EMBEDDED_DB_PORT: "abc" })).toThrow(EnvError);
+});
+
+test("children inherit NODE_ENV and PATH and nothing else", () => {
+  expect(inheritedEnv({ NODE_ENV: "production", PATH: "/bin", PGPASSWORD: "secret" })).toEqual({
+    NODE_ENV: "production",
+    PATH: "/bin",
+  });
 });
