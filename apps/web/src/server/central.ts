@@ -6,6 +6,10 @@
  * that neither has to import the other. Procedures reach everything through
  * `ctx.services`; nothing here is a module global, so two servers in one test
  * process stay apart.
+ *
+ * May import: services, the gateway, events, db, and the wiring it builds
+ * parts of (`./prometheus`, `./uploads`, `./agent-endpoint`). Only the app
+ * server, tRPC's context type and tests import it.
  */
 import { type Clock, systemClock } from "@fleet/shared/clock";
 import { downloadsDirOf } from "./agent-endpoint/downloads";

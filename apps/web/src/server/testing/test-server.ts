@@ -3,7 +3,9 @@
  * off) against a test database, and tRPC clients that talk to it over HTTP
  * as a browser (cookie jar) or a program (bearer token) would.
  *
- * May import: the app server, db.ts, @trpc/client, superjson, pino.
+ * May import: anything of the central (it is test code): the app server, the
+ * composition root's options (`../central`), `../db/client`, @trpc/client,
+ * superjson, pino.
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
