@@ -38,8 +38,8 @@ import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db/clie
 import { migrate } from "@fleet/web/server/db/migrator";
 import { loadEnv } from "@fleet/web/server/env";
 import { FRAME_BURST, FRAME_RATE_PER_SECOND } from "@fleet/web/server/gateway/gateway-limits";
-import { generateToken, hashToken } from "@fleet/web/server/tokens";
 import type { MetricsService } from "@fleet/web/server/services/metrics/metrics-service";
+import { generateToken, hashToken } from "@fleet/web/server/tokens";
 import pg from "pg";
 import { pino } from "pino";
 import type { AgentWorkerCommand, AgentWorkerData, AgentWorkerReport } from "./agent-worker";
