@@ -8,7 +8,7 @@
 // one process (server.ts and the Next.js bundle); both copies must share it.
 
 import type { TContainerSample, THostSample } from "@fleet/shared/domain/metrics";
-import type { Event } from "../../generated/prisma/client";
+import type { TEventRow } from "./event-view";
 
 export interface LatestContainerSample {
   hostId: string;
@@ -36,7 +36,7 @@ export interface LiveMetrics {
  */
 export interface BusTopics {
   /** A row just stored in the Event table. */
-  event: Event;
+  event: TEventRow;
   /** Something about a host row changed (status, draining, capacity, labels, …). */
   "host.changed": { hostId: string };
   /** Something about a container row changed (state, placement, …). */
