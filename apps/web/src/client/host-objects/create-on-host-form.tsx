@@ -2,10 +2,29 @@
 // Create a volume or a network: on the host chosen here, or on the host whose
 // page this is. The engine on that host does the work, so offline hosts are
 // listed but cannot be chosen.
-import { type FormEvent, type ReactNode, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { type FormEvent, type ReactNode, useMemo, useState } from "react";
+import { useTRPC } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
-import { useHostChoices } from "./host-choices";
 import styles from "./host-objects.module.css";
+
+const HOST_CHOICES = 200;
+
+/** The first page of hosts, online ones first (the engine has to answer for the create to succeed). */
+function useHostChoices(enabled: boolean) {
+  const trpc = useTRPC();
+  const hosts = useQuery(
+    trpc.host.list.queryOptions({ limit: HOST_CHOICES }, { staleTime: 30_000, enabled }),
+  );
+  const choices = useMemo(
+    () =>
+      (hosts.data?.items ?? [])
+        .map((host) => ({ id: host.id, name: host.name, online: host.status === "online" }))
+        .sort((a, b) => Number(b.online) - Number(a.online)),
+    [hosts.data],
+  );
+  return { choices, error: hosts.error, isPending: hosts.isPending && enabled };
+}
 
 export function CreateOnHostForm({
   what,

@@ -6,7 +6,6 @@ import { useTRPC } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
 import { CreateOnHostForm } from "./create-on-host-form";
 import { hostObjectApi, type THostObjectOf, type THostObjectUiKind } from "./host-object-kind";
-import { RefreshFailures } from "./refresh-failures";
 
 export function CreateHostObject({ kind, fixedHostId }: { kind: THostObjectUiKind; fixedHostId?: string }) {
   const trpc = useTRPC();
@@ -83,11 +82,17 @@ export function RefreshHostObjectsButton({
   );
 }
 
+/** Why the refresh failed, or which hosts did not answer, each with why. */
 export function RefreshHostObjectsResult({ refresh }: { refresh: TRefresh }) {
+  const failed = (refresh.data?.hosts ?? []).filter((host) => !host.ok);
   return (
     <>
       <ErrorNote error={refresh.error} />
-      <RefreshFailures hosts={refresh.data?.hosts} />
+      {failed.length > 0 ? (
+        <p role="alert" className="error-note">
+          {failed.map((host) => `${host.hostName}: ${host.error ?? "did not answer"}`).join("\n")}
+        </p>
+      ) : null}
     </>
   );
 }

@@ -17,7 +17,6 @@ import { useNow } from "../ui/use-now";
 import { hostObjectListInput, type THostObjectFilter } from "./host-object-filter";
 import { hostObjectApi, type THostObjectOf, type THostObjectUiKind } from "./host-object-kind";
 import styles from "./host-objects.module.css";
-import { UsedBy } from "./used-by";
 
 const PAGE_SIZE = 50;
 
@@ -44,6 +43,21 @@ function useRemoveHostObject(kind: THostObjectUiKind) {
     ? `Could not remove ${kind.noun} ${target?.name ?? ""}: ${errorMessage(mutation.error)}`
     : null;
   return { remove, removingId, failure, dismiss: mutation.reset };
+}
+
+/** The containers that use an object, as links; stopped ones say so. */
+function UsedBy({ containers }: { containers: TObject["usedBy"] }) {
+  if (containers.length === 0) return <span className="muted">unused</span>;
+  return (
+    <span className="row" data-testid="used-by">
+      {containers.map((container) => (
+        <span key={container.id} className="nowrap">
+          <Link href={`/containers/${container.id}`}>{container.name}</Link>
+          {container.desiredState === "stopped" ? <span className="muted"> (stopped)</span> : null}
+        </span>
+      ))}
+    </span>
+  );
 }
 
 export function HostObjectsList({

@@ -2,7 +2,8 @@
 // The page of one kind (/volumes, /networks): refresh and create for
 // operators, filters kept in the query string, the fleet's list.
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
-import { Suspense, useCallback, useMemo } from "react";
+import { Suspense, useCallback, useMemo, useRef } from "react";
+import { HostSelect, useDebouncedText } from "../containers/container-filters";
 import { useCan } from "../session";
 import { PageHeader } from "../ui/page-header";
 import {
@@ -17,10 +18,44 @@ import {
   parseHostObjectFilter,
   type THostObjectFilter,
 } from "./host-object-filter";
-import { HostObjectFilters } from "./host-object-filters";
 import type { THostObjectUiKind } from "./host-object-kind";
 import styles from "./host-objects.module.css";
 import { HostObjectsList } from "./host-objects-list";
+
+/** A host select that applies at once and a name search that applies after a pause in typing. */
+function HostObjectFilters({
+  filter,
+  onChange,
+  label,
+}: {
+  filter: THostObjectFilter;
+  onChange: (filter: THostObjectFilter) => void;
+  /** What is filtered, for the search landmark: "volumes" or "networks". */
+  label: string;
+}) {
+  const current = useRef(filter);
+  current.current = filter;
+  const [name, setName] = useDebouncedText(filter.name, (text) =>
+    onChange({ ...current.current, name: text.trim() }),
+  );
+  return (
+    <search className="filters" aria-label={`Filter ${label}`}>
+      <HostSelect hostId={filter.hostId} onChange={(hostId) => onChange({ ...filter, hostId })} />
+      <label>
+        Name
+        <input
+          type="search"
+          value={name}
+          placeholder="part of a name"
+          maxLength={64}
+          autoComplete="off"
+          spellCheck={false}
+          onChange={(event) => setName(event.target.value)}
+        />
+      </label>
+    </search>
+  );
+}
 
 function HostObjectsPageBody({ kind }: { kind: THostObjectUiKind }) {
   const canOperate = useCan("operator");

@@ -11,7 +11,7 @@ import { hostObjectUsers, type THostObjectUser } from "./host-object-users";
 export type TDb = PrismaClient | Prisma.TransactionClient;
 type TGateway = Pick<AgentOperations, "request">;
 
-/** The where clauses the shared services write: every host-object table accepts them. */
+/** The where clauses the shared services write: any host-object table accepts them. */
 export interface THostObjectWhere {
   AND?: THostObjectWhere[];
   OR?: THostObjectWhere[];

@@ -1,12 +1,16 @@
 // Asks connected hosts' agents which objects of one kind their engines hold
 // and stores the answer. A host that cannot answer keeps its rows and is
-// reported as failed.
+// reported as failed. Storing brings the host's rows in line with the
+// listing: each listed object the kind stores is upserted (seen now) and the
+// rows of objects the engine no longer has are deleted, except those a
+// not-removed container on that host still uses (its agent creates the object
+// again when it starts it).
 import type { PrismaClient } from "../../db/client";
 import type { Logger } from "../../logger";
 import type { AgentOperations } from "../agent/agent-operations";
 import { hostsToRefresh, refreshEachHost, type THostRefreshOutcome } from "../host/refresh-each-host";
 import type { THostObjectItem, THostObjectKind, THostObjectSummary } from "./host-object-kind";
-import { storeHostObjects } from "./store-host-objects";
+import { namesInUseOnHost } from "./host-object-users";
 
 /** Asks one host and stores its answer; throws the agent's or the gateway's error. */
 export async function refreshHostObjectsOf<
@@ -45,4 +49,29 @@ export async function refreshHostObjects<
     what: options.kind.plural,
     refreshOne: (hostId) => refreshHostObjectsOf({ ...options, hostId }),
   });
+}
+
+/** Stores the host's objects; returns how many it holds that the kind stores. */
+export async function storeHostObjects<
+  TItem extends THostObjectItem,
+  TSummary extends THostObjectSummary,
+  TCreate extends object,
+>(options: {
+  db: PrismaClient;
+  kind: THostObjectKind<TItem, TSummary, TCreate>;
+  hostId: string;
+  listed: TSummary[];
+  now: Date;
+}): Promise<number> {
+  const { db, kind, hostId, now } = options;
+  const stored = options.listed.filter((summary) => kind.stores?.(summary) ?? true);
+  await db.$transaction(async (tx) => {
+    // Serialized with placement, which writes volume rows under the same host lock.
+    await tx.$queryRaw`SELECT 1 FROM hosts WHERE id = ${hostId} FOR UPDATE`;
+    const inUse = await namesInUseOnHost({ db: tx, kind, hostId });
+    const keep = [...new Set([...stored.map((summary) => summary.name), ...inUse])];
+    await kind.deleteMany(tx, { hostId, name: { notIn: keep } });
+    for (const summary of stored) await kind.upsert(tx, hostId, summary, now);
+  });
+  return stored.length;
 }

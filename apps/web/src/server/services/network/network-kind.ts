@@ -23,21 +23,15 @@ const networkSelect = {
   host: { select: { name: true } },
 } satisfies Prisma.HostNetworkSelect;
 
-export interface TNetworkItem {
-  id: string;
-  hostId: string;
-  hostName: string;
-  name: string;
-  driver: string;
-  internal: boolean;
-  subnet: string | null;
-  gateway: string | null;
-  createdAt: Date;
-  seenAt: Date | null;
-}
+type TNetworkRow = Prisma.HostNetworkGetPayload<{ select: typeof networkSelect }>;
 
 /** `internal`: no route out of the host. */
-export const networkKind: THostObjectKind<TNetworkItem, TNetworkSummary, { internal: boolean }, "network"> = {
+export const networkKind: THostObjectKind<
+  Omit<TNetworkRow, "host"> & { hostName: string },
+  TNetworkSummary,
+  { internal: boolean },
+  "network"
+> = {
   noun: "network",
   plural: "networks",
   find: async (db, args) =>

@@ -22,19 +22,6 @@ const volumeSelect = {
 
 type TVolumeRow = Prisma.HostVolumeGetPayload<{ select: typeof volumeSelect }>;
 
-/** A volume as the API shows it (with `usedBy`): size as a number, exact below 8 PiB. */
-export interface TVolumeItem {
-  id: string;
-  hostId: string;
-  hostName: string;
-  name: string;
-  driver: string;
-  sizeBytes: number | null;
-  labels: Record<string, string>;
-  createdAt: Date;
-  seenAt: Date | null;
-}
-
 function stringRecord(value: Prisma.JsonValue): Record<string, string> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
   return Object.fromEntries(
@@ -42,7 +29,8 @@ function stringRecord(value: Prisma.JsonValue): Record<string, string> {
   );
 }
 
-function volumeItem(row: TVolumeRow): TVolumeItem {
+/** Size as a number, exact below 8 PiB. */
+function volumeItem(row: TVolumeRow) {
   return {
     id: row.id,
     hostId: row.hostId,
@@ -56,7 +44,7 @@ function volumeItem(row: TVolumeRow): TVolumeItem {
   };
 }
 
-export const volumeKind: THostObjectKind<TVolumeItem, TVolumeSummary, object, "volume"> = {
+export const volumeKind: THostObjectKind<ReturnType<typeof volumeItem>, TVolumeSummary, object, "volume"> = {
   noun: "volume",
   plural: "volumes",
   find: async (db, args) =>
