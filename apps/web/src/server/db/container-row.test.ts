@@ -1,9 +1,16 @@
 import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import { makeContainerSpec } from "@fleet/shared/protocol/test-factories";
 import { describe, expect, it } from "vitest";
-import { containerSpecFromRow, type TDesiredContainerRow } from "./desired-state";
+import {
+  containerColumnsOf,
+  containerSpecFromRow,
+  readContainerRow,
+  type TContainerSpecRow,
+} from "./container-row";
 
 const MIB = 1024 * 1024;
+
+type TDesiredContainerRow = TContainerSpecRow & { id: string; name: string };
 
 function rowFrom(overrides: Partial<TDesiredContainerRow> = {}): TDesiredContainerRow {
   const spec = makeContainerSpec();
@@ -95,5 +102,53 @@ describe("containerSpecFromRow", () => {
     expect(!result.ok && result.error).toMatch(/reserved/);
     const badMemory = containerSpecFromRow(rowFrom({ memoryLimitBytes: 1024n, memoryRequestBytes: 0n }));
     expect(!badMemory.ok && badMemory.error).toMatch(/memoryLimitBytes/);
+  });
+});
+
+describe("readContainerRow", () => {
+  it("reads what containerColumnsOf wrote", () => {
+    const spec = makeContainerSpec();
+    const parts = {
+      image: spec.image,
+      command: ["sleep", "1"],
+      env: { A: "1" },
+      ports: spec.ports,
+      labels: { tier: "web" },
+      resources: spec.resources,
+      restartPolicy: { name: "on-failure" as const, maxRetries: 3 },
+      mounts: [{ type: "tmpfs" as const, target: "/scratch", sizeBytes: 16 * MIB }],
+      networks: ["backend"],
+    };
+    const columns = containerColumnsOf(parts);
+    // As Postgres gives the JSON back.
+    const stored = JSON.parse(JSON.stringify(columns.spec));
+    expect(readContainerRow({ ...columns, spec: stored })).toEqual(parts);
+  });
+
+  it("fills what an older row's JSON lacks with the same empty values as the strict reading", () => {
+    const row = rowFrom({ spec: {} });
+    const strict = containerSpecFromRow(row);
+    if (!strict.ok) throw new Error("row should be valid");
+    const { id: _id, name: _name, ...parts } = strict.spec;
+    expect(readContainerRow(row)).toEqual(parts);
+  });
+
+  it("keeps showing a row whose JSON the protocol no longer accepts, each bad part read as empty", () => {
+    const row = rowFrom({
+      spec: { command: "sleep 1", env: { A: 1 }, ports: [{ containerPort: "x" }], labels: { tier: "web" } },
+    });
+    expect(containerSpecFromRow(row).ok).toBe(false);
+    expect(readContainerRow(row)).toMatchObject({
+      command: null,
+      env: {},
+      ports: [],
+      labels: { tier: "web" },
+      mounts: [],
+      networks: [],
+    });
+    expect(readContainerRow(rowFrom({ spec: ["not", "an", "object"] }))).toMatchObject({
+      command: null,
+      env: {},
+    });
   });
 });

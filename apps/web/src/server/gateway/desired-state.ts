@@ -4,59 +4,20 @@
 // generation is raised in the same transaction that reads the set; the row
 // lock of that update orders concurrent pushes, so a higher generation never
 // carries an older set.
-import { type TContainerSpec, ZContainerSpec } from "@fleet/shared/domain/container-spec";
-import { describeIssues } from "@fleet/shared/protocol/frame";
 import { MAX_DESIRED_CONTAINERS, type TDesiredContainer } from "@fleet/shared/protocol/server-to-agent";
 import type { Prisma, PrismaClient } from "../db/client";
-import { resourcesOfRow, restartPolicyOfRow } from "../db/container-columns";
+import { containerSpecFromRow, containerSpecSelect } from "../db/container-row";
 import { readBindMountPrefixes } from "../db/setting-rows";
 
-export const desiredContainerSelect = {
+const desiredContainerSelect = {
   id: true,
   name: true,
-  image: true,
-  spec: true,
-  cpuRequestMillis: true,
-  cpuLimitMillis: true,
-  memoryRequestBytes: true,
-  memoryLimitBytes: true,
-  pidsRequest: true,
-  pidsLimit: true,
-  restartPolicy: true,
-  restartMaxRetries: true,
+  ...containerSpecSelect,
+  desiredState: true,
 } satisfies Prisma.ContainerSelect;
 
 /** Desired states whose containers stay on their host; `removed` ones leave the set. */
 const KEPT_ON_HOST = ["running", "stopped"] as const;
-
-export type TDesiredContainerRow = Prisma.ContainerGetPayload<{ select: typeof desiredContainerSelect }>;
-
-export type TSpecFromRow = { ok: true; spec: TContainerSpec } | { ok: false; error: string };
-
-/**
- * The spec the agent runs, from a container row: the `spec` JSON carries
- * command, env, ports and labels; the columns are the truth for identity,
- * image, resources and restart policy (the scheduler placed by them).
- */
-export function containerSpecFromRow(row: TDesiredContainerRow): TSpecFromRow {
-  const stored =
-    row.spec !== null && typeof row.spec === "object" && !Array.isArray(row.spec) ? row.spec : {};
-  const parsed = ZContainerSpec.safeParse({
-    command: null,
-    env: {},
-    ports: [],
-    labels: {},
-    ...stored,
-    id: row.id,
-    name: row.name,
-    image: row.image,
-    resources: resourcesOfRow(row),
-    restartPolicy: restartPolicyOfRow(row),
-  });
-  return parsed.success
-    ? { ok: true, spec: parsed.data }
-    : { ok: false, error: describeIssues(parsed.error.issues) };
-}
 
 export interface TDesiredSnapshot {
   generation: number;
@@ -97,7 +58,7 @@ export async function takeDesiredSnapshot(options: {
       ? []
       : await tx.container.findMany({
           where: { hostId, removedAt: null, desiredState: { in: [...KEPT_ON_HOST] } },
-          select: { ...desiredContainerSelect, desiredState: true },
+          select: desiredContainerSelect,
           orderBy: [{ createdAt: "asc" }, { id: "asc" }],
           take: MAX_DESIRED_CONTAINERS + 1,
         });

@@ -3,6 +3,7 @@
 // containers), change it and the host's allocation together, and apply the
 // effects (events, desired-set push) after commit.
 import type { Prisma, PrismaClient } from "../../db/client";
+import { containerSpecSelect } from "../../db/container-row";
 import { AppError } from "../../errors";
 import { PLACEMENT_TRANSACTION_OPTIONS } from "../placement/place-containers";
 import { applyPlacementEffects, type PlacementDeps, PlacementEffects } from "../placement/placement-effects";
@@ -18,18 +19,9 @@ export const lockedContainerSelect = {
   strategy: true,
   constraints: true,
   requestedAt: true,
-  image: true,
-  spec: true,
+  ...containerSpecSelect,
   desiredState: true,
   removedAt: true,
-  cpuRequestMillis: true,
-  cpuLimitMillis: true,
-  memoryRequestBytes: true,
-  memoryLimitBytes: true,
-  pidsRequest: true,
-  pidsLimit: true,
-  restartPolicy: true,
-  restartMaxRetries: true,
   host: { select: { name: true, removedAt: true } },
 } satisfies Prisma.ContainerSelect;
 

@@ -5,7 +5,7 @@ import { formatRestartPolicy, type TMount, type TPortMapping } from "@fleet/shar
 import { ZPublishedPort } from "@fleet/shared/protocol/agent-to-server";
 import { z } from "zod";
 import type { Prisma } from "../../db/client";
-import { readStoredSpec, templateOfRow } from "../placement/container-template";
+import { containerSpecSelect, readContainerRow } from "../../db/container-row";
 
 export const containerViewSelect = {
   id: true,
@@ -13,17 +13,8 @@ export const containerViewSelect = {
   deploymentId: true,
   replicaIndex: true,
   hostId: true,
-  image: true,
+  ...containerSpecSelect,
   imageDigest: true,
-  spec: true,
-  cpuRequestMillis: true,
-  cpuLimitMillis: true,
-  memoryRequestBytes: true,
-  memoryLimitBytes: true,
-  pidsRequest: true,
-  pidsLimit: true,
-  restartPolicy: true,
-  restartMaxRetries: true,
   desiredState: true,
   actualState: true,
   exitCode: true,
@@ -143,8 +134,8 @@ export function publishedPortsOf(row: Pick<TContainerRow, "publishedPorts" | "ac
 }
 
 export function toContainerView(row: TContainerRow): TContainerView {
-  const stored = readStoredSpec(row.spec);
-  const template = templateOfRow(row);
+  // Lenient: rows written by older versions are shown with what still reads.
+  const spec = readContainerRow(row);
   return {
     id: row.id,
     name: row.name,
@@ -157,15 +148,15 @@ export function toContainerView(row: TContainerRow): TContainerView {
     replicaIndex: row.replicaIndex,
     desiredState: row.desiredState,
     actualState: row.actualState,
-    command: stored.command,
-    envKeys: Object.keys(stored.env).sort(),
-    ports: stored.ports,
-    mounts: stored.mounts,
-    networks: stored.networks,
+    command: spec.command,
+    envKeys: Object.keys(spec.env).sort(),
+    ports: spec.ports,
+    mounts: spec.mounts,
+    networks: spec.networks,
     published: publishedPortsOf(row),
-    labels: stored.labels,
-    resources: template.resources,
-    restartPolicy: formatRestartPolicy(template.restartPolicy),
+    labels: spec.labels,
+    resources: spec.resources,
+    restartPolicy: formatRestartPolicy(spec.restartPolicy),
     exitCode: row.exitCode,
     oomKilled: row.oomKilled,
     oomKillCount: row.oomKillCount,

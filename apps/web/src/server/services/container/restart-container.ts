@@ -5,10 +5,9 @@
 // reconnecting agent still restarts it once, never twice. Kubernetes'
 // `rollout restart` works the same way (an annotation with the time).
 
-import type { Prisma } from "../../db/client";
+import { readStoredSpec, storedSpecJson } from "../../db/container-row";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../events/record-event";
-import { readStoredSpec } from "../placement/container-template";
 import { type ChangeContainerOptions, changeContainer } from "./container-lock";
 import { containerViewSelect, type TContainerView, toContainerView } from "./container-view";
 
@@ -28,10 +27,7 @@ export async function restartContainer(
     // Two restarts within one millisecond must still differ.
     const previous = Number(stored.labels[RESTARTED_AT_LABEL] ?? 0);
     const stamp = String(Math.max(now.getTime(), previous + 1));
-    const spec: Prisma.InputJsonObject = {
-      ...stored,
-      labels: { ...stored.labels, [RESTARTED_AT_LABEL]: stamp },
-    };
+    const spec = storedSpecJson({ ...stored, labels: { ...stored.labels, [RESTARTED_AT_LABEL]: stamp } });
     await tx.container.update({ where: { id }, data: { spec }, select: { id: true } });
     effects.events.push(
       await recordEvent({

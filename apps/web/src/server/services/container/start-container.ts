@@ -6,9 +6,9 @@
 // stopped engine container and starts that one again (a new one only if the
 // spec changed meanwhile).
 import { schedule } from "@fleet/shared/scheduler/schedule";
+import { readContainerRow } from "../../db/container-row";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../events/record-event";
-import { templateOfRow } from "../placement/container-template";
 import { allocateOnHost, takenByRow } from "../placement/host-allocation";
 import { placementRequestOf } from "../placement/place-containers";
 import { readSchedulerHost } from "../placement/placement-lock";
@@ -32,7 +32,7 @@ export async function startContainer(
       const host = await readSchedulerHost(tx, row.hostId);
       if (!host) throw new AppError("PRECONDITION_FAILED", `container ${row.name} has no host any more`);
       const result = schedule([{ ...host, online: true, draining: false }], {
-        ...placementRequestOf(templateOfRow(row), { strategy: "binpack", constraints: [] }),
+        ...placementRequestOf(readContainerRow(row), { strategy: "binpack", constraints: [] }),
       });
       if (!result.ok) {
         const reasons = result.rejected[0]?.reasons.join(", ") ?? result.message;

@@ -4,10 +4,11 @@
 // the agents replace the replicas on their hosts at the next desired set;
 // placement does not change (resources are the template's own).
 import type { Prisma } from "../../db/client";
+import { containerColumnsOf } from "../../db/container-row";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../events/record-event";
 import type { AgentOperations } from "../agent/agent-operations";
-import { containerColumnsOf, type TContainerTemplate } from "../placement/container-template";
+import type { TContainerTemplate } from "../placement/container-template";
 import type { RunPlacementOptions } from "../placement/place-containers";
 import { changeDeployment } from "./deployment-lock";
 import { templateOfDeployment } from "./deployment-view";

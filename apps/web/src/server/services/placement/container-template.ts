@@ -3,9 +3,7 @@
 // as its spec and stamps out replicas from it.
 import {
   type TMount,
-  type TPortMapping,
   type TResources,
-  type TRestartPolicy,
   ZContainerSpec,
   ZEnv,
   ZMount,
@@ -14,16 +12,10 @@ import {
   ZResources,
   ZRestartPolicy,
 } from "@fleet/shared/domain/container-spec";
-import { parseImageRef, ZImageRef } from "@fleet/shared/image-ref";
-import { type TLabels, ZLabels } from "@fleet/shared/label-selector";
+import { ZImageRef } from "@fleet/shared/image-ref";
+import { ZLabels } from "@fleet/shared/label-selector";
 import { z } from "zod";
-import type { Prisma } from "../../db/client";
-import {
-  resourcesOfRow,
-  restartPolicyOfRow,
-  type TResourceColumns,
-  type TRestartColumns,
-} from "../../db/container-columns";
+import type { TContainerSpecParts } from "../../db/container-row";
 
 export const ZContainerTemplate = z.object({
   image: ZImageRef,
@@ -38,20 +30,16 @@ export const ZContainerTemplate = z.object({
   networks: z.array(ZNetworkName).default([]),
 });
 
-export interface TContainerTemplate {
-  image: string;
-  /** null: the image's default command. */
-  command: string[] | null;
-  env: Record<string, string>;
-  ports: TPortMapping[];
-  labels: TLabels;
+/**
+ * The same shape as the parts a container row holds (`TContainerSpecParts`),
+ * so a row reads back as the template it was made from; a template is what a
+ * person chose, before any row exists.
+ */
+export interface TContainerTemplate extends TContainerSpecParts {
   /** Requests are already defaulted to limits (see `resourcesWithDefaultRequests`). */
   resources: TResources;
-  restartPolicy: TRestartPolicy;
   /** Named volumes, bind mounts (already checked against the allowed prefixes) and tmpfs mounts. */
   mounts: TMount[];
-  /** User-defined networks on the host to join. */
-  networks: string[];
 }
 
 // Any valid id and name: the template is checked as the whole spec the agent
@@ -86,68 +74,5 @@ export function resourcesWithDefaultRequests(given: {
     cpuRequestMillis: given.cpuRequestMillis ?? given.cpuLimitMillis ?? 0,
     memoryRequestBytes: given.memoryRequestBytes ?? given.memoryLimitBytes ?? 0,
     pidsRequest: given.pidsRequest ?? given.pidsLimit ?? 0,
-  };
-}
-
-/**
- * The container row's `spec` JSON: the parts without columns of their own.
- * The gateway rebuilds the agent's spec from it plus the columns.
- */
-export function storedSpecOf(template: TContainerTemplate): Prisma.InputJsonObject {
-  return {
-    command: template.command,
-    env: template.env,
-    ports: template.ports.map((port) => ({ ...port })),
-    labels: template.labels,
-    mounts: template.mounts.map((mount) => ({ ...mount })),
-    networks: [...template.networks],
-  };
-}
-
-/** The container row columns that come from a template. */
-export function containerColumnsOf(template: TContainerTemplate) {
-  const { resources, restartPolicy } = template;
-  return {
-    image: template.image,
-    // A reference with a digest runs exactly that digest (a pinned deployment's replicas).
-    imageDigest: parseImageRef(template.image).digest,
-    spec: storedSpecOf(template),
-    cpuRequestMillis: resources.cpuRequestMillis,
-    cpuLimitMillis: resources.cpuLimitMillis,
-    memoryRequestBytes: BigInt(resources.memoryRequestBytes),
-    memoryLimitBytes: resources.memoryLimitBytes === null ? null : BigInt(resources.memoryLimitBytes),
-    pidsRequest: resources.pidsRequest,
-    pidsLimit: resources.pidsLimit,
-    restartPolicy: restartPolicy.name === "on-failure" ? ("on_failure" as const) : restartPolicy.name,
-    restartMaxRetries: restartPolicy.maxRetries ?? null,
-  };
-}
-
-const ZStoredSpec = z.object({
-  command: z.array(z.string()).nullable().catch(null),
-  env: z.record(z.string(), z.string()).catch({}),
-  ports: z.array(ZPortMapping).catch([]),
-  labels: z.record(z.string(), z.string()).catch({}),
-  mounts: z.array(ZMount).catch([]),
-  networks: z.array(z.string()).catch([]),
-});
-
-/** The `spec` JSON of a container row, read leniently (a bad part reads as empty). */
-export function readStoredSpec(spec: unknown): z.infer<typeof ZStoredSpec> {
-  const parsed = ZStoredSpec.safeParse(spec ?? {});
-  return parsed.success
-    ? parsed.data
-    : { command: null, env: {}, ports: [], labels: {}, mounts: [], networks: [] };
-}
-
-/** A container row back into the template it was made from. */
-export function templateOfRow(
-  row: TResourceColumns & TRestartColumns & { image: string; spec: unknown },
-): TContainerTemplate {
-  return {
-    image: row.image,
-    ...readStoredSpec(row.spec),
-    resources: resourcesOfRow(row),
-    restartPolicy: restartPolicyOfRow(row),
   };
 }

@@ -2,7 +2,7 @@
 // there; these run inside the caller's transaction, after it locked the host row.
 import { effectiveRequests } from "@fleet/shared/scheduler/effective-requests";
 import type { ResourceAmounts } from "@fleet/shared/scheduler/types";
-import { resourcesOfRow, type TResourceColumns } from "../../db/container-columns";
+import { resourcesOfRow, type TResourceColumns } from "../../db/container-row";
 import type { TTransaction } from "./placement-lock";
 
 /** What a container row takes from its host: its effective requests. */

@@ -19,11 +19,12 @@ import type {
   PlacementSuccess,
 } from "@fleet/shared/scheduler/types";
 import type { PrismaClient } from "../../db/client";
+import { containerColumnsOf } from "../../db/container-row";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../events/record-event";
 import { assertTemplateBindMounts } from "./bind-mount-check";
 import { generateContainerName, liveNamesAmong } from "./container-names";
-import { containerColumnsOf, type TContainerTemplate } from "./container-template";
+import type { TContainerTemplate } from "./container-template";
 import { allocateOnHost } from "./host-allocation";
 import { applyPlacementEffects, type PlacementDeps, PlacementEffects } from "./placement-effects";
 import {

@@ -6,7 +6,7 @@ import { ClusterView } from "@fleet/shared/scheduler/cluster-view";
 import { usedHostPortsOf } from "@fleet/shared/scheduler/host-ports";
 import type { SchedulerHost, UsedHostPort } from "@fleet/shared/scheduler/types";
 import type { Prisma } from "../../db/client";
-import { readStoredSpec } from "./container-template";
+import { readStoredSpec } from "../../db/container-row";
 
 export type TTransaction = Prisma.TransactionClient;
 

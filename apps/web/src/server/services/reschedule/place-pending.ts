@@ -3,9 +3,9 @@
 
 import { effectiveRequests } from "@fleet/shared/scheduler/effective-requests";
 import { schedule } from "@fleet/shared/scheduler/schedule";
+import { readContainerRow } from "../../db/container-row";
 import { recordEvent } from "../../events/record-event";
 import { lockedContainerSelect } from "../container/container-lock";
-import { templateOfRow } from "../placement/container-template";
 import { allocateOnHost } from "../placement/host-allocation";
 import {
   parseConstraints,
@@ -47,7 +47,7 @@ export async function placePendingContainers(options: RunPlacementOptions): Prom
     });
     let placed = 0;
     for (const row of rows) {
-      const template = templateOfRow(row);
+      const template = readContainerRow(row);
       const request = placementRequestOf(template, {
         strategy: row.strategy,
         constraints: parseConstraints(row.constraints),

@@ -2,10 +2,10 @@
 // candidate hosts and the lost one, then the containers, marks each old copy
 // removed (releasing its allocation there) and places its replacement.
 import { schedule } from "@fleet/shared/scheduler/schedule";
+import { containerColumnsOf, readContainerRow } from "../../db/container-row";
 import { AppError } from "../../errors";
 import { recordEvent } from "../../events/record-event";
 import { lockedContainerSelect, type TLockedContainer } from "../container/container-lock";
-import { containerColumnsOf, templateOfRow } from "../placement/container-template";
 import { releaseOnHost, takenByRow } from "../placement/host-allocation";
 import {
   decisionOf,
@@ -44,7 +44,7 @@ async function replace(
   | { placed: false; containerId: string; message: string }
 > {
   const { tx, cluster, effects, now } = ctx;
-  const template = templateOfRow(old);
+  const template = readContainerRow(old);
   const request = placementRequestOf(template, {
     strategy: old.strategy,
     constraints: parseConstraints(old.constraints),
