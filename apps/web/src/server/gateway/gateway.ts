@@ -2,17 +2,21 @@
 // one way to talk to agents. It keeps one live connection per host (a new one
 // replaces the old), welcomes hosts, keeps their desired set pushed, records
 // what they report, brokers one-off operations and watches their liveness.
+// This file assembles those parts and owns what they share: the registry of
+// live connections, the background work close() waits for, and the API the
+// rest of the central calls. The hello lives in hello-handshake.ts, the frames
+// of a welcomed connection in session-frames.ts.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type Clock, systemClock } from "@fleet/shared/clock";
-import type { TAgentFrame, THelloFrame } from "@fleet/shared/protocol/agent-to-server";
 import type { TOperationInput, TOperationKind, TOperationResult } from "@fleet/shared/protocol/operations";
-import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
+import { MAX_FRAME_BYTES } from "@fleet/shared/protocol/version";
 import { WebSocketServer } from "ws";
 import { recordEvent } from "../events/record-event";
 import { AgentSession, type SessionHost } from "./agent-session";
-import { applyContainerStatus, recordAgentEvent } from "./container-status";
-import { recordAck, takeDesiredSnapshot } from "./desired-state";
+import { BackgroundWork } from "./background-work";
+import { createDesiredSender, type PushDesiredResult } from "./desired-push";
+import { takeDesiredSnapshot } from "./desired-state";
 import {
   BAD_FRAME_LIMIT,
   BAD_FRAME_WINDOW_MS,
@@ -25,15 +29,13 @@ import {
   RATE_LIMITED_FRAMES_BEFORE_CLOSE,
 } from "./gateway-limits";
 import type { GatewayOptions, GatewayTuning } from "./gateway-options";
-import { authenticateHello } from "./host-auth";
+import { createHelloHandshake, type HostConnectedHook } from "./hello-handshake";
 import { type HostOfflineHook, hostLivenessMonitor, prismaLivenessStore } from "./liveness";
 import { createOpBroker, OpError, type OpRequestOptions } from "./op-broker";
+import { createSessionFrameHandler } from "./session-frames";
 
 /** Sockets that have not said `hello` yet; more are refused at the upgrade. */
 const MAX_UNAUTHENTICATED_SESSIONS = 1000;
-/** The welcome's interval settings must lie in the protocol's range. */
-const MIN_INTERVAL_MS = 100;
-const MAX_INTERVAL_MS = 3_600_000;
 
 export const DEFAULT_GATEWAY_TUNING: GatewayTuning = {
   helloTimeoutMs: HELLO_TIMEOUT_MS,
@@ -44,14 +46,6 @@ export const DEFAULT_GATEWAY_TUNING: GatewayTuning = {
   rateLimitedFramesBeforeClose: RATE_LIMITED_FRAMES_BEFORE_CLOSE,
   lastSeenWriteIntervalMs: LAST_SEEN_WRITE_INTERVAL_MS,
 };
-
-export interface PushDesiredResult {
-  /** The generation the host's desired set now has (null: no such host). */
-  generation: number | null;
-  /** Whether it went out on a live connection (otherwise it goes out at the next welcome). */
-  sent: boolean;
-  containers: number;
-}
 
 export interface Gateway {
   /** For the HTTP server's `upgrade` event on `/agent`. */
@@ -84,12 +78,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-function clampInterval(ms: number): number {
-  return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.round(ms)));
-}
-
-export type HostConnectedHook = (host: { hostId: string; hostName: string }) => Promise<void>;
-
 function remoteAddressOf(req: IncomingMessage): string {
   return `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? "?"}`;
 }
@@ -114,7 +102,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sessions = new Set<AgentSession>();
   /** The one live, welcomed connection of each host. */
   const live = new Map<string, AgentSession>();
-  const background = new Set<Promise<unknown>>();
+  const background = new BackgroundWork(log);
   const connectedHooks = new Set<HostConnectedHook>();
   const broker = createOpBroker({ clock, log });
   const monitor = hostLivenessMonitor({
@@ -127,13 +115,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   let accepting = true;
   let started = false;
 
-  /** Work that outlives the frame that caused it; close() waits for it. */
-  function track(work: Promise<unknown>, what: string): void {
-    const guarded = work.catch((error: unknown) => log.error({ err: error }, `${what} failed`));
-    background.add(guarded);
-    void guarded.finally(() => background.delete(guarded));
-  }
-
   // A host silent while its socket stays open: drop the socket, the agent redials.
   monitor.onSilent((hostId) => {
     live.get(hostId)?.terminate();
@@ -143,190 +124,38 @@ export function createGateway(options: GatewayOptions): Gateway {
     disconnect(hostId, "host removed from the fleet", GATEWAY_CLOSE.hostRemoved);
   });
 
-  async function sendDesired(session: AgentSession): Promise<PushDesiredResult> {
-    const snapshot = await takeDesiredSnapshot({ db, hostId: session.hostId });
-    if (!snapshot) return { generation: null, sent: false, containers: 0 };
-    for (const invalid of snapshot.invalid) {
-      log.error(
-        { hostId: session.hostId, ...invalid },
-        "container left out of the desired set: invalid spec",
-      );
-      track(
-        recordEvent({
-          db,
-          bus,
-          kind: "container.invalid-spec",
-          severity: "error",
-          hostId: session.hostId,
-          containerId: invalid.containerId,
-          message: `container ${invalid.name} cannot be sent to its host: ${invalid.error}`,
-        }),
-        "recording an invalid spec",
-      );
-    }
-    const result = { generation: snapshot.generation, sent: false, containers: snapshot.containers.length };
-    if (snapshot.tooMany) {
-      // A cut set would make the agent remove the rest; keep the last one it has.
-      log.error({ hostId: session.hostId }, "desired set exceeds one frame; not sent");
-      return result;
-    }
-    // Two pushes may finish out of order; the agent must never see a generation go down.
-    if (session.closed || session.replaced || snapshot.generation <= session.lastSentGeneration)
-      return result;
-    const sent = session.send({
-      type: "desired",
-      generation: snapshot.generation,
-      containers: snapshot.containers,
-      bindMountPrefixes: snapshot.bindMountPrefixes,
-    });
-    if (sent) session.lastSentGeneration = snapshot.generation;
-    return { ...result, sent };
-  }
+  const sendDesired = createDesiredSender({ db, bus, log, background });
 
   const sessionHost: SessionHost = {
     clock,
     log,
     tuning,
-
-    async authenticate(session: AgentSession, hello: THelloFrame) {
-      const mismatch = AgentSession.protocolMismatch(hello);
-      if (mismatch) {
-        session.state = "refused";
-        session.sendError("version_mismatch", mismatch, "hello");
-        session.close(GATEWAY_CLOSE.versionMismatch, "protocol version mismatch");
-        return;
-      }
-      const outcome = await authenticateHello({ db, hello, now: new Date(clock.now()) });
-      if (!outcome.ok) {
-        session.state = "refused";
-        session.log.warn({ reason: outcome.message, auth: hello.auth.kind }, "agent refused");
-        session.sendError("unauthorized", outcome.message, "hello");
-        session.close(outcome.closeCode, outcome.message);
-        return;
-      }
-      for (const event of outcome.events) bus.publish("event", event);
-      bus.publish("host.changed", { hostId: outcome.hostId });
-      if (session.closed || !accepting) {
-        // Gone while we checked: the host counts as connected, then disconnected.
-        monitor.connected(outcome.hostId);
-        monitor.disconnected(outcome.hostId);
-        session.state = "refused";
-        track(
-          recordEvent({
-            db,
-            bus,
-            kind: "host.disconnected",
-            hostId: outcome.hostId,
-            message: `host ${outcome.hostName} disconnected before its welcome`,
-          }),
-          "recording a disconnect",
-        );
-        return;
-      }
-      const previous = live.get(outcome.hostId);
-      if (previous && previous !== session) {
-        previous.replaced = true;
-        previous.sendError("conflict", "a newer connection of this host took over");
-        previous.close(GATEWAY_CLOSE.replaced, "replaced");
-        session.log.info({ replaced: previous.connectionId }, "newer connection replaces the old one");
-      }
-      live.set(outcome.hostId, session);
-      session.becomeReady(outcome.hostId, outcome.hostName);
-      monitor.connected(outcome.hostId);
-      session.send({
-        type: "welcome",
-        protocolVersion: PROTOCOL_VERSION,
-        hostId: outcome.hostId,
-        ...(outcome.credential ? { credential: outcome.credential } : {}),
-        settings: {
-          metricsIntervalMs: clampInterval(env.FLEET_METRICS_INTERVAL),
-          heartbeatIntervalMs: clampInterval(env.FLEET_HEARTBEAT_INTERVAL),
-        },
-        serverTime: clock.now(),
-      });
-      session.log.info(
-        {
-          hostId: outcome.hostId,
-          name: outcome.hostName,
-          joined: outcome.joined,
-          agentVersion: hello.agentVersion,
-        },
-        outcome.joined ? "host joined" : "host connected",
-      );
-      // Always after a welcome: whatever changed while the host was away converges now.
-      await sendDesired(session);
-      const connected = { hostId: outcome.hostId, hostName: outcome.hostName };
-      if (session.hostAddress !== null) {
-        track(
-          db.host.updateMany({ where: { id: outcome.hostId }, data: { address: session.hostAddress } }),
-          "storing a host's address",
-        );
-      }
-      for (const hook of connectedHooks) track(hook(connected), "after-connect work");
-    },
-
+    authenticate: createHelloHandshake({
+      db,
+      env,
+      bus,
+      clock,
+      monitor,
+      live,
+      background,
+      accepting: () => accepting,
+      sendDesired,
+      connectedHooks,
+    }),
     received(hostId) {
       monitor.seen(hostId);
     },
-
-    async handleFrame(session, frame: Exclude<TAgentFrame, THelloFrame>) {
-      const hostId = session.hostId;
-      const now = new Date(clock.now());
-      switch (frame.type) {
-        case "heartbeat":
-          // The heartbeat repeats the last ack: it heals a lost `ack` frame.
-          if (frame.ackedGeneration !== null && frame.ackedGeneration > session.lastAckedGeneration) {
-            session.lastAckedGeneration = frame.ackedGeneration;
-            await recordAck({ db, hostId, generation: frame.ackedGeneration });
-          }
-          return;
-        case "ack":
-          if (frame.generation > session.lastAckedGeneration) session.lastAckedGeneration = frame.generation;
-          if (await recordAck({ db, hostId, generation: frame.generation })) {
-            bus.publish("host.changed", { hostId });
-          }
-          return;
-        case "container.status": {
-          const outcome = await applyContainerStatus({ db, bus, hostId, frame, now });
-          if (outcome === "not-on-host") {
-            session.log.debug(
-              { containerId: frame.containerId },
-              "status for a container not on this host ignored",
-            );
-          }
-          return;
-        }
-        case "metrics":
-          await metrics.ingest(hostId, frame);
-          return;
-        case "event":
-          await recordAgentEvent({ db, bus, hostId, frame, now });
-          return;
-        case "op.progress":
-          broker.handleProgress(session.connectionId, frame);
-          return;
-        case "op.result":
-          broker.handleResult(session.connectionId, frame);
-          return;
-        case "error":
-          // No answer: two peers answering each other's errors would loop.
-          session.log.warn(
-            { code: frame.code, message: frame.message, ref: frame.ref },
-            "agent reported an error",
-          );
-          return;
-      }
-    },
-
+    handleFrame: createSessionFrameHandler({ db, bus, metrics, clock, broker }),
     closed(session, code, reason) {
       sessions.delete(session);
       const hostId = session.hostIdOrNull;
       if (!hostId) return;
       broker.connectionClosed(session.connectionId, `host ${session.hostName || hostId} disconnected`);
+      // A replaced connection closing must not unregister the one that replaced it.
       if (live.get(hostId) !== session) return;
       live.delete(hostId);
       monitor.disconnected(hostId);
-      track(
+      background.track(
         recordEvent({
           db,
           bus,
@@ -432,7 +261,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       for (const session of all) session.close(GATEWAY_CLOSE.shutdown, "central shutting down");
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS + 500).unref());
       await Promise.race([Promise.all(all.map((session) => session.settled())), deadline]);
-      await Promise.race([Promise.all([...background]), deadline]);
+      await Promise.race([background.settled(), deadline]);
       await monitor.stop();
       wss.close();
     },

@@ -1,0 +1,77 @@
+// What a welcomed connection's frames do: acks and heartbeats move the host's
+// acknowledged generation, statuses and events become rows, metrics go to the
+// metrics service, operation frames to the broker. Frames arrive here one at a
+// time per connection, in order (agent-session.ts), so a status never
+// overtakes the one before it.
+import type { Clock } from "@fleet/shared/clock";
+import type { TAgentFrame, THelloFrame } from "@fleet/shared/protocol/agent-to-server";
+import type { PrismaClient } from "../db/client";
+import type { AgentSession } from "./agent-session";
+import { applyContainerStatus, recordAgentEvent } from "./container-status";
+import { recordAck } from "./desired-state";
+import type { GatewayBus, GatewayMetricsSink } from "./gateway-options";
+import type { OpBroker } from "./op-broker";
+
+export interface SessionFrameDeps {
+  db: PrismaClient;
+  bus: GatewayBus;
+  metrics: GatewayMetricsSink;
+  clock: Clock;
+  broker: Pick<OpBroker, "handleProgress" | "handleResult">;
+}
+
+export function createSessionFrameHandler(deps: SessionFrameDeps) {
+  const { db, bus, metrics, clock, broker } = deps;
+
+  return async function handleFrame(
+    session: AgentSession,
+    frame: Exclude<TAgentFrame, THelloFrame>,
+  ): Promise<void> {
+    const hostId = session.hostId;
+    const now = new Date(clock.now());
+    switch (frame.type) {
+      case "heartbeat":
+        // The heartbeat repeats the last ack: it heals a lost `ack` frame.
+        if (frame.ackedGeneration !== null && frame.ackedGeneration > session.lastAckedGeneration) {
+          session.lastAckedGeneration = frame.ackedGeneration;
+          await recordAck({ db, hostId, generation: frame.ackedGeneration });
+        }
+        return;
+      case "ack":
+        if (frame.generation > session.lastAckedGeneration) session.lastAckedGeneration = frame.generation;
+        if (await recordAck({ db, hostId, generation: frame.generation })) {
+          bus.publish("host.changed", { hostId });
+        }
+        return;
+      case "container.status": {
+        const outcome = await applyContainerStatus({ db, bus, hostId, frame, now });
+        if (outcome === "not-on-host") {
+          session.log.debug(
+            { containerId: frame.containerId },
+            "status for a container not on this host ignored",
+          );
+        }
+        return;
+      }
+      case "metrics":
+        await metrics.ingest(hostId, frame);
+        return;
+      case "event":
+        await recordAgentEvent({ db, bus, hostId, frame, now });
+        return;
+      case "op.progress":
+        broker.handleProgress(session.connectionId, frame);
+        return;
+      case "op.result":
+        broker.handleResult(session.connectionId, frame);
+        return;
+      case "error":
+        // No answer: two peers answering each other's errors would loop.
+        session.log.warn(
+          { code: frame.code, message: frame.message, ref: frame.ref },
+          "agent reported an error",
+        );
+        return;
+    }
+  };
+}
