@@ -14,7 +14,7 @@ import type {
 import { listHostObjects } from "../../services/host-object/list-host-objects";
 import { refreshHostObjects } from "../../services/host-object/refresh-host-objects";
 import { removeHostObject } from "../../services/host-object/remove-host-object";
-import { operatorProcedure, router, viewerProcedure } from "../../trpc";
+import { operatorProcedure, router, type TrpcContext, viewerProcedure } from "../../trpc";
 import {
   ZHostObjectRefreshOutcome,
   ZListHostObjectsInput,
@@ -46,6 +46,12 @@ export function hostObjectRouter<
     Record<TNoun, z.output<TZView>>,
     Record<TNoun, z.input<TZView>>
   >;
+  const agentDeps = (ctx: TrpcContext) => ({
+    db: ctx.db,
+    gateway: ctx.services.gateway,
+    now: () => new Date(ctx.clock.now()),
+    kind,
+  });
   return router({
     list: viewerProcedure
       .input(ZListHostObjectsInput)
@@ -60,11 +66,8 @@ export function hostObjectRouter<
       .mutation(async ({ ctx, input: parsed }) => {
         const input = parsed as z.output<TZCreateInput>;
         const created = await createHostObject({
-          db: ctx.db,
-          gateway: ctx.services.gateway,
+          ...agentDeps(ctx),
           bus: ctx.bus,
-          now: () => new Date(ctx.clock.now()),
-          kind,
           hostId: input.hostId,
           name: input.name,
           create: noun.createOptions(input),
@@ -78,11 +81,8 @@ export function hostObjectRouter<
       .output(z.object({ ok: z.literal(true) }))
       .mutation(async ({ ctx, input }) => {
         await removeHostObject({
-          db: ctx.db,
-          gateway: ctx.services.gateway,
+          ...agentDeps(ctx),
           bus: ctx.bus,
-          now: () => new Date(ctx.clock.now()),
-          kind,
           id: input.id,
           actorEmail: ctx.user.email,
         });
@@ -94,11 +94,8 @@ export function hostObjectRouter<
       .output(z.object({ hosts: z.array(ZHostObjectRefreshOutcome) }))
       .mutation(async ({ ctx, input }) => ({
         hosts: await refreshHostObjects({
-          db: ctx.db,
-          gateway: ctx.services.gateway,
-          kind,
+          ...agentDeps(ctx),
           log: ctx.log,
-          now: () => new Date(ctx.clock.now()),
           hostId: input.hostId,
         }),
       })),

@@ -78,6 +78,9 @@ export interface THostObjectKind<
   created?(options: TCreate): { adjective: string; data: Prisma.InputJsonObject };
 }
 
+/** Any kind, where its own types do not matter (refreshing, removing). */
+export type TSomeHostObjectKind = THostObjectKind<THostObjectItem, THostObjectSummary, never>;
+
 export type THostObjectView<TItem extends THostObjectItem> = TItem & { usedBy: THostObjectUser[] };
 
 /** The upsert arguments for a summary: the kind's columns, and the creation time when it is new. */

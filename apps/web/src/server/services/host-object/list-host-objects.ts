@@ -12,13 +12,9 @@ import {
   type THostObjectWhere,
 } from "./host-object-kind";
 
-export async function listHostObjects<
-  TItem extends THostObjectItem,
-  TSummary extends THostObjectSummary,
-  TCreate extends object,
->(options: {
+export async function listHostObjects<TItem extends THostObjectItem>(options: {
   db: TDb;
-  kind: THostObjectKind<TItem, TSummary, TCreate>;
+  kind: THostObjectKind<TItem, THostObjectSummary, never>;
   hostId?: string | undefined;
   /** Case-insensitive substring of the name. */
   name?: string | undefined;

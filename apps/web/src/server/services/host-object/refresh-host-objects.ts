@@ -9,35 +9,37 @@ import type { PrismaClient } from "../../db/client";
 import type { Logger } from "../../logger";
 import type { AgentOperations } from "../agent/agent-operations";
 import { hostsToRefresh, refreshEachHost, type THostRefreshOutcome } from "../host/refresh-each-host";
-import type { THostObjectItem, THostObjectKind, THostObjectSummary } from "./host-object-kind";
+import type { TSomeHostObjectKind } from "./host-object-kind";
 import { namesInUseOnHost } from "./host-object-users";
 
 /** Asks one host and stores its answer; throws the agent's or the gateway's error. */
-export async function refreshHostObjectsOf<
-  TItem extends THostObjectItem,
-  TSummary extends THostObjectSummary,
-  TCreate extends object,
->(options: {
+export async function refreshHostObjectsOf(options: {
   db: PrismaClient;
   gateway: Pick<AgentOperations, "request">;
-  kind: THostObjectKind<TItem, TSummary, TCreate>;
+  kind: TSomeHostObjectKind;
   hostId: string;
   now: () => Date;
 }): Promise<number> {
   const { db, kind, hostId } = options;
   const listed = await kind.agent.list(options.gateway, hostId);
-  return storeHostObjects({ db, kind, hostId, listed, now: options.now() });
+  const stored = listed.filter((summary) => kind.stores?.(summary) ?? true);
+  const now = options.now();
+  await db.$transaction(async (tx) => {
+    // Serialized with placement, which writes volume rows under the same host lock.
+    await tx.$queryRaw`SELECT 1 FROM hosts WHERE id = ${hostId} FOR UPDATE`;
+    const inUse = await namesInUseOnHost({ db: tx, kind, hostId });
+    const keep = [...new Set([...stored.map((summary) => summary.name), ...inUse])];
+    await kind.deleteMany(tx, { hostId, name: { notIn: keep } });
+    for (const summary of stored) await kind.upsert(tx, hostId, summary, now);
+  });
+  return stored.length;
 }
 
 /** One host (which must be connected) or every connected one. */
-export async function refreshHostObjects<
-  TItem extends THostObjectItem,
-  TSummary extends THostObjectSummary,
-  TCreate extends object,
->(options: {
+export async function refreshHostObjects(options: {
   db: PrismaClient;
   gateway: AgentOperations;
-  kind: THostObjectKind<TItem, TSummary, TCreate>;
+  kind: TSomeHostObjectKind;
   log: Pick<Logger, "warn">;
   now: () => Date;
   hostId?: string | undefined;
@@ -49,29 +51,4 @@ export async function refreshHostObjects<
     what: options.kind.plural,
     refreshOne: (hostId) => refreshHostObjectsOf({ ...options, hostId }),
   });
-}
-
-/** Stores the host's objects; returns how many it holds that the kind stores. */
-export async function storeHostObjects<
-  TItem extends THostObjectItem,
-  TSummary extends THostObjectSummary,
-  TCreate extends object,
->(options: {
-  db: PrismaClient;
-  kind: THostObjectKind<TItem, TSummary, TCreate>;
-  hostId: string;
-  listed: TSummary[];
-  now: Date;
-}): Promise<number> {
-  const { db, kind, hostId, now } = options;
-  const stored = options.listed.filter((summary) => kind.stores?.(summary) ?? true);
-  await db.$transaction(async (tx) => {
-    // Serialized with placement, which writes volume rows under the same host lock.
-    await tx.$queryRaw`SELECT 1 FROM hosts WHERE id = ${hostId} FOR UPDATE`;
-    const inUse = await namesInUseOnHost({ db: tx, kind, hostId });
-    const keep = [...new Set([...stored.map((summary) => summary.name), ...inUse])];
-    await kind.deleteMany(tx, { hostId, name: { notIn: keep } });
-    for (const summary of stored) await kind.upsert(tx, hostId, summary, now);
-  });
-  return stored.length;
 }

@@ -6,19 +6,15 @@ import { AppError } from "../../errors";
 import type { EventBus } from "../../events/event-bus";
 import { recordEvent } from "../../events/record-event";
 import { type AgentOperations, opFailureOf } from "../agent/agent-operations";
-import type { THostObjectItem, THostObjectKind, THostObjectSummary } from "./host-object-kind";
+import type { TSomeHostObjectKind } from "./host-object-kind";
 import { engineInUseMessage, hostObjectUsers, inUseMessage } from "./host-object-users";
 
-export async function removeHostObject<
-  TItem extends THostObjectItem,
-  TSummary extends THostObjectSummary,
-  TCreate extends object,
->(options: {
+export async function removeHostObject(options: {
   db: PrismaClient;
   gateway: AgentOperations;
   bus: Pick<EventBus, "publish">;
   now: () => Date;
-  kind: THostObjectKind<TItem, TSummary, TCreate>;
+  kind: TSomeHostObjectKind;
   id: string;
   actorEmail: string;
 }): Promise<void> {
