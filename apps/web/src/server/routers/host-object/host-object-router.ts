@@ -9,8 +9,8 @@ import type {
   THostObjectItem,
   THostObjectKind,
   THostObjectSummary,
-  THostObjectView,
 } from "../../services/host-object/host-object-kind";
+import type { THostObjectView } from "../../services/host-object/host-object-users";
 import { listHostObjects } from "../../services/host-object/list-host-objects";
 import { refreshHostObjects } from "../../services/host-object/refresh-host-objects";
 import { removeHostObject } from "../../services/host-object/remove-host-object";

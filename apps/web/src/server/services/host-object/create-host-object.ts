@@ -5,13 +5,8 @@ import type { EventBus } from "../../events/event-bus";
 import { recordEvent } from "../../events/record-event";
 import { type AgentOperations, opFailureOf } from "../agent/agent-operations";
 import { connectedHost } from "../host/connected-host";
-import {
-  findHostObjectViews,
-  type THostObjectItem,
-  type THostObjectKind,
-  type THostObjectSummary,
-  type THostObjectView,
-} from "./host-object-kind";
+import type { THostObjectItem, THostObjectKind, THostObjectSummary } from "./host-object-kind";
+import { findHostObjectViews, type THostObjectView } from "./host-object-users";
 import { refreshHostObjectsOf } from "./refresh-host-objects";
 
 export async function createHostObject<

@@ -6,7 +6,6 @@
 // new kind is one descriptor (and its agent operations).
 import type { Prisma, PrismaClient } from "../../db/client";
 import type { AgentOperations } from "../agent/agent-operations";
-import { hostObjectUsers, type THostObjectUser } from "./host-object-users";
 
 export type TDb = PrismaClient | Prisma.TransactionClient;
 type TGateway = Pick<AgentOperations, "request">;
@@ -81,8 +80,6 @@ export interface THostObjectKind<
 /** Any kind, where its own types do not matter (refreshing, removing). */
 export type TSomeHostObjectKind = THostObjectKind<THostObjectItem, THostObjectSummary, never>;
 
-export type THostObjectView<TItem extends THostObjectItem> = TItem & { usedBy: THostObjectUser[] };
-
 /** The upsert arguments for a summary: the kind's columns, and the creation time when it is new. */
 export function upsertHostObject<TData extends object>(
   hostId: string,
@@ -100,19 +97,4 @@ export function upsertHostObject<TData extends object>(
     },
     update: data,
   };
-}
-
-/** Items with the not-removed containers on their host that use each. */
-export async function findHostObjectViews<TItem extends THostObjectItem>(options: {
-  db: TDb;
-  kind: THostObjectNoun & {
-    find(db: TDb, args: { where: THostObjectWhere; take?: number }): Promise<TItem[]>;
-  };
-  where: THostObjectWhere;
-  take?: number;
-}): Promise<THostObjectView<TItem>[]> {
-  const { db, kind } = options;
-  const items = await kind.find(db, { where: options.where, take: options.take });
-  const users = await hostObjectUsers({ db, kind, ids: items.map((item) => item.id) });
-  return items.map((item) => ({ ...item, usedBy: users.get(item.id) ?? [] }));
 }

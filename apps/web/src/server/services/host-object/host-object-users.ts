@@ -1,9 +1,10 @@
-// Which not-removed containers use a host's volumes or networks. A container's
+// Which not-removed containers use a host's objects (volumes, networks), and
+// the objects as the API shows them, with those users. A container's
 // spec is JSON; jsonb containment finds the ones naming an object of the same
 // host, as its kind says (`spec->'mounts' @> [{"type":"volume","source":name}]`,
 // `spec->'networks' @> [name]`).
 import type { Prisma, PrismaClient } from "../../db/client";
-import type { THostObjectNoun } from "./host-object-kind";
+import type { TDb, THostObjectItem, THostObjectNoun, THostObjectWhere } from "./host-object-kind";
 
 export interface THostObjectUser {
   id: string;
@@ -99,4 +100,21 @@ export function inUseMessage(
   users: THostObjectUser[],
 ) {
   return `${kind.noun} ${name} on ${hostName} is used by ${users.map((user) => user.name).join(", ")}: remove those containers first`;
+}
+
+export type THostObjectView<TItem extends THostObjectItem> = TItem & { usedBy: THostObjectUser[] };
+
+/** Items with the not-removed containers on their host that use each. */
+export async function findHostObjectViews<TItem extends THostObjectItem>(options: {
+  db: TDb;
+  kind: THostObjectNoun & {
+    find(db: TDb, args: { where: THostObjectWhere; take?: number }): Promise<TItem[]>;
+  };
+  where: THostObjectWhere;
+  take?: number;
+}): Promise<THostObjectView<TItem>[]> {
+  const { db, kind } = options;
+  const items = await kind.find(db, { where: options.where, take: options.take });
+  const users = await hostObjectUsers({ db, kind, ids: items.map((item) => item.id) });
+  return items.map((item) => ({ ...item, usedBy: users.get(item.id) ?? [] }));
 }

@@ -2,15 +2,14 @@
 // them up to date), ordered by host name then name, a page at a time.
 
 import { afterHostObjectCursor, decodeHostObjectCursor, encodeHostObjectCursor } from "./host-object-cursor";
-import {
-  findHostObjectViews,
-  type TDb,
-  type THostObjectItem,
-  type THostObjectKind,
-  type THostObjectSummary,
-  type THostObjectView,
-  type THostObjectWhere,
+import type {
+  TDb,
+  THostObjectItem,
+  THostObjectKind,
+  THostObjectSummary,
+  THostObjectWhere,
 } from "./host-object-kind";
+import { findHostObjectViews, type THostObjectView } from "./host-object-users";
 
 export async function listHostObjects<TItem extends THostObjectItem>(options: {
   db: TDb;
