@@ -115,7 +115,8 @@ export function hostObjectGroup<T extends THostObject>(kind: THostObjectCliKind<
     async run(context, { values }) {
       const name = nameFilter(values.filter, `${noun} ls`);
       const { client } = await context.session();
-      const objects = await listHostObjects(client, kind, { host: values.host, name });
+      const hostId = values.host ? (await resolveHost(client, values.host)).id : undefined;
+      const objects = await listHostObjects(client, kind, { hostId, name });
       const { stdout } = context.io;
       if (values.json) println(stdout, JSON.stringify(objects, null, 2));
       else if (values.quiet) for (const object of objects) println(stdout, object.name);
@@ -165,15 +166,15 @@ export function nameFilter(filters: readonly string[] | undefined, command: stri
   return name;
 }
 
-export async function listHostObjects<T extends THostObject>(
+/** Every page of the list. */
+function listHostObjects<T extends THostObject>(
   client: FleetClient,
   kind: THostObjectCliKind<T>,
-  filter: { host?: string | undefined; name?: string | undefined },
+  filter: { hostId?: string | undefined; name?: string | undefined },
 ): Promise<T[]> {
-  const hostId = filter.host ? (await resolveHost(client, filter.host)).id : undefined;
   return collectPages((cursor) =>
     kind.list(client, {
-      ...(hostId ? { hostId } : {}),
+      ...(filter.hostId ? { hostId: filter.hostId } : {}),
       ...(filter.name ? { name: filter.name } : {}),
       cursor,
       limit: PAGE_SIZE,
@@ -219,43 +220,24 @@ export function checkedName(name: string, schema: TNameSchema, what: string, com
   return name;
 }
 
-/** `rm` for volumes and networks: prints each name removed; each failure on stderr; exit of the first. */
-export async function removeHostObjects<T extends THostObject>(
+/** `rm`: prints each name removed; each failure on stderr; exit of the first. */
+async function removeHostObjects<T extends THostObject>(
   context: CommandContext,
   kind: THostObjectCliKind<T>,
   refs: readonly string[],
   host: string | undefined,
 ): Promise<number> {
   const { client } = await context.session();
-  const hostObject = host ? await resolveHost(client, host) : undefined;
-  const candidates = (
-    await Promise.all(
-      [...new Set(refs)].map((ref) =>
-        collectPages((cursor) =>
-          kind.list(client, {
-            ...(hostObject ? { hostId: hostObject.id } : {}),
-            name: ref,
-            cursor,
-            limit: PAGE_SIZE,
-          }),
-        ),
-      ),
-    )
-  ).flat();
-  const targets = pickRemoveTargets(kind.noun, refs, candidates, hostObject?.name);
-  return forEachTarget(context, targets, (object) => kind.remove(client, object.id));
-}
-
-async function forEachTarget<T extends THostObject>(
-  context: CommandContext,
-  targets: readonly TRemoveTarget<T>[],
-  act: (object: T) => Promise<unknown>,
-): Promise<number> {
+  const onHost = host ? await resolveHost(client, host) : undefined;
+  const candidates = await Promise.all(
+    [...new Set(refs)].map((ref) => listHostObjects(client, kind, { hostId: onHost?.id, name: ref })),
+  );
+  const targets = pickRemoveTargets(kind.noun, refs, candidates.flat(), onHost?.name);
   let exitCode: number = EXIT.ok;
   for (const target of targets) {
     try {
       if ("missing" in target) throw new CliError(target.missing, EXIT.notFound);
-      await act(target.object);
+      await kind.remove(client, target.object.id);
       println(context.io.stdout, target.ref);
     } catch (error) {
       const failure = toCliError(error, context.url ?? "the central");
