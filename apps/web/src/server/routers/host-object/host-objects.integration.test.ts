@@ -211,6 +211,11 @@ describe("host objects", () => {
     expect(trpcErrorCode(await viewer.network.remove.mutate({ id: back!.id }).catch((e) => e))).toBe(
       "FORBIDDEN",
     );
+    // The engine lost it, but the container's agent makes it again: the row stays, with its user.
+    engines["objects-a"].networks.delete("back");
+    await operator.network.refresh.mutate({ hostId: hostA() });
+    const kept = await viewer.network.list.query({ name: "back" });
+    expect(kept.items.map((item) => item.usedBy.map((user) => user.name))).toEqual([[run.container.name]]);
 
     const [byHand] = (await viewer.volume.list.query({ name: "by-hand" })).items;
     engines["objects-a"].volumes.delete("by-hand");

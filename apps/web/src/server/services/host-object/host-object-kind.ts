@@ -37,16 +37,16 @@ export interface THostObjectSummary {
   createdAt: string | null;
 }
 
-/** What the SQL about users of an object needs: the noun for messages and the kind's SQL. */
+/** What the queries about users of an object need: the noun for messages and the kind's SQL. */
 export interface THostObjectNoun {
   /** One word, in messages and event kinds (`volume.removed`). */
   noun: string;
-  /** Raw SQL for the users of an object, which containers' JSON specs name. */
   sql: {
     table: Prisma.Sql;
-    /** Whether container `c` uses object `o` (jsonb containment). */
-    uses: Prisma.Sql;
-    /** A subquery: the names container `c` uses, one row each, as `name`. */
+    /**
+     * The names container `c` uses, as a subquery with a `name` column,
+     * read from its JSON spec. Finding users and in-use names goes through it.
+     */
     usedNames: Prisma.Sql;
   };
 }

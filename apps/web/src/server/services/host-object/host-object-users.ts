@@ -1,8 +1,7 @@
 // Which not-removed containers use a host's objects (volumes, networks), and
-// the objects as the API shows them, with those users. A container's
-// spec is JSON; jsonb containment finds the ones naming an object of the same
-// host, as its kind says (`spec->'mounts' @> [{"type":"volume","source":name}]`,
-// `spec->'networks' @> [name]`).
+// the objects as the API shows them, with those users. A container's spec is
+// JSON; the kind says which names in it are objects it uses (a volume mount's
+// source, a network).
 import type { Prisma, PrismaClient } from "../../db/client";
 import type { TDb, THostObjectItem, THostObjectNoun, THostObjectWhere } from "./host-object-kind";
 
@@ -34,7 +33,7 @@ export async function hostObjectUsers(options: {
     SELECT o.id AS object_id, c.id, c.name, c.desired_state::text AS desired_state
     FROM ${kind.sql.table} o
     JOIN containers c ON c.host_id = o.host_id AND c.removed_at IS NULL AND c.desired_state <> 'removed'
-      AND ${kind.sql.uses}
+      AND o.name IN (SELECT u.name FROM (${kind.sql.usedNames}) u)
     WHERE o.id = ANY(${[...ids]}::text[])
     ORDER BY c.name, c.id`;
   for (const row of rows) {
@@ -55,7 +54,7 @@ async function usersBeingRemoved(options: { db: TQueryClient; kind: THostObjectN
   const rows = await db.$queryRaw<{ name: string }[]>`
     SELECT c.name FROM ${kind.sql.table} o
     JOIN containers c ON c.host_id = o.host_id AND c.desired_state = 'removed' AND c.actual_state <> 'removed'
-      AND ${kind.sql.uses}
+      AND o.name IN (SELECT u.name FROM (${kind.sql.usedNames}) u)
     WHERE o.id = ${id}
     ORDER BY c.name`;
   return rows.map((row) => row.name);

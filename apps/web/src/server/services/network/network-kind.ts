@@ -52,7 +52,6 @@ export const networkKind: THostObjectKind<
     ),
   sql: {
     table: Prisma.sql`host_networks`,
-    uses: Prisma.sql`c.spec->'networks' @> jsonb_build_array(o.name)`,
     usedNames: Prisma.sql`
       SELECT n #>> '{}' AS name
       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(c.spec->'networks') = 'array'

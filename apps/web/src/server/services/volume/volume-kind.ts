@@ -63,7 +63,6 @@ export const volumeKind: THostObjectKind<ReturnType<typeof volumeItem>, TVolumeS
     ),
   sql: {
     table: Prisma.sql`host_volumes`,
-    uses: Prisma.sql`c.spec->'mounts' @> jsonb_build_array(jsonb_build_object('type', 'volume', 'source', o.name))`,
     usedNames: Prisma.sql`
       SELECT m->>'source' AS name
       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(c.spec->'mounts') = 'array'
