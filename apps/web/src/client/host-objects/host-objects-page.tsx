@@ -6,8 +6,8 @@ import { Suspense, useCallback, useMemo, useRef } from "react";
 import { HostSelect, useDebouncedText } from "../containers/container-filters";
 import { useCan } from "../session";
 import { PageHeader } from "../ui/page-header";
+import { CreateHostObject } from "./create-host-object";
 import {
-  CreateHostObject,
   RefreshHostObjectsButton,
   RefreshHostObjectsResult,
   useRefreshHostObjects,

@@ -2,8 +2,8 @@
 // One kind's objects on a host's page, with create and remove for operators.
 import Link from "next/link";
 import { useCan } from "../session";
+import { CreateHostObject } from "./create-host-object";
 import {
-  CreateHostObject,
   RefreshHostObjectsButton,
   RefreshHostObjectsResult,
   useRefreshHostObjects,
