@@ -38,7 +38,7 @@ export interface THostObjectSummary {
 }
 
 /** What the queries about users of an object need: the noun for messages and the kind's SQL. */
-export interface THostObjectNoun {
+export interface THostObjectKindBase {
   /** One word, in messages and event kinds (`volume.removed`). */
   noun: string;
   sql: {
@@ -56,7 +56,7 @@ export interface THostObjectKind<
   TSummary extends THostObjectSummary,
   TCreate extends object,
   TNoun extends string = string,
-> extends THostObjectNoun {
+> extends THostObjectKindBase {
   noun: TNoun;
   /** For messages about refreshing: "volumes". */
   plural: string;

@@ -3,7 +3,7 @@
 // JSON; the kind says which names in it are objects it uses (a volume mount's
 // source, a network).
 import type { Prisma, PrismaClient } from "../../db/client";
-import type { TDb, THostObjectItem, THostObjectNoun, THostObjectWhere } from "./host-object-kind";
+import type { TDb, THostObjectItem, THostObjectKindBase, THostObjectWhere } from "./host-object-kind";
 
 export interface THostObjectUser {
   id: string;
@@ -23,7 +23,7 @@ interface TUserRow {
 /** The users of each object row, by row id; ids without users are absent. */
 export async function hostObjectUsers(options: {
   db: TQueryClient;
-  kind: THostObjectNoun;
+  kind: THostObjectKindBase;
   ids: readonly string[];
 }): Promise<Map<string, THostObjectUser[]>> {
   const { db, kind, ids } = options;
@@ -49,7 +49,7 @@ export async function hostObjectUsers(options: {
  * the agent has not yet reported gone: the engine still holds them for a
  * moment, so it refuses to remove the object meanwhile.
  */
-async function usersBeingRemoved(options: { db: TQueryClient; kind: THostObjectNoun; id: string }) {
+async function usersBeingRemoved(options: { db: TQueryClient; kind: THostObjectKindBase; id: string }) {
   const { db, kind, id } = options;
   const rows = await db.$queryRaw<{ name: string }[]>`
     SELECT c.name FROM ${kind.sql.table} o
@@ -63,7 +63,7 @@ async function usersBeingRemoved(options: { db: TQueryClient; kind: THostObjectN
 /** The engine refused to remove the object because something still uses it: say what, in words. */
 export async function engineInUseMessage(options: {
   db: TQueryClient;
-  kind: THostObjectNoun;
+  kind: THostObjectKindBase;
   id: string;
   name: string;
   hostName: string;
@@ -80,7 +80,7 @@ export async function engineInUseMessage(options: {
 /** The names that a not-removed container on the host uses. */
 export async function namesInUseOnHost(options: {
   db: TQueryClient;
-  kind: THostObjectNoun;
+  kind: THostObjectKindBase;
   hostId: string;
 }): Promise<Set<string>> {
   const { db, kind, hostId } = options;
@@ -93,7 +93,7 @@ export async function namesInUseOnHost(options: {
 
 /** `volume data on host-a is used by web-1, db-1: remove those containers first` */
 export function inUseMessage(
-  kind: THostObjectNoun,
+  kind: THostObjectKindBase,
   name: string,
   hostName: string,
   users: THostObjectUser[],
@@ -106,7 +106,7 @@ export type THostObjectView<TItem extends THostObjectItem> = TItem & { usedBy: T
 /** Items with the not-removed containers on their host that use each. */
 export async function findHostObjectViews<TItem extends THostObjectItem>(options: {
   db: TDb;
-  kind: THostObjectNoun & {
+  kind: THostObjectKindBase & {
     find(db: TDb, args: { where: THostObjectWhere; take?: number }): Promise<TItem[]>;
   };
   where: THostObjectWhere;
