@@ -6,7 +6,7 @@ import { recordEvent } from "../../events/record-event";
 import { type AgentOperations, opFailureOf } from "../agent/agent-operations";
 import { connectedHost } from "../host/connected-host";
 import type { THostObjectItem, THostObjectKind, THostObjectSummary } from "./host-object-kind";
-import { findHostObjectViews, type THostObjectView } from "./host-object-users";
+import { type THostObjectView, withUsers } from "./host-object-users";
 import { refreshHostObjectsOf } from "./refresh-host-objects";
 
 export async function createHostObject<
@@ -48,7 +48,7 @@ export async function createHostObject<
     data: { [kind.noun]: name, ...data, by: options.actorEmail },
     ts: now,
   });
-  const [view] = await findHostObjectViews({ db, kind, where: { hostId: host.id, name } });
+  const [view] = await withUsers(db, kind, await kind.find(db, { where: { hostId: host.id, name } }));
   if (!view) throw new Error(`the ${kind.noun} row just written is missing`);
   return view;
 }

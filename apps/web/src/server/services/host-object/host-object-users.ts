@@ -3,7 +3,7 @@
 // JSON; the kind says which names in it are objects it uses (a volume mount's
 // source, a network).
 import type { Prisma, PrismaClient } from "../../db/client";
-import type { TDb, THostObjectItem, THostObjectKindBase, THostObjectWhere } from "./host-object-kind";
+import type { THostObjectItem, THostObjectKindBase } from "./host-object-kind";
 
 export interface THostObjectUser {
   id: string;
@@ -104,16 +104,11 @@ export function inUseMessage(
 export type THostObjectView<TItem extends THostObjectItem> = TItem & { usedBy: THostObjectUser[] };
 
 /** Items with the not-removed containers on their host that use each. */
-export async function findHostObjectViews<TItem extends THostObjectItem>(options: {
-  db: TDb;
-  kind: THostObjectKindBase & {
-    find(db: TDb, args: { where: THostObjectWhere; take?: number }): Promise<TItem[]>;
-  };
-  where: THostObjectWhere;
-  take?: number;
-}): Promise<THostObjectView<TItem>[]> {
-  const { db, kind } = options;
-  const items = await kind.find(db, { where: options.where, take: options.take });
+export async function withUsers<TItem extends THostObjectItem>(
+  db: TQueryClient,
+  kind: THostObjectKindBase,
+  items: TItem[],
+): Promise<THostObjectView<TItem>[]> {
   const users = await hostObjectUsers({ db, kind, ids: items.map((item) => item.id) });
   return items.map((item) => ({ ...item, usedBy: users.get(item.id) ?? [] }));
 }

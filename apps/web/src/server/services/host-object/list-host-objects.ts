@@ -9,7 +9,7 @@ import type {
   THostObjectSummary,
   THostObjectWhere,
 } from "./host-object-kind";
-import { findHostObjectViews, type THostObjectView } from "./host-object-users";
+import { type THostObjectView, withUsers } from "./host-object-users";
 
 export async function listHostObjects<TItem extends THostObjectItem>(options: {
   db: TDb;
@@ -24,16 +24,12 @@ export async function listHostObjects<TItem extends THostObjectItem>(options: {
   if (options.hostId) and.push({ hostId: options.hostId });
   if (options.name) and.push({ name: { contains: options.name, mode: "insensitive" } });
   if (options.cursor) and.push(afterHostObjectCursor(decodeHostObjectCursor(options.cursor)));
-  const rows = await findHostObjectViews({
-    db: options.db,
-    kind: options.kind,
-    where: { AND: and },
-    take: options.limit + 1,
-  });
+  const { db, kind } = options;
+  const rows = await kind.find(db, { where: { AND: and }, take: options.limit + 1 });
   const page = rows.slice(0, options.limit);
   const last = page.at(-1);
   return {
-    items: page,
+    items: await withUsers(db, kind, page),
     nextCursor:
       rows.length > options.limit && last
         ? encodeHostObjectCursor({ hostName: last.hostName, name: last.name, id: last.id })
