@@ -28,7 +28,7 @@ export interface TListQuery {
 
 /** What differs between `fleet volume` and `fleet network`: the API, the columns and the words. */
 export interface THostObjectCliKind<T extends THostObject> {
-  noun: "volume" | "network";
+  noun: string;
   plural: string;
   /** The group's line in `fleet --help`. */
   summary: string;
