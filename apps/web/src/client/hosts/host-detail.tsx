@@ -15,7 +15,8 @@ import {
   formatPercent,
   formatRelative,
 } from "../format";
-import { HostNetworks } from "../networks/host-networks";
+import { HostObjectsSection } from "../host-objects/host-objects-section";
+import { networkUiKind } from "../networks/network-kind";
 import { useTRPC } from "../trpc";
 import { CopyButton } from "../ui/copy-button";
 import { ErrorNote } from "../ui/error-note";
@@ -24,7 +25,7 @@ import { Stat } from "../ui/stat";
 import { StatusBadge } from "../ui/status-badge";
 import { useNow } from "../ui/use-now";
 import { freshSample, useLiveMetrics } from "../use-live-metrics";
-import { HostVolumes } from "../volumes/host-volumes";
+import { volumeUiKind } from "../volumes/volume-kind";
 import { AgentVersion, UpgradeAgentButton } from "./agent-upgrade";
 import { HostActionButtons, useHostActions } from "./host-actions";
 import { HostCharts } from "./host-charts";
@@ -93,8 +94,8 @@ export function HostDetail({ hostId }: { hostId: string }) {
       <HostCharts hostId={hostId} live={live} />
       <HostContainers hostId={hostId} live={live} />
       <HostImages hostId={hostId} />
-      <HostVolumes hostId={hostId} />
-      <HostNetworks hostId={hostId} />
+      <HostObjectsSection kind={volumeUiKind} hostId={hostId} />
+      <HostObjectsSection kind={networkUiKind} hostId={hostId} />
       <HostEvents hostId={hostId} />
     </>
   );

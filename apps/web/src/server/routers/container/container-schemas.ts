@@ -1,24 +1,6 @@
 import { ZMount, ZPortMapping, ZProtocol } from "@fleet/shared/domain/container-spec";
 import { ZContainerState, ZDesiredState } from "@fleet/shared/domain/container-state";
 import { z } from "zod";
-import { ZRowId } from "../common-schemas";
-
-/**
- * A row id as this API hands them out (UUIDs, host ids): Postgres refuses
- * text with NUL characters, so anything else is refused here as BAD_REQUEST
- * instead of failing in the query.
- */
-export const ZId = ZRowId.regex(/^[A-Za-z0-9_-]+$/, { error: "must be an id this API handed out" });
-
-/** Free text to search for, without the NUL characters Postgres cannot hold. */
-export function ZSearchText(maxLength: number) {
-  return z
-    .string()
-    .trim()
-    .min(1)
-    .max(maxLength)
-    .refine((text) => !text.includes("\0"), { error: "must not contain NUL characters" });
-}
 
 // The states are the protocol's own: what the agent reports is what the API shows.
 export const ZContainerDesiredState = ZDesiredState;

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { getContainer } from "../../services/container/get-container";
 import { viewerProcedure } from "../../trpc";
-import { ZContainerWithEvents, ZId, ZSearchText } from "./container-schemas";
+import { ZId, ZSearchText } from "../common-schemas";
+import { ZContainerWithEvents } from "./container-schemas";
 
 /** By id, or by the name of a container not removed. */
 export const ZGetContainerInput = z.union([z.object({ id: ZId }), z.object({ name: ZSearchText(128) })]);

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { listContainers, MAX_CONTAINERS_PAGE } from "../../services/container/list-containers";
 import { viewerProcedure } from "../../trpc";
-import { ZContainer, ZContainerActualState, ZId, ZSearchText } from "./container-schemas";
+import { ZId, ZSearchText } from "../common-schemas";
+import { ZContainer, ZContainerActualState } from "./container-schemas";
 
 export const ZListContainersInput = z
   .object({

@@ -9,8 +9,8 @@ import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { DEFAULT_FOLLOW_TAIL, followContainerLogs } from "../../services/container/logs-follow-container";
 import { viewerProcedure } from "../../trpc";
+import { zTrackedAsyncIterable } from "../async-iterable-output";
 import { ZRowId } from "../common-schemas";
-import { zTrackedAsyncIterable } from "../metrics/async-iterable-output";
 import { ZLogLineView } from "./logs";
 
 export const ZFollowContainerLogsInput = z

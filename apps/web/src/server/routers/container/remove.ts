@@ -2,8 +2,9 @@
 import { z } from "zod";
 import { removeContainer } from "../../services/container/remove-container";
 import { operatorProcedure } from "../../trpc";
+import { ZId } from "../common-schemas";
 import { placementDepsOf } from "../placement-deps";
-import { ZContainer, ZId } from "./container-schemas";
+import { ZContainer } from "./container-schemas";
 
 export const ZRemoveContainerInput = z.object({ id: ZId });
 

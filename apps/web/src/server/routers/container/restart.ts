@@ -2,8 +2,9 @@
 import { z } from "zod";
 import { restartContainer } from "../../services/container/restart-container";
 import { operatorProcedure } from "../../trpc";
+import { ZId } from "../common-schemas";
 import { placementDepsOf } from "../placement-deps";
-import { ZContainer, ZId } from "./container-schemas";
+import { ZContainer } from "./container-schemas";
 
 export const ZRestartContainerInput = z.object({ id: ZId });
 

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { getDeployment } from "../../services/deployment/get-deployment";
 import { viewerProcedure } from "../../trpc";
-import { ZId, ZSearchText } from "../container/container-schemas";
+import { ZId, ZSearchText } from "../common-schemas";
 import { ZDeploymentDetail } from "./deployment-schemas";
 
 /** By id, or by the name of a deployment not removed. */

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { removeDeployment } from "../../services/deployment/remove-deployment";
 import { operatorProcedure } from "../../trpc";
-import { ZId } from "../container/container-schemas";
+import { ZId } from "../common-schemas";
 import { placementDepsOf } from "../placement-deps";
 import { ZDeploymentDetail } from "./deployment-schemas";
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { MAX_REPLICAS } from "../../services/deployment/create-deployment";
 import { scaleDeployment } from "../../services/deployment/scale-deployment";
 import { operatorProcedure } from "../../trpc";
-import { ZId } from "../container/container-schemas";
+import { ZId } from "../common-schemas";
 import { placementDepsOf } from "../placement-deps";
 import { ZDeploymentDetail } from "./deployment-schemas";
 

@@ -3,7 +3,7 @@ import { ZImageRef } from "@fleet/shared/image-ref";
 import { z } from "zod";
 import { updateDeployment } from "../../services/deployment/update-deployment";
 import { operatorProcedure } from "../../trpc";
-import { ZId } from "../container/container-schemas";
+import { ZId } from "../common-schemas";
 import { placementDepsOf } from "../placement-deps";
 import { ZDeploymentDetail } from "./deployment-schemas";
 

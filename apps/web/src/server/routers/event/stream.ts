@@ -6,7 +6,7 @@ import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { streamEvents } from "../../services/event/stream-events";
 import { viewerProcedure } from "../../trpc";
-import { zTrackedAsyncIterable } from "../metrics/async-iterable-output";
+import { zTrackedAsyncIterable } from "../async-iterable-output";
 import { ZEvent, ZEventFilter } from "./event-schemas";
 
 export const ZStreamEventsInput = ZEventFilter.extend({

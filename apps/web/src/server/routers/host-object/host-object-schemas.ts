@@ -1,6 +1,6 @@
 // What every host-object noun (volume.*, network.*) takes and answers.
 import { z } from "zod";
-import { ZId, ZSearchText } from "../container/container-schemas";
+import { ZId, ZSearchText } from "../common-schemas";
 
 /** Rows per page at most. */
 export const MAX_HOST_OBJECTS_PAGE = 200;

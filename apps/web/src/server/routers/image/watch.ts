@@ -15,7 +15,7 @@ import {
   type TJobCaller,
 } from "../../services/image/image-jobs";
 import { operatorProcedure } from "../../trpc";
-import { zTrackedAsyncIterable } from "../metrics/async-iterable-output";
+import { zTrackedAsyncIterable } from "../async-iterable-output";
 import { ZBuildProgress, ZPullProgress, ZWatchJobInput } from "./image-schemas";
 
 async function* trackedMessages<K extends TImageJobKind>(

@@ -8,7 +8,7 @@ import type { LiveMetrics } from "../../events/event-bus";
 import { MAX_CONTAINERS_PAGE } from "../../services/container/list-containers";
 import { filterLiveMetrics } from "../../services/metrics/latest-samples";
 import { viewerProcedure } from "../../trpc";
-import { zTrackedAsyncIterable } from "./async-iterable-output";
+import { zTrackedAsyncIterable } from "../async-iterable-output";
 import { ZLiveMetrics, ZRowId } from "./metrics-schemas";
 
 /** A list page's worth: the containers list shows at most this many rows. */

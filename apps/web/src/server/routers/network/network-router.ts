@@ -2,7 +2,7 @@
 import { ZNetworkName } from "@fleet/shared/domain/container-spec";
 import { z } from "zod";
 import { networkKind } from "../../services/network/network-kind";
-import { ZId } from "../container/container-schemas";
+import { ZId } from "../common-schemas";
 import { hostObjectRouter } from "../host-object/host-object-router";
 import { ZHostObjectUser } from "../host-object/host-object-schemas";
 

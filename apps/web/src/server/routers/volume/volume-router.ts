@@ -3,7 +3,7 @@
 import { ZVolumeName } from "@fleet/shared/domain/container-spec";
 import { z } from "zod";
 import { volumeKind } from "../../services/volume/volume-kind";
-import { ZId } from "../container/container-schemas";
+import { ZId } from "../common-schemas";
 import { hostObjectRouter } from "../host-object/host-object-router";
 import { ZHostObjectUser } from "../host-object/host-object-schemas";
 
