@@ -255,6 +255,8 @@ describe("AgentLink", () => {
         startedAt: null,
         finishedAt: null,
         message: null,
+        health: null,
+        healthMessage: null,
         ts: 1,
       }),
     ).toBe(false);

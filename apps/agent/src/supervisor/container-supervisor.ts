@@ -221,6 +221,8 @@ export class ContainerSupervisor {
       message: this.message,
       imageDigest: this.engineIdValue === null ? null : this.imageDigest,
       publishedPorts: this.stateValue === "running" ? this.publishedPorts.map((p) => ({ ...p })) : [],
+      health: null,
+      healthMessage: null,
       ts: this.deps.clock.now(),
     };
   }

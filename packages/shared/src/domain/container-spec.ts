@@ -373,6 +373,68 @@ export function volumeNamesOf(mounts: readonly TMountInput[]): string[] {
   return [...new Set(mounts.flatMap((mount) => (mount.type === "volume" ? [mount.source] : [])))];
 }
 
+// ---- health check -----------------------------------------------------------
+// Docker's meaning (`--health-cmd`, `--health-interval`, `--health-timeout`,
+// `--health-retries`, `--health-start-period`) plus kubelet's HTTP and TCP
+// probes. The agent runs every kind itself, the same on Docker and Podman:
+// `starting` until the first success (failures inside the start period do
+// not count), `healthy` after a success, `unhealthy` after `retries`
+// consecutive failures.
+
+export const MAX_HEALTH_PERIOD_MS = 24 * 60 * 60 * 1000;
+export const MAX_HEALTH_PATH_LENGTH = 1024;
+
+export const ZHealthCheckTest = z.discriminatedUnion("type", [
+  z.object({
+    /** Run in the container through the engine's exec API; exit 0 is healthy. `--health-cmd X` is `["sh", "-c", X]`. */
+    type: z.literal("exec"),
+    command: z
+      .array(
+        z
+          .string()
+          .max(8 * 1024)
+          .refine((arg) => !arg.includes("\0"), { error: "must not contain NUL characters" }),
+      )
+      .min(1)
+      .max(256),
+  }),
+  z.object({
+    /** `GET path` on the container's port, from inside its network namespace; 2xx and 3xx are healthy. */
+    type: z.literal("http"),
+    port: ZPort,
+    path: z
+      .string()
+      .max(MAX_HEALTH_PATH_LENGTH)
+      .regex(/^\/[\x21-\x7e]*$/, { error: "must start with / and hold no spaces or control characters" })
+      .default("/"),
+  }),
+  z.object({
+    /** The container's port accepts a connection, from inside its network namespace. */
+    type: z.literal("tcp"),
+    port: ZPort,
+  }),
+]);
+export type THealthCheckTest = z.infer<typeof ZHealthCheckTest>;
+
+const ZHealthPeriodMs = z.int().min(0).max(MAX_HEALTH_PERIOD_MS);
+
+export const ZHealthCheck = z.object({
+  test: ZHealthCheckTest,
+  /** Docker's defaults: every 30 s, 30 s to answer, 3 failures, no start period. */
+  intervalMs: ZHealthPeriodMs.min(100).default(30_000),
+  timeoutMs: ZHealthPeriodMs.min(100).default(30_000),
+  retries: z.int().min(1).max(100).default(3),
+  startPeriodMs: ZHealthPeriodMs.default(0),
+  /** Restart the container (with the restart policy's backoff) when it turns unhealthy. */
+  restartOnUnhealthy: z.boolean().default(false),
+});
+export type THealthCheck = z.infer<typeof ZHealthCheck>;
+export type THealthCheckInput = z.input<typeof ZHealthCheck>;
+
+/** What the agent last concluded; null for a container without a health check (or not running). */
+export const ZContainerHealth = z.enum(["starting", "healthy", "unhealthy"]);
+export type TContainerHealth = z.infer<typeof ZContainerHealth>;
+
 // ---- container spec ---------------------------------------------------------
 
 export const MAX_COMMAND_ARGS = 256;
@@ -430,6 +492,8 @@ export const ZContainerSpec = z
     mounts: z.array(ZMount).max(MAX_MOUNTS).default([]),
     /** User-defined networks on the host to join (created there when missing); empty: the engine's default. */
     networks: z.array(ZNetworkName).max(MAX_NETWORKS).default([]),
+    /** null: none (the image's own HEALTHCHECK is not used; the agent runs only this one). */
+    healthCheck: ZHealthCheck.nullable().default(null),
   })
   .superRefine((spec, ctx) => {
     spec.mounts.forEach((mount, index) => {

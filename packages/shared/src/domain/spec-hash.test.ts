@@ -15,7 +15,7 @@ describe("hashContainerSpec", () => {
   const spec = makeContainerSpec({ id: "c-hash", name: "app-hash", env: { A: "1", B: "2" } });
 
   it("is the sha256 hex of the canonical JSON", () => {
-    const { mounts: _mounts, networks: _networks, ...withoutEmpty } = spec;
+    const { mounts: _mounts, networks: _networks, healthCheck: _healthCheck, ...withoutEmpty } = spec;
     const expected = createHash("sha256").update(canonicalJson(withoutEmpty)).digest("hex");
     expect(hashContainerSpec(spec)).toBe(expected);
     expect(hashContainerSpec(spec)).toMatch(/^[a-f0-9]{64}$/);
@@ -27,11 +27,19 @@ describe("hashContainerSpec", () => {
     expect(hashContainerSpec(reordered)).toBe(hashContainerSpec(spec));
   });
 
-  it("hashes a spec written before mounts and networks existed as it did then", () => {
-    const { mounts: _mounts, networks: _networks, ...olderSpec } = spec;
+  it("hashes a spec written before mounts, networks and health checks existed as it did then", () => {
+    const { mounts: _mounts, networks: _networks, healthCheck: _healthCheck, ...olderSpec } = spec;
     expect(hashContainerSpec(olderSpec)).toBe(hashContainerSpec(spec));
     expect(hashContainerSpec(olderSpec)).toBe(
       createHash("sha256").update(canonicalJson(olderSpec)).digest("hex"),
+    );
+  });
+
+  it("changes with the health check", () => {
+    const checked = { ...spec, healthCheck: { test: { type: "tcp" as const, port: 80 } } };
+    expect(hashContainerSpec(checked)).not.toBe(hashContainerSpec(spec));
+    expect(hashContainerSpec({ ...checked, healthCheck: { ...checked.healthCheck, retries: 3 } })).toBe(
+      hashContainerSpec(checked),
     );
   });
 

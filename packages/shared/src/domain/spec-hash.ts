@@ -24,13 +24,15 @@ export function canonicalJson(value: unknown): string {
  * an invalid spec throws a ZodError.
  */
 export function hashContainerSpec(spec: TContainerSpecInput): string {
-  // Empty mounts and networks hash as absent, so containers created before
-  // those fields existed keep their hash and are not replaced on upgrade.
-  const { mounts, networks, ...rest } = ZContainerSpec.parse(spec);
+  // Empty mounts and networks and no health check hash as absent, so
+  // containers created before those fields existed keep their hash and are
+  // not replaced on upgrade.
+  const { mounts, networks, healthCheck, ...rest } = ZContainerSpec.parse(spec);
   const hashed = {
     ...rest,
     ...(mounts.length > 0 ? { mounts } : {}),
     ...(networks.length > 0 ? { networks } : {}),
+    ...(healthCheck ? { healthCheck } : {}),
   };
   return createHash("sha256").update(canonicalJson(hashed)).digest("hex");
 }

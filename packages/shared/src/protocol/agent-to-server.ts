@@ -1,6 +1,6 @@
 // Frames an agent sends to the central.
 import { z } from "zod";
-import { ZProtocol } from "../domain/container-spec";
+import { ZContainerHealth, ZProtocol } from "../domain/container-spec";
 import { ZContainerState } from "../domain/container-state";
 import { ZHostFacts, ZHostReserve } from "../domain/host";
 import { ZContainerId, ZEngineContainerId, ZEpochMs, ZHostId } from "../domain/ids";
@@ -107,6 +107,10 @@ export const ZContainerStatusFrame = z.object({
    * older agents.
    */
   publishedPorts: z.array(ZPublishedPort).max(MAX_PUBLISHED_PORTS).optional(),
+  /** The health check's verdict; null without a health check or while not running. */
+  health: ZContainerHealth.nullable().default(null),
+  /** The last check's output or error when it failed (truncated), for `inspect` and the dashboard. */
+  healthMessage: ZMessage.nullable().default(null),
   ts: ZEpochMs,
 });
 export type TContainerStatusFrame = z.infer<typeof ZContainerStatusFrame>;
@@ -129,6 +133,8 @@ export const ZEventKind = z.enum([
   "container.oom",
   "container.restart",
   "container.crashloop",
+  /** The health check's verdict changed (`data.health`: starting, healthy or unhealthy). */
+  "container.health",
   "container.stop",
   "container.remove",
   /** Found running after an agent restart and taken over. */

@@ -67,6 +67,7 @@ export function makeContainerSpec(overrides: Partial<TContainerSpec> = {}): TCon
     labels: { app: "demo" },
     mounts: [],
     networks: [],
+    healthCheck: null,
     ...overrides,
   };
 }
@@ -170,6 +171,8 @@ export function makeContainerStatus(overrides: Partial<TContainerStatusFrame> = 
     startedAt: "2025-01-01T00:00:00.123456789Z",
     finishedAt: null,
     message: null,
+    health: null,
+    healthMessage: null,
     ts: BASE_TIME,
     ...overrides,
   };

@@ -1,7 +1,7 @@
 // Bump PROTOCOL_VERSION only for changes an older peer cannot ignore; new
 // optional fields do not need it (unknown keys are stripped, see README.md).
 // The history of versions is at the end of README.md.
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** The largest frame either side sends or accepts, in UTF-8 bytes. */
 export const MAX_FRAME_BYTES = 1024 * 1024;

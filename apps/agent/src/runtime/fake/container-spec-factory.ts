@@ -16,6 +16,7 @@ export function makeContainerSpec(overrides: Partial<TContainerSpec> = {}): TCon
     command: ["sleep", "3600"],
     env: {},
     ports: [],
+    healthCheck: null,
     resources: {
       cpuRequestMillis: 100,
       cpuLimitMillis: null,

@@ -57,6 +57,7 @@ describe("containerSpecFromRow", () => {
         restartPolicy: { name: "on-failure", maxRetries: 3 },
         mounts: [],
         networks: [],
+        healthCheck: null,
       },
     });
   });
@@ -118,6 +119,14 @@ describe("readContainerRow", () => {
       restartPolicy: { name: "on-failure" as const, maxRetries: 3 },
       mounts: [{ type: "tmpfs" as const, target: "/scratch", sizeBytes: 16 * MIB }],
       networks: ["backend"],
+      healthCheck: {
+        test: { type: "http" as const, port: 80, path: "/healthz" },
+        intervalMs: 1000,
+        timeoutMs: 500,
+        retries: 2,
+        startPeriodMs: 0,
+        restartOnUnhealthy: true,
+      },
     };
     const columns = containerColumnsOf(parts);
     // As Postgres gives the JSON back.

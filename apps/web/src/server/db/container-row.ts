@@ -13,11 +13,13 @@
 //   agent a spec the agent would refuse.
 import {
   type TContainerSpec,
+  type THealthCheck,
   type TMount,
   type TPortMapping,
   type TResources,
   type TRestartPolicy,
   ZContainerSpec,
+  ZHealthCheck,
   ZMount,
   ZPortMapping,
 } from "@fleet/shared/domain/container-spec";
@@ -57,6 +59,8 @@ export interface TStoredSpec {
   labels: Record<string, string>;
   mounts: TMount[];
   networks: string[];
+  /** null or absent: no health check. */
+  healthCheck?: THealthCheck | null;
 }
 
 /** A spec without identity: what a row holds for a container (and a deployment for its replicas). */
@@ -68,7 +72,7 @@ export interface TContainerSpecParts extends TStoredSpec {
 
 /** What a part missing from the JSON means: rows written before the part existed have none of it. */
 function emptyStoredSpec(): TStoredSpec {
-  return { command: null, env: {}, ports: [], labels: {}, mounts: [], networks: [] };
+  return { command: null, env: {}, ports: [], labels: {}, mounts: [], networks: [], healthCheck: null };
 }
 
 /** JSON that is not an object (null, an array) holds no parts. */
@@ -86,6 +90,7 @@ const ZLenientStoredSpec = z.object({
   labels: z.record(z.string(), z.string()).catch(() => emptyStoredSpec().labels),
   mounts: z.array(ZMount).catch(() => emptyStoredSpec().mounts),
   networks: z.array(z.string()).catch(() => emptyStoredSpec().networks),
+  healthCheck: ZHealthCheck.nullable().catch(null),
 });
 
 export function resourcesOfRow(row: TResourceColumns): TResources {
@@ -151,6 +156,7 @@ export function storedSpecJson(stored: TStoredSpec): Prisma.InputJsonObject {
     labels: stored.labels,
     mounts: stored.mounts.map((mount) => ({ ...mount })),
     networks: [...stored.networks],
+    healthCheck: stored.healthCheck ? { ...stored.healthCheck, test: { ...stored.healthCheck.test } } : null,
   };
 }
 
