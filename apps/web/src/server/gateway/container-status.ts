@@ -22,6 +22,7 @@ const statusRowSelect = {
   requestedAt: true,
   runningReportedAt: true,
   imageDigest: true,
+  health: true,
 } satisfies Prisma.ContainerSelect;
 
 function parseTime(iso: string | null): Date | null {
@@ -51,6 +52,8 @@ export async function applyContainerStatus(options: {
   // learns here which bits it got. Older agents send neither field: leave the columns be.
   const learnsDigest = row.imageDigest === null && typeof frame.imageDigest === "string";
   const publishedPorts = frame.state !== "running" ? [] : frame.publishedPorts?.map((port) => ({ ...port }));
+  // An older agent's frame parses with null health: it runs no checks, so there is no verdict to keep.
+  const healthChanged = row.health !== frame.health;
   // A conditional update: a reschedule between the read and here must not let this host write the row.
   const updated = await db.container.updateMany({
     where: { id: row.id, hostId },
@@ -64,6 +67,9 @@ export async function applyContainerStatus(options: {
       statusMessage: frame.message,
       startedAt: parseTime(frame.startedAt),
       finishedAt,
+      health: frame.health,
+      healthMessage: frame.healthMessage,
+      ...(healthChanged ? { healthChangedAt: now } : {}),
       ...(publishedPorts !== undefined ? { publishedPorts } : {}),
       ...(learnsDigest ? { imageDigest: frame.imageDigest } : {}),
       ...(firstRunning
@@ -87,6 +93,12 @@ const SEVERITY_OF: Partial<Record<TEventKind, TEventSeverity>> = {
   "agent.error": "error",
   "agent.upgrade-failed": "error",
 };
+
+/** A health verdict is news either way; turning unhealthy is the one that needs a look. */
+function severityOf(frame: TEventFrame): TEventSeverity {
+  if (frame.kind === "container.health") return frame.data?.health === "unhealthy" ? "warning" : "info";
+  return SEVERITY_OF[frame.kind] ?? "info";
+}
 
 /** How far into the future an agent's clock may run before its timestamps are not believed. */
 const MAX_CLOCK_SKEW_MS = 60_000;
@@ -120,7 +132,7 @@ export async function recordAgentEvent(options: {
     db,
     bus,
     kind: frame.kind,
-    severity: SEVERITY_OF[frame.kind] ?? "info",
+    severity: severityOf(frame),
     hostId,
     containerId,
     message: frame.message,

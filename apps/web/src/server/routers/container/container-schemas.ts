@@ -1,4 +1,10 @@
-import { ZMount, ZPortMapping, ZProtocol } from "@fleet/shared/domain/container-spec";
+import {
+  ZContainerHealth,
+  ZHealthCheck,
+  ZMount,
+  ZPortMapping,
+  ZProtocol,
+} from "@fleet/shared/domain/container-spec";
 import { ZContainerState, ZDesiredState } from "@fleet/shared/domain/container-state";
 import { z } from "zod";
 
@@ -49,6 +55,14 @@ export const ZContainer = z.object({
   labels: z.record(z.string(), z.string()),
   resources: ZContainerResources,
   restartPolicy: z.string(),
+  /** null: none. Durations in milliseconds. */
+  healthCheck: ZHealthCheck.nullable(),
+  /** The check's verdict as the agent last reported it; null without a check or while not running. */
+  health: ZContainerHealth.nullable(),
+  /** The last failing check's output or error, while it is not healthy. */
+  healthMessage: z.string().nullable(),
+  /** When `health` last changed. */
+  healthChangedAt: z.date().nullable(),
   exitCode: z.int().nullable(),
   oomKilled: z.boolean(),
   oomKillCount: z.int(),

@@ -49,6 +49,7 @@ describe("container spec input", () => {
         restartPolicy: { name: "on-failure", maxRetries: 3 },
         mounts: [],
         networks: [],
+        healthCheck: null,
       },
     });
   });
@@ -143,5 +144,82 @@ describe("container spec input", () => {
     [{ strategy: "random" }, 'strategy: must be one of "binpack", "spread"'],
   ])("%j is refused: %s", (input, message) => {
     expect(problems(input)).toContain(message);
+  });
+
+  test("a health check in docker's words becomes the protocol's, defaults filled in", () => {
+    const shell = ZRunContainerInput.parse({
+      image: "busybox",
+      healthCheck: {
+        test: { type: "exec", command: " wget -q -O- localhost:80/ " },
+        interval: "5s",
+        timeout: 2000,
+        retries: 5,
+        startPeriod: "1m30s",
+        restartOnUnhealthy: true,
+      },
+    });
+    expect(shell.template.healthCheck).toEqual({
+      test: { type: "exec", command: ["sh", "-c", "wget -q -O- localhost:80/"] },
+      intervalMs: 5000,
+      timeoutMs: 2000,
+      retries: 5,
+      startPeriodMs: 90_000,
+      restartOnUnhealthy: true,
+    });
+    const argv = ZRunContainerInput.parse({
+      image: "busybox",
+      healthCheck: { test: { type: "exec", command: ["pg_isready", "-q"] } },
+    });
+    expect(argv.template.healthCheck).toEqual({
+      test: { type: "exec", command: ["pg_isready", "-q"] },
+      intervalMs: 30_000,
+      timeoutMs: 30_000,
+      retries: 3,
+      startPeriodMs: 0,
+      restartOnUnhealthy: false,
+    });
+    const http = ZRunContainerInput.parse({
+      image: "nginx",
+      healthCheck: { test: { type: "http", port: 80 } },
+    });
+    expect(http.template.healthCheck?.test).toEqual({ type: "http", port: 80, path: "/" });
+    const tcp = ZRunContainerInput.parse({
+      image: "redis",
+      healthCheck: { test: { type: "tcp", port: 6379 } },
+    });
+    expect(tcp.template.healthCheck?.test).toEqual({ type: "tcp", port: 6379 });
+    expect(ZRunContainerInput.parse({ image: "busybox", healthCheck: null }).template.healthCheck).toBeNull();
+  });
+
+  test.each([
+    [{ test: { type: "ping" } }, "healthCheck.test.type: must be exec, http or tcp"],
+    [{ test: { type: "exec", command: "  " } }, "healthCheck.test.command: must not be empty"],
+    [{ test: { type: "exec", command: [] } }, "healthCheck.test.command: must not be empty"],
+    [{ test: { type: "exec", command: ["a\0b"] } }, "healthCheck.test.command[0]: must not contain NUL"],
+    [{ test: { type: "http", port: 0 } }, "healthCheck.test.port: must be a port number from 1 to 65535"],
+    [{ test: { type: "tcp", port: 70000 } }, "healthCheck.test.port: must be a port number from 1 to 65535"],
+    [{ test: { type: "http", port: 80, path: "healthz" } }, "healthCheck.test.path: must start with /"],
+    [{ test: { type: "http", port: 80, path: "/a b" } }, "healthCheck.test.path: must start with /"],
+    [{ test: { type: "tcp", port: 80 }, interval: "5x" }, 'healthCheck.interval: invalid duration "5x"'],
+    [
+      { test: { type: "tcp", port: 80 }, interval: "10ms" },
+      "healthCheck.interval: must be 100ms to 1d, got 10ms",
+    ],
+    [{ test: { type: "tcp", port: 80 }, timeout: "2d" }, "healthCheck.timeout: must be 100ms to 1d, got 2d"],
+    [
+      { test: { type: "tcp", port: 80 }, startPeriod: -1 },
+      "healthCheck.startPeriod: must be 0 to 1d, got -1 ms",
+    ],
+    [
+      { test: { type: "tcp", port: 80 }, retries: 0 },
+      "healthCheck.retries: must be a whole number from 1 to 100",
+    ],
+    [
+      { test: { type: "tcp", port: 80 }, retries: 1.5 },
+      "healthCheck.retries: must be a whole number from 1 to 100",
+    ],
+    [{ interval: "5s" }, "healthCheck.test: "],
+  ])("health check %j is refused: %s", (healthCheck, message) => {
+    expect(problems({ healthCheck })).toContain(message);
   });
 });

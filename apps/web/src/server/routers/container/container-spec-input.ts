@@ -5,6 +5,8 @@
 // parsers, so every mistake comes back as one BAD_REQUEST naming the field.
 import {
   MAX_COMMAND_ARGS,
+  MAX_HEALTH_PATH_LENGTH,
+  MAX_HEALTH_PERIOD_MS,
   MAX_MOUNTS,
   MAX_NETWORKS,
   MAX_PORT_MAPPINGS,
@@ -12,13 +14,16 @@ import {
   parsePortMapping,
   parseRestartPolicy,
   parseTmpfs,
+  type THealthCheckInput,
+  type THealthCheckTest,
   type TPortMapping,
+  ZHealthCheck,
   ZNetworkName,
   ZPortMapping,
 } from "@fleet/shared/domain/container-spec";
 import { ZImageRef } from "@fleet/shared/image-ref";
 import { MAX_LABELS, parseLabel, ZLabelSelector } from "@fleet/shared/label-selector";
-import { parseBytes, parseCpus } from "@fleet/shared/units";
+import { formatDuration, parseBytes, parseCpus, parseDuration } from "@fleet/shared/units";
 import { z } from "zod";
 import {
   resourcesWithDefaultRequests,
@@ -126,6 +131,122 @@ const ZVolumeInput = z.string().trim().min(1).max(8192).transform(parsed(parseMo
 /** `/scratch` (64 MiB) or `/scratch:size=16m`, as `docker run --tmpfs`. */
 const ZTmpfsInput = z.string().trim().min(1).max(4200).transform(parsed(parseTmpfs));
 
+// ---- health check -----------------------------------------------------------
+// Docker's words (`--health-cmd`, `--health-interval 5s`, …) with kubelet's
+// HTTP and TCP probes beside the command. Durations are typed as docker's
+// flags take them (`5s`, `1m30s`) or given as milliseconds; the result is
+// checked against the protocol's own ZHealthCheck, so the API never stores a
+// check the agent would refuse.
+
+/** `"5s"`, `"1m30s"` or a number of milliseconds, within the protocol's bounds. */
+function ZHealthDuration(min: number) {
+  return z.union([z.string().trim().min(1).max(32), z.number()]).transform((value, ctx) => {
+    const ms = typeof value === "string" ? parsed(parseDuration)(value, ctx) : value;
+    if (typeof ms !== "number") return z.NEVER;
+    if (!Number.isSafeInteger(ms) || ms < min || ms > MAX_HEALTH_PERIOD_MS) {
+      const shown = typeof value === "string" ? value : `${value} ms`;
+      ctx.addIssue({
+        code: "custom",
+        message: `must be ${min === 0 ? "0" : formatDuration(min)} to ${formatDuration(MAX_HEALTH_PERIOD_MS)}, got ${shown}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const ZHealthPort = z
+  .int({ error: "must be a port number from 1 to 65535" })
+  .min(1, {
+    error: "must be a port number from 1 to 65535",
+  })
+  .max(65535, { error: "must be a port number from 1 to 65535" });
+
+const ZHealthTestInput = z.discriminatedUnion(
+  "type",
+  [
+    z.object({
+      type: z.literal("exec"),
+      /** An argv run as it is, or one line run by `sh -c` (docker's `--health-cmd`, `CMD-SHELL`). */
+      command: z.union([
+        z.array(z.string()).min(1, { error: "must not be empty" }),
+        z
+          .string()
+          .trim()
+          .min(1, { error: "must not be empty" })
+          .max(8 * 1024),
+      ]),
+    }),
+    z.object({
+      type: z.literal("http"),
+      port: ZHealthPort,
+      /** Default `/`. */
+      path: z.string().trim().max(MAX_HEALTH_PATH_LENGTH).optional(),
+    }),
+    z.object({ type: z.literal("tcp"), port: ZHealthPort }),
+  ],
+  { error: "must be exec, http or tcp" },
+);
+
+function healthTestOf(test: z.output<typeof ZHealthTestInput>): THealthCheckTest {
+  if (test.type === "exec")
+    return {
+      type: "exec",
+      command: typeof test.command === "string" ? ["sh", "-c", test.command] : test.command,
+    };
+  if (test.type === "http") return { type: "http", port: test.port, path: test.path || "/" };
+  return test;
+}
+
+/** The input's names for the protocol's fields, so a problem names what the person typed. */
+const HEALTH_INPUT_FIELD_OF: Record<string, string> = {
+  intervalMs: "interval",
+  timeoutMs: "timeout",
+  startPeriodMs: "startPeriod",
+};
+
+const ZHealthCheckInput = z
+  .object({
+    /** What is checked: `{type: "exec", command}`, `{type: "http", port, path}` or `{type: "tcp", port}`. */
+    test: ZHealthTestInput,
+    /** Between checks; default 30s. */
+    interval: ZHealthDuration(100).optional(),
+    /** For one check to answer; default 30s. */
+    timeout: ZHealthDuration(100).optional(),
+    /** Failures in a row that make it unhealthy; default 3. */
+    retries: z
+      .int({ error: "must be a whole number from 1 to 100" })
+      .min(1, { error: "must be a whole number from 1 to 100" })
+      .max(100, { error: "must be a whole number from 1 to 100" })
+      .optional(),
+    /** Failures in this time after a start do not count; default 0s. */
+    startPeriod: ZHealthDuration(0).optional(),
+    /** Restart the container (with its restart policy's backoff) when it turns unhealthy. */
+    restartOnUnhealthy: z.boolean().optional(),
+  })
+  .transform((fields, ctx) => {
+    const check: THealthCheckInput = {
+      test: healthTestOf(fields.test),
+      ...(fields.interval !== undefined ? { intervalMs: fields.interval } : {}),
+      ...(fields.timeout !== undefined ? { timeoutMs: fields.timeout } : {}),
+      ...(fields.retries !== undefined ? { retries: fields.retries } : {}),
+      ...(fields.startPeriod !== undefined ? { startPeriodMs: fields.startPeriod } : {}),
+      ...(fields.restartOnUnhealthy !== undefined ? { restartOnUnhealthy: fields.restartOnUnhealthy } : {}),
+    };
+    // The protocol's schema has the last word (a path with a space, a NUL in a command).
+    const result = ZHealthCheck.safeParse(check);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      const [first, ...rest] = issue.path;
+      const path =
+        typeof first === "string" && HEALTH_INPUT_FIELD_OF[first]
+          ? [HEALTH_INPUT_FIELD_OF[first]!, ...rest]
+          : [...issue.path];
+      ctx.addIssue({ code: "custom", message: issue.message, path });
+    }
+    return z.NEVER;
+  });
+
 export const ZPlacementStrategyInput = z.enum(["binpack", "spread"]);
 
 /** The fields that describe a container, shared by container.run, container.plan and deployment.create. */
@@ -154,6 +275,8 @@ export const containerSpecFields = {
   tmpfs: z.array(ZTmpfsInput).max(MAX_MOUNTS).optional(),
   /** User-defined networks on the host to join (created there when missing). */
   networks: z.array(z.string().trim().pipe(ZNetworkName)).max(MAX_NETWORKS).optional(),
+  /** Omitted or null: none. */
+  healthCheck: ZHealthCheckInput.nullish(),
   strategy: ZPlacementStrategyInput.default("binpack"),
   /** Label selector the host must match, e.g. `zone=a,disk!=hdd`. */
   constraints: z.string().trim().pipe(ZLabelSelector).default(""),
@@ -208,6 +331,7 @@ export function templateFromFields(
     restartPolicy: fields.restart ?? { name: "no" },
     mounts: [...(fields.volumes ?? []), ...(fields.tmpfs ?? [])],
     networks: fields.networks ?? [],
+    healthCheck: fields.healthCheck ?? null,
   };
   const problems = templateProblems(template);
   for (const problem of problems) {

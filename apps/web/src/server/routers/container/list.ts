@@ -1,3 +1,4 @@
+import { ZContainerHealth } from "@fleet/shared/domain/container-spec";
 import { z } from "zod";
 import { listContainers, MAX_CONTAINERS_PAGE } from "../../services/container/list-containers";
 import { viewerProcedure } from "../../trpc";
@@ -11,6 +12,11 @@ export const ZListContainersInput = z
     /** One actual state or several. */
     state: z
       .union([ZContainerActualState, z.array(ZContainerActualState).min(1).max(10)])
+      .transform((value) => (Array.isArray(value) ? value : [value]))
+      .optional(),
+    /** One health verdict or several (containers without a check have none and are left out). */
+    health: z
+      .union([ZContainerHealth, z.array(ZContainerHealth).min(1).max(3)])
       .transform((value) => (Array.isArray(value) ? value : [value]))
       .optional(),
     /** Substring of the image reference, any case. */

@@ -1,7 +1,13 @@
 // A container as the API shows it: where it runs and why, what it asked for,
 // what it wants and what it is. Environment values stay out (they often hold
 // secrets and every viewer may read this); their names are shown.
-import { formatRestartPolicy, type TMount, type TPortMapping } from "@fleet/shared/domain/container-spec";
+import {
+  formatRestartPolicy,
+  type TContainerHealth,
+  type THealthCheck,
+  type TMount,
+  type TPortMapping,
+} from "@fleet/shared/domain/container-spec";
 import { ZPublishedPort } from "@fleet/shared/protocol/agent-to-server";
 import { z } from "zod";
 import type { Prisma } from "../../db/client";
@@ -36,6 +42,9 @@ export const containerViewSelect = {
   updatedAt: true,
   removedAt: true,
   publishedPorts: true,
+  health: true,
+  healthMessage: true,
+  healthChangedAt: true,
   host: { select: { name: true, address: true, facts: true } },
   deployment: { select: { name: true } },
 } satisfies Prisma.ContainerSelect;
@@ -77,6 +86,14 @@ export interface TContainerView {
   resources: TContainerResourcesView;
   /** Docker's spelling: `no`, `always`, `on-failure:3`. */
   restartPolicy: string;
+  /** null: none. */
+  healthCheck: THealthCheck | null;
+  /** The check's verdict as the agent last reported it; null without a check or while not running. */
+  health: TContainerHealth | null;
+  /** The last failing check's output or error while it is not healthy. */
+  healthMessage: string | null;
+  /** When `health` last changed, as the central heard it. */
+  healthChangedAt: Date | null;
   exitCode: number | null;
   oomKilled: boolean;
   oomKillCount: number;
@@ -157,6 +174,10 @@ export function toContainerView(row: TContainerRow): TContainerView {
     labels: spec.labels,
     resources: spec.resources,
     restartPolicy: formatRestartPolicy(spec.restartPolicy),
+    healthCheck: spec.healthCheck ?? null,
+    health: row.health,
+    healthMessage: row.healthMessage,
+    healthChangedAt: row.healthChangedAt,
     exitCode: row.exitCode,
     oomKilled: row.oomKilled,
     oomKillCount: row.oomKillCount,

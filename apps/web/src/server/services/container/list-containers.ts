@@ -1,6 +1,7 @@
 // Containers newest first, a page at a time. The cursor is the last row's
 // (createdAt, id): stable while rows are added or removed, unlike offsets,
 // and served by the (created_at, id) indexes.
+import type { TContainerHealth } from "@fleet/shared/domain/container-spec";
 import type { Prisma, PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import {
@@ -17,6 +18,8 @@ export interface TListContainersFilter {
   deploymentId?: string | undefined;
   /** Actual states to keep (any of them). */
   states?: readonly TContainerActualState[] | undefined;
+  /** Health verdicts to keep (any of them). */
+  health?: readonly TContainerHealth[] | undefined;
   /** Case-insensitive substring of the image reference. */
   image?: string | undefined;
   /** Case-insensitive substring of the name. */
@@ -58,6 +61,7 @@ export async function listContainers(options: {
   if (filter.hostId) and.push({ hostId: filter.hostId });
   if (filter.deploymentId) and.push({ deploymentId: filter.deploymentId });
   if (filter.states && filter.states.length > 0) and.push({ actualState: { in: [...filter.states] } });
+  if (filter.health && filter.health.length > 0) and.push({ health: { in: [...filter.health] } });
   if (filter.image) and.push({ image: { contains: filter.image, mode: "insensitive" } });
   if (filter.name) and.push({ name: { contains: filter.name, mode: "insensitive" } });
   if (options.cursor) {

@@ -6,6 +6,7 @@ import {
   type TResources,
   ZContainerSpec,
   ZEnv,
+  ZHealthCheck,
   ZMount,
   ZNetworkName,
   ZPortMapping,
@@ -28,6 +29,8 @@ export const ZContainerTemplate = z.object({
   // Deployments stored before mounts existed have neither field.
   mounts: z.array(ZMount).default([]),
   networks: z.array(ZNetworkName).default([]),
+  // Deployments stored before health checks existed have none.
+  healthCheck: ZHealthCheck.nullable().default(null),
 });
 
 /**
