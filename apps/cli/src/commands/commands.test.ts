@@ -51,6 +51,25 @@ describe("ps", () => {
 
   const digest = `sha256:${"4be42d2c9f1e".padEnd(64, "7")}`;
 
+  test("STATUS shows the health check's verdict as docker does", () => {
+    const rows = containerRows(
+      [
+        containerView({ name: "ok", health: "healthy" }),
+        containerView({ name: "new", health: "starting", startedAt: new Date(TEST_NOW - 3000) }),
+        containerView({ name: "sick", health: "unhealthy" }),
+        containerView({ name: "plain" }),
+      ],
+      TEST_NOW,
+    );
+    const status = (line: string) => line.slice(rows[0]!.indexOf("STATUS")).split(/ {2,}/)[0];
+    expect(rows.slice(1).map(status)).toEqual([
+      "Up 50 seconds (healthy)",
+      "Up 3 seconds (health: starting)",
+      "Up 50 seconds (unhealthy)",
+      "Up 50 seconds",
+    ]);
+  });
+
   test("DIGEST is short; --no-trunc shows full ids, digests and commands", () => {
     const container = containerView({
       id: "01a21f0d-8dca-74ab-a10b-9807a85b90e9",

@@ -20,6 +20,7 @@ import type { FleetClient } from "../client";
 import { defineCommand } from "../command";
 import { shortId } from "../format/format";
 import { StatusLine } from "../format/progress";
+import { HEALTH_OPTIONS, healthCheckOf } from "../health-flags";
 import { type CliIo, println } from "../io";
 import { sleep } from "../sleep";
 import { checkedName } from "./host-objects";
@@ -37,6 +38,8 @@ export const runCommand = defineCommand({
       "Prints the container's id (the deployment's with --replicas > 1) on stdout and",
       "where it was placed and why on stderr, then waits until it runs unless -d is given.",
       "Exits 1 if it fails to start.",
+      "A health check is one of --health-cmd, --health-http or --health-tcp; durations are",
+      "written 500ms, 5s, 1m30s. `fleet ps` shows its verdict in STATUS.",
     ],
     options: {
       detach: { type: "boolean", short: "d", description: "Print the id and return without waiting" },
@@ -79,6 +82,7 @@ export const runCommand = defineCommand({
         description: "Join a user-defined network (made on the host if missing)",
       },
       restart: { type: "string", value: "POLICY", description: "no, always, on-failure or on-failure:N" },
+      ...HEALTH_OPTIONS,
       label: { type: "string", short: "l", multiple: true, value: "KEY=VALUE", description: "Set a label" },
       replicas: { type: "string", value: "N", description: "Run N replicas as a deployment named --name" },
       strategy: {
@@ -101,6 +105,8 @@ export const runCommand = defineCommand({
       "fleet run --replicas 3 --strategy spread --name api -e MODE=prod registry.local/api:2",
       "fleet run --restart on-failure:3 busybox sh -c 'echo hello; sleep 60'",
       "fleet run -d -v pgdata:/var/lib/postgresql/data --tmpfs /tmp --network backend --name db postgres:17",
+      "fleet run -d --health-http 80/healthz --health-interval 5s --restart-on-unhealthy --name web nginx:1.27",
+      "fleet run -d --health-cmd 'pg_isready -q' --health-retries 5 --health-start-period 30s --name db postgres:17",
     ],
   },
   async run(context, { values, args }) {
@@ -113,6 +119,7 @@ export const runCommand = defineCommand({
     const pids = integerFlag(values.pids, "--pids", "run", { min: 1, max: 4_194_304 });
     const replicas = integerFlag(values.replicas, "--replicas", "run", { min: 1, max: MAX_REPLICAS }) ?? 1;
     parsedFlag(values.restart, "--restart", "run", parseRestartPolicy);
+    const healthCheck = healthCheckOf(values, "run");
     for (const port of values.publish ?? []) parsedFlag(port, "--publish", "run", parsePortMapping);
     for (const mount of values.volume ?? []) parsedFlag(mount, "--volume", "run", parseMount);
     for (const mount of values.tmpfs ?? []) parsedFlag(mount, "--tmpfs", "run", parseTmpfs);
@@ -148,6 +155,7 @@ export const runCommand = defineCommand({
       ...(values.memory !== undefined ? { memory: values.memory } : {}),
       ...(pids !== undefined ? { pids } : {}),
       ...(values.restart !== undefined ? { restart: values.restart } : {}),
+      ...(healthCheck ? { healthCheck } : {}),
       ...(Object.keys(labels).length > 0 ? { labels } : {}),
       ...(strategyName ? { strategy: strategyName } : {}),
       ...(values.constraint ? { constraints: values.constraint.join(",") } : {}),

@@ -107,6 +107,13 @@ describe("containerStatus", () => {
   test.each([
     [{}, "Up 5 minutes"],
     [{ desiredState: "stopped" }, "Up 5 minutes (stopping)"],
+    [{ health: "healthy" }, "Up 5 minutes (healthy)"],
+    [{ health: "starting", startedAt: new Date(NOW - 3 * SECOND) }, "Up 3 seconds (health: starting)"],
+    [{ health: "unhealthy" }, "Up 5 minutes (unhealthy)"],
+    [{ health: "unhealthy", desiredState: "stopped" }, "Up 5 minutes (unhealthy) (stopping)"],
+    [{ health: null }, "Up 5 minutes"],
+    // A verdict left from before an exit is not shown (the agent clears it, a late report may not).
+    [{ actualState: "exited", exitCode: 1, health: "unhealthy" }, "Exited (1)"],
     [
       { actualState: "exited", exitCode: 137, oomKilled: true, finishedAt: new Date(NOW - 2 * HOUR) },
       "Exited (137) 2 hours ago (OOM killed)",

@@ -113,13 +113,25 @@ export interface TContainerStatusView {
   startedAt: Date | null;
   finishedAt: Date | null;
   statusMessage: string | null;
+  /** The health check's verdict; null (or absent, from an older central) without one. */
+  health?: "starting" | "healthy" | "unhealthy" | null;
 }
+
+/** Docker's words after `Up …`: `(healthy)`, `(health: starting)`, `(unhealthy)`. */
+const HEALTH_SUFFIX = {
+  starting: " (health: starting)",
+  healthy: " (healthy)",
+  unhealthy: " (unhealthy)",
+} as const;
 
 function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** Docker's STATUS column: `Up 5 minutes`, `Exited (137) 2 hours ago (OOM killed)`, `Pending (no host)`. */
+/**
+ * Docker's STATUS column: `Up 5 minutes`, `Up 5 minutes (healthy)`, `Exited (137) 2 hours ago (OOM
+ * killed)`, `Pending (no host)`.
+ */
 export function containerStatus(container: TContainerStatusView, now: number): string {
   const since = (date: Date | null) => (date ? ` ${humanDuration(now - date.getTime())}` : "");
   const finished = container.finishedAt ? ` ${ago(container.finishedAt, now)}` : "";
@@ -127,7 +139,8 @@ export function containerStatus(container: TContainerStatusView, now: number): s
   switch (container.actualState) {
     case "running": {
       const stopping = container.desiredState !== "running" ? " (stopping)" : "";
-      return `Up${since(container.startedAt)}${stopping}`;
+      const health = container.health ? HEALTH_SUFFIX[container.health] : "";
+      return `Up${since(container.startedAt)}${health}${stopping}`;
     }
     case "exited":
       return `Exited (${container.exitCode ?? "?"})${finished}${oom}`;
