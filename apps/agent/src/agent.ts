@@ -13,6 +13,7 @@ import type { TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
 import type { Logger } from "pino";
 import { ExponentialBackoff } from "./backoff";
 import type { TAgentConfig } from "./config";
+import { RuntimeHealthProber } from "./health/health-prober";
 import { AgentLink, type LinkTuning } from "./link/agent-link";
 import type { SpoolLimits } from "./link/metrics-spool";
 import type { KernelOomSource, MetricsSource } from "./metrics-source";
@@ -323,6 +324,7 @@ export class Agent {
       oom: this.oom,
       images: this.images,
       bindMounts: new BindMountPolicy(),
+      health: new RuntimeHealthProber(this.opts.driver.containers),
       log: this.log.child({ component: "supervisor" }),
     };
     const reconciler = new Reconciler({

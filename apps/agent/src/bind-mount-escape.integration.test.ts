@@ -19,6 +19,7 @@ import { eventually } from "@fleet/test/harness/eventually";
 import { buildTestImage, TEST_IMAGE_TAG } from "@fleet/test/harness/test-image";
 import { afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { Agent } from "./agent";
+import { RuntimeHealthProber } from "./health/health-prober";
 import { cgroupMetricsSource, kmsgOomSource } from "./metrics-source";
 import { isDriverError } from "./runtime/driver";
 import { EngineDriver } from "./runtime/engine/engine-driver";
@@ -309,6 +310,7 @@ describeEachEngine("bind mount sources through symlinks on a real engine", ({ ki
       oom: new OomTracker(),
       images: new ImagePuller(driver.images),
       bindMounts,
+      health: new RuntimeHealthProber(driver.containers),
       log: silentLogger,
     };
     const cases = [

@@ -5,9 +5,12 @@
  * configuration error.
  */
 import { readFile, writeFile } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
 import { pino } from "pino";
 import { Agent, type AgentOptions } from "./agent";
 import { ConfigError, parseProcessConfig, processUpgradeEnvironment, redactConfig } from "./config";
+import { HEALTH_PROBE_COMMAND, runHealthProbe } from "./health/probe-program";
 import { JoinRejectedError } from "./link/agent-link";
 import { cgroupMetricsSource, kmsgOomSource } from "./metrics-source";
 import { EngineDriver } from "./runtime/engine/engine-driver";
@@ -197,14 +200,19 @@ export async function main(): Promise<number> {
   }
 }
 
+// The built executable is also the HTTP/TCP health probe the agent runs in a
+// container's network namespace (see health/netns-probe.ts): it ignores
+// node's `-e`, so the probe is a subcommand no help text mentions.
+if (process.argv[2] === HEALTH_PROBE_COMMAND) runHealthProbe(process.argv.slice(3), { http, net });
 // pino writes stdout synchronously, so exiting right away loses no log line; it also ends
 // keep-alive sockets to the engine that would otherwise hold the process open.
-main().then(
-  (code) => setImmediate(() => process.exit(code)),
-  (error: unknown) => {
-    process.stderr.write(
-      `fleet-agent: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+else
+  main().then(
+    (code) => setImmediate(() => process.exit(code)),
+    (error: unknown) => {
+      process.stderr.write(
+        `fleet-agent: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );

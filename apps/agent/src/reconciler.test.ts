@@ -5,6 +5,7 @@ import type { TDesiredFrame } from "@fleet/shared/protocol/server-to-agent";
 import { makeContainerSpec, makeDesired } from "@fleet/shared/protocol/test-factories";
 import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { RuntimeHealthProber } from "./health/health-prober";
 import { Reconciler } from "./reconciler";
 import { DriverError } from "./runtime/driver";
 import { FakeDriver } from "./runtime/fake/fake-driver";
@@ -46,6 +47,7 @@ function harness(seededEngine?: FakeEngine): Harness {
     images: new ImagePuller(driver.images),
     // Every path its own real path: symlinks are bind-sources.test.ts's and the supervisor's tests' concern.
     bindMounts: new BindMountPolicy(async (path) => path),
+    health: new RuntimeHealthProber(driver.containers),
     log: silentLogger,
   };
   const reconciler = new Reconciler({

@@ -91,6 +91,24 @@ export interface LogOptions {
   stderr: boolean;
 }
 
+export interface ExecOptions {
+  /** The program and its arguments, run in the container as its default user. */
+  command: string[];
+  /** Past this the process is killed and the result says `timedOut`. */
+  timeoutMs: number;
+  /** Output past this many bytes (stdout and stderr together) is dropped and the result says `truncated`. */
+  maxOutputBytes: number;
+}
+
+export interface ExecResult {
+  /** null when it was killed for its timeout. */
+  exitCode: number | null;
+  timedOut: boolean;
+  /** stdout and stderr as written, by lines, cut at `maxOutputBytes`. */
+  output: string;
+  truncated: boolean;
+}
+
 export interface ContainerDriver {
   fingerprint(): Promise<DriverFingerprint>;
   /** Managed containers (by label), running or not. */
@@ -117,4 +135,12 @@ export interface ContainerDriver {
    */
   events(signal: AbortSignal): AsyncIterable<DriverEvent>;
   logs(engineId: string, opts: LogOptions, signal?: AbortSignal): AsyncIterable<LogLine>;
+  /**
+   * Runs a process in the running container (the engine's exec API) and
+   * resolves with its exit code once it ends. The process is killed at its
+   * timeout, or when the signal aborts (then this rejects with the signal's
+   * reason), so none outlives the call. A container that is not running
+   * fails with `conflict`, a missing one with `not-found`.
+   */
+  exec(engineId: string, opts: ExecOptions, signal?: AbortSignal): Promise<ExecResult>;
 }

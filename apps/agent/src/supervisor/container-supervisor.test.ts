@@ -3,6 +3,7 @@ import { hashContainerSpec } from "@fleet/shared/domain/spec-hash";
 import { makeContainerSpec } from "@fleet/shared/protocol/test-factories";
 import { flushAsync, ManualClock } from "@fleet/shared/testing/manual-clock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { RuntimeHealthProber } from "../health/health-prober";
 import type { StartOptions } from "../runtime/container-driver";
 import { DriverError } from "../runtime/driver";
 import { FakeDriver } from "../runtime/fake/fake-driver";
@@ -52,6 +53,7 @@ function harness(overrides: Partial<RestartTuning> = {}, images: string[] = []):
     oom,
     images: new ImagePuller(driver.images),
     bindMounts: new BindMountPolicy(),
+    health: new RuntimeHealthProber(driver.containers),
     log: silentLogger,
   };
   return { clock, engine, driver, reporter, oom, deps };

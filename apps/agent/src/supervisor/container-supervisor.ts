@@ -5,6 +5,12 @@
  * moment (`event`) as it happens. The engine's own restart policy is never
  * used, so both engines behave alike and every restart is seen.
  *
+ * While the container runs, its spec's health check (if any) runs too: the
+ * verdict rides on every status frame, each change of it is a status frame
+ * and a `container.health` event, and with `restartOnUnhealthy` an unhealthy
+ * container is stopped and restarted through the restart policy's path and
+ * backoff, as a failure. Each start begins again at `starting`.
+ *
  * One instance lives from "desired" to "removed" (or until the agent shuts
  * down, when it lets go without touching the container). In between, the
  * desired state may hold it `stopped`: the container is stopped and kept (an
@@ -13,7 +19,7 @@
  */
 
 import { type Clock, sleep, type TimerHandle } from "@fleet/shared/clock";
-import type { TContainerSpec } from "@fleet/shared/domain/container-spec";
+import type { TContainerHealth, TContainerSpec } from "@fleet/shared/domain/container-spec";
 import type { TContainerState, TDesiredRunState } from "@fleet/shared/domain/container-state";
 import type {
   TContainerStatusFrame,
@@ -24,12 +30,15 @@ import type {
 import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import type { Logger } from "pino";
 import { ExponentialBackoff } from "../backoff";
+import { HealthMonitor } from "../health/health-monitor";
+import type { HealthProber } from "../health/health-prober";
+import type { HealthVerdict } from "../health/health-state";
 import type { ContainerDriver, ExitResult, ManagedContainer } from "../runtime/container-driver";
 import { isDriverError } from "../runtime/driver";
 import type { BindMountPolicy } from "./bind-mount-policy";
 import type { ImagePuller } from "./image-puller";
 import type { OomTracker } from "./oom-tracker";
-import { decideRestart, RestartTracker, type RestartTuning } from "./restart-policy";
+import { decideRestart, RestartTracker, type RestartTuning, type TStopCause } from "./restart-policy";
 
 /** Where statuses and events go (the link, or a test's list). */
 export interface SupervisorReporter {
@@ -47,6 +56,8 @@ export interface SupervisorDeps {
   images: ImagePuller;
   /** Checked right before every create; the reconciler keeps it current. */
   bindMounts: BindMountPolicy;
+  /** Makes the spec's health checks (exec in the container, HTTP and TCP in its network namespace). */
+  health: HealthProber;
   log: Logger;
 }
 
@@ -60,8 +71,13 @@ const ENGINE_RETRY_MS = 2000;
 export const STOPPED_REASON = "desired state is stopped";
 
 function errorMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : text;
+  return truncate(error instanceof Error ? error.message : String(error));
+}
+
+function truncate<T extends string | null>(text: T): T {
+  return (
+    text !== null && text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : text
+  ) as T;
 }
 
 export class ContainerSupervisor {
@@ -97,6 +113,12 @@ export class ContainerSupervisor {
   private launchAbort: AbortController | null = null;
   private restarts: RestartTracker;
   private readonly launchBackoff: ExponentialBackoff;
+  /** The current run's health check; kept after it stops so the verdict stays until the exit is seen. */
+  private healthMonitor: HealthMonitor | null = null;
+  /** The agent is stopping the container for being unhealthy: its exit is a failure to restart from. */
+  private unhealthyStop = false;
+  /** Why the scheduled restart happens, for its event. */
+  private restartCause: TStopCause = "exit";
 
   private constructor(
     private readonly deps: SupervisorDeps,
@@ -151,8 +173,7 @@ export class ContainerSupervisor {
     });
     if (found.running) {
       deps.oom.runStarted(found.containerId, found.engineId, false);
-      sup.setState("running", null);
-      sup.watch();
+      sup.nowRunning();
     } else if (runState === "stopped") {
       sup.keptStopped = true;
       sup.setState("stopped", STOPPED_REASON);
@@ -207,6 +228,11 @@ export class ContainerSupervisor {
       : null;
   }
 
+  /** The health check's verdict while the container runs; null without a check or while not running. */
+  get health(): TContainerHealth | null {
+    return this.stateValue === "running" ? (this.healthMonitor?.current.health ?? null) : null;
+  }
+
   statusFrame(): TContainerStatusFrame {
     return {
       type: "container.status",
@@ -221,8 +247,8 @@ export class ContainerSupervisor {
       message: this.message,
       imageDigest: this.engineIdValue === null ? null : this.imageDigest,
       publishedPorts: this.stateValue === "running" ? this.publishedPorts.map((p) => ({ ...p })) : [],
-      health: null,
-      healthMessage: null,
+      health: this.health,
+      healthMessage: this.health === null ? null : truncate(this.healthMonitor?.current.message ?? null),
       ts: this.deps.clock.now(),
     };
   }
@@ -230,6 +256,13 @@ export class ContainerSupervisor {
   /** The desired spec became known for an adopted container (same hash); applies a restart policy left pending. */
   provideSpec(spec: TContainerSpec): void {
     this.spec = spec;
+    // Adopted running before its spec was known: its health check starts now.
+    if (this.stateValue === "running" && !this.healthMonitor && !this.closed && !this.keptStopped) {
+      if (this.startHealthMonitor()) {
+        this.report();
+        this.emitHealth();
+      }
+    }
     if (this.awaitingPolicy && !this.closed && !this.keptStopped) {
       this.awaitingPolicy = false;
       this.applyRestartPolicy();
@@ -250,6 +283,7 @@ export class ContainerSupervisor {
     this.keptStopped = true;
     this.awaitingPolicy = false;
     this.crashlooping = false;
+    this.unhealthyStop = false;
     this.cancelPending();
     this.launchAbort?.abort(new Error("container stopped"));
     await this.launching?.catch(() => {});
@@ -369,8 +403,7 @@ export class ContainerSupervisor {
       this.emit("container.start", `started ${spec.name}`, { engineId: started.engineId, pid: started.pid });
       // stop() waits for this launch, then stops what it started.
       if (this.keptStopped) return;
-      this.setState("running", null);
-      this.watch();
+      this.nowRunning();
     } catch (error) {
       if (this.closed || this.keptStopped) return;
       const delay = this.launchBackoff.nextDelayMs();
@@ -399,8 +432,7 @@ export class ContainerSupervisor {
       this.markStarted(found, true);
       this.emit("container.start", `started ${name}`, { engineId, pid: found.pid });
       if (this.keptStopped) return;
-      this.setState("running", null);
-      this.watch();
+      this.nowRunning();
     } catch (error) {
       if (this.closed || this.keptStopped) return;
       if (isDriverError(error, "not-found")) {
@@ -489,10 +521,92 @@ export class ContainerSupervisor {
     this.finishedAt = null;
     this.exitCode = null;
     this.oomKilled = false;
+    this.unhealthyStop = false;
     this.deps.oom.runStarted(this.containerId, found.engineId, freshCgroup);
   }
 
   // ---- watching and restarting ---------------------------------------------
+
+  /** The container runs (started, restarted or adopted): report it, start its health check, wait on it. */
+  private nowRunning(): void {
+    const checked = this.startHealthMonitor();
+    this.setState("running", null);
+    if (checked) this.emitHealth();
+    this.watch();
+  }
+
+  /** Starts a fresh health check for this run (at `starting`); false when there is none to run. */
+  private startHealthMonitor(): boolean {
+    this.healthMonitor?.stop();
+    this.healthMonitor = null;
+    const check = this.spec?.healthCheck;
+    const engineId = this.engineIdValue;
+    const pid = this.pid;
+    if (!check || !engineId || pid === null || this.closed || this.keptStopped) return false;
+    const { clock, health } = this.deps;
+    const monitor = new HealthMonitor({
+      check,
+      clock,
+      startedAt: this.startedAt?.getTime() ?? clock.now(),
+      probe: (signal) => health.probe({ engineId, pid }, check, signal),
+      onChange: (verdict) => {
+        if (this.healthMonitor === monitor) this.onHealthChange(verdict);
+      },
+    });
+    this.healthMonitor = monitor;
+    monitor.start();
+    return true;
+  }
+
+  private onHealthChange(verdict: HealthVerdict): void {
+    if (this.closed || this.keptStopped || this.stateValue !== "running") return;
+    this.report();
+    this.emitHealth();
+    if (verdict.health === "unhealthy" && this.spec?.healthCheck?.restartOnUnhealthy) {
+      void this.stopUnhealthy();
+    }
+  }
+
+  private emitHealth(): void {
+    const verdict = this.healthMonitor?.current;
+    if (!verdict) return;
+    const why = verdict.health === "healthy" || verdict.message === null ? "" : ` (${verdict.message})`;
+    this.emit("container.health", `health_status: ${verdict.health}${why}`, { health: verdict.health });
+  }
+
+  /**
+   * `restartOnUnhealthy`: stops the container; its exit then goes through
+   * the restart policy as a failure (see `onExit`), so the backoff and the
+   * crash-loop count apply as to any other failure.
+   */
+  private async stopUnhealthy(): Promise<void> {
+    const engineId = this.engineIdValue;
+    if (!engineId || this.closed || this.keptStopped || this.stateValue !== "running") return;
+    this.healthMonitor?.stop();
+    this.unhealthyStop = true;
+    this.deps.log.info(
+      { containerId: this.containerId, engineId },
+      "stopping an unhealthy container to restart it",
+    );
+    try {
+      await this.deps.containers.stop(engineId, this.deps.tuning.stopTimeoutSeconds);
+    } catch (error) {
+      // Gone: the wait reports it. Otherwise try again; the container still runs unhealthy meanwhile.
+      if (this.closed || this.keptStopped || !this.unhealthyStop || isDriverError(error, "not-found")) return;
+      this.deps.log.warn(
+        { err: error, containerId: this.containerId, engineId },
+        "could not stop an unhealthy container",
+      );
+      this.emit("agent.error", `could not stop the unhealthy container: ${errorMessage(error)}`, {
+        retryInMs: ENGINE_RETRY_MS,
+      });
+      this.schedule(ENGINE_RETRY_MS, () => void this.stopUnhealthy());
+    }
+  }
+
+  private stopHealthMonitor(): void {
+    this.healthMonitor?.stop();
+  }
 
   private watch(): void {
     const engineId = this.engineIdValue;
@@ -544,6 +658,7 @@ export class ContainerSupervisor {
 
   /** Someone removed the container behind the agent's back; the restart policy decides whether to recreate it. */
   private vanished(): void {
+    this.stopHealthMonitor();
     this.deps.oom.forget(this.containerId, this.engineIdValue);
     this.engineIdValue = null;
     this.pid = null;
@@ -556,6 +671,10 @@ export class ContainerSupervisor {
 
   private async onExit(exit: ExitResult, context: string | null): Promise<void> {
     if (this.closed) return;
+    this.stopHealthMonitor();
+    const cause: TStopCause = this.unhealthyStop ? "unhealthy" : "exit";
+    this.unhealthyStop = false;
+    if (cause === "unhealthy") context = "after failing its health check";
     const engineId = this.engineIdValue ?? "";
     this.pid = null;
     let sources = this.deps.oom.exitSources(this.containerId, engineId, exit.oomKilled);
@@ -597,10 +716,10 @@ export class ContainerSupervisor {
     // A stop asked for while this exit was being looked at: the exit is reported, the stop wins.
     if (this.keptStopped) return;
     this.setState("exited", null);
-    this.applyRestartPolicy();
+    this.applyRestartPolicy(cause);
   }
 
-  private applyRestartPolicy(): void {
+  private applyRestartPolicy(cause: TStopCause = "exit"): void {
     if (this.closed || this.keptStopped) return;
     const spec = this.spec;
     if (!spec) {
@@ -608,7 +727,8 @@ export class ContainerSupervisor {
       this.setState("exited", "waiting for the desired spec to apply the restart policy");
       return;
     }
-    const decision = decideRestart(spec.restartPolicy, this.exitCode, this.restartCountValue);
+    const decision = decideRestart(spec.restartPolicy, this.exitCode, this.restartCountValue, cause);
+    this.restartCause = cause;
     if (!decision.restart) {
       this.setState("exited", decision.reason);
       return;
@@ -641,6 +761,7 @@ export class ContainerSupervisor {
       this.restartCountValue++;
       this.emit("container.restart", `recreating ${spec.name} (restart ${this.restartCountValue})`, {
         restartCount: this.restartCountValue,
+        cause: this.restartCause,
       });
       // Awaited here, not tracked anew: the caller tracks this whole restart.
       return this.doLaunch();
@@ -652,13 +773,18 @@ export class ContainerSupervisor {
       // stop() waits for this restart, then stops what it started.
       if (this.keptStopped) return;
       this.restartCountValue++;
-      this.emit("container.restart", `restarted ${spec.name} (restart ${this.restartCountValue})`, {
-        restartCount: this.restartCountValue,
-        engineId,
-      });
+      const unhealthy = this.restartCause === "unhealthy" ? ", was unhealthy" : "";
+      this.emit(
+        "container.restart",
+        `restarted ${spec.name} (restart ${this.restartCountValue}${unhealthy})`,
+        {
+          restartCount: this.restartCountValue,
+          engineId,
+          cause: this.restartCause,
+        },
+      );
       this.emit("container.start", `started ${spec.name}`, { engineId, pid: found.pid });
-      this.setState("running", null);
-      this.watch();
+      this.nowRunning();
     } catch (error) {
       if (this.closed || this.keptStopped) return;
       if (isDriverError(error, "not-found")) {
@@ -699,6 +825,7 @@ export class ContainerSupervisor {
   }
 
   private cancelPending(): void {
+    this.stopHealthMonitor();
     if (this.timer !== null) this.deps.clock.clearTimeout(this.timer);
     this.timer = null;
     this.waitAbort?.abort();

@@ -37,19 +37,30 @@ export const DEFAULT_RESTART_TUNING: RestartTuning = {
 
 export type TRestartDecision = { restart: true } | { restart: false; reason: string };
 
-/** Whether a container that exited with `exitCode` after `restartsSoFar` restarts should run again. */
+/** Why the container is no longer running: it exited, or the agent stopped it for failing its health check. */
+export type TStopCause = "exit" | "unhealthy";
+
+/**
+ * Whether a container that exited with `exitCode` after `restartsSoFar`
+ * restarts should run again. One stopped for being unhealthy (the spec's
+ * `restartOnUnhealthy` asked for it) always counts as a failure, whatever its
+ * process answered the stop with: it restarts even under `no`, and counts
+ * against `on-failure:N`.
+ */
 export function decideRestart(
   policy: TRestartPolicy,
   exitCode: number | null,
   restartsSoFar: number,
+  cause: TStopCause = "exit",
 ): TRestartDecision {
   switch (policy.name) {
     case "no":
+      if (cause === "unhealthy") return { restart: true };
       return { restart: false, reason: "restart policy is no" };
     case "always":
       return { restart: true };
     case "on-failure": {
-      if (exitCode === 0)
+      if (exitCode === 0 && cause === "exit")
         return { restart: false, reason: "exited successfully (restart policy on-failure)" };
       if (policy.maxRetries !== undefined && restartsSoFar >= policy.maxRetries) {
         return {

@@ -14,6 +14,8 @@ import type {
   ContainerDriver,
   DriverEvent,
   DriverFingerprint,
+  ExecOptions,
+  ExecResult,
   ExitResult,
   LogLine,
   LogOptions,
@@ -21,6 +23,7 @@ import type {
   StartOptions,
 } from "../container-driver";
 import { FLEET_LABELS } from "../driver";
+import { execInContainer } from "./container-exec";
 import { buildCreateOptions, extraNetworks } from "./create-options";
 import { dialStream, repoDigestsOf } from "./engine-client";
 import { EngineError, isNameConflict, statusCodeOf, toEngineError } from "./engine-error";
@@ -264,6 +267,10 @@ export class EngineContainerDriver implements ContainerDriver {
         stream.destroy();
       }
     })();
+  }
+
+  exec(engineId: string, opts: ExecOptions, signal?: AbortSignal): Promise<ExecResult> {
+    return execInContainer(this.docker, engineId, opts, signal);
   }
 
   // ---- internals ----------------------------------------------------------

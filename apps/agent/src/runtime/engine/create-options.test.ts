@@ -92,6 +92,22 @@ describe("buildCreateOptions", () => {
     });
   });
 
+  it("turns the engine's own health check off, whatever the image or spec says", () => {
+    const spec = makeContainerSpec({
+      healthCheck: {
+        test: { type: "exec", command: ["true"] },
+        intervalMs: 1000,
+        timeoutMs: 1000,
+        retries: 1,
+        startPeriodMs: 0,
+        restartOnUnhealthy: false,
+      },
+    });
+    for (const s of [spec, makeContainerSpec()]) {
+      expect(buildCreateOptions(s, { hostId: "h", specHash: "s" }).Healthcheck).toEqual({ Test: ["NONE"] });
+    }
+  });
+
   it("keeps the image's command when the spec has none", () => {
     const options = buildCreateOptions(makeContainerSpec({ command: null }), { hostId: "h", specHash: "s" });
     expect(options).not.toHaveProperty("Cmd");

@@ -117,6 +117,9 @@ export function buildCreateOptions(spec: TContainerSpec, ctx: CreateContext): Co
     ExposedPorts: exposedPorts,
     Tty: false,
     OpenStdin: false,
+    // The agent runs the spec's health check itself, alike on both engines; an image's HEALTHCHECK
+    // (and Podman's systemd timers for it) must not run beside it.
+    Healthcheck: { Test: ["NONE"] },
     HostConfig: hostConfig,
     ...(firstNetwork !== undefined ? { NetworkingConfig: { EndpointsConfig: { [firstNetwork]: {} } } } : {}),
   };

@@ -8,13 +8,16 @@
  * removed; `start` creates the volumes and networks a spec names when they are
  * missing; `wait` on an exited container resolves at once with its last exit;
  * `destroy` of a missing container is not an error; an OOM kill emits `oom`
- * before `die` (as Docker does).
+ * before `die` (as Docker does); `exec` in a container that is not running
+ * fails with `conflict` and answers what the engine's `execHandler` says.
  */
 import { volumeNamesOf } from "@fleet/shared/domain/container-spec";
 import type {
   ContainerDriver,
   DriverEvent,
   DriverFingerprint,
+  ExecOptions,
+  ExecResult,
   ExitResult,
   LogLine,
   LogOptions,
@@ -140,6 +143,23 @@ export class FakeContainerDriver implements ContainerDriver {
   events(signal: AbortSignal): AsyncIterable<DriverEvent> {
     this.engine.record("events", null, []);
     return this.engine.subscribe(signal);
+  }
+
+  async exec(engineId: string, opts: ExecOptions, signal?: AbortSignal): Promise<ExecResult> {
+    const { engine } = this;
+    engine.serve("exec", engineId, [engineId, opts]);
+    signal?.throwIfAborted();
+    const c = engine.mustGet(engineId);
+    if (!c.running) {
+      throw new DriverError("conflict", `container ${engineId} is not running`, { statusCode: 409 });
+    }
+    const answer = Promise.resolve(engine.execHandler(c, opts, signal));
+    if (!signal) return answer;
+    return new Promise<ExecResult>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      answer.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
   }
 
   logs(engineId: string, opts: LogOptions, signal?: AbortSignal): AsyncIterable<LogLine> {

@@ -28,6 +28,22 @@ describe("FakeDriver", () => {
     expect(recovered?.labels).toMatchObject({ team: "a", [FLEET_LABELS.managed]: "true" });
   });
 
+  it("execs in running containers only, answering what the test scripted, and rejects on abort", async () => {
+    const engine = new FakeEngine({ images: [IMAGE] });
+    const fake = new FakeDriver(engine);
+    const started = await fake.containers.start({ spec: makeContainerSpec(), hostId: "h1", specHash: "abc" });
+    const opts = { command: ["true"], timeoutMs: 1000, maxOutputBytes: 4096 };
+    await expect(fake.containers.exec(started.engineId, opts)).resolves.toMatchObject({ exitCode: 0 });
+    engine.execHandler = () => new Promise(() => {});
+    const abort = new AbortController();
+    const hanging = fake.containers.exec(started.engineId, opts, abort.signal);
+    abort.abort(new Error("gone"));
+    await expect(hanging).rejects.toThrow("gone");
+    engine.exit(started.engineId, { exitCode: 0 });
+    await expect(fake.containers.exec(started.engineId, opts)).rejects.toMatchObject({ code: "conflict" });
+    expect(engine.callsTo("exec")).toHaveLength(3);
+  });
+
   it("creates missing volumes and networks at start and refuses to remove them while used", async () => {
     const fake = new FakeDriver(new FakeEngine({ images: [IMAGE] }));
     const spec = makeContainerSpec({

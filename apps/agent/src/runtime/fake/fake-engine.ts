@@ -19,6 +19,8 @@ import type {
   ContainerDriver,
   DriverEvent,
   DriverFingerprint,
+  ExecOptions,
+  ExecResult,
   ExitResult,
   LogLine,
   ManagedContainer,
@@ -142,6 +144,22 @@ export class FakeEngine {
   readonly exitListeners = new Map<string, Set<Listener<ExitResult>>>();
   /** null marks the container's exit: a follow ends there, as with the engine. */
   readonly logListeners = new Map<string, Set<Listener<LogLine | null>>>();
+
+  /**
+   * How `exec` answers (after checking the container runs); a test replaces
+   * it to script checks, e.g. with a promise it settles by hand. The signal
+   * aborts when the caller gives up; `exec` then rejects on its own.
+   */
+  execHandler: (
+    container: FakeContainer,
+    opts: ExecOptions,
+    signal?: AbortSignal,
+  ) => Promise<ExecResult> | ExecResult = () => ({
+    exitCode: 0,
+    timedOut: false,
+    output: "",
+    truncated: false,
+  });
 
   private readonly pullFailures = new Map<string, string[]>();
   private readonly startFailures: string[] = [];
