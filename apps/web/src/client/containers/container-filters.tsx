@@ -1,6 +1,7 @@
 "use client";
 // The containers list's filter bar. Text filters apply after a short pause in
 // typing so each keystroke does not ask the server; selects apply at once.
+import { type TContainerHealth, ZContainerHealth } from "@fleet/shared/domain/container-spec";
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { useTRPC } from "../trpc";
@@ -116,6 +117,22 @@ export function ContainerFilters({
     <search className="filters" aria-label="Filter containers">
       <HostSelect hostId={filter.hostId} onChange={(hostId) => onChange({ ...filter, hostId })} />
       <StateSelect states={filter.states} onChange={(states) => onChange({ ...filter, states })} />
+      <label>
+        Health
+        <select
+          value={filter.health ?? ""}
+          onChange={(event) =>
+            onChange({ ...filter, health: (event.target.value as TContainerHealth | "") || null })
+          }
+        >
+          <option value="">Any health</option>
+          {ZContainerHealth.options.map((health) => (
+            <option key={health} value={health}>
+              {health}
+            </option>
+          ))}
+        </select>
+      </label>
       <label>
         Image
         <input

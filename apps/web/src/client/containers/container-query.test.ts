@@ -4,12 +4,15 @@ import { containerFilterQuery, isFiltered, listInputOf, parseContainerFilter } f
 describe("container list filter in the query string", () => {
   it("reads host, deployment, states, image and name", () => {
     const filter = parseContainerFilter(
-      new URLSearchParams("host=h-1&deployment=d_2&state=running,exited&image=busy&name=web"),
+      new URLSearchParams(
+        "host=h-1&deployment=d_2&state=running,exited&health=unhealthy&image=busy&name=web",
+      ),
     );
     expect(filter).toEqual({
       hostId: "h-1",
       deploymentId: "d_2",
       states: ["running", "exited"],
+      health: "unhealthy",
       image: "busy",
       name: "web",
     });
@@ -17,6 +20,7 @@ describe("container list filter in the query string", () => {
       hostId: "h-1",
       deploymentId: "d_2",
       state: ["running", "exited"],
+      health: "unhealthy",
       image: "busy",
       name: "web",
     });
@@ -24,9 +28,10 @@ describe("container list filter in the query string", () => {
 
   it("accepts repeated state keys and ignores unknown states and odd ids", () => {
     const filter = parseContainerFilter(
-      new URLSearchParams("state=exited&state=bogus&state=running&host=a%20b"),
+      new URLSearchParams("state=exited&state=bogus&state=running&host=a%20b&health=sick"),
     );
     expect(filter.states).toEqual(["running", "exited"]);
+    expect(filter.health).toBeNull();
     expect(filter.hostId).toBeNull();
     expect(listInputOf(filter)).toEqual({ state: ["running", "exited"] });
   });
@@ -35,11 +40,12 @@ describe("container list filter in the query string", () => {
     const empty = parseContainerFilter(new URLSearchParams(""));
     expect(isFiltered(empty)).toBe(false);
     expect(listInputOf(empty)).toEqual({});
-    const query = containerFilterQuery({ ...empty, states: ["failed"], name: "  api " });
-    expect(query).toBe("?state=failed&name=api");
+    const query = containerFilterQuery({ ...empty, states: ["failed"], health: "starting", name: "  api " });
+    expect(query).toBe("?state=failed&health=starting&name=api");
     expect(parseContainerFilter(new URLSearchParams(query))).toEqual({
       ...empty,
       states: ["failed"],
+      health: "starting",
       name: "api",
     });
   });

@@ -1,6 +1,7 @@
 // The containers list's filters live in the query string, so a filtered view
 // can be linked to (the run form sends people to `?deployment=ID`) and the
 // browser's back button undoes a filter change.
+import { type TContainerHealth, ZContainerHealth } from "@fleet/shared/domain/container-spec";
 import { type TContainerState, ZContainerState } from "@fleet/shared/domain/container-state";
 
 /** The states a listed container can be in (removed ones are not listed). */
@@ -12,6 +13,8 @@ export interface TContainerFilter {
   hostId: string | null;
   deploymentId: string | null;
   states: TContainerState[];
+  /** One health verdict; null: any (containers without a check included). */
+  health: TContainerHealth | null;
   image: string;
   name: string;
 }
@@ -35,6 +38,7 @@ export function parseContainerFilter(params: Pick<URLSearchParams, "get" | "getA
     hostId: idParam(params.get("host")),
     deploymentId: idParam(params.get("deployment")),
     states: LISTED_STATES.filter((state) => states.has(state)),
+    health: ZContainerHealth.safeParse(params.get("health")).data ?? null,
     image: (params.get("image") ?? "").slice(0, 512),
     name: (params.get("name") ?? "").slice(0, 128),
   };
@@ -45,6 +49,7 @@ export function containerFilterQuery(filter: TContainerFilter): string {
   if (filter.hostId) params.set("host", filter.hostId);
   if (filter.deploymentId) params.set("deployment", filter.deploymentId);
   if (filter.states.length > 0) params.set("state", filter.states.join(","));
+  if (filter.health) params.set("health", filter.health);
   if (filter.image.trim()) params.set("image", filter.image.trim());
   if (filter.name.trim()) params.set("name", filter.name.trim());
   const query = params.toString();
@@ -63,6 +68,7 @@ export function listInputOf(filter: TContainerFilter) {
     ...(filter.hostId ? { hostId: filter.hostId } : {}),
     ...(filter.deploymentId ? { deploymentId: filter.deploymentId } : {}),
     ...(filter.states.length > 0 ? { state: filter.states } : {}),
+    ...(filter.health ? { health: filter.health } : {}),
     ...(image ? { image } : {}),
     ...(name ? { name } : {}),
   };

@@ -15,6 +15,7 @@ import {
 import { useCan } from "../session";
 import { StatusBadge } from "../ui/status-badge";
 import { ContainerActionButtons, type useContainerActions } from "./container-actions";
+import { HealthBadge } from "./container-health";
 import styles from "./containers.module.css";
 
 function UsedOfLimit({ used, limit }: { used: string; limit: string | null }) {
@@ -73,6 +74,8 @@ function ContainerRow({
       </td>
       <td className="nowrap" title={container.statusMessage ?? undefined}>
         <StatusBadge status={container.actualState} testId="container-state" />
+        {container.health ? " " : null}
+        <HealthBadge container={container} />
         {headingElsewhere ? <span className="muted"> → {container.desiredState}</span> : null}
       </td>
       <td className="num">

@@ -16,6 +16,7 @@ import {
   formProblemOf,
   listFieldsIn,
   runRequestOf,
+  type THealthChoice,
   type TRestartChoice,
   type TRunFormValues,
   type TStrategy,
@@ -321,6 +322,132 @@ export function RunForm({ initialImage }: { initialImage: string }) {
               </p>
             </div>
           </div>
+        </fieldset>
+
+        <fieldset className={styles.fieldset} data-testid="health-check">
+          <legend className={styles.legend}>Health check</legend>
+          <div className="form-grid">
+            <label>
+              Check
+              <select
+                name="healthType"
+                value={values.healthType}
+                onChange={(event) =>
+                  setValues((current) => ({ ...current, healthType: event.target.value as THealthChoice }))
+                }
+              >
+                <option value="none">none</option>
+                <option value="exec">command (exec)</option>
+                <option value="http">HTTP GET</option>
+                <option value="tcp">TCP connect</option>
+              </select>
+            </label>
+            {values.healthType === "exec" ? (
+              <label className="wide">
+                Health command
+                <input
+                  name="healthCommand"
+                  value={values.healthCommand}
+                  onChange={set("healthCommand")}
+                  placeholder="pg_isready -q || exit 1"
+                  className="mono"
+                  autoComplete="off"
+                  spellCheck={false}
+                />
+              </label>
+            ) : null}
+            {values.healthType === "http" || values.healthType === "tcp" ? (
+              <label>
+                Health port
+                <input
+                  name="healthPort"
+                  value={values.healthPort}
+                  onChange={set("healthPort")}
+                  placeholder="the container's port, e.g. 80"
+                  inputMode="numeric"
+                  autoComplete="off"
+                />
+              </label>
+            ) : null}
+            {values.healthType === "http" ? (
+              <label>
+                Health path
+                <input
+                  name="healthPath"
+                  value={values.healthPath}
+                  onChange={set("healthPath")}
+                  placeholder="/"
+                  className="mono"
+                  autoComplete="off"
+                  spellCheck={false}
+                />
+              </label>
+            ) : null}
+          </div>
+          {values.healthType !== "none" ? (
+            <>
+              <div className={`form-grid ${styles.healthTiming}`}>
+                <label>
+                  Interval
+                  <input
+                    name="healthInterval"
+                    value={values.healthInterval}
+                    onChange={set("healthInterval")}
+                    placeholder="30s"
+                    autoComplete="off"
+                  />
+                </label>
+                <label>
+                  Timeout
+                  <input
+                    name="healthTimeout"
+                    value={values.healthTimeout}
+                    onChange={set("healthTimeout")}
+                    placeholder="30s"
+                    autoComplete="off"
+                  />
+                </label>
+                <label>
+                  Retries
+                  <input
+                    name="healthRetries"
+                    value={values.healthRetries}
+                    onChange={set("healthRetries")}
+                    placeholder="3"
+                    inputMode="numeric"
+                    autoComplete="off"
+                  />
+                </label>
+                <label>
+                  Start period
+                  <input
+                    name="healthStartPeriod"
+                    value={values.healthStartPeriod}
+                    onChange={set("healthStartPeriod")}
+                    placeholder="0s"
+                    autoComplete="off"
+                  />
+                </label>
+                <label className={styles.checkbox}>
+                  <input
+                    type="checkbox"
+                    name="healthRestart"
+                    checked={values.healthRestart}
+                    onChange={(event) =>
+                      setValues((current) => ({ ...current, healthRestart: event.target.checked }))
+                    }
+                  />
+                  Restart when unhealthy
+                </label>
+              </div>
+              <p className={`muted ${styles.hint}`}>
+                As docker&apos;s <code>--health-*</code> flags: the host&apos;s agent runs the check every
+                interval; after as many failures in a row as Retries the container is unhealthy. Failures in
+                the start period do not count. Durations as <code>500ms</code>, <code>5s</code>,{" "}
+                <code>1m30s</code>; empty fields take the defaults shown.
+              </p>
+            </>
+          ) : null}
         </fieldset>
 
         {formProblem ? (

@@ -144,3 +144,67 @@ describe("API problems with list entries", () => {
     expect(listFieldsIn("bind mount of /etc is not allowed").size).toBe(0);
   });
 });
+
+describe("the health check section", () => {
+  test("none: no healthCheck in the request", () => {
+    const request = runRequestOf(form({ image: "busybox", healthCommand: "true", healthPort: "80" }));
+    expect(request.ok && "healthCheck" in request.run).toBe(false);
+  });
+
+  test.each([
+    [
+      { healthType: "exec" as const, healthCommand: " pg_isready -q " },
+      { test: { type: "exec", command: "pg_isready -q" } },
+    ],
+    [
+      {
+        healthType: "http" as const,
+        healthPort: "8080",
+        healthPath: "healthz",
+        healthInterval: "5s",
+        healthTimeout: " 2s ",
+        healthRetries: "5",
+        healthStartPeriod: "1m",
+        healthRestart: true,
+      },
+      {
+        test: { type: "http", port: 8080, path: "/healthz" },
+        interval: "5s",
+        timeout: "2s",
+        retries: 5,
+        startPeriod: "1m",
+        restartOnUnhealthy: true,
+      },
+    ],
+    [{ healthType: "http" as const, healthPort: "80" }, { test: { type: "http", port: 80 } }],
+    [
+      { healthType: "tcp" as const, healthPort: "6379", healthPath: "/ignored" },
+      { test: { type: "tcp", port: 6379 } },
+    ],
+  ])("%j → %j", (overrides, healthCheck) => {
+    const request = runRequestOf(form({ image: "busybox", ...overrides }));
+    expect(request.ok && request.run.healthCheck).toEqual(healthCheck);
+  });
+
+  test.each([
+    [{ healthType: "exec" as const, healthCommand: "  " }, "healthCommand"],
+    [{ healthType: "http" as const, healthPort: "" }, "healthPort"],
+    [{ healthType: "tcp" as const, healthPort: "70000" }, "healthPort"],
+    [{ healthType: "tcp" as const, healthPort: "80", healthRetries: "few" }, "healthRetries"],
+  ])("%j is refused naming %s", (overrides, field) => {
+    expect(runRequestOf(form({ image: "busybox", ...overrides }))).toMatchObject({ ok: false, field });
+  });
+
+  test("the API's problems name the form's fields", () => {
+    expect(
+      formProblemOf(
+        'healthCheck.interval: invalid duration "5x"; healthCheck.test.path: must start with /; healthCheck.test.command[0]: must not contain NUL characters',
+      ),
+    ).toBe(
+      'Health interval: invalid duration "5x"; Health path: must start with /; Health command: must not contain NUL characters',
+    );
+    expect(formProblemOf("healthCheck.startPeriod: must be 0 to 1d, got 2d")).toBe(
+      "Health start period: must be 0 to 1d, got 2d",
+    );
+  });
+});

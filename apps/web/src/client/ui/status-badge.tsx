@@ -9,6 +9,8 @@ const TONE: Record<string, "ok" | "warn" | "bad" | "idle"> = {
   draining: "warn",
   pending: "warn",
   starting: "warn",
+  healthy: "ok",
+  unhealthy: "bad",
   created: "idle",
   restarting: "warn",
   warning: "warn",

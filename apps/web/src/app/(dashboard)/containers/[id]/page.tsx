@@ -11,6 +11,7 @@ import {
   ContainerPlacementCard,
   ContainerSpecCard,
 } from "@/client/containers/container-details";
+import { ContainerHealthCard, HealthBadge } from "@/client/containers/container-health";
 import styles from "@/client/containers/containers.module.css";
 import { LogsPanel } from "@/client/containers/logs-panel";
 import { errorCode } from "@/client/errors";
@@ -60,6 +61,7 @@ function ContainerPage({ id }: { id: string }) {
         subtitle={
           <span className={styles.subtitle}>
             <StatusBadge status={container.actualState} testId="container-state" />
+            <HealthBadge container={container} />
             {container.desiredState !== container.actualState ? (
               <span className="muted">desired: {container.desiredState}</span>
             ) : null}
@@ -155,6 +157,10 @@ function ContainerPage({ id }: { id: string }) {
         <div className={styles.cell}>
           <ContainerPlacementCard container={container} />
         </div>
+      </div>
+
+      <div className="section">
+        <ContainerHealthCard container={container} />
       </div>
 
       <div className="section">
