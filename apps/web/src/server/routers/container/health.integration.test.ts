@@ -67,6 +67,10 @@ describe("container health", () => {
     });
     const desired = await waitForDesiredIds(agent, [container.id]);
     expect(desired.containers[0]!.healthCheck).toEqual(expected);
+    // A restart rewrites the spec (a new label); the check stays in it.
+    await fleet.operator.container.restart.mutate({ id: container.id });
+    const restarted = await agent.waitFor("desired", (frame) => frame.generation > desired.generation);
+    expect(restarted.containers[0]!.healthCheck).toEqual(expected);
 
     // Without one the spec says so.
     const plain = await fleet.operator.container.run.mutate({
