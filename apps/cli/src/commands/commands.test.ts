@@ -15,7 +15,7 @@ import { hostRows } from "./hosts";
 import { imageRows, splitTag } from "./images";
 import { parseTail } from "./logs";
 import { networkRows } from "./network";
-import { containerRows, portsText } from "./ps";
+import { containerRows, healthFilterOf, portsText } from "./ps";
 import { isRunning } from "./rm";
 import { containerVerdict } from "./run";
 import { topLines } from "./top";
@@ -68,6 +68,20 @@ describe("ps", () => {
       "Up 50 seconds (unhealthy)",
       "Up 50 seconds",
     ]);
+  });
+
+  test("--filter health=STATE in docker's spelling", () => {
+    expect(healthFilterOf(undefined)).toBeUndefined();
+    expect(healthFilterOf(["health=unhealthy", "health=starting", "health=unhealthy"])).toEqual([
+      "unhealthy",
+      "starting",
+    ]);
+    expect(() => healthFilterOf(["status=running"])).toThrow(
+      "--filter status=running: only health=STATE is supported",
+    );
+    expect(() => healthFilterOf(["health=none"])).toThrow(
+      "--filter health=none: health must be starting, healthy, unhealthy",
+    );
   });
 
   test("DIGEST is short; --no-trunc shows full ids, digests and commands", () => {
