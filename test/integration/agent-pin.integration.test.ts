@@ -5,7 +5,6 @@
 // through the CA it is given (--ca-file), and without that CA it does not.
 // The agent runs in this process on the fake driver: what is tested is the
 // link, not the engine.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,6 +18,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually } from "../harness/eventually";
 import { useTestDatabase } from "../harness/postgres";
+import { makeTestCertificate } from "../harness/test-certificate";
 
 const database = useTestDatabase();
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -119,19 +119,8 @@ describe("an agent dialling the agent port", () => {
   });
 
   it("with FLEET_TLS_CERT: joins through the CA given with --ca-file, and not without it", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "fleet-agent-pin-ca-"));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const keyPath = join(dir, "key.pem");
-    const certPath = join(dir, "cert.pem");
-    execFileSync(
-      "openssl",
-      [
-        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
-        ...["-keyout", keyPath, "-out", certPath, "-days", "1", "-subj", "/CN=127.0.0.1"],
-        ...["-addext", "subjectAltName=IP:127.0.0.1"],
-      ],
-      { stdio: "pipe" },
-    );
+    const { certPath, keyPath, remove } = await makeTestCertificate("fleet-agent-pin-ca-");
+    cleanups.push(remove);
     const server = await central({ FLEET_TLS_CERT: certPath, FLEET_TLS_KEY: keyPath });
     // The API is over that certificate too: the token comes straight from the database's service.
     const untrusted = await startAgent({

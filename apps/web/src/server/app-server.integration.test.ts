@@ -1,10 +1,8 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
+import { makeTestCertificate } from "@fleet/test/harness/test-certificate";
 import { describe, expect, test } from "vitest";
 import { createTestUser, createTestUserWithToken } from "./testing/factories";
 import { createTestClient, startTestServer } from "./testing/test-server";
@@ -79,32 +77,7 @@ describe("the app server", () => {
   });
 
   test("with FLEET_TLS_CERT and FLEET_TLS_KEY it serves HTTPS with HSTS, and the session cookie is Secure", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "fleet-tls-"));
-    const certPath = join(dir, "cert.pem");
-    const keyPath = join(dir, "key.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        keyPath,
-        "-out",
-        certPath,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { stdio: "pipe" },
-    );
+    const { certPath, keyPath, remove } = await makeTestCertificate("fleet-tls-");
     const server = await startTestServer({
       databaseUrl: getDatabase().url,
       env: { FLEET_TLS_CERT: certPath, FLEET_TLS_KEY: keyPath, FLEET_PUBLIC_URL: "https://fleet.test:3443" },
@@ -138,7 +111,7 @@ describe("the app server", () => {
       expect(answer.hsts).toBe("max-age=31536000");
     } finally {
       await server.close();
-      rmSync(dir, { recursive: true, force: true });
+      await remove();
     }
   });
 });

@@ -2,7 +2,8 @@
 // the same after a restart), the install script filled in for this central,
 // the downloads, and what an attacker might try on each: other paths, path
 // climbing, the dashboard's routes, a wrong pin.
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+
+import { execFile, spawnSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { request } from "node:https";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { serverPinOfCertificate } from "@fleet/shared/server-pin";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
+import { makeTestCertificate } from "@fleet/test/harness/test-certificate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestUserWithToken } from "../testing/factories";
 import { createTestClient, startTestServer, type TestServer } from "../testing/test-server";
@@ -245,32 +247,7 @@ describe("the agent port", () => {
 
   describe("with FLEET_TLS_CERT", () => {
     test("the agent port serves that certificate, and the install line validates it instead of pinning", async () => {
-      const dir = await mkdtemp(join(tmpdir(), "fleet-agent-port-ca-"));
-      const keyPath = join(dir, "key.pem");
-      const certPath = join(dir, "cert.pem");
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-keyout",
-          keyPath,
-          "-out",
-          certPath,
-          "-days",
-          "1",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-        ],
-        { stdio: "pipe" },
-      );
+      const { certPath, keyPath, remove } = await makeTestCertificate("fleet-agent-port-ca-");
       const configured = await startTestServer({
         databaseUrl: database().url,
         env: { FLEET_TLS_CERT: certPath, FLEET_TLS_KEY: keyPath, FLEET_DOWNLOADS_DIR: downloads },
@@ -289,7 +266,7 @@ describe("the agent port", () => {
         });
       } finally {
         await configured.close();
-        await rm(dir, { recursive: true, force: true });
+        await remove();
       }
     });
   });
