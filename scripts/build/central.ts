@@ -67,14 +67,14 @@ export async function buildCentralServer(): Promise<{ outputs: { path: string; b
 
 // ---- the dashboard (next build) --------------------------------------------
 
-const BUILD_ID = join(WEB_DIR, ".next/BUILD_ID");
-const DASHBOARD_SOURCES = [
+export const BUILD_ID = join(WEB_DIR, ".next/BUILD_ID");
+export const DASHBOARD_SOURCES = [
   join(WEB_DIR, "src"),
   join(WEB_DIR, "next.config.ts"),
   join(REPO_ROOT, "packages/shared/src"),
 ];
 // Shared with the e2e harness's dashboard build: two `next build`s in one .next corrupt each other.
-const NEXT_BUILD_LOCK = "/tmp/fleet-next-build.lock";
+export const NEXT_BUILD_LOCK = "/tmp/fleet-next-build.lock";
 
 function newerThan(path: string, builtAtMs: number): string | null {
   if (!existsSync(path)) return null;

@@ -9,8 +9,8 @@ import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { REPO_ROOT } from "../../../scripts/build/paths";
 import type { TestEngine } from "../../harness/engines";
-import { REPO_ROOT } from "./dashboard-build";
 
 const AGENT_BIN = join(REPO_ROOT, "apps/agent/bin/fleet-agent.js");
 

@@ -8,7 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { REPO_ROOT } from "./dashboard-build";
+import { REPO_ROOT } from "../../../scripts/build/paths";
 
 export const SCREENSHOT_DIR = join(REPO_ROOT, "test-results/screenshots");
 

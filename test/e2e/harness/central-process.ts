@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { buildTargets } from "../../../scripts/build/build";
-import { REPO_ROOT } from "./dashboard-build";
+import { REPO_ROOT } from "../../../scripts/build/paths";
 
 /** How a person starts the central: `npm start` runs the built server (node apps/web/dist/server.js). */
 export function centralCommand(): { command: string; args: string[] } {

@@ -14,8 +14,8 @@ import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db/clie
 import { loadEnv } from "@fleet/web/server/env";
 import { createTestUser } from "@fleet/web/server/testing/factories";
 import { type CapturedLog, captureLog } from "@fleet/web/server/testing/test-server";
+import { WEB_DIR } from "../../../scripts/build/paths";
 import { findFreePort } from "../../harness/ports";
-import { WEB_DIR } from "./dashboard-build";
 
 export interface SignInUser {
   email: string;

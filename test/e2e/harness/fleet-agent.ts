@@ -8,10 +8,10 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import { REPO_ROOT } from "../../../scripts/build/paths";
 import type { TestEngine } from "../../harness/engines";
 import type { TestNetns } from "../../harness/netns";
 import type { JoinCommand } from "./agent";
-import { REPO_ROOT } from "./dashboard-build";
 
 const AGENT_BIN = join(REPO_ROOT, "apps/agent/bin/fleet-agent.js");
 const STOP_GRACE_MS = 15_000;

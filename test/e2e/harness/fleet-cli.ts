@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { REPO_ROOT } from "./dashboard-build";
+import { REPO_ROOT } from "../../../scripts/build/paths";
 
 const CLI_BIN = join(REPO_ROOT, "apps/cli/bin/fleet.js");
 const DEFAULT_TIMEOUT_MS = 60_000;
