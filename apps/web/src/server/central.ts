@@ -25,6 +25,7 @@ import { bootstrapFirstAdmin, type TBootstrapResult } from "./services/auth/boot
 import { pruneExpiredSessions } from "./services/auth/sessions";
 import { createSignInThrottle, type SignInThrottle } from "./services/auth/sign-in-throttle";
 import { createStreamGuard } from "./services/auth/stream-guard";
+import { createRolloutLoop } from "./services/deployment/rollout-loop";
 import { createAgentUpgrader } from "./services/host/upgrade-agents";
 import { refreshHostObjectsAfterConnect } from "./services/host-object/refresh-after-connect";
 import { createImageJobRegistry } from "./services/image/image-jobs";
@@ -53,6 +54,8 @@ export interface CreateServicesOptions {
     /** Calls without credentials allowed per client address and window. */
     anonymousCalls?: { points: number; durationSeconds: number };
     streamRecheckIntervalMs?: number;
+    /** How often active rollouts are decided without any bus event. */
+    rolloutTickMs?: number;
   };
 }
 
@@ -81,6 +84,14 @@ export function createServices(options: CreateServicesOptions) {
   });
   const gateway = createGateway({ db, env, log, bus, metrics, clock, tuning: options.tuning?.gateway });
   const rescheduler = createRescheduler({ db, bus, desired: gateway, log, clock });
+  const rollouts = createRolloutLoop({
+    db,
+    bus,
+    desired: gateway,
+    log,
+    clock,
+    tickIntervalMs: options.tuning?.rolloutTickMs,
+  });
   gateway.onHostOffline((hostId) => rescheduler.hostLost(hostId, "offline").then(() => {}));
   gateway.onHostConnected(({ hostId, hostName }) =>
     refreshHostObjectsAfterConnect({ db, gateway, log, now: () => new Date(clock.now()), hostId, hostName }),
@@ -129,6 +140,8 @@ export function createServices(options: CreateServicesOptions) {
     metrics,
     prometheus,
     rescheduler,
+    /** Moves deployments' replicas to their newest revision, from the rows (resumes after a restart). */
+    rollouts,
     /** Build contexts from `POST /api/uploads`, held until `image.build` uses them. */
     uploads,
     /** Pulls and builds, run to their end whoever watches. */
@@ -146,6 +159,7 @@ export function createServices(options: CreateServicesOptions) {
       await metrics.start();
       await gateway.start();
       rescheduler.start();
+      rollouts.start();
       return { bootstrap };
     },
     /** Closes agent connections (1001) and stops background jobs; the caller disconnects Prisma. */
@@ -157,6 +171,7 @@ export function createServices(options: CreateServicesOptions) {
       const imageJobsStopped = imageJobs.stop();
       // Before the database goes: a roll's last step writes its event.
       const upgradesStopped = agentUpgrades.stop();
+      await rollouts.stop();
       await rescheduler.stop();
       await gateway.close();
       await imageJobsStopped;

@@ -52,6 +52,10 @@ export interface BusTopics {
    * without them, every credential of the user).
    */
   "access.changed": { userId: string; apiTokenId?: string; sessionId?: string };
+  /** A deployment's rollout moved (a step, a state): watchers re-read it. */
+  "rollout.changed": { deploymentId: string; rolloutId: string };
+  /** A rollout was started, paused, resumed or promoted: the rollout loop looks at once. */
+  "rollout.started": { deploymentId: string; rolloutId: string };
 }
 export type TBusTopic = keyof BusTopics;
 

@@ -1,6 +1,7 @@
 // A deployment: `replicas` containers from one description, placed all or nothing.
 import { z } from "zod";
 import { createDeployment, MAX_REPLICAS } from "../../services/deployment/create-deployment";
+import { ZUpdatePolicyInput } from "../../services/deployment/update-policy";
 import { operatorProcedure } from "../../trpc";
 import { containerSpecFields, templateFromFields } from "../container/container-spec-input";
 import { placementDepsOf } from "../placement-deps";
@@ -20,6 +21,8 @@ export const ZCreateDeploymentInput = z
     name: ZDeploymentName,
     replicas: z.int().min(1).max(MAX_REPLICAS),
     ...containerSpecFields,
+    /** How later changes roll out; unset knobs take their defaults. */
+    policy: ZUpdatePolicyInput.optional(),
   })
   .transform((fields, ctx) => {
     const template = templateFromFields(fields, ctx);
@@ -30,6 +33,7 @@ export const ZCreateDeploymentInput = z
       template,
       strategy: fields.strategy,
       constraints: fields.constraints,
+      policy: fields.policy,
     };
   });
 

@@ -1,13 +1,25 @@
 // deployment.update over HTTP with fake agents whose engines "pull" by a
-// table: the new tag is pinned once, every replica's spec changes in one
-// transaction and each host's agent is told; a tag no host can pull changes
-// nothing. image.digestsInUse counts what the rows say runs where.
+// table: the new tag is pinned once and becomes revision 2, whose rollout
+// replaces each replica (the engines report them running) and each host's
+// agent is told; a tag no host can pull changes nothing. image.digestsInUse
+// counts what the rows say runs where.
 import { connectFakeAgent, type FakeAgent } from "@fleet/test/harness/fake-agent";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { waitForDesiredIds } from "../../services/placement/testing/test-fleet";
+import { latestDesired, waitForDesiredIds } from "../../services/placement/testing/test-fleet";
 import { createTestUserWithToken } from "../../testing/factories";
 import { createTestClient, startTestServer, type TestServer, trpcErrorCode } from "../../testing/test-server";
+import { simulateEngines } from "./testing/simulated-engines";
+
+async function until<T>(probe: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 const MIB = 1024 * 1024;
 const digestOf = (hex: string) => `sha256:${hex.repeat(64)}`;
@@ -25,7 +37,11 @@ describe("deployment.update and image.digestsInUse", () => {
   const agents: FakeAgent[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ databaseUrl: getDatabase().url, env: { FLEET_OFFLINE_AFTER: "10m" } });
+    server = await startTestServer({
+      databaseUrl: getDatabase().url,
+      env: { FLEET_OFFLINE_AFTER: "10m" },
+      tuning: { rolloutTickMs: 40 },
+    });
     const clientFor = async (role: "admin" | "operator" | "viewer") =>
       createTestClient(server.url, {
         bearer: (await createTestUserWithToken({ db: server.db, role })).token,
@@ -70,6 +86,7 @@ describe("deployment.update and image.digestsInUse", () => {
       networks: ["svc-net"],
       replicas: 2,
       strategy: "spread",
+      policy: { minHealthyTimeMs: 0, maxParallel: 2 },
     });
     const pinned1 = `registry.test/app:1@${digestOf("1")}`;
     expect(created.deployment).toMatchObject({
@@ -110,37 +127,54 @@ describe("deployment.update and image.digestsInUse", () => {
     expect(unchanged.deployment.image).toBe(pinned1);
     expect(unchanged.replicas.map((r) => r.image)).toEqual([pinned1, pinned1]);
 
-    const generations = await server.db.host.findMany({ select: { id: true, desiredGeneration: true } });
+    const engines = simulateEngines(agents, () => ({ state: "running", health: null }));
     const updated = await operator.deployment.update.mutate({
       id: created.deployment.id,
       image: "registry.test/app:2",
     });
     const pinned2 = `registry.test/app:2@${digestOf("2")}`;
+    expect(updated.change).toEqual({
+      revision: 2,
+      diff: "image registry.test/app:1 → registry.test/app:2",
+      dryRun: false,
+    });
     expect(updated.deployment).toMatchObject({
       image: pinned2,
       imageDigest: digestOf("2"),
+      revision: 2,
       // Only the image changes.
       mounts: created.deployment.mounts,
       networks: ["svc-net"],
       resources: created.deployment.resources,
     });
-    expect(updated.replicas.map((r) => [r.id, r.hostId, r.image, r.imageDigest, r.mounts])).toEqual(
-      created.replicas.map((r) => [r.id, r.hostId, pinned2, digestOf("2"), r.mounts]),
+    // The rollout replaces both replicas with new containers of the same names, one per host.
+    const rolled = await until(async () => {
+      const got = await viewer.deployment.get.query({ id: created.deployment.id });
+      return got.deployment.rollout?.state === "succeeded" ? got : null;
+    });
+    engines.stop();
+    expect(rolled.replicas.map((r) => [r.name, r.image, r.imageDigest, r.mounts])).toEqual(
+      created.replicas.map((r) => [r.name, pinned2, digestOf("2"), r.mounts]),
     );
-    // Each host's agent gets a new desired set with the new image.
+    expect(rolled.replicas.map((r) => r.id)).not.toContain(created.replicas[0]!.id);
+    // Each host's agent gets a desired set with the new image only.
     for (const agent of agents) {
-      const before = generations.find((g) => g.id === agent.hostId)!.desiredGeneration;
-      const desired = await agent.waitFor("desired", (frame) => frame.generation > before);
+      await waitForDesiredIds(
+        agent,
+        rolled.replicas.filter((r) => r.hostId === agent.hostId).map((r) => r.id),
+      );
+      const desired = latestDesired(agent)!;
       expect(desired.containers.map((c) => [c.image, c.mounts, c.networks])).toEqual([
         [pinned2, [{ type: "tmpfs", target: "/scratch", sizeBytes: 16 * MIB }], ["svc-net"]],
       ]);
     }
+    const onFirstHost = rolled.replicas.filter((r) => r.hostId === agents[0]!.hostId).length;
     expect((await viewer.image.digestsInUse.query({ hostId: agents[0]!.hostId })).items).toEqual([
       {
         repository: "registry.test/app",
         digest: digestOf("2"),
-        containers: 1,
-        hosts: [{ hostId: agents[0]!.hostId, hostName: "upd-a", containers: 1 }],
+        containers: onFirstHost,
+        hosts: [{ hostId: agents[0]!.hostId, hostName: "upd-a", containers: onFirstHost }],
       },
     ]);
 

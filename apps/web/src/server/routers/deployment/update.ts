@@ -1,23 +1,44 @@
-// A new image for every replica: the tag is pinned to a digest once, then the agents replace the replicas.
-import { ZImageRef } from "@fleet/shared/image-ref";
+// Any part of the spec or the update policy. A spec change is a new revision,
+// rolled out by the policy; `dryRun` only answers with the diff.
 import { z } from "zod";
 import { updateDeployment } from "../../services/deployment/update-deployment";
+import { ZUpdatePolicyInput } from "../../services/deployment/update-policy";
 import { operatorProcedure } from "../../trpc";
 import { ZId } from "../common-schemas";
+import { containerSpecFields, ZPlacementStrategyInput } from "../container/container-spec-input";
 import { placementDepsOf } from "../placement-deps";
-import { ZDeploymentDetail } from "./deployment-schemas";
+import { ZDeploymentChangeResult } from "./deployment-schemas";
+import { applySpecChanges } from "./spec-changes";
 
-export const ZUpdateDeploymentInput = z.object({ id: ZId, image: z.string().trim().pipe(ZImageRef) });
+const { strategy: _strategy, constraints: _constraints, ...specFields } = containerSpecFields;
+
+export const ZUpdateDeploymentInput = z
+  .object(specFields)
+  .partial()
+  .extend({
+    id: ZId,
+    strategy: ZPlacementStrategyInput.optional(),
+    constraints: containerSpecFields.constraints.removeDefault().optional(),
+    /** The knobs to change; the others keep their values. */
+    policy: ZUpdatePolicyInput.optional(),
+    /** Only answer with what would change. */
+    dryRun: z.boolean().default(false),
+  });
 
 export const update = operatorProcedure
   .input(ZUpdateDeploymentInput)
-  .output(ZDeploymentDetail)
-  .mutation(({ ctx, input }) =>
-    updateDeployment({
+  .output(ZDeploymentChangeResult)
+  .mutation(({ ctx, input }) => {
+    const { id, strategy, constraints, policy, dryRun, ...changes } = input;
+    return updateDeployment({
       ...placementDepsOf(ctx),
-      id: input.id,
-      image: input.image,
+      id,
+      edit: (current) => applySpecChanges(current, changes),
+      strategy,
+      constraints,
+      policy,
+      dryRun,
       gateway: ctx.services.gateway,
       actorEmail: ctx.user.email,
-    }),
-  );
+    });
+  });

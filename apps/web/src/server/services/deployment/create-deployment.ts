@@ -10,6 +10,8 @@ import { placeDrafts, type RunPlacementOptions, runPlacement } from "../placemen
 import { replicaName } from "./deployment-view";
 import { getDeployment, type TDeploymentDetail } from "./get-deployment";
 import { pinImage } from "./pin-image";
+import { revisionSpecOf } from "./revision-spec";
+import { DEFAULT_UPDATE_POLICY, type TUpdatePolicyInput, withPolicyChanges } from "./update-policy";
 
 export const MAX_REPLICAS = 500;
 
@@ -20,6 +22,8 @@ export async function createDeployment(
     replicas: number;
     strategy: PlacementStrategy;
     constraints: string;
+    /** Unset knobs take their defaults. */
+    policy?: TUpdatePolicyInput | undefined;
     actorEmail: string;
     /** Pulls the tag on one host to learn its digest. */
     gateway: AgentOperations;
@@ -59,6 +63,23 @@ export async function createDeployment(
         strategy,
         constraints,
         imageDigest: pinned.digest,
+        revision: 1,
+        updatePolicy: withPolicyChanges(
+          DEFAULT_UPDATE_POLICY,
+          options.policy,
+        ) as unknown as Prisma.InputJsonObject,
+      },
+      select: { id: true },
+    });
+    await tx.deploymentRevision.create({
+      data: {
+        deploymentId: deployment.id,
+        number: 1,
+        spec: revisionSpecOf(template, { constraints, strategy }),
+        imageDigest: pinned.digest,
+        diff: "created",
+        createdBy: actorEmail,
+        createdAt: now,
       },
       select: { id: true },
     });
@@ -69,6 +90,7 @@ export async function createDeployment(
       replicaIndex: offset + 1,
     }));
     const placed = await placeDrafts(ctx, { drafts, strategy, constraints });
+    await tx.container.updateMany({ where: { deploymentId: deployment.id }, data: { revision: 1 } });
     const hosts = [...new Set(placed.map((replica) => replica.hostName))].sort();
     effects.events.push(
       await recordEvent({

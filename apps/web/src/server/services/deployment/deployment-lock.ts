@@ -16,6 +16,8 @@ export interface TLockedDeployment {
   replicas: number;
   strategy: "binpack" | "spread";
   constraints: string;
+  revision: number;
+  updatePolicy: unknown;
   removedAt: Date | null;
 }
 
@@ -43,6 +45,8 @@ export async function changeDeployment<T>(
         replicas: true,
         strategy: true,
         constraints: true,
+        revision: true,
+        updatePolicy: true,
         removedAt: true,
       },
     });

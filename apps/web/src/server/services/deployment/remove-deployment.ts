@@ -4,6 +4,7 @@ import { removeLockedContainer } from "../container/remove-container";
 import type { RunPlacementOptions } from "../placement/place-containers";
 import { changeDeployment } from "./deployment-lock";
 import { getDeployment, type TDeploymentDetail } from "./get-deployment";
+import { ACTIVE_ROLLOUT_STATES } from "./rollout-decision";
 
 export async function removeDeployment(
   options: RunPlacementOptions & { id: string; actorEmail: string },
@@ -20,6 +21,10 @@ export async function removeDeployment(
       });
     }
     await tx.deployment.update({ where: { id }, data: { removedAt: now }, select: { id: true } });
+    await tx.rollout.updateMany({
+      where: { deploymentId: id, state: { in: [...ACTIVE_ROLLOUT_STATES] } },
+      data: { state: "cancelled", reason: "the deployment was removed", finishedAt: now },
+    });
     effects.events.push(
       await recordEvent({
         db: tx,

@@ -17,14 +17,16 @@ export async function scaleDeployment(
     if (deployment.removedAt) {
       throw new AppError("PRECONDITION_FAILED", `deployment ${deployment.name} has been removed`);
     }
+    // A start-first rollout holds two rows for the index it is replacing: replicas are counted by index.
     const indexes = new Set(live.map((replica) => replica.replicaIndex));
-    if (wanted > live.length) {
+    const current = indexes.size;
+    if (wanted > current) {
       const missing: number[] = [];
-      for (let index = 1; missing.length < wanted - live.length; index++) {
+      for (let index = 1; missing.length < wanted - current; index++) {
         if (!indexes.has(index)) missing.push(index);
       }
       const template = templateOfDeployment(deployment.spec);
-      await placeDrafts(ctx, {
+      const placed = await placeDrafts(ctx, {
         drafts: missing.map((index) => ({
           name: replicaName(deployment.name, index),
           template,
@@ -34,9 +36,14 @@ export async function scaleDeployment(
         strategy: deployment.strategy,
         constraints: deployment.constraints,
       });
-    } else if (wanted < live.length) {
-      const byIndexDescending = [...live].sort((a, b) => (b.replicaIndex ?? 0) - (a.replicaIndex ?? 0));
-      for (const replica of byIndexDescending.slice(0, live.length - wanted)) {
+      // New replicas run the newest revision, whatever a rollout is doing with the others.
+      await tx.container.updateMany({
+        where: { id: { in: placed.map((replica) => replica.containerId) } },
+        data: { revision: deployment.revision },
+      });
+    } else if (wanted < current) {
+      const gone = new Set([...indexes].sort((a, b) => (b ?? 0) - (a ?? 0)).slice(0, current - wanted));
+      for (const replica of live.filter((row) => gone.has(row.replicaIndex))) {
         await removeLockedContainer(tx, replica, effects, {
           now,
           message: `${actorEmail} scaled deployment ${deployment.name} down: replica ${replica.name} removed`,
@@ -44,15 +51,15 @@ export async function scaleDeployment(
         });
       }
     }
-    if (wanted === deployment.replicas && wanted === live.length) return;
+    if (wanted === deployment.replicas && wanted === current) return;
     await tx.deployment.update({ where: { id }, data: { replicas: wanted }, select: { id: true } });
     effects.events.push(
       await recordEvent({
         db: tx,
         kind: "deployment.scaled",
         deploymentId: id,
-        message: `${actorEmail} scaled deployment ${deployment.name} from ${live.length} to ${wanted} replica${wanted === 1 ? "" : "s"}`,
-        data: { by: actorEmail, from: live.length, to: wanted },
+        message: `${actorEmail} scaled deployment ${deployment.name} from ${current} to ${wanted} replica${wanted === 1 ? "" : "s"}`,
+        data: { by: actorEmail, from: current, to: wanted },
         ts: now,
       }),
     );
