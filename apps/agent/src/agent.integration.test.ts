@@ -159,6 +159,42 @@ describeEachEngine("agent on a real engine", ({ kind, engine }) => {
     expect(await engine().docker.listContainers({ all: true })).toHaveLength(0);
   });
 
+  it("sends the health verdict in status frames and events; after an agent restart the check starts again from starting", async () => {
+    const first = await startAgent("jt-real");
+    const web = spec({
+      command: ["nc", "-ll", "-p", "9000", "-e", "true"],
+      // A one-second interval leaves the resent status after the restart time to show `starting`.
+      healthCheck: {
+        test: { type: "tcp", port: 9000 },
+        intervalMs: 1000,
+        timeoutMs: 3000,
+        retries: 2,
+        startPeriodMs: 0,
+        restartOnUnhealthy: false,
+      },
+    });
+    central.send({ type: "desired", generation: 1, containers: [web] });
+    await central.waitFor("healthy", () => statusOf(web.id)?.health === "healthy", 60_000);
+    const healthEvents = () =>
+      central
+        .framesOf("event")
+        .filter((e) => e.kind === "container.health" && e.containerId === web.id)
+        .map((e) => e.data?.health);
+    expect(healthEvents()).toEqual(["starting", "healthy"]);
+    expect(statusOf(web.id)?.healthMessage).toBeNull();
+
+    await first.stop();
+    central.frames.length = 0;
+    await startAgent(null);
+    await central.waitFor("healthy again", () => statusOf(web.id)?.health === "healthy", 60_000);
+    const verdicts = central
+      .framesOf("container.status")
+      .filter((f) => f.containerId === web.id)
+      .map((f) => f.health);
+    expect(verdicts.indexOf("starting")).toBeGreaterThanOrEqual(0);
+    expect(verdicts.indexOf("starting")).toBeLessThan(verdicts.indexOf("healthy"));
+  });
+
   it("reports an OOM kill as oomKilled on this engine too", async () => {
     await startAgent("jt-real");
     const hog = spec({
