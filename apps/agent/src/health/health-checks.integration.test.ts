@@ -8,7 +8,7 @@ import type { TContainerHealth, TContainerSpec, THealthCheck } from "@fleet/shar
 import { makeContainerSpec } from "@fleet/shared/protocol/test-factories";
 import { describeEachEngine } from "@fleet/test/harness/engines";
 import { eventually } from "@fleet/test/harness/eventually";
-import { buildTestImage, TEST_IMAGE_TAG } from "@fleet/test/harness/test-image";
+import { buildImage, buildTestImage, TEST_IMAGE_TAG } from "@fleet/test/harness/test-image";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { isDriverError } from "../runtime/driver";
 import { EngineDriver } from "../runtime/engine/engine-driver";
@@ -59,6 +59,8 @@ function spec(
   });
 }
 
+/** An image whose own HEALTHCHECK always fails: the engines must not run it. */
+const UNHEALTHY_IMAGE = "fleet-test/unhealthy-by-image:latest";
 const HTTPD = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www";
 // Busybox nc: `-ll` with `-e` keeps listening after each connection.
 const NC = "exec nc -ll -p 9000 -e true";
@@ -74,6 +76,10 @@ describeEachEngine("health checks on a real engine", ({ kind, engine }) => {
 
   beforeAll(async () => {
     await buildTestImage(engine());
+    await buildImage(engine(), {
+      tag: UNHEALTHY_IMAGE,
+      dockerfile: `FROM ${TEST_IMAGE_TAG}\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD false\n`,
+    });
     driver = await EngineDriver.connect({
       socketPath: engine().socketPath,
       cgroupParent: engine().cgroupParent,
@@ -131,8 +137,10 @@ describeEachEngine("health checks on a real engine", ({ kind, engine }) => {
     return frames[reached]!.ts - frames[start]!.ts;
   }
 
-  it("exec: exit code and output, capped; a timed-out process and its children are killed; a stopped container refuses", async () => {
-    const sup = supervise(spec("sleep 3600", { ...FAST, test: { type: "exec", command: ["true"] } }));
+  it("exec: exit code and output, capped; a timed-out process and its children are killed; a stopped container refuses; the image's HEALTHCHECK never runs", async () => {
+    const sup = supervise(
+      spec("sleep 3600", { ...FAST, test: { type: "exec", command: ["true"] } }, { image: UNHEALTHY_IMAGE }),
+    );
     await sup.ready;
     const engineId = sup.engineId!;
     const inspected = await engine().docker.getContainer(engineId).inspect();
@@ -171,6 +179,11 @@ describeEachEngine("health checks on a real engine", ({ kind, engine }) => {
       (ps) => !/sleep 30[12]/.test(ps),
       { timeoutMs: 5000, intervalMs: 100 },
     );
+
+    // The engine keeps no health of its own: with the image's check it would say starting, then unhealthy.
+    expect(sup.health).toBe("healthy");
+    const health = (await engine().docker.getContainer(engineId).inspect()).State.Health;
+    expect(health?.Status ?? "").toBe("");
 
     await engine().docker.getContainer(engineId).stop({ t: 0 });
     const refused = await driver.containers

@@ -592,7 +592,14 @@ export class ContainerSupervisor {
       await this.deps.containers.stop(engineId, this.deps.tuning.stopTimeoutSeconds);
     } catch (error) {
       // Gone: the wait reports it. Otherwise try again; the container still runs unhealthy meanwhile.
-      if (this.closed || this.keptStopped || !this.unhealthyStop || isDriverError(error, "not-found")) return;
+      if (
+        this.closed ||
+        this.keptStopped ||
+        !this.unhealthyStop ||
+        this.stateValue !== "running" ||
+        isDriverError(error, "not-found")
+      )
+        return;
       this.deps.log.warn(
         { err: error, containerId: this.containerId, engineId },
         "could not stop an unhealthy container",
