@@ -127,6 +127,9 @@ describe("not logged in: exit 3 for every command that needs the central", () =>
     ["run", "-v", "data:/data", "--tmpfs", "/scratch:size=16m", "--net", "backend", "busybox"],
     ["ps", "--no-trunc"],
     ["update", "--image", "busybox:1.37", "api"],
+    ["deploy", "ls"],
+    ["deploy", "history", "api"],
+    ["rollout", "status", "-w", "api"],
   ])("fleet %s", async (...argv) => {
     const result = await run(argv);
     expect(result.code).toBe(3);
@@ -178,7 +181,14 @@ describe("argument checks per command (exit 2, nothing sent)", () => {
     [["network", "create", "bridge", "--host", "h"], "network name bridge: is an engine network"],
     [["network", "create", "backend"], "--host is required: a network lives on one host"],
     [["volume", "--host", "h"], "unknown flag: --host (flags go after fleet volume COMMAND)"],
-    [["update", "api"], "--image is required"],
+    [["update", "api"], "nothing to change: give a flag such as --image or --env-add"],
+    [["deploy", "scale", "api"], "give DEPLOYMENT=REPLICAS or DEPLOYMENT REPLICAS"],
+    [
+      ["deploy", "update", "--order", "sideways", "api"],
+      "--order must be stop-first or start-first, got sideways",
+    ],
+    [["deploy", "rollback", "--to-revision", "0", "api"], "--to-revision must be a whole number from 1"],
+    [["rollout", "status"], "one deployment (name or id) is missing"],
     [["update", "--image", "x:1"], "the deployment (name or id) is missing"],
     [["login"], "the central's URL is missing"],
     [["login", "ftp://central"], "the central's URL must be http:// or https://, got ftp://central"],

@@ -14,6 +14,7 @@ import { type CliError, EXIT, UsageError } from "./cli-error";
 import { toCliError } from "./client";
 import { type Command, type CommandGroup, createCommandContext, formatGroupHelp } from "./command";
 import { buildCommand } from "./commands/build";
+import { deployGroup } from "./commands/deploy";
 import { hostGroup } from "./commands/host";
 import { hostsCommand } from "./commands/hosts";
 import { imagesCommand } from "./commands/images";
@@ -26,6 +27,7 @@ import { psCommand } from "./commands/ps";
 import { pullCommand } from "./commands/pull";
 import { restartCommand } from "./commands/restart";
 import { rmCommand } from "./commands/rm";
+import { rolloutGroup } from "./commands/rollout";
 import { runCommand } from "./commands/run";
 import { startCommand } from "./commands/start";
 import { stopCommand } from "./commands/stop";
@@ -57,7 +59,13 @@ const TOP_LEVEL: readonly Command[] = [
   versionCommand,
 ];
 
-export const GROUPS: readonly CommandGroup[] = [hostGroup, networkGroup, volumeGroup];
+export const GROUPS: readonly CommandGroup[] = [
+  deployGroup,
+  hostGroup,
+  networkGroup,
+  rolloutGroup,
+  volumeGroup,
+];
 
 /** Every command, subcommands (`volume ls`) included. */
 export const COMMANDS: readonly Command[] = [...TOP_LEVEL, ...GROUPS.flatMap((group) => group.commands)];

@@ -10,6 +10,7 @@ import {
   TEST_NOW,
   volumeView,
 } from "../testing/factories";
+import { changeSummary } from "./deploy";
 import { nameFilter, pickRemoveTargets } from "./host-objects";
 import { hostRows } from "./hosts";
 import { imageRows, splitTag } from "./images";
@@ -19,7 +20,6 @@ import { containerRows, healthFilterOf, portsText } from "./ps";
 import { isRunning } from "./rm";
 import { containerVerdict } from "./run";
 import { topLines } from "./top";
-import { updateSummary } from "./update";
 import { volumeRows } from "./volume";
 
 describe("ps", () => {
@@ -190,18 +190,15 @@ describe("volumes and networks", () => {
 });
 
 describe("update", () => {
-  test("says what the replicas now run", () => {
-    expect(
-      updateSummary(
-        deploymentDetail({
-          name: "api",
-          image: "r/api:2@sha256:ab",
-          imageDigest: `sha256:${"ab".repeat(32)}`,
-        }),
-      ),
-    ).toBe("api: now r/api:2@sha256:ab (pinned to sha256:abababababab); its hosts replace 2 replicas");
-    expect(updateSummary(deploymentDetail({ name: "x", image: "local:1", replicas: 1 }))).toBe(
-      "x: now local:1 (no registry digest: a locally built image); its hosts replace 1 replica",
+  test("says which revision a change made, and what it changed", () => {
+    expect(changeSummary("api", { revision: 3, diff: "image api:1 → api:2", dryRun: false })).toBe(
+      "api: revision 3 (image api:1 → api:2)",
+    );
+    expect(changeSummary("api", { revision: null, diff: "", dryRun: false })).toBe(
+      "api: the spec is unchanged; no new revision",
+    );
+    expect(changeSummary("api", { revision: null, diff: "env +A", dryRun: true })).toBe(
+      "api: would make a new revision: env +A",
     );
   });
 });

@@ -28,6 +28,7 @@ const MAPPED = new Set([
   "volumes",
   "tmpfs",
   "networks",
+  "healthCheck",
   "strategy",
   "constraints",
 ]);
@@ -53,14 +54,27 @@ function fieldsOfTemplate(template: TContainerTemplate, changes: TSpecChanges): 
     volumes: template.mounts.filter((mount: TMount) => mount.type !== "tmpfs"),
     tmpfs: template.mounts.filter((mount: TMount) => mount.type === "tmpfs"),
     networks: template.networks,
+    healthCheck: null,
     strategy: "binpack",
     constraints: "",
   } as TSpecFieldsOutput;
 }
 
 /** The template with the given fields changed; BAD_REQUEST naming each field the result breaks. */
-export function applySpecChanges(current: TContainerTemplate, changes: TSpecChanges): TContainerTemplate {
-  const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+export function applySpecChanges(
+  current: TContainerTemplate,
+  changes: TSpecChanges,
+  envEdits: { add?: Record<string, string> | undefined; remove?: readonly string[] | undefined } = {},
+): TContainerTemplate {
+  const given: Record<string, unknown> = Object.fromEntries(
+    Object.entries(changes).filter(([, value]) => value !== undefined),
+  );
+  // Edits apply to the env being set (given or current), as `docker service update --env-add/--env-rm`.
+  if (envEdits.add || envEdits.remove) {
+    const env = { ...((given.env as Record<string, string> | undefined) ?? current.env), ...envEdits.add };
+    for (const key of envEdits.remove ?? []) delete env[key];
+    given.env = env;
+  }
   const merged = { ...fieldsOfTemplate(current, changes), ...given } as TSpecFieldsOutput;
   const issues: string[] = [];
   const ctx = {
@@ -72,8 +86,9 @@ export function applySpecChanges(current: TContainerTemplate, changes: TSpecChan
   } as unknown as z.core.$RefinementCtx<unknown>;
   const template = templateFromFields(merged, ctx);
   if (!template) throw new AppError("BAD_REQUEST", issues.join("; "));
-  // The health check is kept unless a field of the run form that this module does not map was given.
-  const healthGiven = Object.keys(given).some((key) => !MAPPED.has(key));
+  // The current check is already parsed, so it is put back rather than parsed again; it changes only
+  // when `healthCheck` (null removes it) or a field of the run form this module does not map was given.
+  const healthGiven = "healthCheck" in given || Object.keys(given).some((key) => !MAPPED.has(key));
   return {
     ...template,
     healthCheck: healthGiven ? (template.healthCheck ?? null) : (current.healthCheck ?? null),

@@ -19,6 +19,10 @@ export const ZUpdateDeploymentInput = z
     id: ZId,
     strategy: ZPlacementStrategyInput.optional(),
     constraints: containerSpecFields.constraints.removeDefault().optional(),
+    /** Variables to set beside the current ones (`env` replaces them all); values stay on the central. */
+    envAdd: containerSpecFields.env,
+    /** Variables to drop. */
+    envRemove: z.array(z.string().max(256)).max(256).optional(),
     /** The knobs to change; the others keep their values. */
     policy: ZUpdatePolicyInput.optional(),
     /** Only answer with what would change. */
@@ -29,11 +33,11 @@ export const update = operatorProcedure
   .input(ZUpdateDeploymentInput)
   .output(ZDeploymentChangeResult)
   .mutation(({ ctx, input }) => {
-    const { id, strategy, constraints, policy, dryRun, ...changes } = input;
+    const { id, strategy, constraints, policy, dryRun, envAdd, envRemove, ...changes } = input;
     return updateDeployment({
       ...placementDepsOf(ctx),
       id,
-      edit: (current) => applySpecChanges(current, changes),
+      edit: (current) => applySpecChanges(current, changes, { add: envAdd, remove: envRemove }),
       strategy,
       constraints,
       policy,
