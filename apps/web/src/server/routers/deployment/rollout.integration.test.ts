@@ -9,6 +9,8 @@ import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { createTestUserWithToken } from "../../testing/factories";
 import { createTestClient, startTestServer, type TestServer } from "../../testing/test-server";
+import type { AppRouter } from "../_app";
+import { createSseTestClient } from "../event/testing/sse-test-client";
 import { type SimulatedEngines, simulateEngines, type TDesiredContainer } from "./testing/simulated-engines";
 
 const MIB = 1024 * 1024;
@@ -167,7 +169,8 @@ describe("deployment rollouts", () => {
     const done = await settled(id, ["succeeded", "failed"]);
     const elapsed = Date.now() - began;
     expect(done.rollout.state).toBe("succeeded");
-    expect(await sampler.lowest()).toBeGreaterThanOrEqual(3);
+    const lowest = await sampler.lowest();
+    expect(lowest).toBeGreaterThanOrEqual(3);
     expect(done.steps).toHaveLength(4);
     expect(done.steps.map((step) => [step.replicaIndex, step.order, step.state])).toEqual([
       [1, "stop-first", "done"],
@@ -183,7 +186,7 @@ describe("deployment rollouts", () => {
     }
     console.log(
       `rollout of 4 replicas, maxParallel 1, minHealthyTime ${FAST.minHealthyTimeMs} ms: ${elapsed} ms, ` +
-        `${Math.round(elapsed / 4)} ms per replacement, lowest serving ${4 - 1}+`,
+        `${Math.round(elapsed / 4)} ms per replacement, lowest serving ${lowest}`,
     );
     const got = await viewer.deployment.get.query({ id });
     expect(got.deployment).toMatchObject({ revision: 2, updatedReplicas: 4, healthyReplicas: 4 });
@@ -259,11 +262,60 @@ describe("deployment rollouts", () => {
     ]);
   });
 
-  test("start-first keeps 4 serving replicas throughout", async () => {
+  test("with a health check, a replacement counts only once healthy; unhealthy ones fail the rollout", async () => {
+    const id = await deploy(
+      "checked",
+      { maxParallel: 2 },
+      {
+        healthCheck: { test: { type: "http", port: 80, path: "/healthz" }, interval: "1s" },
+      },
+    );
+    const got = await viewer.deployment.get.query({ id });
+    expect(got.deployment.healthCheck).toMatchObject({ test: { type: "http", port: 80, path: "/healthz" } });
+    await operator.deployment.update.mutate({ id, env: { MODE: "sick" } });
+    const failed = await settled(id, ["failed"]);
+    expect(failed.rollout.reason).toMatch(
+      /^checked-[12] \(revision 2\) did not stay healthy for 300ms within 2s: running, health unhealthy, HTTP 500$/,
+    );
+    // maxParallel replacements, then it stopped.
+    expect(failed.steps).toHaveLength(2);
+    // The health check went along with the new revision.
+    const revision2 = await server.db.deploymentRevision.findFirstOrThrow({
+      where: { deploymentId: id, number: 2 },
+      select: { spec: true },
+    });
+    expect((revision2.spec as { healthCheck: unknown }).healthCheck).toMatchObject({
+      test: { type: "http" },
+    });
+  });
+
+  test("start-first keeps 4 serving replicas throughout; watchRollout streams it", async () => {
     const id = await deploy("startfirst", { maxParallel: 1, order: "start-first" });
     const sampler = sampleServing(id);
+    const streamed: { id: string | undefined; state: string | undefined; steps: number }[] = [];
+    const sse = createSseTestClient<AppRouter>(server.url, viewerToken);
+    const subscription = sse.deployment.watchRollout.subscribe(
+      { id },
+      {
+        onData(value) {
+          streamed.push({
+            id: value.id,
+            state: value.data.rollout?.rollout.state,
+            steps: value.data.rollout?.steps.length ?? 0,
+          });
+        },
+      },
+    );
+    // The first message is the state before the update (no rollout yet).
+    await until("the subscription's first message", async () => streamed.length > 0);
     await operator.deployment.update.mutate({ id, env: { MODE: "ok", V: "2" } });
     const done = await settled(id, ["succeeded", "failed"]);
+    await until("the stream to see the end", async () => streamed.at(-1)?.state === "succeeded");
+    subscription.unsubscribe();
+    expect(streamed[0]).toMatchObject({ state: undefined, id: "none:1" });
+    expect(streamed.map((item) => item.state)).toContain("running");
+    expect(Math.max(...streamed.map((item) => item.steps))).toBe(4);
+    expect(new Set(streamed.map((item) => item.id)).size).toBe(streamed.length);
     expect(done.rollout.state).toBe("succeeded");
     expect(done.steps.map((step) => step.order)).toEqual([
       "start-first",
