@@ -45,6 +45,11 @@ async function replace(
 > {
   const { tx, cluster, effects, now } = ctx;
   const template = readContainerRow(old);
+  // A deployment's replica moves on the revision it was made from, so a rollout neither misses nor repeats it.
+  const { revision } = await tx.container.findUniqueOrThrow({
+    where: { id: old.id },
+    select: { revision: true },
+  });
   const request = placementRequestOf(template, {
     strategy: old.strategy,
     constraints: parseConstraints(old.constraints),
@@ -72,6 +77,13 @@ async function replace(
       eventMessage: `container ${old.name} moved from ${lost.name} to ${result.hostName}: ${why}; ${result.reason}`,
       eventData: { fromHostId: lost.id, fromHostName: lost.name, toHostId: result.hostId, replaces: old.id },
     });
+    if (revision !== null) {
+      await tx.container.update({
+        where: { id: placed.containerId },
+        data: { revision },
+        select: { id: true },
+      });
+    }
     return {
       placed: true,
       hostId: result.hostId,
@@ -88,6 +100,7 @@ async function replace(
       hostId: null,
       deploymentId: old.deploymentId,
       replicaIndex: old.replicaIndex,
+      revision,
       desiredState: "running",
       actualState: "pending",
       statusMessage: message,

@@ -107,6 +107,12 @@ describe("rescheduling on host loss", () => {
       ["api-3", 3],
       ["api-4", 4],
     ]);
+    // Replacements keep the revision they were made from.
+    const revisions = await fleet.server.db.container.findMany({
+      where: { deploymentId: deployment.deployment.id, removedAt: null },
+      select: { revision: true },
+    });
+    expect(revisions.map((row) => row.revision)).toEqual([1, 1, 1, 1]);
     const worker = await viewer.container.get.query({ name: "worker" });
     expect(worker.container.hostName).toMatch(/^(b|c)-keep$/);
     expect(worker.container.id).not.toBe(always.container.id);
