@@ -147,6 +147,15 @@ describeEachEngine("health checks on a real engine", ({ kind, engine }) => {
     expect(inspected.Config.Healthcheck?.Test).toEqual(["NONE"]);
 
     const opts = { timeoutMs: 5000, maxOutputBytes: 4096 };
+    const execTimes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = performance.now();
+      await expect(driver.containers.exec(engineId, { ...opts, command: ["true"] })).resolves.toMatchObject({
+        exitCode: 0,
+      });
+      execTimes.push(Math.round(performance.now() - before));
+    }
+    measured.push(`${kind}: one exec of true takes ${execTimes.join(", ")} ms`);
     await expect(
       driver.containers.exec(engineId, { ...opts, command: ["sh", "-c", "echo out; echo err >&2; exit 3"] }),
     ).resolves.toEqual({
