@@ -1,7 +1,10 @@
 import { describe, expect, test } from "vitest";
+import type { FleetClient } from "../client";
+import type { CommandContext } from "../command";
 import { deploymentDetail } from "../testing/factories";
-import { deploymentRows, historyRows, scaleTargetOf, updateInputOf } from "./deploy";
-import { exitCodeOf, rolloutStatusLine, stepLine } from "./rollout";
+import { createTestIo } from "../testing/test-io";
+import { deployGroup, deploymentRows, historyRows, scaleTargetOf, updateInputOf } from "./deploy";
+import { exitCodeOf, followRollout, rolloutStatusLine, stepLine } from "./rollout";
 
 const NOW = Date.parse("2026-01-01T12:00:00Z");
 
@@ -186,5 +189,127 @@ describe("rollout status", () => {
   test("exit 1 when it failed, 0 when it succeeded", () => {
     expect(exitCodeOf(detail("failed"))).toBe(1);
     expect(exitCodeOf(detail("succeeded"))).toBe(0);
+  });
+});
+
+describe("following a rollout", () => {
+  type TDetail = ReturnType<typeof detail>;
+  function detail(state: "running" | "failed" | "succeeded", stepState: "started" | "done" | "failed") {
+    return {
+      rollout: {
+        id: "r",
+        state,
+        fromRevision: 1,
+        toRevision: 2,
+        reason: state === "failed" ? "api-1 did not stay healthy" : null,
+        policy: {
+          maxParallel: 1,
+          minHealthyTimeMs: 0,
+          healthyDeadlineMs: 1000,
+          progressDeadlineMs: 1000,
+          autoRevert: false,
+          canary: 0,
+          order: "stop-first" as const,
+        },
+        promoted: true,
+        createdBy: "ops",
+        createdAt: new Date(NOW),
+        updatedAt: new Date(NOW),
+        progressAt: new Date(NOW),
+        finishedAt: null,
+        progress: {
+          desired: 2,
+          updated: 1,
+          updatedServing: 0,
+          serving: 1,
+          stepsDone: 0,
+          stepsInFlight: 1,
+          stepsFailed: 0,
+        },
+        waitingFor: null,
+      },
+      steps: [
+        {
+          id: "s1",
+          replicaIndex: 1,
+          oldContainerId: "a",
+          oldContainerName: "api-1",
+          newContainerId: "b",
+          newContainerName: "api-1",
+          order: "stop-first" as const,
+          canary: false,
+          state: stepState,
+          reason: null,
+          startedAt: new Date(NOW),
+          oldRemovedAt: null,
+          finishedAt: null,
+        },
+      ],
+    };
+  }
+
+  function fakeClient(messages: TDetail[], sent: unknown[] = []) {
+    return {
+      deployment: {
+        list: { query: async () => ({ items: [deploymentDetail({ id: "d1", name: "api" }).deployment] }) },
+        get: { query: async () => deploymentDetail({ name: "api" }) },
+        update: {
+          mutate: async (input: unknown) => {
+            sent.push(input);
+            return {
+              ...deploymentDetail({ name: "api" }),
+              change: { revision: 2, diff: "env +A", dryRun: false },
+            };
+          },
+        },
+        watchRollout: {
+          subscribe: (_input: unknown, handlers: { onData(value: unknown): void }) => {
+            for (const [index, rollout] of messages.entries()) {
+              handlers.onData({ id: `r:${index + 1}`, data: { rollout } });
+            }
+            return { unsubscribe() {} };
+          },
+        },
+      },
+    } as unknown as FleetClient;
+  }
+
+  test("prints each step and status change once, exits 1 when the rollout fails", async () => {
+    const io = createTestIo();
+    const code = await followRollout(
+      fakeClient([detail("running", "started"), detail("running", "started"), detail("failed", "failed")]),
+      io,
+      "d1",
+      true,
+    );
+    expect(code).toBe(1);
+    expect(io.out().trim().split("\n")).toEqual([
+      "replica 1: api-1 → api-1 (stop-first) replacing",
+      "api: rollout 1 → 2 running, 1/2 updated, 0 of them serving, 1 serving in all",
+      "replica 1: api-1 → api-1 (stop-first) failed",
+      "api: rollout 1 → 2 failed, 1/2 updated, 0 of them serving, 1 serving in all: api-1 did not stay healthy",
+    ]);
+  });
+
+  test("fleet deploy update sends the flags, says what changed and follows to success (exit 0)", async () => {
+    const io = createTestIo();
+    const sent: unknown[] = [];
+    const client = fakeClient([detail("succeeded", "done")], sent);
+    const context: CommandContext = {
+      io,
+      configPath: "/nowhere",
+      url: "http://central.test",
+      session: async () => ({ url: "http://central.test", token: "t", client }),
+    };
+    const update = deployGroup.commands.find((command) => command.spec.name === "deploy update")!;
+    const code = await update.run(context, {
+      values: { "env-add": ["A=1"], "max-parallel": "2" } as never,
+      args: ["api"],
+      help: false,
+    });
+    expect(code).toBe(0);
+    expect(sent).toEqual([{ id: "d1", envAdd: { A: "1" }, policy: { maxParallel: 2 } }]);
+    expect(io.err()).toBe("api: revision 2 (env +A)\n");
+    expect(io.out()).toContain("api: rollout 1 → 2 succeeded");
   });
 });

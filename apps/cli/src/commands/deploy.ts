@@ -426,7 +426,7 @@ const deployHistory = defineCommand({
     const deployment = await resolveDeployment(client, args[0]!);
     const history = await client.deployment.history.query({ id: deployment.id });
     if (values.json) println(context.io.stdout, JSON.stringify(history, null, 2));
-    else for (const line of historyRows(history.items, Date.now())) println(context.io.stdout, line);
+    else for (const line of historyRows(history.items, context.io.now())) println(context.io.stdout, line);
     return EXIT.ok;
   },
 });
