@@ -13,6 +13,7 @@ const NAV: { href: string; label: string; minimum?: TUserRole }[] = [
   { href: "/", label: "Overview" },
   { href: "/hosts", label: "Hosts" },
   { href: "/containers", label: "Containers" },
+  { href: "/deployments", label: "Deployments" },
   { href: "/run", label: "Run", minimum: "operator" },
   { href: "/images", label: "Images" },
   { href: "/volumes", label: "Volumes" },

@@ -23,6 +23,15 @@ const TONE: Record<string, "ok" | "warn" | "bad" | "idle"> = {
   error: "bad",
   expired: "idle",
   removed: "idle",
+  // Rollouts and their steps.
+  succeeded: "ok",
+  done: "ok",
+  started: "warn",
+  paused: "warn",
+  "awaiting-promotion": "warn",
+  reverting: "warn",
+  reverted: "warn",
+  cancelled: "idle",
 };
 
 export function StatusBadge({ status, testId }: { status: string; testId?: string }) {
