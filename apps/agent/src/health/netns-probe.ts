@@ -48,9 +48,10 @@ export function probeCommand(test: NetworkTest, timeoutMs: number): string[] {
     test.type === "http"
       ? ["http", String(test.port), test.path, String(timeoutMs)]
       : ["tcp", String(test.port), String(timeoutMs)];
-  return isSea()
-    ? [process.execPath, HEALTH_PROBE_COMMAND, ...args]
-    : [process.execPath, "-e", PROBE_SCRIPT, ...args];
+  // Not process.execPath: an upgraded agent keeps running from `<exe>.new`, a name the switch
+  // renames away (upgrade/trial.ts); this link opens the very file this process runs, renamed or not.
+  const self = `/proc/${process.pid}/exe`;
+  return isSea() ? [self, HEALTH_PROBE_COMMAND, ...args] : [self, "-e", PROBE_SCRIPT, ...args];
 }
 
 /**
