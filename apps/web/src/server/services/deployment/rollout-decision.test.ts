@@ -193,6 +193,8 @@ describe("decideRollout", () => {
         steps: [step(1, { order: "start-first", canary: true, oldRemovedAt: null, state: "done" })],
         policy: { canary: 1 },
         state: "awaiting-promotion",
+        // Long past the progress deadline: waiting for a person does not fail the rollout.
+        now: at(100_000),
       }),
       actions: [],
       waitingFor: "promotion",

@@ -162,6 +162,8 @@ export function decideRollout(input: TRolloutInput): TRolloutDecision {
     }
   }
   if (actions.length > 0) return { actions, waitingFor: null };
+  // Waiting for a person is not a lack of progress: promotion restarts the clock.
+  if (rollout.state === "awaiting-promotion") return { actions: [], waitingFor: "promotion" };
   if (now.getTime() - rollout.progressAt.getTime() > policy.progressDeadlineMs) {
     return {
       actions: [
@@ -174,7 +176,6 @@ export function decideRollout(input: TRolloutInput): TRolloutDecision {
       waitingFor: null,
     };
   }
-  if (rollout.state === "awaiting-promotion") return { actions: [], waitingFor: "promotion" };
 
   // 2. After promotion, canaries' old replicas go.
   if (rollout.promoted) {
