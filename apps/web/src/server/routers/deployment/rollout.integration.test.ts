@@ -289,6 +289,22 @@ describe("deployment rollouts", () => {
     });
   });
 
+  test("a replacement no host has room for leaves the replicas alone, says why, and fails at the progress deadline", async () => {
+    const id = await deploy("stuck", { maxParallel: 1, progressDeadlineMs: 1_500 });
+    await operator.deployment.update.mutate({ id, cpus: "8" });
+    await until("the problem on the rollout", async () => {
+      const detail = await rolloutOf(id);
+      return detail?.rollout.state === "running" && detail.rollout.reason?.includes("no host fits");
+    });
+    const failed = await settled(id, ["failed"]);
+    expect(failed.rollout.reason).toMatch(
+      /^no replica counted for 1s500ms \(progress deadline\); last problem: .*no host fits/,
+    );
+    expect(failed.steps).toEqual([]);
+    const got = await viewer.deployment.get.query({ id });
+    expect(got.deployment).toMatchObject({ revision: 2, updatedReplicas: 0, healthyReplicas: 4 });
+  });
+
   test("start-first keeps 4 serving replicas throughout; watchRollout streams it", async () => {
     const id = await deploy("startfirst", { maxParallel: 1, order: "start-first" });
     const sampler = sampleServing(id);

@@ -62,6 +62,13 @@ export async function applyNextRolloutAction(
     const action = decision.actions[0];
     if (!action) return null;
     await applyAction(ctx, { action, rolloutId, deployment, live, facts });
+    // A step taken: whatever kept the rollout waiting (a placement refused) is over.
+    if (facts.row.reason && action.kind !== "fail" && action.kind !== "finish") {
+      await ctx.tx.rollout.updateMany({
+        where: { id: rolloutId, state: { in: ["running", "reverting", "awaiting-promotion"] } },
+        data: { reason: null },
+      });
+    }
     return action;
   });
 }
@@ -268,9 +275,11 @@ async function failRollout(
       select: { id: true },
     });
   }
+  // What kept it waiting (a placement the scheduler refused) explains a progress deadline.
+  const reason = facts.row.reason ? `${action.reason}; last problem: ${facts.row.reason}` : action.reason;
   await tx.rollout.update({
     where: { id: rolloutId },
-    data: { state: "failed", reason: action.reason, finishedAt: now },
+    data: { state: "failed", reason, finishedAt: now },
     select: { id: true },
   });
   ctx.effects.events.push(
@@ -279,8 +288,8 @@ async function failRollout(
       kind: "deployment.rollout-failed",
       severity: "error",
       deploymentId: deployment.id,
-      message: `rollout of deployment ${deployment.name} to revision ${facts.row.toRevision} failed: ${action.reason}`,
-      data: { rolloutId, reason: action.reason },
+      message: `rollout of deployment ${deployment.name} to revision ${facts.row.toRevision} failed: ${reason}`,
+      data: { rolloutId, reason },
       ts: now,
     }),
   );

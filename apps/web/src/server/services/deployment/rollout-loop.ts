@@ -5,6 +5,7 @@
 // in progress simply carries on with it.
 import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db/client";
+import { AppError } from "../../errors";
 import type { EventBus } from "../../events/event-bus";
 import type { Logger } from "../../logger";
 import type { DesiredStatePusher } from "../placement/placement-effects";
@@ -50,10 +51,35 @@ export function createRolloutLoop(options: {
       // Without a lock first: most passes find nothing to do, and the placement lock is cluster-wide.
       const outside = await decideFromRows(db, rolloutId, now);
       if (!outside || outside.decision.actions.length === 0) return;
-      const action = await applyNextRolloutAction({ db, bus, desired, log, now, deploymentId, rolloutId });
+      let action: Awaited<ReturnType<typeof applyNextRolloutAction>>;
+      try {
+        action = await applyNextRolloutAction({ db, bus, desired, log, now, deploymentId, rolloutId });
+      } catch (error) {
+        // A placement the scheduler refuses stays refused until a host changes: say so on the
+        // rollout, so watchers see why it waits (the progress deadline ends it if nothing changes).
+        if (!(error instanceof AppError)) throw error;
+        await noteProblem(rolloutId, error.message);
+        return;
+      }
       if (!action) return;
       log.debug({ rolloutId, action }, "rollout step");
       bus.publish("rollout.changed", { deploymentId, rolloutId });
+    }
+  }
+
+  async function noteProblem(rolloutId: string, message: string): Promise<void> {
+    const noted = await db.rollout.updateMany({
+      where: {
+        id: rolloutId,
+        state: { in: [...ACTIVE_ROLLOUT_STATES] },
+        OR: [{ reason: null }, { reason: { not: message } }],
+      },
+      data: { reason: message },
+    });
+    if (noted.count > 0) {
+      log.warn({ rolloutId, problem: message }, "a rollout cannot take its next step");
+      const row = await db.rollout.findUnique({ where: { id: rolloutId }, select: { deploymentId: true } });
+      if (row) bus.publish("rollout.changed", { deploymentId: row.deploymentId, rolloutId });
     }
   }
 
