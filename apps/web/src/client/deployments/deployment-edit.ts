@@ -1,0 +1,319 @@
+// The edit form of a deployment: its fields start from the current revision
+// (as the person would type them), and only what the person changed goes to
+// deployment.update, so a field left alone can never move (a resource request
+// that follows its limit, a health check written as an argv). Environment
+// values never reach the browser: variables are set and removed, as
+// `docker service update --env-add/--env-rm` does. The policy's part of the
+// diff is computed here; the spec's comes from the API's dry run, which words
+// it exactly as the revision will.
+import { formatPortMapping, type THealthCheck } from "@fleet/shared/domain/container-spec";
+import { formatBytes, formatCpus, formatDuration, parseDuration } from "@fleet/shared/units";
+import type { RouterInputs, RouterOutputs } from "../api-types";
+import { envLines, portList, splitCommandLine, type THealthChoice } from "../run/run-request";
+
+export type TDeploymentView = RouterOutputs["deployment"]["get"]["deployment"];
+export type TUpdatePolicy = TDeploymentView["updatePolicy"];
+export type TUpdateInput = RouterInputs["deployment"]["update"];
+/** What the form decides: everything but which deployment and whether it is a dry run. */
+export type TUpdateChanges = Omit<TUpdateInput, "id" | "dryRun">;
+
+export interface TDeploymentEditValues {
+  image: string;
+  command: string;
+  cpus: string;
+  memory: string;
+  pids: string;
+  ports: string;
+  /** `KEY=value` lines to set (new or replaced). */
+  envSet: string;
+  /** Current variables to drop. */
+  envRemove: string[];
+  healthType: THealthChoice;
+  healthCommand: string;
+  healthPort: string;
+  healthPath: string;
+  healthInterval: string;
+  healthTimeout: string;
+  healthRetries: string;
+  healthStartPeriod: string;
+  healthRestart: boolean;
+  maxParallel: string;
+  minHealthyTime: string;
+  healthyDeadline: string;
+  progressDeadline: string;
+  autoRevert: boolean;
+  canary: string;
+  order: TUpdatePolicy["order"];
+}
+
+const SAFE_WORD = /^[\w@%+=:,./-]+$/;
+
+/** An argv as one line that `splitCommandLine` reads back to the same words. */
+export function commandLineOf(argv: readonly string[]): string {
+  return argv.map((word) => (SAFE_WORD.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`)).join(" ");
+}
+
+function healthValuesOf(
+  check: THealthCheck | null,
+): Pick<
+  TDeploymentEditValues,
+  | "healthType"
+  | "healthCommand"
+  | "healthPort"
+  | "healthPath"
+  | "healthInterval"
+  | "healthTimeout"
+  | "healthRetries"
+  | "healthStartPeriod"
+  | "healthRestart"
+> {
+  const timing = {
+    healthInterval: check ? formatDuration(check.intervalMs) : "",
+    healthTimeout: check ? formatDuration(check.timeoutMs) : "",
+    healthRetries: check ? String(check.retries) : "",
+    healthStartPeriod: check ? formatDuration(check.startPeriodMs) : "",
+    healthRestart: check?.restartOnUnhealthy ?? false,
+  };
+  const none = { healthCommand: "", healthPort: "", healthPath: "" };
+  if (!check) return { healthType: "none", ...none, ...timing };
+  const { test } = check;
+  if (test.type === "exec") {
+    // `--health-cmd X` is stored as `sh -c X`; the form's field is that X.
+    const [shell, flag, line, ...rest] = test.command;
+    const shellLine = shell === "sh" && flag === "-c" && line !== undefined && rest.length === 0;
+    return {
+      healthType: "exec",
+      ...none,
+      healthCommand: shellLine ? line : commandLineOf(test.command),
+      ...timing,
+    };
+  }
+  if (test.type === "http") {
+    return { healthType: "http", ...none, healthPort: String(test.port), healthPath: test.path, ...timing };
+  }
+  return { healthType: "tcp", ...none, healthPort: String(test.port), ...timing };
+}
+
+/** The form as it opens: the current revision and policy in the words a person types. */
+export function editValuesOf(deployment: TDeploymentView): TDeploymentEditValues {
+  const { resources, updatePolicy: policy } = deployment;
+  return {
+    image: deployment.image,
+    command: commandLineOf(deployment.command ?? []),
+    cpus: resources.cpuLimitMillis === null ? "" : formatCpus(resources.cpuLimitMillis),
+    memory: resources.memoryLimitBytes === null ? "" : formatBytes(resources.memoryLimitBytes),
+    pids: resources.pidsLimit === null ? "" : String(resources.pidsLimit),
+    ports: deployment.ports.map(formatPortMapping).join(", "),
+    envSet: "",
+    envRemove: [],
+    ...healthValuesOf(deployment.healthCheck),
+    maxParallel: String(policy.maxParallel),
+    minHealthyTime: formatDuration(policy.minHealthyTimeMs),
+    healthyDeadline: formatDuration(policy.healthyDeadlineMs),
+    progressDeadline: formatDuration(policy.progressDeadlineMs),
+    autoRevert: policy.autoRevert,
+    canary: String(policy.canary),
+    order: policy.order,
+  };
+}
+
+export type TEditRequest =
+  | { ok: true; changes: TUpdateChanges; policyDiff: string[]; empty: boolean }
+  | { ok: false; field: keyof TDeploymentEditValues; message: string };
+
+type TProblem = Extract<TEditRequest, { ok: false }>;
+
+function problem(field: keyof TDeploymentEditValues, message: string): TProblem {
+  return { ok: false, field, message };
+}
+
+function wholeNumber(text: string): number | null {
+  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : null;
+}
+
+const HEALTH_FIELDS = [
+  "healthType",
+  "healthCommand",
+  "healthPort",
+  "healthPath",
+  "healthInterval",
+  "healthTimeout",
+  "healthRetries",
+  "healthStartPeriod",
+  "healthRestart",
+] as const;
+
+type THealthInput = NonNullable<TUpdateChanges["healthCheck"]>;
+
+/** The health section as the API's input; durations go as typed, the API reads them. */
+function healthCheckOf(values: TDeploymentEditValues): { ok: true; check: THealthInput | null } | TProblem {
+  if (values.healthType === "none") return { ok: true, check: null };
+  let test: THealthInput["test"];
+  if (values.healthType === "exec") {
+    const line = values.healthCommand.trim();
+    if (line === "") return problem("healthCommand", "Health command: enter a command, e.g. pg_isready");
+    test = { type: "exec", command: line };
+  } else {
+    const port = wholeNumber(values.healthPort);
+    if (port === null || port < 1 || port > 65535)
+      return problem("healthPort", "Health port: must be a port number from 1 to 65535");
+    const path = values.healthPath.trim();
+    test =
+      values.healthType === "http"
+        ? { type: "http", port, ...(path !== "" ? { path: path.startsWith("/") ? path : `/${path}` } : {}) }
+        : { type: "tcp", port };
+  }
+  let retries: number | undefined;
+  if (values.healthRetries.trim() !== "") {
+    const parsed = wholeNumber(values.healthRetries);
+    if (parsed === null) return problem("healthRetries", "Health retries: must be a whole number");
+    retries = parsed;
+  }
+  const duration = (text: string) => (text.trim() === "" ? undefined : text.trim());
+  const interval = duration(values.healthInterval);
+  const timeout = duration(values.healthTimeout);
+  const startPeriod = duration(values.healthStartPeriod);
+  return {
+    ok: true,
+    check: {
+      test,
+      ...(interval !== undefined ? { interval } : {}),
+      ...(timeout !== undefined ? { timeout } : {}),
+      ...(retries !== undefined ? { retries } : {}),
+      ...(startPeriod !== undefined ? { startPeriod } : {}),
+      restartOnUnhealthy: values.healthRestart,
+    },
+  };
+}
+
+const POLICY_LABELS: Record<keyof TUpdatePolicy, string> = {
+  maxParallel: "max parallel",
+  minHealthyTimeMs: "min healthy time",
+  healthyDeadlineMs: "healthy deadline",
+  progressDeadlineMs: "progress deadline",
+  autoRevert: "auto-revert",
+  canary: "canary",
+  order: "order",
+};
+
+function policyText(key: keyof TUpdatePolicy, value: TUpdatePolicy[keyof TUpdatePolicy]): string {
+  if (typeof value === "boolean") return value ? "on" : "off";
+  if (key.endsWith("Ms") && typeof value === "number") return formatDuration(value);
+  return String(value);
+}
+
+/** e.g. `["max parallel 1 → 2", "auto-revert off → on"]`: one entry per knob that changes. */
+export function policyDiff(before: TUpdatePolicy, changes: Partial<TUpdatePolicy>): string[] {
+  return (Object.keys(POLICY_LABELS) as (keyof TUpdatePolicy)[]).flatMap((key) => {
+    const next = changes[key];
+    if (next === undefined || next === before[key]) return [];
+    return [`${POLICY_LABELS[key]} ${policyText(key, before[key])} → ${policyText(key, next)}`];
+  });
+}
+
+function policyOf(
+  values: TDeploymentEditValues,
+  current: TUpdatePolicy,
+): { ok: true; policy: Partial<TUpdatePolicy> } | TProblem {
+  const policy: Partial<TUpdatePolicy> = {};
+  const maxParallel = wholeNumber(values.maxParallel);
+  if (maxParallel === null || maxParallel < 1)
+    return problem("maxParallel", "Max parallel: must be a whole number, 1 or more");
+  if (maxParallel !== current.maxParallel) policy.maxParallel = maxParallel;
+  const canary = wholeNumber(values.canary);
+  if (canary === null) return problem("canary", "Canary: must be a whole number, 0 for none");
+  if (canary !== current.canary) policy.canary = canary;
+  const durations = [
+    ["minHealthyTime", "minHealthyTimeMs", "Min healthy time"],
+    ["healthyDeadline", "healthyDeadlineMs", "Healthy deadline"],
+    ["progressDeadline", "progressDeadlineMs", "Progress deadline"],
+  ] as const;
+  for (const [field, key, label] of durations) {
+    let ms: number;
+    try {
+      ms = parseDuration(values[field]);
+    } catch (error) {
+      return problem(field, `${label}: ${(error as Error).message}`);
+    }
+    if (ms !== current[key]) policy[key] = ms;
+  }
+  if (values.autoRevert !== current.autoRevert) policy.autoRevert = values.autoRevert;
+  if (values.order !== current.order) policy.order = values.order;
+  return { ok: true, policy };
+}
+
+/**
+ * What deployment.update is asked for: the fields that differ from `initial`
+ * (the form as it opened), or the first problem the API cannot word for the
+ * form. `empty` when nothing would change.
+ */
+export function editRequestOf(
+  initial: TDeploymentEditValues,
+  values: TDeploymentEditValues,
+  currentPolicy: TUpdatePolicy,
+): TEditRequest {
+  const changes: TUpdateChanges = {};
+  const edited = (field: keyof TDeploymentEditValues) => values[field] !== initial[field];
+
+  const image = values.image.trim();
+  if (image === "") return problem("image", "Image: enter an image, e.g. busybox:latest");
+  if (image !== initial.image.trim()) changes.image = image;
+
+  if (edited("command")) {
+    try {
+      changes.command = splitCommandLine(values.command);
+    } catch (error) {
+      return problem("command", `Command: ${(error as Error).message}`);
+    }
+  }
+
+  // The API can set a limit but not take one away; an empty field would otherwise look like "unchanged".
+  const limits = [
+    ["cpus", "CPUs"],
+    ["memory", "Memory"],
+  ] as const;
+  for (const [field, label] of limits) {
+    if (!edited(field)) continue;
+    const text = values[field].trim();
+    if (text === "") return problem(field, `${label}: a limit cannot be removed by an update; enter one`);
+    changes[field] = text;
+  }
+  if (edited("pids")) {
+    const pids = wholeNumber(values.pids);
+    if (pids === null)
+      return problem(
+        "pids",
+        values.pids.trim() === ""
+          ? "Pids: a limit cannot be removed by an update; enter one"
+          : "Pids: must be a whole number",
+      );
+    changes.pids = pids;
+  }
+
+  if (edited("ports")) changes.ports = portList(values.ports);
+
+  const envAdd = envLines(values.envSet);
+  if (envAdd.length > 0) {
+    const malformed = envAdd.find((line) => line.indexOf("=") < 1);
+    if (malformed !== undefined) return problem("envSet", `Set variables: "${malformed}" must be KEY=value`);
+    changes.envAdd = envAdd;
+  }
+  if (values.envRemove.length > 0) changes.envRemove = [...values.envRemove];
+
+  if (HEALTH_FIELDS.some(edited)) {
+    const health = healthCheckOf(values);
+    if (!health.ok) return health;
+    changes.healthCheck = health.check;
+  }
+
+  const policy = policyOf(values, currentPolicy);
+  if (!policy.ok) return policy;
+  if (Object.keys(policy.policy).length > 0) changes.policy = policy.policy;
+
+  return {
+    ok: true,
+    changes,
+    policyDiff: policyDiff(currentPolicy, policy.policy),
+    empty: Object.keys(changes).length === 0,
+  };
+}
