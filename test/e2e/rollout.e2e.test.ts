@@ -1,7 +1,8 @@
-// Issue 14, rollouts on a real engine: a central as its own process (`npm start`
-// on a test database, so it can be SIGKILLed), a real `fleet-agent` on a
-// private dockerd, and a deployment of 4 busybox `httpd` replicas with an HTTP
-// health check. One fleet and one deployment for the whole file, the steps in
+// Issue 14, rollouts on real engines: a central as its own process (`npm start`
+// on a test database, so it can be SIGKILLed), two hosts (a private dockerd and
+// a private Podman, each with its real `fleet-agent`, labelled `engine=…`), and
+// a deployment of 4 busybox `httpd` replicas with an HTTP health check on the
+// Docker host. One fleet and one deployment for the whole file, the steps in
 // order:
 //
 // 1. stop-first, maxParallel 1: a rollout to a new revision, measured (time per
@@ -11,7 +12,8 @@
 //    previous spec runs healthy on all 4 again;
 // 3. start-first: 4 healthy replicas throughout;
 // 4. the central SIGKILLed mid-rollout and started again on the same database:
-//    the rollout finishes and no replica is replaced twice.
+//    the rollout finishes and no replica is replaced twice;
+// 5. step 2 again with a deployment on the Podman host.
 //
 // A sampler reads the central's own truth (the container rows, through a Prisma
 // client of the test's) every 200 ms through each rollout and keeps the
@@ -25,7 +27,7 @@ import { fileURLToPath } from "node:url";
 import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db/client";
 import { createTestClient } from "@fleet/web/server/testing/test-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDockerd, type TestEngine } from "../harness/engines";
+import { startDockerd, startPodman, type TEngineKind, type TestEngine } from "../harness/engines";
 import { eventually } from "../harness/eventually";
 import { findFreePort } from "../harness/ports";
 import { createTestDatabase, type TestDatabase } from "../harness/postgres";
@@ -63,23 +65,21 @@ const TERMINAL = new Set(["succeeded", "failed", "reverted", "cancelled"]);
 
 let database: TestDatabase | undefined;
 let db: PrismaClient | undefined;
-let engine: TestEngine | undefined;
+const engines: Partial<Record<TEngineKind, TestEngine>> = {};
 let central: CentralProcess | undefined;
 let centralOptions: Parameters<typeof startCentralProcess>[0];
-let agent: ChildProcess | null = null;
-let agentOutput = "";
+const agents: { name: string; child: ChildProcess; output: string }[] = [];
 let dataDir = "";
 let client: ReturnType<typeof createTestClient>;
-let deploymentId = "";
 const measured: Record<string, unknown>[] = [];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function diagnostics(): string {
   return [
-    `--- agent:\n${agentOutput.slice(-4000)}`,
+    ...agents.map((agent) => `--- agent ${agent.name}:\n${agent.output.slice(-3000)}`),
     `--- central:\n${central?.output().slice(-4000) ?? "(stopped)"}`,
-    `--- engine:\n${engine?.logTail(15) ?? ""}`,
+    ...Object.values(engines).map((engine) => `--- engine ${engine.name}:\n${engine.logTail(15)}`),
   ].join("\n");
 }
 
@@ -117,36 +117,50 @@ beforeAll(async () => {
       };
       central = await startCentralProcess(centralOptions);
     })(),
-    (async () => {
-      engine = await startDockerd({ name: "e2e-rollout" });
+    ...(["docker", "podman"] as const).map(async (kind) => {
+      const start = kind === "docker" ? startDockerd : startPodman;
+      const engine = await start({ name: `rollout-${kind}` });
+      engines[kind] = engine;
       await buildTestImage(engine);
-    })(),
+    }),
   ]);
   for (const result of started) if (result.status === "rejected") throw result.reason;
-  const e = engine as TestEngine;
   client = createTestClient((central as CentralProcess).url, { bearer: token });
 
-  const { token: joinToken } = await client.joinToken.create.mutate({ ttl: "10m" });
-  agent = spawn(
-    process.execPath,
-    [
-      agentBin,
-      ...["--server", (central as CentralProcess).url, "--join-token", joinToken],
-      ...["--engine", e.dockerHost, "--cgroup-parent", e.cgroupParent],
-      ...["--state-dir", join(dataDir, "agent"), "--name", "rollout-docker", "--log-level", "info"],
-    ],
-    { stdio: ["ignore", "pipe", "pipe"], cwd: dataDir },
-  );
-  const keep = (chunk: Buffer) => {
-    agentOutput = (agentOutput + chunk.toString()).slice(-100_000);
-  };
-  agent.stdout?.on("data", keep);
-  agent.stderr?.on("data", keep);
+  for (const [kind, engine] of Object.entries(engines)) {
+    const name = `rollout-${kind}`;
+    const { token: joinToken } = await client.joinToken.create.mutate({ ttl: "10m" });
+    const child = spawn(
+      process.execPath,
+      [
+        agentBin,
+        ...["--server", (central as CentralProcess).url, "--join-token", joinToken],
+        ...[
+          "--engine",
+          engine.dockerHost,
+          "--cgroup-parent",
+          engine.cgroupParent,
+          "--label",
+          `engine=${kind}`,
+        ],
+        ...["--state-dir", join(dataDir, name), "--name", name, "--log-level", "info"],
+      ],
+      // Podman's conmon writes into the working directory it inherits: never the checkout.
+      { stdio: ["ignore", "pipe", "pipe"], cwd: dataDir },
+    );
+    const agent = { name, child, output: "" };
+    const keep = (chunk: Buffer) => {
+      agent.output = (agent.output + chunk.toString()).slice(-100_000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    agents.push(agent);
+  }
   await withDiagnostics(
     eventually(
-      "the host to come online",
+      "both hosts to come online",
       async () => (await client.host.list.query({})).items,
-      (hosts) => hosts.some((h) => h.name === "rollout-docker" && h.status === "online"),
+      (hosts) => hosts.filter((h) => h.name.startsWith("rollout-") && h.status === "online").length === 2,
       { timeoutMs: 60_000, intervalMs: 250 },
     ),
   );
@@ -154,17 +168,19 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await teardownInOrder("rollout", [
-    async () => {
-      if (agent && agent.exitCode === null && agent.signalCode === null) {
-        const exited = once(agent, "exit");
-        agent.kill("SIGTERM");
-        const timer = setTimeout(() => agent?.kill("SIGKILL"), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
+    () =>
+      Promise.all(
+        agents.map(async ({ child }) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const exited = once(child, "exit");
+          child.kill("SIGTERM");
+          const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+          await exited;
+          clearTimeout(timer);
+        }),
+      ),
     () => central?.stop(),
-    () => engine?.stop(),
+    () => Promise.all(Object.values(engines).map((engine) => engine.stop())),
     () => db?.$disconnect(),
     () => database?.drop(),
     () => (dataDir ? rm(dataDir, { recursive: true, force: true }) : undefined),
@@ -183,7 +199,7 @@ interface Sampler {
   stop(): Promise<Sample[]>;
 }
 
-function startSampler(): Sampler {
+function startSampler(deploymentId: string): Sampler {
   const samples: Sample[] = [];
   let stopped = false;
   const loop = (async () => {
@@ -234,7 +250,7 @@ function sampleGaps(samples: Sample[]): number {
 
 // ---- rollouts ----------------------------------------------------------------------------------
 
-async function rolloutTo(toRevision: number) {
+async function rolloutTo(deploymentId: string, toRevision: number) {
   const rollout = await (db as PrismaClient).rollout.findFirst({
     where: { deploymentId, toRevision },
     orderBy: { createdAt: "desc" },
@@ -244,18 +260,18 @@ async function rolloutTo(toRevision: number) {
   return rollout;
 }
 
-async function untilFinished(toRevision: number, timeoutMs = 90_000) {
+async function untilFinished(deploymentId: string, toRevision: number, timeoutMs = 90_000) {
   return withDiagnostics(
     eventually(
       `the rollout to revision ${toRevision} to finish`,
-      () => rolloutTo(toRevision),
+      () => rolloutTo(deploymentId, toRevision),
       (rollout) => TERMINAL.has(rollout.state),
       { timeoutMs, intervalMs: 200 },
     ),
   );
 }
 
-async function replicas() {
+async function replicas(deploymentId: string) {
   return (db as PrismaClient).container.findMany({
     where: { deploymentId, removedAt: null },
     orderBy: { replicaIndex: "asc" },
@@ -263,11 +279,11 @@ async function replicas() {
   });
 }
 
-async function untilAllHealthyOn(revision: number) {
+async function untilAllHealthyOn(deploymentId: string, revision: number) {
   return withDiagnostics(
     eventually(
       `${REPLICAS} healthy replicas on revision ${revision}`,
-      replicas,
+      () => replicas(deploymentId),
       (rows) =>
         rows.length === REPLICAS &&
         rows.every(
@@ -315,127 +331,143 @@ function measure(
   return figures;
 }
 
-async function update(changes: Omit<Parameters<typeof client.deployment.update.mutate>[0], "id">) {
+async function update(
+  deploymentId: string,
+  changes: Omit<Parameters<typeof client.deployment.update.mutate>[0], "id">,
+) {
   const result = await client.deployment.update.mutate({ id: deploymentId, ...changes });
   const revision = result.change.revision;
   if (revision === null) throw new Error("the update made no revision");
   return revision;
 }
 
-describe("rollouts on a real engine", () => {
+async function createOn(kind: TEngineKind, name: string): Promise<string> {
+  const { deployment } = await client.deployment.create.mutate({
+    name,
+    replicas: REPLICAS,
+    image: TEST_IMAGE_TAG,
+    command: ["sh", "-c", HTTPD],
+    memory: "32m",
+    cpuRequest: "50m",
+    healthCheck: checkOn("/index.html"),
+    constraints: `engine=${kind}`,
+    policy: POLICY,
+  });
+  await untilAllHealthyOn(deployment.id, 1);
+  return deployment.id;
+}
+
+/**
+ * Updates to a revision whose health check fails, with autoRevert: the rollout fails after maxParallel
+ * replacements naming the replica, then a new revision with the good spec rolls out on all replicas.
+ * Returns that revision.
+ */
+async function failAndRevert(kind: TEngineKind, deploymentId: string, name: string, good: number) {
+  const sampler = startSampler(deploymentId);
+  const failing = await update(deploymentId, {
+    healthCheck: checkOn("/missing"),
+    policy: { autoRevert: true, healthyDeadlineMs: 4000 },
+  });
+  const failed = await untilFinished(deploymentId, failing);
+  process.stderr.write(
+    `rollout e2e failed rollout [${kind}]: ${JSON.stringify({ state: failed.state, reason: failed.reason, steps: failed.steps.map((step) => `${step.replicaIndex}:${step.state}`) })}\n`,
+  );
+  expect(failed.state).toBe("failed");
+  expect(failed.steps).toHaveLength(MAX_PARALLEL);
+  const [step] = failed.steps;
+  expect(step?.state).toBe("failed");
+  expect(failed.reason).toContain(`${name}-${step?.replicaIndex} (revision ${failing})`);
+  expect(failed.reason).toContain("/missing: HTTP 404");
+
+  const reverting = await withDiagnostics(
+    eventually(
+      "the revert's rollout",
+      () =>
+        (db as PrismaClient).rollout.findFirst({
+          where: { deploymentId, fromRevision: failing },
+          orderBy: { createdAt: "desc" },
+        }),
+      (rollout) => rollout !== null,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    ),
+  );
+  const revision = (reverting as NonNullable<typeof reverting>).toRevision;
+  const reverted = await untilFinished(deploymentId, revision);
+  const samples = await sampler.stop();
+  expect(reverted.state, reverted.reason ?? "").toBe("reverted");
+  const rows = await untilAllHealthyOn(deploymentId, revision);
+  for (const row of rows)
+    expect((row.spec as { healthCheck?: { test?: { path?: string } } }).healthCheck?.test?.path).toBe(
+      "/index.html",
+    );
+  const { deployment } = await client.deployment.get.query({ id: deploymentId });
+  expect(deployment.revision).toBe(revision);
+  expect(deployment.healthCheck?.test).toMatchObject({ type: "http", path: "/index.html" });
+
+  const lowest = lowestHealthy(samples, [good, failing, revision]);
+  measure(`fail-and-revert [${kind}]`, reverted, samples, lowest);
+  expect(lowest).toBeGreaterThanOrEqual(REPLICAS - MAX_PARALLEL);
+  return revision;
+}
+
+describe("rollouts on real engines", () => {
+  let id = "";
   let revision = 1;
 
-  it("creates 4 replicas of busybox httpd with an HTTP health check, all healthy", async () => {
-    const { deployment } = await client.deployment.create.mutate({
-      name: NAME,
-      replicas: REPLICAS,
-      image: TEST_IMAGE_TAG,
-      command: ["sh", "-c", HTTPD],
-      memory: "32m",
-      cpuRequest: "50m",
-      healthCheck: checkOn("/index.html"),
-      policy: POLICY,
-    });
-    deploymentId = deployment.id;
-    await untilAllHealthyOn(1);
+  it("creates 4 replicas of busybox httpd with an HTTP health check on the Docker host, all healthy", async () => {
+    id = await createOn("docker", NAME);
   });
 
   it("stop-first, maxParallel 1: replaces one replica at a time, never fewer than replicas − maxParallel healthy (measured)", async () => {
     const from = revision;
-    const sampler = startSampler();
-    revision = await update({ envAdd: { MODE: "v2" } });
-    const rollout = await untilFinished(revision);
+    const sampler = startSampler(id);
+    revision = await update(id, { envAdd: { MODE: "v2" } });
+    const rollout = await untilFinished(id, revision);
     const samples = await sampler.stop();
     expect(rollout.state, rollout.reason ?? "").toBe("succeeded");
     expect(rollout.steps.map((step) => step.replicaIndex).sort()).toEqual([1, 2, 3, 4]);
-    await untilAllHealthyOn(revision);
+    await untilAllHealthyOn(id, revision);
     const lowest = lowestHealthy(samples, [from, revision]);
-    measure("stop-first", rollout, samples, lowest);
+    measure("stop-first [docker]", rollout, samples, lowest);
     expect(sampleGaps(samples)).toBeLessThan(2000);
     expect(lowest).toBeGreaterThanOrEqual(REPLICAS - MAX_PARALLEL);
   });
 
   it("a revision whose health check fails: the rollout stops after maxParallel replacements naming the replica, and autoRevert brings the previous spec back on all 4", async () => {
-    const good = revision;
-    const sampler = startSampler();
-    const failing = await update({
-      healthCheck: checkOn("/missing"),
-      policy: { autoRevert: true, healthyDeadlineMs: 4000 },
-    });
-    const failed = await untilFinished(failing);
-    expect(failed.state).toBe("failed");
-    expect(failed.steps).toHaveLength(MAX_PARALLEL);
-    const [step] = failed.steps;
-    expect(step?.state).toBe("failed");
-    const replaced = `${NAME}-${step?.replicaIndex}`;
-    expect(failed.reason).toContain(replaced);
-    expect(failed.reason).toMatch(/revision \d+/);
-
-    // autoRevert: a new revision with the last good spec, rolled out by the same rules.
-    const reverting = await withDiagnostics(
-      eventually(
-        "the revert's rollout",
-        () =>
-          (db as PrismaClient).rollout.findFirst({
-            where: { deploymentId, fromRevision: failing },
-            orderBy: { createdAt: "desc" },
-          }),
-        (rollout) => rollout !== null,
-        { timeoutMs: 30_000, intervalMs: 200 },
-      ),
-    );
-    revision = (reverting as NonNullable<typeof reverting>).toRevision;
-    const reverted = await untilFinished(revision);
-    const samples = await sampler.stop();
-    expect(reverted.state, reverted.reason ?? "").toBe("reverted");
-    const rows = await untilAllHealthyOn(revision);
-    for (const row of rows)
-      expect((row.spec as { healthCheck?: { test?: { path?: string } } }).healthCheck?.test?.path).toBe(
-        "/index.html",
-      );
-    const { deployment } = await client.deployment.get.query({ id: deploymentId });
-    expect(deployment.revision).toBe(revision);
-    expect(deployment.healthCheck?.test).toMatchObject({ type: "http", path: "/index.html" });
-
-    const lowest = lowestHealthy(samples, [good, failing, revision]);
-    measure("fail-and-revert", reverted, samples, lowest);
-    process.stderr.write(
-      `rollout e2e failed rollout: ${JSON.stringify({ state: failed.state, reason: failed.reason, steps: failed.steps.length })}\n`,
-    );
-    expect(lowest).toBeGreaterThanOrEqual(REPLICAS - MAX_PARALLEL);
+    revision = await failAndRevert("docker", id, NAME, revision);
   });
 
   it("start-first keeps 4 healthy replicas throughout", async () => {
     const from = revision;
-    const sampler = startSampler();
-    revision = await update({
+    const sampler = startSampler(id);
+    revision = await update(id, {
       envAdd: { MODE: "v3" },
       policy: { order: "start-first", autoRevert: false, healthyDeadlineMs: POLICY.healthyDeadlineMs },
     });
-    const rollout = await untilFinished(revision);
+    const rollout = await untilFinished(id, revision);
     const samples = await sampler.stop();
     expect(rollout.state, rollout.reason ?? "").toBe("succeeded");
     // No step fell back to stop-first for lack of room.
     expect(rollout.steps.map((step) => [step.order, step.reason])).toEqual(
       Array.from({ length: REPLICAS }, () => ["start-first", null]),
     );
-    await untilAllHealthyOn(revision);
+    await untilAllHealthyOn(id, revision);
     const lowest = lowestHealthy(samples, [from, revision]);
-    measure("start-first", rollout, samples, lowest);
+    measure("start-first [docker]", rollout, samples, lowest);
     expect(lowest).toBeGreaterThanOrEqual(REPLICAS);
   });
 
   it("the central SIGKILLed mid-rollout and started again: the rollout finishes, no replica replaced twice", async () => {
     const from = revision;
-    const sampler = startSampler();
-    revision = await update({ envAdd: { MODE: "v4" }, policy: { order: "stop-first" } });
+    const sampler = startSampler(id);
+    revision = await update(id, { envAdd: { MODE: "v4" }, policy: { order: "stop-first" } });
     const target = revision;
     // Killed with one replacement counted and the next one in flight (its old replica stopped, its new
     // one placed): the step the new central finds half done.
     await withDiagnostics(
       eventually(
         "one replacement counted and the next in flight",
-        () => rolloutTo(target),
+        () => rolloutTo(id, target),
         (rollout) =>
           rollout.steps.some((step) => step.state === "done") &&
           rollout.steps.some((step) => step.state === "started"),
@@ -443,17 +475,18 @@ describe("rollouts on a real engine", () => {
       ),
     );
     await (central as CentralProcess).killHard();
-    const atKill = await rolloutTo(target);
+    const atKill = await rolloutTo(id, target);
     central = undefined;
     await sleep(1000);
     central = await startCentralProcess(centralOptions);
-    const rollout = await untilFinished(target);
+    const rollout = await untilFinished(id, target);
     const samples = await sampler.stop();
     expect(atKill.state).toBe("running");
     const inFlight = atKill.steps.filter((step) => step.state === "started").map((step) => step.id);
     expect(inFlight.length).toBeGreaterThan(0);
     // The steps in flight at the kill are the ones that finished, not repeated by new rows.
-    for (const id of inFlight) expect(rollout.steps.find((step) => step.id === id)?.state).toBe("done");
+    for (const stepId of inFlight)
+      expect(rollout.steps.find((step) => step.id === stepId)?.state).toBe("done");
     expect(rollout.state, rollout.reason ?? "").toBe("succeeded");
 
     // One step per replica index, and one container made from the revision per index (removed rows count too).
@@ -462,21 +495,21 @@ describe("rollouts on a real engine", () => {
       stepsPerIndex.set(step.replicaIndex, (stepsPerIndex.get(step.replicaIndex) ?? 0) + 1);
     expect(Object.fromEntries(stepsPerIndex)).toEqual({ 1: 1, 2: 1, 3: 1, 4: 1 });
     const made = await (db as PrismaClient).container.findMany({
-      where: { deploymentId, revision: target },
+      where: { deploymentId: id, revision: target },
       select: { replicaIndex: true, removedAt: true },
     });
     expect(made.map((row) => row.replicaIndex).sort()).toEqual([1, 2, 3, 4]);
     expect(made.every((row) => row.removedAt === null)).toBe(true);
-    await untilAllHealthyOn(target);
+    await untilAllHealthyOn(id, target);
 
     // The engine runs exactly the four.
-    const running = await (engine as TestEngine).docker.listContainers({
+    const running = await (engines.docker as TestEngine).docker.listContainers({
       filters: { label: ["fleet.container-id"] },
     });
     expect(running).toHaveLength(REPLICAS);
 
     const lowest = lowestHealthy(samples, [from, target]);
-    const figures = measure("stop-first, central killed", rollout, samples, lowest);
+    const figures = measure("stop-first, central killed [docker]", rollout, samples, lowest);
     process.stderr.write(
       `rollout e2e central kill: ${JSON.stringify({
         stepsAtKill: atKill.steps.map((step) => `${step.replicaIndex}:${step.state}`),
@@ -484,6 +517,19 @@ describe("rollouts on a real engine", () => {
       })}\n`,
     );
     expect(lowest).toBeGreaterThanOrEqual(REPLICAS - MAX_PARALLEL);
-    process.stderr.write(`rollout e2e measurements: ${JSON.stringify(measured)}\n`);
   });
+
+  it("on Podman too: a failing revision stops after maxParallel replacements, and autoRevert brings the previous spec back on all 4", async () => {
+    const name = `${NAME}-podman`;
+    const podmanId = await createOn("podman", name);
+    await failAndRevert("podman", podmanId, name, 1);
+    const running = await (engines.podman as TestEngine).docker.listContainers({
+      filters: { label: ["fleet.container-id"] },
+    });
+    expect(running).toHaveLength(REPLICAS);
+  });
+});
+
+afterAll(() => {
+  process.stderr.write(`rollout e2e measurements: ${JSON.stringify(measured)}\n`);
 });
