@@ -2,7 +2,6 @@
 import { describe, expect, test } from "vitest";
 import {
   containerView,
-  deploymentDetail,
   fleetSummary,
   hostView,
   imageView,
