@@ -127,6 +127,20 @@ describe("deployment.update and image.digestsInUse", () => {
     expect(unchanged.deployment.image).toBe(pinned1);
     expect(unchanged.replicas.map((r) => r.image)).toEqual([pinned1, pinned1]);
 
+    // A dry run pulls nothing: the same tag is no change, another tag is.
+    const sameTag = await operator.deployment.update.mutate({
+      id: created.deployment.id,
+      image: "registry.test/app:1",
+      dryRun: true,
+    });
+    expect(sameTag.change).toEqual({ revision: null, diff: "", dryRun: true });
+    const otherTag = await operator.deployment.update.mutate({
+      id: created.deployment.id,
+      image: "registry.test/app:2",
+      dryRun: true,
+    });
+    expect(otherTag.change.diff).toBe("image registry.test/app:1 → registry.test/app:2");
+    expect(otherTag.deployment.revision).toBe(1);
     const engines = simulateEngines(agents, () => ({ state: "running", health: null }));
     const updated = await operator.deployment.update.mutate({
       id: created.deployment.id,

@@ -2,6 +2,7 @@
 // new revision and a rollout towards it (the rollout loop replaces the
 // replicas by the policy); a policy change alone is stored and applies to the
 // next rollout. A new image is pinned to a digest first, as at creation.
+import { familiarImageRef, parseImageRef } from "@fleet/shared/image-ref";
 import type { PlacementStrategy } from "@fleet/shared/scheduler/types";
 import type { Prisma } from "../../db/client";
 import { AppError } from "../../errors";
@@ -65,7 +66,10 @@ export async function updateDeployment(
   const placementBefore = { constraints: current.constraints, strategy: current.strategy };
   const placementAfter = { constraints, strategy };
   if (options.dryRun) {
-    const diff = revisionDiff({ ...before, ...placementBefore }, { ...edited, ...placementAfter });
+    // Nothing is pulled: the same tag reads as the same image (applying may still find it moved).
+    const sameTag = familiarImageRef({ ...parseImageRef(before.image), digest: null }) === edited.image;
+    const shown = sameTag ? { ...edited, image: before.image } : edited;
+    const diff = revisionDiff({ ...before, ...placementBefore }, { ...shown, ...placementAfter });
     const detail = await getDeployment({ db, id });
     return { ...detail, change: { revision: null, diff, dryRun: true } };
   }
