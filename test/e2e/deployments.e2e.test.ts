@@ -4,9 +4,10 @@
 // /deployments; an edit (a variable set, a shorter min healthy time) reviewed
 // as a diff and applied; its rollout followed live to `succeeded` in the
 // timeline; a rollback to revision 1 from the history, confirmed, which makes
-// revision 3 with the diff back; and a viewer who sees the page without a
-// button that changes anything. Screenshots: deployments.png,
-// deployment-detail.png, deployment-viewer.png in test-results/screenshots/.
+// revision 3 with the diff back; a scale to 3 (no new revision); and a viewer
+// who sees the page without a button that changes anything. Screenshots:
+// deployments.png, deployment-edit.png, deployment-detail.png and
+// deployment-viewer.png in test-results/screenshots/.
 import { randomBytes } from "node:crypto";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
@@ -140,6 +141,7 @@ describe.sequential("deployments", () => {
       );
       expect(diff).toContain("Revision 2: env +MODE");
       expect(diff).toContain("min healthy time 10s → 1s");
+      await screenshot(p, "deployment-edit");
       // Reviewing changed nothing yet.
       expect(await textOf(p.getByTestId("deployment-revision"))).toBe("1");
 
@@ -202,6 +204,23 @@ describe.sequential("deployments", () => {
         async () => (await textOf(revision3)) ?? "",
         (text) => text.includes("current") && text.includes("succeeded"),
         { timeoutMs: 15_000, intervalMs: 250 },
+      );
+      expect(await textOf(p.getByTestId("deployment-revision"))).toBe("3");
+    });
+  });
+
+  it("Scale to 3 places a third replica and makes no revision", async () => {
+    await failureShown("scale", async () => {
+      const p = need(page, "the admin's page");
+      need(deploymentId, "a deployment");
+      const scale = p.getByRole("form", { name: "Scale" });
+      await scale.getByLabel("Replicas", { exact: true }).fill("3");
+      await scale.getByRole("button", { name: "Scale", exact: true }).click();
+      await eventually(
+        "3 of 3 replicas serving",
+        () => textOf(p.getByTestId("replicas-serving")),
+        (text) => text === "3/3",
+        { timeoutMs: 60_000, intervalMs: 250 },
       );
       expect(await textOf(p.getByTestId("deployment-revision"))).toBe("3");
       await screenshot(p, "deployment-detail");

@@ -119,7 +119,10 @@ export function DeploymentDetail({ deploymentId }: { deploymentId: string }) {
           Removed <RelativeTime date={deployment.removedAt} now={Date.now()} />: kept here for its history.
         </p>
       ) : null}
-      {applied ? <AppliedNotice change={applied} /> : null}
+      {/* Until something newer (a rollback, another edit) makes it old news. */}
+      {applied && (applied.revision === null || applied.revision === deployment.revision) ? (
+        <AppliedNotice change={applied} />
+      ) : null}
 
       <DeploymentFigures deployment={deployment} canScale={canChange} />
 
@@ -187,9 +190,9 @@ function DeploymentFigures({ deployment, canScale }: { deployment: TDeploymentVi
         }`}
       />
       <Stat
-        label="Scale"
+        label="Replicas wanted"
         value={canScale ? <ScaleForm deployment={deployment} /> : deployment.replicas}
-        detail="replicas wanted; scaling makes no revision"
+        detail="scaling makes no revision"
       />
       <Stat
         label="Strategy"
@@ -247,17 +250,15 @@ function ScaleForm({ deployment }: { deployment: TDeploymentView }) {
   return (
     <form onSubmit={onSubmit} aria-label="Scale" noValidate>
       <div className={styles.scale}>
-        <label>
-          Replicas
-          <input
-            type="number"
-            min={0}
-            step={1}
-            value={replicas}
-            onChange={(event) => setReplicas(event.target.value)}
-            aria-invalid={wanted === null || undefined}
-          />
-        </label>
+        <input
+          type="number"
+          min={0}
+          step={1}
+          value={replicas}
+          onChange={(event) => setReplicas(event.target.value)}
+          aria-label="Replicas"
+          aria-invalid={wanted === null || undefined}
+        />
         <button
           type="submit"
           className="button-small"

@@ -50,7 +50,7 @@ export function RevisionHistory({
         <h2 id="revisions-heading">Revision history</h2>
         {rollback.isSuccess && rollback.data.change.revision !== null ? (
           <span className="muted" role="status">
-            {`Revision ${rollback.data.change.revision} made from revision ${rollback.variables?.toRevision}: rolling out.`}
+            {`Revision ${rollback.data.change.revision} made from revision ${rollback.variables?.toRevision}.`}
           </span>
         ) : null}
       </div>
