@@ -2,8 +2,8 @@
 // on a test database, so it can be SIGKILLed), two hosts (a private dockerd and
 // a private Podman, each with its real `fleet-agent`, labelled `engine=…`), and
 // a deployment of 4 busybox `httpd` replicas with an HTTP health check on the
-// Docker host. One fleet and one deployment for the whole file, the steps in
-// order:
+// Docker host. One fleet for the whole file and one deployment for steps 1–4,
+// in order:
 //
 // 1. stop-first, maxParallel 1: a rollout to a new revision, measured (time per
 //    replacement, lowest healthy count);
@@ -17,7 +17,9 @@
 //
 // A sampler reads the central's own truth (the container rows, through a Prisma
 // client of the test's) every 200 ms through each rollout and keeps the
-// healthy replicas per revision; the invariant is checked on those samples.
+// healthy replicas per revision; the invariant is checked on those samples,
+// counting the rollout's old and new revisions (for a revert: the last good
+// revision, the failing one and the revert's).
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
