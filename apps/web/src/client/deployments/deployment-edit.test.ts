@@ -24,7 +24,7 @@ function deployment(overrides: Partial<TDeploymentView> = {}): TDeploymentView {
   return {
     id: "d1",
     name: "web",
-    image: "busybox:1.36@sha256:abc",
+    image: `busybox:1.36@sha256:${"ab".repeat(32)}`,
     imageDigest: "sha256:abc",
     command: ["sh", "-c", "httpd -f -p 8080"],
     envKeys: ["MODE"],
@@ -87,6 +87,7 @@ describe("editValuesOf", () => {
   test("the current revision in the words a person types", () => {
     const values = editValuesOf(deployment());
     expect(values).toMatchObject({
+      image: "busybox:1.36",
       command: "sh -c 'httpd -f -p 8080'",
       cpus: "0.5",
       memory: "64m",

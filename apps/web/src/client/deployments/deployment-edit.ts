@@ -7,6 +7,7 @@
 // diff is computed here; the spec's comes from the API's dry run, which words
 // it exactly as the revision will.
 import { formatPortMapping, type THealthCheck } from "@fleet/shared/domain/container-spec";
+import { familiarImageRef, parseImageRef } from "@fleet/shared/image-ref";
 import { formatBytes, formatCpus, formatDuration, parseDuration } from "@fleet/shared/units";
 import type { RouterInputs, RouterOutputs } from "../api-types";
 import { envLines, portList, splitCommandLine, type THealthChoice } from "../run/run-request";
@@ -98,7 +99,8 @@ function healthValuesOf(
 export function editValuesOf(deployment: TDeploymentView): TDeploymentEditValues {
   const { resources, updatePolicy: policy } = deployment;
   return {
-    image: deployment.image,
+    // As people write it: the pinned digest is the central's business, and a tag typed again is pulled again.
+    image: familiarImageRef({ ...parseImageRef(deployment.image), digest: null }),
     command: commandLineOf(deployment.command ?? []),
     cpus: resources.cpuLimitMillis === null ? "" : formatCpus(resources.cpuLimitMillis),
     memory: resources.memoryLimitBytes === null ? "" : formatBytes(resources.memoryLimitBytes),
