@@ -24,7 +24,12 @@ import { HEALTH_PROBE_COMMAND, runHealthProbe } from "./probe-program";
  * The child's whole environment: nothing of the agent's (NODE_OPTIONS could
  * load loaders into it), and a PATH that finds util-linux's nsenter.
  */
-const CHILD_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+// NODE_ENV too: where Next.js's types are in the program (the test
+// workspace's typecheck), it is a required key of the environment.
+const CHILD_ENV: NodeJS.ProcessEnv = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  NODE_ENV: "production",
+};
 /** What is kept of the child's stdout and stderr; it writes one short line, anything more is dropped. */
 const MAX_CHILD_OUTPUT_BYTES = 4096;
 
