@@ -307,7 +307,7 @@ type TRollout = Awaited<ReturnType<typeof rolloutTo>>;
 
 /**
  * Per replacement: from its step's start (the old replica stopped or the new one placed) until it counted,
- * and until its new replica turned healthy (read once the rollout is over, while it still is).
+ * and until its new replica ran and turned healthy (read once the rollout is over, while it still is).
  */
 async function measure(
   label: string,
@@ -320,13 +320,18 @@ async function measure(
     where: {
       id: { in: rollout.steps.flatMap((step) => (step.newContainerId ? [step.newContainerId] : [])) },
     },
-    select: { id: true, health: true, healthChangedAt: true },
+    select: { id: true, health: true, healthChangedAt: true, startedAt: true },
   });
   const healthyMs = rollout.steps.map((step) => {
     const row = fresh.find((container) => container.id === step.newContainerId);
     return row?.health === "healthy" && row.healthChangedAt
       ? row.healthChangedAt.getTime() - step.startedAt.getTime()
       : null;
+  });
+  // When the engine started the new replica, so a slow replacement shows which half was slow.
+  const runningMs = rollout.steps.map((step) => {
+    const started = fresh.find((container) => container.id === step.newContainerId)?.startedAt;
+    return started ? started.getTime() - step.startedAt.getTime() : null;
   });
   const figures = {
     label,
@@ -338,6 +343,7 @@ async function measure(
     replacementMsMedian: median(stepMs),
     replacementMsMax: Math.max(...stepMs),
     replacementMs: stepMs,
+    runningAfterMs: runningMs,
     healthyAfterMs: healthyMs,
     rolloutMs: (rollout.finishedAt as Date).getTime() - rollout.createdAt.getTime(),
     lowestHealthy: lowest,
