@@ -90,8 +90,9 @@ describe.sequential("deployments", () => {
       await p.getByLabel("Name", { exact: true }).fill(DEPLOYMENT);
       await p.getByLabel("Replicas", { exact: true }).fill("2");
       await p.getByRole("button", { name: "Run", exact: true }).click();
-      await p.waitForURL((url) => url.pathname === "/containers" && url.searchParams.has("deployment"));
-      deploymentId = new URL(p.url()).searchParams.get("deployment") ?? undefined;
+      // A new deployment opens its own page.
+      await p.waitForURL((url) => url.pathname.startsWith("/deployments/"));
+      deploymentId = decodeURIComponent(new URL(p.url()).pathname.split("/").pop() ?? "") || undefined;
       expect(deploymentId).toBeTruthy();
 
       await mainNav(p).getByRole("link", { name: "Deployments", exact: true }).click();

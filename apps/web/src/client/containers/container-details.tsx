@@ -86,7 +86,7 @@ export function ContainerSpecCard({ container }: { container: TContainerView }) 
           <>
             <dt>Deployment</dt>
             <dd>
-              <Link href={`/containers?deployment=${container.deploymentId}`}>
+              <Link href={`/deployments/${encodeURIComponent(container.deploymentId)}`}>
                 {container.deploymentName ?? container.deploymentId}
               </Link>
               {container.replicaIndex !== null ? (

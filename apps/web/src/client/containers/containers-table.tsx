@@ -49,9 +49,9 @@ function ContainerRow({
         </Link>
         {container.deploymentId ? (
           <Link
-            href={`/containers?deployment=${container.deploymentId}`}
+            href={`/deployments/${encodeURIComponent(container.deploymentId)}`}
             className={styles.deployment}
-            title="Show this deployment's replicas"
+            title="Show this deployment"
           >
             {container.deploymentName ?? "deployment"}
           </Link>

@@ -74,7 +74,7 @@ export function RunForm({ initialImage }: { initialImage: string }) {
         return;
       }
       const result = await runMany.mutateAsync(deployment);
-      router.push(`/containers?deployment=${encodeURIComponent(result.deployment.id)}`);
+      router.push(`/deployments/${encodeURIComponent(result.deployment.id)}`);
     } catch {
       // The mutation keeps the error; it shows beside the form and the values stay.
     }
