@@ -146,11 +146,12 @@ export function DeploymentDetail({ deploymentId }: { deploymentId: string }) {
           <h2 id="events-heading">Events</h2>
         </div>
         <p>
-          {/* event.list cannot filter by deployment yet; the kind prefix narrows it to deployments. */}
-          <Link href="/events?kind=deployment.">Deployment events</Link>{" "}
+          <Link href={`/events?deployment=${encodeURIComponent(deployment.id)}`}>
+            This deployment's events
+          </Link>{" "}
           <span className="muted">
-            (created, rollouts started, paused, failed, succeeded; every deployment's) and each replica's own
-            events on its container page.
+            (created, rollouts started, paused, failed, succeeded, scaled) and each replica's own events on
+            its container page.
           </span>
         </p>
       </section>

@@ -15,6 +15,14 @@ describe("event filter in the query string", () => {
     expect(filterFromSearchParams(filterToSearchParams(filter))).toEqual(filter);
   });
 
+  it("reads and writes a deployment", () => {
+    const filter = filterFromSearchParams(new URLSearchParams("deployment=d1"));
+    expect(filter.deploymentId).toBe("d1");
+    expect(filterToSearchParams(filter).toString()).toBe("deployment=d1");
+    expect(filterToInput(filter)).toEqual({ deploymentId: "d1" });
+    expect(hasAnyFilter(filter)).toBe(true);
+  });
+
   it("drops unknown severities and blank values", () => {
     const filter = filterFromSearchParams(new URLSearchParams("severity=loud,error,error&kind=%20&host="));
     expect(filter).toEqual({

@@ -1,5 +1,6 @@
-// The events page's filter lives in the query string (`?kind=container.&severity=warning,error&host=…&container=…`)
-// so a filtered view can be linked to from a host, a container or a bookmark.
+// The events page's filter lives in the query string
+// (`?kind=container.&severity=warning,error&host=…&container=…&deployment=…`)
+// so a filtered view can be linked to from a host, a container, a deployment or a bookmark.
 
 import { EVENT_SEVERITIES, type TEventSeverity } from "@fleet/shared/domain/event";
 import type { RouterInputs } from "../api-types";
@@ -9,6 +10,7 @@ export interface TEventFilterValue {
   severity?: TEventSeverity[];
   hostId?: string;
   containerId?: string;
+  deploymentId?: string;
 }
 
 function isSeverity(text: string): text is TEventSeverity {
@@ -26,6 +28,7 @@ export function filterFromSearchParams(params: URLSearchParams): TEventFilterVal
     severity: severity.length > 0 ? [...new Set(severity)] : undefined,
     hostId: params.get("host")?.trim() || undefined,
     containerId: params.get("container")?.trim() || undefined,
+    deploymentId: params.get("deployment")?.trim() || undefined,
   };
 }
 
@@ -35,6 +38,7 @@ export function filterToSearchParams(filter: TEventFilterValue): URLSearchParams
   if (filter.severity && filter.severity.length > 0) params.set("severity", filter.severity.join(","));
   if (filter.hostId) params.set("host", filter.hostId);
   if (filter.containerId) params.set("container", filter.containerId);
+  if (filter.deploymentId) params.set("deployment", filter.deploymentId);
   return params;
 }
 
@@ -47,9 +51,16 @@ export function filterToInput(
     ...(filter.severity && filter.severity.length > 0 ? { severity: filter.severity } : {}),
     ...(filter.hostId ? { hostId: filter.hostId } : {}),
     ...(filter.containerId ? { containerId: filter.containerId } : {}),
+    ...(filter.deploymentId ? { deploymentId: filter.deploymentId } : {}),
   };
 }
 
 export function hasAnyFilter(filter: TEventFilterValue): boolean {
-  return Boolean(filter.kindPrefix || filter.severity?.length || filter.hostId || filter.containerId);
+  return Boolean(
+    filter.kindPrefix ||
+      filter.severity?.length ||
+      filter.hostId ||
+      filter.containerId ||
+      filter.deploymentId,
+  );
 }

@@ -44,12 +44,14 @@ export function EventFilters({
   onChange,
   hosts,
   containerName,
+  deploymentName,
   canSeeAudit = false,
 }: {
   value: TEventFilterValue;
   onChange: (next: TEventFilterValue) => void;
   hosts: readonly { id: string; name: string; removedAt: Date | null }[];
   containerName?: string;
+  deploymentName?: string;
   /** Administrators: offer the audit log. */
   canSeeAudit?: boolean;
 }) {
@@ -165,6 +167,19 @@ export function EventFilters({
             className="button-small"
             aria-label="Clear container filter"
             onClick={() => onChange({ ...value, containerId: undefined })}
+          >
+            ×
+          </button>
+        </span>
+      ) : null}
+      {value.deploymentId ? (
+        <span className={styles.chip}>
+          Deployment: <strong>{deploymentName ?? value.deploymentId}</strong>
+          <button
+            type="button"
+            className="button-small"
+            aria-label="Clear deployment filter"
+            onClick={() => onChange({ ...value, deploymentId: undefined })}
           >
             ×
           </button>

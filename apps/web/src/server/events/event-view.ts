@@ -50,6 +50,7 @@ export interface TEventFilter {
   kindPrefix?: string;
   hostId?: string;
   containerId?: string;
+  deploymentId?: string;
   severity?: TEventSeverity[];
   since?: Date;
   /**
@@ -67,6 +68,7 @@ export function eventWhere(filter: TEventFilter): Prisma.EventWhereInput {
     ],
     ...(filter.hostId ? { hostId: filter.hostId } : {}),
     ...(filter.containerId ? { containerId: filter.containerId } : {}),
+    ...(filter.deploymentId ? { deploymentId: filter.deploymentId } : {}),
     ...(filter.severity && filter.severity.length > 0 ? { severity: { in: filter.severity } } : {}),
     ...(filter.since ? { ts: { gte: filter.since } } : {}),
   };
@@ -78,6 +80,7 @@ export function matchesEventFilter(filter: TEventFilter, row: TEventRow): boolea
   if (filter.kindPrefix && !row.kind.startsWith(filter.kindPrefix)) return false;
   if (filter.hostId && row.hostId !== filter.hostId) return false;
   if (filter.containerId && row.containerId !== filter.containerId) return false;
+  if (filter.deploymentId && row.deploymentId !== filter.deploymentId) return false;
   if (filter.severity && filter.severity.length > 0 && !filter.severity.includes(row.severity)) return false;
   if (filter.since && row.ts.getTime() < filter.since.getTime()) return false;
   return true;

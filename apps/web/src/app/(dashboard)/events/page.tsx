@@ -81,6 +81,12 @@ function EventsView() {
       { enabled: Boolean(filter.containerId), staleTime: 10 * 60_000, retry: false },
     ),
   );
+  const deployment = useQuery(
+    trpc.deployment.get.queryOptions(
+      { id: filter.deploymentId ?? "" },
+      { enabled: Boolean(filter.deploymentId), staleTime: 10 * 60_000, retry: false },
+    ),
+  );
 
   const setFilter = useCallback(
     (next: TEventFilterValue) => {
@@ -106,6 +112,7 @@ function EventsView() {
         onChange={setFilter}
         hosts={directory.data?.items ?? []}
         containerName={container.data?.container.name}
+        deploymentName={deployment.data?.deployment.name}
         canSeeAudit={canSeeAudit}
       />
       <ErrorNote error={directory.error} />

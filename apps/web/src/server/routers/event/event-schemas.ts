@@ -28,6 +28,7 @@ export const ZEventFilter = z.object({
   kindPrefix: z.string().trim().min(1).max(128).optional(),
   hostId: ZRowId.optional(),
   containerId: ZRowId.optional(),
+  deploymentId: ZRowId.optional(),
   /** One severity or several. */
   severity: z
     .union([ZEventSeverity, z.array(ZEventSeverity).min(1).max(EVENT_SEVERITIES.length)])

@@ -32,8 +32,10 @@ describe("event API", () => {
     await server?.close();
   });
 
-  const record = (kind: string, options: { hostId?: string; severity?: TEventSeverity; ts?: Date } = {}) =>
-    recordEvent({ db: server.db, bus, kind, message: `${kind} happened`, ...options });
+  const record = (
+    kind: string,
+    options: { hostId?: string; deploymentId?: string; severity?: TEventSeverity; ts?: Date } = {},
+  ) => recordEvent({ db: server.db, bus, kind, message: `${kind} happened`, ...options });
 
   describe("event.list", () => {
     test("pages newest first with a cursor and filters by kind prefix, host, severity and time", async () => {
@@ -86,6 +88,16 @@ describe("event API", () => {
         since: new Date(Date.now() + 60_000),
       });
       expect(future.items).toEqual([]);
+    });
+
+    test("filters by deployment", async () => {
+      const [mine, other] = ["0190f0c2-0000-7000-8000-00000000000a", "0190f0c2-0000-7000-8000-00000000000b"];
+      const scaled = await record("dep.deployment.scaled", { deploymentId: mine });
+      await record("dep.deployment.scaled", { deploymentId: other });
+      await record("dep.host.offline", { hostId: hostA });
+      const page = await viewer.event.list.query({ kindPrefix: "dep.", deploymentId: mine });
+      expect(page.items.map((event) => event.id)).toEqual([scaled.id.toString()]);
+      expect(page.items[0]?.deploymentId).toBe(mine);
     });
 
     test("refuses a cursor it did not hand out", async () => {
