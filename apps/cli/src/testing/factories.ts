@@ -29,6 +29,7 @@ export function containerView(overrides: Partial<TContainer> = {}): TContainer {
     deploymentId: null,
     deploymentName: null,
     replicaIndex: null,
+    revision: null,
     desiredState: "running",
     actualState: "running",
     command: ["sleep", "600"],

@@ -70,6 +70,9 @@ export function DeploymentReplicas({
               <tr>
                 <th scope="col">Replica</th>
                 <th scope="col">State</th>
+                <th scope="col" className="num">
+                  Revision
+                </th>
                 <th scope="col">Digest</th>
                 <th scope="col" className="num">
                   Restarts
@@ -80,7 +83,7 @@ export function DeploymentReplicas({
             {groups.map((group) => (
               <tbody key={group.hostId ?? "unplaced"} data-host-id={group.hostId ?? ""}>
                 <tr className={styles.hostRow}>
-                  <th scope="rowgroup" colSpan={5}>
+                  <th scope="rowgroup" colSpan={6}>
                     {group.hostId ? (
                       <Link href={`/hosts/${group.hostId}`}>{group.hostName}</Link>
                     ) : (
@@ -103,6 +106,9 @@ export function DeploymentReplicas({
                       {replica.desiredState !== replica.actualState && replica.desiredState !== "running" ? (
                         <span className="muted"> → {replica.desiredState}</span>
                       ) : null}
+                    </td>
+                    <td className="num" data-testid="replica-revision">
+                      {replica.revision ?? "–"}
                     </td>
                     <td className="mono nowrap">{formatDigest(replica.imageDigest)}</td>
                     <td className="num">{replica.restartCount}</td>

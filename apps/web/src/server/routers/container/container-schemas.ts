@@ -42,6 +42,7 @@ export const ZContainer = z.object({
   deploymentId: z.string().nullable(),
   deploymentName: z.string().nullable(),
   replicaIndex: z.int().nullable(),
+  revision: z.int().nullable(),
   desiredState: ZContainerDesiredState,
   actualState: ZContainerActualState,
   command: z.array(z.string()).nullable(),

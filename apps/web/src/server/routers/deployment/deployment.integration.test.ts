@@ -59,6 +59,8 @@ describe("deployment", () => {
       ["web-3", 3, "dep-a"],
       ["web-4", 4, "dep-b"],
     ]);
+    // Every replica says which revision it was made from: the first.
+    expect(created.replicas.map((replica) => replica.revision)).toEqual([1, 1, 1, 1]);
     const idsOn = (replicas: typeof created.replicas, hostId: string) =>
       replicas.filter((replica) => replica.hostId === hostId).map((replica) => replica.id);
     await waitForDesiredIds(a!, idsOn(created.replicas, a!.hostId));

@@ -18,6 +18,7 @@ export const containerViewSelect = {
   name: true,
   deploymentId: true,
   replicaIndex: true,
+  revision: true,
   hostId: true,
   ...containerSpecSelect,
   imageDigest: true,
@@ -74,6 +75,8 @@ export interface TContainerView {
   deploymentId: string | null;
   deploymentName: string | null;
   replicaIndex: number | null;
+  /** The deployment revision a replica was made from; null for a lone container. */
+  revision: number | null;
   desiredState: TContainerDesiredState;
   actualState: TContainerActualState;
   command: string[] | null;
@@ -163,6 +166,7 @@ export function toContainerView(row: TContainerRow): TContainerView {
     deploymentId: row.deploymentId,
     deploymentName: row.deployment?.name ?? null,
     replicaIndex: row.replicaIndex,
+    revision: row.revision,
     desiredState: row.desiredState,
     actualState: row.actualState,
     command: spec.command,
