@@ -7,7 +7,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useMemo, useState } from "react";
 import { errorMessage } from "../errors";
-import { formProblemOf, type THealthChoice } from "../run/run-request";
+import sections from "../run/form-section.module.css";
+import { HealthCheckFields } from "../run/health-check-fields";
+import { formProblemOf } from "../run/run-request";
 import { useTRPC, useTRPCClient } from "../trpc";
 import {
   editRequestOf,
@@ -67,9 +69,6 @@ export function DeploymentEditForm({
     (event: { target: { value: string } }) => {
       setValues((current) => ({ ...current, [key]: event.target.value as TDeploymentEditValues[K] }));
     };
-  const setChecked = (key: "healthRestart" | "autoRevert") => (event: { target: { checked: boolean } }) => {
-    setValues((current) => ({ ...current, [key]: event.target.checked }));
-  };
   const toggleEnvRemoval = (key: string, remove: boolean) =>
     setValues((current) => ({
       ...current,
@@ -202,8 +201,8 @@ export function DeploymentEditForm({
         </label>
       </div>
 
-      <fieldset className={styles.fieldset}>
-        <legend className={styles.legend}>Environment</legend>
+      <fieldset className={sections.fieldset}>
+        <legend className={sections.legend}>Environment</legend>
         {deployment.envKeys.length > 0 ? (
           <div className={styles.envKeys}>
             {deployment.envKeys.map((key) => (
@@ -219,7 +218,7 @@ export function DeploymentEditForm({
             ))}
           </div>
         ) : (
-          <p className={`muted ${styles.hint}`}>No variables set.</p>
+          <p className={`muted ${sections.hint}`}>No variables set.</p>
         )}
         <label className="wide">
           Set variables
@@ -232,127 +231,18 @@ export function DeploymentEditForm({
             spellCheck={false}
           />
         </label>
-        <p className={`muted ${styles.hint}`}>
+        <p className={`muted ${sections.hint}`}>
           Values stay on the server and are never shown: tick a variable to remove it, or set it again here.
         </p>
       </fieldset>
 
-      <fieldset className={styles.fieldset}>
-        <legend className={styles.legend}>Health check</legend>
-        <div className="form-grid">
-          <label>
-            Check
-            <select
-              name="healthType"
-              value={values.healthType}
-              onChange={(event) =>
-                setValues((current) => ({ ...current, healthType: event.target.value as THealthChoice }))
-              }
-            >
-              <option value="none">none</option>
-              <option value="exec">command (exec)</option>
-              <option value="http">HTTP GET</option>
-              <option value="tcp">TCP connect</option>
-            </select>
-          </label>
-          {values.healthType === "exec" ? (
-            <label className="wide">
-              Health command
-              <input
-                name="healthCommand"
-                value={values.healthCommand}
-                onChange={set("healthCommand")}
-                className="mono"
-                spellCheck={false}
-                autoComplete="off"
-              />
-            </label>
-          ) : null}
-          {values.healthType === "http" || values.healthType === "tcp" ? (
-            <label>
-              Health port
-              <input
-                name="healthPort"
-                value={values.healthPort}
-                onChange={set("healthPort")}
-                inputMode="numeric"
-                autoComplete="off"
-              />
-            </label>
-          ) : null}
-          {values.healthType === "http" ? (
-            <label>
-              Health path
-              <input
-                name="healthPath"
-                value={values.healthPath}
-                onChange={set("healthPath")}
-                placeholder="/"
-                className="mono"
-                spellCheck={false}
-                autoComplete="off"
-              />
-            </label>
-          ) : null}
-          {values.healthType !== "none" ? (
-            <>
-              <label>
-                Interval
-                <input
-                  name="healthInterval"
-                  value={values.healthInterval}
-                  onChange={set("healthInterval")}
-                  placeholder="30s"
-                  autoComplete="off"
-                />
-              </label>
-              <label>
-                Timeout
-                <input
-                  name="healthTimeout"
-                  value={values.healthTimeout}
-                  onChange={set("healthTimeout")}
-                  placeholder="30s"
-                  autoComplete="off"
-                />
-              </label>
-              <label>
-                Retries
-                <input
-                  name="healthRetries"
-                  value={values.healthRetries}
-                  onChange={set("healthRetries")}
-                  placeholder="3"
-                  inputMode="numeric"
-                  autoComplete="off"
-                />
-              </label>
-              <label>
-                Start period
-                <input
-                  name="healthStartPeriod"
-                  value={values.healthStartPeriod}
-                  onChange={set("healthStartPeriod")}
-                  placeholder="0s"
-                  autoComplete="off"
-                />
-              </label>
-              <label className={styles.checkbox}>
-                <input
-                  type="checkbox"
-                  name="healthRestart"
-                  checked={values.healthRestart}
-                  onChange={setChecked("healthRestart")}
-                />
-                Restart when unhealthy
-              </label>
-            </>
-          ) : null}
-        </div>
-      </fieldset>
+      <HealthCheckFields
+        values={values}
+        onChange={(change) => setValues((current) => ({ ...current, ...change }))}
+      />
 
-      <fieldset className={styles.fieldset}>
-        <legend className={styles.legend}>Update policy</legend>
+      <fieldset className={sections.fieldset}>
+        <legend className={sections.legend}>Update policy</legend>
         <div className="form-grid">
           <label>
             Max parallel
@@ -422,12 +312,12 @@ export function DeploymentEditForm({
               type="checkbox"
               name="autoRevert"
               checked={values.autoRevert}
-              onChange={setChecked("autoRevert")}
+              onChange={(event) => setValues((current) => ({ ...current, autoRevert: event.target.checked }))}
             />
             Auto-revert on failure
           </label>
         </div>
-        <p className={`muted ${styles.hint}`}>
+        <p className={`muted ${sections.hint}`}>
           At most <em>max parallel</em> replicas are replaced at a time; a new one counts once healthy (or
           running, without a health check) for the min healthy time, and fails the rollout if it has not by
           the healthy deadline. Canaries wait for Promote. Durations as <code>500ms</code>, <code>10s</code>,{" "}

@@ -10,7 +10,8 @@ import { formatPortMapping, type THealthCheck } from "@fleet/shared/domain/conta
 import { familiarImageRef, parseImageRef } from "@fleet/shared/image-ref";
 import { formatBytes, formatCpus, formatDuration, parseDuration } from "@fleet/shared/units";
 import type { RouterInputs, RouterOutputs } from "../api-types";
-import { envLines, portList, splitCommandLine, type THealthChoice } from "../run/run-request";
+import { HEALTH_FIELDS, healthCheckInputOf, type THealthFieldValues } from "../run/health-check";
+import { envLines, portList, splitCommandLine } from "../run/run-request";
 
 export type TDeploymentView = RouterOutputs["deployment"]["get"]["deployment"];
 export type TUpdatePolicy = TDeploymentView["updatePolicy"];
@@ -18,7 +19,7 @@ export type TUpdateInput = RouterInputs["deployment"]["update"];
 /** What the form decides: everything but which deployment and whether it is a dry run. */
 export type TUpdateChanges = Omit<TUpdateInput, "id" | "dryRun">;
 
-export interface TDeploymentEditValues {
+export interface TDeploymentEditValues extends THealthFieldValues {
   image: string;
   command: string;
   cpus: string;
@@ -29,15 +30,6 @@ export interface TDeploymentEditValues {
   envSet: string;
   /** Current variables to drop. */
   envRemove: string[];
-  healthType: THealthChoice;
-  healthCommand: string;
-  healthPort: string;
-  healthPath: string;
-  healthInterval: string;
-  healthTimeout: string;
-  healthRetries: string;
-  healthStartPeriod: string;
-  healthRestart: boolean;
   maxParallel: string;
   minHealthyTime: string;
   healthyDeadline: string;
@@ -54,20 +46,7 @@ export function commandLineOf(argv: readonly string[]): string {
   return argv.map((word) => (SAFE_WORD.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`)).join(" ");
 }
 
-function healthValuesOf(
-  check: THealthCheck | null,
-): Pick<
-  TDeploymentEditValues,
-  | "healthType"
-  | "healthCommand"
-  | "healthPort"
-  | "healthPath"
-  | "healthInterval"
-  | "healthTimeout"
-  | "healthRetries"
-  | "healthStartPeriod"
-  | "healthRestart"
-> {
+function healthValuesOf(check: THealthCheck | null): THealthFieldValues {
   const timing = {
     healthInterval: check ? formatDuration(check.intervalMs) : "",
     healthTimeout: check ? formatDuration(check.timeoutMs) : "",
@@ -131,61 +110,6 @@ function problem(field: keyof TDeploymentEditValues, message: string): TProblem 
 
 function wholeNumber(text: string): number | null {
   return /^\d+$/.test(text.trim()) ? Number(text.trim()) : null;
-}
-
-const HEALTH_FIELDS = [
-  "healthType",
-  "healthCommand",
-  "healthPort",
-  "healthPath",
-  "healthInterval",
-  "healthTimeout",
-  "healthRetries",
-  "healthStartPeriod",
-  "healthRestart",
-] as const;
-
-type THealthInput = NonNullable<TUpdateChanges["healthCheck"]>;
-
-/** The health section as the API's input; durations go as typed, the API reads them. */
-function healthCheckOf(values: TDeploymentEditValues): { ok: true; check: THealthInput | null } | TProblem {
-  if (values.healthType === "none") return { ok: true, check: null };
-  let test: THealthInput["test"];
-  if (values.healthType === "exec") {
-    const line = values.healthCommand.trim();
-    if (line === "") return problem("healthCommand", "Health command: enter a command, e.g. pg_isready");
-    test = { type: "exec", command: line };
-  } else {
-    const port = wholeNumber(values.healthPort);
-    if (port === null || port < 1 || port > 65535)
-      return problem("healthPort", "Health port: must be a port number from 1 to 65535");
-    const path = values.healthPath.trim();
-    test =
-      values.healthType === "http"
-        ? { type: "http", port, ...(path !== "" ? { path: path.startsWith("/") ? path : `/${path}` } : {}) }
-        : { type: "tcp", port };
-  }
-  let retries: number | undefined;
-  if (values.healthRetries.trim() !== "") {
-    const parsed = wholeNumber(values.healthRetries);
-    if (parsed === null) return problem("healthRetries", "Health retries: must be a whole number");
-    retries = parsed;
-  }
-  const duration = (text: string) => (text.trim() === "" ? undefined : text.trim());
-  const interval = duration(values.healthInterval);
-  const timeout = duration(values.healthTimeout);
-  const startPeriod = duration(values.healthStartPeriod);
-  return {
-    ok: true,
-    check: {
-      test,
-      ...(interval !== undefined ? { interval } : {}),
-      ...(timeout !== undefined ? { timeout } : {}),
-      ...(retries !== undefined ? { retries } : {}),
-      ...(startPeriod !== undefined ? { startPeriod } : {}),
-      restartOnUnhealthy: values.healthRestart,
-    },
-  };
 }
 
 const POLICY_LABELS: Record<keyof TUpdatePolicy, string> = {
@@ -303,9 +227,10 @@ export function editRequestOf(
   if (values.envRemove.length > 0) changes.envRemove = [...values.envRemove];
 
   if (HEALTH_FIELDS.some(edited)) {
-    const health = healthCheckOf(values);
+    const health = healthCheckInputOf(values);
     if (!health.ok) return health;
-    changes.healthCheck = health.check;
+    // An update replaces the check whole, so the flag is said either way rather than left to the default.
+    changes.healthCheck = health.check && { ...health.check, restartOnUnhealthy: values.healthRestart };
   }
 
   const policy = policyOf(values, currentPolicy);

@@ -8,6 +8,8 @@ import { useRouter } from "next/navigation";
 import { type FormEvent, useId, useMemo, useState } from "react";
 import { errorMessage } from "../errors";
 import { useTRPC } from "../trpc";
+import sections from "./form-section.module.css";
+import { HealthCheckFields } from "./health-check-fields";
 import { PlacementPreview } from "./placement-preview";
 import styles from "./run.module.css";
 import {
@@ -16,11 +18,19 @@ import {
   formProblemOf,
   listFieldsIn,
   runRequestOf,
-  type THealthChoice,
   type TRestartChoice,
   type TRunFormValues,
   type TStrategy,
 } from "./run-request";
+
+const HEALTH_HINT = (
+  <>
+    As docker&apos;s <code>--health-*</code> flags: the host&apos;s agent runs the check every interval; after
+    as many failures in a row as Retries the container is unhealthy. Failures in the start period do not
+    count. Durations as <code>500ms</code>, <code>5s</code>, <code>1m30s</code>; empty fields take the
+    defaults shown.
+  </>
+);
 
 export function RunForm({ initialImage }: { initialImage: string }) {
   const trpc = useTRPC();
@@ -151,8 +161,8 @@ export function RunForm({ initialImage }: { initialImage: string }) {
           </label>
         </div>
 
-        <fieldset className={styles.fieldset}>
-          <legend className={styles.legend}>Limits</legend>
+        <fieldset className={sections.fieldset}>
+          <legend className={sections.legend}>Limits</legend>
           <div className="form-grid">
             <label>
               CPUs
@@ -187,13 +197,13 @@ export function RunForm({ initialImage }: { initialImage: string }) {
               />
             </label>
           </div>
-          <p className={`muted ${styles.hint}`}>
+          <p className={`muted ${sections.hint}`}>
             The scheduler reserves what the limits say; empty means no limit and no reservation.
           </p>
         </fieldset>
 
-        <fieldset className={styles.fieldset}>
-          <legend className={styles.legend}>Runtime</legend>
+        <fieldset className={sections.fieldset}>
+          <legend className={sections.legend}>Runtime</legend>
           <div className="form-grid">
             <label>
               Restart policy
@@ -260,8 +270,8 @@ export function RunForm({ initialImage }: { initialImage: string }) {
           </div>
         </fieldset>
 
-        <fieldset className={styles.fieldset}>
-          <legend className={styles.legend}>Volumes and networks</legend>
+        <fieldset className={sections.fieldset}>
+          <legend className={sections.legend}>Volumes and networks</legend>
           <div className={`form-grid ${styles.halves}`}>
             <div className="wide">
               <label>
@@ -277,7 +287,7 @@ export function RunForm({ initialImage }: { initialImage: string }) {
                   aria-describedby={`${helpId}-volumes`}
                 />
               </label>
-              <p id={`${helpId}-volumes`} className={`muted ${styles.hint}`}>
+              <p id={`${helpId}-volumes`} className={`muted ${sections.hint}`}>
                 One <code>-v</code> per line. A name mounts that named volume: the container goes to the host
                 that has it, or the volume is created where the container lands. A path mounts a host
                 directory an administrator allowed in Settings. Add <code>:ro</code> for read-only.
@@ -297,7 +307,7 @@ export function RunForm({ initialImage }: { initialImage: string }) {
                   aria-describedby={`${helpId}-tmpfs`}
                 />
               </label>
-              <p id={`${helpId}-tmpfs`} className={`muted ${styles.hint}`}>
+              <p id={`${helpId}-tmpfs`} className={`muted ${sections.hint}`}>
                 One per line; 64 MiB without a size. It lives in memory and counts against the memory limit.
               </p>
             </div>
@@ -316,7 +326,7 @@ export function RunForm({ initialImage }: { initialImage: string }) {
                   aria-describedby={`${helpId}-networks`}
                 />
               </label>
-              <p id={`${helpId}-networks`} className={`muted ${styles.hint}`}>
+              <p id={`${helpId}-networks`} className={`muted ${sections.hint}`}>
                 Separated by commas or spaces. Containers on one network reach each other by name on that
                 host; a missing network is created there.
               </p>
@@ -324,131 +334,11 @@ export function RunForm({ initialImage }: { initialImage: string }) {
           </div>
         </fieldset>
 
-        <fieldset className={styles.fieldset} data-testid="health-check">
-          <legend className={styles.legend}>Health check</legend>
-          <div className="form-grid">
-            <label>
-              Check
-              <select
-                name="healthType"
-                value={values.healthType}
-                onChange={(event) =>
-                  setValues((current) => ({ ...current, healthType: event.target.value as THealthChoice }))
-                }
-              >
-                <option value="none">none</option>
-                <option value="exec">command (exec)</option>
-                <option value="http">HTTP GET</option>
-                <option value="tcp">TCP connect</option>
-              </select>
-            </label>
-            {values.healthType === "exec" ? (
-              <label className="wide">
-                Health command
-                <input
-                  name="healthCommand"
-                  value={values.healthCommand}
-                  onChange={set("healthCommand")}
-                  placeholder="pg_isready -q || exit 1"
-                  className="mono"
-                  autoComplete="off"
-                  spellCheck={false}
-                />
-              </label>
-            ) : null}
-            {values.healthType === "http" || values.healthType === "tcp" ? (
-              <label>
-                Health port
-                <input
-                  name="healthPort"
-                  value={values.healthPort}
-                  onChange={set("healthPort")}
-                  placeholder="the container's port, e.g. 80"
-                  inputMode="numeric"
-                  autoComplete="off"
-                />
-              </label>
-            ) : null}
-            {values.healthType === "http" ? (
-              <label>
-                Health path
-                <input
-                  name="healthPath"
-                  value={values.healthPath}
-                  onChange={set("healthPath")}
-                  placeholder="/"
-                  className="mono"
-                  autoComplete="off"
-                  spellCheck={false}
-                />
-              </label>
-            ) : null}
-          </div>
-          {values.healthType !== "none" ? (
-            <>
-              <div className={`form-grid ${styles.healthTiming}`}>
-                <label>
-                  Interval
-                  <input
-                    name="healthInterval"
-                    value={values.healthInterval}
-                    onChange={set("healthInterval")}
-                    placeholder="30s"
-                    autoComplete="off"
-                  />
-                </label>
-                <label>
-                  Timeout
-                  <input
-                    name="healthTimeout"
-                    value={values.healthTimeout}
-                    onChange={set("healthTimeout")}
-                    placeholder="30s"
-                    autoComplete="off"
-                  />
-                </label>
-                <label>
-                  Retries
-                  <input
-                    name="healthRetries"
-                    value={values.healthRetries}
-                    onChange={set("healthRetries")}
-                    placeholder="3"
-                    inputMode="numeric"
-                    autoComplete="off"
-                  />
-                </label>
-                <label>
-                  Start period
-                  <input
-                    name="healthStartPeriod"
-                    value={values.healthStartPeriod}
-                    onChange={set("healthStartPeriod")}
-                    placeholder="0s"
-                    autoComplete="off"
-                  />
-                </label>
-                <label className={styles.checkbox}>
-                  <input
-                    type="checkbox"
-                    name="healthRestart"
-                    checked={values.healthRestart}
-                    onChange={(event) =>
-                      setValues((current) => ({ ...current, healthRestart: event.target.checked }))
-                    }
-                  />
-                  Restart when unhealthy
-                </label>
-              </div>
-              <p className={`muted ${styles.hint}`}>
-                As docker&apos;s <code>--health-*</code> flags: the host&apos;s agent runs the check every
-                interval; after as many failures in a row as Retries the container is unhealthy. Failures in
-                the start period do not count. Durations as <code>500ms</code>, <code>5s</code>,{" "}
-                <code>1m30s</code>; empty fields take the defaults shown.
-              </p>
-            </>
-          ) : null}
-        </fieldset>
+        <HealthCheckFields
+          values={values}
+          onChange={(change) => setValues((current) => ({ ...current, ...change }))}
+          description={HEALTH_HINT}
+        />
 
         {formProblem ? (
           <p role="alert" className="error-note">

@@ -5,12 +5,12 @@
 // ones the API cannot word for a form (an empty image, a pids field that is
 // not a number, a deployment without a name).
 import type { RouterInputs } from "../api-types";
+import { EMPTY_HEALTH_FIELDS, healthCheckInputOf, type THealthFieldValues } from "./health-check";
 
 export type TRestartChoice = "no" | "always" | "on-failure";
 export type TStrategy = "binpack" | "spread";
-export type THealthChoice = "none" | "exec" | "http" | "tcp";
 
-export interface TRunFormValues {
+export interface TRunFormValues extends THealthFieldValues {
   image: string;
   command: string;
   name: string;
@@ -31,19 +31,6 @@ export interface TRunFormValues {
   tmpfs: string;
   /** Network names, separated by commas or spaces. */
   networks: string;
-  healthType: THealthChoice;
-  /** exec: one shell line, run with `sh -c` (docker's `--health-cmd`). */
-  healthCommand: string;
-  /** http and tcp: the container's port. */
-  healthPort: string;
-  /** http: the path to GET; `/` when empty. */
-  healthPath: string;
-  /** Durations as docker writes them (`5s`, `1m30s`); empty: the default. */
-  healthInterval: string;
-  healthTimeout: string;
-  healthRetries: string;
-  healthStartPeriod: string;
-  healthRestart: boolean;
 }
 
 export const EMPTY_RUN_FORM: TRunFormValues = {
@@ -63,15 +50,7 @@ export const EMPTY_RUN_FORM: TRunFormValues = {
   volumes: "",
   tmpfs: "",
   networks: "",
-  healthType: "none",
-  healthCommand: "",
-  healthPort: "",
-  healthPath: "",
-  healthInterval: "",
-  healthTimeout: "",
-  healthRetries: "",
-  healthStartPeriod: "",
-  healthRestart: false,
+  ...EMPTY_HEALTH_FIELDS,
 };
 
 export type TRunInput = RouterInputs["container"]["run"];
@@ -155,61 +134,6 @@ function wholeNumber(text: string): number | null {
   return /^\d+$/.test(text.trim()) ? Number(text.trim()) : null;
 }
 
-type THealthRequest =
-  | { ok: true; healthCheck: NonNullable<TRunInput["healthCheck"]> | undefined }
-  | { ok: false; field: keyof TRunFormValues; message: string };
-
-/** The health check section as the API's `healthCheck`; durations go as typed, the API reads them. */
-function healthCheckRequestOf(values: TRunFormValues): THealthRequest {
-  if (values.healthType === "none") return { ok: true, healthCheck: undefined };
-  let test: NonNullable<TRunInput["healthCheck"]>["test"];
-  if (values.healthType === "exec") {
-    const line = values.healthCommand.trim();
-    if (line === "")
-      return {
-        ok: false,
-        field: "healthCommand",
-        message: "Health command: enter a command, e.g. pg_isready",
-      };
-    test = { type: "exec", command: line };
-  } else {
-    const port = wholeNumber(values.healthPort);
-    if (port === null || port < 1 || port > 65535)
-      return {
-        ok: false,
-        field: "healthPort",
-        message: "Health port: must be a port number from 1 to 65535",
-      };
-    const path = values.healthPath.trim();
-    test =
-      values.healthType === "http"
-        ? { type: "http", port, ...(path !== "" ? { path: path.startsWith("/") ? path : `/${path}` } : {}) }
-        : { type: "tcp", port };
-  }
-  let retries: number | undefined;
-  if (values.healthRetries.trim() !== "") {
-    const parsed = wholeNumber(values.healthRetries);
-    if (parsed === null)
-      return { ok: false, field: "healthRetries", message: "Health retries: must be a whole number" };
-    retries = parsed;
-  }
-  const duration = (text: string) => (text.trim() === "" ? undefined : text.trim());
-  const interval = duration(values.healthInterval);
-  const timeout = duration(values.healthTimeout);
-  const startPeriod = duration(values.healthStartPeriod);
-  return {
-    ok: true,
-    healthCheck: {
-      test,
-      ...(interval !== undefined ? { interval } : {}),
-      ...(timeout !== undefined ? { timeout } : {}),
-      ...(retries !== undefined ? { retries } : {}),
-      ...(startPeriod !== undefined ? { startPeriod } : {}),
-      ...(values.healthRestart ? { restartOnUnhealthy: true } : {}),
-    },
-  };
-}
-
 /** The form as the API's input, or the first problem the API cannot word for this form. */
 export function runRequestOf(values: TRunFormValues): TRunRequest {
   const image = values.image.trim();
@@ -245,7 +169,7 @@ export function runRequestOf(values: TRunFormValues): TRunRequest {
     restart = `on-failure:${retries}`;
   }
 
-  const health = healthCheckRequestOf(values);
+  const health = healthCheckInputOf(values);
   if (!health.ok) return health;
 
   const env = envLines(values.env);
@@ -269,7 +193,7 @@ export function runRequestOf(values: TRunFormValues): TRunRequest {
     ...(volumes.length > 0 ? { volumes } : {}),
     ...(tmpfs.length > 0 ? { tmpfs } : {}),
     ...(networks.length > 0 ? { networks } : {}),
-    ...(health.healthCheck ? { healthCheck: health.healthCheck } : {}),
+    ...(health.check ? { healthCheck: health.check } : {}),
   };
   return { ok: true, replicas, run };
 }
