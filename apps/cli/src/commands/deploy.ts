@@ -11,7 +11,7 @@ import {
   ZNetworkName,
 } from "@fleet/shared/domain/container-spec";
 import { parseLabelSelector } from "@fleet/shared/label-selector";
-import { parseBytes, parseCpus, parseDuration } from "@fleet/shared/units";
+import { parseDuration } from "@fleet/shared/units";
 import type { TDeployment } from "../api-types";
 import { integerFlag, type OptionValues, parsedFlag } from "../args";
 import { EXIT, UsageError } from "../cli-error";
@@ -21,6 +21,7 @@ import { ago, shortId } from "../format/format";
 import { renderTable } from "../format/table";
 import { HEALTH_OPTIONS, healthCheckOf } from "../health-flags";
 import { println } from "../io";
+import { LIMIT_OPTIONS, limitsOf } from "../limit-flags";
 import { checkedName } from "./host-objects";
 import { followRollout, resolveDeployment } from "./rollout";
 
@@ -112,9 +113,7 @@ export const UPDATE_OPTIONS = {
     description: "Set an environment variable (KEY alone: from this shell)",
   },
   "env-rm": { type: "string", multiple: true, value: "KEY", description: "Remove an environment variable" },
-  memory: { type: "string", short: "m", value: "BYTES", description: "Memory limit (64m, 1g)" },
-  cpus: { type: "string", value: "CPUS", description: "CPU limit in cores (0.5) or millicores (500m)" },
-  pids: { type: "string", value: "N", description: "Process limit" },
+  ...LIMIT_OPTIONS,
   publish: {
     type: "string",
     short: "p",
@@ -197,9 +196,7 @@ export function updateInputOf(
   command: string,
 ) {
   const fail = (message: string) => new UsageError(message, command);
-  parsedFlag(values.memory, "--memory", command, parseBytes);
-  parsedFlag(values.cpus, "--cpus", command, parseCpus);
-  const pids = integerFlag(values.pids, "--pids", command, { min: 1, max: 4_194_304 });
+  const limits = limitsOf(values, command);
   parsedFlag(values.restart, "--restart", command, parseRestartPolicy);
   for (const port of values.publish ?? []) parsedFlag(port, "--publish", command, parsePortMapping);
   for (const mount of values.volume ?? []) parsedFlag(mount, "--volume", command, parseMount);
@@ -251,9 +248,7 @@ export function updateInputOf(
     ...(values.command !== undefined ? { command: values.command } : {}),
     ...(Object.keys(envAdd).length > 0 ? { envAdd } : {}),
     ...(values["env-rm"] ? { envRemove: values["env-rm"] } : {}),
-    ...(values.cpus !== undefined ? { cpus: values.cpus } : {}),
-    ...(values.memory !== undefined ? { memory: values.memory } : {}),
-    ...(pids !== undefined ? { pids } : {}),
+    ...limits,
     ...(values.publish ? { ports: values.publish } : {}),
     ...(values.volume ? { volumes: values.volume } : {}),
     ...(values.tmpfs ? { tmpfs: values.tmpfs } : {}),

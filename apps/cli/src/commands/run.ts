@@ -12,7 +12,6 @@ import {
   ZNetworkName,
 } from "@fleet/shared/domain/container-spec";
 import { parseLabel, parseLabelSelector } from "@fleet/shared/label-selector";
-import { parseBytes, parseCpus } from "@fleet/shared/units";
 import type { TContainer, TDeploymentDetail } from "../api-types";
 import { integerFlag, keyValues, parsedFlag } from "../args";
 import { CliError, EXIT, UsageError } from "../cli-error";
@@ -22,6 +21,7 @@ import { shortId } from "../format/format";
 import { StatusLine } from "../format/progress";
 import { HEALTH_OPTIONS, healthCheckOf } from "../health-flags";
 import { type CliIo, println } from "../io";
+import { LIMIT_OPTIONS, limitsOf } from "../limit-flags";
 import { sleep } from "../sleep";
 import { checkedName } from "./host-objects";
 
@@ -44,9 +44,7 @@ export const runCommand = defineCommand({
     options: {
       detach: { type: "boolean", short: "d", description: "Print the id and return without waiting" },
       name: { type: "string", value: "NAME", description: "Name the container (required with --replicas)" },
-      memory: { type: "string", short: "m", value: "BYTES", description: "Memory limit (64m, 1g)" },
-      cpus: { type: "string", value: "CPUS", description: "CPU limit in cores (0.5) or millicores (500m)" },
-      pids: { type: "string", value: "N", description: "Process limit" },
+      ...LIMIT_OPTIONS,
       env: {
         type: "string",
         short: "e",
@@ -114,9 +112,7 @@ export const runCommand = defineCommand({
     const [image, ...command] = args as [string, ...string[]];
     const fail = (message: string) => new UsageError(message, "run");
 
-    parsedFlag(values.memory, "--memory", "run", parseBytes);
-    parsedFlag(values.cpus, "--cpus", "run", parseCpus);
-    const pids = integerFlag(values.pids, "--pids", "run", { min: 1, max: 4_194_304 });
+    const limits = limitsOf(values, "run");
     const replicas = integerFlag(values.replicas, "--replicas", "run", { min: 1, max: MAX_REPLICAS }) ?? 1;
     parsedFlag(values.restart, "--restart", "run", parseRestartPolicy);
     const healthCheck = healthCheckOf(values, "run");
@@ -151,9 +147,7 @@ export const runCommand = defineCommand({
       ...(values.volume ? { volumes: values.volume } : {}),
       ...(values.tmpfs ? { tmpfs: values.tmpfs } : {}),
       ...(values.network ? { networks: values.network } : {}),
-      ...(values.cpus !== undefined ? { cpus: values.cpus } : {}),
-      ...(values.memory !== undefined ? { memory: values.memory } : {}),
-      ...(pids !== undefined ? { pids } : {}),
+      ...limits,
       ...(values.restart !== undefined ? { restart: values.restart } : {}),
       ...(healthCheck ? { healthCheck } : {}),
       ...(Object.keys(labels).length > 0 ? { labels } : {}),
