@@ -5,7 +5,7 @@
 // actions finds the step row beside the containers it made, never one without
 // the other, so no replica is replaced twice.
 import { readContainerRow } from "../../db/container-row";
-import { AppError } from "../../errors";
+import { isAppError } from "../../errors";
 import { recordEvent } from "../../events/record-event";
 import type { TLockedContainer } from "../container/container-lock";
 import { removeLockedContainer } from "../container/remove-container";
@@ -227,7 +227,7 @@ async function replaceReplica(
       placedId = (await place(taken ? `${baseName}-r${revision}` : baseName)).containerId;
     } catch (error) {
       // The scheduler refuses before anything is written, so the transaction goes on.
-      if (!(error instanceof AppError) || error.code !== "PRECONDITION_FAILED") throw error;
+      if (!isAppError(error) || error.code !== "PRECONDITION_FAILED") throw error;
       order = "stop-first";
       note = `no room to start the new replica beside the old one, so it was stopped first: ${error.message}`;
     }

@@ -5,7 +5,7 @@
 // in progress simply carries on with it.
 import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db/client";
-import { AppError } from "../../errors";
+import { isAppError } from "../../errors";
 import type { EventBus } from "../../events/event-bus";
 import type { Logger } from "../../logger";
 import type { DesiredStatePusher } from "../placement/placement-effects";
@@ -57,7 +57,7 @@ export function createRolloutLoop(options: {
       } catch (error) {
         // A placement the scheduler refuses stays refused until a host changes: say so on the
         // rollout, so watchers see why it waits (the progress deadline ends it if nothing changes).
-        if (!(error instanceof AppError)) throw error;
+        if (!isAppError(error)) throw error;
         await noteProblem(rolloutId, error.message);
         return;
       }
