@@ -388,7 +388,9 @@ describe("deployment rollouts", () => {
   });
 
   test("a central stopped mid-rollout resumes on the same database without replacing a replica twice", async () => {
-    const id = await deploy("resume", { maxParallel: 1, minHealthyTimeMs: 500 });
+    // The replica in flight waits through the restart and the agents' reconnects: a loaded
+    // machine can spend the other tests' 2 s healthy deadline on those alone.
+    const id = await deploy("resume", { maxParallel: 1, minHealthyTimeMs: 500, healthyDeadlineMs: 10_000 });
     const sampler = sampleServing(id);
     await operator.deployment.update.mutate({ id, env: { MODE: "ok", V: "2" } });
     await until("two replacements", async () => {
