@@ -85,6 +85,16 @@ export const ZEnvSource = z.object({
   // this set, the client is the last address the proxy appended to
   // X-Forwarded-For (used for throttling and the audit log).
   FLEET_TRUST_PROXY: flag,
+  // Several replicas on one database: each has an id (default: the hostname
+  // and a random suffix, new at every start) and an address the others reach
+  // it at for operations on the hosts it holds (default: http(s)://HOST:PORT,
+  // the hostname when HOST is a wildcard).
+  FLEET_REPLICA_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "letters, digits, '.', '_' and '-', at most 63")
+    .optional(),
+  FLEET_INTERNAL_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 /**

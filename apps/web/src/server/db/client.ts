@@ -22,13 +22,24 @@ const globalRegistry = globalThis as { [registryKey]?: DbRegistry };
 if (!globalRegistry[registryKey]) globalRegistry[registryKey] = { clients: new Map() };
 const registry: DbRegistry = globalRegistry[registryKey];
 
+// What each client was built for: a replica opens its own connections for
+// LISTEN/NOTIFY to the same database as its Prisma client.
+const urlOfClient = new WeakMap<PrismaClient, string>();
+
 // A new, uncached client; the caller owns it and must $disconnect() it.
 export function createPrismaClient(databaseUrl: string): PrismaClient {
   // adapter-pg reads timestamptz values as if they were UTC, whatever offset the
   // server prints: pin every session to UTC or times come back shifted.
-  return new PrismaClient({
+  const client = new PrismaClient({
     adapter: new PrismaPg({ connectionString: databaseUrl, options: "-c TimeZone=UTC" }),
   });
+  urlOfClient.set(client, databaseUrl);
+  return client;
+}
+
+/** The URL a client of `createPrismaClient` connects to (null for any other client). */
+export function databaseUrlOf(client: PrismaClient): string | null {
+  return urlOfClient.get(client) ?? null;
 }
 
 // Makes `url` what getDb() uses from now on.
