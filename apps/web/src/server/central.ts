@@ -11,6 +11,8 @@
  * parts of (`./prometheus`, `./uploads`, `./agent-endpoint`). Only the app
  * server, tRPC's context type and tests import it.
  */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { type Clock, systemClock } from "@fleet/shared/clock";
 import { downloadsDirOf } from "./agent-endpoint/downloads";
 import type { PrismaClient } from "./db/client";
@@ -35,6 +37,24 @@ import { createMetricsService } from "./services/metrics/metrics-service";
 import { createRescheduler } from "./services/reschedule/rescheduler";
 import { createUploadStore } from "./uploads";
 
+/** This process among the central replicas that share the database. */
+export interface ReplicaIdentity {
+  /** FLEET_REPLICA_ID, or the hostname and a suffix new at every start. */
+  readonly id: string;
+  /**
+   * Where the other replicas reach this one (FLEET_INTERNAL_URL, else filled
+   * in by the app server once PORT is bound).
+   */
+  internalUrl: string;
+}
+
+export function replicaIdentityOf(env: Pick<TEnv, "FLEET_REPLICA_ID" | "FLEET_INTERNAL_URL">): ReplicaIdentity {
+  return {
+    id: env.FLEET_REPLICA_ID ?? `${hostname()}-${randomBytes(4).toString("hex")}`,
+    internalUrl: env.FLEET_INTERNAL_URL?.replace(/\/+$/, "") ?? "",
+  };
+}
+
 export interface CreateServicesOptions {
   db: PrismaClient;
   env: TEnv;
@@ -47,6 +67,8 @@ export interface CreateServicesOptions {
    * fills in the URL once the port is bound. Default: from env, unpinned.
    */
   agentEndpoint?: TAgentEndpoint;
+  /** Default: from env (replicaIdentityOf). */
+  replica?: ReplicaIdentity;
   /** For tests: shorter timeouts and intervals than production's. */
   tuning?: {
     gateway?: Partial<GatewayTuning>;
@@ -65,6 +87,7 @@ export function createServices(options: CreateServicesOptions) {
   const { db, env, log } = options;
   const clock = options.clock ?? systemClock;
   const bus = options.bus ?? getEventBus();
+  const replica = options.replica ?? replicaIdentityOf(env);
   const signInThrottle: SignInThrottle = createSignInThrottle({ clock });
   const anonymousCalls = createAnonymousCallBudget(options.tuning?.anonymousCalls ?? DEFAULT_ANONYMOUS_CALLS);
   const streamGuard = createStreamGuard({
@@ -130,6 +153,7 @@ export function createServices(options: CreateServicesOptions) {
     db,
     env,
     agentEndpoint,
+    replica,
     log,
     clock,
     bus,
