@@ -12,7 +12,7 @@ import {
   makeHostSample,
   makeOpRequest,
 } from "@fleet/shared/protocol/test-factories";
-import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
+import { AGENT_CLOSE, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StateStore } from "../state-store";
 import { FakeCentral } from "../testing/fake-central";
@@ -322,6 +322,66 @@ describe("AgentLink", () => {
     central.dropConnections();
     await central.waitFor("redial", () => delays.length > before);
     expect(delays[before]).toBe(9);
+  });
+
+  it("redials at once when its replica says 'reconnect elsewhere' (4012), not after the backoff", async () => {
+    const delays: number[] = [];
+    const agent = startLink({
+      random: () => 0.999,
+      onReconnectScheduled: (delayMs) => delays.push(delayMs),
+      // The usual backoff would wait about 2 s.
+      tuning: { reconnectInitialMs: 2000, reconnectMaxMs: 2000 },
+    });
+    await central.waitFor("welcome", () => agent.link.isReady);
+    const closedAt = performance.now();
+    central.closeConnections(AGENT_CLOSE.reconnectElsewhere, "central replica stopping");
+    // Back so fast that polling for the gap could miss it: the scheduled redial tells.
+    await central.waitFor("redial scheduled", () => delays.length === 1);
+    await central.waitFor("back", () => agent.link.isReady && agent.link.connectionCount === 2);
+    const tookMs = performance.now() - closedAt;
+    expect(delays).toEqual([0]);
+    expect(tookMs).toBeLessThan(300);
+  });
+
+  it("after 4012 tries a few times at short jittered intervals, then falls back to its backoff, keeping its spool", async () => {
+    const delays: number[] = [];
+    const agent = startLink({
+      random: () => 0.999,
+      onReconnectScheduled: (delayMs) => delays.push(delayMs),
+      tuning: { reconnectInitialMs: 40, reconnectMaxMs: 80 },
+    });
+    await central.waitFor("welcome", () => agent.link.isReady);
+    // Every replica the balancer could pick refuses for now.
+    central.refuseUpgrades = true;
+    central.closeConnections(AGENT_CLOSE.reconnectElsewhere, "central replica stopping");
+    await central.waitFor("link down", () => !agent.link.isReady);
+    for (let seq = 1; seq <= 3; seq++) agent.link.sendMetrics(batch(seq));
+    await central.waitFor("six redials", () => delays.length >= 6);
+    // At once, three jittered attempts under 250 ms, then the usual backoff from its start.
+    expect(delays.slice(0, 6)).toEqual([0, 249, 249, 249, 39, 79]);
+    expect(agent.link.spooledBatches).toBe(3);
+
+    central.refuseUpgrades = false;
+    await central.waitFor("back", () => agent.link.isReady);
+    await central.waitFor("spool sent", () => central.framesOf("metrics").length === 3);
+    expect(central.framesOf("metrics").map((m) => m.host?.ts)).toEqual([1, 2, 3]);
+    expect(central.framesOf("metrics").every((m) => m.droppedSamples === 0)).toBe(true);
+  });
+
+  it("redials with its usual backoff when the central lost its database (4013)", async () => {
+    const delays: number[] = [];
+    const agent = startLink({
+      random: () => 0.5,
+      onReconnectScheduled: (delayMs) => delays.push(delayMs),
+      tuning: { reconnectInitialMs: 200, reconnectMaxMs: 400 },
+    });
+    await central.waitFor("welcome", () => agent.link.isReady);
+    central.closeConnections(AGENT_CLOSE.databaseUnavailable, "database unavailable");
+    await central.waitFor("link down", () => !agent.link.isReady);
+    agent.link.sendMetrics(batch(1));
+    await central.waitFor("back", () => agent.link.isReady && agent.link.connectionCount === 2);
+    expect(delays).toEqual([100]);
+    await central.waitFor("spool sent", () => central.framesOf("metrics").length === 1);
   });
 
   it("closes cleanly on stop and never reconnects", async () => {

@@ -6,7 +6,9 @@
  *
  * It never gives up on its own: a lost connection is redialled with
  * exponential backoff and full jitter, reset once a connection has stayed up
- * for a while. The only fatal outcome is a rejected join token, which no
+ * for a while. A close "reconnect elsewhere" (AGENT_CLOSE, a central replica
+ * stopping) is redialled at once instead, then a few times at short random
+ * intervals, before the backoff applies. The only fatal outcome is a rejected join token, which no
  * retry can fix. Metric batches that cannot go out (link down, or the send
  * buffer past its bound) wait in a bounded spool and are drained, oldest
  * first and paced, once the link is back.
@@ -26,7 +28,12 @@ import type {
 import { MAX_MESSAGE_LENGTH } from "@fleet/shared/protocol/common";
 import { encodeFrame, parseServerFrame } from "@fleet/shared/protocol/frame";
 import type { TServerFrame, TWelcomeFrame } from "@fleet/shared/protocol/server-to-agent";
-import { AGENT_RECONNECT_MAX_MS, MAX_FRAME_BYTES, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
+import {
+  AGENT_CLOSE,
+  AGENT_RECONNECT_MAX_MS,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+} from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import { ExponentialBackoff } from "../backoff";
@@ -59,6 +66,13 @@ export interface LinkTuning {
   maxQueuedEvents: number;
   /** The connection is declared dead after this many heartbeat intervals without a word from the central. */
   deadAfterHeartbeats: number;
+  /**
+   * After a close "reconnect elsewhere" (a central replica stopping): this many
+   * attempts without backoff, the first at once, the rest after a random wait
+   * of at most `fastRedialJitterMs`; the usual backoff only after them.
+   */
+  fastRedialAttempts: number;
+  fastRedialJitterMs: number;
 }
 
 export const DEFAULT_LINK_TUNING: LinkTuning = {
@@ -72,6 +86,8 @@ export const DEFAULT_LINK_TUNING: LinkTuning = {
   drainBatchesPerTick: 4,
   maxQueuedEvents: 1000,
   deadAfterHeartbeats: 3,
+  fastRedialAttempts: 4,
+  fastRedialJitterMs: 250,
 };
 
 /** What goes into `hello` besides the type, version and auth. */
@@ -154,6 +170,10 @@ export class AgentLink {
   private batchSeq = 0;
   private readonly batchPrefix = randomBytes(4).toString("hex");
   private connections = 0;
+  /** Attempts left without backoff (set by a "reconnect elsewhere" close, cleared by a welcome). */
+  private fastRedialsLeft = 0;
+  private fastRedialsMade = 0;
+  private readonly random: () => number;
   private resolveDone!: () => void;
   private rejectDone!: (error: Error) => void;
   /** Settles when the link stops for good: resolves after stop(), rejects on a fatal error. */
@@ -163,6 +183,7 @@ export class AgentLink {
     this.tuning = { ...DEFAULT_LINK_TUNING, ...opts.tuning };
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log.child({ component: "link" });
+    this.random = opts.random ?? Math.random;
     this.backoff = new ExponentialBackoff(
       { initialMs: this.tuning.reconnectInitialMs, maxMs: this.tuning.reconnectMaxMs, jitter: "full" },
       opts.random,
@@ -452,6 +473,7 @@ export class AgentLink {
     this.welcome = welcome;
     this.state = "ready";
     this.connections++;
+    this.fastRedialsLeft = 0;
     this.log.info(
       { hostId: welcome.hostId, settings: welcome.settings, spooled: this.spool.size },
       "connected to the central",
@@ -495,8 +517,20 @@ export class AgentLink {
       );
       return;
     }
-    const delay = this.backoff.nextDelayMs();
-    if (rejected !== null) {
+    if (code === AGENT_CLOSE.reconnectElsewhere && rejected === null) {
+      // The replica is stopping on purpose and another one can take the link now.
+      this.fastRedialsLeft = this.tuning.fastRedialAttempts;
+      this.fastRedialsMade = 0;
+    }
+    const delay = this.nextRedialDelayMs();
+    if (code === AGENT_CLOSE.reconnectElsewhere && rejected === null) {
+      this.log.info({ reason, spooled: this.spool.size }, "the central replica is stopping; redialling now");
+    } else if (code === AGENT_CLOSE.databaseUnavailable) {
+      this.log.warn(
+        { reason, retryInMs: delay, spooled: this.spool.size },
+        "the central lost its database; spooling and reconnecting",
+      );
+    } else if (rejected !== null) {
       this.log.error(
         { reason: rejected, retryInMs: delay },
         "THE CENTRAL REJECTED THIS HOST'S CREDENTIAL; retrying in case it is being restored (re-join with a new token if this persists)",
@@ -507,6 +541,14 @@ export class AgentLink {
     this.state = "waiting";
     this.opts.onReconnectScheduled?.(delay);
     this.setTimer(() => this.connect(), delay);
+  }
+
+  /** Without backoff while fast redials are left (the first at once), the usual backoff after them. */
+  private nextRedialDelayMs(): number {
+    if (this.fastRedialsLeft <= 0) return this.backoff.nextDelayMs();
+    this.fastRedialsLeft--;
+    const first = this.fastRedialsMade++ === 0;
+    return first ? 0 : Math.floor(this.random() * this.tuning.fastRedialJitterMs);
   }
 
   private fatal(error: Error): void {

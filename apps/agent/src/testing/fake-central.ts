@@ -41,6 +41,10 @@ export class FakeCentral {
   silent = false;
   /** Refuse a hello by closing only, without the `unauthorized` error frame first. */
   refuseByCloseOnly = false;
+  /** Answer upgrades 503, as a replica that is stopping or lost its database does. */
+  refuseUpgrades = false;
+  /** Upgrade requests seen (refused ones included). */
+  upgradeAttempts = 0;
   /** Sent right behind each welcome, as a central sends its first snapshot. */
   afterWelcome: TServerFrameInput[] = [];
 
@@ -92,6 +96,11 @@ export class FakeCentral {
         socket.destroy();
         return;
       }
+      this.upgradeAttempts++;
+      if (this.refuseUpgrades) {
+        socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
       wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
     });
     return new Promise((resolve, reject) => {
@@ -123,6 +132,11 @@ export class FakeCentral {
   dropConnections(): void {
     for (const ws of this.sockets) ws.terminate();
     this.sockets.clear();
+  }
+
+  /** Closes every agent connection with a close frame (`code`, `reason`) and keeps listening. */
+  closeConnections(code: number, reason = ""): void {
+    for (const ws of this.sockets) ws.close(code, reason);
   }
 
   /** Defaulted fields may be left out, as a peer may leave them out on the wire. */

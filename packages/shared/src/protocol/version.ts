@@ -13,3 +13,22 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
  * as lost, so restarting the central never reschedules healthy hosts' work.
  */
 export const AGENT_RECONNECT_MAX_MS = 5_000;
+
+/**
+ * WebSocket close codes the central sends agents that both ends act on
+ * (4000–4999 are the application's own; the central's others are in
+ * apps/web/src/server/gateway/gateway-limits.ts).
+ */
+export const AGENT_CLOSE = {
+  /**
+   * This central replica is stopping: dial again now, without backoff; the
+   * load balancer hands the connection to another replica. The agent keeps
+   * its spool and sends it there.
+   */
+  reconnectElsewhere: 4012,
+  /**
+   * The central cannot reach its database: redial with the usual backoff
+   * (capped at AGENT_RECONNECT_MAX_MS), spooling metrics meanwhile.
+   */
+  databaseUnavailable: 4013,
+} as const;
