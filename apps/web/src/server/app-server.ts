@@ -24,12 +24,14 @@ import { type CreateServicesOptions, createServices, type Services } from "./cen
 import type { PrismaClient } from "./db/client";
 import type { TEnv } from "./env";
 import type { EventBus } from "./events/event-bus";
+import { INTERNAL_PATH_PREFIX } from "./gateway/replica-calls";
 import {
   applyDashboardPolicy,
   refusedTrpcRequest,
   setSecurityHeaders,
   writeTrpcRefusal,
 } from "./http-guards";
+import { createInternalHandler } from "./internal-endpoint";
 import type { Logger } from "./logger";
 import { appRouter } from "./routers/_app";
 import type { TBootstrapResult } from "./services/auth/bootstrap";
@@ -56,6 +58,8 @@ export interface CreateFleetServerOptions {
   bus?: EventBus;
   /** For tests: shorter gateway and metrics timings. */
   tuning?: CreateServicesOptions["tuning"];
+  /** Default: from env (FLEET_REPLICA_ID, FLEET_INTERNAL_URL); the internal URL is PORT's once bound when unset. */
+  replica?: CreateServicesOptions["replica"];
   /** How long close() lets running requests finish before cutting them (default 5 s). */
   shutdownGraceMs?: number;
   /** close() disconnects `db` (default true: the server owns its client). */
@@ -153,9 +157,16 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     bus: options.bus,
     tuning: options.tuning,
     agentEndpoint,
+    ...(options.replica ? { replica: options.replica } : {}),
   });
   const createContext = createContextFactory(services);
   const uploadHandler = createUploadHandler(services);
+  const internalHandler = createInternalHandler({
+    gateway: services.gateway,
+    uploads: services.uploads,
+    secret: services.clusterSecret,
+    log: log.child({ component: "internal-endpoint" }),
+  });
   const trpcHandler = createHTTPHandler({
     router: appRouter,
     basePath: TRPC_BASE_PATH,
@@ -211,6 +222,11 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     }
     if (path === UPLOADS_PATH) {
       uploadHandler(req, res);
+      return;
+    }
+    // Calls from the other central replicas (they carry the cluster secret).
+    if (path.startsWith(INTERNAL_PATH_PREFIX)) {
+      internalHandler(req, res);
       return;
     }
     if (path === PROMETHEUS_PATH) {
@@ -279,6 +295,9 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
       });
     }
     await listen(server, env.PORT, env.HOST);
+    if (!services.replica.internalUrl) {
+      services.replica.internalUrl = listenUrl(server, env.FLEET_TLS_CERT ? "https" : "http");
+    }
     await listen(agentServer, env.FLEET_AGENT_PORT, env.HOST);
     agentEndpoint.publicUrl = agentPublicUrl(env, listeningPort(agentServer));
   } catch (error) {

@@ -16,10 +16,12 @@ import { hostname } from "node:os";
 import { type Clock, systemClock } from "@fleet/shared/clock";
 import { downloadsDirOf } from "./agent-endpoint/downloads";
 import type { PrismaClient } from "./db/client";
+import { clusterSecretSource } from "./db/cluster-secret";
 import type { TEnv } from "./env";
 import { type EventBus, getEventBus } from "./events/event-bus";
 import { createGateway } from "./gateway/gateway";
 import type { GatewayTuning } from "./gateway/gateway-options";
+import { createRoutedOperations } from "./gateway/routed-operations";
 import type { Logger } from "./logger";
 import { createPrometheusExporter } from "./prometheus";
 import { createAnonymousCallBudget, DEFAULT_ANONYMOUS_CALLS } from "./services/auth/anonymous-calls";
@@ -35,7 +37,7 @@ import { agentPublicUrl, type TAgentEndpoint } from "./services/join-token/agent
 import type { MetricsTuning } from "./services/metrics/metrics-options";
 import { createMetricsService } from "./services/metrics/metrics-service";
 import { createRescheduler } from "./services/reschedule/rescheduler";
-import { createUploadStore } from "./uploads";
+import { createUploadStore, remoteUploadTaker } from "./uploads";
 
 /** This process among the central replicas that share the database. */
 export interface ReplicaIdentity {
@@ -116,15 +118,29 @@ export function createServices(options: CreateServicesOptions) {
     tickIntervalMs: options.tuning?.rolloutTickMs,
   });
   gateway.onHostOffline((hostId) => rescheduler.hostLost(hostId, "offline").then(() => {}));
+  // The secret replicas prove themselves with to each other (internal-endpoint.ts); never served.
+  const clusterSecret = clusterSecretSource(db);
+  // What services get for one-off operations: the gateway for hosts connected here, another replica's otherwise.
+  const agents = createRoutedOperations({
+    db,
+    local: gateway,
+    replicaId: replica.id,
+    secret: clusterSecret,
+    log: log.child({ component: "routed-operations" }),
+  });
   gateway.onHostConnected(({ hostId, hostName }) =>
     refreshHostObjectsAfterConnect({ db, gateway, log, now: () => new Date(clock.now()), hostId, hostName }),
   );
   const prometheus = createPrometheusExporter({ db, metrics, log });
-  const uploads = createUploadStore({ clock });
+  const uploads = createUploadStore({
+    clock,
+    replicaId: replica.id,
+    takeRemote: remoteUploadTaker({ db, secret: clusterSecret, log: log.child({ component: "uploads" }) }),
+  });
   const imageJobs = createImageJobRegistry({ clock, log: log.child({ component: "image-jobs" }) });
   const agentUpgrades = createAgentUpgrader({
     db,
-    gateway,
+    gateway: agents,
     bus,
     log: log.child({ component: "agent-upgrades" }),
     clock,
@@ -161,6 +177,9 @@ export function createServices(options: CreateServicesOptions) {
     anonymousCalls,
     streamGuard,
     gateway,
+    /** One-off operations on hosts' agents, wherever their connection is (what services take as `gateway`). */
+    agents,
+    clusterSecret,
     metrics,
     prometheus,
     rescheduler,

@@ -14,11 +14,34 @@ describe("upload store", () => {
     const { receipt } = store.put("user-a", Buffer.from("context"));
     expect(receipt).toMatchObject({ sizeBytes: 7, expiresAt: new Date(UPLOAD_TTL_MS) });
     const uploadId = receipt?.uploadId ?? "";
-    expect(uploadId).toMatch(/^up_[A-Za-z0-9_-]{24}$/);
-    expect(store.take(uploadId, "user-b")).toBeNull();
-    expect(store.take(uploadId, "user-a")?.toString()).toBe("context");
-    expect(store.take(uploadId, "user-a")).toBeNull();
+    expect(uploadId).toMatch(/^up_[0-9a-f]{12}_[A-Za-z0-9_-]{24}$/);
+    expect(store.takeHeld(uploadId, "user-b")).toBeNull();
+    expect(store.takeHeld(uploadId, "user-a")?.toString()).toBe("context");
+    expect(store.takeHeld(uploadId, "user-a")).toBeNull();
     expect(store.heldBytes()).toBe(0);
+  });
+
+  test("an upload's id names the replica holding it; another replica's is taken from there", async () => {
+    const asked: string[][] = [];
+    const here = createUploadStore({
+      clock: clockAt(0),
+      replicaId: "central-a",
+      takeRemote: async (...args) => {
+        asked.push(args);
+        return Buffer.from("from b");
+      },
+    });
+    const there = createUploadStore({ clock: clockAt(0), replicaId: "central-b" });
+    const mine = here.put("u", Buffer.from("mine")).receipt?.uploadId ?? "";
+    const theirs = there.put("u", Buffer.from("theirs")).receipt?.uploadId ?? "";
+    expect(mine.slice(0, 16)).not.toBe(theirs.slice(0, 16));
+    expect((await here.take(mine, "u"))?.toString()).toBe("mine");
+    expect(asked).toEqual([]);
+    expect((await here.take(theirs, "u"))?.toString()).toBe("from b");
+    expect(asked).toEqual([[theirs.slice(3, 15), theirs, "u"]]);
+    // Ids without a replica key are looked up here only.
+    expect(await here.take("up_unkeyed", "u")).toBeNull();
+    expect(asked).toHaveLength(1);
   });
 
   test("abandoned uploads expire within minutes", () => {
@@ -36,7 +59,7 @@ describe("upload store", () => {
     });
     expect(store.heldBytes()).toBe(6);
     clock.ms = 1500;
-    expect(store.take(first.receipt?.uploadId ?? "", "u")).toBeNull();
+    expect(store.takeHeld(first.receipt?.uploadId ?? "", "u")).toBeNull();
     expect(store.heldBytes()).toBe(0);
     expect(store.put("u", Buffer.alloc(10)).receipt).toBeDefined();
   });
@@ -75,7 +98,7 @@ describe("upload store", () => {
       const again = store.put("greedy", Buffer.alloc(64 * MIB));
       expect(again.receipt).toBeDefined();
       expect(store.put("greedy", Buffer.alloc(1)).refusal).toMatchObject({ limit: "share" });
-      expect(store.take(again.receipt?.uploadId ?? "", "greedy")).toHaveLength(64 * MIB);
+      expect(store.takeHeld(again.receipt?.uploadId ?? "", "greedy")).toHaveLength(64 * MIB);
       expect(store.heldBytes("greedy")).toBe(64 * MIB);
     });
 

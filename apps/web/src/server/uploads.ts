@@ -11,13 +11,19 @@
  * concurrent uploads cannot slip past the share. A central that restarts
  * forgets them, which is fine for something used seconds after it is sent.
  *
+ * With several central replicas, an upload stays on the replica that received
+ * it and its id names that replica (`up_<replica key>_<random>`): a build
+ * that lands on another replica takes the bytes from the holder once, over
+ * `POST /internal/uploads/take` (internal-endpoint.ts), for the same user only.
+ *
  *     curl -H "Authorization: Bearer $TOKEN" --data-binary @context.tar \
  *       http://central:3000/api/uploads        → {"uploadId":"up_…", …}
  *
  * One store per server, built by `./central`. May import: node built-ins,
  * `./env`, `./http-guards`, `./services/auth/*`, the interface
- * `./services/image/build-image` declares for the store, types of
- * `./db/client` and `./logger`, `@fleet/shared`.
+ * `./services/image/build-image` declares for the store, the calls between
+ * replicas (`./gateway/replica-calls`), types of `./db/client` and
+ * `./logger`, `@fleet/shared`.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -26,6 +32,14 @@ import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { formatBytesHuman, formatDuration } from "@fleet/shared/units";
 import type { PrismaClient } from "./db/client";
 import type { TEnv } from "./env";
+import {
+  callReplica,
+  internalErrorOf,
+  liveReplicas,
+  readResponseBody,
+  replicaKeyOf,
+  UPLOAD_TAKE_PATH,
+} from "./gateway/replica-calls";
 import { requestSiteOf } from "./http-guards";
 import type { Logger } from "./logger";
 import { authenticateRequest } from "./services/auth/authenticate-request";
@@ -79,6 +93,8 @@ export interface UploadReception {
 }
 
 export interface UploadStore extends BuildContextSource {
+  /** An upload held by this replica, removed from the store; null if unknown, expired or someone else's. */
+  takeHeld(uploadId: string, userId: string): Buffer | null;
   /** Starts receiving an upload for `userId`. */
   begin(userId: string): UploadReception;
   /** Keeps `bytes` for `userId` in one step, or says why not. */
@@ -86,6 +102,15 @@ export interface UploadStore extends BuildContextSource {
   /** Bytes held and being received, by everyone or by one user. */
   heldBytes(userId?: string): number;
 }
+
+/** Takes an upload held by the replica whose key the id names (null: none, gone, or not the user's). */
+export type TRemoteUploadTaker = (
+  replicaKey: string,
+  uploadId: string,
+  userId: string,
+) => Promise<Buffer | null>;
+
+const KEYED_UPLOAD_ID = /^up_([0-9a-f]{12})_[A-Za-z0-9_-]+$/;
 
 interface StoredUpload {
   userId: string;
@@ -99,8 +124,13 @@ export function createUploadStore(options: {
   maxShareBytes?: number;
   maxUploadsPerUser?: number;
   ttlMs?: number;
+  /** This replica's id, named (as a key) by the ids of uploads held here. */
+  replicaId?: string;
+  /** How uploads held by other replicas are taken; without it only uploads held here are found. */
+  takeRemote?: TRemoteUploadTaker;
 }): UploadStore {
   const { clock } = options;
+  const replicaKey = replicaKeyOf(options.replicaId ?? "");
   const maxHeldBytes = options.maxHeldBytes ?? MAX_UPLOADS_HELD_BYTES;
   const maxShareBytes = options.maxShareBytes ?? MAX_UPLOAD_SHARE_BYTES;
   const maxUploadsPerUser = options.maxUploadsPerUser ?? MAX_UPLOADS_PER_USER;
@@ -194,13 +224,22 @@ export function createUploadStore(options: {
         state = "closed";
         counted = 0;
         // Also the wire id of the agent's upload: letters, digits, '_' and '-' only.
-        const uploadId = `up_${randomBytes(18).toString("base64url")}`;
+        const uploadId = `up_${replicaKey}_${randomBytes(18).toString("base64url")}`;
         const expiresAt = clock.now() + ttlMs;
         uploads.set(uploadId, { userId, bytes, expiresAt });
         return { uploadId, sizeBytes: bytes.byteLength, expiresAt: new Date(expiresAt) };
       },
       release,
     };
+  };
+
+  const takeHeld = (uploadId: string, userId: string): Buffer | null => {
+    sweep();
+    const upload = uploads.get(uploadId);
+    if (!upload || upload.userId !== userId) return null;
+    uploads.delete(uploadId);
+    adjust(userId, -upload.bytes.byteLength, -1);
+    return upload.bytes;
   };
 
   return {
@@ -210,18 +249,59 @@ export function createUploadStore(options: {
       const refusal = reception.add(bytes.byteLength);
       return refusal ? { refusal } : { receipt: reception.finish(bytes) };
     },
-    take(uploadId, userId) {
-      sweep();
-      const upload = uploads.get(uploadId);
-      if (!upload || upload.userId !== userId) return null;
-      uploads.delete(uploadId);
-      adjust(userId, -upload.bytes.byteLength, -1);
-      return upload.bytes;
+    takeHeld,
+    async take(uploadId, userId) {
+      const holder = KEYED_UPLOAD_ID.exec(uploadId)?.[1];
+      if (holder === undefined || holder === replicaKey || !options.takeRemote)
+        return takeHeld(uploadId, userId);
+      return options.takeRemote(holder, uploadId, userId);
     },
     heldBytes(userId) {
       sweep();
       return userId === undefined ? held : (usage.get(userId)?.bytes ?? 0);
     },
+  };
+}
+
+/**
+ * Takes uploads held by other live replicas (their keys come from their ids in
+ * central_replicas) over `POST /internal/uploads/take`, authenticated with the
+ * cluster secret. A replica that is gone or refuses leaves the upload unfound.
+ */
+export function remoteUploadTaker(options: {
+  db: PrismaClient;
+  secret: () => Promise<Buffer>;
+  log: Pick<Logger, "warn">;
+  maxUploadBytes?: number;
+}): TRemoteUploadTaker {
+  const maxUploadBytes = options.maxUploadBytes ?? MAX_UPLOAD_BYTES;
+  return async (replicaKey, uploadId, userId) => {
+    const holder = (await liveReplicas(options.db)).find(
+      (replica) => replicaKeyOf(replica.id) === replicaKey,
+    );
+    if (!holder) return null;
+    try {
+      const response = await callReplica({
+        baseUrl: holder.internalUrl,
+        path: UPLOAD_TAKE_PATH,
+        secret: await options.secret(),
+        body: Buffer.from(JSON.stringify({ uploadId, userId })),
+        contentType: "application/json",
+        signal: AbortSignal.timeout(5 * 60_000),
+      });
+      const body = await readResponseBody(response, maxUploadBytes);
+      if (response.statusCode === 200 && body && body.byteLength > 0) return body;
+      if (response.statusCode !== 404) {
+        options.log.warn(
+          { holder: holder.id, status: response.statusCode, error: internalErrorOf(body)?.message },
+          "taking an upload from another replica failed",
+        );
+      }
+      return null;
+    } catch (error) {
+      options.log.warn({ err: error, holder: holder.id }, "taking an upload from another replica failed");
+      return null;
+    }
   };
 }
 

@@ -33,7 +33,7 @@ export const logsFollow = viewerProcedure
   .subscription(async function* ({ ctx, input, signal }) {
     for await (const { resumeId, line } of followContainerLogs({
       db: ctx.db,
-      gateway: ctx.services.gateway,
+      gateway: ctx.services.agents,
       containerId: input.id,
       tail: input.tail,
       stdout: input.stdout,

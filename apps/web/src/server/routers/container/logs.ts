@@ -38,7 +38,7 @@ export const logs = viewerProcedure
   .query(({ ctx, input }) =>
     getContainerLogs({
       db: ctx.db,
-      gateway: ctx.services.gateway,
+      gateway: ctx.services.agents,
       containerId: input.id,
       tail: input.tail,
       stdout: input.stdout,

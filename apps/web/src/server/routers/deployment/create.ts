@@ -44,7 +44,7 @@ export const create = operatorProcedure
     createDeployment({
       ...placementDepsOf(ctx),
       ...input,
-      gateway: ctx.services.gateway,
+      gateway: ctx.services.agents,
       actorEmail: ctx.user.email,
     }),
   );

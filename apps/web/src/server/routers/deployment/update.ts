@@ -42,7 +42,7 @@ export const update = operatorProcedure
       constraints,
       policy,
       dryRun,
-      gateway: ctx.services.gateway,
+      gateway: ctx.services.agents,
       actorEmail: ctx.user.email,
     });
   });

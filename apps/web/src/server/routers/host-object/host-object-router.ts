@@ -48,7 +48,7 @@ export function hostObjectRouter<
   >;
   const agentDeps = (ctx: TrpcContext) => ({
     db: ctx.db,
-    gateway: ctx.services.gateway,
+    gateway: ctx.services.agents,
     now: () => new Date(ctx.clock.now()),
     kind,
   });

@@ -37,7 +37,7 @@ export const build = operatorProcedure
       begin: (signal) =>
         startBuild({
           db: ctx.db,
-          gateway: ctx.services.gateway,
+          gateway: ctx.services.agents,
           bus: ctx.bus,
           log: ctx.log,
           now: () => new Date(ctx.clock.now()),

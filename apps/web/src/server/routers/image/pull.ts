@@ -39,7 +39,7 @@ export const pull = operatorProcedure
       begin: (signal) =>
         startPull({
           db: ctx.db,
-          gateway: ctx.services.gateway,
+          gateway: ctx.services.agents,
           bus: ctx.bus,
           log: ctx.log,
           now: () => new Date(ctx.clock.now()),

@@ -14,7 +14,7 @@ export const refresh = operatorProcedure
   .mutation(async ({ ctx, input }) => ({
     hosts: await refreshImages({
       db: ctx.db,
-      gateway: ctx.services.gateway,
+      gateway: ctx.services.agents,
       log: ctx.log,
       now: () => new Date(ctx.clock.now()),
       hostId: input.hostId,

@@ -18,7 +18,7 @@ export const remove = operatorProcedure
   .mutation(({ ctx, input }) =>
     removeImage({
       db: ctx.db,
-      gateway: ctx.services.gateway,
+      gateway: ctx.services.agents,
       bus: ctx.bus,
       log: ctx.log,
       now: () => new Date(ctx.clock.now()),

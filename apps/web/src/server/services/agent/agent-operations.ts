@@ -1,7 +1,8 @@
 // What services need from the agents' gateway, declared here so that services
 // never import the gateway: run a one-off operation on a host's agent, send it
-// a build context, know whether it is connected. The gateway implements it;
-// the composition root hands it in.
+// a build context, know whether it is connected. With several central replicas
+// the host's agent may be connected to another one: the implementation the
+// composition root hands in (gateway/routed-operations.ts) reaches it there.
 import type {
   TOperationInput,
   TOperationKind,
@@ -27,7 +28,8 @@ export interface AgentOperations {
   ): Promise<TOperationResult<K>>;
   /** Sends a build context ahead of the `image.build` request that names `uploadId`. */
   upload(hostId: string, uploadId: string, bytes: Uint8Array): Promise<void>;
-  isConnected(hostId: string): boolean;
+  /** Whether a live central replica (this one or another) holds the host's agent connection. */
+  isConnected(hostId: string): Promise<boolean>;
 }
 
 /** The agent's reason an operation failed (`conflict`, `not_found`, …), when it is an operation error. */

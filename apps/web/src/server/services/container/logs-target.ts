@@ -45,7 +45,7 @@ export async function resolveLogTarget(options: {
   if (host.removedAt) {
     throw new AppError("PRECONDITION_FAILED", `host ${host.name} has been removed`);
   }
-  if (!gateway.isConnected(host.id)) {
+  if (!(await gateway.isConnected(host.id))) {
     throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
   }
   return { containerId: container.id, containerName: container.name, hostId: host.id, hostName: host.name };

@@ -57,10 +57,18 @@ export async function pinImage(options: {
     orderBy: { name: "asc" },
     select: { id: true, labels: true },
   });
-  const host = candidates.find((candidate) => {
+  let host: (typeof candidates)[number] | undefined;
+  for (const candidate of candidates) {
     const labels = ZLabels.safeParse(candidate.labels);
-    return labels.success && matchesLabels(requirements, labels.data) && gateway.isConnected(candidate.id);
-  });
+    if (
+      labels.success &&
+      matchesLabels(requirements, labels.data) &&
+      (await gateway.isConnected(candidate.id))
+    ) {
+      host = candidate;
+      break;
+    }
+  }
   // A tag that was built on a host and never pushed cannot be pinned, and
   // asking a registry for it only produces a failed pull (from Docker Hub, for
   // a name without a registry): it runs as it is, and the log says so plainly.

@@ -23,7 +23,7 @@ export async function removeHostObject(options: {
   if (!row) throw new AppError("NOT_FOUND", `no ${kind.noun} with id ${id}`);
   const users = (await hostObjectUsers({ db, kind, ids: [row.id] })).get(row.id) ?? [];
   if (users.length > 0) throw new AppError("CONFLICT", inUseMessage(kind, row.name, row.hostName, users));
-  if (!gateway.isConnected(row.hostId)) {
+  if (!(await gateway.isConnected(row.hostId))) {
     throw new AppError("PRECONDITION_FAILED", `host ${row.hostName} is offline`);
   }
   try {

@@ -14,7 +14,7 @@ export async function connectedHost(options: {
     select: { id: true, name: true },
   });
   if (!host) throw new AppError("NOT_FOUND", `no host with id ${options.hostId}`);
-  if (!options.gateway.isConnected(host.id)) {
+  if (!(await options.gateway.isConnected(host.id))) {
     throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
   }
   return host;

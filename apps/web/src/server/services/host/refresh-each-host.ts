@@ -29,7 +29,8 @@ export async function hostsToRefresh(options: {
     orderBy: { name: "asc" },
     select: { id: true, name: true },
   });
-  return hosts.filter((host) => gateway.isConnected(host.id));
+  const connected = await Promise.all(hosts.map((host) => gateway.isConnected(host.id)));
+  return hosts.filter((_, index) => connected[index]);
 }
 
 /** Runs `refreshOne` on each host in parallel, reporting each host's outcome. */

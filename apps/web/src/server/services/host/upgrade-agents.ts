@@ -151,7 +151,7 @@ export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
       ]);
       if (failed) return failed.message;
       if (stopped) return "the central stopped before the host came back";
-      if (host?.agentVersion === build && gateway.isConnected(hostId)) return null;
+      if (host?.agentVersion === build && (await gateway.isConnected(hostId))) return null;
       if (clock.now() >= deadline)
         return `the host did not come back reporting ${build} within ${hostDeadlineMs} ms`;
       await sleep(pollMs);
@@ -234,16 +234,16 @@ export function createAgentUpgrader(opts: AgentUpgraderOptions): AgentUpgrader {
       if ("hostId" in target) {
         const row = rows[0];
         if (!row) throw new AppError("NOT_FOUND", `no host with id ${target.hostId}`);
-        if (!gateway.isConnected(row.id))
+        if (!(await gateway.isConnected(row.id)))
           throw new AppError("PRECONDITION_FAILED", `host ${row.name} is offline`);
         if (row.agentVersion === served.build)
           throw new AppError("PRECONDITION_FAILED", `host ${row.name} already runs ${served.build}`);
         hosts = [{ id: row.id, name: row.name }];
       } else {
         // Offline hosts are left for later: they cannot take the request, and waiting for them would stall the roll.
-        hosts = rows
-          .filter((row) => isOutdated(row.agentVersion, served) && gateway.isConnected(row.id))
-          .map(({ id, name }) => ({ id, name }));
+        const outdated = rows.filter((row) => isOutdated(row.agentVersion, served));
+        const connected = await Promise.all(outdated.map((row) => gateway.isConnected(row.id)));
+        hosts = outdated.filter((_, index) => connected[index]).map(({ id, name }) => ({ id, name }));
       }
       if (hosts.length === 0) return { build: served.build, hosts };
       const thisRoll: TUpgradeRoll = {

@@ -27,10 +27,14 @@ export type TBuildProgress =
   | { type: "built"; imageId: string }
   | { type: "failed"; error: string };
 
-/** Where build contexts wait between `POST /api/uploads` and the build (the real one is uploads.ts's store). */
+/**
+ * Where build contexts wait between `POST /api/uploads` and the build (the
+ * real one is uploads.ts's store, which fetches an upload held by another
+ * central replica from it).
+ */
 export interface BuildContextSource {
   /** The upload's bytes, removed from the store; null if unknown, expired or someone else's. */
-  take(uploadId: string, userId: string): Buffer | null;
+  take(uploadId: string, userId: string): Promise<Buffer | null>;
 }
 
 export interface TBuildOptions {
@@ -58,7 +62,7 @@ export interface TStartedBuild {
 
 export async function startBuild(options: TBuildOptions): Promise<TStartedBuild> {
   const host = await connectedHost({ db: options.db, gateway: options.gateway, hostId: options.hostId });
-  const context = options.uploads.take(options.uploadId, options.userId);
+  const context = await options.uploads.take(options.uploadId, options.userId);
   if (!context) {
     throw new AppError(
       "NOT_FOUND",

@@ -75,7 +75,8 @@ export async function startPull(options: TPullOptions): Promise<TStartedPull> {
       throw new AppError("NOT_FOUND", `no host with id ${missing.join(", ")}`);
     }
   }
-  const targets = hostIds ? hosts : hosts.filter((host) => gateway.isConnected(host.id));
+  const connected = hostIds ? null : await Promise.all(hosts.map((host) => gateway.isConnected(host.id)));
+  const targets = connected ? hosts.filter((_, index) => connected[index]) : hosts;
   if (targets.length === 0) throw new AppError("PRECONDITION_FAILED", "no host is online to pull onto");
   return { hosts: targets, progress: pullOnto(options, targets) };
 }
@@ -118,7 +119,7 @@ async function* pullOnto(
     const base = { hostId: host.id, hostName: host.name };
     queue.push({ ...base, status: "requested", done: false }, { droppable: false });
     try {
-      if (!gateway.isConnected(host.id))
+      if (!(await gateway.isConnected(host.id)))
         throw new AppError("PRECONDITION_FAILED", `host ${host.name} is offline`);
       const { digest } = await gateway.request(
         host.id,
