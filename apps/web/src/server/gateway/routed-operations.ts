@@ -148,6 +148,12 @@ export function createRoutedOperations(options: RoutedOperationsOptions): Routed
         abort.abort();
         reject(error);
       };
+      // The holder's own failure answer: its last line, the request ends by itself.
+      const failAnswered = (error: Error) => {
+        if (done) return;
+        finish();
+        reject(error);
+      };
       // The holder ends its answer right after the last line: the connection is left to finish and be reused.
       const succeed = (value: TForwarded<TOperationResult<K>>) => {
         if (done) return;
@@ -219,7 +225,7 @@ export function createRoutedOperations(options: RoutedOperationsOptions): Routed
               if (result.success) succeed({ answer: result.data as TOperationResult<K> });
               else fail(new OpError("internal", `host ${hostId} answered ${kind} with an invalid result`));
             } else if ("error" in line) {
-              fail(errorOf(line.error, status, hostId, holder.id));
+              failAnswered(errorOf(line.error, status, hostId, holder.id));
             }
           };
           response.on("data", (chunk: string) => {
@@ -245,7 +251,7 @@ export function createRoutedOperations(options: RoutedOperationsOptions): Routed
             if (pending.trim() !== "") handleLine(pending);
             fail(gone());
           });
-          response.once("error", () => fail(gone()));
+          response.on("error", () => fail(gone()));
           response.once("close", () => fail(gone()));
         },
         (error: unknown) => {
