@@ -15,8 +15,9 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { type Clock, systemClock } from "@fleet/shared/clock";
 import { downloadsDirOf } from "./agent-endpoint/downloads";
-import type { PrismaClient } from "./db/client";
+import { databaseUrlOf, type PrismaClient } from "./db/client";
 import { clusterSecretSource } from "./db/cluster-secret";
+import { createPgNotifier } from "./db/pg-notify";
 import type { TEnv } from "./env";
 import { type EventBus, getEventBus } from "./events/event-bus";
 import { createGateway } from "./gateway/gateway";
@@ -80,6 +81,8 @@ export interface CreateServicesOptions {
     streamRecheckIntervalMs?: number;
     /** How often active rollouts are decided without any bus event. */
     rolloutTickMs?: number;
+    /** No LISTEN/NOTIFY between replicas: the periodic comparisons alone carry changes (the fallback). */
+    notificationsDisabled?: boolean;
   };
 }
 
@@ -90,6 +93,12 @@ export function createServices(options: CreateServicesOptions) {
   const clock = options.clock ?? systemClock;
   const bus = options.bus ?? getEventBus();
   const replica = options.replica ?? replicaIdentityOf(env);
+  // LISTEN/NOTIFY between the replicas on this database (off for a client built without a known URL).
+  const notifier = createPgNotifier({
+    databaseUrl: databaseUrlOf(db),
+    log: log.child({ component: "pg-notify" }),
+    disabled: options.tuning?.notificationsDisabled,
+  });
   const signInThrottle: SignInThrottle = createSignInThrottle({ clock });
   const anonymousCalls = createAnonymousCallBudget(options.tuning?.anonymousCalls ?? DEFAULT_ANONYMOUS_CALLS);
   const streamGuard = createStreamGuard({
@@ -107,7 +116,17 @@ export function createServices(options: CreateServicesOptions) {
     clock,
     tuning: options.tuning?.metrics,
   });
-  const gateway = createGateway({ db, env, log, bus, metrics, clock, tuning: options.tuning?.gateway });
+  const gateway = createGateway({
+    db,
+    env,
+    log,
+    bus,
+    metrics,
+    clock,
+    tuning: options.tuning?.gateway,
+    replicaId: replica.id,
+    notifier,
+  });
   const rescheduler = createRescheduler({ db, bus, desired: gateway, log, clock });
   const rollouts = createRolloutLoop({
     db,
@@ -200,6 +219,7 @@ export function createServices(options: CreateServicesOptions) {
       schedulePrune();
       streamGuard.start();
       await metrics.start();
+      await notifier.start();
       await gateway.start();
       rescheduler.start();
       rollouts.start();
@@ -217,6 +237,7 @@ export function createServices(options: CreateServicesOptions) {
       await rollouts.stop();
       await rescheduler.stop();
       await gateway.close();
+      await notifier.close();
       await imageJobsStopped;
       await upgradesStopped;
       await metrics.stop();

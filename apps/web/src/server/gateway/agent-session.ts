@@ -64,9 +64,21 @@ export class AgentSession implements OpChannel {
   hostName = "";
   /** The newest `desired` generation sent on this connection; an older snapshot is never sent after it. */
   lastSentGeneration = -1;
+  /**
+   * The newest generation a snapshot was taken for on this connection, sent or
+   * not (a set too large for one frame is not sent): the periodic comparison
+   * sends a set only when the host's generation rose above it.
+   */
+  lastSnapshotGeneration = -1;
   /** The newest generation the agent acknowledged on this connection. */
   lastAckedGeneration = -1;
-  /** A newer connection of the same host took over: what is still queued here is stale. */
+  /**
+   * The host's connection epoch this connection was welcomed with
+   * (hosts.connection_epoch). Its writes for the host apply only while the row
+   * still holds it: a newer connection, on any replica, fences this one out.
+   */
+  epoch = 0;
+  /** A newer connection of the same host took over (here or on another replica): what is still queued here is stale. */
   replaced = false;
   closed = false;
   readonly log: Logger;

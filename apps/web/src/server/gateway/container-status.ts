@@ -5,7 +5,8 @@
 // anything either, since its next desired snapshot sorts it out. Reports only
 // ever change the observed columns: a `stopped` or `exited` report never
 // touches the desired state (or the capacity that follows it), which is the
-// person's word.
+// person's word. Both are fenced by the connection epoch: a connection a newer
+// one replaced (on this replica or another) writes nothing.
 
 import type { TEventSeverity } from "@fleet/shared/domain/event";
 import type { TContainerStatusFrame, TEventFrame, TEventKind } from "@fleet/shared/protocol/agent-to-server";
@@ -31,16 +32,18 @@ function parseTime(iso: string | null): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-export type TStatusOutcome = "updated" | "not-on-host";
+export type TStatusOutcome = "updated" | "not-on-host" | "stale-connection";
 
 export async function applyContainerStatus(options: {
   db: PrismaClient;
   bus: Pick<GatewayBus, "publish">;
   hostId: string;
+  /** The sending connection's epoch: the status applies only while the host row holds it. */
+  epoch: number;
   frame: TContainerStatusFrame;
   now: Date;
 }): Promise<TStatusOutcome> {
-  const { db, bus, hostId, frame, now } = options;
+  const { db, bus, hostId, epoch, frame, now } = options;
   const row = await db.container.findUnique({ where: { id: frame.containerId }, select: statusRowSelect });
   if (!row || row.hostId !== hostId) return "not-on-host";
   const finishedAt = parseTime(frame.finishedAt);
@@ -54,9 +57,10 @@ export async function applyContainerStatus(options: {
   const publishedPorts = frame.state !== "running" ? [] : frame.publishedPorts?.map((port) => ({ ...port }));
   // An older agent's frame parses with null health: it runs no checks, so there is no verdict to keep.
   const healthChanged = row.health !== frame.health;
-  // A conditional update: a reschedule between the read and here must not let this host write the row.
+  // A conditional update: a reschedule between the read and here must not let this host write the row,
+  // nor a newer connection of the host (fencing by epoch).
   const updated = await db.container.updateMany({
-    where: { id: row.id, hostId },
+    where: { id: row.id, hostId, host: { connectionEpoch: epoch } },
     data: {
       actualState: frame.state,
       exitCode: frame.exitCode,
@@ -80,7 +84,10 @@ export async function applyContainerStatus(options: {
         : {}),
     },
   });
-  if (updated.count === 0) return "not-on-host";
+  if (updated.count === 0) {
+    const current = await db.host.count({ where: { id: hostId, connectionEpoch: epoch } });
+    return current === 0 ? "stale-connection" : "not-on-host";
+  }
   bus.publish("container.changed", { containerId: row.id, hostId });
   return "updated";
 }
@@ -103,14 +110,20 @@ function severityOf(frame: TEventFrame): TEventSeverity {
 /** How far into the future an agent's clock may run before its timestamps are not believed. */
 const MAX_CLOCK_SKEW_MS = 60_000;
 
+/**
+ * Stores an agent's `event` frame; null when `epoch` is no longer the host's
+ * (the row is written in a transaction that holds the host row FOR SHARE, so
+ * a newer connection's welcome waits for it or fences it out).
+ */
 export async function recordAgentEvent(options: {
   db: PrismaClient;
   bus: Pick<GatewayBus, "publish">;
   hostId: string;
+  epoch: number;
   frame: TEventFrame;
   now: Date;
-}): Promise<TEventRow> {
-  const { db, bus, hostId, frame, now } = options;
+}): Promise<TEventRow | null> {
+  const { db, bus, hostId, epoch, frame, now } = options;
   let containerId: string | null = null;
   if (frame.containerId !== undefined) {
     const container = await db.container.findUnique({
@@ -128,15 +141,21 @@ export async function recordAgentEvent(options: {
       ? { reportedContainerId: frame.containerId }
       : {}),
   };
-  return recordEvent({
-    db,
-    bus,
-    kind: frame.kind,
-    severity: severityOf(frame),
-    hostId,
-    containerId,
-    message: frame.message,
-    data,
-    ts,
+  const row = await db.$transaction(async (tx) => {
+    const current = await tx.$queryRaw<unknown[]>`
+      SELECT 1 FROM hosts WHERE id = ${hostId} AND connection_epoch = ${epoch} FOR SHARE`;
+    if (current.length === 0) return null;
+    return recordEvent({
+      db: tx,
+      kind: frame.kind,
+      severity: severityOf(frame),
+      hostId,
+      containerId,
+      message: frame.message,
+      data,
+      ts,
+    });
   });
+  if (row) bus.publish("event", row);
+  return row;
 }

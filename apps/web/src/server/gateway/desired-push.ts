@@ -1,13 +1,14 @@
 // Sending a host's desired set on its live connection. Rows the protocol would
 // refuse are left out and reported (log and event) rather than sent; a set too
 // large for one frame is not sent at all, since a cut set would make the agent
-// remove the rest.
+// remove the rest. A session whose host was taken over by a newer connection
+// (its epoch no longer the row's) sends nothing: the holder sends instead.
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/client";
 import { recordEvent } from "../events/record-event";
 import type { AgentSession } from "./agent-session";
 import type { BackgroundWork } from "./background-work";
-import { takeDesiredSnapshot } from "./desired-state";
+import { readDesiredSnapshot, takeDesiredSnapshot } from "./desired-state";
 import type { GatewayBus } from "./gateway-options";
 
 export interface PushDesiredResult {
@@ -23,15 +24,35 @@ export interface DesiredSenderDeps {
   bus: GatewayBus;
   log: Logger;
   background: BackgroundWork;
+  /** The session's epoch is no longer its host's: a newer connection holds the host (here or elsewhere). */
+  stale(session: AgentSession): void;
 }
 
-export type DesiredSender = (session: AgentSession) => Promise<PushDesiredResult>;
+/**
+ * Sends the session's host its desired set: by default under a new generation
+ * (a change made here); with `bump: false` at the generation the row has (a
+ * change made on another replica, which raised it already).
+ */
+export type DesiredSender = (
+  session: AgentSession,
+  options?: { bump?: boolean },
+) => Promise<PushDesiredResult>;
 
 export function createDesiredSender(deps: DesiredSenderDeps): DesiredSender {
   const { db, bus, log, background } = deps;
-  return async (session) => {
-    const snapshot = await takeDesiredSnapshot({ db, hostId: session.hostId });
+  return async (session, options) => {
+    const take = options?.bump === false ? readDesiredSnapshot : takeDesiredSnapshot;
+    const snapshot = await take({ db, hostId: session.hostId });
     if (!snapshot) return { generation: null, sent: false, containers: 0 };
+    if (snapshot.connectionEpoch !== session.epoch) {
+      deps.stale(session);
+      return { generation: snapshot.generation, sent: false, containers: snapshot.containers.length };
+    }
+    const result = { generation: snapshot.generation, sent: false, containers: snapshot.containers.length };
+    // Nothing new at this generation for this session (two wake-ups for one change).
+    if (options?.bump === false && snapshot.generation <= session.lastSnapshotGeneration) return result;
+    if (snapshot.generation > session.lastSnapshotGeneration)
+      session.lastSnapshotGeneration = snapshot.generation;
     for (const invalid of snapshot.invalid) {
       log.error(
         { hostId: session.hostId, ...invalid },
@@ -50,7 +71,6 @@ export function createDesiredSender(deps: DesiredSenderDeps): DesiredSender {
         "recording an invalid spec",
       );
     }
-    const result = { generation: snapshot.generation, sent: false, containers: snapshot.containers.length };
     if (snapshot.tooMany) {
       // A cut set would make the agent remove the rest; keep the last one it has.
       log.error({ hostId: session.hostId }, "desired set exceeds one frame; not sent");

@@ -6,6 +6,7 @@ import type { Clock } from "@fleet/shared/clock";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/client";
+import type { PgNotifier } from "../db/pg-notify";
 import type { TEventRow } from "../events/event-view";
 
 /** The env keys the gateway reads; durations are milliseconds (env.ts parses them with `parseDuration`). */
@@ -46,6 +47,13 @@ export interface GatewayOptions {
   bus: GatewayBus;
   metrics: GatewayMetricsSink;
   clock?: Clock;
+  /** This replica's id, written as hosts.connected_replica for the hosts it holds (default "central"). */
+  replicaId?: string;
+  /**
+   * LISTEN/NOTIFY between the replicas that share the database. Without it (or
+   * disabled), the periodic comparison alone carries what other replicas changed.
+   */
+  notifier?: GatewayNotifier;
   /** Mostly for tests: shorter hello deadline, tighter flood limits. */
   tuning?: Partial<GatewayTuning>;
 }
@@ -58,4 +66,13 @@ export interface GatewayTuning {
   frameBurst: number;
   rateLimitedFramesBeforeClose: number;
   lastSeenWriteIntervalMs: number;
+  /**
+   * How often the live sessions are compared with their host rows (the
+   * fallback for lost notifications): a session whose epoch is stale closes,
+   * one whose host's generation rose elsewhere gets its desired set.
+   */
+  clusterCompareIntervalMs: number;
 }
+
+/** The part of the notifier (db/pg-notify.ts) the gateway uses. */
+export type GatewayNotifier = Pick<PgNotifier, "enabled" | "listen" | "notify" | "onReconnected">;

@@ -15,6 +15,7 @@ import { WebSocketServer } from "ws";
 import { recordEvent } from "../events/record-event";
 import { AgentSession, type SessionHost } from "./agent-session";
 import { BackgroundWork } from "./background-work";
+import { CLUSTER_COMPARE_INTERVAL_MS, createClusterSync, releaseConnection } from "./cluster-sync";
 import { createDesiredSender, type PushDesiredResult } from "./desired-push";
 import { takeDesiredSnapshot } from "./desired-state";
 import {
@@ -45,6 +46,7 @@ export const DEFAULT_GATEWAY_TUNING: GatewayTuning = {
   frameBurst: FRAME_BURST,
   rateLimitedFramesBeforeClose: RATE_LIMITED_FRAMES_BEFORE_CLOSE,
   lastSeenWriteIntervalMs: LAST_SEEN_WRITE_INTERVAL_MS,
+  clusterCompareIntervalMs: CLUSTER_COMPARE_INTERVAL_MS,
 };
 
 export interface Gateway {
@@ -124,7 +126,36 @@ export function createGateway(options: GatewayOptions): Gateway {
     disconnect(hostId, "host removed from the fleet", GATEWAY_CLOSE.hostRemoved);
   });
 
-  const sendDesired = createDesiredSender({ db, bus, log, background });
+  const replicaId = options.replicaId ?? "central";
+  /** A newer connection of the host was welcomed (here or on another replica): this one is stale. */
+  const supersede = (session: AgentSession) => {
+    if (session.closed || session.replaced) return;
+    session.replaced = true;
+    session.sendError("conflict", "a newer connection of this host took over");
+    session.close(GATEWAY_CLOSE.replaced, "replaced");
+  };
+  const sendDesired = createDesiredSender({
+    db,
+    bus,
+    log,
+    background,
+    stale(session) {
+      supersede(session);
+      // The generation may have risen under the stale session: the holder sends the set.
+      cluster.desiredChanged(session.hostId);
+    },
+  });
+  const cluster = createClusterSync({
+    db,
+    log,
+    replicaId,
+    notifier: options.notifier,
+    intervalMs: tuning.clusterCompareIntervalMs,
+    live,
+    sendCurrentDesired: (session) => sendDesired(session, { bump: false }),
+    supersede,
+    background,
+  });
 
   const sessionHost: SessionHost = {
     clock,
@@ -141,6 +172,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       accepting: () => accepting,
       sendDesired,
       connectedHooks,
+      replicaId,
+      cluster,
     }),
     received(hostId) {
       monitor.seen(hostId);
@@ -155,15 +188,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (live.get(hostId) !== session) return;
       live.delete(hostId);
       monitor.disconnected(hostId);
+      // Taken over on another replica: the host is connected there, not disconnected.
+      if (session.replaced) return;
       background.track(
-        recordEvent({
-          db,
-          bus,
-          kind: "host.disconnected",
-          hostId,
-          message: `host ${session.hostName} disconnected (${code}${reason ? `: ${reason}` : ""})`,
-          data: { code, reason },
-        }).then(() => bus.publish("host.changed", { hostId })),
+        releaseConnection({ db, hostId, replicaId, epoch: session.epoch }).then(async (stillOurs) => {
+          if (!stillOurs) return;
+          await recordEvent({
+            db,
+            bus,
+            kind: "host.disconnected",
+            hostId,
+            message: `host ${session.hostName} disconnected (${code}${reason ? `: ${reason}` : ""})`,
+            data: { code, reason },
+          });
+          bus.publish("host.changed", { hostId });
+        }),
         "recording a disconnect",
       );
     },
@@ -210,6 +249,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       const session = live.get(hostId);
       if (session && !session.closed) return sendDesired(session);
       const snapshot = await takeDesiredSnapshot({ db, hostId });
+      // Held by another replica: it sends the set when it hears of it (or at its next comparison).
+      if (snapshot?.connectedReplica && snapshot.connectedReplica !== replicaId)
+        cluster.desiredChanged(hostId);
       return {
         generation: snapshot?.generation ?? null,
         sent: false,
@@ -251,11 +293,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (started) return;
       started = true;
       await monitor.start();
+      cluster.start();
     },
 
     async close() {
       accepting = false;
       unsubscribeRemoved();
+      cluster.stop();
       broker.close();
       const all = [...sessions];
       for (const session of all) session.close(GATEWAY_CLOSE.shutdown, "central shutting down");

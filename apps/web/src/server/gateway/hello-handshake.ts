@@ -1,7 +1,10 @@
 // A connection's first frame: `hello` → the host it belongs to (join token or
 // credential) → `welcome` → the host's one live connection, replacing an
 // older one of the same host. The desired set follows every welcome, so
-// whatever changed while the host was away converges at once.
+// whatever changed while the host was away converges at once. The welcome
+// claims the host for this replica under a new connection epoch
+// (cluster-sync.ts): an older connection of the host, on any replica, is
+// fenced out from then on and closed when its replica hears of it.
 import type { Clock } from "@fleet/shared/clock";
 import type { THelloFrame } from "@fleet/shared/protocol/agent-to-server";
 import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
@@ -9,6 +12,7 @@ import type { PrismaClient } from "../db/client";
 import { recordEvent } from "../events/record-event";
 import { AgentSession } from "./agent-session";
 import type { BackgroundWork } from "./background-work";
+import { type ClusterSync, claimConnection, releaseConnection } from "./cluster-sync";
 import type { DesiredSender } from "./desired-push";
 import { GATEWAY_CLOSE } from "./gateway-limits";
 import type { GatewayBus, GatewayEnv } from "./gateway-options";
@@ -38,6 +42,8 @@ export interface HelloHandshakeDeps {
   accepting(): boolean;
   sendDesired: DesiredSender;
   connectedHooks: ReadonlySet<HostConnectedHook>;
+  replicaId: string;
+  cluster: Pick<ClusterSync, "announceConnection">;
 }
 
 export function createHelloHandshake(deps: HelloHandshakeDeps) {
@@ -61,7 +67,18 @@ export function createHelloHandshake(deps: HelloHandshakeDeps) {
     }
     for (const event of outcome.events) bus.publish("event", event);
     bus.publish("host.changed", { hostId: outcome.hostId });
-    if (session.closed || !deps.accepting()) {
+    let epoch: number | null = null;
+    if (!session.closed && deps.accepting()) {
+      epoch = await claimConnection({ db, hostId: outcome.hostId, replicaId: deps.replicaId });
+      if (epoch !== null) deps.cluster.announceConnection(outcome.hostId, epoch);
+    }
+    if (epoch === null || session.closed || !deps.accepting()) {
+      if (epoch !== null) {
+        background.track(
+          releaseConnection({ db, hostId: outcome.hostId, replicaId: deps.replicaId, epoch }),
+          "releasing a host's connection",
+        );
+      }
       // Gone while we checked: the host counts as connected, then disconnected.
       monitor.connected(outcome.hostId);
       monitor.disconnected(outcome.hostId);
@@ -86,6 +103,7 @@ export function createHelloHandshake(deps: HelloHandshakeDeps) {
       session.log.info({ replaced: previous.connectionId }, "newer connection replaces the old one");
     }
     live.set(outcome.hostId, session);
+    session.epoch = epoch;
     session.becomeReady(outcome.hostId, outcome.hostName);
     monitor.connected(outcome.hostId);
     session.send({
@@ -112,7 +130,10 @@ export function createHelloHandshake(deps: HelloHandshakeDeps) {
     const connected = { hostId: outcome.hostId, hostName: outcome.hostName };
     if (session.hostAddress !== null) {
       background.track(
-        db.host.updateMany({ where: { id: outcome.hostId }, data: { address: session.hostAddress } }),
+        db.host.updateMany({
+          where: { id: outcome.hostId, connectionEpoch: epoch },
+          data: { address: session.hostAddress },
+        }),
         "storing a host's address",
       );
     }

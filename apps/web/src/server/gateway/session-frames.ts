@@ -2,7 +2,9 @@
 // acknowledged generation, statuses and events become rows, metrics go to the
 // metrics service, operation frames to the broker. Frames arrive here one at a
 // time per connection, in order (agent-session.ts), so a status never
-// overtakes the one before it.
+// overtakes the one before it. What they write for the host is fenced by the
+// connection's epoch (desired-state.ts, container-status.ts): once a newer
+// connection of the host was welcomed anywhere, this one writes nothing.
 import type { Clock } from "@fleet/shared/clock";
 import type { TAgentFrame, THelloFrame } from "@fleet/shared/protocol/agent-to-server";
 import type { PrismaClient } from "../db/client";
@@ -34,18 +36,20 @@ export function createSessionFrameHandler(deps: SessionFrameDeps) {
         // The heartbeat repeats the last ack: it heals a lost `ack` frame.
         if (frame.ackedGeneration !== null && frame.ackedGeneration > session.lastAckedGeneration) {
           session.lastAckedGeneration = frame.ackedGeneration;
-          await recordAck({ db, hostId, generation: frame.ackedGeneration });
+          await recordAck({ db, hostId, generation: frame.ackedGeneration, epoch: session.epoch });
         }
         return;
       case "ack":
         if (frame.generation > session.lastAckedGeneration) session.lastAckedGeneration = frame.generation;
-        if (await recordAck({ db, hostId, generation: frame.generation })) {
+        if (await recordAck({ db, hostId, generation: frame.generation, epoch: session.epoch })) {
           bus.publish("host.changed", { hostId });
         }
         return;
       case "container.status": {
-        const outcome = await applyContainerStatus({ db, bus, hostId, frame, now });
-        if (outcome === "not-on-host") {
+        const outcome = await applyContainerStatus({ db, bus, hostId, epoch: session.epoch, frame, now });
+        if (outcome === "stale-connection") {
+          session.log.info({ containerId: frame.containerId }, "status from a replaced connection ignored");
+        } else if (outcome === "not-on-host") {
           session.log.debug(
             { containerId: frame.containerId },
             "status for a container not on this host ignored",
@@ -57,7 +61,9 @@ export function createSessionFrameHandler(deps: SessionFrameDeps) {
         await metrics.ingest(hostId, frame);
         return;
       case "event":
-        await recordAgentEvent({ db, bus, hostId, frame, now });
+        if (!(await recordAgentEvent({ db, bus, hostId, epoch: session.epoch, frame, now }))) {
+          session.log.info({ kind: frame.kind }, "event from a replaced connection ignored");
+        }
         return;
       case "op.progress":
         broker.handleProgress(session.connectionId, frame);
