@@ -164,6 +164,7 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
   const internalHandler = createInternalHandler({
     gateway: services.gateway,
     uploads: services.uploads,
+    imageJobs: services.imageJobs,
     secret: services.clusterSecret,
     log: log.child({ component: "internal-endpoint" }),
   });

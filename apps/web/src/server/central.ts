@@ -25,6 +25,7 @@ import type { GatewayTuning } from "./gateway/gateway-options";
 import { createRoutedOperations } from "./gateway/routed-operations";
 import type { Logger } from "./logger";
 import { createPrometheusExporter } from "./prometheus";
+import { createRoutedImageJobs } from "./routed-image-jobs";
 import { createAnonymousCallBudget, DEFAULT_ANONYMOUS_CALLS } from "./services/auth/anonymous-calls";
 import { bootstrapFirstAdmin, type TBootstrapResult } from "./services/auth/bootstrap";
 import { pruneExpiredSessions } from "./services/auth/sessions";
@@ -156,7 +157,14 @@ export function createServices(options: CreateServicesOptions) {
     replicaId: replica.id,
     takeRemote: remoteUploadTaker({ db, secret: clusterSecret, log: log.child({ component: "uploads" }) }),
   });
-  const imageJobs = createImageJobRegistry({ clock, log: log.child({ component: "image-jobs" }) });
+  // Held here, watched and cancelled from any replica (job ids name this one).
+  const imageJobs = createRoutedImageJobs({
+    local: createImageJobRegistry({ clock, log: log.child({ component: "image-jobs" }) }),
+    db,
+    replicaId: replica.id,
+    secret: clusterSecret,
+    log: log.child({ component: "image-jobs" }),
+  });
   const agentUpgrades = createAgentUpgrader({
     db,
     gateway: agents,

@@ -13,6 +13,11 @@
  * - `POST /internal/uploads/take` `{uploadId, userId}`: the bytes of an upload
  *   held here (`POST /api/uploads` landed on this replica), removed from the
  *   store; only the user who sent it can take it.
+ * - `POST /internal/jobs/watch` `{jobId, kind, caller, after}` and
+ *   `POST /internal/jobs/cancel` `{jobId, caller}`: an image job (pull, build)
+ *   held here, watched (NDJSON `{"message": {seq, value}}` lines, then
+ *   `{"end": true}` or `{"error": …}`) or cancelled for a caller of another
+ *   replica, who sees what they would see here (routed-image-jobs.ts).
  *
  * Every call carries the cluster secret (db/cluster-secret.ts) in
  * CLUSTER_SECRET_HEADER; without it the answer is 401 and no body is read.
@@ -20,15 +25,16 @@
  * reads the host row again). The load balancer refuses `/internal/` from
  * outside; the secret is what holds when something reaches PORT directly.
  *
- * May import: the gateway (its Gateway type), `./uploads`, `./errors`,
- * `./logger`, @fleet/shared, node built-ins.
+ * May import: the gateway (its Gateway type), `./uploads`,
+ * `./routed-image-jobs`, `./errors`, `./logger`, @fleet/shared, node
+ * built-ins.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ZWireId } from "@fleet/shared/protocol/common";
 import { describeIssues } from "@fleet/shared/protocol/frame";
 import { MAX_OP_TIMEOUT_MS, ZOperation } from "@fleet/shared/protocol/operations";
-import { isAppError } from "./errors";
+import { isAppError, type TAppErrorCode } from "./errors";
 import type { Gateway } from "./gateway/gateway";
 import {
   AGENT_OPS_PATH,
@@ -45,6 +51,14 @@ import {
   ZUploadTakeRequest,
 } from "./gateway/replica-calls";
 import type { Logger } from "./logger";
+import {
+  JOB_CANCEL_PATH,
+  JOB_WATCH_PATH,
+  MAX_JOB_CALL_BODY_BYTES,
+  type RoutedImageJobs,
+  ZJobCancelRequest,
+  ZJobWatchRequest,
+} from "./routed-image-jobs";
 import { MAX_UPLOAD_BYTES, type UploadStore } from "./uploads";
 
 /** Progress lines wait while this much is unsent to the caller; past it they are dropped (as a slow reader's are). */
@@ -55,6 +69,8 @@ const MAX_SECRET_HEADER_LENGTH = 1024;
 export interface InternalEndpointDeps {
   gateway: Pick<Gateway, "request" | "upload" | "isConnected">;
   uploads: Pick<UploadStore, "takeHeld">;
+  /** Image jobs held here. */
+  imageJobs: Pick<RoutedImageJobs, "held">;
   /** The cluster secret (db/cluster-secret.ts). */
   secret: () => Promise<Buffer>;
   log: Logger;
@@ -148,6 +164,14 @@ function internalErrorOf(error: unknown): TInternalError {
   };
 }
 
+/** The status an error a local call threw is answered with, before any line of a stream. */
+function statusOf(code: TAppErrorCode): number {
+  if (code === "NOT_FOUND") return 404;
+  if (code === "BAD_REQUEST") return 400;
+  if (code === "FORBIDDEN") return 403;
+  return 409;
+}
+
 const isOffline = (error: unknown) =>
   isAppError(error) && (error as { opErrorCode?: unknown }).opErrorCode === "offline";
 
@@ -155,6 +179,7 @@ export function createInternalHandler(
   deps: InternalEndpointDeps,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { gateway, uploads, log } = deps;
+  const jobs = deps.imageJobs.held;
   const maxUploadBytes = deps.maxUploadBytes ?? MAX_UPLOAD_BYTES;
 
   async function agentOps(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -251,6 +276,68 @@ export function createInternalHandler(
     res.end(bytes);
   }
 
+  async function jobWatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const json = await readJson(req, res, MAX_JOB_CALL_BODY_BYTES);
+    if (json === null) return;
+    const parsed = ZJobWatchRequest.safeParse(json);
+    if (!parsed.success) return badRequest(res, describeIssues(parsed.error.issues));
+    const stop = new AbortController();
+    const closed = new Promise<void>((resolve) =>
+      res.once("close", () => {
+        if (!res.writableEnded) stop.abort();
+        resolve();
+      }),
+    );
+    let started = false;
+    const write = async (line: unknown) => {
+      if (res.writableEnded || res.destroyed) return;
+      if (!started) {
+        res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+        started = true;
+      }
+      // The watch is read as the caller reads: a slow caller holds it back, nothing piles up here.
+      if (!res.write(`${JSON.stringify(line)}\n`)) {
+        await Promise.race([new Promise((resolve) => res.once("drain", resolve)), closed]);
+      }
+    };
+    const keepalive = setInterval(() => {
+      if (started && res.writableLength === 0) void write({});
+    }, OPS_KEEPALIVE_MS);
+    try {
+      for await (const message of jobs.watch({ ...parsed.data, signal: stop.signal })) {
+        await write({ message });
+        if (stop.signal.aborted) return;
+      }
+      await write({ end: true });
+      res.end();
+    } catch (error) {
+      if (!isAppError(error)) log.error({ err: error }, "watching an image job for another replica failed");
+      const failure = internalErrorOf(error);
+      if (!started && isAppError(error)) sendError(res, statusOf(error.code), failure);
+      else {
+        await write({ error: failure });
+        res.end();
+      }
+    } finally {
+      clearInterval(keepalive);
+    }
+  }
+
+  async function jobCancel(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const json = await readJson(req, res, MAX_JOB_CALL_BODY_BYTES);
+    if (json === null) return;
+    const parsed = ZJobCancelRequest.safeParse(json);
+    if (!parsed.success) return badRequest(res, describeIssues(parsed.error.issues));
+    try {
+      const answer = jobs.cancel(parsed.data);
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify(answer));
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      sendError(res, statusOf(error.code), internalErrorOf(error));
+    }
+  }
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://internal");
     const route =
@@ -260,7 +347,11 @@ export function createInternalHandler(
           ? "upload"
           : url.pathname === UPLOAD_TAKE_PATH
             ? "take"
-            : null;
+            : url.pathname === JOB_WATCH_PATH
+              ? "job-watch"
+              : url.pathname === JOB_CANCEL_PATH
+                ? "job-cancel"
+                : null;
     // Who calls comes first: nothing about the routes shows to a caller without the secret.
     let secret: Buffer;
     try {
@@ -289,6 +380,8 @@ export function createInternalHandler(
     }
     if (route === "ops") return agentOps(req, res);
     if (route === "upload") return agentUpload(req, res, url.searchParams);
+    if (route === "job-watch") return jobWatch(req, res);
+    if (route === "job-cancel") return jobCancel(req, res);
     return uploadTake(req, res);
   };
 

@@ -14,6 +14,9 @@ import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { readClusterSecret } from "../db/cluster-secret";
 import { createEventBus } from "../events/event-bus";
+import { JOB_CANCEL_PATH, JOB_WATCH_PATH } from "../routed-image-jobs";
+import type { AppRouter } from "../routers/_app";
+import { createSseTestClient, recordSubscription } from "../routers/event/testing/sse-test-client";
 import { followContainerLogs } from "../services/container/logs-follow-container";
 import { buildImage, type TBuildProgress } from "../services/image/build-image";
 import { pullImage, type TPullProgress } from "../services/image/pull-image";
@@ -63,6 +66,8 @@ describe("one-off operations through the replica that does not hold the host", (
           },
         };
       case "image.pull":
+        // Held until cancelled.
+        if (op.image.includes("/slow:")) return { ignore: true };
         return {
           ok: true,
           progress: [
@@ -249,6 +254,61 @@ describe("one-off operations through the replica that does not hold the host", (
     expect(progress.at(-1)).toMatchObject({ done: true, digest: `sha256:${"a".repeat(64)}` });
   });
 
+  test("a pull started on B is watched, and cancelled, through A; another user sees no such job", async () => {
+    const started = await client(b).image.pull.mutate({
+      image: "127.0.0.1:5000/fleet/app:2",
+      hostIds: [agent.hostId],
+    });
+    expect(started.jobId).toMatch(/^job_[0-9a-f]{12}_[A-Za-z0-9_-]+$/);
+    const watcher = createSseTestClient<AppRouter>(a.url, operator.token);
+    const watched = recordSubscription<TPullProgress>((handlers) =>
+      watcher.image.watchPull.subscribe({ jobId: started.jobId }, handlers),
+    );
+    await watched.waitForEnd(15_000);
+    expect(watched.items.map((item) => item.data.status)).toEqual([
+      "requested",
+      "Pulling fs layer",
+      "Downloading",
+      "Pull complete",
+      "pulled",
+    ]);
+    // Resumed after the third message, as a client reconnecting with its last event id.
+    const resumed = recordSubscription<TPullProgress>((handlers) =>
+      watcher.image.watchPull.subscribe({ jobId: started.jobId, lastEventId: "3" }, handlers),
+    );
+    await resumed.waitForEnd(15_000);
+    expect(resumed.items.map((item) => item.data.status)).toEqual(["Pull complete", "pulled"]);
+
+    const stranger = createSseTestClient<AppRouter>(a.url, otherOperator.token);
+    const theirs = recordSubscription((handlers) =>
+      stranger.image.watchPull.subscribe({ jobId: started.jobId }, handlers),
+    );
+    await expect(theirs.waitForEnd()).rejects.toThrow(`no job ${started.jobId}`);
+    theirs.unsubscribe();
+    const cancelledByStranger = await client(a, otherOperator.token)
+      .image.cancelJob.mutate({ jobId: started.jobId })
+      .catch((error: unknown) => error);
+    expect(trpcErrorCode(cancelledByStranger)).toBe("NOT_FOUND");
+
+    const slow = await client(b).image.pull.mutate({
+      image: "127.0.0.1:5000/fleet/slow:1",
+      hostIds: [agent.hostId],
+    });
+    const held = await eventually(
+      "the slow pull reaches the agent",
+      async () => requests.find((each) => each.op.kind === "image.pull" && each.op.image.includes("/slow:")),
+      Boolean,
+    );
+    const following = recordSubscription<TPullProgress>((handlers) =>
+      watcher.image.watchPull.subscribe({ jobId: slow.jobId }, handlers),
+    );
+    expect(await client(a).image.cancelJob.mutate({ jobId: slow.jobId })).toEqual({ cancelled: true });
+    await agent.waitFor("op.cancel", (frame) => frame.id === held?.id, 10_000);
+    await following.waitForEnd(15_000);
+    expect(following.items.at(-1)?.data).toMatchObject({ status: "failed", done: true, error: "cancelled" });
+    expect(await client(a).image.cancelJob.mutate({ jobId: slow.jobId })).toEqual({ cancelled: false });
+  });
+
   test("volume.create through B creates it on A's agent and stores it", async () => {
     const created = await client(b).volume.create.mutate({ hostId: agent.hostId, name: "data-via-b" });
     expect(created.volume).toMatchObject({ name: "data-via-b", hostId: agent.hostId });
@@ -397,6 +457,9 @@ describe("one-off operations through the replica that does not hold the host", (
           headers,
         );
         expect(take.status).toBe(401);
+        for (const path of [JOB_WATCH_PATH, JOB_CANCEL_PATH, "/internal/nothing"]) {
+          expect((await internalCall(a, path, "{}", headers)).status, path).toBe(401);
+        }
       }
       expect(requests.length).toBe(before);
       expect(
@@ -440,6 +503,24 @@ describe("one-off operations through the replica that does not hold the host", (
         const response = await internalCall(a, AGENT_OPS_PATH, body);
         expect(response.status, body).toBe(400);
       }
+      for (const body of [
+        JSON.stringify({ jobId: "job_x", kind: "pull", caller: { userId: "u" }, after: 0 }),
+        JSON.stringify({ jobId: "job_x", kind: "push", caller: { userId: "u", admin: true }, after: 0 }),
+        JSON.stringify({ jobId: "job_x", kind: "pull", caller: { userId: "u", admin: false }, after: -1 }),
+      ]) {
+        expect((await internalCall(a, JOB_WATCH_PATH, body)).status, body).toBe(400);
+      }
+      const unknownJob = await internalCall(
+        a,
+        JOB_WATCH_PATH,
+        JSON.stringify({
+          jobId: "job_nothing",
+          kind: "pull",
+          caller: { userId: "u", admin: true },
+          after: 0,
+        }),
+      );
+      expect(unknownJob.status).toBe(404);
       // B does not hold the host: a forged call for it there runs nothing.
       const forged = await internalCall(b, AGENT_OPS_PATH, opsBody());
       expect(forged.status).toBe(404);

@@ -19,7 +19,7 @@ import { zTrackedAsyncIterable } from "../async-iterable-output";
 import { ZBuildProgress, ZPullProgress, ZWatchJobInput } from "./image-schemas";
 
 async function* trackedMessages<K extends TImageJobKind>(
-  jobs: ImageJobRegistry,
+  jobs: Pick<ImageJobRegistry, "watch">,
   options: { kind: K; caller: TJobCaller; jobId: string; after: number; signal: AbortSignal | undefined },
 ) {
   const { signal, ...watch } = options;

@@ -7,8 +7,9 @@
 //
 // Jobs live in this process's memory only: a restarted central forgets them
 // (the pulls and builds they drove are then cancelled by the agents'
-// connections closing), and a central behind a balancer with several
-// replicas serves a job only to clients that reach its replica.
+// connections closing). With several central replicas, a watch or cancel that
+// lands on another replica is sent to the one holding the job
+// (routed-image-jobs.ts in the wiring).
 //
 // Bounded four ways: at most `maxJobs` held at once (finished ones make room
 // first, oldest first; when every one is running a new job is refused), at
