@@ -17,6 +17,7 @@ import { type Clock, systemClock } from "@fleet/shared/clock";
 import { downloadsDirOf } from "./agent-endpoint/downloads";
 import { databaseUrlOf, type PrismaClient } from "./db/client";
 import { clusterSecretSource } from "./db/cluster-secret";
+import { createDutyLease, DUTIES_LEASE, type DutyLeaseTuning } from "./db/duty-lease";
 import { createPgNotifier } from "./db/pg-notify";
 import type { TEnv } from "./env";
 import { type EventBus, getEventBus } from "./events/event-bus";
@@ -84,6 +85,8 @@ export interface CreateServicesOptions {
     rolloutTickMs?: number;
     /** No LISTEN/NOTIFY between replicas: the periodic comparisons alone carry changes (the fallback). */
     notificationsDisabled?: boolean;
+    /** The duty lease's TTL and intervals (db/duty-lease.ts). */
+    dutyLease?: Partial<DutyLeaseTuning>;
   };
 }
 
@@ -175,17 +178,48 @@ export function createServices(options: CreateServicesOptions) {
   });
 
   let pruneTimer: ReturnType<Clock["setTimeout"]> | null = null;
-  let stopped = false;
+  let pruning = false;
+  const prune = () =>
+    pruneExpiredSessions({ db, clock })
+      .then((count) => count > 0 && log.debug({ count }, "pruned expired sessions"))
+      .catch((error: unknown) => log.warn({ err: error }, "pruning expired sessions failed"));
   const schedulePrune = () => {
     pruneTimer = clock.setTimeout(() => {
-      pruneExpiredSessions({ db, clock })
-        .then((count) => count > 0 && log.debug({ count }, "pruned expired sessions"))
-        .catch((error: unknown) => log.warn({ err: error }, "pruning expired sessions failed"))
-        .finally(() => {
-          if (!stopped) schedulePrune();
-        });
+      void prune().finally(() => {
+        if (pruning) schedulePrune();
+      });
     }, SESSION_PRUNE_INTERVAL_MS);
   };
+
+  // The duties that run once per fleet, on the replica holding the duty lease (the
+  // others take over within its TTL and one try if it dies): marking silent hosts
+  // offline, rescheduling, rollouts, the metrics upkeep and session pruning. Ingest,
+  // the gateway and the API run on every replica.
+  const duties = createDutyLease({
+    db,
+    name: DUTIES_LEASE,
+    holder: replica.id,
+    log: log.child({ component: "duties" }),
+    tuning: options.tuning?.dutyLease,
+    async onAcquired(fence) {
+      gateway.offlineSweep.start(fence);
+      rescheduler.start();
+      rollouts.start();
+      pruning = true;
+      void prune();
+      schedulePrune();
+      await metrics.startMaintenance();
+    },
+    async onLost() {
+      pruning = false;
+      if (pruneTimer !== null) clock.clearTimeout(pruneTimer);
+      pruneTimer = null;
+      await gateway.offlineSweep.stop();
+      await rollouts.stop();
+      await rescheduler.stop();
+      await metrics.stopMaintenance();
+    },
+  });
 
   const agentEndpoint: TAgentEndpoint = options.agentEndpoint ?? {
     publicUrl: agentPublicUrl(env, env.FLEET_AGENT_PORT),
@@ -212,6 +246,8 @@ export function createServices(options: CreateServicesOptions) {
     rescheduler,
     /** Moves deployments' replicas to their newest revision, from the rows (resumes after a restart). */
     rollouts,
+    /** The duty lease: `isHeld()` says whether this replica runs the fleet's background duties now. */
+    duties,
     /** Build contexts from `POST /api/uploads`, held until `image.build` uses them. */
     uploads,
     /** Pulls and builds, run to their end whoever watches. */
@@ -223,27 +259,24 @@ export function createServices(options: CreateServicesOptions) {
     /** First-start administrator, background jobs. Call once before serving. */
     async start(): Promise<{ bootstrap: TBootstrapResult }> {
       const bootstrap = await bootstrapFirstAdmin({ db, env, log, clock });
-      await pruneExpiredSessions({ db, clock });
-      schedulePrune();
       streamGuard.start();
       await metrics.start();
       await notifier.start();
       await gateway.start();
-      rescheduler.start();
-      rollouts.start();
+      // Claims the lease at once: a replica alone holds its duties when start() returns.
+      await duties.start();
       return { bootstrap };
     },
     /** Closes agent connections (1001) and stops background jobs; the caller disconnects Prisma. */
     async stop(): Promise<void> {
-      stopped = true;
-      if (pruneTimer !== null) clock.clearTimeout(pruneTimer);
       streamGuard.stop();
       // Cancelled first, awaited once the gateway has failed their operations, so they end at once.
       const imageJobsStopped = imageJobs.stop();
       // Before the database goes: a roll's last step writes its event.
       const upgradesStopped = agentUpgrades.stop();
-      await rollouts.stop();
-      await rescheduler.stop();
+      // The duties stop first (a roll's last step writes its event), then the row is
+      // expired so another replica takes them at once rather than after the TTL.
+      await duties.release();
       await gateway.close();
       await notifier.close();
       await imageJobsStopped;

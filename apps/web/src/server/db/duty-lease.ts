@@ -144,7 +144,7 @@ export interface DutyLease {
   fence(): LeaseFence | null;
   /** A clean stop: no more tries, duties stopped (`onLost`), then the row expired so another replica claims it at once. */
   release(): Promise<void>;
-  /** Stops trying and the duties but leaves the row as it is, as a crash would (for tests). */
+  /** Stops trying and the duties but leaves the row as it is, as a crash would (for tests); release() does nothing after it. */
   abandon(): Promise<void>;
 }
 
@@ -175,6 +175,7 @@ export function createDutyLease(options: DutyLeaseOptions): DutyLease {
   /** The current tenure and until when (local clock) it may act on it. */
   let held: { token: bigint; validUntil: number } | null = null;
   let stopped = false;
+  let abandoned = false;
   let loopTimer: TimerHandle | null = null;
   let deadlineTimer: TimerHandle | null = null;
   let inFlight: Promise<void> | null = null;
@@ -294,6 +295,8 @@ export function createDutyLease(options: DutyLeaseOptions): DutyLease {
     token: () => held?.token ?? null,
     fence: () => (held ? { name, holder, token: held.token } : null),
     async release() {
+      // After a (simulated) crash nothing is released: the row expires on its own.
+      if (abandoned) return;
       await halt();
       lose("released");
       await transitions;
@@ -304,6 +307,7 @@ export function createDutyLease(options: DutyLeaseOptions): DutyLease {
       }
     },
     async abandon() {
+      abandoned = true;
       await halt();
       lose("abandoned");
       await transitions;

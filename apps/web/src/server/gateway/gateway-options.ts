@@ -72,6 +72,12 @@ export interface GatewayTuning {
    * one whose host's generation rose elsewhere gets its desired set.
    */
   clusterCompareIntervalMs: number;
+  /**
+   * After the offline sweep starts observing the database (it took the duty
+   * lease, or the database came back), hosts last heard before then get this
+   * much longer than FLEET_OFFLINE_AFTER: their agents may be redialling.
+   */
+  offlineReconnectGraceMs: number;
 }
 
 /** The part of the notifier (db/pg-notify.ts) the gateway uses. */

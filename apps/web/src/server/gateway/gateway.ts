@@ -12,6 +12,7 @@ import { type Clock, systemClock } from "@fleet/shared/clock";
 import type { TOperationInput, TOperationKind, TOperationResult } from "@fleet/shared/protocol/operations";
 import { MAX_FRAME_BYTES } from "@fleet/shared/protocol/version";
 import { WebSocketServer } from "ws";
+import type { LeaseFence } from "../db/duty-lease";
 import { recordEvent } from "../events/record-event";
 import { AgentSession, type SessionHost } from "./agent-session";
 import { BackgroundWork } from "./background-work";
@@ -31,7 +32,14 @@ import {
 } from "./gateway-limits";
 import type { GatewayOptions, GatewayTuning } from "./gateway-options";
 import { createHelloHandshake, type HostConnectedHook } from "./hello-handshake";
-import { type HostOfflineHook, hostLivenessMonitor, prismaLivenessStore } from "./liveness";
+import {
+  type HostOfflineHook,
+  hostLivenessMonitor,
+  offlineSweeper,
+  prismaLivenessStore,
+  prismaOfflineSweepStore,
+  RESTART_RECONNECT_GRACE_MS,
+} from "./liveness";
 import { createOpBroker, OpError, type OpRequestOptions } from "./op-broker";
 import { createSessionFrameHandler } from "./session-frames";
 
@@ -47,6 +55,7 @@ export const DEFAULT_GATEWAY_TUNING: GatewayTuning = {
   rateLimitedFramesBeforeClose: RATE_LIMITED_FRAMES_BEFORE_CLOSE,
   lastSeenWriteIntervalMs: LAST_SEEN_WRITE_INTERVAL_MS,
   clusterCompareIntervalMs: CLUSTER_COMPARE_INTERVAL_MS,
+  offlineReconnectGraceMs: RESTART_RECONNECT_GRACE_MS,
 };
 
 export interface Gateway {
@@ -66,15 +75,24 @@ export interface Gateway {
   connectedHostIds(): string[];
   /** Closes the host's connection (4410 for a removed host, 4000 otherwise unless `code` says). */
   disconnect(hostId: string, reason?: string, code?: number): boolean;
-  /** Registers what runs when a host is marked offline (the scheduler reschedules from here). */
+  /** Registers what runs when this replica marks a host offline (the scheduler reschedules from here). */
   onHostOffline(hook: HostOfflineHook): () => void;
+  /**
+   * Marking silent hosts offline, a duty: run only while this replica holds
+   * the duty lease, fenced by its token (central.ts starts and stops it).
+   */
+  readonly offlineSweep: {
+    start(fence: LeaseFence): void;
+    stop(): Promise<void>;
+    isRunning(): boolean;
+  };
   /**
    * Registers what runs after a host is welcomed (its volumes and networks are
    * read from its engine from here). Runs in the background: the connection
    * does not wait for it, and a failure is logged.
    */
   onHostConnected(hook: HostConnectedHook): () => void;
-  /** Starts the liveness monitor (hosts left online by a previous run get their grace). */
+  /** Starts the per-connection liveness checks (the offline sweep starts under the duty lease). */
   start(): Promise<void>;
   /** Stops accepting, closes agent sockets with 1001, fails operations in flight, flushes writes. */
   close(): Promise<void>;
@@ -108,17 +126,27 @@ export function createGateway(options: GatewayOptions): Gateway {
   const connectedHooks = new Set<HostConnectedHook>();
   const broker = createOpBroker({ clock, log });
   const monitor = hostLivenessMonitor({
-    store: prismaLivenessStore({ db, bus }),
+    store: prismaLivenessStore({ db }),
     clock,
     log,
     offlineAfterMs: env.FLEET_OFFLINE_AFTER,
     lastSeenWriteIntervalMs: tuning.lastSeenWriteIntervalMs,
   });
+  // Marking hosts offline is a duty: it runs only while this replica holds the duty lease (central.ts).
+  const sweeper = offlineSweeper({
+    store: prismaOfflineSweepStore({ db, bus }),
+    clock,
+    log,
+    offlineAfterMs: env.FLEET_OFFLINE_AFTER,
+    reconnectGraceMs: tuning.offlineReconnectGraceMs,
+  });
   let accepting = true;
   let started = false;
 
   // A host silent while its socket stays open: drop the socket, the agent redials.
-  monitor.onSilent((hostId) => {
+  // On the replica that runs the offline sweep the host is marked offline first, as it always was.
+  monitor.onSilent(async (hostId, reason) => {
+    if (reason === "silent") await sweeper.sweepNow();
     live.get(hostId)?.terminate();
   });
 
@@ -279,7 +307,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     disconnect,
 
     onHostOffline(hook) {
-      return monitor.onHostOffline(hook);
+      return sweeper.onHostOffline(hook);
+    },
+
+    offlineSweep: {
+      start: (fence) => sweeper.start(fence),
+      stop: () => sweeper.stop(),
+      isRunning: () => sweeper.isRunning(),
     },
 
     onHostConnected(hook) {
@@ -306,6 +340,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS + 500).unref());
       await Promise.race([Promise.all(all.map((session) => session.settled())), deadline]);
       await Promise.race([background.settled(), deadline]);
+      await sweeper.stop();
       await monitor.stop();
       wss.close();
     },

@@ -1,104 +1,112 @@
-// hostLivenessMonitor: which hosts are alive. Every frame from a host counts
-// as a sign of life; `lastSeenAt` is written at most once per interval per
-// host, for all hosts in one statement. A host silent for `offlineAfterMs`
-// (its socket open but quiet, or closed and not back within that grace) is
-// marked offline and the offline hooks run — the scheduler reschedules from
-// there. One sweep timer serves every host, so a frame costs a map write.
+// Which hosts are alive, in two parts, because several central replicas share
+// the database and each holds only some of the agents' connections.
 //
-// The timing logic talks to the database only through `LivenessStore`, so unit
-// tests drive it with a manual clock and a recording store.
+// The per-connection part runs on every replica (`hostLivenessMonitor`):
+// every frame from a host it holds counts as a sign of life; `lastSeenAt` is
+// written at most once per interval, for all its hosts in one statement (a
+// closed connection counts too, so the grace to come back starts there). A
+// socket silent for `offlineAfterMs` is dropped so the agent redials, and so
+// is the socket of a host the database says is offline (marked so while this
+// replica could not write for it): the welcome brings it back.
+//
+// Marking hosts offline is a duty, run by one replica at a time under the duty
+// lease (`offlineSweeper`): a sweep marks offline the hosts online whose last
+// sign of life in the database (`last_seen_at`, `connected_at`) is older than
+// `offlineAfterMs` by the database's clock, in a transaction fenced by the
+// lease's token, records the event and runs the offline hooks (the scheduler
+// reschedules from there). Neither a replica's death nor a database outage
+// may make a healthy host look silent, so the sweeper trusts only what it
+// has seen itself: from when it took the lease, and again after any failed
+// or missing call to the database, it "observes" the database, and a host
+// whose last sign of life is older than the start of that observation gets
+// the grace plus the agents' reconnect allowance from then on (its replica
+// may have died, or nobody could write while the database was away). A host
+// heard after it is judged by the grace alone, as one central always did.
+//
+// The timing logic talks to the database only through `LivenessStore` and
+// `OfflineSweepStore`, so unit tests drive it with a manual clock.
 
 import type { Clock, TimerHandle } from "@fleet/shared/clock";
 import { AGENT_RECONNECT_MAX_MS } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/client";
+import { assertLeaseHeld, type LeaseFence, LeaseLostError } from "../db/duty-lease";
+import type { TEventRow } from "../events/event-view";
 import { recordEvent } from "../events/record-event";
 import type { GatewayBus } from "./gateway-options";
 
+/** Extra time for agents to get through their reconnect backoff after their replica died or the database was away. */
+export const RESTART_RECONNECT_GRACE_MS = 2 * AGENT_RECONNECT_MAX_MS;
+
+type LivenessLog = Pick<Logger, "debug" | "info" | "warn" | "error">;
+
+// ---------------------------------------------------------------------------
+// The per-connection part (every replica)
+
 export interface LivenessStore {
-  /** Writes `lastSeenAt` (never moving it backwards). */
-  writeLastSeen(entries: readonly { hostId: string; at: number }[]): Promise<void>;
   /**
-   * Marks the host offline unless it connected again after `lastHeardAt`;
-   * true when this call changed it (and recorded the event).
+   * Writes `lastSeenAt` (never moving it backwards); returns the hosts among
+   * them that the database holds offline.
    */
-  markOffline(hostId: string, lastHeardAt: number): Promise<boolean>;
-  /** Hosts the database believes online (at start, before any agent has reconnected). */
-  onlineHostIds(): Promise<string[]>;
+  writeLastSeen(entries: readonly { hostId: string; at: number }[]): Promise<string[]>;
 }
 
-export type HostOfflineHook = (hostId: string) => void | Promise<void>;
+/** Why a host's socket should go: silent past the grace, or marked offline by the sweep meanwhile. */
+export type DropReason = "silent" | "marked-offline";
 
 export interface HostLivenessMonitor {
-  /** A connection of this host was welcomed. */
+  /** A connection of this host was welcomed here. */
   connected(hostId: string): void;
   /** A frame arrived from this host. */
   seen(hostId: string): void;
-  /** The host's connection closed; the grace period starts now. */
+  /** The host's connection here closed; the grace period starts now. */
   disconnected(hostId: string): void;
-  /** Runs `hook` each time a host is marked offline; returns a function that unregisters it. */
-  onHostOffline(hook: HostOfflineHook): () => void;
-  /** Also fired when a host goes offline while its socket is still open, so the gateway can drop that socket. */
-  onSilent(hook: (hostId: string) => void): () => void;
+  /** Runs `hook` when a host's open socket should be dropped (the gateway drops it); returns a function that unregisters it. */
+  onSilent(hook: (hostId: string, reason: DropReason) => void | Promise<void>): () => void;
   start(): Promise<void>;
-  /** Stops the sweep and writes the pending `lastSeenAt` values. */
+  /** Stops the checks and writes the pending `lastSeenAt` values. */
   stop(): Promise<void>;
   /** Writes pending `lastSeenAt` values now. */
   flush(): Promise<void>;
 }
 
-interface HostLiveness {
+interface HostPresence {
   lastHeardAt: number;
-  /** How long silence may last from `lastHeardAt` (longer only for hosts a previous run left online). */
-  graceMs: number;
-  connected: boolean;
-  /** A markOffline for this host is in flight. */
-  checking: boolean;
+  connectedAt: number;
 }
 
 export interface HostLivenessMonitorOptions {
   store: LivenessStore;
   clock: Clock;
-  log: Pick<Logger, "debug" | "info" | "warn" | "error">;
+  log: LivenessLog;
   offlineAfterMs: number;
+  /** Capped at a quarter of `offlineAfterMs`, so the database never lags the grace by much. */
   lastSeenWriteIntervalMs: number;
 }
 
-/** Extra time after a central restart for agents to get through their reconnect backoff. */
-export const RESTART_RECONNECT_GRACE_MS = 2 * AGENT_RECONNECT_MAX_MS;
+/** How often silence is checked: a few times per grace period, so a silent socket goes within ~25% of it. */
+function checkIntervalOf(offlineAfterMs: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(offlineAfterMs / 4)));
+}
 
 export function hostLivenessMonitor(options: HostLivenessMonitorOptions): HostLivenessMonitor {
   const { store, clock, log, offlineAfterMs } = options;
-  // Check a few times per grace period so a silent host is caught within ~25% of it.
-  const sweepIntervalMs = Math.max(50, Math.min(1000, Math.floor(offlineAfterMs / 4)));
-  const hosts = new Map<string, HostLiveness>();
+  const checkIntervalMs = checkIntervalOf(offlineAfterMs);
+  const writeIntervalMs = Math.max(
+    10,
+    Math.min(options.lastSeenWriteIntervalMs, Math.floor(offlineAfterMs / 4)),
+  );
+  /** The hosts whose live connection is here. */
+  const hosts = new Map<string, HostPresence>();
   const dirty = new Map<string, number>();
-  const offlineHooks = new Set<HostOfflineHook>();
-  const silentHooks = new Set<(hostId: string) => void>();
-  let sweepTimer: TimerHandle | null = null;
+  const dropHooks = new Set<(hostId: string, reason: DropReason) => void | Promise<void>>();
+  let checkTimer: TimerHandle | null = null;
   let flushTimer: TimerHandle | null = null;
   let flushing: Promise<void> = Promise.resolve();
   let running = false;
 
-  function touch(hostId: string, connected: boolean | null): void {
-    const now = clock.now();
-    const entry = hosts.get(hostId);
-    if (entry) {
-      entry.lastHeardAt = now;
-      entry.graceMs = offlineAfterMs;
-      if (connected !== null) entry.connected = connected;
-    } else {
-      hosts.set(hostId, {
-        lastHeardAt: now,
-        graceMs: offlineAfterMs,
-        connected: connected ?? true,
-        checking: false,
-      });
-    }
-  }
-
-  function markDirty(hostId: string): void {
-    dirty.set(hostId, clock.now());
+  function markDirty(hostId: string, at: number): void {
+    dirty.set(hostId, at);
     scheduleFlush();
   }
 
@@ -107,99 +115,88 @@ export function hostLivenessMonitor(options: HostLivenessMonitorOptions): HostLi
     flushTimer = clock.setTimeout(() => {
       flushTimer = null;
       void flush();
-    }, options.lastSeenWriteIntervalMs);
+    }, writeIntervalMs);
   }
 
   function flush(): Promise<void> {
     if (dirty.size === 0) return flushing;
     const entries = [...dirty].map(([hostId, at]) => ({ hostId, at }));
     dirty.clear();
+    const startedAt = clock.now();
     // Writes are chained so two flushes never race each other to the same rows.
     flushing = flushing
-      .then(() => store.writeLastSeen(entries))
+      .then(async () => {
+        const offline = await store.writeLastSeen(entries);
+        for (const hostId of offline) {
+          const entry = hosts.get(hostId);
+          // Connected here before the sweep's verdict could have seen it: the welcome brings it back.
+          if (entry && entry.connectedAt <= startedAt) drop(hostId, "marked-offline");
+        }
+      })
       .catch((error: unknown) =>
         log.error({ err: error, hosts: entries.length }, "writing lastSeenAt failed"),
       );
     return flushing;
   }
 
-  async function goOffline(hostId: string, entry: HostLiveness): Promise<void> {
-    entry.checking = true;
-    const lastHeardAt = entry.lastHeardAt;
-    const wasConnected = entry.connected;
-    try {
-      const changed = await store.markOffline(hostId, lastHeardAt);
-      // A frame or a reconnect since the check started means the host is alive after all.
-      if (entry.lastHeardAt !== lastHeardAt || hosts.get(hostId) !== entry) return;
-      hosts.delete(hostId);
-      if (wasConnected) for (const hook of silentHooks) await runHook("silent", hostId, () => hook(hostId));
-      if (!changed) return;
-      log.warn({ hostId, silentForMs: clock.now() - lastHeardAt }, "host offline");
-      for (const hook of offlineHooks) await runHook("offline", hostId, () => hook(hostId));
-    } catch (error) {
-      log.error({ err: error, hostId }, "marking a host offline failed; retrying on the next sweep");
-    } finally {
-      entry.checking = false;
+  function drop(hostId: string, reason: DropReason): void {
+    // Forgotten first: the close that follows is no sign of life.
+    hosts.delete(hostId);
+    if (reason === "marked-offline")
+      log.info({ hostId }, "host marked offline while connected here: dropping its socket");
+    for (const hook of dropHooks) {
+      void Promise.resolve()
+        .then(() => hook(hostId, reason))
+        .catch((error: unknown) =>
+          log.error({ err: error, hostId }, "dropping a silent host's socket failed"),
+        );
     }
   }
 
-  async function runHook(kind: string, hostId: string, call: () => unknown): Promise<void> {
-    try {
-      await call();
-    } catch (error) {
-      log.error({ err: error, hostId, hook: kind }, "a host liveness hook failed");
-    }
-  }
-
-  function sweep(): void {
-    sweepTimer = null;
+  function check(): void {
+    checkTimer = null;
     if (!running) return;
     const now = clock.now();
     for (const [hostId, entry] of hosts) {
-      if (!entry.checking && now - entry.lastHeardAt >= entry.graceMs) void goOffline(hostId, entry);
+      if (now - entry.lastHeardAt >= offlineAfterMs) {
+        log.info({ hostId, silentForMs: now - entry.lastHeardAt }, "host silent: dropping its socket");
+        drop(hostId, "silent");
+      }
     }
-    sweepTimer = clock.setTimeout(sweep, sweepIntervalMs);
+    checkTimer = clock.setTimeout(check, checkIntervalMs);
   }
 
   return {
     connected(hostId) {
-      touch(hostId, true);
+      const now = clock.now();
+      hosts.set(hostId, { lastHeardAt: now, connectedAt: now });
     },
     seen(hostId) {
-      touch(hostId, null);
-      markDirty(hostId);
+      const now = clock.now();
+      const entry = hosts.get(hostId);
+      if (entry) entry.lastHeardAt = now;
+      markDirty(hostId, now);
     },
     disconnected(hostId) {
-      // A host already swept offline (its silent socket closed afterwards) needs no second grace.
-      if (hosts.has(hostId)) touch(hostId, false);
-    },
-    onHostOffline(hook) {
-      offlineHooks.add(hook);
-      return () => offlineHooks.delete(hook);
+      // A socket dropped for silence closing is no sign of life: its grace already ran.
+      if (!hosts.delete(hostId)) return;
+      markDirty(hostId, clock.now());
     },
     onSilent(hook) {
-      silentHooks.add(hook);
-      return () => silentHooks.delete(hook);
+      dropHooks.add(hook);
+      return () => dropHooks.delete(hook);
     },
     async start() {
       if (running) return;
       running = true;
-      // Hosts left online by a previous run get the full grace to reconnect,
-      // plus the time their agents may be backing off after failed attempts
-      // while this central was down.
-      for (const hostId of await store.onlineHostIds()) {
-        if (hosts.has(hostId)) continue;
-        touch(hostId, false);
-        hosts.get(hostId)!.graceMs = offlineAfterMs + RESTART_RECONNECT_GRACE_MS;
-      }
-      sweepTimer = clock.setTimeout(sweep, sweepIntervalMs);
+      checkTimer = clock.setTimeout(check, checkIntervalMs);
       scheduleFlush();
     },
     async stop() {
       running = false;
-      if (sweepTimer !== null) clock.clearTimeout(sweepTimer);
+      if (checkTimer !== null) clock.clearTimeout(checkTimer);
       if (flushTimer !== null) clock.clearTimeout(flushTimer);
-      sweepTimer = null;
+      checkTimer = null;
       flushTimer = null;
       await flush();
     },
@@ -207,59 +204,262 @@ export function hostLivenessMonitor(options: HostLivenessMonitorOptions): HostLi
   };
 }
 
-/** The real store: Postgres through Prisma, events on the bus. */
-export function prismaLivenessStore(options: {
-  db: PrismaClient;
-  bus: Pick<GatewayBus, "publish">;
-}): LivenessStore {
-  const { db, bus } = options;
+// ---------------------------------------------------------------------------
+// The offline sweep (a duty: one replica, under the lease)
+
+export interface SweptHost {
+  hostId: string;
+  /** Its last sign of life in the database (ms), if any. */
+  lastHeardAt: number | null;
+}
+
+/** An unbroken run of answers from the database, on its clock (ms). */
+export interface Observation {
+  /** The first answer of the run. */
+  since: number;
+  /** The latest answer. */
+  lastAt: number;
+  /** The next answer must come within this of `lastAt`, or the run is broken. */
+  maxGapMs: number;
+}
+
+export interface OfflineSweepStore {
+  /**
+   * In one transaction fenced by `fence`: the database's clock, and when the
+   * observation still runs at that instant (`now − lastAt ≤ maxGapMs`), the
+   * hosts marked offline now (online, last sign of life at least
+   * `offlineAfterMs` old, and either heard since `observation.since` or
+   * `offlineAfterMs + reconnectGraceMs` past it), each with its event
+   * recorded. Throws `LeaseLostError` when the fence no longer holds.
+   */
+  sweep(options: {
+    fence: LeaseFence;
+    offlineAfterMs: number;
+    reconnectGraceMs: number;
+    observation: Observation | null;
+  }): Promise<{ databaseNow: number; offline: SweptHost[] }>;
+}
+
+export type HostOfflineHook = (hostId: string) => void | Promise<void>;
+
+export interface OfflineSweeper {
+  /** Starts sweeping for this tenure of the lease (a new observation begins). */
+  start(fence: LeaseFence): void;
+  /** Stops sweeping and waits for a sweep in progress (its hooks included). */
+  stop(): Promise<void>;
+  isRunning(): boolean;
+  /** A sweep now (after the one in progress), if running; never rejects. */
+  sweepNow(): Promise<void>;
+  /** Runs `hook` each time this replica marks a host offline; returns a function that unregisters it. */
+  onHostOffline(hook: HostOfflineHook): () => void;
+  /** Since when (database clock) the database has answered without a break; null while not known. */
+  observedSince(): number | null;
+}
+
+export interface OfflineSweeperOptions {
+  store: OfflineSweepStore;
+  clock: Clock;
+  log: LivenessLog;
+  offlineAfterMs: number;
+  /** Default RESTART_RECONNECT_GRACE_MS. */
+  reconnectGraceMs?: number;
+}
+
+export function offlineSweeper(options: OfflineSweeperOptions): OfflineSweeper {
+  const { store, clock, log, offlineAfterMs } = options;
+  const reconnectGraceMs = options.reconnectGraceMs ?? RESTART_RECONNECT_GRACE_MS;
+  const sweepIntervalMs = checkIntervalOf(offlineAfterMs);
+  // Answers further apart than this (by the database's clock) break the observation: the
+  // database may have been away meanwhile without this replica noticing (a stalled
+  // process, a call that waited for a connection while it was down).
+  const maxGapMs = Math.max(2000, Math.floor(offlineAfterMs / 3));
+  const hooks = new Set<HostOfflineHook>();
+  let fence: LeaseFence | null = null;
+  let timer: TimerHandle | null = null;
+  let chain: Promise<void> = Promise.resolve();
+  let observedSince: number | null = null;
+  let lastObservedAt: number | null = null;
+  let failing = false;
+
+  async function sweepOnce(tenure: LeaseFence): Promise<void> {
+    if (fence !== tenure) return;
+    const observation =
+      observedSince !== null && lastObservedAt !== null
+        ? { since: observedSince, lastAt: lastObservedAt, maxGapMs }
+        : null;
+    let result: Awaited<ReturnType<OfflineSweepStore["sweep"]>>;
+    try {
+      result = await store.sweep({ fence: tenure, offlineAfterMs, reconnectGraceMs, observation });
+    } catch (error) {
+      observedSince = null;
+      lastObservedAt = null;
+      if (!failing) {
+        if (error instanceof LeaseLostError)
+          log.warn({ err: error }, "offline sweep: the lease is no longer ours");
+        else log.warn({ err: error }, "offline sweep failed; observing the database again once it answers");
+      }
+      failing = true;
+      return;
+    }
+    failing = false;
+    if (fence !== tenure) return;
+    if (lastObservedAt !== null && result.databaseNow - lastObservedAt > maxGapMs) {
+      // That answer marked nothing (the store checks the same): the observation starts again there.
+      log.info(
+        { gapMs: result.databaseNow - lastObservedAt },
+        "offline sweep: the database went unobserved for a while; observing it again",
+      );
+      observedSince = result.databaseNow;
+    }
+    observedSince ??= result.databaseNow;
+    lastObservedAt = result.databaseNow;
+    for (const host of result.offline) {
+      log.warn(
+        {
+          hostId: host.hostId,
+          silentForMs: host.lastHeardAt === null ? null : result.databaseNow - host.lastHeardAt,
+        },
+        "host offline",
+      );
+      for (const hook of hooks) {
+        try {
+          await hook(host.hostId);
+        } catch (error) {
+          log.error({ err: error, hostId: host.hostId, hook: "offline" }, "a host liveness hook failed");
+        }
+      }
+    }
+  }
+
+  function enqueue(tenure: LeaseFence): Promise<void> {
+    const run = chain.then(() => sweepOnce(tenure));
+    chain = run.catch((error: unknown) => log.error({ err: error }, "offline sweep failed"));
+    return chain;
+  }
+
+  function schedule(tenure: LeaseFence): void {
+    if (fence !== tenure) return;
+    timer = clock.setTimeout(() => {
+      timer = null;
+      void enqueue(tenure).finally(() => schedule(tenure));
+    }, sweepIntervalMs);
+  }
+
+  return {
+    start(next) {
+      if (fence && fence.token === next.token && fence.holder === next.holder && fence.name === next.name)
+        return;
+      if (timer !== null) clock.clearTimeout(timer);
+      timer = null;
+      fence = next;
+      observedSince = null;
+      lastObservedAt = null;
+      failing = false;
+      // The first sweep only reads the database's clock: the observation starts there.
+      void enqueue(next).finally(() => schedule(next));
+    },
+    async stop() {
+      fence = null;
+      observedSince = null;
+      lastObservedAt = null;
+      if (timer !== null) clock.clearTimeout(timer);
+      timer = null;
+      await chain;
+    },
+    isRunning: () => fence !== null,
+    sweepNow() {
+      return fence ? enqueue(fence) : Promise.resolve();
+    },
+    onHostOffline(hook) {
+      hooks.add(hook);
+      return () => hooks.delete(hook);
+    },
+    observedSince: () => observedSince,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The real stores: Postgres through Prisma, events on the bus.
+
+export function prismaLivenessStore(options: { db: PrismaClient }): LivenessStore {
+  const { db } = options;
   return {
     async writeLastSeen(entries) {
-      if (entries.length === 0) return;
+      if (entries.length === 0) return [];
       const ids = entries.map((entry) => entry.hostId);
       const times = entries.map((entry) => new Date(entry.at).toISOString());
       // Rows are locked in id order first, the order placement locks them in, so
       // this one statement for many hosts cannot deadlock with a placement.
-      await db.$executeRaw`
-        WITH locked AS (SELECT id FROM hosts WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE)
-        UPDATE hosts AS h SET last_seen_at = v.ts
-        FROM unnest(${ids}::text[], ${times}::timestamptz[]) AS v(id, ts), locked
-        WHERE h.id = v.id AND locked.id = h.id AND (h.last_seen_at IS NULL OR h.last_seen_at < v.ts)`;
+      const offline = await db.$queryRaw<{ id: string }[]>`
+        WITH locked AS (SELECT id, status FROM hosts WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE),
+        written AS (
+          UPDATE hosts AS h SET last_seen_at = v.ts
+          FROM unnest(${ids}::text[], ${times}::timestamptz[]) AS v(id, ts), locked
+          WHERE h.id = v.id AND locked.id = h.id AND (h.last_seen_at IS NULL OR h.last_seen_at < v.ts)
+          RETURNING h.id)
+        SELECT locked.id FROM locked WHERE locked.status = 'offline'`;
+      return offline.map((row) => row.id);
     },
-    async markOffline(hostId, lastHeardAt) {
-      const heard = new Date(lastHeardAt);
-      const event = await db.$transaction(async (tx) => {
-        const changed = await tx.host.updateMany({
-          where: {
-            id: hostId,
-            status: "online",
-            // A connection welcomed after the silence began wins the race.
-            OR: [{ connectedAt: null }, { connectedAt: { lte: heard } }],
-          },
-          data: { status: "offline" },
-        });
-        if (changed.count === 0) return null;
-        const host = await tx.host.findUniqueOrThrow({ where: { id: hostId }, select: { name: true } });
-        return recordEvent({
-          db: tx,
-          kind: "host.offline",
-          severity: "warning",
-          hostId,
-          message: `host ${host.name} is offline: nothing heard since ${heard.toISOString()}`,
-          data: { lastHeardAt: heard.toISOString() },
-        });
+  };
+}
+
+export function prismaOfflineSweepStore(options: {
+  db: PrismaClient;
+  bus: Pick<GatewayBus, "publish">;
+}): OfflineSweepStore {
+  const { db, bus } = options;
+  return {
+    async sweep({ fence, offlineAfterMs, reconnectGraceMs, observation }) {
+      const { databaseNow, offline, events } = await db.$transaction(async (tx) => {
+        await assertLeaseHeld(tx, fence);
+        // now() is the transaction's start: the same instant for the check and the update.
+        const [clockRow] = await tx.$queryRaw<{ now: Date }[]>`SELECT now() AS now`;
+        const now = clockRow!.now;
+        const unbroken = observation !== null && now.getTime() - observation.lastAt <= observation.maxGapMs;
+        if (!unbroken) return { databaseNow: now.getTime(), offline: [], events: [] };
+        const since = new Date(observation.since).toISOString();
+        const grace = Math.round(offlineAfterMs);
+        const longGrace = Math.round(offlineAfterMs + reconnectGraceMs);
+        // Locked in id order (as placement locks hosts); a welcome that committed meanwhile
+        // moved connected_at, and the re-checked condition leaves that host online.
+        const rows = await tx.$queryRaw<{ id: string; name: string; last_heard: Date | null }[]>`
+          WITH due AS (
+            SELECT id FROM hosts
+            WHERE status = 'online' AND removed_at IS NULL
+              AND coalesce(greatest(last_seen_at, connected_at), '-infinity') <= now() - ${grace}::int * interval '1 millisecond'
+              AND (coalesce(greatest(last_seen_at, connected_at), '-infinity') >= ${since}::timestamptz
+                OR now() >= ${since}::timestamptz + ${longGrace}::int * interval '1 millisecond')
+            ORDER BY id FOR UPDATE)
+          UPDATE hosts AS h SET status = 'offline'
+          FROM due
+          WHERE h.id = due.id AND h.status = 'online'
+            AND coalesce(greatest(h.last_seen_at, h.connected_at), '-infinity') <= now() - ${grace}::int * interval '1 millisecond'
+            AND (coalesce(greatest(h.last_seen_at, h.connected_at), '-infinity') >= ${since}::timestamptz
+              OR now() >= ${since}::timestamptz + ${longGrace}::int * interval '1 millisecond')
+          RETURNING h.id, h.name, greatest(h.last_seen_at, h.connected_at) AS last_heard`;
+        const events: TEventRow[] = [];
+        for (const row of rows) {
+          const heard = row.last_heard ? row.last_heard.toISOString() : null;
+          events.push(
+            await recordEvent({
+              db: tx,
+              kind: "host.offline",
+              severity: "warning",
+              hostId: row.id,
+              message: `host ${row.name} is offline: nothing heard since ${heard ?? "it joined"}`,
+              data: { lastHeardAt: heard },
+            }),
+          );
+        }
+        const offline = rows.map((row) => ({
+          hostId: row.id,
+          lastHeardAt: row.last_heard?.getTime() ?? null,
+        }));
+        return { databaseNow: now.getTime(), offline, events };
       });
-      if (!event) return false;
-      bus.publish("event", event);
-      bus.publish("host.changed", { hostId });
-      return true;
-    },
-    async onlineHostIds() {
-      const hosts = await db.host.findMany({
-        where: { status: "online", removedAt: null },
-        select: { id: true },
-      });
-      return hosts.map((host) => host.id);
+      for (const event of events) bus.publish("event", event);
+      for (const host of offline) bus.publish("host.changed", { hostId: host.hostId });
+      return { databaseNow, offline };
     },
   };
 }

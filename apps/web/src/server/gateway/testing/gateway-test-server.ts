@@ -7,6 +7,7 @@ import http from "node:http";
 import type { Logger } from "pino";
 import pino from "pino";
 import { createPrismaClient, type PrismaClient } from "../../db/client";
+import { createDutyLease, DUTIES_LEASE, type DutyLease, type DutyLeaseTuning } from "../../db/duty-lease";
 import { loadEnv, type TEnv, type TEnvSource } from "../../env";
 import { type BusTopics, createEventBus, type EventBus, type TBusTopic } from "../../events/event-bus";
 import { createJoinToken } from "../../services/join-token/create-join-token";
@@ -35,6 +36,8 @@ export interface GatewayTestServer {
   db: PrismaClient;
   bus: EventBus;
   gateway: Gateway;
+  /** The duty lease this server runs its offline sweep under (it claims it at start). */
+  duties: DutyLease;
   published: { topic: TBusTopic; payload: unknown }[];
   /** Payloads published on one topic so far. */
   publishedOn<K extends TBusTopic>(topic: K): BusTopics[K][];
@@ -52,6 +55,9 @@ export async function startGatewayTestServer(options: {
     | GatewayMetricsSink
     | ((deps: { db: PrismaClient; env: TEnv; bus: EventBus }) => GatewayMetricsSink);
   log?: Logger;
+  /** The duty lease's timings; its holder is named after the replica id. */
+  lease?: Partial<DutyLeaseTuning>;
+  replicaId?: string;
 }): Promise<GatewayTestServer> {
   const db = createPrismaClient(options.databaseUrl);
   const env = loadEnv({ FLEET_HEARTBEAT_INTERVAL: "1s", ...options.env });
@@ -72,8 +78,20 @@ export async function startGatewayTestServer(options: {
         ? options.metrics({ db, env, bus })
         : (options.metrics ?? { ingest: () => undefined }),
     ...(options.tuning ? { tuning: options.tuning } : {}),
+    ...(options.replicaId ? { replicaId: options.replicaId } : {}),
   });
   await gateway.start();
+  // As central.ts does: the offline sweep runs while this server holds the duty lease (at once, if alone).
+  const duties = createDutyLease({
+    db,
+    name: DUTIES_LEASE,
+    holder: options.replicaId ?? `gateway-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    log: options.log ?? pino({ level: "silent" }),
+    ...(options.lease ? { tuning: options.lease } : {}),
+    onAcquired: (fence) => gateway.offlineSweep.start(fence),
+    onLost: () => gateway.offlineSweep.stop(),
+  });
+  await duties.start();
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   server.on("upgrade", (req, socket, head) => {
     if (req.url?.split("?")[0] === "/agent") gateway.handleUpgrade(req, socket, head);
@@ -87,6 +105,7 @@ export async function startGatewayTestServer(options: {
     db,
     bus,
     gateway,
+    duties,
     published,
     publishedOn<K extends TBusTopic>(topic: K) {
       return published.filter((entry) => entry.topic === topic).map((entry) => entry.payload as BusTopics[K]);
@@ -115,6 +134,7 @@ export async function startGatewayTestServer(options: {
     },
     async close() {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      await duties.release();
       await gateway.close();
       server.closeAllConnections();
       await stopped;

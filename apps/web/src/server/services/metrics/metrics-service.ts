@@ -59,9 +59,21 @@ export interface MetricsService {
   ingest(hostId: string, frame: TMetricsFrame): Promise<IngestResult>;
   /** Writes everything queued so far. */
   flush(): Promise<void>;
-  /** Partitions for today−1 … today+2, rollup watermarks, then the background timers. */
+  /**
+   * Ingest, on every replica: partitions for today−1 … today+2 (idempotent,
+   * so every replica's start makes sure the current ones exist before it
+   * writes), rollup watermarks, the write queue.
+   */
   start(): Promise<void>;
-  /** Stops the timers and writes what is queued. */
+  /**
+   * The upkeep, a duty run by one replica under the duty lease: rollups,
+   * retention and partitions on their timers, from watermarks read afresh
+   * (another replica may have rolled meanwhile).
+   */
+  startMaintenance(): Promise<void>;
+  /** Stops the upkeep timers and waits for a job in progress. */
+  stopMaintenance(): Promise<void>;
+  /** Stops the upkeep and writes what is queued. */
   stop(): Promise<void>;
 
   latestContainer(containerId: string): LatestContainerSample | undefined;
@@ -241,20 +253,32 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
   const timers = new Set<TimerHandle>();
   const unsubscribers: (() => void)[] = [];
   let started = false;
+  let maintaining = false;
+  /** Which run of the upkeep is current: a timer of a stopped run does not arm again. */
+  let maintenanceRun = 0;
 
   function every(intervalMs: number, name: string, job: () => Promise<unknown>): void {
+    const run = maintenanceRun;
     const arm = () => {
       const handle = clock.setTimeout(() => {
         timers.delete(handle);
         job()
           .catch((error: unknown) => log.error({ err: error }, `metrics: ${name} failed`))
           .finally(() => {
-            if (started) arm();
+            if (maintenanceRun === run) arm();
           });
       }, intervalMs);
       timers.add(handle);
     };
     arm();
+  }
+
+  async function stopMaintenance(): Promise<void> {
+    maintaining = false;
+    maintenanceRun++;
+    for (const handle of timers) clock.clearTimeout(handle);
+    timers.clear();
+    await jobChain;
   }
 
   return {
@@ -269,8 +293,6 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       await rollups.init();
       started = true;
       queue.start();
-      every(tuning.rollupIntervalMs, "rollup", rollup);
-      every(tuning.maintenanceIntervalMs, "maintenance", runMaintenance);
       if (bus) {
         unsubscribers.push(
           bus.subscribe("container.changed", ({ hostId }) => directory.invalidate(hostId)),
@@ -282,10 +304,27 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       }
     },
 
+    async startMaintenance() {
+      if (maintaining) return;
+      maintaining = true;
+      const run = ++maintenanceRun;
+      await serial(async () => {
+        const created = await ensureSamplePartitions(db, clock.now());
+        if (created.length > 0) log.info({ partitions: created }, "metrics: created sample partitions");
+        await rollups.init();
+      }).catch((error: unknown) =>
+        log.error({ err: error }, "metrics: preparing the upkeep failed; the timers try again"),
+      );
+      if (maintenanceRun !== run) return;
+      every(tuning.rollupIntervalMs, "rollup", rollup);
+      every(tuning.maintenanceIntervalMs, "maintenance", runMaintenance);
+    },
+
+    stopMaintenance,
+
     async stop() {
       started = false;
-      for (const handle of timers) clock.clearTimeout(handle);
-      timers.clear();
+      await stopMaintenance();
       for (const unsubscribe of unsubscribers.splice(0)) unsubscribe();
       live.stop();
       await queue.flush();
