@@ -142,8 +142,12 @@ describe("one-off operations through the replica that does not hold the host", (
       name: `held-by-a-${randomUUID().slice(0, 6)}`,
       answerOp: answer,
     });
-    // The welcome names the replica in the host row; set here too, so this file tests routing alone.
-    await a.db.host.update({ where: { id: agent.hostId }, data: { connectedReplica: "replica-a" } });
+    // The welcome names the replica in the host row: what B routes by.
+    await eventually(
+      "the host row names replica A",
+      async () => (await a.db.host.findUniqueOrThrow({ where: { id: agent.hostId } })).connectedReplica,
+      (replica) => replica === "replica-a",
+    );
     expect(a.fleet.services.gateway.isConnected(agent.hostId)).toBe(true);
     expect(b.fleet.services.gateway.isConnected(agent.hostId)).toBe(false);
   });
