@@ -8,8 +8,8 @@
 
 const SERVER = "(^|/)apps/web/src/server/";
 // What assembles the central: the HTTP servers, the composition root, the tRPC
-// plumbing, uploads and /metrics.
-const WIRING = `${SERVER}(app-server|central|trpc|uploads|prometheus|http-guards)\\.ts$|${SERVER}agent-endpoint/`;
+// plumbing, uploads, /metrics and the calls between replicas (/internal/).
+const WIRING = `${SERVER}(app-server|central|trpc|uploads|prometheus|http-guards|internal-endpoint|routed-image-jobs)\\.ts$|${SERVER}agent-endpoint/`;
 // Tests and their helpers may reach anywhere to build what they test.
 const TEST_CODE = "\\.test\\.tsx?$|/testing/";
 
