@@ -20,6 +20,7 @@ import { clusterSecretSource } from "./db/cluster-secret";
 import { createDutyLease, DUTIES_LEASE, type DutyLeaseTuning } from "./db/duty-lease";
 import { createPgNotifier } from "./db/pg-notify";
 import type { TEnv } from "./env";
+import { bridgeEventBus } from "./events/bus-bridge";
 import { type EventBus, getEventBus } from "./events/event-bus";
 import { createGateway } from "./gateway/gateway";
 import type { GatewayTuning } from "./gateway/gateway-options";
@@ -95,13 +96,20 @@ const SESSION_PRUNE_INTERVAL_MS = 60 * 60_000;
 export function createServices(options: CreateServicesOptions) {
   const { db, env, log } = options;
   const clock = options.clock ?? systemClock;
-  const bus = options.bus ?? getEventBus();
   const replica = options.replica ?? replicaIdentityOf(env);
   // LISTEN/NOTIFY between the replicas on this database (off for a client built without a known URL).
   const notifier = createPgNotifier({
     databaseUrl: databaseUrlOf(db),
     log: log.child({ component: "pg-notify" }),
     disabled: options.tuning?.notificationsDisabled,
+  });
+  // What is published on bridged topics reaches the other replicas' buses too (events/bus-bridge.ts).
+  const bus = bridgeEventBus({
+    bus: options.bus ?? getEventBus(),
+    notifier,
+    replicaId: replica.id,
+    db,
+    log: log.child({ component: "bus-bridge" }),
   });
   const signInThrottle: SignInThrottle = createSignInThrottle({ clock });
   const anonymousCalls = createAnonymousCallBudget(options.tuning?.anonymousCalls ?? DEFAULT_ANONYMOUS_CALLS);
@@ -278,10 +286,11 @@ export function createServices(options: CreateServicesOptions) {
       // expired so another replica takes them at once rather than after the TTL.
       await duties.release();
       await gateway.close();
-      await notifier.close();
       await imageJobsStopped;
       await upgradesStopped;
       await metrics.stop();
+      bus.close();
+      await notifier.close();
     },
   };
   return services;

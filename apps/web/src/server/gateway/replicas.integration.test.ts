@@ -13,6 +13,9 @@ import { useTestDatabase } from "@fleet/test/harness/postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEventBus } from "../events/event-bus";
+import { recordEvent } from "../events/record-event";
+import type { AppRouter } from "../routers/_app";
+import { createSseTestClient, recordSubscription } from "../routers/event/testing/sse-test-client";
 import { createTestUserWithToken } from "../testing/factories";
 import { createTestClient, startTestServer, type TestServer } from "../testing/test-server";
 import { DESIRED_CHANNEL, HOST_CONNECTION_CHANNEL } from "./cluster-sync";
@@ -290,6 +293,86 @@ describe("several central replicas on one database", () => {
     expect((await hostRow(stale.hostId)).connectedReplica).toBe("r1");
   });
 
+  it("an event recorded on one replica appears in an event stream on another, a large one too", async () => {
+    const { token } = await createTestUserWithToken({ db: r2.db, role: "viewer" });
+    const viewer = createSseTestClient<AppRouter>(r2.url, token);
+    const live = recordSubscription<{ id: string; kind: string; message: string }>((handlers) =>
+      viewer.event.stream.subscribe({ kindPrefix: "bridge." }, handlers),
+    );
+    const record = (kind: string, message = "across replicas") =>
+      recordEvent({ db: r1.db, bus: r1.fleet.services.bus, kind, message });
+    try {
+      // The subscription is in place once an event published now arrives; keep publishing until one does.
+      const deadline = Date.now() + 5000;
+      while (live.items.length === 0) {
+        if (Date.now() > deadline) throw new Error("no bridged event reached the stream on r2");
+        const started = performance.now();
+        const first = await record("bridge.first");
+        try {
+          await live.waitFor((items) => items.some((item) => item.id === first.id.toString()), 200);
+          console.log(`event on r1 → stream on r2: ${(performance.now() - started).toFixed(1)} ms`);
+        } catch {}
+      }
+      // Too large for one notification: it travels as its id and r2 reads the row.
+      const large = await record("bridge.large", "x".repeat(9000));
+      await live.waitFor((items) => items.some((item) => item.id === large.id.toString()), 2000);
+      expect(live.items.find((item) => item.id === large.id.toString())?.data.message).toHaveLength(9000);
+      // No repeats: each row once.
+      const ids = live.items.map((item) => item.id);
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      live.unsubscribe();
+    }
+  });
+
+  it("a token revoked on one replica closes its stream on another at once (access.changed bridged)", async () => {
+    const { token } = await createTestUserWithToken({ db: r1.db, role: "viewer" });
+    // A raw SSE request, so a reconnecting client cannot hide the close.
+    const controller = new AbortController();
+    const query = new URLSearchParams({ input: JSON.stringify({ json: { kindPrefix: "revoke." } }) });
+    const response = await fetch(`${r2.url}/api/trpc/event.stream?${query}`, {
+      headers: { accept: "text/event-stream", authorization: `Bearer ${token}` },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    let text = "";
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    const ended = (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+        }
+      } catch {
+        // A connection the server destroyed ends the read with an error: ended all the same.
+      }
+      return performance.now();
+    })();
+    try {
+      await eventually(
+        "the stream on r2 to open",
+        async () => text,
+        (value) => /retry:|: ping|connected/.test(value),
+      );
+      const onR1 = createTestClient(r1.url, { bearer: token });
+      const [own] = (await onR1.apiToken.list.query()).items;
+      await onR1.apiToken.revoke.mutate({ id: own!.id });
+      const revokedAt = performance.now();
+      // The periodic recheck is 30 s away: only the bridged access.changed closes it this soon.
+      const closedAfter =
+        (await Promise.race([
+          ended,
+          new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), 2000)),
+        ])) - revokedAt;
+      console.log(`revoked on r1 → stream on r2 closed: ${closedAfter.toFixed(1)} ms`);
+      expect(closedAfter).toBeLessThan(1000);
+    } finally {
+      controller.abort();
+    }
+  });
+
   it("hostile notifications are dropped; the replicas keep working", async () => {
     const agent = await join(r1);
     await agent.waitFor("desired");
@@ -313,6 +396,9 @@ describe("several central replicas on one database", () => {
         // A forged epoch: the row is the truth, so the live connection stays.
         JSON.stringify({ hostId: agent.hostId, epoch: epoch + 1000, replica: "forger" }),
         JSON.stringify({ hostId: randomUUID() }),
+        // A forged removal on the bus: believed only if the row says so, so the agent stays.
+        JSON.stringify({ o: "forger", t: "host.removed", p: { hostId: agent.hostId } }),
+        JSON.stringify({ o: "forger", t: "event", ref: "1".repeat(30) }),
       ];
       for (const channel of [HOST_CONNECTION_CHANNEL, DESIRED_CHANNEL, "fleet_bus"]) {
         for (const payload of payloads) await raw.query("SELECT pg_notify($1, $2)", [channel, payload]);
