@@ -11,7 +11,7 @@
  * same rule as the e2e harness: BUILD_ID older than any of its sources.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as esbuild from "esbuild";
 import { currentCommit, inputsOf, writeBuildRecord } from "./build-record";
@@ -34,6 +34,10 @@ const externalPackages: esbuild.Plugin = {
   },
 };
 
+function webPackageVersion(): string {
+  return (JSON.parse(readFileSync(join(WEB_DIR, "package.json"), "utf8")) as { version: string }).version;
+}
+
 export async function buildCentralServer(): Promise<{ outputs: { path: string; bytes: number }[] }> {
   const startedAtMs = Date.now();
   mkdirSync(join(WEB_DIR, "dist"), { recursive: true });
@@ -53,6 +57,8 @@ export async function buildCentralServer(): Promise<{ outputs: { path: string; b
     sourcemap: "linked",
     plugins: [externalPackages],
     tsconfig: join(WEB_DIR, "tsconfig.json"),
+    // What apps/web/src/server/build-info.ts reports (run from source it reads package.json).
+    define: { FLEET_BUILD_INFO: JSON.stringify({ version: webPackageVersion(), commit: currentCommit() }) },
   });
   writeBuildRecord(CENTRAL_RECORD, {
     inputs: inputsOf(result.metafile.inputs, process.cwd()),

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import type { Duplex } from "node:stream";
 import type { Clock } from "@fleet/shared/clock";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -25,6 +26,7 @@ import type { PrismaClient } from "./db/client";
 import type { TEnv } from "./env";
 import type { EventBus } from "./events/event-bus";
 import { INTERNAL_PATH_PREFIX } from "./gateway/replica-calls";
+import { type Readiness, serveHealthEndpoint } from "./health-endpoints";
 import {
   applyDashboardPolicy,
   refusedTrpcRequest,
@@ -62,6 +64,12 @@ export interface CreateFleetServerOptions {
   replica?: CreateServicesOptions["replica"];
   /** How long close() lets running requests finish before cutting them (default 5 s). */
   shutdownGraceMs?: number;
+  /**
+   * How long close() keeps serving HTTP after it started draining (readyz
+   * 503, agents told to reconnect elsewhere), so the load balancer's health
+   * check sees the 503 before the port closes (default 2 s; tests: 0).
+   */
+  drainMs?: number;
   /** close() disconnects `db` (default true: the server owns its client). */
   disconnectDbOnClose?: boolean;
 }
@@ -78,7 +86,12 @@ export interface FleetServer {
   agentEndpoint: TAgentEndpoint;
   services: Services;
   bootstrap: TBootstrapResult;
-  /** Stops accepting, closes agent sockets (1001), ends background jobs, disconnects Prisma. Idempotent. */
+  /**
+   * Drains first (readyz 503, the replica's row `stopping`, agents closed
+   * with 4012 "reconnect elsewhere" and refused, HTTP served for `drainMs`),
+   * then stops accepting, ends background jobs, removes the replica's row and
+   * disconnects Prisma. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -92,6 +105,15 @@ function pathnameOf(req: IncomingMessage): string {
   const url = req.url ?? "/";
   const end = url.search(/[?#]/);
   return end === -1 ? url : url.slice(0, end);
+}
+
+/** Where the other replicas reach this one: PORT at HOST, the machine's name when HOST is a wildcard. */
+function internalUrlOf(server: http.Server, env: Pick<TEnv, "HOST" | "FLEET_TLS_CERT">): string {
+  const address = server.address() as AddressInfo;
+  const scheme = env.FLEET_TLS_CERT ? "https" : "http";
+  const anyAddress = ["0.0.0.0", "::", "::0"].includes(address.address);
+  const host = anyAddress ? hostname() : address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `${scheme}://${host}:${address.port}`;
 }
 
 function listenUrl(server: http.Server, scheme: "http" | "https"): string {
@@ -128,6 +150,10 @@ async function prepareNext(options: {
     upgrade: (req, socket, head) => upgrade(req, socket, head),
     close: () => app.close(),
   };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {
@@ -173,6 +199,11 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     basePath: TRPC_BASE_PATH,
     maxBodySize: MAX_REQUEST_BODY_BYTES,
     createContext,
+    // 503s are retryable: say when (clients and proxies that honour Retry-After wait that long).
+    responseMeta({ errors }) {
+      const unavailable = errors.some((error) => publicError(error).code === "SERVICE_UNAVAILABLE");
+      return unavailable ? { headers: { "retry-after": "2" } } : {};
+    },
     onError({ error, path }) {
       if (publicError(error).code === "INTERNAL_SERVER_ERROR") {
         log.error({ err: error.cause ?? error, path }, "tRPC procedure failed");
@@ -200,6 +231,13 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     );
   };
 
+  // Set by close(): /readyz answers 503 from then on.
+  let draining = false;
+  const readiness: Readiness = {
+    draining: () => draining,
+    database: () => services.dbHealth.status(),
+  };
+
   // SSE responses never finish on their own; close() ends them first.
   const streams = new Set<ServerResponse>();
   let nextHandlers: NextHandlers | null = null;
@@ -207,6 +245,8 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const path = pathnameOf(req);
     setSecurityHeaders(res, { https: isHttps(req, env) });
+    // The load balancer's checks: no credentials, no input, answered from memory.
+    if (serveHealthEndpoint(req, res, path, readiness)) return;
     if (path.startsWith(TRPC_BASE_PATH) || path === TRPC_BASE_PATH.slice(0, -1)) {
       const procedurePath = path.slice(TRPC_BASE_PATH.length);
       const refusal = refusedTrpcRequest(req, procedurePath);
@@ -296,11 +336,13 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
       });
     }
     await listen(server, env.PORT, env.HOST);
+    services.replica.internalUrl ||= internalUrlOf(server, env);
     if (!services.replica.internalUrl) {
       services.replica.internalUrl = listenUrl(server, env.FLEET_TLS_CERT ? "https" : "http");
     }
     await listen(agentServer, env.FLEET_AGENT_PORT, env.HOST);
     agentEndpoint.publicUrl = agentPublicUrl(env, listeningPort(agentServer));
+    await services.replicas.start();
   } catch (error) {
     server.close();
     agentServer.close();
@@ -311,9 +353,17 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
   }
 
   const graceMs = options.shutdownGraceMs ?? 5000;
+  const drainMs = options.drainMs ?? 2000;
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
+      // Drain: no new traffic (readyz 503, stopping in the registry), agents
+      // told to dial another replica now, HTTP still served while the load
+      // balancer notices.
+      draining = true;
+      services.gateway.drain();
+      await Promise.race([services.replicas.markStopping(), sleep(1000)]);
+      if (drainMs > 0) await sleep(drainMs);
       const stoppedListening = Promise.all(
         [server, agentServer].map((each) => new Promise<void>((resolve) => each.close(() => resolve()))),
       );
@@ -321,6 +371,7 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
       agentServer.closeIdleConnections();
       for (const stream of streams) stream.end();
       await services.stop();
+      await Promise.race([services.replicas.stop(), sleep(1000)]);
       const cutoff = setTimeout(() => {
         server.closeAllConnections();
         agentServer.closeAllConnections();

@@ -15,10 +15,13 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { type Clock, systemClock } from "@fleet/shared/clock";
 import { downloadsDirOf } from "./agent-endpoint/downloads";
+import { CENTRAL_BUILD_ID } from "./build-info";
 import { databaseUrlOf, type PrismaClient } from "./db/client";
 import { clusterSecretSource } from "./db/cluster-secret";
+import { createDbHealth } from "./db/db-health";
 import { createDutyLease, DUTIES_LEASE, type DutyLeaseTuning } from "./db/duty-lease";
 import { createPgNotifier } from "./db/pg-notify";
+import { createReplicaRegistry } from "./db/replica-registry";
 import type { TEnv } from "./env";
 import { bridgeEventBus } from "./events/bus-bridge";
 import { type EventBus, getEventBus } from "./events/event-bus";
@@ -54,7 +57,9 @@ export interface ReplicaIdentity {
   internalUrl: string;
 }
 
-export function replicaIdentityOf(env: Pick<TEnv, "FLEET_REPLICA_ID" | "FLEET_INTERNAL_URL">): ReplicaIdentity {
+export function replicaIdentityOf(
+  env: Pick<TEnv, "FLEET_REPLICA_ID" | "FLEET_INTERNAL_URL">,
+): ReplicaIdentity {
   return {
     id: env.FLEET_REPLICA_ID ?? `${hostname()}-${randomBytes(4).toString("hex")}`,
     internalUrl: env.FLEET_INTERNAL_URL?.replace(/\/+$/, "") ?? "",
@@ -111,6 +116,15 @@ export function createServices(options: CreateServicesOptions) {
     db,
     log: log.child({ component: "bus-bridge" }),
   });
+  // Whether the database answers; while it does not, the API, /readyz and the gateway say so.
+  const dbHealth = createDbHealth({ db, log: log.child({ component: "db-health" }) });
+  // This replica's row among the replicas; the app server starts it once PORT is bound (the URL is known).
+  const replicas = createReplicaRegistry({
+    db,
+    replica,
+    version: CENTRAL_BUILD_ID,
+    log: log.child({ component: "replicas" }),
+  });
   const signInThrottle: SignInThrottle = createSignInThrottle({ clock });
   const anonymousCalls = createAnonymousCallBudget(options.tuning?.anonymousCalls ?? DEFAULT_ANONYMOUS_CALLS);
   const streamGuard = createStreamGuard({
@@ -149,6 +163,7 @@ export function createServices(options: CreateServicesOptions) {
     tickIntervalMs: options.tuning?.rolloutTickMs,
   });
   gateway.onHostOffline((hostId) => rescheduler.hostLost(hostId, "offline").then(() => {}));
+  dbHealth.onChange((healthy) => gateway.setDatabaseAvailable(healthy));
   // The secret replicas prove themselves with to each other (internal-endpoint.ts); never served.
   const clusterSecret = clusterSecretSource(db);
   // What services get for one-off operations: the gateway for hosts connected here, another replica's otherwise.
@@ -239,6 +254,10 @@ export function createServices(options: CreateServicesOptions) {
     env,
     agentEndpoint,
     replica,
+    /** SELECT 1 every second: whether this replica can use the database now. */
+    dbHealth,
+    /** This replica's row in central_replicas (heartbeat, stopping), and the live replicas. */
+    replicas,
     log,
     clock,
     bus,
@@ -266,6 +285,7 @@ export function createServices(options: CreateServicesOptions) {
     onHostRemoved: (hostId: string) => rescheduler.hostLost(hostId, "removed").then(() => {}),
     /** First-start administrator, background jobs. Call once before serving. */
     async start(): Promise<{ bootstrap: TBootstrapResult }> {
+      await dbHealth.start();
       const bootstrap = await bootstrapFirstAdmin({ db, env, log, clock });
       streamGuard.start();
       await metrics.start();
@@ -289,6 +309,7 @@ export function createServices(options: CreateServicesOptions) {
       await imageJobsStopped;
       await upgradesStopped;
       await metrics.stop();
+      dbHealth.stop();
       bus.close();
       await notifier.close();
     },

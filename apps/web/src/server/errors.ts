@@ -12,6 +12,8 @@ export const APP_ERROR_CODES = [
   "PRECONDITION_FAILED",
   "TOO_MANY_REQUESTS",
   "INTERNAL_SERVER_ERROR",
+  // 503: the central cannot do it now (its database is unreachable); the same call later may succeed.
+  "SERVICE_UNAVAILABLE",
 ] as const;
 export type TAppErrorCode = (typeof APP_ERROR_CODES)[number];
 

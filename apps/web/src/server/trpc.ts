@@ -17,8 +17,9 @@ import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/
 import superjson from "superjson";
 import type { Services } from "./central";
 import type { PrismaClient } from "./db/client";
+import { isConnectionError } from "./db/db-health";
 import type { TEnv } from "./env";
-import { describeIssues, isAppError } from "./errors";
+import { AppError, describeIssues, isAppError } from "./errors";
 import type { EventBus } from "./events/event-bus";
 import { requestSiteOf } from "./http-guards";
 import type { Logger } from "./logger";
@@ -86,9 +87,15 @@ export function isHttps(req: IncomingMessage, env: Pick<TEnv, "FLEET_PUBLIC_URL"
 const CROSS_SITE_REFUSED =
   "cross-site request refused: call the API from the dashboard's own origin or with an API token";
 
+/** What every call answers while the database is unreachable (HTTP 503: retry later). */
+export const DATABASE_UNAVAILABLE_MESSAGE =
+  "the central cannot reach its database right now; try again in a few seconds";
+
 export function createContextFactory(services: Services) {
   return async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<TrpcContext> => {
     const { db, env, log, clock, bus } = services;
+    // Refused before anything touches the database: waiting on it would only hang the caller.
+    if (!services.dbHealth.healthy) throw new AppError("SERVICE_UNAVAILABLE", DATABASE_UNAVAILABLE_MESSAGE);
     const secure = isHttps(req, env);
     const setSessionCookie = (token: string | null, expiresAt?: Date) => {
       const maxAgeSeconds = token && expiresAt ? Math.round((expiresAt.getTime() - clock.now()) / 1000) : 0;
@@ -206,6 +213,8 @@ export function publicError(error: TRPCError): { code: TRPC_ERROR_CODE_KEY; mess
     const readingProblem = inputReadingProblem(error);
     if (readingProblem) return { code: "BAD_REQUEST", message: shortened(readingProblem) };
   }
+  // The database went away under the call (before the health monitor noticed).
+  if (isConnectionError(cause)) return { code: "SERVICE_UNAVAILABLE", message: DATABASE_UNAVAILABLE_MESSAGE };
   const prismaError = prismaErrorOf(cause);
   if (prismaError && isNulInText(prismaError)) {
     return { code: "BAD_REQUEST", message: "text in the input must not contain the NUL character (\\u0000)" };

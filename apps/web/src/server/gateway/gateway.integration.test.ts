@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { TContainerSample } from "@fleet/shared/domain/metrics";
 import { makeContainerSample, makeEvent, makeHostSample } from "@fleet/shared/protocol/test-factories";
-import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
+import { AGENT_CLOSE, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import { eventually } from "@fleet/test/harness/eventually";
 import {
   connectFakeAgent,
@@ -736,7 +736,7 @@ describe("gateway", () => {
   });
 
   describe("through the real app server", () => {
-    it("welcomes an agent on /agent, pushes desired state, and closes it with 1001 on shutdown", async () => {
+    it("welcomes an agent on /agent, pushes desired state, and on shutdown tells it to reconnect elsewhere (4012)", async () => {
       let fleet: TestServer | null = null;
       // Test servers stay below the ephemeral port range; retry if the random port is taken.
       for (let attempt = 0; attempt < 5 && !fleet; attempt++) {
@@ -778,10 +778,11 @@ describe("gateway", () => {
       const desired = await agent.waitFor("desired", (frame) => frame.generation === pushed.generation);
       expect(desired.containers.map((spec) => spec.id)).toEqual([container.id]);
 
+      // The app server drains first: its agents dial another replica at once.
       await fleet.close();
       expect(await agent.waitForClose()).toEqual({
-        code: GATEWAY_CLOSE.shutdown,
-        reason: "central shutting down",
+        code: AGENT_CLOSE.reconnectElsewhere,
+        reason: "central replica stopping: reconnect now",
       });
     });
   });

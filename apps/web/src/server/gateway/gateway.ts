@@ -10,13 +10,14 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type Clock, systemClock } from "@fleet/shared/clock";
 import type { TOperationInput, TOperationKind, TOperationResult } from "@fleet/shared/protocol/operations";
-import { MAX_FRAME_BYTES } from "@fleet/shared/protocol/version";
+import { AGENT_CLOSE, MAX_FRAME_BYTES } from "@fleet/shared/protocol/version";
 import { WebSocketServer } from "ws";
 import type { LeaseFence } from "../db/duty-lease";
 import { recordEvent } from "../events/record-event";
 import { AgentSession, type SessionHost } from "./agent-session";
 import { BackgroundWork } from "./background-work";
 import { CLUSTER_COMPARE_INTERVAL_MS, createClusterSync, releaseConnection } from "./cluster-sync";
+import { retryOnConnectionErrors } from "./db-retry";
 import { createDesiredSender, type PushDesiredResult } from "./desired-push";
 import { takeDesiredSnapshot } from "./desired-state";
 import {
@@ -94,6 +95,18 @@ export interface Gateway {
   onHostConnected(hook: HostConnectedHook): () => void;
   /** Starts the per-connection liveness checks (the offline sweep starts under the duty lease). */
   start(): Promise<void>;
+  /**
+   * SIGTERM: takes no new agents (503 on the upgrade) and closes every agent
+   * socket with 4012 "reconnect elsewhere", so agents dial another replica at
+   * once. Frames already received are still handled; close() follows.
+   */
+  drain(): void;
+  /**
+   * The database went away (false) or came back (true). While it is away
+   * agents are closed with 4013 and refused (503) at the upgrade; they spool
+   * and redial with their backoff.
+   */
+  setDatabaseAvailable(available: boolean): void;
   /** Stops accepting, closes agent sockets with 1001, fails operations in flight, flushes writes. */
   close(): Promise<void>;
 }
@@ -141,6 +154,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     reconnectGraceMs: tuning.offlineReconnectGraceMs,
   });
   let accepting = true;
+  let databaseAvailable = true;
   let started = false;
 
   // A host silent while its socket stays open: drop the socket, the agent redials.
@@ -206,7 +220,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     received(hostId) {
       monitor.seen(hostId);
     },
-    handleFrame: createSessionFrameHandler({ db, bus, metrics, clock, broker }),
+    // A frame whose writes fail because the database is away waits for it rather than being lost.
+    handleFrame: retryOnConnectionErrors(createSessionFrameHandler({ db, bus, metrics, clock, broker }), {
+      log,
+      abandoned: (session) => session.replaced,
+    }),
     closed(session, code, reason) {
       sessions.delete(session);
       const hostId = session.hostIdOrNull;
@@ -259,7 +277,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     handleUpgrade(req, socket, head) {
       let unauthenticated = 0;
       for (const session of sessions) if (session.state === "awaiting-hello") unauthenticated++;
-      if (!accepting || unauthenticated >= MAX_UNAUTHENTICATED_SESSIONS) {
+      if (!accepting || !databaseAvailable || unauthenticated >= MAX_UNAUTHENTICATED_SESSIONS) {
         socket.on("error", () => {});
         socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         return;
@@ -328,6 +346,27 @@ export function createGateway(options: GatewayOptions): Gateway {
       started = true;
       await monitor.start();
       cluster.start();
+    },
+
+    drain() {
+      if (!accepting) return;
+      accepting = false;
+      const all = [...sessions];
+      log.info({ sessions: all.length }, "draining: agents are told to reconnect elsewhere");
+      for (const session of all) {
+        session.close(AGENT_CLOSE.reconnectElsewhere, "central replica stopping: reconnect now");
+      }
+    },
+
+    setDatabaseAvailable(available) {
+      if (available === databaseAvailable) return;
+      databaseAvailable = available;
+      if (available) return;
+      const all = [...sessions];
+      log.warn({ sessions: all.length }, "database unreachable: closing agent connections until it is back");
+      for (const session of all) {
+        session.close(AGENT_CLOSE.databaseUnavailable, "central database unavailable");
+      }
     },
 
     async close() {

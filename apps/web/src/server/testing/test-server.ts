@@ -72,6 +72,8 @@ export async function startTestServer(options: {
   bus?: EventBus;
   log?: CapturedLog;
   tuning?: CreateServicesOptions["tuning"];
+  /** How long close() drains before it stops serving (default 0: tests do not wait for a load balancer). */
+  drainMs?: number;
 }): Promise<TestServer> {
   // The agent port's key and certificate go here unless the test names a data dir.
   const ownDataDir = options.env?.FLEET_DATA_DIR ? null : mkdtempSync(join(tmpdir(), "fleet-test-central-"));
@@ -103,6 +105,7 @@ export async function startTestServer(options: {
       bus: options.bus,
       tuning: options.tuning,
       shutdownGraceMs: 1000,
+      drainMs: options.drainMs ?? 0,
     });
   } catch (error) {
     removeDataDir();
