@@ -2,7 +2,8 @@
 // keep their bind mounts: the central checks the allowlist when a container is
 // placed, and each agent checks the real paths against it whenever it creates
 // a container (also when it replaces or recreates one already placed). The
-// list travels with every desired set, so connected hosts get it at once.
+// list travels with every desired set, so connected hosts get it at once,
+// whichever central replica holds their connection.
 import { ZBindMountPrefixes } from "@fleet/shared/domain/container-spec";
 import type { PrismaClient } from "../../db/client";
 import { BIND_MOUNTS_SETTING_KEY } from "../../db/setting-rows";
@@ -12,15 +13,10 @@ import type { Logger } from "../../logger";
 import type { DesiredStatePusher } from "../placement/placement-effects";
 import type { TSettings } from "./get-settings";
 
-/** The part of the gateway a settings change needs: agents learn the bind mount prefixes from desired sets. */
-export interface ConnectedDesiredStatePusher extends DesiredStatePusher {
-  connectedHostIds(): string[];
-}
-
 export async function updateSettings(options: {
   db: PrismaClient;
   bus: Pick<EventBus, "publish">;
-  desired: ConnectedDesiredStatePusher;
+  desired: DesiredStatePusher;
   log: Logger;
   now: () => Date;
   bindMountPrefixes: readonly string[];
@@ -53,8 +49,12 @@ export async function updateSettings(options: {
     ts: now,
   });
   // A host not connected now gets the new list with the desired set sent at its welcome.
+  const connected = await db.host.findMany({
+    where: { connectedReplica: { not: null }, removedAt: null },
+    select: { id: true },
+  });
   await Promise.all(
-    options.desired.connectedHostIds().map((hostId) =>
+    connected.map(({ id: hostId }) =>
       options.desired.pushDesired(hostId).catch((error: unknown) => {
         options.log.warn({ err: error, hostId }, "pushing the new bind mount prefixes to a host failed");
       }),
