@@ -141,6 +141,8 @@ export function createServices(options: CreateServicesOptions) {
     bus,
     clock,
     tuning: options.tuning?.metrics,
+    // Called once running, when the gateway exists.
+    remoteLatest: { replicaId: replica.id, localHostIds: () => gateway.connectedHostIds() },
   });
   const gateway = createGateway({
     db,

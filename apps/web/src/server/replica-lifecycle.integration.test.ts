@@ -7,6 +7,7 @@
 // Postgres, cut and restored: the server other test files use stays up.
 import { randomUUID } from "node:crypto";
 import { request } from "node:http";
+import { makeContainerSample, makeEvent, makeHostSample } from "@fleet/shared/protocol/test-factories";
 import { AGENT_CLOSE } from "@fleet/shared/protocol/version";
 import { eventually } from "@fleet/test/harness/eventually";
 import { connectFakeAgent, type FakeAgent } from "@fleet/test/harness/fake-agent";
@@ -179,9 +180,29 @@ describe("a central replica's lifecycle", () => {
       await agent.waitFor("desired");
       expect((await api.host.list.query({})).items.map((host) => host.id)).toContain(agent.hostId);
       const agentClosed = agent.waitForClose(10_000);
+      const container = await db.container.create({
+        data: {
+          name: `held-${randomUUID().slice(0, 8)}`,
+          hostId: agent.hostId,
+          image: "busybox:1.36",
+          spec: {},
+          cpuRequestMillis: 10,
+          memoryRequestBytes: 0n,
+          pidsRequest: 0,
+        },
+        select: { id: true },
+      });
 
       proxy.cut();
       const cutAt = performance.now();
+      // Frames received before the outage is noticed are held, then written once the database is back.
+      const heldTs = Date.now();
+      const marker = `held through the outage ${randomUUID()}`;
+      agent.sendMetrics({
+        containers: [makeContainerSample({ containerId: container.id, ts: heldTs })],
+        host: makeHostSample({ ts: heldTs }),
+      });
+      agent.send(makeEvent({ kind: "agent.warning", containerId: undefined, message: marker, data: {} }));
       const readyz = await eventually(
         "readyz 503",
         () => get(`${server.url}/readyz`),
@@ -211,6 +232,8 @@ describe("a central replica's lifecycle", () => {
       expect((await agentClosed).code).toBe(AGENT_CLOSE.databaseUnavailable);
       expect(await upgradeStatus(server.url)).toBe(503);
 
+      // Long enough for several retries of what is held.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
       proxy.restore();
       await eventually(
         "readyz 200",
@@ -218,6 +241,22 @@ describe("a central replica's lifecycle", () => {
         (answer) => answer.status === 200,
         { timeoutMs: 5000 },
       );
+      await eventually(
+        "what was received during the outage, written",
+        async () => ({
+          hostSamples: await db.hostSample.count({ where: { hostId: agent.hostId, ts: new Date(heldTs) } }),
+          containerSamples: await db.containerSample.count({
+            where: { containerId: container.id, ts: new Date(heldTs) },
+          }),
+          events: await db.event.count({ where: { hostId: agent.hostId, message: marker } }),
+        }),
+        (written) => written.hostSamples === 1 && written.containerSamples === 1 && written.events === 1,
+        { timeoutMs: 10_000 },
+      );
+      const stats = server.fleet.services.metrics.stats();
+      expect(stats.unverifiedSamplesDropped).toBe(0);
+      expect(stats.queue).toMatchObject({ failedRows: 0, droppedRows: 0 });
+
       await agent.reconnect();
       expect(agent.isOpen()).toBe(true);
       const hosts = (await api.host.list.query({})).items;

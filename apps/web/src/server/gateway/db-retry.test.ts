@@ -63,6 +63,23 @@ describe("retryOnConnectionErrors", () => {
     expect(calls).toBe(1);
   });
 
+  it("retries at once when woken (the database is back)", async () => {
+    let calls = 0;
+    const handle = retryOnConnectionErrors(
+      async () => {
+        calls++;
+        if (calls === 1) throw connectionLost();
+      },
+      { log: quiet, sleep: () => new Promise(() => {}) },
+    );
+    const handled = handle({}, { type: "event" });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toBe(1);
+    handle.wake();
+    await handled;
+    expect(calls).toBe(2);
+  });
+
   it("stops retrying for a session a newer connection replaced", async () => {
     const time = fakeTime();
     const session = { replaced: false };

@@ -34,15 +34,33 @@ export interface DbRetryOptions<Session> {
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
+export interface RetryingFrameHandler<Session, Frame> {
+  (session: Session, frame: Frame): Promise<void>;
+  /**
+   * The database is back: held frames retry now rather than after their
+   * wait, so they are written before the agents' new connections (whose
+   * epoch would fence out what the old ones still hold).
+   */
+  wake(): void;
+}
+
 /** `handle`, retried with backoff while it fails with a connection error, for at most `limitMs`. */
 export function retryOnConnectionErrors<Session, Frame extends { type: string }>(
   handle: (session: Session, frame: Frame) => Promise<void>,
   options: DbRetryOptions<Session>,
-): (session: Session, frame: Frame) => Promise<void> {
+): RetryingFrameHandler<Session, Frame> {
   const limitMs = options.limitMs ?? FRAME_RETRY_LIMIT_MS;
-  const sleep = options.sleep ?? realSleep;
   const now = options.now ?? (() => performance.now());
-  return async (session, frame) => {
+  const sleepers = new Set<() => void>();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      sleepers.add(resolve);
+      void (options.sleep ?? realSleep)(ms).then(() => {
+        sleepers.delete(resolve);
+        resolve();
+      });
+    });
+  const retrying = async (session: Session, frame: Frame) => {
     const startedAt = now();
     let delay = FIRST_RETRY_DELAY_MS;
     for (let attempt = 1; ; attempt++) {
@@ -70,4 +88,10 @@ export function retryOnConnectionErrors<Session, Frame extends { type: string }>
       }
     }
   };
+  return Object.assign(retrying, {
+    wake() {
+      for (const resolve of [...sleepers]) resolve();
+      sleepers.clear();
+    },
+  });
 }

@@ -199,6 +199,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     background,
   });
 
+  // A frame whose writes fail because the database is away waits for it rather than being lost.
+  const frameHandler = createSessionFrameHandler({ db, bus, metrics, clock, broker });
+  const handleFrame = retryOnConnectionErrors(frameHandler, {
+    log,
+    abandoned: (session) => session.replaced,
+  });
+
   const sessionHost: SessionHost = {
     clock,
     log,
@@ -220,11 +227,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     received(hostId) {
       monitor.seen(hostId);
     },
-    // A frame whose writes fail because the database is away waits for it rather than being lost.
-    handleFrame: retryOnConnectionErrors(createSessionFrameHandler({ db, bus, metrics, clock, broker }), {
-      log,
-      abandoned: (session) => session.replaced,
-    }),
+    handleFrame,
     closed(session, code, reason) {
       sessions.delete(session);
       const hostId = session.hostIdOrNull;
@@ -361,7 +364,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     setDatabaseAvailable(available) {
       if (available === databaseAvailable) return;
       databaseAvailable = available;
-      if (available) return;
+      if (available) {
+        handleFrame.wake();
+        return;
+      }
       const all = [...sessions];
       log.warn({ sessions: all.length }, "database unreachable: closing agent connections until it is back");
       for (const session of all) {

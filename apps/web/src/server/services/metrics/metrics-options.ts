@@ -29,6 +29,15 @@ export interface MetricsServiceOptions {
   clock?: Clock;
   /** Tuning, mostly for tests and the ingest benchmark. */
   tuning?: Partial<MetricsTuning>;
+  /**
+   * Several replicas: the latest samples of hosts connected to another one
+   * are read from the sample rows (remote-latest.ts).
+   */
+  remoteLatest?: {
+    replicaId: string;
+    /** Hosts with a live connection on this replica. */
+    localHostIds(): Iterable<string>;
+  };
 }
 
 export interface MetricsTuning {
@@ -52,6 +61,12 @@ export interface MetricsTuning {
   rollupIntervalMs: number;
   /** Background partition upkeep and retention period. */
   maintenanceIntervalMs: number;
+  /**
+   * How long samples already received wait for an unreachable database (the
+   * write queue's retries, the check of the host's containers) before they
+   * count as lost.
+   */
+  outageHoldMs: number;
 }
 
 export function resolveTuning(env: MetricsEnv, overrides: Partial<MetricsTuning> = {}): MetricsTuning {
@@ -67,6 +82,7 @@ export function resolveTuning(env: MetricsEnv, overrides: Partial<MetricsTuning>
     latestStaleAfterMs: Math.max(3 * env.FLEET_METRICS_INTERVAL, 15_000),
     rollupIntervalMs: 60_000,
     maintenanceIntervalMs: 60 * 60_000,
+    outageHoldMs: 90_000,
     ...overrides,
   };
 }

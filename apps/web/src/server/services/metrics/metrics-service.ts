@@ -5,6 +5,7 @@
 
 import { type Clock, systemClock, type TimerHandle } from "@fleet/shared/clock";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
+import { isConnectionError } from "../../db/db-health";
 import type { LatestContainerSample, LatestHostSample } from "../../events/event-bus";
 import { HostContainerDirectory } from "./host-container-directory";
 import { type LatestFilter, LatestSamples } from "./latest-samples";
@@ -19,6 +20,7 @@ import {
 import { type FleetMetricsPoint, fleetMetrics } from "./query-fleet-metrics";
 import { type FleetSummary, fleetSummary } from "./query-fleet-summary";
 import { type HostMetricsPoint, metricsForHost } from "./query-host-metrics";
+import { RemoteLatest } from "./remote-latest";
 import { applyRetention, type RetentionReport } from "./retention";
 import { type RollupRunReport, type RollupWatermarks, SampleRollups } from "./rollups";
 import type { QueuedContainerSample, QueuedHostSample, QueuedSample } from "./sample-rows";
@@ -111,6 +113,10 @@ export interface MetricsService {
 const RECENT_BATCHES_PER_HOST = 256;
 // Latest samples this old are forgotten (their containers are gone).
 const LATEST_FORGET_AFTER_MS = 60 * 60_000;
+// stop() writes what is queued, but waits no longer than this for a database that is away.
+const STOP_FLUSH_LIMIT_MS = 10_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export function createMetricsService(options: MetricsServiceOptions): MetricsService {
   const { db, env, bus } = options;
@@ -133,6 +139,21 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
     now: () => clock.now(),
     publish: (message) => bus?.publish("metrics.live", message),
   });
+  // Hosts held by other replicas: their newest rows feed `latest` too.
+  const remoteLatest = options.remoteLatest
+    ? new RemoteLatest({
+        db,
+        latest,
+        replicaId: options.remoteLatest.replicaId,
+        localHostIds: options.remoteLatest.localHostIds,
+        intervalMs: tuning.livePublishIntervalMs,
+        metricsIntervalMs: env.FLEET_METRICS_INTERVAL,
+        firstWindowMs: tuning.latestStaleAfterMs,
+        now: () => clock.now(),
+        changed: () => live.notify(),
+        log,
+      })
+    : null;
 
   const queue = new WriteQueue<QueuedSample>({
     flushIntervalMs: tuning.flushIntervalMs,
@@ -153,7 +174,11 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       for (const row of rows) rollups.noteWritten(row.kind, row.hostId, row.sample.ts);
       return inserted;
     },
+    // Through a database outage what was received waits (bounded by maxQueuedRows) rather than being dropped.
+    keepRetrying: (error, failingForMs) => isConnectionError(error) && failingForMs < tuning.outageHoldMs,
     onError(error, { rows, attempt, dropped }) {
+      // Once per batch while it is held through an outage, not at every retry.
+      if (attempt > 1 && !dropped && isConnectionError(error)) return;
       log.error({ err: error, rows, attempt, dropped }, "metrics: writing samples failed");
     },
   });
@@ -182,6 +207,20 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
     return false;
   }
 
+  /** The host's containers among `ids`, waiting (up to outageHoldMs) while the database is unreachable. */
+  async function ownedThroughOutage(hostId: string, ids: string[]): Promise<Set<string>> {
+    const startedAt = performance.now();
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await directory.owned(hostId, ids);
+      } catch (error) {
+        const waited = performance.now() - startedAt;
+        if (!isConnectionError(error) || waited + delay > tuning.outageHoldMs) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+
   async function ingest(hostId: string, frame: TMetricsFrame): Promise<IngestResult> {
     counters.frames++;
     if (frame.droppedSamples > 0) {
@@ -195,7 +234,7 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
     try {
       owned =
         frame.containers.length > 0
-          ? await directory.owned(
+          ? await ownedThroughOutage(
               hostId,
               frame.containers.map((sample) => sample.containerId),
             )
@@ -293,6 +332,7 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       await rollups.init();
       started = true;
       queue.start();
+      remoteLatest?.start();
       if (bus) {
         unsubscribers.push(
           bus.subscribe("container.changed", ({ hostId }) => directory.invalidate(hostId)),
@@ -326,8 +366,10 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       started = false;
       await stopMaintenance();
       for (const unsubscribe of unsubscribers.splice(0)) unsubscribe();
+      await remoteLatest?.stop();
       live.stop();
-      await queue.flush();
+      const flushed = await Promise.race([queue.flush().then(() => true), sleep(STOP_FLUSH_LIMIT_MS)]);
+      if (!flushed) log.warn({ queue: queue.stats() }, "metrics: stopped with samples still unwritten");
       queue.stop();
       await jobChain;
     },

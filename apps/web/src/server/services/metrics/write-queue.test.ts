@@ -118,6 +118,54 @@ describe("WriteQueue", () => {
     expect(queue.stats()).toMatchObject({ failedRows: 2, failedWrites: 2, writtenRows: 1, queuedRows: 0 });
   });
 
+  it("keeps retrying a batch past maxAttempts while keepRetrying says so, then writes it", async () => {
+    const errors: { attempt: number; dropped: boolean }[] = [];
+    const asked: number[] = [];
+    const { queue, writer } = queueWith({
+      maxAttempts: 2,
+      keepRetrying: (_error, failingForMs) => {
+        asked.push(failingForMs);
+        return true;
+      },
+      onError: (_error, context) => errors.push({ attempt: context.attempt, dropped: context.dropped }),
+    });
+    await queue.enqueue([1, 2]);
+    const flushed = queue.flush();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      writer.pending[attempt]?.reject(new Error("Connection terminated unexpectedly"));
+      await settle();
+      void queue.flush();
+    }
+    expect(writer.batches).toHaveLength(6);
+    writer.pending[5]?.resolve(2);
+    await flushed;
+    expect(errors.every((error) => !error.dropped)).toBe(true);
+    expect(errors).toHaveLength(5);
+    expect(asked[0]).toBe(0);
+    expect(queue.stats()).toMatchObject({ failedRows: 0, writtenRows: 2, insertedRows: 2, queuedRows: 0 });
+  });
+
+  it("paces held retries and drops the batch once keepRetrying gives up", async () => {
+    let holding = true;
+    const { queue, writer } = queueWith({ maxAttempts: 1, keepRetrying: () => holding, flushIntervalMs: 10 });
+    queue.start();
+    try {
+      await queue.enqueue([1]);
+      void queue.flush();
+      writer.pending[0]?.reject(new Error("down"));
+      await settle();
+      // The timer ticks every 10 ms, but a held retry waits 250 ms first.
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect(writer.batches).toHaveLength(1);
+      await expect.poll(() => writer.batches.length, { timeout: 1000 }).toBe(2);
+      holding = false;
+      writer.pending[1]?.reject(new Error("down"));
+      await expect.poll(() => queue.stats().failedRows).toBe(1);
+    } finally {
+      queue.stop();
+    }
+  });
+
   it("flushes on its own timer once started", async () => {
     const { queue, writer } = queueWith({ flushIntervalMs: 10 });
     queue.start();

@@ -8,6 +8,11 @@
 // drained below it (backpressure for a caller that awaits it), and beyond
 // `maxQueuedRows` the oldest rows are dropped and counted, so a slow or absent
 // Postgres costs memory up to a known limit, never more.
+//
+// A failed batch is retried before anything newer, up to `maxAttempts` times;
+// while `keepRetrying` says the failure is worth waiting out (the database is
+// unreachable, for a bounded time) it is retried past that, at a slowing
+// pace, so an outage loses nothing the queue can hold.
 
 export interface WriteQueueOptions<Row> {
   /** Writes one batch; resolves to the rows newly stored (duplicates skipped do not count). */
@@ -20,6 +25,12 @@ export interface WriteQueueOptions<Row> {
   maxQueuedRows: number;
   /** A batch failing this many times is dropped (and counted) rather than retried forever. */
   maxAttempts?: number;
+  /**
+   * Whether a batch failing with `error`, first failed `failingForMs` ago,
+   * is retried past `maxAttempts` (e.g. while the database is unreachable,
+   * up to a limit). Such retries wait 250 ms, doubling to 2 s.
+   */
+  keepRetrying?(error: unknown, failingForMs: number): boolean;
   onError?(error: unknown, context: { rows: number; attempt: number; dropped: boolean }): void;
 }
 
@@ -41,11 +52,18 @@ export interface WriteQueueStats {
 interface RetryBatch<Row> {
   rows: Row[];
   attempts: number;
+  /** performance.now() of its first failure. */
+  firstFailedAt?: number;
+  /** Not retried before this (performance.now()), unless flushed. */
+  notBefore?: number;
 }
 
+const HOLD_RETRY_FIRST_MS = 250;
+const HOLD_RETRY_MAX_MS = 2000;
+
 export class WriteQueue<Row> {
-  private readonly options: Required<Omit<WriteQueueOptions<Row>, "onError">> &
-    Pick<WriteQueueOptions<Row>, "onError">;
+  private readonly options: Required<Omit<WriteQueueOptions<Row>, "onError" | "keepRetrying">> &
+    Pick<WriteQueueOptions<Row>, "onError" | "keepRetrying">;
   // A queue of chunks (one per enqueue call) with an offset into the first:
   // taking from the head never copies what stays behind.
   private chunks: Row[][] = [];
@@ -61,6 +79,8 @@ export class WriteQueue<Row> {
   private takenTotal = 0;
   private settledTotal = 0;
   private retriesDue = true;
+  /** flush() asked: this many retries go now, whatever their pace. */
+  private forcedRetries = 0;
   private spaceWaiters: (() => void)[] = [];
   private settleWaiters: { target: number; resolve: () => void }[] = [];
   private readonly counters = {
@@ -107,6 +127,7 @@ export class WriteQueue<Row> {
   flush(): Promise<void> {
     this.dueUntil = this.enqueuedTotal;
     this.retriesDue = true;
+    this.forcedRetries = this.retries.length;
     const target = this.enqueuedTotal;
     this.pump();
     if (this.settledTotal >= target) return Promise.resolve();
@@ -168,6 +189,9 @@ export class WriteQueue<Row> {
       // While failed batches wait, new rows stay in the (bounded) queue: retries never pile up.
       if (this.retries.length > 0) {
         if (!this.retriesDue) return;
+        const next = this.retries[0] as RetryBatch<Row>;
+        if (this.forcedRetries > 0) this.forcedRetries--;
+        else if (next.notBefore !== undefined && next.notBefore > performance.now()) return;
         const batch = this.retries.shift() as RetryBatch<Row>;
         if (this.retries.length === 0) this.retriesDue = false;
         this.launch(batch);
@@ -197,7 +221,10 @@ export class WriteQueue<Row> {
       },
       (error: unknown) => {
         const attempt = batch.attempts + 1;
-        const dropped = attempt >= this.options.maxAttempts;
+        const now = performance.now();
+        const firstFailedAt = batch.firstFailedAt ?? now;
+        const holding = this.options.keepRetrying?.(error, now - firstFailedAt) ?? false;
+        const dropped = !holding && attempt >= this.options.maxAttempts;
         this.counters.failedWrites++;
         this.options.onError?.(error, { rows: batch.rows.length, attempt, dropped });
         if (dropped) {
@@ -205,7 +232,18 @@ export class WriteQueue<Row> {
           this.settle(batch.rows.length);
         } else {
           // Retried at the next tick (or flush), not at once: a failing database deserves a pause.
-          this.retries.push({ rows: batch.rows, attempts: attempt });
+          const pause = holding
+            ? Math.min(
+                HOLD_RETRY_FIRST_MS * 2 ** Math.max(0, attempt - this.options.maxAttempts),
+                HOLD_RETRY_MAX_MS,
+              )
+            : 0;
+          this.retries.push({
+            rows: batch.rows,
+            attempts: attempt,
+            firstFailedAt,
+            ...(pause > 0 ? { notBefore: now + pause } : {}),
+          });
         }
         done();
       },
