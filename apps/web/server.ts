@@ -1,8 +1,9 @@
 /**
  * The central's process: configuration, the database (DATABASE_URL or the
  * embedded one, migrated), then one HTTP(S) server for the dashboard, the API
- * and the agents' socket. SIGTERM or SIGINT shut it down cleanly; a second
- * signal exits at once.
+ * and the agents' socket. SIGTERM or SIGINT shut it down cleanly, draining
+ * first (the load balancer sees /readyz turn 503, agents move to another
+ * replica at once); a second signal exits at once.
  *
  *   npm start                    (after `npm run build`: node apps/web/dist/server.js)
  *   npx tsx apps/web/server.ts   (dev: Next.js compiles on demand)
@@ -65,7 +66,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     shuttingDown = true;
-    log.info(`${signal}: shutting down`);
+    // close() drains first: /readyz 503, agents told to reconnect elsewhere (4012), HTTP served a moment longer.
+    log.info(`${signal}: draining, then shutting down`);
     fleet
       .close()
       .then(() => database.stop())
