@@ -2,7 +2,9 @@
 // proxied connection at once and closes new ones as they arrive, as a
 // database server that went away does; restore() lets connections through
 // again. Used to take Postgres away from one central without stopping the
-// server other test files share.
+// server other test files share. With a picker instead of a fixed target it
+// is a small load balancer: each new connection goes where the picker says
+// (e.g. the first central whose /readyz answers 200).
 //
 // May import: node built-ins.
 import { connect, createServer, type Server, type Socket } from "node:net";
@@ -17,15 +19,29 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export interface TcpTarget {
+  host: string;
+  port: number;
+}
+
+export async function startTcpProxy(
+  target: TcpTarget | (() => Promise<TcpTarget | null>),
+): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let cut = false;
-  const server: Server = createServer((client) => {
+  const server: Server = createServer(async (client) => {
     if (cut) {
       client.destroy();
       return;
     }
-    const upstream = connect(target.port, target.host);
+    client.pause();
+    client.on("error", () => client.destroy());
+    const chosen = typeof target === "function" ? await target().catch(() => null) : target;
+    if (chosen === null || cut || client.destroyed) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(chosen.port, chosen.host);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
     const end = () => {
@@ -37,6 +53,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     upstream.on("error", end).on("close", end);
     client.pipe(upstream);
     upstream.pipe(client);
+    client.resume();
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

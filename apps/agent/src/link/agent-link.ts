@@ -224,6 +224,15 @@ export class AgentLink {
     return (this.ws?.bufferedAmount ?? 0) > this.tuning.maxBufferedBytes;
   }
 
+  /**
+   * Ready and the socket still open: once the central has begun to close it
+   * (a replica draining) nothing more can be sent on it, though `close` has
+   * not fired yet.
+   */
+  private get canSend(): boolean {
+    return this.state === "ready" && this.ws?.readyState === WebSocket.OPEN;
+  }
+
   start(): void {
     if (this.state !== "idle") return;
     this.connect();
@@ -281,10 +290,10 @@ export class AgentLink {
     }
     for (const frame of frames) {
       // Spooled batches go first so the central receives samples in order.
-      if (this.state === "ready" && this.spool.isEmpty && !this.congested) this.writeMetrics(frame);
+      if (this.canSend && this.spool.isEmpty && !this.congested) this.writeMetrics(frame);
       else this.spool.push(frame);
     }
-    if (this.state === "ready" && !this.spool.isEmpty) this.scheduleDrain(0);
+    if (this.canSend && !this.spool.isEmpty) this.scheduleDrain(0);
   }
 
   // ---- connection ----------------------------------------------------------
@@ -590,8 +599,12 @@ export class AgentLink {
   }
 
   private drainSome(): void {
-    if (this.state !== "ready") return;
-    for (let i = 0; i < this.tuning.drainBatchesPerTick && !this.spool.isEmpty && !this.congested; i++) {
+    if (!this.canSend) return;
+    for (
+      let i = 0;
+      i < this.tuning.drainBatchesPerTick && !this.spool.isEmpty && !this.congested && this.canSend;
+      i++
+    ) {
       const frame = this.spool.shift()!;
       this.writeMetrics(frame);
     }
@@ -602,9 +615,14 @@ export class AgentLink {
   private writeMetrics(frame: TMetricsFrame): void {
     const dropped = this.spool.takeDroppedSamples();
     const out = dropped > 0 ? { ...frame, droppedSamples: frame.droppedSamples + dropped } : frame;
+    if (!this.write(out)) {
+      // The socket closed under it: the batch waits for the next connection, as if it had never left.
+      this.spool.unshift(frame);
+      this.spool.addDropped(dropped);
+      return;
+    }
     if (dropped > 0)
       this.log.warn({ droppedSamples: dropped }, "metric samples were dropped while the link was down");
-    if (!this.write(out)) this.spool.addDropped(frame.containers.length + (frame.host ? 1 : 0) + dropped);
   }
 
   private queueEvent(frame: TEventFrame): void {

@@ -71,6 +71,24 @@ export class MetricsSpool<TBatch> {
     }
   }
 
+  /**
+   * Puts a batch back in front (it left the spool but could not be sent: the
+   * socket was closing). Over a limit, the oldest batches go, as on push.
+   */
+  unshift(batch: TBatch): void {
+    const samples = this.countSamples(batch);
+    this.batches.unshift({ batch, samples });
+    this.held += samples;
+    while (
+      this.batches.length > this.limits.maxBatches ||
+      (this.held > this.limits.maxSamples && this.batches.length > 0)
+    ) {
+      const oldest = this.batches.shift()!;
+      this.held -= oldest.samples;
+      this.dropped += oldest.samples;
+    }
+  }
+
   /** Removes and returns the oldest batch. */
   shift(): TBatch | undefined {
     const first = this.batches.shift();

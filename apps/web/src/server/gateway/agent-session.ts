@@ -14,7 +14,7 @@ import type { TAgentFrame, THelloFrame } from "@fleet/shared/protocol/agent-to-s
 import { MAX_MESSAGE_LENGTH, type TFrameErrorCode } from "@fleet/shared/protocol/common";
 import { encodeFrame, parseAgentFrame } from "@fleet/shared/protocol/frame";
 import type { TServerFrame } from "@fleet/shared/protocol/server-to-agent";
-import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
+import { AGENT_CLOSE, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
 import WebSocket from "ws";
 import { TokenBucket, WindowCounter } from "./flood-guards";
@@ -27,6 +27,16 @@ import { postgresSafe } from "./postgres-safe-text";
 const PAUSE_QUEUE_AT = 64;
 /** A peer that keeps sending while paused (ws still emits what it had parsed) is cut off here. */
 const MAX_QUEUED_FRAMES = 1024;
+/**
+ * Closes after which what the agent sent before it saw the close is still
+ * read and handled: the agent counts those frames as sent (a metrics batch
+ * left its spool), and nothing is wrong with them.
+ */
+const CLOSES_THAT_KEEP_READING = new Set<number>([
+  AGENT_CLOSE.reconnectElsewhere,
+  AGENT_CLOSE.databaseUnavailable,
+  GATEWAY_CLOSE.shutdown,
+]);
 /** Only every this many rate-limited frames gets an `error` answer, so a flood is not echoed. */
 const RATE_LIMIT_ANSWER_EVERY = 50;
 
@@ -93,6 +103,8 @@ export class AgentSession implements OpChannel {
   private paused = false;
   private idleWaiters: (() => void)[] = [];
   private forceTimer: NodeJS.Timeout | null = null;
+  /** Closing with one of CLOSES_THAT_KEEP_READING: frames still arriving are accepted. */
+  private readsWhileClosing = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -167,7 +179,10 @@ export class AgentSession implements OpChannel {
       this.ws.terminate();
       return;
     }
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason.slice(0, 120));
+    if (this.ws.readyState === WebSocket.OPEN) {
+      this.readsWhileClosing = CLOSES_THAT_KEEP_READING.has(code);
+      this.ws.close(code, reason.slice(0, 120));
+    }
     if (!this.forceTimer) {
       this.forceTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
       this.forceTimer.unref();
@@ -217,7 +232,10 @@ export class AgentSession implements OpChannel {
   }
 
   private accept(data: WebSocket.RawData): void {
-    if (this.closed || this.state === "refused" || this.ws.readyState !== WebSocket.OPEN) return;
+    const readable =
+      this.ws.readyState === WebSocket.OPEN ||
+      (this.readsWhileClosing && this.ws.readyState === WebSocket.CLOSING);
+    if (this.closed || this.state === "refused" || !readable) return;
     const now = this.host.clock.now();
     if (!this.bucket.tryTake(now)) {
       this.rateLimitedTotal++;
