@@ -23,6 +23,7 @@ import { readInstallScriptTemplate } from "./agent-endpoint/install-script";
 import { loadAgentTlsIdentity } from "./agent-endpoint/tls-identity";
 import { type CreateServicesOptions, createServices, type Services } from "./central";
 import type { PrismaClient } from "./db/client";
+import { DATABASE_UNAVAILABLE_MESSAGE, isConnectionError } from "./db/db-health";
 import type { TEnv } from "./env";
 import type { EventBus } from "./events/event-bus";
 import { INTERNAL_PATH_PREFIX } from "./gateway/replica-calls";
@@ -225,6 +226,11 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
         res.end(`${access.problem}\n`);
       },
       (error: unknown) => {
+        if (isConnectionError(error)) {
+          res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "retry-after": "2" });
+          res.end(`${DATABASE_UNAVAILABLE_MESSAGE}\n`);
+          return;
+        }
         log.error({ err: error }, "checking a /metrics token failed");
         res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end("internal error\n");
       },
@@ -259,6 +265,12 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
         res.once("close", () => streams.delete(res));
       }
       trpcHandler(req, res);
+      return;
+    }
+    // Both need the database first (credentials): without it, say so at once.
+    if ((path === UPLOADS_PATH || path === PROMETHEUS_PATH) && !services.dbHealth.healthy) {
+      res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "retry-after": "2" });
+      res.end(`${DATABASE_UNAVAILABLE_MESSAGE}\n`);
       return;
     }
     if (path === UPLOADS_PATH) {

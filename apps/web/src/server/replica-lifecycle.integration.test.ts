@@ -228,6 +228,16 @@ describe("a central replica's lifecycle", () => {
       expect(raw.status).toBe(503);
       expect(raw.headers.get("retry-after")).toBe("2");
 
+      // The other entrances that need the database first say so too.
+      for (const path of ["/metrics", "/api/uploads"]) {
+        const answer = await fetch(`${server.url}${path}`, {
+          method: path === "/metrics" ? "GET" : "POST",
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(answer.status).toBe(503);
+        expect(answer.headers.get("retry-after")).toBe("2");
+      }
+
       // Agents: closed with 4013 and refused until the database is back.
       expect((await agentClosed).code).toBe(AGENT_CLOSE.databaseUnavailable);
       expect(await upgradeStatus(server.url)).toBe(503);

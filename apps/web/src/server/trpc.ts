@@ -17,7 +17,7 @@ import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/
 import superjson from "superjson";
 import type { Services } from "./central";
 import type { PrismaClient } from "./db/client";
-import { isConnectionError } from "./db/db-health";
+import { DATABASE_UNAVAILABLE_MESSAGE, isConnectionError } from "./db/db-health";
 import type { TEnv } from "./env";
 import { AppError, describeIssues, isAppError } from "./errors";
 import type { EventBus } from "./events/event-bus";
@@ -86,10 +86,6 @@ export function isHttps(req: IncomingMessage, env: Pick<TEnv, "FLEET_PUBLIC_URL"
 
 const CROSS_SITE_REFUSED =
   "cross-site request refused: call the API from the dashboard's own origin or with an API token";
-
-/** What every call answers while the database is unreachable (HTTP 503: retry later). */
-export const DATABASE_UNAVAILABLE_MESSAGE =
-  "the central cannot reach its database right now; try again in a few seconds";
 
 export function createContextFactory(services: Services) {
   return async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<TrpcContext> => {

@@ -31,6 +31,7 @@ import type { Clock } from "@fleet/shared/clock";
 import { roleAtLeast } from "@fleet/shared/domain/roles";
 import { formatBytesHuman, formatDuration } from "@fleet/shared/units";
 import type { PrismaClient } from "./db/client";
+import { DATABASE_UNAVAILABLE_MESSAGE, isConnectionError } from "./db/db-health";
 import type { TEnv } from "./env";
 import {
   callReplica,
@@ -478,6 +479,12 @@ export function createUploadHandler(
 
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
+      if (isConnectionError(error)) {
+        log.warn({ err: error }, "upload refused: the database is unreachable");
+        res.setHeader("retry-after", "2");
+        sendError(res, 503, "SERVICE_UNAVAILABLE", DATABASE_UNAVAILABLE_MESSAGE, true);
+        return;
+      }
       log.error({ err: error }, "upload failed");
       sendError(res, 500, "INTERNAL_SERVER_ERROR", "internal error: the central's log has the details", true);
     });

@@ -55,6 +55,10 @@ export interface DbHealthOptions {
   migrationsDir?: string | null;
 }
 
+/** What a call answers while the database is unreachable (HTTP 503: retry later). */
+export const DATABASE_UNAVAILABLE_MESSAGE =
+  "the central cannot reach its database right now; try again in a few seconds";
+
 /** Prisma's codes for a database it cannot reach or lost (P1001 unreachable, P1017 closed, P2024 pool timeout). */
 const PRISMA_CONNECTION_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024"]);
 /** The pg driver adapter's kinds for the same. */
