@@ -540,6 +540,8 @@ export function useReplicaFleet(options: ReplicaFleetOptions = {}): () => Replic
       };
       const env: Record<string, string> = {
         DATABASE_URL: database.url,
+        // FLEET_E2E_CENTRAL_LOG_LEVEL=debug to see more of what the replicas do.
+        FLEET_LOG_LEVEL: process.env.FLEET_E2E_CENTRAL_LOG_LEVEL ?? "info",
         ...REPLICA_CENTRAL_ENV,
         ...options.centralEnv,
       };
@@ -655,6 +657,7 @@ export function useReplicaFleet(options: ReplicaFleetOptions = {}): () => Replic
 
   afterAll(async () => {
     await teardownInOrder("replicas", [
+      async () => keepLogs(),
       () => Promise.all(agents.map((agent) => agent.stop())),
       () => Promise.all(replicas.filter((replica) => replica.running).map((replica) => replica.terminate())),
       () => lb?.stop(),
@@ -669,6 +672,17 @@ export function useReplicaFleet(options: ReplicaFleetOptions = {}): () => Replic
       },
     ]);
   });
+
+  /** With FLEET_E2E_LOG_DIR set, every process's output is written there (the run dir goes with the fleet). */
+  function keepLogs(): void {
+    const dir = process.env.FLEET_E2E_LOG_DIR;
+    if (!dir) return;
+    mkdirSync(dir, { recursive: true });
+    for (const replica of replicas) writeFileSync(join(dir, `${replica.id}.log`), replica.output());
+    for (const agent of agents) writeFileSync(join(dir, `agent-${agent.name}.log`), agent.output());
+    if (lb) writeFileSync(join(dir, "haproxy.log"), lb.output());
+    if (postgres) writeFileSync(join(dir, "postgres.log"), postgres.logTail(10_000));
+  }
 
   return () => {
     if (!fleet) throw new Error("useReplicaFleet(): the fleet exists only inside tests (after beforeAll)");
