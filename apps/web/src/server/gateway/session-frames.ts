@@ -35,8 +35,9 @@ export function createSessionFrameHandler(deps: SessionFrameDeps) {
       case "heartbeat":
         // The heartbeat repeats the last ack: it heals a lost `ack` frame.
         if (frame.ackedGeneration !== null && frame.ackedGeneration > session.lastAckedGeneration) {
-          session.lastAckedGeneration = frame.ackedGeneration;
           await recordAck({ db, hostId, generation: frame.ackedGeneration, epoch: session.epoch });
+          // Only once stored: a heartbeat retried after a failed write (db-retry.ts) writes it again.
+          session.lastAckedGeneration = frame.ackedGeneration;
         }
         return;
       case "ack":
