@@ -25,7 +25,7 @@ import type { AppRouter } from "@fleet/web/server/routers/_app";
 import { recordSubscription } from "@fleet/web/server/routers/event/testing/sse-test-client";
 import type { inferRouterOutputs } from "@trpc/server";
 import { afterAll, describe, expect, test } from "vitest";
-import { pushTestImage } from "../harness/registry";
+import { pushImage, tagImage } from "../harness/registry";
 import { largestGap, managedContainers, sleep, waitFor } from "./fleet/fleet-checks";
 import { type AcceptedRun, isRetryable, type LoadFigures, startApiLoad } from "./harness/api-load";
 import {
@@ -596,7 +596,9 @@ describe("several centrals behind HAProxy", () => {
     const followMs = Math.round(performance.now() - followedAt);
 
     // An image pull: a tag the host has never had, pushed from host a's engine.
-    const image = await pushTestImage(fleet.hosts.a.engine, fleet.registry, "fleet-test/busybox:routed");
+    const image = `${fleet.registry.host}/fleet-test/busybox:routed`;
+    await tagImage(fleet.hosts.a.engine, fleet.image, image);
+    await pushImage(fleet.hosts.a.engine, image);
     await expect(host.engine.docker.getImage(image).inspect()).rejects.toThrow();
     const pullAt = performance.now();
     const { jobId } = await other.sse.image.pull.mutate({ image, hostIds: [hostIds.b] });

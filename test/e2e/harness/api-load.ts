@@ -10,7 +10,7 @@
  * May import: the web app's API types, @trpc/client.
  */
 import { TRPCClientError } from "@trpc/client";
-import type { FleetClient } from "./replicas";
+import { type FleetClient, LoadBalancerAnswer } from "./replicas";
 
 export interface AcceptedRun {
   id: string;
@@ -37,6 +37,7 @@ const RETRY_FOR_MS = 90_000;
 /** The HTTP status a failed tRPC call came back with, when there was one. */
 export function httpStatusOf(error: unknown): number | null {
   if (!(error instanceof TRPCClientError)) return null;
+  if (error.cause instanceof LoadBalancerAnswer) return error.cause.status;
   const data = error.data as { httpStatus?: number } | undefined;
   if (typeof data?.httpStatus === "number") return data.httpStatus;
   const meta = error.meta as { response?: { status?: number } } | undefined;

@@ -37,7 +37,8 @@ import { createPrismaClient, type PrismaClient } from "@fleet/web/server/db/clie
 import type { AppRouter } from "@fleet/web/server/routers/_app";
 import { createSseTestClient } from "@fleet/web/server/routers/event/testing/sse-test-client";
 import { createTestClient } from "@fleet/web/server/testing/test-server";
-import type { TRPCClient } from "@trpc/client";
+import { createTRPCClient, httpLink, type TRPCClient } from "@trpc/client";
+import superjson from "superjson";
 import { afterAll, beforeAll } from "vitest";
 import { REPO_ROOT } from "../../../scripts/build/paths";
 import {
@@ -83,6 +84,39 @@ const START_TIMEOUT_MS = 120_000;
 export type FleetClient = TRPCClient<AppRouter>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An answer that is not the API's own: the load balancer's error page (502, 503, 504 while no
+ * replica can take the request), with its status. tRPC keeps it as the cause of its client error.
+ */
+export class LoadBalancerAnswer extends Error {
+  constructor(readonly status: number) {
+    super(`the load balancer answered ${status} itself`);
+    this.name = "LoadBalancerAnswer";
+  }
+}
+
+/** An administrator's tRPC client over HTTP that tells the load balancer's own error pages by status. */
+export function createLoadBalancedClient(url: string, token: string): FleetClient {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpLink({
+        url: `${url}/api/trpc`,
+        transformer: superjson,
+        headers: { authorization: `Bearer ${token}` },
+        async fetch(input, init) {
+          const response = await fetch(input, init);
+          const json = response.headers.get("content-type")?.includes("application/json") ?? false;
+          if (!json && response.status >= 500) {
+            await response.body?.cancel();
+            throw new LoadBalancerAnswer(response.status);
+          }
+          return response;
+        },
+      }),
+    ],
+  });
+}
 
 // ---- processes by group -----------------------------------------------------------------------
 
@@ -293,7 +327,9 @@ async function makeReplica(options: ReplicaOptions, token: string): Promise<Cent
       if (!isRunning()) throw new Error(`${id} is not running`);
       // The server itself, not npm: npm would die of the signal at once and leave the server
       // running without a parent (it does not pass SIGTERM on).
-      const server = groupMembers(pgrp).find((proc) => proc.cmdline.includes("server.js"));
+      const server = groupMembers(pgrp).find(
+        (proc) => /(^|\/)node$/.test(proc.cmdline.split(" ")[0] ?? "") && proc.cmdline.includes("server.js"),
+      );
       const at = performance.now();
       if (server) process.kill(server.pid, "SIGTERM");
       else signalGroup(pgrp, "SIGTERM");
@@ -452,7 +488,7 @@ export interface ReplicaFleet {
   postgres: StoppablePostgres;
   /** The test's own Prisma client on the replicas' database, to read the rows. */
   db: PrismaClient;
-  /** An administrator's API clients through the load balancer (HTTP, and HTTP + SSE). */
+  /** An administrator's API clients through the load balancer (HTTP, telling its own error pages; and HTTP + SSE). */
   admin: FleetClient;
   adminSse: FleetClient;
   /** The administrator's API token (FLEET_BOOTSTRAP_TOKEN), for clients of one's own. */
@@ -569,7 +605,7 @@ export function useReplicaFleet(options: ReplicaFleetOptions = {}): () => Replic
     const built = await engineByKey[firstKey].docker.getImage(image).inspect();
     await engineByKey[firstKey].docker.getImage(built.Id).remove({ force: true });
 
-    const admin = createTestClient(balancer.url, { bearer: token });
+    const admin = createLoadBalancedClient(balancer.url, token);
     const adminSse = createSseTestClient<AppRouter>(balancer.url, token);
     const hosts = {} as Record<TReplicaHostKey, ReplicaHost>;
     for (const key of hostKeys) {
