@@ -349,9 +349,6 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
     }
     await listen(server, env.PORT, env.HOST);
     services.replica.internalUrl ||= internalUrlOf(server, env);
-    if (!services.replica.internalUrl) {
-      services.replica.internalUrl = listenUrl(server, env.FLEET_TLS_CERT ? "https" : "http");
-    }
     await listen(agentServer, env.FLEET_AGENT_PORT, env.HOST);
     agentEndpoint.publicUrl = agentPublicUrl(env, listeningPort(agentServer));
     await services.replicas.start();

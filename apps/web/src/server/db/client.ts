@@ -31,7 +31,13 @@ export function createPrismaClient(databaseUrl: string): PrismaClient {
   // adapter-pg reads timestamptz values as if they were UTC, whatever offset the
   // server prints: pin every session to UTC or times come back shifted.
   const client = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: databaseUrl, options: "-c TimeZone=UTC" }),
+    adapter: new PrismaPg({
+      connectionString: databaseUrl,
+      options: "-c TimeZone=UTC",
+      // A database host that drops packets instead of refusing would leave a
+      // new connection hanging; fail it so the caller answers 503 and retries.
+      connectionTimeoutMillis: 10_000,
+    }),
   });
   urlOfClient.set(client, databaseUrl);
   return client;
