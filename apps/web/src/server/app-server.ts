@@ -371,7 +371,11 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
       // balancer notices.
       draining = true;
       services.gateway.drain();
-      await Promise.race([services.replicas.markStopping(), sleep(1000)]);
+      // The duties move to another replica now rather than once this one has stopped.
+      await Promise.race([
+        Promise.all([services.replicas.markStopping(), services.duties.release()]),
+        sleep(3000),
+      ]);
       if (drainMs > 0) await sleep(drainMs);
       const stoppedListening = Promise.all(
         [server, agentServer].map((each) => new Promise<void>((resolve) => each.close(() => resolve()))),
