@@ -261,6 +261,16 @@ async function checkAcceptedRuns(runs: AcceptedRun[]): Promise<string[]> {
   return problems;
 }
 
+/** `checkAcceptedRuns` once the engines have caught up with the last runs (or its problems after 30 s). */
+async function acceptedRunProblems(runs: AcceptedRun[]): Promise<string[]> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const problems = await checkAcceptedRuns(runs);
+    if (problems.length === 0 || Date.now() > deadline) return problems;
+    await sleep(500);
+  }
+}
+
 async function removeRuns(runs: AcceptedRun[]): Promise<void> {
   const fleet = getFleet();
   for (const run of runs.filter((each) => !each.removed)) {
@@ -668,8 +678,15 @@ describe("several centrals behind HAProxy", () => {
     const windowTo = Date.now() - 2_000;
     const gaps = await sampleGaps(windowFrom, windowTo);
     const restarted = await restartedSince(before, new Set(figures.runs.map((run) => run.id)));
-    const runProblems = await checkAcceptedRuns(figures.runs);
-    record("rolling upgrade", { replaced, load: loadSummary(figures), largestSampleGapMs: gaps });
+    const runProblems = await acceptedRunProblems(figures.runs);
+    record("rolling upgrade", {
+      replaced,
+      load: loadSummary(figures),
+      largestSampleGapMs: gaps,
+      notOnline,
+      restarted,
+      runProblems,
+    });
     expect(figures.failures).toEqual([]);
     expect(figures.runs.length).toBeGreaterThan(0);
     expect(runProblems).toEqual([]);
@@ -736,12 +753,15 @@ describe("several centrals behind HAProxy", () => {
     });
     const gaps = await sampleGaps(windowFrom, Date.now() - 2_000);
     const restarted = await restartedSince(before, new Set(figures.runs.map((run) => run.id)));
-    const runProblems = await checkAcceptedRuns(figures.runs);
+    const runProblems = await acceptedRunProblems(figures.runs);
     record("postgres outage", {
       outageMs: startedAtWall - stoppedAtWall,
       during,
       load: loadSummary(figures),
       largestSampleGapMs: gaps,
+      offlineEvents,
+      restarted,
+      runProblems,
     });
     expect(during).toMatchObject({ readyz: [503, 503], apiThroughLb: 503, apiDirect: "503" });
     expect(figures.failures).toEqual([]);
