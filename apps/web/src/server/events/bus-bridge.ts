@@ -20,7 +20,7 @@ import { z } from "zod";
 import type { PrismaClient } from "../db/client";
 import { MAX_NOTIFY_PAYLOAD_BYTES, type PgNotifier } from "../db/pg-notify";
 import type { BusTopics, EventBus, TBusTopic } from "./event-bus";
-import { eventViewSelect, parseEventId, type TEventRow } from "./event-view";
+import { eventViewSelect, parseEventId, type TEventRow, toEventView } from "./event-view";
 
 export const BUS_CHANNEL = "fleet_bus";
 
@@ -64,17 +64,8 @@ function isBridged(topic: TBusTopic): topic is TBridgedTopic {
 }
 
 function eventToWire(row: TEventRow): z.input<typeof ZEventWire> {
-  return {
-    id: row.id.toString(),
-    ts: row.ts.toISOString(),
-    kind: row.kind,
-    severity: row.severity,
-    hostId: row.hostId,
-    containerId: row.containerId,
-    deploymentId: row.deploymentId,
-    message: row.message,
-    data: row.data as z.input<typeof ZEventWire>["data"],
-  };
+  const view = toEventView(row);
+  return { ...view, ts: view.ts.toISOString(), data: view.data as z.input<typeof ZEventWire>["data"] };
 }
 
 function eventFromWire(wire: z.output<typeof ZEventWire>): TEventRow {
