@@ -59,6 +59,8 @@ interface ClientFigures {
   retried503: number;
   /** Any other failure. */
   failures: string[];
+  /** Runs whose first try was made though its answer was lost, found by name after the retry's refusal. */
+  madeBeforeRefusal: string[];
 }
 
 /** A call the load balancer could not answer for sure: the replica died with it (502/504, or the connection). */
@@ -83,6 +85,7 @@ function startClient(index: number, client: FleetClient, image: string, runs: Ac
     unknownOutcomes: 0,
     retried503: 0,
     failures: [],
+    madeBeforeRefusal: [],
   };
   let stopped = false;
 
@@ -119,14 +122,17 @@ function startClient(index: number, client: FleetClient, image: string, runs: Ac
       });
       if (result instanceof Error) {
         const code = codeOf(result);
-        if (unknownBefore && code === "CONFLICT") {
-          // The first try was made before its replica died: the name finds it.
-          const found = await call(`get ${name}`, () => client.container.get.query({ name }));
-          if (found instanceof Error) counts.failures.push(`get ${name}: ${describeError(found)}`);
-          else {
-            runs.push({ client: index, name, id: found.container.id, stopped: false, removed: false });
-            counts.runsAccepted++;
-          }
+        // After a try whose answer was lost, the name tells whether it was made: the retry's own
+        // refusal may say "no room" (placement is checked before the name) though the first one was.
+        const made = unknownBefore
+          ? await call(`get ${name}`, () => client.container.get.query({ name }))
+          : null;
+        if (made !== null && !(made instanceof Error)) {
+          runs.push({ client: index, name, id: made.container.id, stopped: false, removed: false });
+          counts.runsAccepted++;
+          counts.madeBeforeRefusal.push(`${name}: retry answered ${code}`);
+        } else if (made instanceof Error && codeOf(made) !== "NOT_FOUND") {
+          counts.failures.push(`get ${name}: ${describeError(made)}`);
         } else if (code === "PRECONDITION_FAILED" || code === "CONFLICT" || code === "BAD_REQUEST") {
           counts.runsRefused++;
         } else {
