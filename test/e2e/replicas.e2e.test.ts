@@ -559,7 +559,13 @@ describe("several centrals behind HAProxy", () => {
               all: true,
               filters: { label: [`fleet.container-id=${container.id}`] },
             });
-            return listed[0] ? (await host.engine.docker.getContainer(listed[0].Id).inspect()).Created : null;
+            if (!listed[0]) return null;
+            // Listed, then gone before the inspect (the agent replaced a create that failed): look again.
+            return host.engine.docker
+              .getContainer(listed[0].Id)
+              .inspect()
+              .then((inspected) => inspected.Created)
+              .catch(() => null);
           },
           (value) => value !== null,
           15_000,
