@@ -1,0 +1,127 @@
+/**
+ * The ingest benchmark's own PostgreSQL server, whose durability it switches between
+ * passes. The test harness's throwaway server pins `fsync=off` on its command line, and a
+ * command-line setting outranks `ALTER SYSTEM`, so it cannot be made durable again; this one
+ * starts with the server's defaults and is toggled with `ALTER SYSTEM` + `pg_reload_conf()`
+ * (all three settings take effect on reload). The server is private to this run: nothing
+ * else ever connects to it.
+ *
+ * May import: node built-ins, pg, the test harness's binary lookup.
+ */
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+
+export interface BenchPostgres {
+  /** The admin URL (database `postgres`). */
+  url: string;
+  /**
+   * `true`: fsync, synchronous_commit and full_page_writes on (Postgres' defaults, what a
+   * production server runs); `false`: all three off (the test harness's speed settings).
+   * Returns the settings a new session then sees.
+   */
+  setDurable(durable: boolean): Promise<DurabilitySettings>;
+  stop(): void;
+}
+
+export interface DurabilitySettings {
+  fsync: string;
+  synchronous_commit: string;
+  full_page_writes: string;
+}
+
+// initdb and postgres refuse to run as root: they run as `postgres` then.
+function postgresUserIds(): { uid: number; gid: number } {
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((entry) => entry.startsWith("postgres:"));
+  const [, , uid, gid] = line?.split(":") ?? [];
+  if (uid === undefined || gid === undefined) {
+    throw new Error("initdb refuses to run as root and there is no `postgres` user to run it as");
+  }
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+async function readSettings(url: string): Promise<DurabilitySettings> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query<{ name: keyof DurabilitySettings; setting: string }>(
+      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')`,
+    );
+    const settings = { fsync: "?", synchronous_commit: "?", full_page_writes: "?" };
+    for (const row of result.rows) settings[row.name] = row.setting;
+    return settings;
+  } finally {
+    await client.end();
+  }
+}
+
+export function startBenchPostgres(binDir: string, port: number): BenchPostgres {
+  const baseDir = mkdtempSync(join(tmpdir(), "fleet-bench-pg-"));
+  const dataDir = join(baseDir, "data");
+  const logFile = join(baseDir, "postgres.log");
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const { uid, gid } = postgresUserIds();
+    chownSync(baseDir, uid, gid);
+  }
+  const run = (binary: string, args: string[]) => {
+    const command = asRoot ? "runuser" : join(binDir, binary);
+    const fullArgs = asRoot ? ["-u", "postgres", "--", join(binDir, binary), ...args] : args;
+    return execFileSync(command, fullArgs, { cwd: baseDir, stdio: "pipe", encoding: "utf8" });
+  };
+  // Nothing about durability here: that is set per pass, and the command line would outrank it.
+  const serverOptions = [`-p ${port}`, `-k ${baseDir}`, "-c listen_addresses=127.0.0.1"].join(" ");
+  try {
+    run("initdb", ["-D", dataDir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
+    run("pg_ctl", ["-D", dataDir, "-l", logFile, "-o", serverOptions, "-w", "-t", "60", "start"]);
+  } catch (error) {
+    const log = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+    rmSync(baseDir, { recursive: true, force: true });
+    throw new Error(`could not start the bench PostgreSQL on port ${port}: ${String(error)}\n${log}`);
+  }
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    process.off("exit", stop);
+    try {
+      run("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
+    } finally {
+      rmSync(baseDir, { recursive: true, force: true });
+    }
+  };
+  // An interrupted run must not leave a server behind.
+  process.on("exit", stop);
+  return {
+    url,
+    stop,
+    async setDurable(durable) {
+      const value = durable ? "on" : "off";
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        for (const name of ["fsync", "synchronous_commit", "full_page_writes"]) {
+          await client.query(`ALTER SYSTEM SET ${name} = ${value}`);
+        }
+        await client.query("SELECT pg_reload_conf()");
+        // A checkpoint puts the pass before behind us (its dirty pages, its WAL) and makes
+        // the next one start as a fresh server would: with full-page writes due.
+        await client.query("CHECKPOINT");
+      } finally {
+        await client.end();
+      }
+      // The reload reaches the server asynchronously: wait until a new session sees it.
+      for (let attempt = 0; ; attempt++) {
+        const settings = await readSettings(url);
+        if (settings.fsync === value && settings.full_page_writes === value) return settings;
+        if (attempt >= 50) throw new Error(`the bench PostgreSQL still has ${JSON.stringify(settings)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+  };
+}
