@@ -24,7 +24,7 @@ import { RemoteLatest } from "./remote-latest";
 import { applyRetention, type RetentionReport } from "./retention";
 import { type RollupRunReport, type RollupWatermarks, SampleRollups } from "./rollups";
 import type { QueuedContainerSample, QueuedHostSample, QueuedSample } from "./sample-rows";
-import { insertContainerSamples, insertHostSamples } from "./sample-writer";
+import { createSampleWriter } from "./sample-writer";
 import { WriteQueue, type WriteQueueStats } from "./write-queue";
 
 export interface IngestResult {
@@ -155,6 +155,12 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       })
     : null;
 
+  // COPY on connections of its own, one per concurrent batch of the queue.
+  const writer = createSampleWriter({
+    db,
+    connections: tuning.writeConcurrency,
+    onIdleError: (error) => log.warn({ err: error }, "metrics: an idle sample-writing connection broke"),
+  });
   const queue = new WriteQueue<QueuedSample>({
     flushIntervalMs: tuning.flushIntervalMs,
     flushRows: tuning.flushRows,
@@ -170,7 +176,7 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
         else hostRows.push(row);
       }
       const inserted =
-        (await insertContainerSamples(db, containerRows)) + (await insertHostSamples(db, hostRows));
+        (await writer.writeContainerSamples(containerRows)) + (await writer.writeHostSamples(hostRows));
       for (const row of rows) rollups.noteWritten(row.kind, row.hostId, row.sample.ts);
       return inserted;
     },
@@ -371,6 +377,10 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       const flushed = await Promise.race([queue.flush().then(() => true), sleep(STOP_FLUSH_LIMIT_MS)]);
       if (!flushed) log.warn({ queue: queue.stats() }, "metrics: stopped with samples still unwritten");
       queue.stop();
+      // A write still hanging on a database that is away must not hold up the stop.
+      const closing = writer.close();
+      if (flushed) await closing;
+      else closing.catch(() => undefined);
       await jobChain;
     },
 

@@ -1,11 +1,11 @@
-// Wire samples → one Postgres array literal per column, the parameters of a
-// single `INSERT … SELECT … FROM unnest($1::text[], $2::int8[], …)`. That is one
-// statement and one round trip per batch whatever its size, with a fixed
-// parameter count (a multi-row VALUES list needs 17 parameters a row and hits
-// Postgres' 65535-parameter limit at ~3800 rows). Each column travels as one
-// text parameter built here with a join: handing the driver 19 arrays of
-// thousands of values costs several times more CPU in its per-value encoding.
+// Wire samples → the lines of one `COPY … FROM STDIN` per table and batch (text
+// format, see db/sample-copy.ts): one string built with joins, handed to the
+// connection as one buffer, so a batch costs neither SQL per row nor the
+// driver's per-value encoding. Rows are sorted by key and without duplicate
+// keys: concurrent batches then take row locks in one order (no deadlocks),
+// and a batch never collides with itself.
 import type { TContainerSample, THostSample } from "@fleet/shared/domain/metrics";
+import { COPY_NULL, type CopyTable, copyTextField } from "../../db/sample-copy";
 
 export interface QueuedContainerSample {
   kind: "container";
@@ -41,7 +41,7 @@ export function toInt4(value: number): number {
   return Math.min(Math.round(value), INT4_MAX);
 }
 
-/** Sorted by key and without duplicate keys: concurrent inserts then take row locks in one order (no deadlocks). */
+/** Sorted by key and without duplicate keys (the first of a duplicate key wins; the database would keep the stored one anyway). */
 function sortedUnique<T>(rows: readonly T[], key: (row: T) => string, ts: (row: T) => number): T[] {
   const sorted = [...rows].sort((a, b) => {
     const ka = key(a);
@@ -58,67 +58,80 @@ function sortedUnique<T>(rows: readonly T[], key: (row: T) => string, ts: (row: 
   return unique;
 }
 
-/** How a column travels: `ts` is epoch milliseconds, turned into a timestamptz by the statement. */
-export type ColumnKind = "text" | "int8" | "int4" | "float8" | "ts";
+export const CONTAINER_SAMPLE_TABLE = {
+  table: "container_samples",
+  columns: [
+    "container_id",
+    "host_id",
+    "ts",
+    "cpu_cores",
+    "cpu_throttled_periods",
+    "cpu_throttled_ns",
+    "memory_usage_bytes",
+    "memory_working_set_bytes",
+    "memory_limit_bytes",
+    "memory_failcnt",
+    "oom_kills",
+    "pids_current",
+    "pids_limit",
+    "net_rx_bytes",
+    "net_tx_bytes",
+    "net_rx_packets",
+    "net_tx_packets",
+    "blk_read_bytes",
+    "blk_write_bytes",
+  ],
+  key: ["container_id", "ts"],
+} as const satisfies CopyTable;
 
-export const CONTAINER_SAMPLE_COLUMNS = [
-  ["container_id", "text"],
-  ["host_id", "text"],
-  ["ts", "ts"],
-  ["cpu_cores", "float8"],
-  ["cpu_throttled_periods", "int8"],
-  ["cpu_throttled_ns", "int8"],
-  ["memory_usage_bytes", "int8"],
-  ["memory_working_set_bytes", "int8"],
-  ["memory_limit_bytes", "int8"],
-  ["memory_failcnt", "int8"],
-  ["oom_kills", "int4"],
-  ["pids_current", "int4"],
-  ["pids_limit", "int4"],
-  ["net_rx_bytes", "int8"],
-  ["net_tx_bytes", "int8"],
-  ["net_rx_packets", "int8"],
-  ["net_tx_packets", "int8"],
-  ["blk_read_bytes", "int8"],
-  ["blk_write_bytes", "int8"],
-] as const satisfies readonly (readonly [string, ColumnKind])[];
+export const HOST_SAMPLE_TABLE = {
+  table: "host_samples",
+  columns: [
+    "host_id",
+    "ts",
+    "cpu_cores",
+    "cpu_count",
+    "memory_total_bytes",
+    "memory_available_bytes",
+    "memory_used_bytes",
+    "load1",
+    "load5",
+    "load15",
+    "disk_total_bytes",
+    "disk_free_bytes",
+    "containers",
+  ],
+  key: ["host_id", "ts"],
+} as const satisfies CopyTable;
 
-export const HOST_SAMPLE_COLUMNS = [
-  ["host_id", "text"],
-  ["ts", "ts"],
-  ["cpu_cores", "float8"],
-  ["cpu_count", "int4"],
-  ["memory_total_bytes", "int8"],
-  ["memory_available_bytes", "int8"],
-  ["memory_used_bytes", "int8"],
-  ["load1", "float8"],
-  ["load5", "float8"],
-  ["load15", "float8"],
-  ["disk_total_bytes", "int8"],
-  ["disk_free_bytes", "int8"],
-  ["containers", "int4"],
-] as const satisfies readonly (readonly [string, ColumnKind])[];
+// toISOString() writes years past 9999 as "+010000-…", which Postgres does not read.
+const LAST_FOUR_DIGIT_YEAR_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-// Elements made only of these need no quotes (ids, digits, ISO times); anything else is quoted.
-const PLAIN_ELEMENT = /^[A-Za-z0-9_.:+-]+$/;
-
-function element(value: string | number | null): string {
-  if (value === null) return "NULL";
-  // Numbers print as Postgres reads them back; the wire schema keeps them finite.
-  if (typeof value === "number") return String(value);
-  // Unquoted NULL would be a null: an id spelled "null" keeps its quotes.
-  if (PLAIN_ELEMENT.test(value) && value.toLowerCase() !== "null") return value;
-  return `"${value.replace(/["\\]/g, "\\$&")}"`;
+/**
+ * Epoch milliseconds as timestamptz text, every millisecond kept (the column
+ * is TIMESTAMPTZ(3)). Years past 9999 (an agent clock far off) are written as
+ * Postgres writes them, so such a sample is stored as the INSERT stored it.
+ */
+export function timestamptzText(ms: number): string {
+  const rounded = Math.round(ms);
+  if (rounded <= LAST_FOUR_DIGIT_YEAR_MS) return new Date(rounded).toISOString();
+  const date = new Date(rounded);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return (
+    `${date.getUTCFullYear()}-${two(date.getUTCMonth() + 1)}-${two(date.getUTCDate())} ` +
+    `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())}.` +
+    `${String(date.getUTCMilliseconds()).padStart(3, "0")}+00`
+  );
 }
 
-/** A Postgres array literal: `{a,"b c",NULL,4}`. */
-export function arrayLiteral(values: readonly (string | number | null)[]): string {
-  return `{${values.map(element).join(",")}}`;
+/** A float8 field: JS prints finite numbers (exponents included) as Postgres reads them; the wire schema keeps them finite. */
+function float8Text(value: number): string {
+  return Number.isFinite(value) ? String(value) : "0";
 }
 
-/** One array literal per column in `CONTAINER_SAMPLE_COLUMNS` order, and how many distinct rows they hold. */
-export function containerSampleColumns(rows: readonly QueuedContainerSample[]): {
-  columns: string[];
+/** COPY lines for `CONTAINER_SAMPLE_TABLE`, and how many distinct rows they hold. */
+export function containerSampleLines(rows: readonly QueuedContainerSample[]): {
+  lines: string;
   rowCount: number;
 } {
   const unique = sortedUnique(
@@ -126,73 +139,55 @@ export function containerSampleColumns(rows: readonly QueuedContainerSample[]): 
     (row) => row.sample.containerId,
     (row) => row.sample.ts,
   );
-  const column = (pick: (row: QueuedContainerSample) => string | number | null) =>
-    arrayLiteral(unique.map(pick));
-  const columns = [
-    column((row) => row.sample.containerId),
-    column((row) => row.hostId),
-    column((row) => Math.round(row.sample.ts)),
-    column((row) => row.sample.cpuCores),
-    column((row) => toInt8Text(row.sample.cpuThrottledPeriods)),
-    column((row) => toInt8Text(row.sample.cpuThrottledNs)),
-    column((row) => toInt8Text(row.sample.memoryUsageBytes)),
-    column((row) => toInt8Text(row.sample.memoryWorkingSetBytes)),
-    column((row) => (row.sample.memoryLimitBytes === null ? null : toInt8Text(row.sample.memoryLimitBytes))),
-    column((row) => toInt8Text(row.sample.memoryFailcnt)),
-    column((row) => toInt4(row.sample.oomKills)),
-    column((row) => toInt4(row.sample.pidsCurrent)),
-    column((row) => (row.sample.pidsLimit === null ? null : toInt4(row.sample.pidsLimit))),
-    column((row) => toInt8Text(row.sample.netRxBytes)),
-    column((row) => toInt8Text(row.sample.netTxBytes)),
-    column((row) => toInt8Text(row.sample.netRxPackets)),
-    column((row) => toInt8Text(row.sample.netTxPackets)),
-    column((row) => toInt8Text(row.sample.blkReadBytes)),
-    column((row) => toInt8Text(row.sample.blkWriteBytes)),
-  ];
-  return { columns, rowCount: unique.length };
+  const lines = unique.map(({ hostId, sample }) =>
+    [
+      copyTextField(sample.containerId),
+      copyTextField(hostId),
+      timestamptzText(sample.ts),
+      float8Text(sample.cpuCores),
+      toInt8Text(sample.cpuThrottledPeriods),
+      toInt8Text(sample.cpuThrottledNs),
+      toInt8Text(sample.memoryUsageBytes),
+      toInt8Text(sample.memoryWorkingSetBytes),
+      sample.memoryLimitBytes === null ? COPY_NULL : toInt8Text(sample.memoryLimitBytes),
+      toInt8Text(sample.memoryFailcnt),
+      toInt4(sample.oomKills),
+      toInt4(sample.pidsCurrent),
+      sample.pidsLimit === null ? COPY_NULL : toInt4(sample.pidsLimit),
+      toInt8Text(sample.netRxBytes),
+      toInt8Text(sample.netTxBytes),
+      toInt8Text(sample.netRxPackets),
+      toInt8Text(sample.netTxPackets),
+      toInt8Text(sample.blkReadBytes),
+      toInt8Text(sample.blkWriteBytes),
+    ].join("\t"),
+  );
+  return { lines: unique.length === 0 ? "" : `${lines.join("\n")}\n`, rowCount: unique.length };
 }
 
-/** One array literal per column in `HOST_SAMPLE_COLUMNS` order, and how many distinct rows they hold. */
-export function hostSampleColumns(rows: readonly QueuedHostSample[]): {
-  columns: string[];
-  rowCount: number;
-} {
+/** COPY lines for `HOST_SAMPLE_TABLE`, and how many distinct rows they hold. */
+export function hostSampleLines(rows: readonly QueuedHostSample[]): { lines: string; rowCount: number } {
   const unique = sortedUnique(
     rows,
     (row) => row.hostId,
     (row) => row.sample.ts,
   );
-  const column = (pick: (row: QueuedHostSample) => string | number | null) => arrayLiteral(unique.map(pick));
-  const columns = [
-    column((row) => row.hostId),
-    column((row) => Math.round(row.sample.ts)),
-    column((row) => row.sample.cpuCores),
-    column((row) => toInt4(row.sample.cpuCount)),
-    column((row) => toInt8Text(row.sample.memoryTotalBytes)),
-    column((row) => toInt8Text(row.sample.memoryAvailableBytes)),
-    column((row) => toInt8Text(row.sample.memoryUsedBytes)),
-    column((row) => row.sample.load1),
-    column((row) => row.sample.load5),
-    column((row) => row.sample.load15),
-    column((row) => toInt8Text(row.sample.diskTotalBytes)),
-    column((row) => toInt8Text(row.sample.diskFreeBytes)),
-    column((row) => toInt4(row.sample.containers)),
-  ];
-  return { columns, rowCount: unique.length };
-}
-
-/**
- * `INSERT INTO "t" (…) SELECT … FROM unnest($1::text[], …) AS u(…) ON CONFLICT DO NOTHING`;
- * `ts` columns arrive as epoch milliseconds (exact in int8, unlike a float of seconds).
- */
-export function unnestInsertSql(table: string, columns: readonly (readonly [string, ColumnKind])[]): string {
-  const names = columns.map(([name]) => `"${name}"`).join(", ");
-  const arrays = columns.map(([, kind], i) => `$${i + 1}::${kind === "ts" ? "int8" : kind}[]`).join(", ");
-  const aliases = columns.map((_, i) => `c${i + 1}`).join(", ");
-  const values = columns
-    .map(([, kind], i) =>
-      kind === "ts" ? `timestamptz 'epoch' + c${i + 1} * interval '1 millisecond'` : `c${i + 1}`,
-    )
-    .join(", ");
-  return `INSERT INTO "${table}" (${names}) SELECT ${values} FROM unnest(${arrays}) AS u(${aliases}) ON CONFLICT DO NOTHING`;
+  const lines = unique.map(({ hostId, sample }) =>
+    [
+      copyTextField(hostId),
+      timestamptzText(sample.ts),
+      float8Text(sample.cpuCores),
+      toInt4(sample.cpuCount),
+      toInt8Text(sample.memoryTotalBytes),
+      toInt8Text(sample.memoryAvailableBytes),
+      toInt8Text(sample.memoryUsedBytes),
+      float8Text(sample.load1),
+      float8Text(sample.load5),
+      float8Text(sample.load15),
+      toInt8Text(sample.diskTotalBytes),
+      toInt8Text(sample.diskFreeBytes),
+      toInt4(sample.containers),
+    ].join("\t"),
+  );
+  return { lines: unique.length === 0 ? "" : `${lines.join("\n")}\n`, rowCount: unique.length };
 }
