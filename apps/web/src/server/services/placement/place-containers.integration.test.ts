@@ -282,6 +282,16 @@ describe("placement", () => {
     );
   });
 
+  test("a run repeated by name in a full fleet hears that its container exists, not that there is no room", async () => {
+    await fleet.joinHosts([{ name: "snug", cpus: 1, memoryMiB: 256, labels: { group: "snug" } }]);
+    const run = { name: "only-one", image: "busybox", memory: "200m", cpus: "1", constraints: "group=snug" };
+    await fleet.operator.container.run.mutate(run);
+    // The host is full now: a retry of the same run (its first answer lost) must say the name is taken.
+    const error = await fleet.operator.container.run.mutate(run).catch((caught: unknown) => caught);
+    expect(trpcErrorCode(error)).toBe("CONFLICT");
+    expect((error as Error).message).toContain("a container named only-one already exists");
+  });
+
   test("plan says where a run would go, or why not, and writes nothing", async () => {
     await fleet.joinHosts([
       { name: "plan-a", cpus: 1, memoryMiB: 512, labels: { group: "plan" } },

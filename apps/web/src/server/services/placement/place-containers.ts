@@ -214,13 +214,15 @@ export async function placeDrafts(
       avoidHostIds: options.avoidHostIds,
     }),
   );
+  // Names first: a run retried after its answer was lost then hears that its
+  // container exists (CONFLICT), not that the fleet has no room for a second.
+  const names = await resolveNames(ctx.tx, drafts);
   const scheduled = scheduleMany(ctx.cluster.view, requests, { allOrNothing: true });
   if (!scheduled.ok) {
     const last = scheduled.results.at(-1);
     const message = drafts.length === 1 && last && !last.ok ? last.message : scheduled.message;
     throw new AppError("PRECONDITION_FAILED", message);
   }
-  const names = await resolveNames(ctx.tx, drafts);
   const placed: TPlacedContainer[] = [];
   for (const [index, draft] of drafts.entries()) {
     placed.push(
