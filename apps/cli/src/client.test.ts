@@ -1,7 +1,13 @@
 import { TRPCClientError } from "@trpc/client";
 import { describe, expect, test } from "vitest";
 import { CliError } from "./cli-error";
-import { type SubscriptionHandlers, subscriptionStream, toCliError, untracked } from "./client";
+import {
+  refuseProxyErrorPage,
+  type SubscriptionHandlers,
+  subscriptionStream,
+  toCliError,
+  untracked,
+} from "./client";
 
 function serverError(code: string, message: string) {
   return TRPCClientError.from({ error: { code: -32000, message, data: { code } } });
@@ -31,6 +37,27 @@ describe("toCliError", () => {
     expect(
       toCliError(new TypeError("fetch failed", { cause: new Error("bad port") }), "http://c:9").message,
     ).toBe("cannot reach the central at http://c:9: bad port");
+  });
+
+  test("a load balancer's own 503 page says the central is unavailable, to try again", () => {
+    const page = new Response("<html><body><h1>503 Service Unavailable</h1></body></html>", {
+      status: 503,
+      headers: { "content-type": "text/html" },
+    });
+    let thrown: unknown;
+    try {
+      refuseProxyErrorPage(page);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(toCliError(TRPCClientError.from(thrown as Error), "http://lb")).toMatchObject({
+      exitCode: 1,
+      message:
+        "http://lb: the central is unavailable right now (HTTP 503 from the proxy in front of it); try again shortly",
+    });
+    // The API's own 503 is JSON and goes on to tRPC, which reads the central's words from it.
+    const api = new Response("{}", { status: 503, headers: { "content-type": "application/json" } });
+    expect(refuseProxyErrorPage(api)).toBe(api);
   });
 
   test("an answer that is not the API says so", () => {

@@ -36,6 +36,28 @@ function authHeaders(auth: TClientAuth, url: string): Record<string, string> {
   return { cookie: auth.cookie, origin: new URL(url).origin };
 }
 
+/**
+ * A load balancer in front of the central (several replicas) answers 502, 503
+ * or 504 with a page of its own while no replica can take the call, e.g.
+ * during a rolling upgrade or a database outage: retryable, and said so
+ * rather than as an answer the CLI cannot parse.
+ */
+class CentralUnavailableError extends Error {
+  override name = "CentralUnavailableError";
+  constructor(readonly status: number) {
+    super(
+      `the central is unavailable right now (HTTP ${status} from the proxy in front of it); try again shortly`,
+    );
+  }
+}
+
+/** Throws CentralUnavailableError for a proxy's own 502/503/504 page (the API's own errors are JSON). */
+export function refuseProxyErrorPage(response: Response): Response {
+  const json = response.headers.get("content-type")?.includes("json") ?? false;
+  if (!json && [502, 503, 504].includes(response.status)) throw new CentralUnavailableError(response.status);
+  return response;
+}
+
 export function createFleetClient(options: ClientOptions): FleetClient {
   const url = `${options.url}/api/trpc`;
   const headers = authHeaders(options.auth, options.url);
@@ -58,7 +80,7 @@ export function createFleetClient(options: ClientOptions): FleetClient {
           async fetch(input, init) {
             const response = await fetch(input, init);
             options.onResponse?.(response);
-            return response;
+            return refuseProxyErrorPage(response);
           },
         }),
       }),
@@ -95,6 +117,10 @@ function networkProblem(error: unknown): string | null {
 /** Any failure of a call → CliError with the central's own words, or what kept us from reaching it. */
 export function toCliError(error: unknown, url: string): CliError {
   if (error instanceof CliError) return error;
+  const unavailable = error instanceof TRPCClientError ? error.cause : error;
+  if (unavailable instanceof CentralUnavailableError) {
+    return new CliError(`${url}: ${unavailable.message}`, EXIT.failure);
+  }
   if (error instanceof TRPCClientError) {
     const code = trpcCodeOf(error);
     if (code) return new CliError(error.message, EXIT_BY_TRPC_CODE[code] ?? EXIT.failure);
