@@ -1,11 +1,11 @@
-// Wire samples → the lines of one `COPY … FROM STDIN` per table and batch (text
-// format, see db/sample-copy.ts): one string built with joins, handed to the
-// connection as one buffer, so a batch costs neither SQL per row nor the
-// driver's per-value encoding. Rows are sorted by key and without duplicate
-// keys: concurrent batches then take row locks in one order (no deadlocks),
-// and a batch never collides with itself.
+// Wire samples → the data of one `COPY … FROM STDIN (FORMAT binary)` per table
+// and batch (see db/sample-copy.ts): one buffer written field by field, so a
+// batch costs neither SQL nor text per value. What each field holds is decided
+// here (counters rounded and clamped to the column's type). Rows are sorted by
+// key and without duplicate keys: concurrent batches then take row locks in
+// one order (no deadlocks), and a batch never collides with itself.
 import type { TContainerSample, THostSample } from "@fleet/shared/domain/metrics";
-import { COPY_NULL, type CopyTable, copyTextField } from "../../db/sample-copy";
+import { CopyBinaryEncoder, type CopyTable } from "../../db/sample-copy";
 
 export interface QueuedContainerSample {
   kind: "container";
@@ -25,15 +25,15 @@ const INT8_MAX = 9_223_372_036_854_775_807n;
 const INT4_MAX = 2_147_483_647;
 
 /**
- * A cumulative counter or byte count as BIGINT text. Counters arrive as JSON
- * numbers that may exceed 2^53 (then they are already inexact, so rounding
- * costs nothing); text keeps every digit the number has on its way to pg.
+ * A cumulative counter or byte count for a BIGINT column. Counters arrive as
+ * JSON numbers that may exceed 2^53 (then they are already inexact, so
+ * rounding costs nothing); a bigint keeps every digit the number has.
  */
-export function toInt8Text(value: number): string {
-  if (!Number.isFinite(value) || value <= 0) return "0";
-  if (value <= Number.MAX_SAFE_INTEGER) return String(Math.round(value));
+export function toInt8(value: number): number | bigint {
+  if (!Number.isFinite(value) || value <= 0) return 0;
+  if (value <= Number.MAX_SAFE_INTEGER) return Math.round(value);
   const big = BigInt(Math.round(value));
-  return (big > INT8_MAX ? INT8_MAX : big).toString();
+  return big > INT8_MAX ? INT8_MAX : big;
 }
 
 export function toInt4(value: number): number {
@@ -104,90 +104,79 @@ export const HOST_SAMPLE_TABLE = {
   key: ["host_id", "ts"],
 } as const satisfies CopyTable;
 
-// toISOString() writes years past 9999 as "+010000-…", which Postgres does not read.
-const LAST_FOUR_DIGIT_YEAR_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-/**
- * Epoch milliseconds as timestamptz text, every millisecond kept (the column
- * is TIMESTAMPTZ(3)). Years past 9999 (an agent clock far off) are written as
- * Postgres writes them, so such a sample is stored as the INSERT stored it.
- */
-export function timestamptzText(ms: number): string {
-  const rounded = Math.round(ms);
-  if (rounded <= LAST_FOUR_DIGIT_YEAR_MS) return new Date(rounded).toISOString();
-  const date = new Date(rounded);
-  const two = (n: number) => String(n).padStart(2, "0");
-  return (
-    `${date.getUTCFullYear()}-${two(date.getUTCMonth() + 1)}-${two(date.getUTCDate())} ` +
-    `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())}.` +
-    `${String(date.getUTCMilliseconds()).padStart(3, "0")}+00`
-  );
+/** A float8 field: the wire schema keeps numbers finite; should one not be, 0 rather than a NaN in the charts. */
+function finite(value: number): number {
+  return Number.isFinite(value) ? value : 0;
 }
 
-/** A float8 field: JS prints finite numbers (exponents included) as Postgres reads them; the wire schema keeps them finite. */
-function float8Text(value: number): string {
-  return Number.isFinite(value) ? String(value) : "0";
-}
+/** Bytes a row takes at most besides its text fields: room enough that the buffer rarely grows. */
+const CONTAINER_ROW_BYTES = 2 + 19 * 4 + 17 * 8;
+const HOST_ROW_BYTES = 2 + 13 * 4 + 12 * 8;
 
-/** COPY lines for `CONTAINER_SAMPLE_TABLE`, and how many distinct rows they hold. */
-export function containerSampleLines(rows: readonly QueuedContainerSample[]): {
-  lines: string;
+export interface CopyData {
+  data: Buffer;
+  /** Distinct rows in `data`. */
   rowCount: number;
-} {
+}
+
+/** COPY data for `CONTAINER_SAMPLE_TABLE`. */
+export function containerSampleCopy(rows: readonly QueuedContainerSample[]): CopyData {
   const unique = sortedUnique(
     rows,
     (row) => row.sample.containerId,
     (row) => row.sample.ts,
   );
-  const lines = unique.map(({ hostId, sample }) =>
-    [
-      copyTextField(sample.containerId),
-      copyTextField(hostId),
-      timestamptzText(sample.ts),
-      float8Text(sample.cpuCores),
-      toInt8Text(sample.cpuThrottledPeriods),
-      toInt8Text(sample.cpuThrottledNs),
-      toInt8Text(sample.memoryUsageBytes),
-      toInt8Text(sample.memoryWorkingSetBytes),
-      sample.memoryLimitBytes === null ? COPY_NULL : toInt8Text(sample.memoryLimitBytes),
-      toInt8Text(sample.memoryFailcnt),
-      toInt4(sample.oomKills),
-      toInt4(sample.pidsCurrent),
-      sample.pidsLimit === null ? COPY_NULL : toInt4(sample.pidsLimit),
-      toInt8Text(sample.netRxBytes),
-      toInt8Text(sample.netTxBytes),
-      toInt8Text(sample.netRxPackets),
-      toInt8Text(sample.netTxPackets),
-      toInt8Text(sample.blkReadBytes),
-      toInt8Text(sample.blkWriteBytes),
-    ].join("\t"),
-  );
-  return { lines: unique.length === 0 ? "" : `${lines.join("\n")}\n`, rowCount: unique.length };
+  const out = new CopyBinaryEncoder(64 + unique.length * (CONTAINER_ROW_BYTES + 64));
+  for (const { hostId, sample } of unique) {
+    out.row(CONTAINER_SAMPLE_TABLE.columns.length);
+    out.text(sample.containerId);
+    out.text(hostId);
+    out.timestamptz(Math.round(sample.ts));
+    out.float8(finite(sample.cpuCores));
+    out.int8(toInt8(sample.cpuThrottledPeriods));
+    out.int8(toInt8(sample.cpuThrottledNs));
+    out.int8(toInt8(sample.memoryUsageBytes));
+    out.int8(toInt8(sample.memoryWorkingSetBytes));
+    if (sample.memoryLimitBytes === null) out.null();
+    else out.int8(toInt8(sample.memoryLimitBytes));
+    out.int8(toInt8(sample.memoryFailcnt));
+    out.int4(toInt4(sample.oomKills));
+    out.int4(toInt4(sample.pidsCurrent));
+    if (sample.pidsLimit === null) out.null();
+    else out.int4(toInt4(sample.pidsLimit));
+    out.int8(toInt8(sample.netRxBytes));
+    out.int8(toInt8(sample.netTxBytes));
+    out.int8(toInt8(sample.netRxPackets));
+    out.int8(toInt8(sample.netTxPackets));
+    out.int8(toInt8(sample.blkReadBytes));
+    out.int8(toInt8(sample.blkWriteBytes));
+  }
+  return { data: out.finish(), rowCount: unique.length };
 }
 
-/** COPY lines for `HOST_SAMPLE_TABLE`, and how many distinct rows they hold. */
-export function hostSampleLines(rows: readonly QueuedHostSample[]): { lines: string; rowCount: number } {
+/** COPY data for `HOST_SAMPLE_TABLE`. */
+export function hostSampleCopy(rows: readonly QueuedHostSample[]): CopyData {
   const unique = sortedUnique(
     rows,
     (row) => row.hostId,
     (row) => row.sample.ts,
   );
-  const lines = unique.map(({ hostId, sample }) =>
-    [
-      copyTextField(hostId),
-      timestamptzText(sample.ts),
-      float8Text(sample.cpuCores),
-      toInt4(sample.cpuCount),
-      toInt8Text(sample.memoryTotalBytes),
-      toInt8Text(sample.memoryAvailableBytes),
-      toInt8Text(sample.memoryUsedBytes),
-      float8Text(sample.load1),
-      float8Text(sample.load5),
-      float8Text(sample.load15),
-      toInt8Text(sample.diskTotalBytes),
-      toInt8Text(sample.diskFreeBytes),
-      toInt4(sample.containers),
-    ].join("\t"),
-  );
-  return { lines: unique.length === 0 ? "" : `${lines.join("\n")}\n`, rowCount: unique.length };
+  const out = new CopyBinaryEncoder(64 + unique.length * (HOST_ROW_BYTES + 32));
+  for (const { hostId, sample } of unique) {
+    out.row(HOST_SAMPLE_TABLE.columns.length);
+    out.text(hostId);
+    out.timestamptz(Math.round(sample.ts));
+    out.float8(finite(sample.cpuCores));
+    out.int4(toInt4(sample.cpuCount));
+    out.int8(toInt8(sample.memoryTotalBytes));
+    out.int8(toInt8(sample.memoryAvailableBytes));
+    out.int8(toInt8(sample.memoryUsedBytes));
+    out.float8(finite(sample.load1));
+    out.float8(finite(sample.load5));
+    out.float8(finite(sample.load15));
+    out.int8(toInt8(sample.diskTotalBytes));
+    out.int8(toInt8(sample.diskFreeBytes));
+    out.int4(toInt4(sample.containers));
+  }
+  return { data: out.finish(), rowCount: unique.length };
 }

@@ -117,7 +117,7 @@ describe("sample writer", () => {
     }
   });
 
-  it("keeps text that COPY's format must escape, and nulls", async () => {
+  it("keeps text that COPY's text format would have to escape, and nulls", async () => {
     const ts = Date.UTC(2030, 2, 1);
     const awkward = [
       "tab\there",

@@ -7,9 +7,9 @@ import { databaseUrlOf } from "../../db/client";
 import { createSampleCopyPool, type SampleCopyPool } from "../../db/sample-copy";
 import {
   CONTAINER_SAMPLE_TABLE,
-  containerSampleLines,
+  containerSampleCopy,
   HOST_SAMPLE_TABLE,
-  hostSampleLines,
+  hostSampleCopy,
   type QueuedContainerSample,
   type QueuedHostSample,
 } from "./sample-rows";
@@ -46,11 +46,11 @@ export function createSampleWriter(options: SampleWriterOptions): SampleWriter {
   return {
     async writeContainerSamples(rows) {
       if (rows.length === 0) return 0;
-      return copier().copyRows(CONTAINER_SAMPLE_TABLE, containerSampleLines(rows).lines);
+      return copier().copyRows(CONTAINER_SAMPLE_TABLE, containerSampleCopy(rows).data);
     },
     async writeHostSamples(rows) {
       if (rows.length === 0) return 0;
-      return copier().copyRows(HOST_SAMPLE_TABLE, hostSampleLines(rows).lines);
+      return copier().copyRows(HOST_SAMPLE_TABLE, hostSampleCopy(rows).data);
     },
     async close() {
       await pool?.end();
