@@ -9,7 +9,7 @@
  * May import: node built-ins, pg, the test harness's binary lookup.
  */
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -23,6 +23,11 @@ export interface BenchPostgres {
    * Returns the settings a new session then sees.
    */
   setDurable(durable: boolean): Promise<DurabilitySettings>;
+  /**
+   * CPU seconds the server has used so far (the postmaster, its live processes and those it
+   * has reaped): the difference over a pass is what Postgres cost, beside this process's own.
+   */
+  cpuSeconds(): number;
   stop(): void;
 }
 
@@ -42,6 +47,38 @@ function postgresUserIds(): { uid: number; gid: number } {
     throw new Error("initdb refuses to run as root and there is no `postgres` user to run it as");
   }
   return { uid: Number(uid), gid: Number(gid) };
+}
+
+// USER_HZ: the unit of /proc/<pid>/stat's times on Linux (100 on every common build).
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [state, ppid, …]. */
+function procStat(pid: number): string[] | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return text.slice(text.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime (+ cutime + cstime of reaped children) of one process, in ticks. */
+function processTicks(fields: string[], withChildren: boolean): number {
+  // stat fields 14-17 (1-based) are utime, stime, cutime, cstime; `fields` starts at field 3.
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+  return (utime ?? 0) + (stime ?? 0) + (withChildren ? (cutime ?? 0) + (cstime ?? 0) : 0);
+}
+
+function serverCpuSeconds(postmasterPid: number): number {
+  const postmaster = procStat(postmasterPid);
+  if (!postmaster) return Number.NaN;
+  let ticks = processTicks(postmaster, true);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = procStat(Number(entry));
+    if (fields && Number(fields[1]) === postmasterPid) ticks += processTicks(fields, false);
+  }
+  return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
 async function readSettings(url: string): Promise<DurabilitySettings> {
@@ -97,9 +134,11 @@ export function startBenchPostgres(binDir: string, port: number): BenchPostgres 
   };
   // An interrupted run must not leave a server behind.
   process.on("exit", stop);
+  const postmasterPid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
   return {
     url,
     stop,
+    cpuSeconds: () => serverCpuSeconds(postmasterPid),
     async setDurable(durable) {
       const value = durable ? "on" : "off";
       const client = new pg.Client({ connectionString: url });
