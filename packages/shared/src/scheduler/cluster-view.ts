@@ -1,30 +1,29 @@
 import { effectiveRequests } from "./effective-requests";
+import { FreeCapacityIndex } from "./free-capacity-index";
 import { compareHosts } from "./host-order";
 import { usedHostPortsOf } from "./host-ports";
+import { type RecordSnapshot, RecordTable } from "./record-table";
 import type { PlacementRequest, SchedulerHost } from "./types";
 
-export const HOST_OFFLINE = 1;
-export const HOST_DRAINING = 2;
+const HOST_OFFLINE = 1;
+const HOST_DRAINING = 2;
 
 /**
- * The numbers the scheduler's loop reads, one typed-array slot per host, so a
- * pass over 5,000 hosts walks a few flat arrays instead of chasing three
- * objects per host. Hosts with equal labels share one label set, numbered,
- * so a constraint is checked once per distinct set rather than once per host.
+ * The numbers the scheduler's loop reads, one typed-array slot per host, so
+ * the hosts it visits are read from a few flat arrays instead of three
+ * objects each. Hosts with equal labels share one frozen label object, so a
+ * constraint is checked once per distinct set rather than once per host.
  * For `schedule` only; everything else reads hosts through the view's methods.
  */
 export type HostColumns = {
   readonly count: number;
-  readonly records: readonly SchedulerHost[];
-  readonly flags: Uint8Array;
+  /** The records as they are now, kept as they are by later changes. */
+  readonly records: RecordSnapshot;
   readonly allocatableCpu: Float64Array;
   readonly allocatableMemory: Float64Array;
   readonly freeCpu: Float64Array;
   readonly freeMemory: Float64Array;
   readonly freePids: Float64Array;
-  readonly labelSet: Int32Array;
-  /** Label sets by number; a freed number holds undefined until reused. */
-  readonly labelSets: readonly (Readonly<Record<string, string>> | undefined)[];
 };
 
 /**
@@ -37,9 +36,7 @@ export type HostColumns = {
  * replaces a record, so call `get` again to see the latest.
  */
 export class ClusterView {
-  #records: SchedulerHost[] = [];
-  /** Set once the records array has been handed out; the next change copies it first. */
-  #recordsHandedOut = false;
+  readonly #records = new RecordTable();
   readonly #indexById = new Map<string, number>();
   #flags = new Uint8Array(0);
   #allocatableCpu = new Float64Array(0);
@@ -58,6 +55,9 @@ export class ClusterView {
   readonly #hostsByVolume = new Map<string, Set<string>>();
   /** Host id → volumes `place` created there → how many placements (so `release` can undo them). */
   readonly #placedVolumes = new Map<string, Map<string, number>>();
+  readonly #capacity = new FreeCapacityIndex();
+  /** Set when positions shifted (a host added in the middle or removed): rebuilt when next asked for. */
+  #capacityStale = true;
 
   constructor(hosts: Iterable<SchedulerHost> = []) {
     // Sort once and append, rather than inserting one by one into the middle.
@@ -74,13 +74,36 @@ export class ClusterView {
 
   /** The hosts sorted by name, then id: a snapshot that later changes to the view leave alone. */
   hosts(): readonly Readonly<SchedulerHost>[] {
-    this.#recordsHandedOut = true;
-    return this.#records;
+    return this.#records.flat();
+  }
+
+  /** Where a host is in `hosts()` and the columns, or undefined. */
+  positionOf(hostId: string): number | undefined {
+    return this.#indexById.get(hostId);
+  }
+
+  /**
+   * The hosts that can take containers, grouped by shape and free capacity,
+   * by position in the columns; valid until the view next changes.
+   */
+  capacityIndex(): FreeCapacityIndex {
+    if (this.#capacityStale) {
+      this.#capacity.rebuild(
+        this.#records.length,
+        (i) => this.#flags[i] === 0,
+        this.#allocatableCpu,
+        this.#allocatableMemory,
+        this.#freeCpu,
+        this.#freeMemory,
+      );
+      this.#capacityStale = false;
+    }
+    return this.#capacity;
   }
 
   get(hostId: string): Readonly<SchedulerHost> | undefined {
     const index = this.#indexById.get(hostId);
-    return index === undefined ? undefined : this.#records[index];
+    return index === undefined ? undefined : this.#records.get(index);
   }
 
   /**
@@ -90,7 +113,7 @@ export class ClusterView {
    */
   upsertHost(host: SchedulerHost): void {
     const index = this.#indexById.get(host.id);
-    if (index !== undefined && this.#records[index]!.name === host.name) {
+    if (index !== undefined && this.#records.get(index).name === host.name) {
       const labelSet = this.#internLabels(host.labels);
       this.#releaseLabels(this.#labelSet[index]!);
       this.#labelSet[index] = labelSet;
@@ -106,11 +129,12 @@ export class ClusterView {
     const index = this.#indexById.get(hostId);
     if (index === undefined) return false;
     this.#releaseLabels(this.#labelSet[index]!);
-    this.#indexPorts(this.#records[index]!, -1);
-    this.#indexVolumes(this.#records[index]!, -1);
+    this.#indexPorts(this.#records.get(index), -1);
+    this.#indexVolumes(this.#records.get(index), -1);
     this.#placedVolumes.delete(hostId);
-    this.#writableRecords().splice(index, 1);
+    this.#records.splice(index, undefined);
     this.#shiftColumns(index + 1, index);
+    this.#capacityStale = true;
     this.#indexById.delete(hostId);
     this.#reindexFrom(index);
     return true;
@@ -123,7 +147,7 @@ export class ClusterView {
    */
   place(hostId: string, request: Pick<PlacementRequest, "resources" | "ports" | "volumes">): void {
     const index = this.#mustFind(hostId);
-    const host = this.#records[index]!;
+    const host = this.#records.get(index);
     const take = effectiveRequests(request.resources);
     this.#replaceRecord(index, {
       ...host,
@@ -144,7 +168,7 @@ export class ClusterView {
    */
   release(hostId: string, request: Pick<PlacementRequest, "resources" | "ports" | "volumes">): void {
     const index = this.#mustFind(hostId);
-    const host = this.#records[index]!;
+    const host = this.#records.get(index);
     const take = effectiveRequests(request.resources);
     const usedHostPorts = [...host.usedHostPorts];
     for (const binding of usedHostPortsOf(request.ports)) {
@@ -260,29 +284,26 @@ export class ClusterView {
    * the view next changes; `records` stays as it is for good.
    */
   columns(): HostColumns {
-    this.#recordsHandedOut = true;
     return {
       count: this.#records.length,
-      records: this.#records,
-      flags: this.#flags,
+      records: this.#records.snapshot(),
       allocatableCpu: this.#allocatableCpu,
       allocatableMemory: this.#allocatableMemory,
       freeCpu: this.#freeCpu,
       freeMemory: this.#freeMemory,
       freePids: this.#freePids,
-      labelSet: this.#labelSet,
-      labelSets: this.#labelSets,
     };
   }
 
   // Records are never changed in place: results of earlier `schedule` calls
   // keep the records they saw and describe hosts as they were then.
   #replaceRecord(index: number, record: SchedulerHost): void {
-    this.#indexPorts(this.#records[index]!, -1);
+    const old = this.#records.get(index);
+    this.#indexPorts(old, -1);
     this.#indexPorts(record, +1);
-    this.#indexVolumes(this.#records[index]!, -1);
+    this.#indexVolumes(old, -1);
     this.#indexVolumes(record, +1);
-    this.#writableRecords()[index] = record;
+    this.#records.set(index, record);
     this.#writeColumns(index);
   }
 
@@ -316,17 +337,6 @@ export class ClusterView {
     }
   }
 
-  // Copy-on-write: a schedule result keeps the array of records it scanned,
-  // so the first change after handing it out works on a copy (one memcpy per
-  // placement, instead of the scheduler copying what it rejected).
-  #writableRecords(): SchedulerHost[] {
-    if (this.#recordsHandedOut) {
-      this.#records = this.#records.slice();
-      this.#recordsHandedOut = false;
-    }
-    return this.#records;
-  }
-
   #mustFind(hostId: string): number {
     const index = this.#indexById.get(hostId);
     if (index === undefined) throw new Error(`unknown host ${hostId} in the cluster view`);
@@ -334,13 +344,25 @@ export class ClusterView {
   }
 
   #writeColumns(index: number): void {
-    const host = this.#records[index]!;
+    const host = this.#records.get(index);
     this.#flags[index] = (host.online ? 0 : HOST_OFFLINE) | (host.draining ? HOST_DRAINING : 0);
     this.#allocatableCpu[index] = host.allocatable.cpuMillis;
     this.#allocatableMemory[index] = host.allocatable.memoryBytes;
     this.#freeCpu[index] = host.allocatable.cpuMillis - host.allocated.cpuMillis;
     this.#freeMemory[index] = host.allocatable.memoryBytes - host.allocated.memoryBytes;
     this.#freePids[index] = host.allocatable.pids - host.allocated.pids;
+    if (!this.#capacityStale) this.#fileCapacity(index);
+  }
+
+  #fileCapacity(index: number): void {
+    this.#capacity.set(
+      index,
+      this.#flags[index] === 0,
+      this.#allocatableCpu[index]!,
+      this.#allocatableMemory[index]!,
+      this.#freeCpu[index]!,
+      this.#freeMemory[index]!,
+    );
   }
 
   /** Where a host belongs in name-then-id order (binary search). */
@@ -349,7 +371,7 @@ export class ClusterView {
     let high = this.#records.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (compareHosts(this.#records[middle]!, host) < 0) low = middle + 1;
+      if (compareHosts(this.#records.get(middle), host) < 0) low = middle + 1;
       else high = middle;
     }
     return low;
@@ -359,11 +381,13 @@ export class ClusterView {
     const labelSet = this.#internLabels(host.labels);
     this.#ensureCapacity(this.#records.length + 1);
     const atEnd = index === this.#records.length;
+    if (!atEnd) this.#capacityStale = true;
     this.#shiftColumns(index, index + 1);
     const record = copyHost(host, this.#labelSets[labelSet]!);
     this.#indexPorts(record, +1);
     this.#indexVolumes(record, +1);
-    this.#writableRecords().splice(index, 0, record);
+    if (atEnd) this.#records.push(record);
+    else this.#records.splice(index, record);
     this.#labelSet[index] = labelSet;
     this.#writeColumns(index);
     if (atEnd) this.#indexById.set(host.id, index);
@@ -388,7 +412,7 @@ export class ClusterView {
   }
 
   #reindexFrom(index: number): void {
-    for (let i = index; i < this.#records.length; i++) this.#indexById.set(this.#records[i]!.id, i);
+    for (let i = index; i < this.#records.length; i++) this.#indexById.set(this.#records.get(i).id, i);
   }
 
   #ensureCapacity(needed: number): void {

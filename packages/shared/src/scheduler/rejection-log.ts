@@ -1,6 +1,7 @@
 import { formatLabelSelector, matchesLabels, type TLabelRequirement } from "../label-selector";
 import { formatBytesHuman, formatCpus } from "../units";
 import { findPortConflict, formatHostBinding, type HostPortMapping } from "./host-ports";
+import type { RecordSnapshot } from "./record-table";
 import type { HostRejection, ResourceAmounts, SchedulerHost } from "./types";
 
 // One bit per filter, so the hot loop records every failing filter of a host
@@ -50,7 +51,7 @@ export class RejectionLog {
   #built: HostRejection[] | undefined;
 
   constructor(
-    private readonly records: readonly SchedulerHost[],
+    private readonly records: RecordSnapshot,
     private readonly take: ResourceAmounts,
     private readonly hostPorts: readonly HostPortMapping[],
     private readonly constraints: readonly TLabelRequirement[],
@@ -77,7 +78,7 @@ export class RejectionLog {
     if (this.#built) return this.#built;
     const built: HostRejection[] = [];
     for (let i = 0; i < this.#size; i++) {
-      const host = this.records[this.#positions![i]!]!;
+      const host = this.records.get(this.#positions![i]!);
       built.push({ hostId: host.id, hostName: host.name, reasons: this.#reasons(host, this.#failed![i]!) });
     }
     this.#built = built;
@@ -88,7 +89,7 @@ export class RejectionLog {
   describe(): string {
     const named: string[] = [];
     for (let i = 0; i < Math.min(this.#size, MAX_HOSTS_IN_MESSAGE); i++) {
-      const host = this.records[this.#positions![i]!]!;
+      const host = this.records.get(this.#positions![i]!);
       named.push(`${host.name}: ${this.#reasons(host, this.#failed![i]!).join(", ")}`);
     }
     const listed = named.join("; ");

@@ -135,8 +135,12 @@ describe("ClusterView: volumes created by placements", () => {
       makeHost({ name: "a", allocatable: { memoryBytes: GIB } }),
       makeHost({ name: "b" }),
     ]);
+    // Shaped like a's capacity (half its cpu, three quarters of its memory), so binpack starts on a.
     const requests = [1, 2].map(() =>
-      makeRequest({ volumes: ["data"], resources: { memoryRequestBytes: 768 * MIB } }),
+      makeRequest({
+        volumes: ["data"],
+        resources: { cpuRequestMillis: 2000, memoryRequestBytes: 768 * MIB },
+      }),
     );
     const result = scheduleMany(view, requests, { allOrNothing: true });
     if (result.ok) throw new Error("expected a failure");

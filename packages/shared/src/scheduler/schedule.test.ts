@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ClusterView } from "./cluster-view";
+import { binpackCost, costToScore, spreadCost } from "./fit-score";
 import { MAX_HOSTS_IN_MESSAGE } from "./rejection-log";
-import { schedule, scoreFit } from "./schedule";
+import { schedule } from "./schedule";
 import {
   GIB,
   type HostOverrides,
@@ -248,11 +249,13 @@ describe("schedule: scoring", () => {
   ];
   const resources = { cpuRequestMillis: 600, memoryRequestBytes: GIB };
 
-  it("binpack picks the fullest host that fits", () => {
+  it("binpack picks the host whose free cpu and memory match the request's shape, then the fullest", () => {
+    // Free before placement: h1 90% / 90%, h3 70% / 70% (both in the request's
+    // direction, 3 : 2 against 1 : 1), h2 40% / 50% (less so).
     const result = expectPlaced(schedule(hosts, makeRequest({ strategy: "binpack", resources })));
-    expect(result.hostName).toBe("h2");
+    expect(result.hostName).toBe("h3");
     expect(result.reason).toBe(
-      "binpack: 3 of 4 hosts fit; chose h2 (most allocated: cpu 75%, memory 60% after placement)",
+      "binpack: 3 of 4 hosts fit; chose h3 (best fit: cpu 45%, memory 40% after placement)",
     );
     expect(result.rejected.map((r) => r.hostName)).toEqual(["h4"]);
   });
@@ -265,28 +268,51 @@ describe("schedule: scoring", () => {
     );
   });
 
-  it("scores stay in [0, 1] and mirror each other", () => {
-    expect(scoreFit("binpack", 1, 1)).toBe(1);
-    expect(scoreFit("binpack", 0, 0)).toBe(0);
-    expect(scoreFit("spread", 0, 0)).toBe(1);
-    expect(scoreFit("spread", 1, 1)).toBe(0);
-    expect(scoreFit("binpack", 0.5, 0.5) + scoreFit("spread", 0.5, 0.5)).toBeCloseTo(1);
-  });
-
-  it("binpack prefers balanced use of cpu and memory, as Nomad does", () => {
-    // After placement both hosts are 50% used on average: b at cpu 50% and
-    // memory 50%, a at cpu 12.5% and memory 87.5%.
-    const balanced = makeHost({
-      name: "b",
-      allocated: { cpuMillis: 1500, memoryBytes: 4 * GIB - 256 * MIB },
-    });
-    const lopsided = makeHost({ name: "a", allocated: { cpuMillis: 0, memoryBytes: 7 * GIB - 256 * MIB } });
-    expect(expectPlaced(schedule([lopsided, balanced], makeRequest())).hostName).toBe("b");
-  });
-
   it("reports the score of the chosen host", () => {
-    const result = expectPlaced(schedule(hosts, makeRequest({ resources })));
-    expect(result.score).toBeCloseTo(scoreFit("binpack", 0.75, 0.6));
+    const binpack = expectPlaced(schedule(hosts, makeRequest({ resources })));
+    // h3: 600m of 4 cores and 1 GiB of 10 GiB, 70% of each free (steps 11 of 16), 0.7 + 0.7 free.
+    expect(binpack.score).toBe(costToScore("binpack", binpackCost(0.15, 0.1, 11, 11, 1.4)));
+    const spread = expectPlaced(schedule(hosts, makeRequest({ strategy: "spread", resources })));
+    expect(spread.score).toBe(costToScore("spread", spreadCost(0.9, 0.9, 0.15, 0.1)));
+  });
+
+  const shapes: { name: string; request: RequestOverrides; chosen: string }[] = [
+    {
+      name: "a cpu-heavy request goes where cpu is left",
+      request: { resources: { cpuRequestMillis: 1000, memoryRequestBytes: 256 * MIB } },
+      chosen: "cpu-rich",
+    },
+    {
+      name: "a memory-heavy request goes where memory is left",
+      request: { resources: { cpuRequestMillis: 250, memoryRequestBytes: 2 * GIB } },
+      chosen: "memory-rich",
+    },
+    {
+      name: "a balanced request goes to the balanced host",
+      request: { resources: { cpuRequestMillis: 500, memoryRequestBytes: GIB } },
+      chosen: "balanced",
+    },
+  ];
+  it.each(shapes)("binpack: $name", ({ request, chosen }) => {
+    const candidates = [
+      // Free: cpu 75% / memory 12.5%, cpu 12.5% / memory 75%, 50% / 50%.
+      makeHost({ name: "cpu-rich", allocated: { cpuMillis: 1000, memoryBytes: 7 * GIB } }),
+      makeHost({ name: "memory-rich", allocated: { cpuMillis: 3500, memoryBytes: 2 * GIB } }),
+      makeHost({ name: "balanced", allocated: { cpuMillis: 2000, memoryBytes: 4 * GIB } }),
+    ];
+    expect(expectPlaced(schedule(candidates, makeRequest(request))).hostName).toBe(chosen);
+  });
+
+  it("binpack starts an empty host only when no used host fits", () => {
+    // The empty host matches the request's shape better, but a used host still fits.
+    const candidates = [
+      makeHost({ name: "empty" }),
+      makeHost({ name: "used", allocated: { cpuMillis: 3000, memoryBytes: GIB } }),
+    ];
+    const request = makeRequest({ resources: { cpuRequestMillis: 500, memoryRequestBytes: GIB } });
+    expect(expectPlaced(schedule(candidates, request)).hostName).toBe("used");
+    const tooBig = makeRequest({ resources: { cpuRequestMillis: 1500, memoryRequestBytes: GIB } });
+    expect(expectPlaced(schedule(candidates, tooBig)).hostName).toBe("empty");
   });
 });
 

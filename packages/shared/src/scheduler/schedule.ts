@@ -1,8 +1,12 @@
 import type { TPortMappingInput } from "../domain/container-spec";
 import { matchesLabels } from "../label-selector";
-import { ClusterView, HOST_DRAINING, HOST_OFFLINE } from "./cluster-view";
+import { ClusterView, type HostColumns } from "./cluster-view";
 import { effectiveRequests } from "./effective-requests";
+import { binpackCost, costToScore, spreadCost, tenTo } from "./fit-score";
+import type { FreeCapacityIndex } from "./free-capacity-index";
+import { freeFraction, freeLevel, LEVELS } from "./free-steps";
 import { findPortConflict, type HostPortMapping, takesHostPort } from "./host-ports";
+import type { RecordSnapshot } from "./record-table";
 import {
   FAILED_CONSTRAINTS,
   FAILED_CPU,
@@ -15,17 +19,22 @@ import {
   RejectionLog,
   type VolumeHolders,
 } from "./rejection-log";
-import type { PlacementRequest, PlacementResult, PlacementStrategy, SchedulerHost } from "./types";
+import type { PlacementRequest, PlacementResult, ResourceAmounts, SchedulerHost } from "./types";
 
 /**
  * Picks a host for one container: filter (online, not draining, requests fit
  * the free allocatable, label constraints, host ports free, holds the named
- * volumes that exist somewhere), then score by the
- * request's strategy, ties broken by host name then id. Pure: the same
- * cluster and request always give the same answer, and nothing is changed;
- * record the choice with `ClusterView.place`. A plain array is copied into a
+ * volumes that exist somewhere), then score by the request's strategy (see
+ * `fit-score.ts`), ties broken by host name then id. Pure: the same cluster
+ * and request always give the same answer, and nothing is changed; record
+ * the choice with `ClusterView.place`. A plain array is copied into a
  * throwaway view first (hosts sharing an id: the last one counts); callers
  * that schedule often keep a `ClusterView`.
+ *
+ * The choice visits only the groups of hosts (`FreeCapacityIndex`) that can
+ * hold the best one. Why every other host was ruled out, and how many fit,
+ * is worked out over the same snapshot of the hosts when first read
+ * (`reason`, `rejected`), or at once when nothing fits.
  */
 export function schedule(
   cluster: readonly SchedulerHost[] | ClusterView,
@@ -33,176 +42,337 @@ export function schedule(
 ): PlacementResult {
   const view = cluster instanceof ClusterView ? cluster : new ClusterView(cluster);
   const columns = view.columns();
-  const { count, records, flags, freeCpu, freeMemory, freePids, allocatableCpu, allocatableMemory } = columns;
+  const { count, records } = columns;
   const take = effectiveRequests(request.resources);
-  const takeCpu = take.cpuMillis;
-  const takeMemory = take.memoryBytes;
-  const takePids = take.pids;
-  const hostPorts: HostPortMapping[] = request.ports.filter(takesHostPort);
-  // Only hosts already binding one of the wanted port numbers can conflict.
-  const portSuspects =
-    hostPorts.length > 0 ? view.hostsBindingPorts(hostPorts.map((p) => p.hostPort)) : undefined;
-  const constraints = request.constraints;
-  const labelSet = columns.labelSet;
-  // Per distinct label set: 0 not checked yet, 1 meets the constraints, 2 does not.
-  const labelVerdicts = constraints.length > 0 ? new Uint8Array(columns.labelSets.length) : undefined;
+  const filter = new HostFilter(view, columns, request, take);
   const avoidIds = request.avoidHostIds;
   const avoid = avoidIds !== undefined && avoidIds.length > 0 ? new Set(avoidIds) : undefined;
   const binpack = request.strategy === "binpack";
+
+  const choice = searchCells(view, columns, filter, binpack, avoid);
+  let avoidedChoice = false;
+  if (choice.position < 0 && avoid !== undefined) {
+    // Every other host is out: the best avoided host that fits, looked up by id.
+    for (const id of avoid) {
+      const position = view.positionOf(id);
+      if (position === undefined || filter.failed(position) !== 0) continue;
+      choice.consider(position, hostCost(columns, take, binpack, position));
+    }
+    avoidedChoice = choice.position >= 0;
+  }
+
+  let tally: Tally | undefined;
+  const tallyOnce = () => {
+    tally ??= filter.tally(avoid);
+    return tally;
+  };
+
+  const chosen = choice.position >= 0 ? records.get(choice.position) : undefined;
+  if (chosen === undefined) {
+    const message =
+      count === 0
+        ? "no host fits: the cluster has no hosts"
+        : `no host fits: ${tallyOnce().rejections.describe()}`;
+    return {
+      ok: false,
+      message,
+      get rejected() {
+        return tallyOnce().rejections.rejections();
+      },
+    };
+  }
+
   const wantedVolumes = request.volumes ?? [];
-  // Per host, how many of the wanted volumes that exist somewhere it holds: it must hold them all.
-  const volumes = wantedVolumes.length > 0 ? view.volumeHolders(wantedVolumes) : undefined;
-  const volumeCounts = volumes?.counts;
-  const existingVolumes = volumes?.existing.length ?? 0;
-  const rejections = new RejectionLog(
-    records,
-    take,
-    hostPorts,
-    constraints,
-    volumes ? volumeHoldersOf(view, volumes.existing) : [],
+  const existingVolumes = filter.existingVolumes;
+  const strategy = request.strategy;
+  return {
+    ok: true,
+    hostId: chosen.id,
+    hostName: chosen.name,
+    score: costToScore(strategy, choice.cost),
+    get reason() {
+      const { fits, avoidedFits } = tallyOnce();
+      const cpuAfter = usedFraction(
+        chosen.allocated.cpuMillis + take.cpuMillis,
+        chosen.allocatable.cpuMillis,
+      );
+      const memoryAfter = usedFraction(
+        chosen.allocated.memoryBytes + take.memoryBytes,
+        chosen.allocatable.memoryBytes,
+      );
+      let fitText = `${fits} of ${count} hosts fit`;
+      if (!avoidedChoice && avoidedFits > 0) fitText += ` (${avoidedFits} avoided)`;
+      const rule = binpack ? "best fit" : "least allocated";
+      let choiceText = `chose ${chosen.name} (${rule}: cpu ${percent(cpuAfter)}, memory ${percent(memoryAfter)} after placement)`;
+      if (avoidedChoice) choiceText += ", a host to avoid, as no other host fits";
+      if (wantedVolumes.length > 0) {
+        const existing = new Set(existingVolumes);
+        const volumeTexts = [...new Set(wantedVolumes)].map((name) =>
+          existing.has(name) ? `volume "${name}" is on this host` : `volume "${name}" will be created here`,
+        );
+        choiceText += `; ${volumeTexts.join(", ")}`;
+      }
+      return `${strategy}: ${fitText}; ${choiceText}`;
+    },
+    get rejected() {
+      return tallyOnce().rejections.rejections();
+    },
+  };
+}
+
+/** The best host so far: lowest cost, then first position (name-then-id order). */
+class Choice {
+  position = -1;
+  cost = Number.POSITIVE_INFINITY;
+
+  consider(position: number, cost: number): void {
+    if (cost < this.cost || (cost === this.cost && position < this.position) || this.position < 0) {
+      this.position = position;
+      this.cost = cost;
+    }
+  }
+}
+
+/** Below any host cost a cell's bound could be off by through rounding. */
+const BOUND_SLACK = 1e-9;
+
+/**
+ * The best host outside `avoid`: cells in order of the lowest cost any of
+ * their hosts could have, until the next cell cannot beat the best host
+ * found. binpack's best host in a cell is its first that passes the filters
+ * (the cost rises with the key); spread's cost is two multiplications per
+ * host, so a visited cell is read whole.
+ */
+function searchCells(
+  view: ClusterView,
+  columns: HostColumns,
+  filter: HostFilter,
+  binpack: boolean,
+  avoid: ReadonlySet<string> | undefined,
+): Choice {
+  const index = view.capacityIndex();
+  const live = index.liveCells();
+  const take = filter.take;
+  const shapes = new ShapeTerms(index, take);
+  const bounds = new Float64Array(live.length);
+  for (let j = 0; j < live.length; j++) bounds[j] = cellBound(index, shapes, live[j]!, binpack);
+  const { records, freeCpu, freeMemory, freePids } = columns;
+  const fits = (i: number): boolean =>
+    take.cpuMillis <= freeCpu[i]! &&
+    take.memoryBytes <= freeMemory[i]! &&
+    take.pids <= freePids[i]! &&
+    filter.passesPortsLabelsVolumes(i) &&
+    !avoid?.has(records.get(i).id);
+  const tenCpu = index.tenToFreeCpu();
+  const tenMemory = index.tenToFreeMemory();
+  const choice = new Choice();
+  for (;;) {
+    let next = -1;
+    let lowest = Number.POSITIVE_INFINITY;
+    for (let j = 0; j < bounds.length; j++) {
+      if (bounds[j]! < lowest) {
+        lowest = bounds[j]!;
+        next = j;
+      }
+    }
+    if (next < 0 || lowest > choice.cost) return choice;
+    bounds[next] = Number.POSITIVE_INFINITY;
+    const cell = live[next]!;
+    const hosts = index.hostsIn(cell);
+    if (binpack) {
+      for (let h = 0; h < hosts.length; h++) {
+        const i = hosts[h]!;
+        if (!fits(i)) continue;
+        choice.consider(i, hostCost(columns, take, true, i));
+        break;
+      }
+      continue;
+    }
+    const shape = index.shapeOf(cell);
+    const cpuTerm = shapes.tenToMinusCpu[shape]!;
+    const memoryTerm = shapes.tenToMinusMemory[shape]!;
+    for (let h = hosts.length - 1; h >= 0; h--) {
+      const i = hosts[h]!;
+      // spreadCost, with this host's 10^free already at hand.
+      const cost = -(tenCpu[i]! * cpuTerm + tenMemory[i]! * memoryTerm);
+      if (cost > choice.cost || (cost === choice.cost && i > choice.position)) continue;
+      if (fits(i)) choice.consider(i, cost);
+    }
+  }
+}
+
+/** Per host shape, the request as fractions of it and spread's factors 10^-take. */
+class ShapeTerms {
+  readonly takeCpu: number[] = [];
+  readonly takeMemory: number[] = [];
+  readonly tenToMinusCpu: number[] = [];
+  readonly tenToMinusMemory: number[] = [];
+
+  constructor(index: FreeCapacityIndex, take: ResourceAmounts) {
+    for (let shape = 0; shape < index.shapeCount; shape++) {
+      const cpu = freeFraction(take.cpuMillis, index.shapeCpu(shape));
+      const memory = freeFraction(take.memoryBytes, index.shapeMemory(shape));
+      this.takeCpu.push(cpu);
+      this.takeMemory.push(memory);
+      this.tenToMinusCpu.push(tenTo(-cpu));
+      this.tenToMinusMemory.push(tenTo(-memory));
+    }
+  }
+}
+
+/**
+ * A lower bound on the cost of any host in the cell that fits the request
+ * (a little under, for rounding), or infinity when none of them can fit:
+ * every host of a step has less free than the top of the step, so when that
+ * is at most the request, none fits (f < high <= take implies free < take,
+ * as division rounds monotonically and high is exact).
+ */
+function cellBound(index: FreeCapacityIndex, shapes: ShapeTerms, cell: number, binpack: boolean): number {
+  const shape = index.shapeOf(cell);
+  const cpuLevel = index.cpuLevelOf(cell);
+  const memoryLevel = index.memoryLevelOf(cell);
+  const takeCpu = shapes.takeCpu[shape]!;
+  const takeMemory = shapes.takeMemory[shape]!;
+  const cpuHigh = stepTop(cpuLevel, index.shapeCpu(shape));
+  const memoryHigh = stepTop(memoryLevel, index.shapeMemory(shape));
+  if (cpuHigh <= takeCpu && takeCpu > 0) return Number.POSITIVE_INFINITY;
+  if (memoryHigh <= takeMemory && takeMemory > 0) return Number.POSITIVE_INFINITY;
+  if (binpack) {
+    // Exact for the cell's first host, and the cost only rises along the cell.
+    const first = index.hostsIn(cell)[0]!;
+    return binpackCost(takeCpu, takeMemory, cpuLevel, memoryLevel, index.keyAt(first)) - BOUND_SLACK;
+  }
+  if (cpuHigh === Number.POSITIVE_INFINITY || memoryHigh === Number.POSITIVE_INFINITY) {
+    return Number.NEGATIVE_INFINITY;
+  }
+  return spreadCost(cpuHigh, memoryHigh, takeCpu, takeMemory) - BOUND_SLACK;
+}
+
+/** The top of a step of free fractions: every host in it has less free; unbounded for the fully free step. */
+function stepTop(level: number, allocatable: number): number {
+  if (!(allocatable > 0)) return 0;
+  return level < LEVELS ? (level + 1) / LEVELS : Number.POSITIVE_INFINITY;
+}
+
+function hostCost(columns: HostColumns, take: ResourceAmounts, binpack: boolean, i: number): number {
+  const allocatableCpu = columns.allocatableCpu[i]!;
+  const allocatableMemory = columns.allocatableMemory[i]!;
+  const freeCpu = columns.freeCpu[i]!;
+  const freeMemory = columns.freeMemory[i]!;
+  const takeCpu = freeFraction(take.cpuMillis, allocatableCpu);
+  const takeMemory = freeFraction(take.memoryBytes, allocatableMemory);
+  const freeCpuFraction = freeFraction(freeCpu, allocatableCpu);
+  const freeMemoryFraction = freeFraction(freeMemory, allocatableMemory);
+  if (!binpack) return spreadCost(freeCpuFraction, freeMemoryFraction, takeCpu, takeMemory);
+  return binpackCost(
+    takeCpu,
+    takeMemory,
+    freeLevel(freeCpu, allocatableCpu),
+    freeLevel(freeMemory, allocatableMemory),
+    freeCpuFraction + freeMemoryFraction,
   );
-  const probe: TPortMappingInput = { containerPort: 1 };
+}
 
-  // Hosts are compared by Nomad's fit total (see `fitTotal`): binpack wants
-  // the smallest, spread the largest. The best host outside `avoid`, and the
-  // best inside it as a fallback.
-  let best = -1;
-  let bestTotal = Number.NaN;
-  let bestCpuFree = Number.NaN;
-  let bestMemoryFree = Number.NaN;
-  let bestAvoided = -1;
-  let bestAvoidedTotal = Number.NaN;
-  let avoidedFits = 0;
-  // Bounds on the free fractions past which a host cannot beat `best`, so
-  // most hosts are passed over without the two exponentials.
-  let pruneMaxAbove = Number.POSITIVE_INFINITY;
-  let pruneSumAbove = Number.POSITIVE_INFINITY;
-  let pruneMaxBelow = Number.NEGATIVE_INFINITY;
-  let pruneSumBelow = Number.NEGATIVE_INFINITY;
+type Tally = { rejections: RejectionLog; fits: number; avoidedFits: number };
 
-  for (let i = 0; i < count; i++) {
-    const hostFlags = flags[i]!;
-    const cpuLeft = freeCpu[i]!;
-    const memoryLeft = freeMemory[i]!;
-    const pidsLeft = freePids[i]!;
+/**
+ * The filters other than the resource amounts, for one request, over the
+ * records the view handed out with its columns (a snapshot: later changes
+ * to the view replace records, never change them), so they can still be
+ * applied after the view moved on.
+ */
+class HostFilter {
+  readonly take: ResourceAmounts;
+  readonly existingVolumes: readonly string[];
+  readonly #records: RecordSnapshot;
+  readonly #hostPorts: HostPortMapping[];
+  readonly #portSuspects: Uint8Array | undefined;
+  readonly #constraints: PlacementRequest["constraints"];
+  /** Per label set (hosts with equal labels share one frozen object): whether it meets the constraints. */
+  readonly #labelVerdicts: Map<Readonly<Record<string, string>>, boolean> | undefined;
+  /** Per host, how many of the wanted volumes that exist somewhere it holds: it must hold them all. */
+  readonly #volumeCounts: Uint16Array | undefined;
+  readonly #volumeHolders: VolumeHolders[];
+  readonly #probe: TPortMappingInput = { containerPort: 1 };
 
-    // Every filter runs even after one failed, so a person reading the
-    // rejection sees all that is wrong with a host, not just the first thing.
+  constructor(view: ClusterView, columns: HostColumns, request: PlacementRequest, take: ResourceAmounts) {
+    this.take = take;
+    this.#records = columns.records;
+    this.#hostPorts = request.ports.filter(takesHostPort);
+    // Only hosts already binding one of the wanted port numbers can conflict.
+    this.#portSuspects =
+      this.#hostPorts.length > 0 ? view.hostsBindingPorts(this.#hostPorts.map((p) => p.hostPort)) : undefined;
+    this.#constraints = request.constraints;
+    this.#labelVerdicts = request.constraints.length > 0 ? new Map() : undefined;
+    const wantedVolumes = request.volumes ?? [];
+    const volumes = wantedVolumes.length > 0 ? view.volumeHolders(wantedVolumes) : undefined;
+    this.#volumeCounts = volumes?.counts;
+    this.existingVolumes = volumes?.existing ?? [];
+    this.#volumeHolders = volumes ? volumeHoldersOf(view, volumes.existing) : [];
+  }
+
+  passesPortsLabelsVolumes(i: number): boolean {
+    return (this.#failedOthers(i) & (FAILED_PORTS | FAILED_CONSTRAINTS | FAILED_VOLUMES)) === 0;
+  }
+
+  /** Every filter the host fails, as FAILED_* bits: all of them, so a reader sees everything wrong. */
+  failed(i: number): number {
+    const host = this.#records.get(i);
+    const { allocatable, allocated } = host;
+    let failed = this.#failedOthers(i);
+    if (!host.online) failed |= FAILED_OFFLINE;
+    if (host.draining) failed |= FAILED_DRAINING;
+    if (this.take.cpuMillis > allocatable.cpuMillis - allocated.cpuMillis) failed |= FAILED_CPU;
+    if (this.take.memoryBytes > allocatable.memoryBytes - allocated.memoryBytes) failed |= FAILED_MEMORY;
+    if (this.take.pids > allocatable.pids - allocated.pids) failed |= FAILED_PIDS;
+    return failed;
+  }
+
+  /** Every host through every filter: the rejections and how many fit (and of those, how many are avoided). */
+  tally(avoid: ReadonlySet<string> | undefined): Tally {
+    const rejections = new RejectionLog(
+      this.#records,
+      this.take,
+      this.#hostPorts,
+      this.#constraints,
+      this.#volumeHolders,
+    );
+    let avoidedFits = 0;
+    for (let i = 0; i < this.#records.length; i++) {
+      const failed = this.failed(i);
+      if (failed !== 0) rejections.add(i, failed);
+      else if (avoid?.has(this.#records.get(i).id)) avoidedFits++;
+    }
+    return { rejections, fits: this.#records.length - rejections.size, avoidedFits };
+  }
+
+  #failedOthers(i: number): number {
     let failed = 0;
-    if (hostFlags & HOST_OFFLINE) failed |= FAILED_OFFLINE;
-    if (hostFlags & HOST_DRAINING) failed |= FAILED_DRAINING;
-    if (takeCpu > cpuLeft) failed |= FAILED_CPU;
-    if (takeMemory > memoryLeft) failed |= FAILED_MEMORY;
-    if (takePids > pidsLeft) failed |= FAILED_PIDS;
-    if (portSuspects?.[i] === 1) {
-      const used = records[i]!.usedHostPorts;
-      for (let p = 0; p < hostPorts.length; p++) {
-        if (findPortConflict(hostPorts[p]!, used, probe) !== undefined) {
+    if (this.#portSuspects?.[i] === 1) {
+      const used = this.#records.get(i).usedHostPorts;
+      for (let p = 0; p < this.#hostPorts.length; p++) {
+        if (findPortConflict(this.#hostPorts[p]!, used, this.#probe) !== undefined) {
           failed |= FAILED_PORTS;
           break;
         }
       }
     }
-    if (labelVerdicts !== undefined) {
-      const set = labelSet[i]!;
-      let verdict = labelVerdicts[set]!;
-      if (verdict === 0) {
-        verdict = matchesLabels(constraints, columns.labelSets[set]!) ? 1 : 2;
-        labelVerdicts[set] = verdict;
+    const verdicts = this.#labelVerdicts;
+    if (verdicts !== undefined) {
+      const labels = this.#records.get(i).labels;
+      let meets = verdicts.get(labels);
+      if (meets === undefined) {
+        meets = matchesLabels(this.#constraints, labels);
+        verdicts.set(labels, meets);
       }
-      if (verdict === 2) failed |= FAILED_CONSTRAINTS;
+      if (!meets) failed |= FAILED_CONSTRAINTS;
     }
-    if (volumeCounts !== undefined && volumeCounts[i]! < existingVolumes) failed |= FAILED_VOLUMES;
-
-    if (failed !== 0) {
-      rejections.add(i, failed);
-      continue;
+    if (this.#volumeCounts !== undefined && this.#volumeCounts[i]! < this.existingVolumes.length) {
+      failed |= FAILED_VOLUMES;
     }
-
-    const cpuFree = freeFraction(cpuLeft - takeCpu, allocatableCpu[i]!);
-    const memoryFree = freeFraction(memoryLeft - takeMemory, allocatableMemory[i]!);
-    if (avoid?.has(records[i]!.id)) {
-      avoidedFits++;
-      const total = fitTotal(cpuFree, memoryFree);
-      if (isBetter(binpack, total, bestAvoidedTotal, bestAvoided)) {
-        bestAvoided = i;
-        bestAvoidedTotal = total;
-      }
-      continue;
-    }
-
-    const maxFree = Math.max(cpuFree, memoryFree);
-    const sumFree = cpuFree + memoryFree;
-    if (maxFree > pruneMaxAbove || sumFree > pruneSumAbove || maxFree < pruneMaxBelow) continue;
-    if (sumFree < pruneSumBelow && maxFree <= 1) continue;
-    // A host just like the best so far ties with it, and ties go to the earlier host.
-    if (cpuFree === bestCpuFree && memoryFree === bestMemoryFree) continue;
-    const total = fitTotal(cpuFree, memoryFree);
-    if (isBetter(binpack, total, bestTotal, best)) {
-      best = i;
-      bestTotal = total;
-      bestCpuFree = cpuFree;
-      bestMemoryFree = memoryFree;
-      // A host that fits has both free fractions at 0 or more, so 10^f >= 1.
-      // binpack: its total is at least 10^max + 1 and, by convexity, at
-      // least 2 * 10^(sum / 2). spread: at most 2 * 10^max and, while both
-      // fractions are at most 1, at most 2 + 9 * sum (10^f lies under its
-      // chord 1 + 9f). PRUNE_SLACK keeps hosts that tie with `best` despite
-      // rounding, for the tie-break.
-      if (binpack) {
-        pruneMaxAbove = Math.log10(bestTotal - 1) + PRUNE_SLACK;
-        pruneSumAbove = 2 * Math.log10(bestTotal / 2) + PRUNE_SLACK;
-      } else {
-        pruneMaxBelow = Math.log10(bestTotal / 2) - PRUNE_SLACK;
-        pruneSumBelow = (bestTotal - 2) / 9 - PRUNE_SLACK;
-      }
-    }
+    return failed;
   }
-
-  const chosenIndex = best >= 0 ? best : bestAvoided;
-  const chosen = records[chosenIndex];
-  if (chosen === undefined) {
-    const message =
-      count === 0 ? "no host fits: the cluster has no hosts" : `no host fits: ${rejections.describe()}`;
-    return {
-      ok: false,
-      message,
-      get rejected() {
-        return rejections.rejections();
-      },
-    };
-  }
-
-  const fits = count - rejections.size;
-  const cpuAfter = usedFraction(chosen.allocated.cpuMillis + take.cpuMillis, chosen.allocatable.cpuMillis);
-  const memoryAfter = usedFraction(
-    chosen.allocated.memoryBytes + take.memoryBytes,
-    chosen.allocatable.memoryBytes,
-  );
-  let fitText = `${fits} of ${count} hosts fit`;
-  if (best >= 0 && avoidedFits > 0) fitText += ` (${avoidedFits} avoided)`;
-  let choiceText = `chose ${chosen.name} (${binpack ? "most" : "least"} allocated: cpu ${percent(cpuAfter)}, memory ${percent(memoryAfter)} after placement)`;
-  if (best < 0) choiceText += ", a host to avoid, as no other host fits";
-  if (wantedVolumes.length > 0) {
-    const existing = new Set(volumes?.existing);
-    const volumeTexts = [...new Set(wantedVolumes)].map((name) =>
-      existing.has(name) ? `volume "${name}" is on this host` : `volume "${name}" will be created here`,
-    );
-    choiceText += `; ${volumeTexts.join(", ")}`;
-  }
-  return {
-    ok: true,
-    hostId: chosen.id,
-    hostName: chosen.name,
-    score: totalToScore(request.strategy, best < 0 ? bestAvoidedTotal : bestTotal),
-    reason: `${request.strategy}: ${fitText}; ${choiceText}`,
-    get rejected() {
-      return rejections.rejections();
-    },
-  };
 }
-
-const PRUNE_SLACK = 1e-9;
 
 /**
  * The hosts holding each existing volume, for rejection reasons. Taken now,
@@ -219,45 +389,8 @@ function volumeHoldersOf(view: ClusterView, existing: readonly string[]): Volume
   }));
 }
 
-/**
- * Nomad's fit total (structs.ScoreFitBinPack / ScoreFitSpread, after the
- * BestFit v3 and WorstFit of Google's data-center scheduling work):
- * 10^free(cpu) + 10^free(memory), with free the fraction left after
- * placement. It runs from 2 (full) to 20 (empty); the exponent makes balanced
- * use of both resources count as fuller than one full next to one idle.
- */
-function fitTotal(cpuFree: number, memoryFree: number): number {
-  // exp is several times cheaper than `10 **` in V8 and equal up to rounding.
-  return Math.exp(cpuFree * Math.LN10) + Math.exp(memoryFree * Math.LN10);
-}
-
-/** Nomad's [0, 18] score scaled to [0, 1]; higher is better for the strategy. */
-function totalToScore(strategy: PlacementStrategy, total: number): number {
-  const raw = strategy === "binpack" ? 20 - total : total - 2;
-  if (raw <= 0) return 0;
-  if (raw >= 18) return 1;
-  return raw / 18;
-}
-
-/** The score a host gets with the given fractions of cpu and memory in use after placement. */
-export function scoreFit(strategy: PlacementStrategy, cpuUsedAfter: number, memoryUsedAfter: number): number {
-  return totalToScore(strategy, fitTotal(1 - cpuUsedAfter, 1 - memoryUsedAfter));
-}
-
-// A host with none of a resource counts as full: only requests of 0 fit it.
-function freeFraction(freeAfter: number, allocatable: number): number {
-  return allocatable > 0 ? freeAfter / allocatable : 0;
-}
-
 function usedFraction(used: number, allocatable: number): number {
   return allocatable > 0 ? used / allocatable : 1;
-}
-
-// Strictly better only: hosts come in name-then-id order, so among equal
-// totals the first one seen is the tie-break winner.
-function isBetter(binpack: boolean, total: number, bestTotal: number, best: number): boolean {
-  if (best < 0) return true;
-  return binpack ? total < bestTotal : total > bestTotal;
 }
 
 function percent(fraction: number): string {
