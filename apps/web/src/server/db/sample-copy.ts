@@ -69,13 +69,18 @@ const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
  */
 export class CopyBinaryEncoder {
   private buffer: Buffer;
+  // Big-endian writes through a DataView compile to plain stores; Buffer's
+  // write*BE methods check their arguments on every call (a row has 19 fields).
+  private view: DataView;
   private offset = 0;
 
   constructor(expectedBytes = 64 * 1024) {
     this.buffer = Buffer.allocUnsafe(Math.max(expectedBytes, 64));
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
     this.offset = SIGNATURE.copy(this.buffer, 0);
-    this.offset = this.buffer.writeInt32BE(0, this.offset); // flags
-    this.offset = this.buffer.writeInt32BE(0, this.offset); // header extension length
+    this.view.setInt32(this.offset, 0); // flags
+    this.view.setInt32(this.offset + 4, 0); // header extension length
+    this.offset += 8;
   }
 
   private room(bytes: number): void {
@@ -83,49 +88,66 @@ export class CopyBinaryEncoder {
     const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.offset + bytes));
     this.buffer.copy(grown, 0, 0, this.offset);
     this.buffer = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
   row(fields: number): void {
     this.room(2);
-    this.offset = this.buffer.writeInt16BE(fields, this.offset);
+    this.view.setInt16(this.offset, fields);
+    this.offset += 2;
   }
 
   null(): void {
     this.room(4);
-    this.offset = this.buffer.writeInt32BE(-1, this.offset);
+    this.view.setInt32(this.offset, -1);
+    this.offset += 4;
   }
 
   text(value: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     this.room(4 + value.length * 3);
-    const bytes = this.buffer.write(value, this.offset + 4, "utf8");
-    this.buffer.writeInt32BE(bytes, this.offset);
-    this.offset += 4 + bytes;
+    const start = this.offset + 4;
+    let bytes = 0;
+    // Ids are short and ASCII: byte by byte beats a call into the encoder; anything else goes to it.
+    if (value.length <= 64) {
+      for (; bytes < value.length; bytes++) {
+        const code = value.charCodeAt(bytes);
+        if (code >= 0x80) break;
+        this.buffer[start + bytes] = code;
+      }
+    }
+    if (bytes < value.length) bytes = this.buffer.write(value, start, "utf8");
+    this.view.setInt32(this.offset, bytes);
+    this.offset = start + bytes;
   }
 
   int4(value: number): void {
     this.room(8);
-    this.offset = this.buffer.writeInt32BE(4, this.offset);
-    this.offset = this.buffer.writeInt32BE(value, this.offset);
+    this.view.setInt32(this.offset, 4);
+    this.view.setInt32(this.offset + 4, value);
+    this.offset += 8;
   }
 
   /** An integer: a number within ±2^53, or a bigint within int8. */
   int8(value: number | bigint): void {
     this.room(12);
-    this.offset = this.buffer.writeInt32BE(8, this.offset);
+    this.view.setInt32(this.offset, 8);
+    this.offset += 4;
     this.writeInt64(value);
   }
 
   float8(value: number): void {
     this.room(12);
-    this.offset = this.buffer.writeInt32BE(8, this.offset);
-    this.offset = this.buffer.writeDoubleBE(value, this.offset);
+    this.view.setInt32(this.offset, 8);
+    this.view.setFloat64(this.offset + 4, value);
+    this.offset += 12;
   }
 
   /** Epoch milliseconds (an integer) as timestamptz: microseconds since 2000-01-01 UTC. */
   timestamptz(ms: number): void {
     this.room(12);
-    this.offset = this.buffer.writeInt32BE(8, this.offset);
+    this.view.setInt32(this.offset, 8);
+    this.offset += 4;
     const micros = (ms - POSTGRES_EPOCH_MS) * 1000;
     this.writeInt64(Number.isSafeInteger(micros) ? micros : BigInt(ms - POSTGRES_EPOCH_MS) * 1000n);
   }
@@ -133,20 +155,22 @@ export class CopyBinaryEncoder {
   /** The encoded rows with the trailer; the encoder is done. */
   finish(): Buffer {
     this.room(2);
-    this.offset = this.buffer.writeInt16BE(-1, this.offset);
+    this.view.setInt16(this.offset, -1);
+    this.offset += 2;
     return this.buffer.subarray(0, this.offset);
   }
 
   private writeInt64(value: number | bigint): void {
     if (typeof value === "bigint") {
       const clamped = value < INT8_MIN ? INT8_MIN : value > INT8_MAX ? INT8_MAX : value;
-      this.offset = this.buffer.writeBigInt64BE(clamped, this.offset);
-      return;
+      this.view.setBigInt64(this.offset, clamped);
+    } else {
+      // Two 32-bit halves: exact for every safe integer, and no bigint per value.
+      const high = Math.floor(value / TWO_32);
+      this.view.setInt32(this.offset, high);
+      this.view.setUint32(this.offset + 4, value - high * TWO_32);
     }
-    // Two 32-bit halves: exact for every safe integer, and no bigint per value.
-    const high = Math.floor(value / TWO_32);
-    this.offset = this.buffer.writeInt32BE(high, this.offset);
-    this.offset = this.buffer.writeUInt32BE(value - high * TWO_32, this.offset);
+    this.offset += 8;
   }
 }
 

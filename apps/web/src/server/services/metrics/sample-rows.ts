@@ -41,19 +41,34 @@ export function toInt4(value: number): number {
   return Math.min(Math.round(value), INT4_MAX);
 }
 
-/** Sorted by key and without duplicate keys (the first of a duplicate key wins; the database would keep the stored one anyway). */
+/**
+ * Sorted by (key, ts) and without duplicate keys (the first of a duplicate key
+ * wins; the database would keep the stored one anyway). Rows are grouped by
+ * key and only the distinct keys are sorted: a batch holds a few samples per
+ * container, so that is a fraction of the comparisons of sorting every row.
+ */
 function sortedUnique<T>(rows: readonly T[], key: (row: T) => string, ts: (row: T) => number): T[] {
-  const sorted = [...rows].sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    return ka < kb ? -1 : ka > kb ? 1 : ts(a) - ts(b);
-  });
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const group = groups.get(k);
+    if (group) group.push(row);
+    else groups.set(k, [row]);
+  }
+  // The default order compares UTF-16 code units, as `<` does: one order for every batch.
+  const keys = [...groups.keys()].sort();
   const unique: T[] = [];
-  let previous: T | undefined;
-  for (const row of sorted) {
-    if (previous !== undefined && key(previous) === key(row) && ts(previous) === ts(row)) continue;
-    unique.push(row);
-    previous = row;
+  for (const k of keys) {
+    const group = groups.get(k) as T[];
+    // A stable sort: of two rows with one key, the first received stays first.
+    if (group.length > 1) group.sort((a, b) => ts(a) - ts(b));
+    let previousTs: number | undefined;
+    for (const row of group) {
+      const t = ts(row);
+      if (t === previousTs) continue;
+      unique.push(row);
+      previousTs = t;
+    }
   }
   return unique;
 }
