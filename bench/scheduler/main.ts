@@ -6,7 +6,8 @@
  *     state (old placements are released as new ones arrive);
  *  2. packing: a mixed trace placed with `binpack` on identical hosts until all
  *     of it is placed, hosts used vs the lower bound ⌈Σ demand / host capacity⌉
- *     on the binding resource.
+ *     on the binding resource; then the same for a trace with task sizes
+ *     shaped like the Google 2011 cluster trace (see `makeClusterTraceSample`).
  * Progress on stderr, one JSON object as the last line of stdout.
  */
 import { ClusterView } from "@fleet/shared/scheduler/cluster-view";
@@ -15,6 +16,7 @@ import { schedule } from "@fleet/shared/scheduler/schedule";
 import type { PlacementRequest, PlacementStrategy } from "@fleet/shared/scheduler/types";
 import {
   GIB,
+  makeClusterTraceSample,
   makeIdenticalCluster,
   makeMixedCluster,
   makeMixedRequest,
@@ -29,6 +31,8 @@ const MEASURE_MS = 3000;
 const LIVE_PER_HOST = 8;
 const REQUEST_POOL = 20_000;
 const TRACE_LENGTH = 5000;
+/** The cluster trace's tasks are small: more of them make a comparable number of hosts. */
+const CLUSTER_TRACE_LENGTH = 20_000;
 
 function log(message: string): void {
   process.stderr.write(`[scheduler] ${message}\n`);
@@ -133,13 +137,20 @@ function runStream(hostCount: number): StreamResult {
   };
 }
 
-type ReasonCosts = { constrainedUs: number; constrainedReadingUs: number; rejected: number; noFitUs: number };
+type ReasonCosts = {
+  constrainedUs: number;
+  constrainedReadingUs: number;
+  rejected: number;
+  noFitUs: number;
+  readingReasonUs: number;
+};
 
 /**
  * What explaining costs, in cpu µs per call on an empty mixed cluster: a
  * request whose constraint rules out 75% of hosts, without and with reading
- * `rejected` (the sentences are built on that first read), and a request that
- * fits nowhere (its message names 20 hosts and counts the rest).
+ * `rejected` (the sentences are built on that first read), a request that
+ * fits nowhere (its message names 20 hosts and counts the rest), and a
+ * plain request whose `reason` is read (as the central does for every placement).
  */
 function measureReasonCosts(hostCount: number): ReasonCosts {
   const random = seededRandom(7);
@@ -149,22 +160,26 @@ function measureReasonCosts(hostCount: number): ReasonCosts {
   const tooBig = makeMixedRequest(random);
   tooBig.resources = { ...tooBig.resources, memoryRequestBytes: 1024 * GIB, memoryLimitBytes: null };
   let rejected = 0;
-  const cpuMicrosPerCall = (request: PlacementRequest, readReasons: boolean): number => {
+  const cpuMicrosPerCall = (request: PlacementRequest, read: "nothing" | "rejected" | "reason"): number => {
     const rounds = 300;
     for (let i = 0; i < 50; i++) schedule(view, request);
     const start = process.cpuUsage();
     for (let i = 0; i < rounds; i++) {
       const result = schedule(view, request);
-      if (readReasons) rejected = result.rejected.length;
+      if (read === "rejected") rejected = result.rejected.length;
+      if (read === "reason" && result.ok && result.reason.length === 0)
+        throw new Error("a placement without a reason");
     }
     const used = process.cpuUsage(start);
     return Number(((used.user + used.system) / rounds).toFixed(1));
   };
   return {
-    constrainedUs: cpuMicrosPerCall(constrained, false),
-    constrainedReadingUs: cpuMicrosPerCall(constrained, true),
+    constrainedUs: cpuMicrosPerCall(constrained, "nothing"),
+    constrainedReadingUs: cpuMicrosPerCall(constrained, "rejected"),
     rejected,
-    noFitUs: cpuMicrosPerCall(tooBig, false),
+    noFitUs: cpuMicrosPerCall(tooBig, "nothing"),
+    // The central stores every placement's reason, whose "N of M hosts fit" takes a pass over all hosts.
+    readingReasonUs: cpuMicrosPerCall(makeMixedRequest(random), "reason"),
   };
 }
 
@@ -183,6 +198,70 @@ function packTrace(
   return {
     hostsUsed: view.hosts().filter((h) => h.allocated.cpuMillis > 0 || h.allocated.memoryBytes > 0).length,
   };
+}
+
+type PackingFigures = {
+  containers: number;
+  hostsUsed: number;
+  lowerBound: number;
+  overheadPct: number;
+  bindingResource: string;
+  pool: number;
+  largestFirstHostsUsed?: number;
+  spreadHostsUsed?: number;
+};
+
+/**
+ * Packs a trace with binpack on identical hosts (twice the lower bound of
+ * them), in arrival order: hosts used against ⌈Σ demand / host capacity⌉ on
+ * the binding resource. With `compare`, also largest first (as an offline
+ * packer would order them: what arrival order costs) and with spread.
+ */
+function measurePacking(label: string, trace: readonly PlacementRequest[], compare: boolean): PackingFigures {
+  const hostCapacity = makeIdenticalCluster(1)[0]!.allocatable;
+  const demand = { cpuMillis: 0, memoryBytes: 0, pids: 0 };
+  for (const request of trace) {
+    const take = effectiveRequests(request.resources);
+    demand.cpuMillis += take.cpuMillis;
+    demand.memoryBytes += take.memoryBytes;
+    demand.pids += take.pids;
+  }
+  const bounds = {
+    cpu: Math.ceil(demand.cpuMillis / hostCapacity.cpuMillis),
+    memory: Math.ceil(demand.memoryBytes / hostCapacity.memoryBytes),
+    pids: Math.ceil(demand.pids / hostCapacity.pids),
+  };
+  const lowerBound = Math.max(bounds.cpu, bounds.memory, bounds.pids);
+  const bindingResource = (Object.keys(bounds) as (keyof typeof bounds)[]).find(
+    (k) => bounds[k] === lowerBound,
+  )!;
+  const pool = lowerBound * 2;
+  log(
+    `packing, ${label}: ${trace.length} containers (${(demand.cpuMillis / 1000).toFixed(0)} cores, ${(demand.memoryBytes / GIB).toFixed(0)} GiB) ` +
+      `on up to ${pool} hosts of 16 cores / 64 GiB; lower bound ${lowerBound} hosts (${bindingResource})`,
+  );
+  const binpack = packTrace(trace, pool, "binpack");
+  const overheadPct = Number(((binpack.hostsUsed / lowerBound - 1) * 100).toFixed(1));
+  log(`  binpack used ${binpack.hostsUsed} hosts (${overheadPct}% over the bound)`);
+  const figures: PackingFigures = {
+    containers: trace.length,
+    hostsUsed: binpack.hostsUsed,
+    lowerBound,
+    overheadPct,
+    bindingResource,
+    pool,
+  };
+  if (!compare) return figures;
+  const size = (r: PlacementRequest) => {
+    const take = effectiveRequests(r.resources);
+    return Math.max(take.cpuMillis / hostCapacity.cpuMillis, take.memoryBytes / hostCapacity.memoryBytes);
+  };
+  const largestFirst = [...trace].sort((a, b) => size(b) - size(a));
+  figures.largestFirstHostsUsed = packTrace(largestFirst, pool, "binpack").hostsUsed;
+  log(`  binpack, largest first, used ${figures.largestFirstHostsUsed} hosts`);
+  figures.spreadHostsUsed = packTrace(trace, pool, "spread").hostsUsed;
+  log(`  spread used ${figures.spreadHostsUsed} hosts`);
+  return figures;
 }
 
 function main(): void {
@@ -211,54 +290,23 @@ function main(): void {
   const reasons = measureReasonCosts(5000);
   log(
     `explaining at 5000 hosts (cpu µs per call): constrained ${reasons.constrainedUs}, reading all ` +
-      `${reasons.rejected} rejections ${reasons.constrainedReadingUs}; no host fits ${reasons.noFitUs}`,
+      `${reasons.rejected} rejections ${reasons.constrainedReadingUs}; no host fits ${reasons.noFitUs}; ` +
+      `reading a placement's reason ${reasons.readingReasonUs}`,
   );
 
-  const trace = makePackingTrace(TRACE_LENGTH, seededRandom(42));
-  const hostCapacity = makeIdenticalCluster(1)[0]!.allocatable;
-  const demand = { cpuMillis: 0, memoryBytes: 0, pids: 0 };
-  for (const request of trace) {
-    const take = effectiveRequests(request.resources);
-    demand.cpuMillis += take.cpuMillis;
-    demand.memoryBytes += take.memoryBytes;
-    demand.pids += take.pids;
-  }
-  const bounds = {
-    cpu: Math.ceil(demand.cpuMillis / hostCapacity.cpuMillis),
-    memory: Math.ceil(demand.memoryBytes / hostCapacity.memoryBytes),
-    pids: Math.ceil(demand.pids / hostCapacity.pids),
-  };
-  const lowerBound = Math.max(bounds.cpu, bounds.memory, bounds.pids);
-  const bindingResource = (Object.keys(bounds) as (keyof typeof bounds)[]).find(
-    (k) => bounds[k] === lowerBound,
-  )!;
-  const poolSize = lowerBound * 2;
-  log(
-    `packing: ${trace.length} containers (${(demand.cpuMillis / 1000).toFixed(0)} cores, ${(demand.memoryBytes / GIB).toFixed(0)} GiB) ` +
-      `on up to ${poolSize} hosts of 16 cores / 64 GiB; lower bound ${lowerBound} hosts (${bindingResource})`,
+  const synthetic = measurePacking("synthetic trace", makePackingTrace(TRACE_LENGTH, seededRandom(42)), true);
+  const clusterTrace = measurePacking(
+    "Google 2011-shaped trace",
+    makeClusterTraceSample(CLUSTER_TRACE_LENGTH, seededRandom(2011)),
+    false,
   );
-  const binpack = packTrace(trace, poolSize, "binpack");
-  log(
-    `  binpack used ${binpack.hostsUsed} hosts (${((binpack.hostsUsed / lowerBound - 1) * 100).toFixed(1)}% over the bound)`,
-  );
-  // Largest first, as an offline packer would order them: how much arrival order costs.
-  const largestFirst = [...trace].sort((a, b) => {
-    const size = (r: PlacementRequest) => {
-      const take = effectiveRequests(r.resources);
-      return Math.max(take.cpuMillis / hostCapacity.cpuMillis, take.memoryBytes / hostCapacity.memoryBytes);
-    };
-    return size(b) - size(a);
-  });
-  const binpackLargestFirst = packTrace(largestFirst, poolSize, "binpack");
-  log(`  binpack, largest first, used ${binpackLargestFirst.hostsUsed} hosts`);
-  const spread = packTrace(trace, poolSize, "spread");
-  log(`  spread used ${spread.hostsUsed} hosts`);
 
   const summary = {
     bench: "scheduler",
     placements_per_s: perCpuS,
-    binpack_hosts_used: binpack.hostsUsed,
-    lower_bound_hosts: lowerBound,
+    binpack_hosts_used: synthetic.hostsUsed,
+    lower_bound_hosts: synthetic.lowerBound,
+    binpack_overhead_pct: synthetic.overheadPct,
     placements_per_s_measure: "per second of this process's cpu time, i.e. on one dedicated core",
     placements_per_wall_s: perWallS,
     cpu_share_of_core: cpuShare,
@@ -269,11 +317,20 @@ function main(): void {
     cpu_us_per_schedule_5000_constrained_reading_reasons: reasons.constrainedReadingUs,
     rejected_hosts_per_schedule_5000_constrained: reasons.rejected,
     cpu_us_per_no_fit_5000: reasons.noFitUs,
-    trace_containers: trace.length,
-    trace_binding_resource: bindingResource,
-    binpack_largest_first_hosts_used: binpackLargestFirst.hostsUsed,
-    spread_hosts_used: spread.hostsUsed,
-    trace_host_pool: poolSize,
+    cpu_us_per_schedule_5000_reading_reason: reasons.readingReasonUs,
+    trace_containers: synthetic.containers,
+    trace_binding_resource: synthetic.bindingResource,
+    binpack_largest_first_hosts_used: synthetic.largestFirstHostsUsed,
+    spread_hosts_used: synthetic.spreadHostsUsed,
+    trace_host_pool: synthetic.pool,
+    cluster_trace: {
+      based_on: "Google cluster trace 2011 task sizes (Reiss et al., SoCC 2012), approximated",
+      containers: clusterTrace.containers,
+      binpack_hosts_used: clusterTrace.hostsUsed,
+      lower_bound_hosts: clusterTrace.lowerBound,
+      binpack_overhead_pct: clusterTrace.overheadPct,
+      binding_resource: clusterTrace.bindingResource,
+    },
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
