@@ -14,7 +14,9 @@ import { join } from "node:path";
 export default {
   testRunner: "command",
   // --bail: a mutant is killed by its first failing test, no need to run the rest.
-  commandRunner: { command: "npx vitest run --project unit --pool=threads --bail=1 packages/shared/src/scheduler" },
+  commandRunner: {
+    command: "npx vitest run --project unit --pool=threads --bail=1 packages/shared/src/scheduler",
+  },
   coverageAnalysis: "off",
   mutate: [
     "packages/shared/src/scheduler/**/*.ts",
