@@ -482,3 +482,80 @@ describe("schedule: inputs and outputs", () => {
     ]);
   });
 });
+
+describe("schedule: the indexed search finds what a pass over every host would", () => {
+  it("a host with no cpu allocatable takes a request for no cpu, and counts as full", () => {
+    const host = makeHost({ allocatable: { cpuMillis: 0 } });
+    const request = makeRequest({ resources: { cpuRequestMillis: 0, memoryRequestBytes: GIB } });
+    for (const strategy of ["binpack", "spread"] as const) {
+      const result = expectPlaced(schedule([host], { ...request, strategy }));
+      expect(result.reason).toMatch(/cpu 100%, memory 13% after placement\)$/);
+      expect(result.score).toBeGreaterThanOrEqual(0);
+      expect(result.score).toBeLessThanOrEqual(1);
+    }
+    expect(schedule([host], makeRequest({ resources: { cpuRequestMillis: 1 } })).ok).toBe(false);
+  });
+
+  // Hosts of two shapes, half full: equal fractions, so a request for nothing
+  // but pids costs the same on both. They sit in different groups, and the
+  // group of the later name is met first (its first host, "a-blocked", fails
+  // the constraint): the search must still look at the other group and give
+  // the tie to the first name.
+  it.each(["binpack", "spread"] as const)(
+    "%s: an exact tie across groups goes to the first name",
+    (strategy) => {
+      const half = (name: string, cpuMillis: number, memoryBytes: number, labels: Record<string, string>) =>
+        makeHost({
+          name,
+          labels,
+          allocatable: { cpuMillis, memoryBytes },
+          allocated: { cpuMillis: cpuMillis / 2, memoryBytes: memoryBytes / 2 },
+        });
+      const hosts = [
+        half("a-blocked", 8000, 16 * GIB, { zone: "us" }),
+        half("b", 4000, 8 * GIB, { zone: "eu" }),
+        half("c", 8000, 16 * GIB, { zone: "eu" }),
+      ];
+      const request = makeRequest({
+        strategy,
+        selector: "zone=eu",
+        resources: { cpuRequestMillis: 0, memoryRequestBytes: 0, pidsRequest: 1 },
+      });
+      expect(expectPlaced(schedule(hosts, request)).hostName).toBe("b");
+      expect(expectPlaced(schedule(hosts.reverse(), request)).hostName).toBe("b");
+    },
+  );
+
+  it("among avoided hosts that fit, the best one, ties to the first name", () => {
+    const hosts = [
+      makeHost({ name: "c", allocated: { cpuMillis: 1000, memoryBytes: 2 * GIB } }),
+      makeHost({ name: "b", allocated: { cpuMillis: 1000, memoryBytes: 2 * GIB } }),
+      makeHost({ name: "a", online: false }),
+    ];
+    const request = makeRequest({ avoidHostIds: ["id-c", "id-b", "id-gone"] });
+    const result = expectPlaced(schedule(hosts, request));
+    expect(result.hostName).toBe("b");
+    expect(result.reason).toMatch(
+      /^binpack: 2 of 3 hosts fit; chose b .*, a host to avoid, as no other host fits$/,
+    );
+  });
+
+  it("a host binding the same port number under another protocol still fits", () => {
+    const host = makeHost({ usedHostPorts: [{ port: 53, protocol: "udp" }] });
+    const result = expectPlaced(schedule([host], makeRequest({ ports: [hostPort(53)] })));
+    expect(result.reason).toMatch(/^binpack: 1 of 1 hosts fit;/);
+    expect(result.rejected).toEqual([]);
+  });
+
+  it("the reason and the rejections are worked out once and describe the cluster the decision saw", () => {
+    const view = new ClusterView([makeHost({ name: "a" }), makeHost({ name: "b", draining: true })]);
+    const result = expectPlaced(schedule(view, makeRequest()));
+    view.place("id-a", makeRequest({ resources: { cpuRequestMillis: 4000 } }));
+    view.upsertHost(makeHost({ name: "b" }));
+    expect(result.reason).toMatch(
+      /^binpack: 1 of 2 hosts fit; chose a \(best fit: cpu 13%, memory 3% after placement\)$/,
+    );
+    expect(result.rejected).toBe(result.rejected);
+    expect(result.rejected).toEqual([{ hostId: "id-b", hostName: "b", reasons: ["draining"] }]);
+  });
+});

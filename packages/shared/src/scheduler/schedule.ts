@@ -126,7 +126,7 @@ class Choice {
   cost = Number.POSITIVE_INFINITY;
 
   consider(position: number, cost: number): void {
-    if (cost < this.cost || (cost === this.cost && position < this.position) || this.position < 0) {
+    if (cost < this.cost || (cost === this.cost && position < this.position)) {
       this.position = position;
       this.cost = cost;
     }
