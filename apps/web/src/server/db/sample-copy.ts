@@ -6,18 +6,20 @@
 //
 // COPY has no ON CONFLICT, and a sample already stored is normal (an agent
 // resends its spool after a reconnect). So each batch first goes straight into
-// the table; should any row collide with a stored one, Postgres refuses the
-// whole COPY (nothing of it stays) and the batch goes the careful way instead:
-// COPY into a temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING
-// from it, in one transaction. Collisions are rare, so nearly every batch is
-// written once; the careful way costs one more pass over a batch that has one.
+// the table; should any row collide with a stored one (or with another row of
+// the batch), Postgres refuses the whole COPY (nothing of it stays) and the
+// batch goes the careful way instead: COPY into a temporary table, then
+// INSERT … SELECT … ORDER BY key ON CONFLICT DO NOTHING from it, in one
+// transaction. Collisions are rare (an agent resending what was stored), so
+// nearly every batch is written once; the careful way costs one more pass
+// over a batch that has one.
 //
-// Rows go out in COPY's binary format (`CopyBinaryEncoder`): every field is
-// its length and then its bytes, so text needs no escaping at all, and neither
+// Rows go out in COPY's binary format (`CopyRowEncoder`): every field is its
+// length and then its bytes, so text needs no escaping at all, and neither
 // side turns numbers and times into text and back (the text format cost more
 // than twice the CPU here, and the central's event loop is what limits
-// ingest). Callers send each batch sorted by the primary key and without
-// duplicate keys, so concurrent batches take row locks in one order.
+// ingest). Rows go in the order received, unsorted: batches overlap only when
+// an agent resends, and then the careful way below takes keys in order.
 //
 // May import: pg, pg-copy-streams.
 import pg from "pg";
@@ -49,8 +51,13 @@ export interface SampleCopyPoolOptions {
   onIdleError?(error: Error): void;
 }
 
-/** SQLSTATE unique_violation: the batch holds a key already stored. */
-const UNIQUE_VIOLATION = "23505";
+/**
+ * SQLSTATEs that send a batch the careful way: unique_violation (a key already
+ * stored, or twice in the batch) and deadlock_detected (two batches holding
+ * the same keys in different orders, as resends can; the careful way takes
+ * them in key order).
+ */
+const CAREFUL_WAY_CODES = new Set(["23505", "40P01"]);
 /** The connections' name in pg_stat_activity. */
 export const SAMPLE_COPY_APPLICATION_NAME = "fleet-samples";
 
@@ -61,51 +68,79 @@ const INT8_MAX = 2n ** 63n - 1n;
 const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 
+const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]); // flags 0, no header extension
+const TRAILER = Buffer.from([0xff, 0xff]); // a field count of -1
+
+/** Bytes a field of each kind takes (its length word included). */
+export const COPY_FIELD_BYTES = { int4: 8, int8: 12, float8: 12, timestamptz: 12, null: 4 } as const;
+/** Bytes a row's field count takes. */
+export const COPY_ROW_BYTES = 2;
+/** Bytes a text field takes at most: UTF-8 needs at most 3 bytes per UTF-16 unit. */
+export const copyTextBytes = (value: string) => 4 + value.length * 3;
+
 /**
- * Rows in COPY's binary format: a signature and header, then per row its
- * field count and each field as a length (-1: null) and big-endian bytes,
- * then a trailer. Values are written as given: deciding them (rounding,
- * clamping) is the caller's.
+ * Rows in COPY's binary format (per row its field count, then each field as
+ * a length (-1: null) and big-endian bytes), written into pieces: `begin`
+ * reserves room for a piece, `end` hands it over. Pieces are carved out of
+ * shared 1 MiB slabs, so a piece (one metrics frame's rows) costs no
+ * allocation of its own; `copyBinaryData` puts the header and trailer around
+ * pieces. Values are written as given: deciding them (rounding, clamping) is
+ * the caller's.
  */
-export class CopyBinaryEncoder {
-  private buffer: Buffer;
+export class CopyRowEncoder {
+  private slab: Buffer;
   // Big-endian writes through a DataView compile to plain stores; Buffer's
   // write*BE methods check their arguments on every call (a row has 19 fields).
   private view: DataView;
   private offset = 0;
+  private start = 0;
+  private limit = 0;
 
-  constructor(expectedBytes = 64 * 1024) {
-    this.buffer = Buffer.allocUnsafe(Math.max(expectedBytes, 64));
-    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
-    this.offset = SIGNATURE.copy(this.buffer, 0);
-    this.view.setInt32(this.offset, 0); // flags
-    this.view.setInt32(this.offset + 4, 0); // header extension length
-    this.offset += 8;
+  constructor(private readonly slabBytes = 1 << 20) {
+    this.slab = Buffer.allocUnsafe(slabBytes);
+    this.view = new DataView(this.slab.buffer, this.slab.byteOffset, this.slab.byteLength);
+  }
+
+  /** Starts a piece of at most `maxBytes` (sum the `COPY_*_BYTES` of its rows and fields). */
+  begin(maxBytes: number): void {
+    if (this.offset + maxBytes > this.slab.length) {
+      // The old slab lives on as long as pieces of it wait to be written.
+      this.slab = Buffer.allocUnsafe(Math.max(this.slabBytes, maxBytes));
+      this.view = new DataView(this.slab.buffer, this.slab.byteOffset, this.slab.byteLength);
+      this.offset = 0;
+    }
+    this.start = this.offset;
+    this.limit = this.offset + maxBytes;
+  }
+
+  /** The piece written since `begin`. */
+  end(): Buffer {
+    const piece = this.slab.subarray(this.start, this.offset);
+    this.start = this.offset;
+    this.limit = this.offset;
+    return piece;
   }
 
   private room(bytes: number): void {
-    if (this.offset + bytes <= this.buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.offset + bytes));
-    this.buffer.copy(grown, 0, 0, this.offset);
-    this.buffer = grown;
-    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+    if (this.offset + bytes > this.limit) {
+      throw new Error(`a COPY piece outgrew the ${this.limit - this.start} bytes reserved for it`);
+    }
   }
 
   row(fields: number): void {
-    this.room(2);
+    this.room(COPY_ROW_BYTES);
     this.view.setInt16(this.offset, fields);
     this.offset += 2;
   }
 
   null(): void {
-    this.room(4);
+    this.room(COPY_FIELD_BYTES.null);
     this.view.setInt32(this.offset, -1);
     this.offset += 4;
   }
 
   text(value: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    this.room(4 + value.length * 3);
+    this.room(copyTextBytes(value));
     const start = this.offset + 4;
     let bytes = 0;
     // Ids are short and ASCII: byte by byte beats a call into the encoder; anything else goes to it.
@@ -113,16 +148,16 @@ export class CopyBinaryEncoder {
       for (; bytes < value.length; bytes++) {
         const code = value.charCodeAt(bytes);
         if (code >= 0x80) break;
-        this.buffer[start + bytes] = code;
+        this.slab[start + bytes] = code;
       }
     }
-    if (bytes < value.length) bytes = this.buffer.write(value, start, "utf8");
+    if (bytes < value.length) bytes = this.slab.write(value, start, "utf8");
     this.view.setInt32(this.offset, bytes);
     this.offset = start + bytes;
   }
 
   int4(value: number): void {
-    this.room(8);
+    this.room(COPY_FIELD_BYTES.int4);
     this.view.setInt32(this.offset, 4);
     this.view.setInt32(this.offset + 4, value);
     this.offset += 8;
@@ -130,14 +165,14 @@ export class CopyBinaryEncoder {
 
   /** An integer: a number within ±2^53, or a bigint within int8. */
   int8(value: number | bigint): void {
-    this.room(12);
+    this.room(COPY_FIELD_BYTES.int8);
     this.view.setInt32(this.offset, 8);
     this.offset += 4;
     this.writeInt64(value);
   }
 
   float8(value: number): void {
-    this.room(12);
+    this.room(COPY_FIELD_BYTES.float8);
     this.view.setInt32(this.offset, 8);
     this.view.setFloat64(this.offset + 4, value);
     this.offset += 12;
@@ -145,19 +180,11 @@ export class CopyBinaryEncoder {
 
   /** Epoch milliseconds (an integer) as timestamptz: microseconds since 2000-01-01 UTC. */
   timestamptz(ms: number): void {
-    this.room(12);
+    this.room(COPY_FIELD_BYTES.timestamptz);
     this.view.setInt32(this.offset, 8);
     this.offset += 4;
     const micros = (ms - POSTGRES_EPOCH_MS) * 1000;
     this.writeInt64(Number.isSafeInteger(micros) ? micros : BigInt(ms - POSTGRES_EPOCH_MS) * 1000n);
-  }
-
-  /** The encoded rows with the trailer; the encoder is done. */
-  finish(): Buffer {
-    this.room(2);
-    this.view.setInt16(this.offset, -1);
-    this.offset += 2;
-    return this.buffer.subarray(0, this.offset);
   }
 
   private writeInt64(value: number | bigint): void {
@@ -172,6 +199,11 @@ export class CopyBinaryEncoder {
     }
     this.offset += 8;
   }
+}
+
+/** One COPY's data: the header, the pieces' rows in order, the trailer. */
+export function copyBinaryData(pieces: readonly Buffer[]): Buffer {
+  return Buffer.concat([HEADER, ...pieces, TRAILER]);
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -206,10 +238,11 @@ async function copyViaStaging(client: pg.PoolClient, target: CopyTable, data: Bu
       `CREATE TEMPORARY TABLE IF NOT EXISTS ${quote(staging)} (LIKE ${quote(target.table)}) ON COMMIT DELETE ROWS`,
     );
     await copyIn(client, copySql(staging, target.columns), data);
-    // In key order, as the direct COPY would: concurrent batches lock rows in one order.
+    // In key order, so batches going this way lock rows in one order; of a key the batch
+    // holds twice, the row received first (ctid: the order COPY appended them) is kept.
     const inserted = await client.query(
       `INSERT INTO ${quote(target.table)} (${columns}) SELECT ${columns} FROM ${quote(staging)} ` +
-        `ORDER BY ${target.key.map(quote).join(", ")} ON CONFLICT DO NOTHING`,
+        `ORDER BY ${target.key.map(quote).join(", ")}, ctid ON CONFLICT DO NOTHING`,
     );
     await client.query("COMMIT");
     return inserted.rowCount ?? 0;
@@ -219,8 +252,9 @@ async function copyViaStaging(client: pg.PoolClient, target: CopyTable, data: Bu
   }
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === UNIQUE_VIOLATION;
+function needsCarefulWay(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && CAREFUL_WAY_CODES.has(code);
 }
 
 export function createSampleCopyPool(options: SampleCopyPoolOptions): SampleCopyPool {
@@ -256,7 +290,7 @@ export function createSampleCopyPool(options: SampleCopyPoolOptions): SampleCopy
         try {
           return await copyIn(client, copySql(target.table, target.columns), data);
         } catch (error) {
-          if (!isUniqueViolation(error)) throw error;
+          if (!needsCarefulWay(error)) throw error;
         }
         return await copyViaStaging(client, target, data);
       } catch (error) {

@@ -4,6 +4,7 @@
 // the composition root (central.ts) and started/stopped by the app server.
 
 import { type Clock, systemClock, type TimerHandle } from "@fleet/shared/clock";
+import type { TContainerSample } from "@fleet/shared/domain/metrics";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
 import { isConnectionError } from "../../db/db-health";
 import type { LatestContainerSample, LatestHostSample } from "../../events/event-bus";
@@ -23,7 +24,7 @@ import { type HostMetricsPoint, metricsForHost } from "./query-host-metrics";
 import { RemoteLatest } from "./remote-latest";
 import { applyRetention, type RetentionReport } from "./retention";
 import { type RollupRunReport, type RollupWatermarks, SampleRollups } from "./rollups";
-import type { QueuedContainerSample, QueuedHostSample, QueuedSample } from "./sample-rows";
+import type { EncodedSamples } from "./sample-rows";
 import { createSampleWriter } from "./sample-writer";
 import { WriteQueue, type WriteQueueStats } from "./write-queue";
 
@@ -161,23 +162,20 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
     connections: tuning.writeConcurrency,
     onIdleError: (error) => log.warn({ err: error }, "metrics: an idle sample-writing connection broke"),
   });
-  const queue = new WriteQueue<QueuedSample>({
+  // The queue holds each frame's samples encoded for COPY, counted by their rows.
+  const queue = new WriteQueue<EncodedSamples>({
+    weight: (entry) => entry.rows,
     flushIntervalMs: tuning.flushIntervalMs,
     flushRows: tuning.flushRows,
     maxRowsPerInsert: tuning.maxRowsPerInsert,
     concurrency: tuning.writeConcurrency,
     highWaterRows: tuning.highWaterRows,
     maxQueuedRows: tuning.maxQueuedRows,
-    async write(rows) {
-      const containerRows: QueuedContainerSample[] = [];
-      const hostRows: QueuedHostSample[] = [];
-      for (const row of rows) {
-        if (row.kind === "container") containerRows.push(row);
-        else hostRows.push(row);
+    async write(batch) {
+      const inserted = await writer.write(batch);
+      for (const entry of batch) {
+        for (const ts of entry.times) rollups.noteWritten(entry.kind, entry.hostId, ts);
       }
-      const inserted =
-        (await writer.writeContainerSamples(containerRows)) + (await writer.writeHostSamples(hostRows));
-      for (const row of rows) rollups.noteWritten(row.kind, row.hostId, row.sample.ts);
       return inserted;
     },
     // Through a database outage what was received waits (bounded by maxQueuedRows) rather than being dropped.
@@ -254,26 +252,26 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       owned = new Set();
       frame = { ...frame, containers: [] };
     }
-    const rows: QueuedSample[] = [];
+    const kept: TContainerSample[] = [];
     let ignored = 0;
     for (const sample of frame.containers) {
       if (!owned.has(sample.containerId)) {
         ignored++;
         continue;
       }
-      rows.push({ kind: "container", hostId, sample });
+      kept.push(sample);
       latest.recordContainer(hostId, sample);
     }
-    counters.containerSamplesAccepted += rows.length;
+    counters.containerSamplesAccepted += kept.length;
     counters.foreignSamplesIgnored += ignored;
     if (frame.host) {
-      rows.push({ kind: "host", hostId, sample: frame.host });
       latest.recordHost(hostId, frame.host);
       counters.hostSamplesAccepted++;
     }
-    if (rows.length > 0) live.notify();
-    await queue.enqueue(rows);
-    return { accepted: rows.length, ignored, duplicateBatch: false };
+    const accepted = kept.length + (frame.host ? 1 : 0);
+    if (accepted > 0) live.notify();
+    await queue.enqueue(writer.encode(hostId, kept, frame.host ?? null));
+    return { accepted, ignored, duplicateBatch: false };
   }
 
   // Background jobs run one at a time: a rollup never races the partition drop.

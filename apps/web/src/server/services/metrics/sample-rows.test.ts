@@ -1,11 +1,12 @@
 import { makeContainerSample, makeHostSample } from "@fleet/shared/protocol/test-factories";
 import { describe, expect, it } from "vitest";
+import { CopyRowEncoder, copyBinaryData } from "../../db/sample-copy";
 import { decodeCopyBinary, timestamptzMs } from "../../db/testing/copy-binary-decoder";
 import {
   CONTAINER_SAMPLE_TABLE,
-  containerSampleCopy,
+  encodeContainerSamples,
+  encodeHostSample,
   HOST_SAMPLE_TABLE,
-  hostSampleCopy,
   toInt4,
   toInt8,
 } from "./sample-rows";
@@ -33,25 +34,28 @@ describe("toInt4", () => {
   });
 });
 
-const fieldsOf = (data: Buffer) => decodeCopyBinary(data);
+const rowsOf = (encoded: { data: Buffer }) => decodeCopyBinary(copyBinaryData([encoded.data]));
 
-describe("containerSampleCopy", () => {
-  it("gives one row per sample, sorted by (container, ts), without duplicate keys", () => {
-    const row = (containerId: string, ts: number, cpuCores = 0.5) => ({
-      kind: "container" as const,
-      hostId: "h",
-      sample: makeContainerSample({
+describe("encodeContainerSamples", () => {
+  it("gives one row per sample in the order received, every column, and the distinct times", () => {
+    const out = new CopyRowEncoder();
+    const sample = (containerId: string, ts: number, cpuCores = 0.5) =>
+      makeContainerSample({
         containerId,
         ts,
         cpuCores,
         memoryLimitBytes: null,
         cpuThrottledNs: 2 ** 60,
-      }),
-    });
-    const { data, rowCount } = containerSampleCopy([row("b", 2), row("a", 5), row("b", 1), row("a", 5, 0.9)]);
-    expect(rowCount).toBe(3);
-    const rows = fieldsOf(data);
-    expect(rows).toHaveLength(3);
+        pidsLimit: 7,
+      });
+    const encoded = encodeContainerSamples(out, "h", [
+      sample("b", 2),
+      sample("a", 5),
+      sample("b", 1),
+      sample("a", 5, 0.9),
+    ]);
+    expect(encoded).toMatchObject({ kind: "container", hostId: "h", rows: 4, times: [2, 5, 1] });
+    const rows = rowsOf(encoded);
     for (const fields of rows) expect(fields).toHaveLength(CONTAINER_SAMPLE_TABLE.columns.length);
     expect(
       rows.map((fields) => [
@@ -61,32 +65,38 @@ describe("containerSampleCopy", () => {
         fields[3]?.readDoubleBE(0),
       ]),
     ).toEqual([
+      ["b", "h", 2, 0.5],
       ["a", "h", 5, 0.5],
       ["b", "h", 1, 0.5],
-      ["b", "h", 2, 0.5],
+      ["a", "h", 5, 0.9],
     ]);
-    // The first of a duplicate key wins; the database would keep the stored one anyway.
-    expect(rows.map((fields) => fields[8])).toEqual([null, null, null]);
+    expect(rows.map((fields) => fields[8])).toEqual([null, null, null, null]);
     expect(rows[0]?.[5]?.readBigInt64BE(0)).toBe(2n ** 60n);
+    expect(rows[0]?.[12]?.readInt32BE(0)).toBe(7);
   });
 
-  it("gives an empty COPY for no rows", () => {
-    const { data, rowCount } = containerSampleCopy([]);
-    expect(rowCount).toBe(0);
-    expect(fieldsOf(data)).toEqual([]);
+  it("reserves room enough for ids of any length and alphabet", () => {
+    const out = new CopyRowEncoder(512);
+    const ids = ["c".repeat(300), "ünïcødé-😀".repeat(20), ""];
+    const encoded = encodeContainerSamples(
+      out,
+      "höst",
+      ids.map((containerId, ts) => makeContainerSample({ containerId, ts })),
+    );
+    expect(rowsOf(encoded).map((fields) => fields[0]?.toString())).toEqual(ids);
   });
 });
 
-describe("hostSampleCopy", () => {
-  it("gives one row per sample", () => {
-    const { data, rowCount } = hostSampleCopy([
-      { kind: "host", hostId: "h2", sample: makeHostSample({ ts: 7 }) },
-      { kind: "host", hostId: "h1", sample: makeHostSample({ ts: 7, cpuCount: 8 }) },
-    ]);
-    expect(rowCount).toBe(2);
-    const rows = fieldsOf(data);
-    for (const fields of rows) expect(fields).toHaveLength(HOST_SAMPLE_TABLE.columns.length);
-    expect(rows.map((fields) => fields[0]?.toString())).toEqual(["h1", "h2"]);
-    expect(rows.map((fields) => fields[3]?.readInt32BE(0))).toEqual([8, 4]);
+describe("encodeHostSample", () => {
+  it("gives one row with every column", () => {
+    const out = new CopyRowEncoder();
+    const encoded = encodeHostSample(out, "h1", makeHostSample({ ts: 7, cpuCount: 8, load5: Number.NaN }));
+    expect(encoded).toMatchObject({ kind: "host", hostId: "h1", rows: 1, times: [7] });
+    const [fields] = rowsOf(encoded);
+    expect(fields).toHaveLength(HOST_SAMPLE_TABLE.columns.length);
+    expect(fields?.[0]?.toString()).toBe("h1");
+    expect(fields?.[3]?.readInt32BE(0)).toBe(8);
+    // Not a NaN in the charts.
+    expect(fields?.[8]?.readDoubleBE(0)).toBe(0);
   });
 });

@@ -1,12 +1,32 @@
-// Wire samples → the data of one `COPY … FROM STDIN (FORMAT binary)` per table
-// and batch (see db/sample-copy.ts): one buffer written field by field, so a
-// batch costs neither SQL nor text per value. What each field holds is decided
-// here (counters rounded and clamped to the column's type). Rows are sorted by
-// key and without duplicate keys: concurrent batches then take row locks in
-// one order (no deadlocks), and a batch never collides with itself.
+// Wire samples → rows of `COPY … FROM STDIN (FORMAT binary)` for the raw
+// sample tables (see db/sample-copy.ts), encoded as a frame arrives: the write
+// queue then holds one buffer per frame rather than an object per sample, and
+// the samples the agent sent are garbage at once instead of ageing in the
+// queue (the central's event loop, with its garbage collector, is what limits
+// ingest). What each field holds is decided here: counters rounded and
+// clamped to the column's type, non-finite floats as 0.
 import type { TContainerSample, THostSample } from "@fleet/shared/domain/metrics";
-import { CopyBinaryEncoder, type CopyTable } from "../../db/sample-copy";
+import {
+  COPY_FIELD_BYTES,
+  COPY_ROW_BYTES,
+  type CopyRowEncoder,
+  type CopyTable,
+  copyTextBytes,
+} from "../../db/sample-copy";
 
+/** One host's samples of one kind, encoded: what the write queue holds. */
+export interface EncodedSamples {
+  kind: "container" | "host";
+  hostId: string;
+  /** Rows in `data`. */
+  rows: number;
+  /** COPY binary rows for the kind's table, without header and trailer. */
+  data: Buffer;
+  /** The distinct sample times among them (for the rollups' bookkeeping). */
+  times: number[];
+}
+
+/** A sample as tests and one-off writes name it: which host sent it, and the sample. */
 export interface QueuedContainerSample {
   kind: "container";
   hostId: string;
@@ -18,8 +38,6 @@ export interface QueuedHostSample {
   hostId: string;
   sample: THostSample;
 }
-
-export type QueuedSample = QueuedContainerSample | QueuedHostSample;
 
 const INT8_MAX = 9_223_372_036_854_775_807n;
 const INT4_MAX = 2_147_483_647;
@@ -39,38 +57,6 @@ export function toInt8(value: number): number | bigint {
 export function toInt4(value: number): number {
   if (!Number.isFinite(value) || value <= 0) return 0;
   return Math.min(Math.round(value), INT4_MAX);
-}
-
-/**
- * Sorted by (key, ts) and without duplicate keys (the first of a duplicate key
- * wins; the database would keep the stored one anyway). Rows are grouped by
- * key and only the distinct keys are sorted: a batch holds a few samples per
- * container, so that is a fraction of the comparisons of sorting every row.
- */
-function sortedUnique<T>(rows: readonly T[], key: (row: T) => string, ts: (row: T) => number): T[] {
-  const groups = new Map<string, T[]>();
-  for (const row of rows) {
-    const k = key(row);
-    const group = groups.get(k);
-    if (group) group.push(row);
-    else groups.set(k, [row]);
-  }
-  // The default order compares UTF-16 code units, as `<` does: one order for every batch.
-  const keys = [...groups.keys()].sort();
-  const unique: T[] = [];
-  for (const k of keys) {
-    const group = groups.get(k) as T[];
-    // A stable sort: of two rows with one key, the first received stays first.
-    if (group.length > 1) group.sort((a, b) => ts(a) - ts(b));
-    let previousTs: number | undefined;
-    for (const row of group) {
-      const t = ts(row);
-      if (t === previousTs) continue;
-      unique.push(row);
-      previousTs = t;
-    }
-  }
-  return unique;
 }
 
 export const CONTAINER_SAMPLE_TABLE = {
@@ -124,29 +110,33 @@ function finite(value: number): number {
   return Number.isFinite(value) ? value : 0;
 }
 
-/** Bytes a row takes at most besides its text fields: room enough that the buffer rarely grows. */
-const CONTAINER_ROW_BYTES = 2 + 19 * 4 + 17 * 8;
-const HOST_ROW_BYTES = 2 + 13 * 4 + 12 * 8;
+// A row's bytes besides its text fields (a null takes less than the value it stands for).
+const F = COPY_FIELD_BYTES;
+const CONTAINER_ROW_BYTES = COPY_ROW_BYTES + F.timestamptz + F.float8 + 12 * F.int8 + 3 * F.int4;
+const HOST_ROW_BYTES = COPY_ROW_BYTES + F.timestamptz + 4 * F.float8 + 5 * F.int8 + 2 * F.int4;
 
-export interface CopyData {
-  data: Buffer;
-  /** Distinct rows in `data`. */
-  rowCount: number;
+function noteTime(times: number[], ts: number): void {
+  // A frame holds one time per agent interval it covers: a short list.
+  if (times[times.length - 1] !== ts && !times.includes(ts)) times.push(ts);
 }
 
-/** COPY data for `CONTAINER_SAMPLE_TABLE`. */
-export function containerSampleCopy(rows: readonly QueuedContainerSample[]): CopyData {
-  const unique = sortedUnique(
-    rows,
-    (row) => row.sample.containerId,
-    (row) => row.sample.ts,
-  );
-  const out = new CopyBinaryEncoder(64 + unique.length * (CONTAINER_ROW_BYTES + 64));
-  for (const { hostId, sample } of unique) {
+/** One host's container samples, in the order given, as rows of `CONTAINER_SAMPLE_TABLE`. */
+export function encodeContainerSamples(
+  out: CopyRowEncoder,
+  hostId: string,
+  samples: readonly TContainerSample[],
+): EncodedSamples {
+  let bytes = samples.length * (CONTAINER_ROW_BYTES + copyTextBytes(hostId));
+  for (const sample of samples) bytes += copyTextBytes(sample.containerId);
+  out.begin(bytes);
+  const times: number[] = [];
+  for (const sample of samples) {
+    const ts = Math.round(sample.ts);
+    noteTime(times, ts);
     out.row(CONTAINER_SAMPLE_TABLE.columns.length);
     out.text(sample.containerId);
     out.text(hostId);
-    out.timestamptz(Math.round(sample.ts));
+    out.timestamptz(ts);
     out.float8(finite(sample.cpuCores));
     out.int8(toInt8(sample.cpuThrottledPeriods));
     out.int8(toInt8(sample.cpuThrottledNs));
@@ -166,32 +156,26 @@ export function containerSampleCopy(rows: readonly QueuedContainerSample[]): Cop
     out.int8(toInt8(sample.blkReadBytes));
     out.int8(toInt8(sample.blkWriteBytes));
   }
-  return { data: out.finish(), rowCount: unique.length };
+  return { kind: "container", hostId, rows: samples.length, data: out.end(), times };
 }
 
-/** COPY data for `HOST_SAMPLE_TABLE`. */
-export function hostSampleCopy(rows: readonly QueuedHostSample[]): CopyData {
-  const unique = sortedUnique(
-    rows,
-    (row) => row.hostId,
-    (row) => row.sample.ts,
-  );
-  const out = new CopyBinaryEncoder(64 + unique.length * (HOST_ROW_BYTES + 32));
-  for (const { hostId, sample } of unique) {
-    out.row(HOST_SAMPLE_TABLE.columns.length);
-    out.text(hostId);
-    out.timestamptz(Math.round(sample.ts));
-    out.float8(finite(sample.cpuCores));
-    out.int4(toInt4(sample.cpuCount));
-    out.int8(toInt8(sample.memoryTotalBytes));
-    out.int8(toInt8(sample.memoryAvailableBytes));
-    out.int8(toInt8(sample.memoryUsedBytes));
-    out.float8(finite(sample.load1));
-    out.float8(finite(sample.load5));
-    out.float8(finite(sample.load15));
-    out.int8(toInt8(sample.diskTotalBytes));
-    out.int8(toInt8(sample.diskFreeBytes));
-    out.int4(toInt4(sample.containers));
-  }
-  return { data: out.finish(), rowCount: unique.length };
+/** One host sample as a row of `HOST_SAMPLE_TABLE`. */
+export function encodeHostSample(out: CopyRowEncoder, hostId: string, sample: THostSample): EncodedSamples {
+  out.begin(HOST_ROW_BYTES + copyTextBytes(hostId));
+  const ts = Math.round(sample.ts);
+  out.row(HOST_SAMPLE_TABLE.columns.length);
+  out.text(hostId);
+  out.timestamptz(ts);
+  out.float8(finite(sample.cpuCores));
+  out.int4(toInt4(sample.cpuCount));
+  out.int8(toInt8(sample.memoryTotalBytes));
+  out.int8(toInt8(sample.memoryAvailableBytes));
+  out.int8(toInt8(sample.memoryUsedBytes));
+  out.float8(finite(sample.load1));
+  out.float8(finite(sample.load5));
+  out.float8(finite(sample.load15));
+  out.int8(toInt8(sample.diskTotalBytes));
+  out.int8(toInt8(sample.diskFreeBytes));
+  out.int4(toInt4(sample.containers));
+  return { kind: "host", hostId, rows: 1, data: out.end(), times: [ts] };
 }

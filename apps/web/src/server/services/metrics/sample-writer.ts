@@ -1,23 +1,31 @@
-// Writes batches of samples with one COPY per table per batch
-// (db/sample-copy.ts), on connections of its own beside the Prisma client's
-// pool. Duplicate (subject, ts) keys are skipped: an agent resending after a
-// reconnect is normal, not an error.
+// Encodes samples for COPY as frames arrive and writes batches of them with
+// one COPY per table per batch (db/sample-copy.ts), on connections of its own
+// beside the Prisma client's pool. Duplicate (subject, ts) keys are skipped:
+// an agent resending after a reconnect is normal, not an error.
+import type { TContainerSample, THostSample } from "@fleet/shared/domain/metrics";
 import type { PrismaClient } from "../../db/client";
 import { databaseUrlOf } from "../../db/client";
-import { createSampleCopyPool, type SampleCopyPool } from "../../db/sample-copy";
+import {
+  CopyRowEncoder,
+  copyBinaryData,
+  createSampleCopyPool,
+  type SampleCopyPool,
+} from "../../db/sample-copy";
 import {
   CONTAINER_SAMPLE_TABLE,
-  containerSampleCopy,
+  type EncodedSamples,
+  encodeContainerSamples,
+  encodeHostSample,
   HOST_SAMPLE_TABLE,
-  hostSampleCopy,
   type QueuedContainerSample,
   type QueuedHostSample,
 } from "./sample-rows";
 
 export interface SampleWriter {
-  /** Rows newly stored (duplicates already stored are not counted). */
-  writeContainerSamples(rows: readonly QueuedContainerSample[]): Promise<number>;
-  writeHostSamples(rows: readonly QueuedHostSample[]): Promise<number>;
+  /** A frame's accepted samples, encoded (nothing for none): what the write queue holds. */
+  encode(hostId: string, containers: readonly TContainerSample[], host: THostSample | null): EncodedSamples[];
+  /** Writes a batch; resolves to the rows newly stored (duplicates already stored are not counted). */
+  write(batch: readonly EncodedSamples[]): Promise<number>;
   /** Closes its connections; a later write opens new ones. */
   close(): Promise<void>;
 }
@@ -31,6 +39,7 @@ export interface SampleWriterOptions {
 }
 
 export function createSampleWriter(options: SampleWriterOptions): SampleWriter {
+  const encoder = new CopyRowEncoder();
   let pool: SampleCopyPool | null = null;
   const copier = (): SampleCopyPool => {
     if (pool) return pool;
@@ -44,13 +53,22 @@ export function createSampleWriter(options: SampleWriterOptions): SampleWriter {
     return pool;
   };
   return {
-    async writeContainerSamples(rows) {
-      if (rows.length === 0) return 0;
-      return copier().copyRows(CONTAINER_SAMPLE_TABLE, containerSampleCopy(rows).data);
+    encode(hostId, containers, host) {
+      const encoded: EncodedSamples[] = [];
+      if (containers.length > 0) encoded.push(encodeContainerSamples(encoder, hostId, containers));
+      if (host) encoded.push(encodeHostSample(encoder, hostId, host));
+      return encoded;
     },
-    async writeHostSamples(rows) {
-      if (rows.length === 0) return 0;
-      return copier().copyRows(HOST_SAMPLE_TABLE, hostSampleCopy(rows).data);
+    async write(batch) {
+      const containers: Buffer[] = [];
+      const hosts: Buffer[] = [];
+      for (const entry of batch) (entry.kind === "container" ? containers : hosts).push(entry.data);
+      let inserted = 0;
+      if (containers.length > 0) {
+        inserted += await copier().copyRows(CONTAINER_SAMPLE_TABLE, copyBinaryData(containers));
+      }
+      if (hosts.length > 0) inserted += await copier().copyRows(HOST_SAMPLE_TABLE, copyBinaryData(hosts));
+      return inserted;
     },
     async close() {
       await pool?.end();
@@ -58,28 +76,27 @@ export function createSampleWriter(options: SampleWriterOptions): SampleWriter {
   };
 }
 
-/** One batch on a connection of its own, closed afterwards (tests; the service keeps a writer). */
-export async function insertContainerSamples(
+async function writeOnce(
   db: PrismaClient,
-  rows: readonly QueuedContainerSample[],
+  encode: (writer: SampleWriter) => EncodedSamples[],
 ): Promise<number> {
   const writer = createSampleWriter({ db, connections: 1 });
   try {
-    return await writer.writeContainerSamples(rows);
+    return await writer.write(encode(writer));
   } finally {
     await writer.close();
   }
 }
 
 /** One batch on a connection of its own, closed afterwards (tests; the service keeps a writer). */
-export async function insertHostSamples(
+export function insertContainerSamples(
   db: PrismaClient,
-  rows: readonly QueuedHostSample[],
+  rows: readonly QueuedContainerSample[],
 ): Promise<number> {
-  const writer = createSampleWriter({ db, connections: 1 });
-  try {
-    return await writer.writeHostSamples(rows);
-  } finally {
-    await writer.close();
-  }
+  return writeOnce(db, (writer) => rows.flatMap((row) => writer.encode(row.hostId, [row.sample], null)));
+}
+
+/** One batch on a connection of its own, closed afterwards (tests; the service keeps a writer). */
+export function insertHostSamples(db: PrismaClient, rows: readonly QueuedHostSample[]): Promise<number> {
+  return writeOnce(db, (writer) => rows.flatMap((row) => writer.encode(row.hostId, [], row.sample)));
 }

@@ -92,6 +92,44 @@ describe("WriteQueue", () => {
     await flushed;
   });
 
+  it("counts entries by their weight and never splits one", async () => {
+    // An entry of weight n stands for n rows (a frame's samples, encoded together).
+    const writer: { batches: number[][]; pending: ((n: number) => void)[] } = { batches: [], pending: [] };
+    const queue = new WriteQueue<number>({
+      flushIntervalMs: 1_000_000,
+      flushRows: 100,
+      maxRowsPerInsert: 5,
+      concurrency: 1,
+      highWaterRows: 100,
+      maxQueuedRows: 12,
+      weight: (n) => n,
+      write: (rows) =>
+        new Promise<number>((resolve) => {
+          writer.batches.push(rows);
+          writer.pending.push(resolve);
+        }),
+    });
+    void queue.enqueue([3, 1]);
+    expect(queue.stats().queuedRows).toBe(4);
+    // 13 is one past maxQueuedRows: the oldest entry goes, whole.
+    void queue.enqueue([4, 5]);
+    expect(queue.stats()).toMatchObject({ queuedRows: 10, droppedRows: 3 });
+    const flushed = queue.flush();
+    // Whole entries until a statement reaches maxRowsPerInsert: 1 + 4, then 5.
+    expect(writer.batches).toEqual([[1, 4]]);
+    writer.pending[0]?.(5);
+    await settle();
+    expect(writer.batches[1]).toEqual([5]);
+    writer.pending[1]?.(5);
+    await flushed;
+    expect(queue.stats()).toMatchObject({
+      writtenRows: 10,
+      insertedRows: 10,
+      queuedRows: 0,
+      inFlightRows: 0,
+    });
+  });
+
   it("retries a failed batch before new rows, and drops it after maxAttempts", async () => {
     const errors: { attempt: number; dropped: boolean }[] = [];
     const { queue, writer } = queueWith({

@@ -9,6 +9,11 @@
 // `maxQueuedRows` the oldest rows are dropped and counted, so a slow or absent
 // Postgres costs memory up to a known limit, never more.
 //
+// Rows may weigh more than one (`weight`: an entry holding a frame's samples
+// counts as that many); every limit and count is then in weight, and entries
+// are never split: a statement takes whole entries up to `maxRowsPerInsert`
+// (at least one), and an overflow drops whole entries.
+//
 // A failed batch is retried before anything newer, up to `maxAttempts` times;
 // while `keepRetrying` says the failure is worth waiting out (the database is
 // unreachable, for a bounded time) it is retried past that, at a slowing
@@ -17,6 +22,8 @@
 export interface WriteQueueOptions<Row> {
   /** Writes one batch; resolves to the rows newly stored (duplicates skipped do not count). */
   write(rows: Row[]): Promise<number>;
+  /** How many rows an entry counts as (default 1). */
+  weight?(row: Row): number;
   flushIntervalMs: number;
   flushRows: number;
   maxRowsPerInsert: number;
@@ -51,6 +58,8 @@ export interface WriteQueueStats {
 
 interface RetryBatch<Row> {
   rows: Row[];
+  /** The rows' total weight. */
+  weight: number;
   attempts: number;
   /** performance.now() of its first failure. */
   firstFailedAt?: number;
@@ -62,8 +71,9 @@ const HOLD_RETRY_FIRST_MS = 250;
 const HOLD_RETRY_MAX_MS = 2000;
 
 export class WriteQueue<Row> {
-  private readonly options: Required<Omit<WriteQueueOptions<Row>, "onError" | "keepRetrying">> &
+  private readonly options: Required<Omit<WriteQueueOptions<Row>, "onError" | "keepRetrying" | "weight">> &
     Pick<WriteQueueOptions<Row>, "onError" | "keepRetrying">;
+  private readonly weight: ((row: Row) => number) | undefined;
   // A queue of chunks (one per enqueue call) with an offset into the first:
   // taking from the head never copies what stays behind.
   private chunks: Row[][] = [];
@@ -94,6 +104,15 @@ export class WriteQueue<Row> {
 
   constructor(options: WriteQueueOptions<Row>) {
     this.options = { maxAttempts: 3, ...options };
+    this.weight = options.weight;
+  }
+
+  private weightOf(rows: readonly Row[]): number {
+    const weight = this.weight;
+    if (!weight) return rows.length;
+    let total = 0;
+    for (const row of rows) total += weight(row);
+    return total;
   }
 
   /** Starts the periodic flush. Without it rows go out only at `flushRows` or on `flush()`. */
@@ -114,9 +133,10 @@ export class WriteQueue<Row> {
 
   enqueue(rows: readonly Row[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
+    const weight = this.weightOf(rows);
     this.chunks.push([...rows]);
-    this.queued += rows.length;
-    this.enqueuedTotal += rows.length;
+    this.queued += weight;
+    this.enqueuedTotal += weight;
     this.dropOverflow();
     this.pump();
     if (this.queued <= this.options.highWaterRows) return Promise.resolve();
@@ -139,38 +159,43 @@ export class WriteQueue<Row> {
   }
 
   private retryRows(): number {
-    return this.retries.reduce((sum, batch) => sum + batch.rows.length, 0);
+    return this.retries.reduce((sum, batch) => sum + batch.weight, 0);
   }
 
   private dropOverflow(): void {
     const excess = this.queued - this.options.maxQueuedRows;
     if (excess <= 0) return;
-    const dropped = this.take(excess).length;
+    const dropped = this.take(excess).weight;
     this.counters.droppedRows += dropped;
     this.settle(dropped);
   }
 
-  private take(count: number): Row[] {
+  /** Whole rows from the head until their weight reaches `count` (at least one row). */
+  private take(count: number): { rows: Row[]; weight: number } {
     const taken: Row[] = [];
-    while (taken.length < count && this.chunks.length > 0) {
+    let weight = 0;
+    const weigh = this.weight;
+    while (weight < count && this.chunks.length > 0) {
       const chunk = this.chunks[0] as Row[];
-      const available = chunk.length - this.headOffset;
-      const n = Math.min(available, count - taken.length);
-      for (let i = 0; i < n; i++) taken.push(chunk[this.headOffset + i] as Row);
-      this.headOffset += n;
+      while (weight < count && this.headOffset < chunk.length) {
+        const row = chunk[this.headOffset] as Row;
+        taken.push(row);
+        weight += weigh ? weigh(row) : 1;
+        this.headOffset++;
+      }
       if (this.headOffset === chunk.length) {
         this.chunks.shift();
         this.headOffset = 0;
       }
     }
-    this.queued -= taken.length;
-    this.takenTotal += taken.length;
+    this.queued -= weight;
+    this.takenTotal += weight;
     if (this.queued <= this.options.highWaterRows && this.spaceWaiters.length > 0) {
       const waiters = this.spaceWaiters;
       this.spaceWaiters = [];
       for (const resolve of waiters) resolve();
     }
-    return taken;
+    return { rows: taken, weight };
   }
 
   private settle(rows: number): void {
@@ -199,24 +224,24 @@ export class WriteQueue<Row> {
       }
       const due = this.takenTotal < this.dueUntil || this.queued >= this.options.flushRows;
       if (!due || this.queued === 0) return;
-      this.launch({ rows: this.take(this.options.maxRowsPerInsert), attempts: 0 });
+      this.launch({ ...this.take(this.options.maxRowsPerInsert), attempts: 0 });
     }
   }
 
   private launch(batch: RetryBatch<Row>): void {
     this.inFlight++;
-    this.inFlightRows += batch.rows.length;
+    this.inFlightRows += batch.weight;
     const done = () => {
       this.inFlight--;
-      this.inFlightRows -= batch.rows.length;
+      this.inFlightRows -= batch.weight;
       this.pump();
     };
     this.options.write(batch.rows).then(
       (inserted) => {
-        this.counters.writtenRows += batch.rows.length;
+        this.counters.writtenRows += batch.weight;
         this.counters.insertedRows += inserted;
         this.counters.batchesWritten++;
-        this.settle(batch.rows.length);
+        this.settle(batch.weight);
         done();
       },
       (error: unknown) => {
@@ -226,10 +251,10 @@ export class WriteQueue<Row> {
         const holding = this.options.keepRetrying?.(error, now - firstFailedAt) ?? false;
         const dropped = !holding && attempt >= this.options.maxAttempts;
         this.counters.failedWrites++;
-        this.options.onError?.(error, { rows: batch.rows.length, attempt, dropped });
+        this.options.onError?.(error, { rows: batch.weight, attempt, dropped });
         if (dropped) {
-          this.counters.failedRows += batch.rows.length;
-          this.settle(batch.rows.length);
+          this.counters.failedRows += batch.weight;
+          this.settle(batch.weight);
         } else {
           // Retried at the next tick (or flush), not at once: a failing database deserves a pause.
           const pause = holding
@@ -240,6 +265,7 @@ export class WriteQueue<Row> {
             : 0;
           this.retries.push({
             rows: batch.rows,
+            weight: batch.weight,
             attempts: attempt,
             firstFailedAt,
             ...(pause > 0 ? { notBefore: now + pause } : {}),
