@@ -13,9 +13,11 @@ import { join } from "node:path";
 // No `testRunner`: the command runner is StrykerJS's default (and naming it
 // makes knip look for a plugin package that StrykerJS 8 does not have).
 export default {
-  // --bail: a mutant is killed by its first failing test, no need to run the rest.
+  // --bail: a mutant is killed by its first failing test, no need to run the rest;
+  // vitest without npx, which costs half a second a run.
   commandRunner: {
-    command: "npx vitest run --project unit --pool=threads --bail=1 packages/shared/src/scheduler",
+    command:
+      "node node_modules/vitest/vitest.mjs run --project unit --pool=threads --bail=1 packages/shared/src/scheduler",
   },
   coverageAnalysis: "off",
   mutate: [
