@@ -45,9 +45,9 @@ export interface MetricsTuning {
   flushIntervalMs: number;
   /** …or as soon as this many rows wait. */
   flushRows: number;
-  /** Rows per INSERT statement. */
+  /** Rows per COPY (whole frames: a statement may pass this by less than one frame). */
   maxRowsPerInsert: number;
-  /** Concurrent INSERTs (each holds one pooled connection). */
+  /** Concurrent COPYs, each on a connection of the sample writer's own pool (that many connections). */
   writeConcurrency: number;
   /** `ingest` waits (backpressure) while more rows than this are queued… */
   highWaterRows: number;

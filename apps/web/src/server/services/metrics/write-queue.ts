@@ -1,6 +1,6 @@
-// Coalesces samples from every agent into few, large INSERTs. One agent sends
-// a small batch every few seconds; a hundred agents doing so row by row would
-// cost a round trip and a commit each. Rows wait here at most `flushIntervalMs`
+// Coalesces samples from every agent into few, large writes (COPYs). One agent
+// sends a small batch every few seconds; a hundred agents doing so one by one
+// would cost a round trip and a commit (with fsync on, a flush of the WAL) each. Rows wait here at most `flushIntervalMs`
 // (or until `flushRows` are queued) and go out in statements of up to
 // `maxRowsPerInsert`, `concurrency` at a time.
 //
