@@ -277,6 +277,14 @@ async function removeRuns(runs: AcceptedRun[]): Promise<void> {
     await fleet.admin.container.remove.mutate({ id: run.id });
     run.removed = true;
   }
+  // Gone from the engines too, or the next step would count a removal still under way as a restart.
+  const ids = runs.map((run) => run.id);
+  await fleetWait(
+    "removed runs gone from the engines",
+    engineStarts,
+    (starts) => ids.every((id) => !starts.has(id)),
+    30_000,
+  );
 }
 
 function loadSummary(figures: LoadFigures) {

@@ -1,6 +1,5 @@
 // Whether this replica can use its database, known before a request finds
-// out: `SELECT 1` every second with a short timeout. While the database is
-// down the central says so instead of hanging or failing in odd ways:
+// out: `SELECT 1` every second. While the database is down the central says so instead of hanging or failing in odd ways:
 // `/readyz` answers 503 (the load balancer sends traffic elsewhere), the API
 // answers 503 SERVICE_UNAVAILABLE (retryable), and the gateway closes agent
 // sessions with 4013 and refuses new ones (agents spool and redial). Also
@@ -44,11 +43,13 @@ export interface DbHealthOptions {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** Default 1000. */
   intervalMs?: number;
-  /** A check slower than this failed. Default 1000. */
+  /** A check slower than this failed. Default 5000. */
   timeoutMs?: number;
   /**
-   * Timed-out checks in a row before the database counts as down (a loaded
-   * database may be slow once); a connection error counts at once. Default 2.
+   * Timed-out checks in a row before the database counts as down; a
+   * connection error counts at once. Slowness alone is not an outage: a
+   * loaded machine (or a blocked event loop) delays answers for seconds, and
+   * counting it down would close every agent's link for nothing. Default 3.
    */
   slowChecksBeforeDown?: number;
   /** Where this build's migrations are (default: the checkout's); null skips the check. */
@@ -139,8 +140,8 @@ function oneLine(error: unknown): string {
 export function createDbHealth(options: DbHealthOptions): DbHealth {
   const { db, log } = options;
   const intervalMs = options.intervalMs ?? 1000;
-  const timeoutMs = options.timeoutMs ?? 1000;
-  const slowChecksBeforeDown = options.slowChecksBeforeDown ?? 2;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const slowChecksBeforeDown = options.slowChecksBeforeDown ?? 3;
   const listeners = new Set<(healthy: boolean) => void>();
   let healthy = true;
   let problem: string | null = null;
