@@ -28,6 +28,15 @@ export interface BenchPostgres {
    * has reaped): the difference over a pass is what Postgres cost, beside this process's own.
    */
   cpuSeconds(): number;
+  /**
+   * Writes and drops about `megabytes` of table (fast, with durability off), then
+   * checkpoints, so that WAL segments exist to be recycled, as on a server that has been
+   * running: a fresh cluster has one, and creating each new 16 MB segment (zeroed and,
+   * with fsync on, flushed) costs the first durable pass more than its inserts did.
+   */
+  prewarmWal(megabytes: number): Promise<void>;
+  /** The server's current WAL position in bytes: the difference over a pass is the WAL it wrote. */
+  walBytes(): Promise<number>;
   stop(): void;
 }
 
@@ -135,10 +144,34 @@ export function startBenchPostgres(binDir: string, port: number): BenchPostgres 
   // An interrupted run must not leave a server behind.
   process.on("exit", stop);
   const postmasterPid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  const query = async <T extends pg.QueryResultRow>(sql: string): Promise<T[]> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  };
   return {
     url,
     stop,
     cpuSeconds: () => serverCpuSeconds(postmasterPid),
+    async prewarmWal(megabytes) {
+      // About 1 KB of WAL per row of 1000 bytes.
+      const rows = Math.ceil(megabytes * 1024);
+      await query(
+        `CREATE TABLE fleet_bench_wal_warmup AS SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, ${rows}) AS g`,
+      );
+      await query("DROP TABLE fleet_bench_wal_warmup");
+      await query("CHECKPOINT");
+    },
+    async walBytes() {
+      const [row] = await query<{ bytes: string }>(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS bytes",
+      );
+      return Number(row?.bytes ?? Number.NaN);
+    },
     async setDurable(durable) {
       const value = durable ? "on" : "off";
       const client = new pg.Client({ connectionString: url });
