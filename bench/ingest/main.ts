@@ -3,8 +3,9 @@
  * `/agent` WebSocket endpoint, from simulated agents, measured until everything sent is
  * queryable (a count over `container_samples` equals what was sent).
  *
- * It starts a private PostgreSQL (bench-postgres.ts) and measures two passes, each on a
- * fresh database with a central and agents of its own: first durable (fsync,
+ * It starts a private PostgreSQL (bench-postgres.ts), makes WAL segments to recycle, runs
+ * an unmeasured warm-up pass (so neither measured pass meets a cold JIT), and measures two
+ * passes, each on a fresh database with a central and agents of its own: first durable (fsync,
  * synchronous_commit and full_page_writes on, as a production server runs), then with
  * all three off (the test harness's speed settings). Each pass migrates its database and
  * runs the real central (`createFleetServer`, Next.js off) on 127.0.0.1. Each simulated
@@ -19,7 +20,8 @@
  * Environment (all optional): BENCH_INGEST_AGENTS (20), BENCH_INGEST_CONTAINERS (per
  * agent, 50), BENCH_INGEST_FRAMES (per agent, 300), BENCH_INGEST_TICKS_PER_FRAME
  * (intervals per frame, as an agent draining its spool sends them; 1), BENCH_INGEST_WORKERS
- * (threads the agents are spread over; 2).
+ * (threads the agents are spread over; 2), BENCH_INGEST_WARMUP_FRAMES (per agent in the
+ * unmeasured warm-up pass; 60, 0 for none).
  *
  * May import: node built-ins, pg, the test harness (Postgres binaries, fake agent), the web
  * app's app server, db, migrator, env and logger. Owns nothing outside this folder.
@@ -49,6 +51,8 @@ const config = {
   framesPerAgent: positiveInt("BENCH_INGEST_FRAMES", 300),
   ticksPerFrame: positiveInt("BENCH_INGEST_TICKS_PER_FRAME", 1),
   workers: positiveInt("BENCH_INGEST_WORKERS", 2),
+  // 0 turns the warm-up pass off.
+  warmupFrames: nonNegativeInt("BENCH_INGEST_WARMUP_FRAMES", 60),
 };
 const INTERVAL_MS = 5000;
 // Below the gateway's limits, so no frame is refused for flooding.
@@ -60,6 +64,12 @@ const QUERYABLE_TIMEOUT_MS = 10 * 60_000;
 const WAL_PREWARM_MB = 256;
 // Issue 16's goal for the durable pass (printed, not enforced).
 const GOAL_SAMPLES_PER_S = 100_000;
+
+function nonNegativeInt(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === "0") return 0;
+  return positiveInt(name, fallback);
+}
 
 function positiveInt(name: string, fallback: number): number {
   const text = process.env[name];
@@ -159,6 +169,7 @@ function startAgentWorker(data: AgentWorkerData): AgentWorker {
 async function startAgents(
   db: PrismaClient,
   url: string,
+  framesPerAgent: number,
 ): Promise<{ workers: AgentWorker[]; hostIds: string[] }> {
   const admin = await db.user.create({
     data: { email: "bench@fleet.test", name: "bench", role: "admin", passwordHash: "-" },
@@ -180,7 +191,7 @@ async function startAgents(
     startAgentWorker({
       url,
       agents: agents.filter((_, i) => i % workerCount === w),
-      framesPerAgent: config.framesPerAgent,
+      framesPerAgent,
       ticksPerFrame: config.ticksPerFrame,
       intervalMs: INTERVAL_MS,
       sendRatePerSecond: SEND_RATE_PER_SECOND,
@@ -242,16 +253,20 @@ interface PassResult {
  * One measured pass on a fresh database of the bench server, with its durability set as
  * asked: a central of its own, agents of their own, torn down before the next pass.
  */
-async function runPass(postgres: BenchPostgres, durable: boolean): Promise<PassResult> {
-  const label = durable ? "fsync on" : "fsync off";
-  const total = config.agents * config.containersPerAgent * config.framesPerAgent * config.ticksPerFrame;
+async function runPass(
+  postgres: BenchPostgres,
+  durable: boolean,
+  pass: { label: string; database: string; framesPerAgent: number },
+): Promise<PassResult> {
+  const { label, framesPerAgent } = pass;
+  const total = config.agents * config.containersPerAgent * framesPerAgent * config.ticksPerFrame;
   const settings = await postgres.setDurable(durable);
   let db: PrismaClient | undefined;
   let central: Central | undefined;
   let workers: AgentWorker[] = [];
   let countClient: pg.Client | undefined;
   try {
-    const databaseName = durable ? "fleet_bench_fsync_on" : "fleet_bench_fsync_off";
+    const databaseName = pass.database;
     const adminClient = new pg.Client({ connectionString: postgres.url });
     await adminClient.connect();
     await adminClient.query(`CREATE DATABASE "${databaseName}"`);
@@ -262,14 +277,14 @@ async function runPass(postgres: BenchPostgres, durable: boolean): Promise<PassR
     central = await startCentral(db);
     log(`${label} (${JSON.stringify(settings)}): central on ${central.url}`);
 
-    const started = await startAgents(db, central.url);
+    const started = await startAgents(db, central.url, framesPerAgent);
     workers = started.workers;
     const placed = await placeContainers(db, started.hostIds);
     countClient = new pg.Client({ connectionString: url });
     await countClient.connect();
 
     // Timestamps end about now, so they land in the partitions start() created.
-    const firstTs = Date.now() - config.framesPerAgent * config.ticksPerFrame * INTERVAL_MS;
+    const firstTs = Date.now() - framesPerAgent * config.ticksPerFrame * INTERVAL_MS;
     const startedAt = performance.now();
     const postgresCpuAtStart = postgres.cpuSeconds();
     const walAtStart = await postgres.walBytes();
@@ -374,10 +389,26 @@ async function main(): Promise<void> {
     // the durable pass create (and flush) every segment it fills.
     await postgres.setDurable(false);
     await postgres.prewarmWal(WAL_PREWARM_MB);
-    // Durable first, so the figure that counts gets no head start from a process (JIT,
-    // server caches) warmed by the other pass.
-    const on = await runPass(postgres, true);
-    const off = await runPass(postgres, false);
+    // A central that has been running has its code compiled by the JIT; the first pass in
+    // a fresh process would pay for that. An unmeasured pass warms this process, so both
+    // measured passes meet the same.
+    if (config.warmupFrames > 0) {
+      await runPass(postgres, false, {
+        label: "warm-up",
+        database: "fleet_bench_warmup",
+        framesPerAgent: config.warmupFrames,
+      });
+    }
+    const on = await runPass(postgres, true, {
+      label: "fsync on",
+      database: "fleet_bench_fsync_on",
+      framesPerAgent: config.framesPerAgent,
+    });
+    const off = await runPass(postgres, false, {
+      label: "fsync off",
+      database: "fleet_bench_fsync_off",
+      framesPerAgent: config.framesPerAgent,
+    });
     process.stdout.write(
       `${JSON.stringify({
         bench: "ingest",
