@@ -39,6 +39,12 @@ export interface SampleCopyPool {
    * stored (rows whose key is already stored are skipped, not counted).
    */
   copyRows(target: CopyTable, data: Buffer): Promise<number>;
+  /**
+   * Opens the connections now. A central starting while its agents reconnect meets a
+   * flood of frames, and a connection's handshake needs several turns of an event loop
+   * that is busy with them: opened first, the first batches go out at once.
+   */
+  connect(): Promise<void>;
   /** Closes the connections (a later `copyRows` opens new ones). */
   end(): Promise<void>;
 }
@@ -301,6 +307,11 @@ export function createSampleCopyPool(options: SampleCopyPoolOptions): SampleCopy
         client.off("error", ignore);
         client.release(broken);
       }
+    },
+    async connect() {
+      const opening = currentPool();
+      const clients = await Promise.all(Array.from({ length: options.max }, () => opening.connect()));
+      for (const client of clients) client.release();
     },
     async end() {
       const ending = pool;

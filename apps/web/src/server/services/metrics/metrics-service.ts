@@ -334,6 +334,12 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       const created = await ensurePartitions();
       if (created.length > 0) log.info({ partitions: created }, "metrics: created sample partitions");
       await rollups.init();
+      // Not fatal: a connection that cannot be opened now is opened by the first batch.
+      await writer
+        .connect()
+        .catch((error: unknown) =>
+          log.warn({ err: error }, "metrics: opening the sample writer's connections failed"),
+        );
       started = true;
       queue.start();
       remoteLatest?.start();

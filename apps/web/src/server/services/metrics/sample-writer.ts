@@ -26,6 +26,8 @@ export interface SampleWriter {
   encode(hostId: string, containers: readonly TContainerSample[], host: THostSample | null): EncodedSamples[];
   /** Writes a batch; resolves to the rows newly stored (duplicates already stored are not counted). */
   write(batch: readonly EncodedSamples[]): Promise<number>;
+  /** Opens its connections ahead of the first batch (see SampleCopyPool.connect). */
+  connect(): Promise<void>;
   /** Closes its connections; a later write opens new ones. */
   close(): Promise<void>;
 }
@@ -70,6 +72,7 @@ export function createSampleWriter(options: SampleWriterOptions): SampleWriter {
       if (hosts.length > 0) inserted += await copier().copyRows(HOST_SAMPLE_TABLE, copyBinaryData(hosts));
       return inserted;
     },
+    connect: () => copier().connect(),
     async close() {
       await pool?.end();
     },
