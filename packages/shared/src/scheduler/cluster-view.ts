@@ -44,20 +44,13 @@ export class ClusterView {
   #freeCpu = new Float64Array(0);
   #freeMemory = new Float64Array(0);
   #freePids = new Float64Array(0);
-  #labelSet = new Int32Array(0);
-  readonly #labelSets: (Record<string, string> | undefined)[] = [];
-  readonly #labelSetUsers: number[] = [];
-  readonly #labelSetByKey = new Map<string, number>();
-  readonly #freeLabelSetNumbers: number[] = [];
-  /** Host port number → ids of the hosts binding it → how many bindings. */
-  readonly #hostsByPort = new Map<number, Map<string, number>>();
+  /** Label sets by their canonical key: one frozen object shared by the hosts that have it, and how many do. */
+  readonly #labelSets = new Map<string, { labels: Readonly<Record<string, string>>; users: number }>();
   /** Volume name → ids of the hosts holding it. */
   readonly #hostsByVolume = new Map<string, Set<string>>();
   /** Host id → volumes `place` created there → how many placements (so `release` can undo them). */
   readonly #placedVolumes = new Map<string, Map<string, number>>();
   readonly #capacity = new FreeCapacityIndex();
-  /** Set when positions shifted (a host added in the middle or removed): rebuilt when next asked for. */
-  #capacityStale = true;
 
   constructor(hosts: Iterable<SchedulerHost> = []) {
     // Sort once and append, rather than inserting one by one into the middle.
@@ -87,18 +80,19 @@ export class ClusterView {
    * by position in the columns; valid until the view next changes.
    */
   capacityIndex(): FreeCapacityIndex {
-    if (this.#capacityStale) {
-      this.#capacity.rebuild(
-        this.#records.length,
-        (i) => this.#flags[i] === 0,
-        this.#allocatableCpu,
-        this.#allocatableMemory,
-        this.#freeCpu,
-        this.#freeMemory,
-      );
-      this.#capacityStale = false;
-    }
     return this.#capacity;
+  }
+
+  // Positions shifted (a host added in the middle or removed): file every host again.
+  #rebuildCapacity(): void {
+    this.#capacity.rebuild(
+      this.#records.length,
+      (i) => this.#flags[i] === 0,
+      this.#allocatableCpu,
+      this.#allocatableMemory,
+      this.#freeCpu,
+      this.#freeMemory,
+    );
   }
 
   get(hostId: string): Readonly<SchedulerHost> | undefined {
@@ -114,13 +108,12 @@ export class ClusterView {
   upsertHost(host: SchedulerHost): void {
     const index = this.#indexById.get(host.id);
     if (index !== undefined && this.#records.get(index).name === host.name) {
-      const labelSet = this.#internLabels(host.labels);
-      this.#releaseLabels(this.#labelSet[index]!);
-      this.#labelSet[index] = labelSet;
-      this.#replaceRecord(index, copyHost(host, this.#labelSets[labelSet]!));
+      const labels = this.#internLabels(host.labels);
+      this.#releaseLabels(this.#records.get(index).labels);
+      this.#replaceRecord(index, copyHost(host, labels));
       return;
     }
-    if (index !== undefined) this.removeHost(host.id);
+    this.removeHost(host.id);
     this.#insertAt(this.#insertionPoint(host), host);
   }
 
@@ -128,15 +121,14 @@ export class ClusterView {
   removeHost(hostId: string): boolean {
     const index = this.#indexById.get(hostId);
     if (index === undefined) return false;
-    this.#releaseLabels(this.#labelSet[index]!);
-    this.#indexPorts(this.#records.get(index), -1);
-    this.#indexVolumes(this.#records.get(index), -1);
+    this.#releaseLabels(this.#records.get(index).labels);
+    this.#indexVolumes(this.#records.get(index), false);
     this.#placedVolumes.delete(hostId);
     this.#records.splice(index, undefined);
     this.#shiftColumns(index + 1, index);
-    this.#capacityStale = true;
     this.#indexById.delete(hostId);
     this.#reindexFrom(index);
+    this.#rebuildCapacity();
     return true;
   }
 
@@ -263,10 +255,10 @@ export class ClusterView {
     return { ...host, volumes: (host.volumes ?? []).filter((name) => !gone.has(name)) };
   }
 
-  #indexVolumes(record: SchedulerHost, change: 1 | -1): void {
+  #indexVolumes(record: SchedulerHost, holds: boolean): void {
     for (const name of record.volumes ?? []) {
       let holders = this.#hostsByVolume.get(name);
-      if (change > 0) {
+      if (holds) {
         if (holders === undefined) {
           holders = new Set();
           this.#hostsByVolume.set(name, holders);
@@ -298,43 +290,10 @@ export class ClusterView {
   // Records are never changed in place: results of earlier `schedule` calls
   // keep the records they saw and describe hosts as they were then.
   #replaceRecord(index: number, record: SchedulerHost): void {
-    const old = this.#records.get(index);
-    this.#indexPorts(old, -1);
-    this.#indexPorts(record, +1);
-    this.#indexVolumes(old, -1);
-    this.#indexVolumes(record, +1);
+    this.#indexVolumes(this.#records.get(index), false);
+    this.#indexVolumes(record, true);
     this.#records.set(index, record);
     this.#writeColumns(index);
-  }
-
-  /**
-   * Marks the hosts that bind any of these host port numbers (any protocol
-   * or address): only they need the exact conflict check. Undefined when
-   * none does.
-   */
-  hostsBindingPorts(portNumbers: readonly number[]): Uint8Array | undefined {
-    let marks: Uint8Array | undefined;
-    for (const port of portNumbers) {
-      const binders = this.#hostsByPort.get(port);
-      if (binders === undefined) continue;
-      marks ??= new Uint8Array(this.#records.length);
-      for (const hostId of binders.keys()) marks[this.#indexById.get(hostId)!] = 1;
-    }
-    return marks;
-  }
-
-  #indexPorts(record: SchedulerHost, change: 1 | -1): void {
-    for (const { port } of record.usedHostPorts) {
-      let binders = this.#hostsByPort.get(port);
-      if (binders === undefined) {
-        binders = new Map();
-        this.#hostsByPort.set(port, binders);
-      }
-      const count = (binders.get(record.id) ?? 0) + change;
-      if (count > 0) binders.set(record.id, count);
-      else binders.delete(record.id);
-      if (binders.size === 0) this.#hostsByPort.delete(port);
-    }
   }
 
   #mustFind(hostId: string): number {
@@ -351,7 +310,7 @@ export class ClusterView {
     this.#freeCpu[index] = host.allocatable.cpuMillis - host.allocated.cpuMillis;
     this.#freeMemory[index] = host.allocatable.memoryBytes - host.allocated.memoryBytes;
     this.#freePids[index] = host.allocatable.pids - host.allocated.pids;
-    if (!this.#capacityStale) this.#fileCapacity(index);
+    this.#fileCapacity(index);
   }
 
   #fileCapacity(index: number): void {
@@ -378,20 +337,20 @@ export class ClusterView {
   }
 
   #insertAt(index: number, host: SchedulerHost): void {
-    const labelSet = this.#internLabels(host.labels);
+    const labels = this.#internLabels(host.labels);
     this.#ensureCapacity(this.#records.length + 1);
     const atEnd = index === this.#records.length;
-    if (!atEnd) this.#capacityStale = true;
     this.#shiftColumns(index, index + 1);
-    const record = copyHost(host, this.#labelSets[labelSet]!);
-    this.#indexPorts(record, +1);
-    this.#indexVolumes(record, +1);
+    const record = copyHost(host, labels);
+    this.#indexVolumes(record, true);
     if (atEnd) this.#records.push(record);
     else this.#records.splice(index, record);
-    this.#labelSet[index] = labelSet;
     this.#writeColumns(index);
     if (atEnd) this.#indexById.set(host.id, index);
-    else this.#reindexFrom(index);
+    else {
+      this.#reindexFrom(index);
+      this.#rebuildCapacity();
+    }
   }
 
   /** Moves the column slots from `from` to the end so they start at `to`. */
@@ -405,7 +364,6 @@ export class ClusterView {
       this.#freeCpu,
       this.#freeMemory,
       this.#freePids,
-      this.#labelSet,
     ]) {
       column.copyWithin(to, from, end);
     }
@@ -429,36 +387,36 @@ export class ClusterView {
     this.#freeCpu = grow(this.#freeCpu, (n) => new Float64Array(n));
     this.#freeMemory = grow(this.#freeMemory, (n) => new Float64Array(n));
     this.#freePids = grow(this.#freePids, (n) => new Float64Array(n));
-    this.#labelSet = grow(this.#labelSet, (n) => new Int32Array(n));
   }
 
-  /** The number of the shared, frozen label set equal to `labels`, made if new. */
-  #internLabels(labels: Readonly<Record<string, string>>): number {
+  /** The shared, frozen label set equal to `labels`, made if new. */
+  #internLabels(labels: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
     const key = labelSetKey(labels);
-    let number = this.#labelSetByKey.get(key);
-    if (number === undefined) {
-      number = this.#freeLabelSetNumbers.pop() ?? this.#labelSets.length;
-      this.#labelSets[number] = Object.freeze({ ...labels });
-      this.#labelSetUsers[number] = 0;
-      this.#labelSetByKey.set(key, number);
+    let set = this.#labelSets.get(key);
+    if (set === undefined) {
+      set = { labels: Object.freeze({ ...labels }), users: 0 };
+      this.#labelSets.set(key, set);
     }
-    this.#labelSetUsers[number]!++;
-    return number;
+    set.users++;
+    return set.labels;
   }
 
-  // Numbers of label sets no host uses any more are reused, so a long-running
+  // Label sets no host uses any more are forgotten, so a long-running
   // central whose hosts come and go does not collect dead label sets.
-  #releaseLabels(number: number): void {
-    const users = --this.#labelSetUsers[number]!;
-    if (users > 0) return;
-    this.#labelSetByKey.delete(labelSetKey(this.#labelSets[number]!));
-    this.#labelSets[number] = undefined;
-    this.#freeLabelSetNumbers.push(number);
+  #releaseLabels(labels: Readonly<Record<string, string>>): void {
+    const key = labelSetKey(labels);
+    const set = this.#labelSets.get(key)!;
+    set.users--;
+    if (set.users === 0) this.#labelSets.delete(key);
   }
 }
 
 function labelSetKey(labels: Readonly<Record<string, string>>): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((key) => [key, labels[key]]),
+  );
 }
 
 function copyHost(host: SchedulerHost, sharedLabels: Readonly<Record<string, string>>): SchedulerHost {

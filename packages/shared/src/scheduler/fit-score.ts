@@ -5,6 +5,12 @@
 import { LEVELS, stepMiddle } from "./free-steps";
 import type { PlacementStrategy } from "./types";
 
+// Imported functions and constants bound once: the hot loops below call
+// them per host, and modules compiled to CommonJS (tsx, vitest) reach
+// imports through a getter on every use.
+const LEVELS_ = LEVELS;
+const stepMiddle_ = stepMiddle;
+
 /**
  * binpack's weight on how much is left free after placement, next to the
  * alignment (which runs from 0 to 1): enough to prefer the fuller of two
@@ -51,8 +57,8 @@ export function binpackCost(
 ): number {
   const cost =
     BINPACK_FULLNESS_WEIGHT * (freeSum - takeCpu - takeMemory) -
-    alignment(takeCpu, takeMemory, stepMiddle(cpuLevel), stepMiddle(memoryLevel));
-  return cpuLevel >= LEVELS && memoryLevel >= LEVELS ? cost + EMPTY_HOST_PENALTY : cost;
+    alignment(takeCpu, takeMemory, stepMiddle_(cpuLevel), stepMiddle_(memoryLevel));
+  return cpuLevel >= LEVELS_ && memoryLevel >= LEVELS_ ? cost + EMPTY_HOST_PENALTY : cost;
 }
 
 /** 10^x as exp: several times cheaper than `10 **` in V8 and equal up to rounding. */

@@ -40,10 +40,10 @@ function cells(index: FreeCapacityIndex): [number, number, number, number, numbe
   return index
     .liveCells()
     .map((cell): [number, number, number, number, number[]] => {
-      const shape = index.shapeOf(cell);
+      const shape = index.shapes()[index.shapeOf(cell)]!;
       return [
-        index.shapeCpu(shape),
-        index.shapeMemory(shape),
+        shape.cpu,
+        shape.memory,
         index.cpuLevelOf(cell),
         index.memoryLevelOf(cell),
         [...index.hostsIn(cell)],
@@ -74,7 +74,10 @@ describe("FreeCapacityIndex", () => {
       [1600, 3200, 8, 8, [1]],
       [1600, 3200, LEVELS, LEVELS, [4]],
     ]);
-    expect(index.shapeCount).toBe(2);
+    expect(index.shapes()).toEqual([
+      { cpu: 1600, memory: 3200 },
+      { cpu: 800, memory: 3200 },
+    ]);
     expect(index.keyAt(1)).toBe(1);
     expect(index.keyAt(4)).toBe(2);
   });

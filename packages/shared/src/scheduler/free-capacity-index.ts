@@ -16,13 +16,21 @@
 import { tenTo } from "./fit-score";
 import { freeFraction, freeLevel, LEVELS } from "./free-steps";
 
-const SIDE = LEVELS + 1;
+// Imported functions and constants bound once: the hot loops below call
+// them per host, and modules compiled to CommonJS (tsx, vitest) reach
+// imports through a getter on every use.
+const freeFraction_ = freeFraction;
+const freeLevel_ = freeLevel;
+const LEVELS_ = LEVELS;
+const tenTo_ = tenTo;
+
+const SIDE = LEVELS_ + 1;
 const CELLS_PER_SHAPE = SIDE * SIDE;
 
 export class FreeCapacityIndex {
   readonly #shapeByKey = new Map<string, number>();
-  readonly #shapeCpu: number[] = [];
-  readonly #shapeMemory: number[] = [];
+  /** Host shapes by number: allocatable cpu and memory. */
+  readonly #shapes: { cpu: number; memory: number }[] = [];
   /** Cell → positions of its hosts, by key, then position. */
   readonly #cells: number[][] = [];
   /** Position → its key: the free fractions of cpu and memory summed. */
@@ -39,8 +47,7 @@ export class FreeCapacityIndex {
   /** Forgets every host and shape; positions up to `size` may be set afterwards. */
   reset(size: number): void {
     this.#shapeByKey.clear();
-    this.#shapeCpu.length = 0;
-    this.#shapeMemory.length = 0;
+    this.#shapes.length = 0;
     this.#cells.length = 0;
     this.#live.length = 0;
     this.#liveSlot.length = 0;
@@ -65,8 +72,8 @@ export class FreeCapacityIndex {
       const cell = this.#cellFor(allocatableCpu[i]!, allocatableMemory[i]!, freeCpu[i]!, freeMemory[i]!);
       this.#cellOf[i] = cell;
       this.#keyOf[i] = keyOf(allocatableCpu[i]!, allocatableMemory[i]!, freeCpu[i]!, freeMemory[i]!);
-      this.#tenCpu[i] = tenTo(freeFraction(freeCpu[i]!, allocatableCpu[i]!));
-      this.#tenMemory[i] = tenTo(freeFraction(freeMemory[i]!, allocatableMemory[i]!));
+      this.#tenCpu[i] = tenTo_(freeFraction_(freeCpu[i]!, allocatableCpu[i]!));
+      this.#tenMemory[i] = tenTo_(freeFraction_(freeMemory[i]!, allocatableMemory[i]!));
       let hosts = this.#cells[cell];
       if (hosts === undefined) {
         hosts = [];
@@ -79,7 +86,8 @@ export class FreeCapacityIndex {
       hosts.push(i);
     }
     const keys = this.#keyOf;
-    for (const cell of this.#live) this.#cells[cell]!.sort((a, b) => keys[a]! - keys[b]! || a - b);
+    // Filed in position order, and the sort is stable: equal keys stay in position order.
+    for (const cell of this.#live) this.#cells[cell]!.sort((a, b) => keys[a]! - keys[b]!);
   }
 
   /** Files the host at `position` by its numbers, or takes it out when it cannot take containers. */
@@ -102,8 +110,8 @@ export class FreeCapacityIndex {
       this.#tenCpu = grown(this.#tenCpu, capacity);
       this.#tenMemory = grown(this.#tenMemory, capacity);
     }
-    this.#tenCpu[position] = tenTo(freeFraction(freeCpu, allocatableCpu));
-    this.#tenMemory[position] = tenTo(freeFraction(freeMemory, allocatableMemory));
+    this.#tenCpu[position] = tenTo_(freeFraction_(freeCpu, allocatableCpu));
+    this.#tenMemory[position] = tenTo_(freeFraction_(freeMemory, allocatableMemory));
     const old = this.#cellOf[position]!;
     if (old === cell && this.#keyOf[position] === key) return;
     if (old >= 0) this.#take(old, position);
@@ -134,7 +142,7 @@ export class FreeCapacityIndex {
 
   /** The positions of a cell's hosts, by key, then position. */
   hostsIn(cell: number): readonly number[] {
-    return this.#cells[cell] ?? [];
+    return this.#cells[cell]!;
   }
 
   shapeOf(cell: number): number {
@@ -149,23 +157,16 @@ export class FreeCapacityIndex {
     return cell % SIDE;
   }
 
-  get shapeCount(): number {
-    return this.#shapeCpu.length;
-  }
-
-  shapeCpu(shape: number): number {
-    return this.#shapeCpu[shape]!;
-  }
-
-  shapeMemory(shape: number): number {
-    return this.#shapeMemory[shape]!;
+  /** Host shapes by number (`shapeOf`). */
+  shapes(): readonly { readonly cpu: number; readonly memory: number }[] {
+    return this.#shapes;
   }
 
   #cellFor(allocatableCpu: number, allocatableMemory: number, freeCpu: number, freeMemory: number): number {
     return (
       this.#shape(allocatableCpu, allocatableMemory) * CELLS_PER_SHAPE +
-      freeLevel(freeCpu, allocatableCpu) * SIDE +
-      freeLevel(freeMemory, allocatableMemory)
+      freeLevel_(freeCpu, allocatableCpu) * SIDE +
+      freeLevel_(freeMemory, allocatableMemory)
     );
   }
 
@@ -173,10 +174,9 @@ export class FreeCapacityIndex {
     const key = `${cpu}/${memory}`;
     let shape = this.#shapeByKey.get(key);
     if (shape === undefined) {
-      shape = this.#shapeCpu.length;
+      shape = this.#shapes.length;
       this.#shapeByKey.set(key, shape);
-      this.#shapeCpu.push(cpu);
-      this.#shapeMemory.push(memory);
+      this.#shapes.push({ cpu, memory });
     }
     return shape;
   }
@@ -235,5 +235,5 @@ function keyOf(
   freeCpu: number,
   freeMemory: number,
 ): number {
-  return freeFraction(freeCpu, allocatableCpu) + freeFraction(freeMemory, allocatableMemory);
+  return freeFraction_(freeCpu, allocatableCpu) + freeFraction_(freeMemory, allocatableMemory);
 }

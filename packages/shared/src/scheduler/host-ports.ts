@@ -1,31 +1,26 @@
-import { portMappingsConflict, type TPortMapping, type TPortMappingInput } from "../domain/container-spec";
+import { portMappingsConflict, type TPortMapping } from "../domain/container-spec";
 import type { UsedHostPort } from "./types";
 
 /** A container port that binds a fixed host port (without one the engine picks a free port). */
 export type HostPortMapping = TPortMapping & { hostPort: number };
 
 export function takesHostPort(port: TPortMapping): port is HostPortMapping {
-  return port.hostPort !== undefined && port.hostPort > 0;
+  return (port.hostPort ?? 0) > 0;
 }
 
-/**
- * Finds the binding on a host that `wanted` would clash with. `probe` is a
- * scratch mapping the caller owns, so the scheduler's loop over thousands of
- * hosts allocates nothing here.
- */
+/** Finds the binding on a host that `wanted` would clash with. */
 export function findPortConflict(
   wanted: HostPortMapping,
   used: readonly UsedHostPort[],
-  probe: TPortMappingInput = { containerPort: 1 },
 ): UsedHostPort | undefined {
-  for (let i = 0; i < used.length; i++) {
-    const binding = used[i]!;
-    probe.hostPort = binding.port;
-    probe.protocol = binding.protocol;
-    probe.hostIp = binding.hostIp;
-    if (portMappingsConflict(wanted, probe)) return binding;
-  }
-  return undefined;
+  return used.find((binding) =>
+    portMappingsConflict(wanted, {
+      containerPort: wanted.containerPort,
+      hostPort: binding.port,
+      protocol: binding.protocol,
+      hostIp: binding.hostIp,
+    }),
+  );
 }
 
 /** The host-port bindings a placed container adds to its host. */

@@ -17,9 +17,9 @@ export type RecordSnapshot = {
  */
 export class RecordTable {
   #chunks: SchedulerHost[][] = [];
-  /** Per chunk: whether a snapshot may hold it (then a change copies it first). */
-  #shared: boolean[] = [];
   #length = 0;
+  /** The chunks of the last snapshot: a chunk still in it is copied before it changes. */
+  #shared: readonly SchedulerHost[][] = [];
   #snapshot: RecordSnapshot | undefined;
   #flat: readonly SchedulerHost[] | undefined;
 
@@ -32,12 +32,16 @@ export class RecordTable {
   }
 
   set(index: number, record: SchedulerHost): void {
-    const c = Math.floor(index / CHUNK);
-    if (this.#shared[c]) {
-      this.#chunks[c] = this.#chunks[c]!.slice();
-      this.#shared[c] = false;
-    }
-    this.#chunks[c]![index % CHUNK] = record;
+    this.#writable(Math.floor(index / CHUNK))[index % CHUNK] = record;
+    this.#changed();
+  }
+
+  /** Appends a record (what building a view does, host after host). */
+  push(record: SchedulerHost): void {
+    const c = Math.floor(this.#length / CHUNK);
+    this.#chunks[c] ??= [];
+    this.#writable(c).push(record);
+    this.#length++;
     this.#changed();
   }
 
@@ -47,37 +51,16 @@ export class RecordTable {
     if (record === undefined) all.splice(index, 1);
     else all.splice(index, 0, record);
     this.#chunks = [];
-    this.#shared = [];
-    for (let i = 0; i < all.length; i += CHUNK) {
-      this.#chunks.push(all.slice(i, i + CHUNK));
-      this.#shared.push(false);
-    }
-    this.#length = all.length;
-    this.#changed();
-  }
-
-  /** Appends a record (what building a view does, host after host). */
-  push(record: SchedulerHost): void {
-    const c = Math.floor(this.#length / CHUNK);
-    if (c === this.#chunks.length) {
-      this.#chunks.push([]);
-      this.#shared.push(false);
-    } else if (this.#shared[c]) {
-      this.#chunks[c] = this.#chunks[c]!.slice();
-      this.#shared[c] = false;
-    }
-    this.#chunks[c]!.push(record);
-    this.#length++;
-    this.#changed();
+    this.#length = 0;
+    for (const each of all) this.push(each);
   }
 
   snapshot(): RecordSnapshot {
     if (this.#snapshot !== undefined) return this.#snapshot;
-    this.#shared.fill(true);
     const chunks = this.#chunks.slice();
-    const length = this.#length;
+    this.#shared = chunks;
     this.#snapshot = {
-      length,
+      length: this.#length,
       get: (index: number) => chunks[Math.floor(index / CHUNK)]![index % CHUNK]!,
     };
     return this.#snapshot;
@@ -87,6 +70,11 @@ export class RecordTable {
   flat(): readonly SchedulerHost[] {
     this.#flat ??= this.#chunks.flat();
     return this.#flat;
+  }
+
+  #writable(c: number): SchedulerHost[] {
+    if (this.#chunks[c] === this.#shared[c]) this.#chunks[c] = this.#chunks[c]!.slice();
+    return this.#chunks[c]!;
   }
 
   #changed(): void {

@@ -45,8 +45,9 @@ export const MAX_HOSTS_IN_MESSAGE = 20;
  * order (name, then id) and reported in it.
  */
 export class RejectionLog {
-  #positions: Int32Array | undefined;
-  #failed: Uint8Array | undefined;
+  // Sized for every host at once: two small typed arrays instead of growing JS arrays.
+  readonly #positions: Int32Array;
+  readonly #failed: Uint8Array;
   #size = 0;
   #built: HostRejection[] | undefined;
 
@@ -55,19 +56,17 @@ export class RejectionLog {
     private readonly take: ResourceAmounts,
     private readonly hostPorts: readonly HostPortMapping[],
     private readonly constraints: readonly TLabelRequirement[],
-    private readonly volumeHolders: readonly VolumeHolders[] = [],
-  ) {}
+    private readonly volumeHolders: readonly VolumeHolders[],
+  ) {
+    this.#positions = new Int32Array(records.length);
+    this.#failed = new Uint8Array(records.length);
+  }
 
   get size(): number {
     return this.#size;
   }
 
   add(position: number, failed: number): void {
-    if (this.#positions === undefined || this.#failed === undefined) {
-      // Sized for every host at once: two small typed arrays instead of growing JS arrays.
-      this.#positions = new Int32Array(this.records.length);
-      this.#failed = new Uint8Array(this.records.length);
-    }
     this.#positions[this.#size] = position;
     this.#failed[this.#size] = failed;
     this.#size++;
@@ -78,8 +77,8 @@ export class RejectionLog {
     if (this.#built) return this.#built;
     const built: HostRejection[] = [];
     for (let i = 0; i < this.#size; i++) {
-      const host = this.records.get(this.#positions![i]!);
-      built.push({ hostId: host.id, hostName: host.name, reasons: this.#reasons(host, this.#failed![i]!) });
+      const host = this.records.get(this.#positions[i]!);
+      built.push({ hostId: host.id, hostName: host.name, reasons: this.#reasons(host, this.#failed[i]!) });
     }
     this.#built = built;
     return built;
@@ -89,14 +88,14 @@ export class RejectionLog {
   describe(): string {
     const named: string[] = [];
     for (let i = 0; i < Math.min(this.#size, MAX_HOSTS_IN_MESSAGE); i++) {
-      const host = this.records.get(this.#positions![i]!);
-      named.push(`${host.name}: ${this.#reasons(host, this.#failed![i]!).join(", ")}`);
+      const host = this.records.get(this.#positions[i]!);
+      named.push(`${host.name}: ${this.#reasons(host, this.#failed[i]!).join(", ")}`);
     }
     const listed = named.join("; ");
     if (this.#size <= MAX_HOSTS_IN_MESSAGE) return listed;
     const countsByBit = new Uint32Array(FAILED_VOLUMES * 2);
     for (let i = MAX_HOSTS_IN_MESSAGE; i < this.#size; i++) {
-      const failed = this.#failed![i]!;
+      const failed = this.#failed[i]!;
       for (let bit = 1; bit <= FAILED_VOLUMES; bit <<= 1) if (failed & bit) countsByBit[bit]!++;
     }
     const counts = FILTER_SUMMARIES.filter(([bit]) => countsByBit[bit]! > 0).map(
@@ -128,34 +127,29 @@ export class RejectionLog {
       const free = nonNegative(allocatable.pids - allocated.pids);
       reasons.push(`not enough pids (requested ${this.take.pids}, free ${free} of ${allocatable.pids})`);
     }
-    if (failed & FAILED_PORTS) {
-      for (const wanted of this.hostPorts) {
-        const bound = findPortConflict(wanted, host.usedHostPorts);
-        if (bound === undefined) continue;
-        const asked = formatHostBinding({
-          port: wanted.hostPort,
-          protocol: wanted.protocol,
-          hostIp: wanted.hostIp,
-        });
-        reasons.push(`host port ${asked} conflicts with ${formatHostBinding(bound)} in use`);
-      }
+    // Ports, constraints and volumes: each one that fails is named, found
+    // again here (the filter's bit says only that one did).
+    for (const wanted of this.hostPorts) {
+      const bound = findPortConflict(wanted, host.usedHostPorts);
+      if (bound === undefined) continue;
+      const asked = formatHostBinding({
+        port: wanted.hostPort,
+        protocol: wanted.protocol,
+        hostIp: wanted.hostIp,
+      });
+      reasons.push(`host port ${asked} conflicts with ${formatHostBinding(bound)} in use`);
     }
-    if (failed & FAILED_CONSTRAINTS) {
-      for (const requirement of this.constraints) {
-        if (matchesLabels([requirement], host.labels)) continue;
-        const has = Object.hasOwn(host.labels, requirement.key);
-        const actual = has
-          ? `${requirement.key}=${host.labels[requirement.key]}`
-          : `no ${requirement.key} label`;
-        reasons.push(`constraint ${formatLabelSelector([requirement])} not met (${actual})`);
-      }
+    for (const requirement of this.constraints) {
+      if (matchesLabels([requirement], host.labels)) continue;
+      const has = Object.hasOwn(host.labels, requirement.key);
+      const actual = has
+        ? `${requirement.key}=${host.labels[requirement.key]}`
+        : `no ${requirement.key} label`;
+      reasons.push(`constraint ${formatLabelSelector([requirement])} not met (${actual})`);
     }
-    if (failed & FAILED_VOLUMES) {
-      const has = new Set(host.volumes ?? []);
-      for (const { name, hostNames } of this.volumeHolders) {
-        if (has.has(name)) continue;
-        reasons.push(`volume "${name}" is on ${describeHolders(hostNames)}`);
-      }
+    for (const { name, hostNames } of this.volumeHolders) {
+      if (host.volumes?.includes(name)) continue;
+      reasons.push(`volume "${name}" is on ${describeHolders(hostNames)}`);
     }
     return reasons;
   }

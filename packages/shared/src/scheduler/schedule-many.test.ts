@@ -62,3 +62,17 @@ describe("scheduleMany", () => {
     expect(used).toHaveLength(2);
   });
 });
+
+describe("scheduleMany: several requests that do not fit", () => {
+  it("says why for each one, one line each, and places the rest", () => {
+    const view = new ClusterView([makeHost({ allocated: { cpuMillis: 3000 } })]);
+    const big = makeRequest({ resources: { cpuRequestMillis: 2000 } });
+    const result = scheduleMany(view, [big, makeRequest(), big]);
+    if (result.ok) throw new Error("expected failures");
+    expect(result.message.split("\n")).toEqual([
+      expect.stringMatching(/^request 1 of 3: no host fits: h1: not enough cpu/),
+      expect.stringMatching(/^request 3 of 3: no host fits: h1: not enough cpu/),
+    ]);
+    expect(result.placed).toBe(1);
+  });
+});

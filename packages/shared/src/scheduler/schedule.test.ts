@@ -559,3 +559,108 @@ describe("schedule: the indexed search finds what a pass over every host would",
     expect(result.rejected).toEqual([{ hostId: "id-b", hostName: "b", reasons: ["draining"] }]);
   });
 });
+
+describe("schedule: what a no-fit message counts", () => {
+  // Twenty hosts are named; these six come after them, each failing one filter.
+  const tail: { name: string; host: HostOverrides; summary: string }[] = [
+    { name: "cpu", host: { allocated: { cpuMillis: 4000 } }, summary: "1 not enough cpu" },
+    { name: "memory", host: { allocated: { memoryBytes: 8 * GIB } }, summary: "1 not enough memory" },
+    { name: "pids", host: { allocated: { pids: 4096 } }, summary: "1 not enough pids" },
+    {
+      name: "ports",
+      host: { usedHostPorts: [{ port: 80, protocol: "tcp" }] },
+      summary: "1 host port in use",
+    },
+    { name: "constraint", host: { labels: { zone: "us" } }, summary: "1 constraint not met" },
+    { name: "volume", host: {}, summary: "1 volume elsewhere" },
+  ];
+  it("counts every kind of reason among the hosts it does not name", () => {
+    const hosts = Array.from({ length: MAX_HOSTS_IN_MESSAGE }, (_, i) =>
+      makeHost({ name: `a${String(i).padStart(2, "0")}`, online: false, labels: { zone: "eu" } }),
+    );
+    hosts.push(makeHost({ name: "holder", online: false, labels: { zone: "eu" }, volumes: ["data"] }));
+    for (const { name, host } of tail)
+      hosts.push(makeHost({ name: `z-${name}`, labels: { zone: "eu" }, ...host }));
+    // Every tail host fails exactly one filter; z-volume holds no "data".
+    hosts[hosts.length - 2] = makeHost({ name: "z-constraint", labels: { zone: "us" }, volumes: ["data"] });
+    for (const h of hosts.slice(-6, -2)) h.volumes = ["data"];
+    const request = makeRequest({
+      ports: [hostPort(80)],
+      selector: "zone=eu",
+      volumes: ["data"],
+      resources: { pidsRequest: 1 },
+    });
+    const result = expectRejected(schedule(hosts, request));
+    expect(result.message).toMatch(
+      new RegExp(`; and 7 more hosts \\(1 offline, ${tail.map((t) => t.summary).join(", ")}\\)$`),
+    );
+  });
+
+  it.each([
+    [MAX_HOSTS_IN_MESSAGE, false],
+    [MAX_HOSTS_IN_MESSAGE + 1, true],
+  ])("%i hosts ruled out: counted at the end %s", (count, counted) => {
+    const hosts = Array.from({ length: count }, (_, i) =>
+      makeHost({ name: `h${String(i).padStart(2, "0")}`, online: false }),
+    );
+    const message = expectRejected(schedule(hosts, makeRequest())).message;
+    expect(message.includes("more host")).toBe(counted);
+  });
+
+  it.each([
+    [["a"], 'volume "data" is on a'],
+    [["a", "b", "c"], 'volume "data" is on a, b, c'],
+    [["a", "b", "c", "d"], 'volume "data" is on a, b, c and 1 more host'],
+    [["e", "d", "c", "b", "a"], 'volume "data" is on a, b, c and 2 more hosts'],
+  ])("names the holders of a volume, sorted: %j", (holders, reason) => {
+    const hosts = holders.map((name) => makeHost({ name, volumes: ["data"], online: false }));
+    hosts.push(makeHost({ name: "z" }));
+    const rejected = expectRejected(schedule(hosts, makeRequest({ volumes: ["data"] }))).rejected;
+    expect(rejected.find((r) => r.hostName === "z")?.reasons).toEqual([reason]);
+  });
+});
+
+describe("schedule: exact fits and the fallback to avoided hosts", () => {
+  it("a host with exactly the pids and memory requested free fits, and is counted as fitting", () => {
+    const host = makeHost({ allocated: { memoryBytes: 7 * GIB, pids: 4000 } });
+    const request = makeRequest({ resources: { memoryRequestBytes: GIB, pidsRequest: 96 } });
+    expect(expectPlaced(schedule([host], request)).reason).toMatch(/^binpack: 1 of 1 hosts fit;/);
+    expect(schedule([host], makeRequest({ resources: { pidsRequest: 97 } })).ok).toBe(false);
+  });
+
+  it("a host with no memory allocatable takes a request for no memory", () => {
+    const host = makeHost({ allocatable: { memoryBytes: 0 } });
+    for (const strategy of ["binpack", "spread"] as const) {
+      const request = makeRequest({ strategy, resources: { cpuRequestMillis: 100, memoryRequestBytes: 0 } });
+      expect(expectPlaced(schedule([host], request)).hostName).toBe("h1");
+    }
+  });
+
+  it("the first host by name can be the avoided fallback", () => {
+    const hosts = [makeHost({ name: "a" }), makeHost({ name: "b", online: false })];
+    const result = expectPlaced(schedule(hosts, makeRequest({ avoidHostIds: ["id-a"] })));
+    expect(result.reason).toMatch(/, a host to avoid, as no other host fits$/);
+  });
+
+  it.each([[["id-b", "id-c"]], [["id-c", "id-b"]]])(
+    "equal avoided hosts go to the first name whatever the order avoided (%j)",
+    (avoidHostIds) => {
+      const hosts = ["c", "b"].map((name) =>
+        makeHost({ name, allocated: { cpuMillis: 1000, memoryBytes: GIB } }),
+      );
+      expect(expectPlaced(schedule(hosts, makeRequest({ avoidHostIds }))).hostName).toBe("b");
+    },
+  );
+
+  it("among avoided hosts, spread takes the emptiest and binpack the best fit", () => {
+    const hosts = [
+      makeHost({ name: "empty" }),
+      makeHost({ name: "half", allocated: { cpuMillis: 2000, memoryBytes: 4 * GIB } }),
+    ];
+    const avoidHostIds = ["id-empty", "id-half"];
+    expect(expectPlaced(schedule(hosts, makeRequest({ strategy: "spread", avoidHostIds }))).hostName).toBe(
+      "empty",
+    );
+    expect(expectPlaced(schedule(hosts, makeRequest({ avoidHostIds }))).hostName).toBe("half");
+  });
+});

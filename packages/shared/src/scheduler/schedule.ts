@@ -1,4 +1,3 @@
-import type { TPortMappingInput } from "../domain/container-spec";
 import { matchesLabels } from "../label-selector";
 import { ClusterView, type HostColumns } from "./cluster-view";
 import { effectiveRequests } from "./effective-requests";
@@ -20,6 +19,16 @@ import {
   type VolumeHolders,
 } from "./rejection-log";
 import type { PlacementRequest, PlacementResult, ResourceAmounts, SchedulerHost } from "./types";
+
+// Imported functions and constants bound once: the hot loops below call
+// them per host, and modules compiled to CommonJS (tsx, vitest) reach
+// imports through a getter on every use.
+const freeFraction_ = freeFraction;
+const freeLevel_ = freeLevel;
+const LEVELS_ = LEVELS;
+const binpackCost_ = binpackCost;
+const spreadCost_ = spreadCost;
+const tenTo_ = tenTo;
 
 /**
  * Picks a host for one container: filter (online, not draining, requests fit
@@ -45,13 +54,12 @@ export function schedule(
   const { count, records } = columns;
   const take = effectiveRequests(request.resources);
   const filter = new HostFilter(view, columns, request, take);
-  const avoidIds = request.avoidHostIds;
-  const avoid = avoidIds !== undefined && avoidIds.length > 0 ? new Set(avoidIds) : undefined;
+  const avoid = new Set(request.avoidHostIds);
   const binpack = request.strategy === "binpack";
 
   const choice = searchCells(view, columns, filter, binpack, avoid);
   let avoidedChoice = false;
-  if (choice.position < 0 && avoid !== undefined) {
+  if (choice.position < 0) {
     // Every other host is out: the best avoided host that fits, looked up by id.
     for (const id of avoid) {
       const position = view.positionOf(id);
@@ -82,8 +90,7 @@ export function schedule(
     };
   }
 
-  const wantedVolumes = request.volumes ?? [];
-  const existingVolumes = filter.existingVolumes;
+  const { wantedVolumes, existingVolumes } = filter;
   const strategy = request.strategy;
   return {
     ok: true,
@@ -148,21 +155,20 @@ function searchCells(
   columns: HostColumns,
   filter: HostFilter,
   binpack: boolean,
-  avoid: ReadonlySet<string> | undefined,
+  avoid: ReadonlySet<string>,
 ): Choice {
   const index = view.capacityIndex();
   const live = index.liveCells();
   const take = filter.take;
   const shapes = new ShapeTerms(index, take);
-  const bounds = new Float64Array(live.length);
-  for (let j = 0; j < live.length; j++) bounds[j] = cellBound(index, shapes, live[j]!, binpack);
+  const bounds = Float64Array.from(live, (cell) => cellBound(index, shapes, cell, binpack));
   const { records, freeCpu, freeMemory, freePids } = columns;
   const fits = (i: number): boolean =>
     take.cpuMillis <= freeCpu[i]! &&
     take.memoryBytes <= freeMemory[i]! &&
     take.pids <= freePids[i]! &&
     filter.passesPortsLabelsVolumes(i) &&
-    !avoid?.has(records.get(i).id);
+    !avoid.has(records.get(i).id);
   const tenCpu = index.tenToFreeCpu();
   const tenMemory = index.tenToFreeMemory();
   const choice = new Choice();
@@ -180,23 +186,19 @@ function searchCells(
     const cell = live[next]!;
     const hosts = index.hostsIn(cell);
     if (binpack) {
-      for (let h = 0; h < hosts.length; h++) {
-        const i = hosts[h]!;
-        if (!fits(i)) continue;
-        choice.consider(i, hostCost(columns, take, true, i));
-        break;
-      }
+      const first = hosts.find(fits);
+      if (first !== undefined) choice.consider(first, hostCost(columns, take, true, first));
       continue;
     }
     const shape = index.shapeOf(cell);
     const cpuTerm = shapes.tenToMinusCpu[shape]!;
     const memoryTerm = shapes.tenToMinusMemory[shape]!;
+    // From the emptiest host down: the best one is usually met first, so fewer hosts go through the filters.
     for (let h = hosts.length - 1; h >= 0; h--) {
       const i = hosts[h]!;
-      // spreadCost, with this host's 10^free already at hand.
+      // spreadCost_, with this host's 10^free already at hand.
       const cost = -(tenCpu[i]! * cpuTerm + tenMemory[i]! * memoryTerm);
-      if (cost > choice.cost || (cost === choice.cost && i > choice.position)) continue;
-      if (fits(i)) choice.consider(i, cost);
+      if (cost <= choice.cost && fits(i)) choice.consider(i, cost);
     }
   }
 }
@@ -209,13 +211,13 @@ class ShapeTerms {
   readonly tenToMinusMemory: number[] = [];
 
   constructor(index: FreeCapacityIndex, take: ResourceAmounts) {
-    for (let shape = 0; shape < index.shapeCount; shape++) {
-      const cpu = freeFraction(take.cpuMillis, index.shapeCpu(shape));
-      const memory = freeFraction(take.memoryBytes, index.shapeMemory(shape));
+    for (const shape of index.shapes()) {
+      const cpu = freeFraction_(take.cpuMillis, shape.cpu);
+      const memory = freeFraction_(take.memoryBytes, shape.memory);
       this.takeCpu.push(cpu);
       this.takeMemory.push(memory);
-      this.tenToMinusCpu.push(tenTo(-cpu));
-      this.tenToMinusMemory.push(tenTo(-memory));
+      this.tenToMinusCpu.push(tenTo_(-cpu));
+      this.tenToMinusMemory.push(tenTo_(-memory));
     }
   }
 }
@@ -233,25 +235,24 @@ function cellBound(index: FreeCapacityIndex, shapes: ShapeTerms, cell: number, b
   const memoryLevel = index.memoryLevelOf(cell);
   const takeCpu = shapes.takeCpu[shape]!;
   const takeMemory = shapes.takeMemory[shape]!;
-  const cpuHigh = stepTop(cpuLevel, index.shapeCpu(shape));
-  const memoryHigh = stepTop(memoryLevel, index.shapeMemory(shape));
+  const { cpu, memory } = index.shapes()[shape]!;
+  const cpuHigh = stepTop(cpuLevel, cpu);
+  const memoryHigh = stepTop(memoryLevel, memory);
   if (cpuHigh <= takeCpu && takeCpu > 0) return Number.POSITIVE_INFINITY;
   if (memoryHigh <= takeMemory && takeMemory > 0) return Number.POSITIVE_INFINITY;
   if (binpack) {
     // Exact for the cell's first host, and the cost only rises along the cell.
     const first = index.hostsIn(cell)[0]!;
-    return binpackCost(takeCpu, takeMemory, cpuLevel, memoryLevel, index.keyAt(first)) - BOUND_SLACK;
+    return binpackCost_(takeCpu, takeMemory, cpuLevel, memoryLevel, index.keyAt(first)) - BOUND_SLACK;
   }
-  if (cpuHigh === Number.POSITIVE_INFINITY || memoryHigh === Number.POSITIVE_INFINITY) {
-    return Number.NEGATIVE_INFINITY;
-  }
-  return spreadCost(cpuHigh, memoryHigh, takeCpu, takeMemory) - BOUND_SLACK;
+  // Exact as it stands: 10^x, products and sums round monotonically, and every host has less free than the top.
+  return spreadCost_(cpuHigh, memoryHigh, takeCpu, takeMemory);
 }
 
 /** The top of a step of free fractions: every host in it has less free; unbounded for the fully free step. */
 function stepTop(level: number, allocatable: number): number {
   if (!(allocatable > 0)) return 0;
-  return level < LEVELS ? (level + 1) / LEVELS : Number.POSITIVE_INFINITY;
+  return level < LEVELS_ ? (level + 1) / LEVELS_ : Number.POSITIVE_INFINITY;
 }
 
 function hostCost(columns: HostColumns, take: ResourceAmounts, binpack: boolean, i: number): number {
@@ -259,16 +260,16 @@ function hostCost(columns: HostColumns, take: ResourceAmounts, binpack: boolean,
   const allocatableMemory = columns.allocatableMemory[i]!;
   const freeCpu = columns.freeCpu[i]!;
   const freeMemory = columns.freeMemory[i]!;
-  const takeCpu = freeFraction(take.cpuMillis, allocatableCpu);
-  const takeMemory = freeFraction(take.memoryBytes, allocatableMemory);
-  const freeCpuFraction = freeFraction(freeCpu, allocatableCpu);
-  const freeMemoryFraction = freeFraction(freeMemory, allocatableMemory);
-  if (!binpack) return spreadCost(freeCpuFraction, freeMemoryFraction, takeCpu, takeMemory);
-  return binpackCost(
+  const takeCpu = freeFraction_(take.cpuMillis, allocatableCpu);
+  const takeMemory = freeFraction_(take.memoryBytes, allocatableMemory);
+  const freeCpuFraction = freeFraction_(freeCpu, allocatableCpu);
+  const freeMemoryFraction = freeFraction_(freeMemory, allocatableMemory);
+  if (!binpack) return spreadCost_(freeCpuFraction, freeMemoryFraction, takeCpu, takeMemory);
+  return binpackCost_(
     takeCpu,
     takeMemory,
-    freeLevel(freeCpu, allocatableCpu),
-    freeLevel(freeMemory, allocatableMemory),
+    freeLevel_(freeCpu, allocatableCpu),
+    freeLevel_(freeMemory, allocatableMemory),
     freeCpuFraction + freeMemoryFraction,
   );
 }
@@ -283,36 +284,32 @@ type Tally = { rejections: RejectionLog; fits: number; avoidedFits: number };
  */
 class HostFilter {
   readonly take: ResourceAmounts;
+  readonly wantedVolumes: readonly string[];
+  /** The wanted volumes that exist on some host: a host must hold them all. */
   readonly existingVolumes: readonly string[];
   readonly #records: RecordSnapshot;
   readonly #hostPorts: HostPortMapping[];
-  readonly #portSuspects: Uint8Array | undefined;
   readonly #constraints: PlacementRequest["constraints"];
   /** Per label set (hosts with equal labels share one frozen object): whether it meets the constraints. */
-  readonly #labelVerdicts: Map<Readonly<Record<string, string>>, boolean> | undefined;
-  /** Per host, how many of the wanted volumes that exist somewhere it holds: it must hold them all. */
+  readonly #labelVerdicts = new Map<Readonly<Record<string, string>>, boolean>();
+  /** Per host, how many of the existing wanted volumes it holds. */
   readonly #volumeCounts: Uint16Array | undefined;
   readonly #volumeHolders: VolumeHolders[];
-  readonly #probe: TPortMappingInput = { containerPort: 1 };
 
   constructor(view: ClusterView, columns: HostColumns, request: PlacementRequest, take: ResourceAmounts) {
     this.take = take;
     this.#records = columns.records;
     this.#hostPorts = request.ports.filter(takesHostPort);
-    // Only hosts already binding one of the wanted port numbers can conflict.
-    this.#portSuspects =
-      this.#hostPorts.length > 0 ? view.hostsBindingPorts(this.#hostPorts.map((p) => p.hostPort)) : undefined;
     this.#constraints = request.constraints;
-    this.#labelVerdicts = request.constraints.length > 0 ? new Map() : undefined;
-    const wantedVolumes = request.volumes ?? [];
-    const volumes = wantedVolumes.length > 0 ? view.volumeHolders(wantedVolumes) : undefined;
-    this.#volumeCounts = volumes?.counts;
-    this.existingVolumes = volumes?.existing ?? [];
-    this.#volumeHolders = volumes ? volumeHoldersOf(view, volumes.existing) : [];
+    this.wantedVolumes = request.volumes ?? [];
+    const volumes = view.volumeHolders(this.wantedVolumes);
+    this.#volumeCounts = volumes.counts;
+    this.existingVolumes = volumes.existing;
+    this.#volumeHolders = volumeHoldersOf(view, volumes.existing);
   }
 
   passesPortsLabelsVolumes(i: number): boolean {
-    return (this.#failedOthers(i) & (FAILED_PORTS | FAILED_CONSTRAINTS | FAILED_VOLUMES)) === 0;
+    return this.#failedOthers(i) === 0;
   }
 
   /** Every filter the host fails, as FAILED_* bits: all of them, so a reader sees everything wrong. */
@@ -329,7 +326,7 @@ class HostFilter {
   }
 
   /** Every host through every filter: the rejections and how many fit (and of those, how many are avoided). */
-  tally(avoid: ReadonlySet<string> | undefined): Tally {
+  tally(avoid: ReadonlySet<string>): Tally {
     const rejections = new RejectionLog(
       this.#records,
       this.take,
@@ -341,32 +338,23 @@ class HostFilter {
     for (let i = 0; i < this.#records.length; i++) {
       const failed = this.failed(i);
       if (failed !== 0) rejections.add(i, failed);
-      else if (avoid?.has(this.#records.get(i).id)) avoidedFits++;
+      else if (avoid.has(this.#records.get(i).id)) avoidedFits++;
     }
     return { rejections, fits: this.#records.length - rejections.size, avoidedFits };
   }
 
   #failedOthers(i: number): number {
+    const host = this.#records.get(i);
     let failed = 0;
-    if (this.#portSuspects?.[i] === 1) {
-      const used = this.#records.get(i).usedHostPorts;
-      for (let p = 0; p < this.#hostPorts.length; p++) {
-        if (findPortConflict(this.#hostPorts[p]!, used, this.#probe) !== undefined) {
-          failed |= FAILED_PORTS;
-          break;
-        }
-      }
+    for (const wanted of this.#hostPorts) {
+      if (findPortConflict(wanted, host.usedHostPorts) !== undefined) failed |= FAILED_PORTS;
     }
-    const verdicts = this.#labelVerdicts;
-    if (verdicts !== undefined) {
-      const labels = this.#records.get(i).labels;
-      let meets = verdicts.get(labels);
-      if (meets === undefined) {
-        meets = matchesLabels(this.#constraints, labels);
-        verdicts.set(labels, meets);
-      }
-      if (!meets) failed |= FAILED_CONSTRAINTS;
+    let meets = this.#labelVerdicts.get(host.labels);
+    if (meets === undefined) {
+      meets = matchesLabels(this.#constraints, host.labels);
+      this.#labelVerdicts.set(host.labels, meets);
     }
+    if (!meets) failed |= FAILED_CONSTRAINTS;
     if (this.#volumeCounts !== undefined && this.#volumeCounts[i]! < this.existingVolumes.length) {
       failed |= FAILED_VOLUMES;
     }
@@ -384,7 +372,7 @@ function volumeHoldersOf(view: ClusterView, existing: readonly string[]): Volume
     name,
     hostNames: view
       .hostsWithVolume(name)
-      .map((id) => view.get(id)?.name ?? id)
+      .map((id) => view.get(id)!.name)
       .sort(),
   }));
 }
