@@ -134,9 +134,17 @@ async function engineStarts(): Promise<Map<string, string>> {
 /** The containers of `before` that are no longer running as they were (restarted or gone), ignoring `except`. */
 async function restartedSince(before: Map<string, string>, except: ReadonlySet<string> = new Set()) {
   const now = await engineStarts();
-  return [...before]
+  const changed = [...before]
     .filter(([id]) => !except.has(id))
-    .filter(([id, start]) => now.get(id) !== start)
+    .filter(([id, start]) => now.get(id) !== start);
+  // A container an earlier step removed may still have been on its way out when `before` was read.
+  const removed = await getFleet().db.container.findMany({
+    where: { id: { in: changed.map(([id]) => id) }, removedAt: { not: null } },
+    select: { id: true },
+  });
+  const removedIds = new Set(removed.map((row) => row.id));
+  return changed
+    .filter(([id]) => !removedIds.has(id))
     .map(([id, start]) => `${id}: ${start} → ${now.get(id) ?? "not running"}`);
 }
 
