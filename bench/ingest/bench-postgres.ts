@@ -1,17 +1,6 @@
-/**
- * The ingest benchmark's own PostgreSQL server, whose durability it switches between
- * passes. The test harness's throwaway server pins `fsync=off` on its command line, and a
- * command-line setting outranks `ALTER SYSTEM`, so it cannot be made durable again; this one
- * starts with the server's defaults and is toggled with `ALTER SYSTEM` + `pg_reload_conf()`
- * (all three settings take effect on reload). The server is private to this run: nothing
- * else ever connects to it.
- *
- * May import: node built-ins, pg, the test harness's binary lookup.
- */
-import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { preparePostgresDir } from "@fleet/test/harness/global-setup";
 import pg from "pg";
 
 export interface BenchPostgres {
@@ -44,18 +33,6 @@ export interface DurabilitySettings {
   fsync: string;
   synchronous_commit: string;
   full_page_writes: string;
-}
-
-// initdb and postgres refuse to run as root: they run as `postgres` then.
-function postgresUserIds(): { uid: number; gid: number } {
-  const line = readFileSync("/etc/passwd", "utf8")
-    .split("\n")
-    .find((entry) => entry.startsWith("postgres:"));
-  const [, , uid, gid] = line?.split(":") ?? [];
-  if (uid === undefined || gid === undefined) {
-    throw new Error("initdb refuses to run as root and there is no `postgres` user to run it as");
-  }
-  return { uid: Number(uid), gid: Number(gid) };
 }
 
 // USER_HZ: the unit of /proc/<pid>/stat's times on Linux (100 on every common build).
@@ -106,19 +83,7 @@ async function readSettings(url: string): Promise<DurabilitySettings> {
 }
 
 export function startBenchPostgres(binDir: string, port: number): BenchPostgres {
-  const baseDir = mkdtempSync(join(tmpdir(), "fleet-bench-pg-"));
-  const dataDir = join(baseDir, "data");
-  const logFile = join(baseDir, "postgres.log");
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const { uid, gid } = postgresUserIds();
-    chownSync(baseDir, uid, gid);
-  }
-  const run = (binary: string, args: string[]) => {
-    const command = asRoot ? "runuser" : join(binDir, binary);
-    const fullArgs = asRoot ? ["-u", "postgres", "--", join(binDir, binary), ...args] : args;
-    return execFileSync(command, fullArgs, { cwd: baseDir, stdio: "pipe", encoding: "utf8" });
-  };
+  const { baseDir, dataDir, logFile, run } = preparePostgresDir(binDir, "fleet-bench-pg-");
   // Nothing about durability here: that is set per pass, and the command line would outrank it.
   const serverOptions = [`-p ${port}`, `-k ${baseDir}`, "-c listen_addresses=127.0.0.1"].join(" ");
   try {

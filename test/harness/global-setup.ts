@@ -37,8 +37,7 @@ export function findPostgresBinDir(): string {
   );
 }
 
-// Ports above 32767 are the kernel's ephemeral range; a server there can
-// collide with some client's outgoing connection.
+// initdb and postgres refuse to run as root: they run as `postgres` then.
 function postgresUserIds(): { uid: number; gid: number } {
   const line = readFileSync("/etc/passwd", "utf8")
     .split("\n")
@@ -50,26 +49,41 @@ function postgresUserIds(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+export interface PostgresDir {
+  baseDir: string;
+  dataDir: string;
+  logFile: string;
+  /** Runs one of the server's binaries (as `postgres` when this process is root); its stdout. */
+  run(binary: string, args: string[]): string;
+}
+
+/** A fresh temp dir for a private PostgreSQL server (`<prefix>…`), and a way to run its binaries. */
+export function preparePostgresDir(binDir: string, prefix: string): PostgresDir {
+  const baseDir = mkdtempSync(join(tmpdir(), prefix));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const { uid, gid } = postgresUserIds();
+    chownSync(baseDir, uid, gid);
+  }
+  return {
+    baseDir,
+    dataDir: join(baseDir, "data"),
+    logFile: join(baseDir, "postgres.log"),
+    run(binary, args) {
+      const command = asRoot ? "runuser" : join(binDir, binary);
+      const fullArgs = asRoot ? ["-u", "postgres", "--", join(binDir, binary), ...args] : args;
+      return execFileSync(command, fullArgs, { cwd: baseDir, stdio: "pipe", encoding: "utf8" });
+    },
+  };
+}
+
 export interface ThrowawayPostgres {
   url: string;
   stop(): void;
 }
 
 export function startThrowawayPostgres(binDir: string, port: number): ThrowawayPostgres {
-  const baseDir = mkdtempSync(join(tmpdir(), "fleet-test-pg-"));
-  const dataDir = join(baseDir, "data");
-  const logFile = join(baseDir, "postgres.log");
-  // initdb and postgres refuse to run as root: run them as `postgres`.
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const { uid, gid } = postgresUserIds();
-    chownSync(baseDir, uid, gid);
-  }
-  const run = (binary: string, args: string[]) => {
-    const command = asRoot ? "runuser" : join(binDir, binary);
-    const fullArgs = asRoot ? ["-u", "postgres", "--", join(binDir, binary), ...args] : args;
-    return execFileSync(command, fullArgs, { cwd: baseDir, stdio: "pipe", encoding: "utf8" });
-  };
+  const { baseDir, dataDir, logFile, run } = preparePostgresDir(binDir, "fleet-test-pg-");
   const serverOptions = [
     `-p ${port}`,
     `-k ${baseDir}`,

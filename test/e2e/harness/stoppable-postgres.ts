@@ -1,21 +1,8 @@
-/**
- * A private PostgreSQL server for one test file that the test may stop and
- * start again (an outage of the database under running centrals), unlike the
- * shared server of the project's globalSetup, which every file uses. The
- * installed binaries (`findPostgresBinDir`), run as `postgres` when the test
- * runs as root, tuned for speed over durability; one migrated database.
- * Removed by `remove()`, or at exit.
- *
- * May import: node built-ins, ../../harness, the web app's migrator.
- */
-import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { migrate } from "@fleet/web/server/db/migrator";
 import pg from "pg";
 import { registerExitCleanup } from "../../harness/engines";
-import { findPostgresBinDir } from "../../harness/global-setup";
+import { findPostgresBinDir, preparePostgresDir } from "../../harness/global-setup";
 import { findFreePort } from "../../harness/ports";
 
 export interface StoppablePostgres {
@@ -32,32 +19,9 @@ export interface StoppablePostgres {
   remove(): void;
 }
 
-function postgresUserIds(): { uid: number; gid: number } {
-  const line = readFileSync("/etc/passwd", "utf8")
-    .split("\n")
-    .find((entry) => entry.startsWith("postgres:"));
-  const [, , uid, gid] = line?.split(":") ?? [];
-  if (uid === undefined || gid === undefined) {
-    throw new Error("initdb refuses to run as root and there is no `postgres` user to run it as");
-  }
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
 export async function startStoppablePostgres(): Promise<StoppablePostgres> {
   const binDir = findPostgresBinDir();
-  const baseDir = mkdtempSync(join(tmpdir(), "fleet-e2e-pg-"));
-  const dataDir = join(baseDir, "data");
-  const logFile = join(baseDir, "postgres.log");
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) {
-    const { uid, gid } = postgresUserIds();
-    chownSync(baseDir, uid, gid);
-  }
-  const run = (binary: string, args: string[]) => {
-    const command = asRoot ? "runuser" : join(binDir, binary);
-    const fullArgs = asRoot ? ["-u", "postgres", "--", join(binDir, binary), ...args] : args;
-    return execFileSync(command, fullArgs, { cwd: baseDir, stdio: "pipe", encoding: "utf8" });
-  };
+  const { baseDir, dataDir, logFile, run } = preparePostgresDir(binDir, "fleet-e2e-pg-");
   const port = await findFreePort();
   const serverOptions = [
     `-p ${port}`,
