@@ -61,14 +61,7 @@ export class MetricsSpool<TBatch> {
     const samples = this.countSamples(batch);
     this.batches.push({ batch, samples });
     this.held += samples;
-    while (
-      this.batches.length > this.limits.maxBatches ||
-      (this.held > this.limits.maxSamples && this.batches.length > 0)
-    ) {
-      const oldest = this.batches.shift()!;
-      this.held -= oldest.samples;
-      this.dropped += oldest.samples;
-    }
+    this.dropOldestOverLimits();
   }
 
   /**
@@ -79,6 +72,10 @@ export class MetricsSpool<TBatch> {
     const samples = this.countSamples(batch);
     this.batches.unshift({ batch, samples });
     this.held += samples;
+    this.dropOldestOverLimits();
+  }
+
+  private dropOldestOverLimits(): void {
     while (
       this.batches.length > this.limits.maxBatches ||
       (this.held > this.limits.maxSamples && this.batches.length > 0)
