@@ -44,8 +44,8 @@
  *
  * Environment (all optional): BENCH_PLACEMENT_HOSTS (1000), BENCH_PLACEMENT_CLIENTS (concurrent
  * callers, 64), BENCH_PLACEMENT_RUNS (measured `container.run` calls, 5000),
- * BENCH_PLACEMENT_WARMUP (unmeasured calls first, 300; 0 for none), BENCH_PLACEMENT_MAX_RUN_S
- * (time limit of the measured runs and, apart, of the warm-up, 60),
+ * BENCH_PLACEMENT_WARMUP (unmeasured calls first, at most 15 s of them; 300, 0 for none),
+ * BENCH_PLACEMENT_MAX_RUN_S (time limit of the measured runs, 60),
  * BENCH_PLACEMENT_DEPLOYMENT_REPLICAS (5000; 0 for no deployment), BENCH_PLACEMENT_STRATEGY
  * (spread | binpack), BENCH_PLACEMENT_REPLICAS (the passes: "1,2", "1" or "2").
  *
@@ -102,6 +102,7 @@ const RUN_IMAGE = "bench/placement:1";
 const DEPLOYMENT_IMAGE = `bench/placement@sha256:${createHash("sha256").update("fleet bench placement").digest("hex")}`;
 const DELIVERY_TIMEOUT_MS = 120_000;
 const WAL_PREWARM_MB = 128;
+const WARMUP_MAX_S = 15;
 const GOALS = { placements_per_s: 1000, deployment_replicas: 5000, deployment_place_s: 5 };
 
 function positiveInt(name: string, fallback: number): number {
@@ -232,12 +233,17 @@ interface RunsResult {
 }
 
 /** `count` calls of `container.run` from `config.clients` callers, spread over `clients`. */
-async function runContainers(clients: Client[], count: number, label: string): Promise<RunsResult> {
+async function runContainers(
+  clients: Client[],
+  count: number,
+  label: string,
+  maxSeconds: number,
+): Promise<RunsResult> {
   const latencies: number[] = [];
   const errors = new ErrorTally();
   let issued = 0;
   const startedAt = performance.now();
-  const deadline = startedAt + config.maxRunSeconds * 1000;
+  const deadline = startedAt + maxSeconds * 1000;
   const progress = setInterval(
     () =>
       log(
@@ -282,7 +288,7 @@ async function runContainers(clients: Client[], count: number, label: string): P
   log(
     `${label}: ${result.ok} of ${count} placed in ${result.seconds} s: ${result.placements_per_s} placements/s, ` +
       `p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, ${result.errors} failed` +
-      (result.stopped_by_time_limit ? ` (stopped at the ${config.maxRunSeconds} s limit)` : ""),
+      (result.stopped_by_time_limit ? ` (stopped at the ${maxSeconds} s limit)` : ""),
   );
   for (const [message, n] of Object.entries(result.error_messages)) log(`${label}: ${n} × ${message}`);
   return result;
@@ -387,11 +393,12 @@ async function runPass(postgres: BenchPostgres, centralCount: number): Promise<P
   const centrals: CentralProcess[] = [];
   const workers: AgentWorker[] = [];
   try {
+    // Before the centrals start, so none of them creates a first administrator of its own.
+    const { token, userId } = await createTestUserWithToken({ db, role: "admin" });
     for (let i = 0; i < centralCount; i++)
       centrals.push(await startCentralProcess({ databaseUrl: url, replicaId: `bench-${i + 1}` }));
     log(`${label}: centrals on ${centrals.map((central) => central.url).join(", ")}`);
 
-    const { token, userId } = await createTestUserWithToken({ db, role: "admin" });
     const agents = Array.from({ length: config.hosts }, (_, i) => ({
       joinToken: generateToken("join"),
       name: `bench-${String(i).padStart(4, "0")}`,
@@ -428,11 +435,11 @@ async function runPass(postgres: BenchPostgres, centralCount: number): Promise<P
     const clients = centrals.map((central) => apiClient(central.url, token));
     const warmup =
       config.warmup > 0
-        ? await runContainers(clients, config.warmup, `${label} warm-up`)
+        ? await runContainers(clients, config.warmup, `${label} warm-up`, WARMUP_MAX_S)
         : { ok: 0, errors: 0, seconds: 0, placements_per_s: 0 };
 
     const runsCost = await costWindow(centrals, postgres);
-    const runs = await runContainers(clients, config.runs, `${label} runs`);
+    const runs = await runContainers(clients, config.runs, `${label} runs`, config.maxRunSeconds);
     const runsCosts = await runsCost.end();
     const runsDelivered = await waitForDelivery(workers, warmup.ok + runs.ok);
     log(`${label}: runs cost ${JSON.stringify(runsCosts)}; desired sets delivered after ${runsDelivered} s`);
