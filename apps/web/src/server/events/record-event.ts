@@ -36,3 +36,27 @@ export async function recordEvent(options: RecordEventOptions): Promise<TEventRo
   options.bus?.publish("event", event);
   return event;
 }
+
+/**
+ * Many lines in one INSERT, inside the caller's transaction; the caller
+ * publishes the returned rows once it committed.
+ */
+export async function recordEvents(
+  db: PrismaClient | Prisma.TransactionClient,
+  events: readonly Omit<RecordEventOptions, "db" | "bus">[],
+): Promise<TEventRow[]> {
+  if (events.length === 0) return [];
+  return db.event.createManyAndReturn({
+    data: events.map((event) => ({
+      kind: event.kind,
+      severity: event.severity ?? "info",
+      hostId: event.hostId ?? null,
+      containerId: event.containerId ?? null,
+      deploymentId: event.deploymentId ?? null,
+      message: event.message,
+      data: event.data ?? {},
+      ...(event.ts ? { ts: event.ts } : {}),
+    })),
+    select: eventViewSelect,
+  });
+}

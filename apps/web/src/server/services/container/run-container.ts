@@ -1,12 +1,9 @@
 // `docker run` for the fleet: one container, placed by the scheduler.
 import type { PlacementStrategy } from "@fleet/shared/scheduler/types";
 import type { TContainerTemplate } from "../placement/container-template";
-import {
-  placeContainers,
-  type RunPlacementOptions,
-  type TPlacementDecision,
-} from "../placement/place-containers";
-import { containerViewSelect, type TContainerView, toContainerView } from "./container-view";
+import type { RunPlacementOptions, TPlacementDecision } from "../placement/place-containers";
+import { placeContainers } from "../placement/placement-batch";
+import { type TContainerView, toContainerView } from "./container-view";
 
 export async function runContainer(
   options: RunPlacementOptions & {
@@ -21,10 +18,13 @@ export async function runContainer(
     drafts: [{ name: options.name, template: options.template }],
   });
   if (!placed) throw new Error("placement returned no container");
-  const row = await options.db.container.findUniqueOrThrow({
-    where: { id: placed.containerId },
-    select: containerViewSelect,
+  const { containerId: _containerId, name: _name, row, ...placement } = placed;
+  // The row as inserted, not read back: a pending container shows no
+  // published ports, so its host's address and facts are not needed.
+  const container = toContainerView({
+    ...row,
+    host: { name: placed.hostName, address: null, facts: {} },
+    deployment: null,
   });
-  const { containerId: _containerId, name: _name, ...placement } = placed;
-  return { container: toContainerView(row), placement };
+  return { container, placement };
 }

@@ -13,7 +13,8 @@ import { pinImage } from "./pin-image";
 import { revisionSpecOf } from "./revision-spec";
 import { DEFAULT_UPDATE_POLICY, type TUpdatePolicyInput, withPolicyChanges } from "./update-policy";
 
-export const MAX_REPLICAS = 500;
+/** Placement writes in bulk, so this many replicas place in one transaction of a few seconds. */
+export const MAX_REPLICAS = 5000;
 
 export async function createDeployment(
   options: RunPlacementOptions & {
@@ -88,9 +89,9 @@ export async function createDeployment(
       template,
       deploymentId: deployment.id,
       replicaIndex: offset + 1,
+      revision: 1,
     }));
     const placed = await placeDrafts(ctx, { drafts, strategy, constraints });
-    await tx.container.updateMany({ where: { deploymentId: deployment.id }, data: { revision: 1 } });
     const hosts = [...new Set(placed.map((replica) => replica.hostName))].sort();
     effects.events.push(
       await recordEvent({

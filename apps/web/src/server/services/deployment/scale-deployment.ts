@@ -26,20 +26,17 @@ export async function scaleDeployment(
         if (!indexes.has(index)) missing.push(index);
       }
       const template = templateOfDeployment(deployment.spec);
-      const placed = await placeDrafts(ctx, {
+      await placeDrafts(ctx, {
         drafts: missing.map((index) => ({
           name: replicaName(deployment.name, index),
           template,
           deploymentId: deployment.id,
           replicaIndex: index,
+          // New replicas run the newest revision, whatever a rollout is doing with the others.
+          revision: deployment.revision,
         })),
         strategy: deployment.strategy,
         constraints: deployment.constraints,
-      });
-      // New replicas run the newest revision, whatever a rollout is doing with the others.
-      await tx.container.updateMany({
-        where: { id: { in: placed.map((replica) => replica.containerId) } },
-        data: { revision: deployment.revision },
       });
     } else if (wanted < current) {
       const gone = new Set([...indexes].sort((a, b) => (b ?? 0) - (a ?? 0)).slice(0, current - wanted));

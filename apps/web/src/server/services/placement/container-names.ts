@@ -98,29 +98,42 @@ function randomName(): string {
 /** Names among `names` that a live container already has. */
 export async function liveNamesAmong(tx: TTransaction, names: readonly string[]): Promise<Set<string>> {
   if (names.length === 0) return new Set();
-  const rows = await tx.container.findMany({
-    where: { name: { in: [...names] }, removedAt: null },
-    select: { name: true },
-  });
+  // One array parameter however many names: thousands of replica names stay one bind value.
+  const rows = await tx.$queryRaw<{ name: string }[]>`
+    SELECT name FROM containers WHERE name = ANY(${[...names]}::text[]) AND removed_at IS NULL`;
   return new Set(rows.map((row) => row.name));
 }
 
 /**
- * A generated name no live container has. Called inside the placement
- * transaction, which holds the host locks, so two concurrent runs cannot both
- * pick the same free name; the partial unique index backs that up.
+ * `count` generated names no live container has, distinct from each other and
+ * from `alsoTaken`, with one query per round rather than one per name. Called
+ * inside the placement transaction; a concurrent placement elsewhere that
+ * picks the same name meets the partial unique index, and its transaction
+ * fails and is tried again.
  */
-export async function generateContainerName(
+export async function generateContainerNames(
   tx: TTransaction,
+  count: number,
   alsoTaken: ReadonlySet<string>,
-): Promise<string> {
-  for (let attempt = 0; attempt < 4; attempt++) {
-    const candidates = Array.from({ length: 8 }, () =>
-      attempt === 0 ? randomName() : `${randomName()}_${randomInt(1000, 10_000)}`,
-    ).filter((name) => !alsoTaken.has(name));
-    const taken = await liveNamesAmong(tx, candidates);
-    const free = candidates.find((name) => !taken.has(name));
-    if (free) return free;
+): Promise<string[]> {
+  const names: string[] = [];
+  const used = new Set(alsoTaken);
+  // 1,600 short names exist; past a few rounds, or for many names at once, a numeric suffix makes room.
+  for (let attempt = 0; names.length < count && attempt < 8; attempt++) {
+    const short = attempt === 0 && count <= 16;
+    const candidates = new Set<string>();
+    for (let i = 0; i < (count - names.length) * 2 + 4; i++) {
+      const name = short ? randomName() : `${randomName()}_${randomInt(1000, 10_000)}`;
+      if (!used.has(name)) candidates.add(name);
+    }
+    const taken = await liveNamesAmong(tx, [...candidates]);
+    for (const name of candidates) {
+      if (names.length === count) break;
+      if (taken.has(name)) continue;
+      names.push(name);
+      used.add(name);
+    }
   }
-  throw new Error("no free generated container name after 32 tries");
+  if (names.length < count) throw new Error(`no ${count} free generated container names after 8 rounds`);
+  return names;
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createPrismaClient } from "../../db/client";
 import { trpcErrorCode } from "../../testing/test-server";
 import { resourcesWithDefaultRequests } from "./container-template";
-import { placeContainers } from "./place-containers";
+import { placeContainers } from "./placement-batch";
 import { startTestFleet, type TestFleet, waitForDesiredIds } from "./testing/test-fleet";
 
 const MIB = 1024 * 1024;

@@ -1,8 +1,10 @@
-// Placement: one transaction locks the candidate hosts, runs the pure
+// Placement: a transaction locks the hosts it may place on, runs the pure
 // scheduler over them, inserts the container rows and adds their requests to
-// the chosen hosts' allocated columns. After commit the hosts' desired sets
-// are pushed. Concurrent placements queue on the host locks, so none can
-// promise a host more than its allocatable.
+// the chosen hosts' allocated columns, in a few multi-row statements however
+// many containers. After commit the hosts' desired sets are pushed.
+// Concurrent placements queue on the host locks, so none can promise a host
+// more than its allocatable. `placement-batch.ts` places single runs
+// together, locking only the hosts they change.
 
 import { volumeNamesOf } from "@fleet/shared/domain/container-spec";
 import {
@@ -11,21 +13,21 @@ import {
   type TLabelRequirement,
 } from "@fleet/shared/label-selector";
 import { effectiveRequests } from "@fleet/shared/scheduler/effective-requests";
-import { scheduleMany } from "@fleet/shared/scheduler/schedule-many";
+import { type ScheduleManyResult, scheduleMany } from "@fleet/shared/scheduler/schedule-many";
 import type {
   HostRejection,
   PlacementRequest,
   PlacementStrategy,
   PlacementSuccess,
+  ResourceAmounts,
 } from "@fleet/shared/scheduler/types";
-import type { PrismaClient } from "../../db/client";
+import type { Prisma, PrismaClient } from "../../db/client";
 import { containerColumnsOf } from "../../db/container-row";
 import { AppError } from "../../errors";
-import { recordEvent } from "../../events/record-event";
+import { recordEvents } from "../../events/record-event";
 import { assertTemplateBindMounts } from "./bind-mount-check";
-import { generateContainerName, liveNamesAmong } from "./container-names";
+import { generateContainerNames, liveNamesAmong } from "./container-names";
 import type { TContainerTemplate } from "./container-template";
-import { allocateOnHost } from "./host-allocation";
 import { applyPlacementEffects, type PlacementDeps, PlacementEffects } from "./placement-effects";
 import {
   lockPlacementCluster,
@@ -45,6 +47,8 @@ export interface TContainerDraft {
   template: TContainerTemplate;
   deploymentId?: string | undefined;
   replicaIndex?: number | undefined;
+  /** The deployment revision a replica is made from. */
+  revision?: number | undefined;
 }
 
 export interface TPlacementDecision {
@@ -55,9 +59,13 @@ export interface TPlacementDecision {
   rejected: HostRejection[];
 }
 
+/** A container row as inserted: every column. */
+export type TInsertedContainer = Prisma.ContainerModel;
+
 export interface TPlacedContainer extends TPlacementDecision {
   containerId: string;
   name: string;
+  row: TInsertedContainer;
 }
 
 export interface TPlacementContext {
@@ -98,31 +106,157 @@ export function placementRequestOf(
   };
 }
 
+/** `rejected` stays the scheduler's lazy getter: with many hosts, only an answer that shows it pays for it. */
 export function decisionOf(result: PlacementSuccess): TPlacementDecision {
   return {
     hostId: result.hostId,
     hostName: result.hostName,
     reason: result.reason,
-    rejected: result.rejected,
+    get rejected() {
+      return result.rejected;
+    },
   };
 }
 
 /** Names for the drafts: given ones must be free among live containers, missing ones are generated. */
 async function resolveNames(tx: TTransaction, drafts: readonly TContainerDraft[]): Promise<string[]> {
   const given = drafts.flatMap((draft) => (draft.name ? [draft.name] : []));
-  const duplicate = given.find((name, index) => given.indexOf(name) !== index);
-  if (duplicate) throw new AppError("CONFLICT", `the name ${duplicate} is given twice`);
+  const used = new Set<string>();
+  for (const name of given) {
+    if (used.has(name)) throw new AppError("CONFLICT", `the name ${name} is given twice`);
+    used.add(name);
+  }
   const taken = await liveNamesAmong(tx, given);
   const clash = given.find((name) => taken.has(name));
   if (clash) throw new AppError("CONFLICT", `a container named ${clash} already exists`);
-  const used = new Set(given);
-  const names: string[] = [];
-  for (const draft of drafts) {
-    const name = draft.name ?? (await generateContainerName(tx, used));
-    used.add(name);
-    names.push(name);
+  const generated = await generateContainerNames(tx, drafts.length - given.length, used);
+  return drafts.map((draft) => draft.name ?? generated.shift()!);
+}
+
+/** Bind mounts checked once per distinct template (a deployment's replicas share one). */
+export async function assertDraftsBindMounts(tx: TTransaction, drafts: readonly TContainerDraft[]) {
+  for (const template of new Set(drafts.map((draft) => draft.template))) {
+    await assertTemplateBindMounts(tx, template);
   }
-  return names;
+}
+
+export interface TPlacementWrite {
+  name: string;
+  draft: TContainerDraft;
+  decision: TPlacementDecision;
+  strategy: PlacementStrategy;
+  constraints: string;
+  requestedAt?: Date;
+  eventKind?: string;
+  eventMessage?: string;
+  eventData?: Record<string, string | number | boolean | null>;
+}
+
+function addTo(sums: Map<string, ResourceAmounts>, hostId: string, take: ResourceAmounts): void {
+  const sum = sums.get(hostId);
+  if (!sum) {
+    sums.set(hostId, { ...take });
+    return;
+  }
+  sum.cpuMillis += take.cpuMillis;
+  sum.memoryBytes += take.memoryBytes;
+  sum.pids += take.pids;
+}
+
+/**
+ * Inserts placed containers and takes their requests from their hosts: one
+ * INSERT for the rows, one UPDATE for the hosts (summed per host), one INSERT
+ * for the events. Every chosen host's row must be locked by this transaction.
+ */
+export async function writePlacements(
+  ctx: TPlacementContext,
+  writes: readonly TPlacementWrite[],
+): Promise<TPlacedContainer[]> {
+  const { tx, cluster, effects, now } = ctx;
+  if (writes.length === 0) return [];
+  const sums = new Map<string, ResourceAmounts>();
+  for (const { decision, draft } of writes) {
+    if (!cluster.lockedHostIds.has(decision.hostId)) {
+      // The scheduler only picks online, undrained hosts, which are all locked.
+      throw new Error(`placement chose host ${decision.hostId}, whose row this transaction does not hold`);
+    }
+    // The same amounts the scheduler booked in the view.
+    addTo(sums, decision.hostId, effectiveRequests(draft.template.resources));
+  }
+  const rows = await tx.container.createManyAndReturn({
+    data: writes.map(({ name, draft, decision, ...write }) => ({
+      ...containerColumnsOf(draft.template),
+      name,
+      hostId: decision.hostId,
+      deploymentId: draft.deploymentId ?? null,
+      replicaIndex: draft.replicaIndex ?? null,
+      revision: draft.revision ?? null,
+      desiredState: "running" as const,
+      actualState: "pending" as const,
+      placementReason: decision.reason,
+      strategy: write.strategy,
+      constraints: write.constraints,
+      requestedAt: write.requestedAt ?? now,
+      scheduledAt: now,
+    })),
+  });
+  // Live names are unique (a partial unique index), so a name finds its row.
+  const byName = new Map(rows.map((row) => [row.name, row]));
+  const hostIds = [...sums.keys()];
+  const amounts = [...sums.values()];
+  await tx.$executeRaw`
+    UPDATE hosts AS h SET
+      cpu_allocated_millis = h.cpu_allocated_millis + v.cpu,
+      memory_allocated_bytes = h.memory_allocated_bytes + v.memory,
+      pids_allocated = h.pids_allocated + v.pids,
+      updated_at = now()
+    FROM unnest(
+      ${hostIds}::text[],
+      ${amounts.map((take) => take.cpuMillis)}::int[],
+      ${amounts.map((take) => String(take.memoryBytes))}::bigint[],
+      ${amounts.map((take) => take.pids)}::int[]
+    ) AS v(id, cpu, memory, pids)
+    WHERE h.id = v.id`;
+  const placed = writes.map(({ name, decision }) => {
+    const row = byName.get(name);
+    if (!row) throw new Error(`the insert returned no row named ${name}`);
+    return {
+      containerId: row.id,
+      name,
+      row,
+      hostId: decision.hostId,
+      hostName: decision.hostName,
+      reason: decision.reason,
+      get rejected() {
+        return decision.rejected;
+      },
+    };
+  });
+  effects.events.push(
+    ...(await recordEvents(
+      tx,
+      writes.map((write, index) => {
+        const { decision, draft, name } = write;
+        return {
+          kind: write.eventKind ?? "container.placed",
+          hostId: decision.hostId,
+          containerId: placed[index]!.containerId,
+          deploymentId: draft.deploymentId ?? null,
+          message:
+            write.eventMessage ?? `container ${name} placed on ${decision.hostName}: ${decision.reason}`,
+          data: {
+            hostName: decision.hostName,
+            reason: decision.reason,
+            strategy: write.strategy,
+            ...write.eventData,
+          },
+          ts: now,
+        };
+      }),
+    )),
+  );
+  for (const container of placed) effects.containerChanged(container.containerId, container.hostId);
+  return placed;
 }
 
 /**
@@ -131,62 +265,20 @@ async function resolveNames(tx: TTransaction, drafts: readonly TContainerDraft[]
  */
 export async function insertPlacedContainer(
   ctx: TPlacementContext,
-  options: {
-    name: string;
-    draft: TContainerDraft;
-    decision: TPlacementDecision;
-    strategy: PlacementStrategy;
-    constraints: string;
-    requestedAt?: Date;
-    eventKind?: string;
-    eventMessage?: string;
-    eventData?: Record<string, string | number | boolean | null>;
-  },
+  write: TPlacementWrite,
 ): Promise<TPlacedContainer> {
-  const { tx, cluster, effects, now } = ctx;
-  const { draft, decision, name } = options;
-  if (!cluster.lockedHostIds.has(decision.hostId)) {
-    // The scheduler only picks online, undrained hosts, which are all locked.
-    throw new Error(`placement chose host ${decision.hostId}, whose row this transaction does not hold`);
-  }
-  const row = await tx.container.create({
-    data: {
-      ...containerColumnsOf(draft.template),
-      name,
-      hostId: decision.hostId,
-      deploymentId: draft.deploymentId ?? null,
-      replicaIndex: draft.replicaIndex ?? null,
-      desiredState: "running",
-      actualState: "pending",
-      placementReason: decision.reason,
-      strategy: options.strategy,
-      constraints: options.constraints,
-      requestedAt: options.requestedAt ?? now,
-      scheduledAt: now,
-    },
-    select: { id: true },
-  });
-  // The same amounts the scheduler booked in the view.
-  await allocateOnHost(tx, decision.hostId, effectiveRequests(draft.template.resources));
-  effects.events.push(
-    await recordEvent({
-      db: tx,
-      kind: options.eventKind ?? "container.placed",
-      hostId: decision.hostId,
-      containerId: row.id,
-      deploymentId: draft.deploymentId ?? null,
-      message: options.eventMessage ?? `container ${name} placed on ${decision.hostName}: ${decision.reason}`,
-      data: {
-        hostName: decision.hostName,
-        reason: decision.reason,
-        strategy: options.strategy,
-        ...options.eventData,
-      },
-      ts: now,
-    }),
-  );
-  effects.containerChanged(row.id, decision.hostId);
-  return { containerId: row.id, name, ...decision };
+  const [placed] = await writePlacements(ctx, [write]);
+  return placed!;
+}
+
+/** PRECONDITION_FAILED for drafts scheduled all or nothing: a single one's own message, else which one failed. */
+export function noFitError(
+  scheduled: Extract<ScheduleManyResult, { ok: false }>,
+  requestCount: number,
+): AppError {
+  const last = scheduled.results.at(-1);
+  const single = requestCount === 1 && last && !last.ok;
+  return new AppError("PRECONDITION_FAILED", single ? last.message : scheduled.message);
 }
 
 /**
@@ -204,7 +296,7 @@ export async function placeDrafts(
   },
 ): Promise<TPlacedContainer[]> {
   const { drafts, strategy } = options;
-  for (const draft of drafts) await assertTemplateBindMounts(ctx.tx, draft.template);
+  await assertDraftsBindMounts(ctx.tx, drafts);
   const requirements = parseConstraints(options.constraints);
   const constraints = formatLabelSelector(requirements);
   const requests = drafts.map((draft) =>
@@ -218,24 +310,17 @@ export async function placeDrafts(
   // container exists (CONFLICT), not that the fleet has no room for a second.
   const names = await resolveNames(ctx.tx, drafts);
   const scheduled = scheduleMany(ctx.cluster.view, requests, { allOrNothing: true });
-  if (!scheduled.ok) {
-    const last = scheduled.results.at(-1);
-    const message = drafts.length === 1 && last && !last.ok ? last.message : scheduled.message;
-    throw new AppError("PRECONDITION_FAILED", message);
-  }
-  const placed: TPlacedContainer[] = [];
-  for (const [index, draft] of drafts.entries()) {
-    placed.push(
-      await insertPlacedContainer(ctx, {
-        name: names[index]!,
-        draft,
-        decision: decisionOf(scheduled.placements[index]!),
-        strategy,
-        constraints,
-      }),
-    );
-  }
-  return placed;
+  if (!scheduled.ok) throw noFitError(scheduled, drafts.length);
+  return writePlacements(
+    ctx,
+    drafts.map((draft, index) => ({
+      name: names[index]!,
+      draft,
+      decision: decisionOf(scheduled.placements[index]!),
+      strategy,
+      constraints,
+    })),
+  );
 }
 
 export interface RunPlacementOptions extends PlacementDeps {
@@ -245,40 +330,32 @@ export interface RunPlacementOptions extends PlacementDeps {
   alsoLockHostIds?: readonly string[];
 }
 
+/**
+ * `work` in a placement transaction over every candidate host, locked, with
+ * deadlock victims run again; not queued, effects not applied.
+ */
+export async function runPlacementTransaction<T>(
+  options: RunPlacementOptions,
+  work: (ctx: TPlacementContext) => Promise<T>,
+): Promise<{ result: T; effects: PlacementEffects }> {
+  return withTransactionRetry(() => {
+    const effects = new PlacementEffects();
+    return options.db.$transaction(async (tx) => {
+      const cluster = await lockPlacementCluster(tx, { alsoLockHostIds: options.alsoLockHostIds });
+      const result = await work({ tx, cluster, effects, now: options.now });
+      // Every placement path books its choices in the view, so volumes they created are all here.
+      await recordPlacedVolumes(tx, cluster.view, options.now);
+      return { result, effects };
+    }, PLACEMENT_TRANSACTION_OPTIONS);
+  });
+}
+
 /** Runs `work` in a placement transaction, then applies its effects once committed. */
 export async function runPlacement<T>(
   options: RunPlacementOptions,
   work: (ctx: TPlacementContext) => Promise<T>,
 ): Promise<T> {
-  let effects = new PlacementEffects();
-  const result = await queuePlacement(options.db, () =>
-    withTransactionRetry(() => {
-      effects = new PlacementEffects();
-      return options.db.$transaction(async (tx) => {
-        const cluster = await lockPlacementCluster(tx, { alsoLockHostIds: options.alsoLockHostIds });
-        const result = await work({ tx, cluster, effects, now: options.now });
-        // Every placement path books its choices in the view, so volumes they created are all here.
-        await recordPlacedVolumes(tx, cluster.view, options.now);
-        return result;
-      }, PLACEMENT_TRANSACTION_OPTIONS);
-    }),
-  );
+  const { result, effects } = await queuePlacement(options.db, () => runPlacementTransaction(options, work));
   await applyPlacementEffects(options, effects);
   return result;
-}
-
-/**
- * Places containers made from drafts, all or nothing, and pushes the chosen
- * hosts' desired sets. Throws PRECONDITION_FAILED (nothing written) when one
- * fits nowhere, CONFLICT when a given name is taken.
- */
-export async function placeContainers(
-  options: RunPlacementOptions & {
-    drafts: readonly TContainerDraft[];
-    strategy: PlacementStrategy;
-    constraints: string;
-    avoidHostIds?: readonly string[];
-  },
-): Promise<TPlacedContainer[]> {
-  return runPlacement(options, (ctx) => placeDrafts(ctx, options));
 }

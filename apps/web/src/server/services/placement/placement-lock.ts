@@ -109,12 +109,12 @@ const HOST_COLUMNS = `id, name, status::text AS status, draining, removed_at, la
  * built from them. Hosts that cannot take containers are added unlocked, only
  * so that a no-fit message names them with their reason (offline, draining).
  *
- * Trade-off: every placement locks every candidate host, so placements are
- * serialized fleet-wide. That is what makes the scheduler's comparison of
- * hosts exact, and costs a few milliseconds per placement at hundreds of
- * hosts. For fleets of many thousands the next step would be optimistic
- * placement (schedule on an unlocked read, then lock only the chosen host and
- * re-check it, retrying on a lost race), as Nomad's plan applier does.
+ * Trade-off: every placement locks every candidate host, so these placements
+ * are serialized fleet-wide. That makes the scheduler's comparison of hosts
+ * exact, which moving containers off a lost host, deployments and volumes
+ * rely on. Single runs go the optimistic way instead (`placement-batch.ts`:
+ * schedule on an unlocked read, lock only the chosen hosts and check them
+ * again, as Nomad's plan applier does); both lock every host they write.
  */
 export async function lockPlacementCluster(
   tx: TTransaction,
@@ -166,20 +166,35 @@ export async function recordPlacedVolumes(tx: TTransaction, view: ClusterView, n
   });
 }
 
-/** The same cluster read without locks, for a preview that decides nothing. */
-export async function readPlacementCluster(tx: TTransaction): Promise<TPlacementCluster> {
+/**
+ * The same cluster read without locks: for a preview that decides nothing,
+ * and for a batch that decides on it and then checks its choices under the
+ * locks of the hosts it chose (`lockSchedulerHosts`). Ports and volumes
+ * matter only to requests that bind host ports or mount named volumes, so a
+ * caller without such requests may leave them out.
+ */
+export async function readPlacementCluster(
+  tx: TTransaction,
+  options: { ports?: boolean; volumes?: boolean } = {},
+): Promise<TPlacementCluster> {
   const rows = await tx.$queryRawUnsafe<THostLockRow[]>(
     `SELECT ${HOST_COLUMNS} FROM hosts WHERE removed_at IS NULL ORDER BY id`,
   );
   const candidates = rows.filter((row) => row.status === "online" && !row.draining);
-  const ports = await usedHostPortsByHost(
-    tx,
-    candidates.map((row) => row.id),
-  );
-  const volumes = await volumesByHost(
-    tx,
-    rows.map((row) => row.id),
-  );
+  const ports =
+    options.ports === false
+      ? new Map<string, UsedHostPort[]>()
+      : await usedHostPortsByHost(
+          tx,
+          candidates.map((row) => row.id),
+        );
+  const volumes =
+    options.volumes === false
+      ? new Map<string, string[]>()
+      : await volumesByHost(
+          tx,
+          rows.map((row) => row.id),
+        );
   return {
     view: new ClusterView(
       rows.map((row) => schedulerHostOf(row, ports.get(row.id) ?? [], volumes.get(row.id))),
@@ -187,6 +202,29 @@ export async function readPlacementCluster(tx: TTransaction): Promise<TPlacement
     lockedHostIds: new Set(),
     hostNames: new Map(rows.map((row) => [row.id, row.name])),
   };
+}
+
+/**
+ * Locks these host rows FOR UPDATE in id order and returns them as the
+ * scheduler sees them now (ports only when asked; no volumes). A host that no
+ * longer exists is missing from the answer.
+ */
+export async function lockSchedulerHosts(
+  tx: TTransaction,
+  hostIds: readonly string[],
+  options: { ports: boolean },
+): Promise<Map<string, SchedulerHost>> {
+  const rows = await tx.$queryRawUnsafe<THostLockRow[]>(
+    `SELECT ${HOST_COLUMNS} FROM hosts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    [...hostIds],
+  );
+  const ports = options.ports
+    ? await usedHostPortsByHost(
+        tx,
+        rows.map((row) => row.id),
+      )
+    : new Map<string, UsedHostPort[]>();
+  return new Map(rows.map((row) => [row.id, schedulerHostOf(row, ports.get(row.id) ?? [])]));
 }
 
 /** One host as the scheduler sees it (the caller holds its row lock), or null if it does not exist. */
