@@ -49,6 +49,8 @@ function answerOp(request: TOpRequestFrame): TFakeOpAnswer {
   }
 }
 
+const heartbeats: NodeJS.Timeout[] = [];
+
 async function joinAll(): Promise<FakeAgent[]> {
   const agents: FakeAgent[] = new Array(data.agents.length);
   let next = 0;
@@ -56,7 +58,7 @@ async function joinAll(): Promise<FakeAgent[]> {
     while (next < data.agents.length) {
       const index = next++;
       const agent = data.agents[index] as AgentWorkerData["agents"][number];
-      agents[index] = await connectFakeAgent({
+      const joined = await connectFakeAgent({
         url: agent.url,
         joinToken: agent.joinToken,
         name: agent.name,
@@ -65,6 +67,16 @@ async function joinAll(): Promise<FakeAgent[]> {
         answerOp,
         welcomeTimeoutMs: 60_000,
       });
+      agents[index] = joined;
+      // From its welcome on, as a real agent does: the central marks a silent host offline.
+      // Spread over the interval, as hosts started at different times would send them.
+      const phase = Math.floor((index / data.agents.length) * data.heartbeatIntervalMs);
+      heartbeats.push(
+        setTimeout(() => {
+          joined.sendHeartbeat();
+          heartbeats.push(setInterval(() => joined.sendHeartbeat(), data.heartbeatIntervalMs));
+        }, phase),
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.min(data.joinConcurrency, data.agents.length) }, joinOne));
@@ -90,16 +102,6 @@ function desiredReport(agents: FakeAgent[]): AgentWorkerReport {
 
 async function main(): Promise<void> {
   const agents = await joinAll();
-  // Spread over the interval, as hosts started at different times would send them.
-  const heartbeats = agents.map((agent, i) =>
-    setTimeout(
-      () => {
-        agent.sendHeartbeat();
-        heartbeats[i] = setInterval(() => agent.sendHeartbeat(), data.heartbeatIntervalMs);
-      },
-      Math.floor((i / agents.length) * data.heartbeatIntervalMs),
-    ),
-  );
   port?.postMessage({
     kind: "joined",
     hostIds: agents.map((agent) => agent.hostId),
