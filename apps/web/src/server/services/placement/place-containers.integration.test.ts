@@ -4,10 +4,12 @@
 
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createPrismaClient } from "../../db/client";
+import { createPrismaClient, type PrismaClient } from "../../db/client";
 import { trpcErrorCode } from "../../testing/test-server";
 import { resourcesWithDefaultRequests } from "./container-template";
-import { placeContainers } from "./placement-batch";
+import { placeDrafts, runPlacement, type TContainerDraft } from "./place-containers";
+import { placeContainers, type TPlaceContainersOptions } from "./placement-batch";
+import { queuePlacement } from "./placement-queue";
 import { startTestFleet, type TestFleet, waitForDesiredIds } from "./testing/test-fleet";
 
 const MIB = 1024 * 1024;
@@ -26,6 +28,39 @@ describe("placement", () => {
   // Hosts joining record events of their own meanwhile; only container events matter here.
   const containerEventCount = () =>
     fleet.server.db.event.count({ where: { kind: { startsWith: "container." } } });
+
+  const templateOf = (cpuMillis: number, memoryMiB = 32) => ({
+    image: "busybox",
+    command: null,
+    env: {},
+    ports: [],
+    labels: {},
+    resources: resourcesWithDefaultRequests({
+      cpuLimitMillis: cpuMillis,
+      memoryLimitBytes: memoryMiB * MIB,
+      pidsLimit: null,
+    }),
+    restartPolicy: { name: "no" as const },
+    mounts: [],
+    networks: [],
+  });
+
+  // What placeContainers needs besides its drafts, on a client of the caller's choosing (another central).
+  const placing = (db: PrismaClient, group: string, now = new Date()) => ({
+    db,
+    bus: fleet.server.fleet.services.bus,
+    log: fleet.server.fleet.services.log,
+    desired: fleet.server.fleet.services.gateway,
+    now,
+    strategy: "binpack" as const,
+    constraints: `group=${group}`,
+  });
+
+  const outcomeOf = (run: Promise<unknown>) =>
+    run.then(
+      () => "placed",
+      (error: unknown) => (error as { code?: string }).code ?? String(error),
+    );
 
   async function hostRows(group: string) {
     const hosts = await fleet.server.db.host.findMany({ orderBy: { name: "asc" } });
@@ -143,38 +178,22 @@ describe("placement", () => {
     );
     const clients = Array.from({ length: 4 }, () => createPrismaClient(getDatabase().url));
     try {
-      const template = {
-        image: "busybox",
-        command: null,
-        env: {},
-        ports: [],
-        labels: {},
-        resources: resourcesWithDefaultRequests({
-          cpuLimitMillis: 150,
-          memoryLimitBytes: 40 * MIB,
-          pidsLimit: null,
-        }),
-        restartPolicy: { name: "no" as const },
-        mounts: [],
-        networks: [],
-      };
+      const template = templateOf(150, 40);
+      // Every other call takes the path that locks every candidate host (as deployments do), so both paths meet.
       const outcomes = await Promise.all(
         clients.flatMap((db) =>
-          Array.from({ length: 20 }, () =>
-            placeContainers({
-              db,
-              bus: fleet.server.fleet.services.bus,
-              log: fleet.server.fleet.services.log,
-              desired: fleet.server.fleet.services.gateway,
-              now: new Date(),
+          Array.from({ length: 20 }, (_, index) => {
+            const options: TPlaceContainersOptions = {
+              ...placing(db, group),
               drafts: [{ template }],
               strategy: "spread",
-              constraints: `group=${group}`,
-            }).then(
-              () => "placed",
-              (error: unknown) => (error as { code?: string }).code ?? String(error),
-            ),
-          ),
+            };
+            return outcomeOf(
+              index % 2 === 0
+                ? placeContainers(options)
+                : runPlacement(options, (ctx) => placeDrafts(ctx, options)),
+            );
+          }),
         ),
       );
       // 1000 millicores / 150 per container: 6 per host.
@@ -183,7 +202,7 @@ describe("placement", () => {
         new Set(["PRECONDITION_FAILED"]),
       );
       for (const host of await hostRows(group)) {
-        expect(host.cpuAllocatedMillis).toBe(900);
+        expect([host.cpuAllocatedMillis, host.memoryAllocatedBytes]).toEqual([900, BigInt(6 * 40 * MIB)]);
         expect(await fleet.server.db.container.count({ where: { hostId: host.id, removedAt: null } })).toBe(
           6,
         );
@@ -356,5 +375,119 @@ describe("placement", () => {
       .mutate({ image: "busybox", ports: ["8080:80"], constraints: "group=ports" })
       .catch((caught: unknown) => caught);
     expect(trpcErrorCode(third)).toBe("PRECONDITION_FAILED");
+  });
+
+  test("calls waiting together are placed in one transaction, each with its own answer", async () => {
+    const group = "batch";
+    await fleet.joinHosts([{ name: "batch-a", cpus: 1, memoryMiB: 1024, labels: { group } }]);
+    const db = createPrismaClient(getDatabase().url);
+    try {
+      await placeContainers({
+        ...placing(db, group),
+        drafts: [{ name: "batch-old", template: templateOf(100) }],
+      });
+      // The calls below arrive while a placement holds the queue, so they wait and go together.
+      let open = () => {};
+      const gate = queuePlacement(db, () => new Promise<void>((resolve) => (open = resolve)));
+      const base = Date.now();
+      const calls: [string, TContainerDraft[]][] = [
+        ["first of a name", [{ name: "batch-x", template: templateOf(100) }]],
+        ["same name in the same batch", [{ name: "batch-x", template: templateOf(100) }]],
+        ["a live container's name", [{ name: "batch-old", template: templateOf(100) }]],
+        [
+          "a name given twice",
+          [
+            { name: "batch-y", template: templateOf(100) },
+            { name: "batch-y", template: templateOf(100) },
+          ],
+        ],
+        ["does not fit", [{ template: templateOf(5000) }]],
+        ["two generated names", [{ template: templateOf(200) }, { template: templateOf(200) }]],
+        [
+          "the rest of the host, but not room for all of it",
+          [{ template: templateOf(300) }, { template: templateOf(200) }],
+        ],
+      ];
+      const outcomes = calls.map(([, drafts], index) =>
+        outcomeOf(placeContainers({ ...placing(db, group, new Date(base + index)), drafts })),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      open();
+      await gate;
+      expect(
+        Object.fromEntries(
+          await Promise.all(outcomes.map(async (outcome, index) => [calls[index]![0], await outcome])),
+        ),
+      ).toEqual({
+        "first of a name": "placed",
+        "same name in the same batch": "CONFLICT",
+        "a live container's name": "CONFLICT",
+        "a name given twice": "CONFLICT",
+        "does not fit": "PRECONDITION_FAILED",
+        "two generated names": "placed",
+        // 100 + 100 + 2 × 200 taken: 400 millicores left, so 300 + 200 does not fit and neither is written.
+        "the rest of the host, but not room for all of it": "PRECONDITION_FAILED",
+      });
+      const [host] = await hostRows(group);
+      const rows = await db.container.findMany({ where: { hostId: host!.id, removedAt: null } });
+      expect(rows).toHaveLength(4);
+      expect(host!.cpuAllocatedMillis).toBe(rows.reduce((sum, row) => sum + row.cpuRequestMillis, 0));
+      expect(host!.cpuAllocatedMillis).toBe(600);
+      // One transaction: every row of the batch carries its latest request time.
+      const batched = rows.filter((row) => row.name !== "batch-old");
+      expect(new Set(batched.map((row) => row.scheduledAt?.getTime()))).toEqual(
+        new Set([base + calls.length - 1]),
+      );
+      expect(batched.map((row) => row.requestedAt.getTime() - base).sort()).toEqual([0, 5, 5]);
+    } finally {
+      await db.$disconnect();
+    }
+  });
+
+  test("a host that changes between the batch's read and its lock is refused and the call planned again", async () => {
+    const group = "replan";
+    await fleet.joinHosts(
+      ["replan-a", "replan-b"].map((name) => ({ name, cpus: 2, memoryMiB: 1024, labels: { group } })),
+    );
+    const [hostA, hostB] = await hostRows(group);
+    const db = createPrismaClient(getDatabase().url);
+    const other = createPrismaClient(getDatabase().url);
+    try {
+      // Another writer fills replan-a and holds its row until told: binpack's read still sees it empty and picks it.
+      let commit = () => {};
+      const writer = other.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`UPDATE hosts SET cpu_allocated_millis = 2000 WHERE id = ${hostA!.id}`;
+          await new Promise<void>((resolve) => (commit = resolve));
+        },
+        { timeout: 20_000 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const run = placeContainers({
+        ...placing(db, group),
+        drafts: [{ name: "replanned", template: templateOf(1000) }],
+      });
+      // Commit once the batch waits for replan-a's lock.
+      for (let waited = 0; ; waited += 20) {
+        const [row] = await fleet.server.db.$queryRaw<{ waiting: number }[]>`
+          SELECT count(*)::int AS waiting FROM pg_stat_activity
+          WHERE wait_event_type = 'Lock' AND datname = current_database()`;
+        if ((row?.waiting ?? 0) > 0) break;
+        if (waited > 10_000) throw new Error("the batch never waited for the host lock");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      commit();
+      await writer;
+      const [placed] = await run;
+      expect(placed?.hostName).toBe("replan-b");
+      const after = await hostRows(group);
+      expect(after.map((host) => [host.name, host.cpuAllocatedMillis])).toEqual([
+        ["replan-a", 2000],
+        ["replan-b", 1000],
+      ]);
+      expect(hostB!.cpuAllocatedMillis).toBe(0);
+    } finally {
+      await Promise.all([db.$disconnect(), other.$disconnect()]);
+    }
   });
 });
