@@ -40,6 +40,7 @@ import { createRolloutLoop } from "./services/deployment/rollout-loop";
 import { createAgentUpgrader } from "./services/host/upgrade-agents";
 import { refreshHostObjectsAfterConnect } from "./services/host-object/refresh-after-connect";
 import { createImageJobRegistry } from "./services/image/image-jobs";
+import { refreshImagesOnPull } from "./services/image/refresh-images-on-pull";
 import { agentPublicUrl, type TAgentEndpoint } from "./services/join-token/agent-endpoint";
 import type { MetricsTuning } from "./services/metrics/metrics-options";
 import { createMetricsService } from "./services/metrics/metrics-service";
@@ -179,6 +180,7 @@ export function createServices(options: CreateServicesOptions) {
   gateway.onHostConnected(({ hostId, hostName }) =>
     refreshHostObjectsAfterConnect({ db, gateway, log, now: () => new Date(clock.now()), hostId, hostName }),
   );
+  refreshImagesOnPull({ db, bus, gateway, log, now: () => new Date(clock.now()) });
   const prometheus = createPrometheusExporter({ db, metrics, log });
   const uploads = createUploadStore({
     clock,

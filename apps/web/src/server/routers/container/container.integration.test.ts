@@ -256,6 +256,43 @@ describe("container", () => {
     expect(pending.items).toHaveLength(4);
     const running = await fleet.viewer.container.list.query({ name: "listed-", state: "running" });
     expect(running.items).toHaveLength(0);
+    expect(running.total).toBe(0);
+
+    // Another order, paged: the cursor carries the sort key, and a cursor is good only for its own sort.
+    const byNameDesc: string[] = [];
+    let nameCursor: string | null = null;
+    do {
+      const page: { items: { name: string }[]; nextCursor: string | null; total: number } =
+        await fleet.viewer.container.list.query({
+          name: "listed-",
+          sort: "name",
+          direction: "desc",
+          limit: 3,
+          cursor: nameCursor,
+        });
+      expect(page.total).toBe(4);
+      byNameDesc.push(...page.items.map((item) => item.name));
+      nameCursor = page.nextCursor;
+      if (nameCursor) {
+        expect(
+          trpcErrorCode(
+            await fleet.viewer.container.list
+              .query({ cursor: nameCursor, sort: "created" })
+              .catch((e: unknown) => e),
+          ),
+        ).toBe("BAD_REQUEST");
+      }
+    } while (nameCursor);
+    expect(byNameDesc).toEqual(["listed-3", "listed-2", "listed-1", "listed-0"]);
+    // Equal requests fall back to creation order, oldest first when ascending.
+    const byCpu = await fleet.viewer.container.list.query({
+      name: "listed-",
+      sort: "cpuRequest",
+      direction: "asc",
+    });
+    expect(byCpu.items.map((item) => item.id)).toEqual(ids.slice(0, 4));
+    // LIKE's wildcards in the search text are taken literally.
+    expect((await fleet.viewer.container.list.query({ name: "listed_" })).total).toBe(0);
 
     const byName = await fleet.viewer.container.get.query({ name: "listed-1" });
     expect(byName.container).toMatchObject({ id: ids[1], hostName: "list-a" });

@@ -1,6 +1,11 @@
 import { ZContainerHealth } from "@fleet/shared/domain/container-spec";
 import { z } from "zod";
-import { listContainers, MAX_CONTAINERS_PAGE } from "../../services/container/list-containers";
+import {
+  CONTAINER_SORTS,
+  listContainers,
+  MAX_CONTAINERS_PAGE,
+  type TContainerSort,
+} from "../../services/container/list-containers";
 import { viewerProcedure } from "../../trpc";
 import { ZId, ZSearchText } from "../common-schemas";
 import { ZContainer, ZContainerActualState } from "./container-schemas";
@@ -24,7 +29,10 @@ export const ZListContainersInput = z
     /** Substring of the name, any case. */
     name: ZSearchText(128).optional(),
     includeRemoved: z.boolean().default(false),
-    /** `nextCursor` of the previous page. */
+    /** The order of the pages (newest first by default); ties are broken by creation, then id. */
+    sort: z.enum(Object.keys(CONTAINER_SORTS) as [TContainerSort, ...TContainerSort[]]).default("created"),
+    direction: z.enum(["asc", "desc"]).default("desc"),
+    /** `nextCursor` of the previous page, asked with the same sort and direction. */
     cursor: z.string().max(1024).nullish(),
     limit: z.int().min(1).max(MAX_CONTAINERS_PAGE).default(50),
   })
@@ -34,12 +42,21 @@ export const ZListContainersOutput = z.object({
   items: z.array(ZContainer),
   /** Pass as `cursor` for the next page; null on the last one. */
   nextCursor: z.string().nullable(),
+  /** Containers matching the filter on every page. */
+  total: z.int().nonnegative(),
 });
 
 export const list = viewerProcedure
   .input(ZListContainersInput)
   .output(ZListContainersOutput)
   .query(({ ctx, input }) => {
-    const { cursor, limit, state, ...filter } = input;
-    return listContainers({ db: ctx.db, filter: { ...filter, states: state }, cursor, limit });
+    const { cursor, limit, state, sort, direction, ...filter } = input;
+    return listContainers({
+      db: ctx.db,
+      filter: { ...filter, states: state },
+      cursor,
+      limit,
+      sort,
+      direction,
+    });
   });

@@ -105,6 +105,30 @@ describe("host", () => {
 
     const badCursor = await viewer.host.list.query({ cursor: "???" }).catch((error: unknown) => error);
     expect(trpcErrorCode(badCursor)).toBe("BAD_REQUEST");
+
+    // By status, online first, ties by name descending: the cursor carries the status across the boundary.
+    const byStatus: string[] = [];
+    cursor = null;
+    do {
+      const page: { items: { name: string }[]; nextCursor: string | null; total: number | null } =
+        await viewer.host.list.query({
+          name: prefix.toUpperCase(),
+          sort: "status",
+          direction: "desc",
+          limit: 3,
+          cursor,
+        });
+      expect(page.total).toBe(7);
+      byStatus.push(...page.items.map((item) => item.name));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(byStatus).toEqual([5, 3, 1, 6, 4, 2, 0].map((index) => `${prefix}-${index}`));
+    const first = await viewer.host.list.query({ label: `group=${prefix}`, sort: "created", limit: 1 });
+    expect(first.total).toBeNull();
+    const wrongSort = await viewer.host.list
+      .query({ label: `group=${prefix}`, cursor: first.nextCursor })
+      .catch((error: unknown) => error);
+    expect(trpcErrorCode(wrongSort)).toBe("BAD_REQUEST");
   });
 
   test("an operator drains and undrains a host; each change is an event", async () => {

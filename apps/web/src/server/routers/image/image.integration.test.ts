@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { TImageSummary } from "@fleet/shared/protocol/operations";
 import type { TOpRequestFrame, TUploadChunkFrame } from "@fleet/shared/protocol/server-to-agent";
+import { eventually } from "@fleet/test/harness/eventually";
 import { connectFakeAgent, type FakeAgent, type TFakeOpAnswer } from "@fleet/test/harness/fake-agent";
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { TRPCClientError } from "@trpc/client";
@@ -578,6 +579,23 @@ describe("image API", () => {
     pastEnd.unsubscribe();
     await expect(operator.image.cancelJob.mutate({ jobId: "not a job" })).rejects.toThrow(
       "jobId: must be a job id as image.pull or image.build answered it",
+    );
+  });
+
+  // Last: its event would show in the other tests' lists of image events.
+  test("a pull an agent reports (a container's create) refreshes that host's images without anyone asking", async () => {
+    h2.images = [image("postgres:16")];
+    h2.agent.send({
+      type: "event",
+      ts: Date.now(),
+      kind: "image.pulled",
+      message: "pulled postgres:16",
+      data: { image: "postgres:16", digest: digestOf("postgres") },
+    });
+    await eventually(
+      "the pulled image listed on its host",
+      async () => (await viewer.image.list.query({ hostId: h2.id })).items.map((entry) => entry.tags),
+      (tags) => tags.some((entryTags) => entryTags.includes("postgres:16")),
     );
   });
 });

@@ -3,7 +3,7 @@ import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import type { EventBus } from "../../events/event-bus";
 import { publishHostEvent, recordHostEvent } from "./host-events";
-import { hostViewSelect, type THostView, toHostView } from "./host-view";
+import { hostViewSelect, type THostView, toOneHostView } from "./host-view";
 
 export async function drainHost(options: {
   db: PrismaClient;
@@ -37,5 +37,5 @@ export async function drainHost(options: {
   });
   if (result.event) publishHostEvent(bus, result.event);
   const row = await db.host.findUniqueOrThrow({ where: { id }, select: hostViewSelect });
-  return toHostView(row);
+  return toOneHostView(db, row);
 }

@@ -5,7 +5,7 @@ import type { PrismaClient } from "../../db/client";
 import { AppError } from "../../errors";
 import type { EventBus } from "../../events/event-bus";
 import { publishHostEvent, recordHostEvent } from "./host-events";
-import { hostViewSelect, type THostView, toHostView } from "./host-view";
+import { hostViewSelect, type THostView, toOneHostView } from "./host-view";
 
 export async function removeHost(options: {
   db: PrismaClient;
@@ -42,5 +42,5 @@ export async function removeHost(options: {
     await options.onHostRemoved(id);
   }
   const row = await db.host.findUniqueOrThrow({ where: { id }, select: hostViewSelect });
-  return toHostView(row);
+  return toOneHostView(db, row);
 }

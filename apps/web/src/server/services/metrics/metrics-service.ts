@@ -18,8 +18,8 @@ import {
   type MetricsSeries,
   metricsForContainer,
 } from "./query-container-metrics";
-import { type FleetMetricsPoint, fleetMetrics } from "./query-fleet-metrics";
-import { type FleetSummary, fleetSummary } from "./query-fleet-summary";
+import { createFleetMetricsReader, type FleetMetricsPoint } from "./query-fleet-metrics";
+import { type FleetSummary, fleetSummary, fleetSummaryEachSecond } from "./query-fleet-summary";
 import { type HostMetricsPoint, metricsForHost } from "./query-host-metrics";
 import { RemoteLatest } from "./remote-latest";
 import { applyRetention, type RetentionReport } from "./retention";
@@ -406,9 +406,10 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
 
     metricsForContainer: (input) => metricsForContainer({ db, ...input }),
     metricsForHost: (input) => metricsForHost({ db, ...input }),
-    fleetMetrics: (input) => fleetMetrics({ db, metricsIntervalMs: env.FLEET_METRICS_INTERVAL, ...input }),
-    fleetSummary: () =>
+    fleetMetrics: createFleetMetricsReader({ db }),
+    fleetSummary: fleetSummaryEachSecond(() =>
       fleetSummary({ db, latest, now: clock.now(), staleAfterMs: tuning.latestStaleAfterMs }),
+    ),
 
     ensurePartitions,
     rollup,

@@ -74,6 +74,54 @@ export interface FleetSummary {
   totals: FleetTotals;
 }
 
+/**
+ * The summary computed at most once a second, whatever the number of callers:
+ * at 100,000 containers one computation takes 150–250 ms (counting the
+ * containers, summing the latest samples), and every open Overview asks every
+ * few seconds. A caller within a second of the last computation gets it; a
+ * later one gets it too while a fresh one starts beside it, unless it is older
+ * than `staleAfterMs` (nobody asked for a while), when the caller waits for
+ * the fresh one. So callers rarely wait and the figures are at most a
+ * couple of seconds behind. A failure is not kept. Real time, not the
+ * service's clock: this is about CPU spent.
+ */
+export function fleetSummaryEachSecond(
+  compute: () => Promise<FleetSummary>,
+  options: { maxAgeMs?: number; staleAfterMs?: number; monotonicNow?: () => number } = {},
+): () => Promise<FleetSummary> {
+  const maxAgeMs = options.maxAgeMs ?? 1000;
+  const staleAfterMs = options.staleAfterMs ?? 10_000;
+  const monotonicNow = options.monotonicNow ?? (() => performance.now());
+  let done: { summary: FleetSummary; at: number } | null = null;
+  let running: Promise<FleetSummary> | null = null;
+
+  const start = () => {
+    running ??= compute().then(
+      (summary) => {
+        done = { summary, at: monotonicNow() };
+        running = null;
+        return summary;
+      },
+      (error: unknown) => {
+        running = null;
+        throw error;
+      },
+    );
+    return running;
+  };
+
+  return async () => {
+    const age = done ? monotonicNow() - done.at : Number.POSITIVE_INFINITY;
+    if (done && age < maxAgeMs) return done.summary;
+    if (done && age < staleAfterMs) {
+      // The caller does not wait; a failure shows on the next caller that does.
+      start().catch(() => undefined);
+      return done.summary;
+    }
+    return start();
+  };
+}
+
 export async function fleetSummary(options: {
   db: PrismaClient;
   latest: LatestSamples;
@@ -95,9 +143,10 @@ export async function fleetSummary(options: {
       memoryAllocatedBytes: true,
     },
   });
+  // Counts of every placed container; those of removed hosts are skipped below (no 2,000-id IN list).
   const counts = await db.container.groupBy({
     by: ["hostId", "actualState"],
-    where: { removedAt: null, hostId: { in: hostRows.map((host) => host.id) } },
+    where: { removedAt: null, hostId: { not: null } },
     _count: { _all: true },
   });
   const placed = new Map<string, { containers: number; running: number }>();
