@@ -13,7 +13,7 @@
 import { ClusterView } from "@fleet/shared/scheduler/cluster-view";
 import { effectiveRequests } from "@fleet/shared/scheduler/effective-requests";
 import { schedule } from "@fleet/shared/scheduler/schedule";
-import type { PlacementRequest, PlacementStrategy } from "@fleet/shared/scheduler/types";
+import type { PlacementRequest, PlacementStrategy, SchedulerHost } from "@fleet/shared/scheduler/types";
 import {
   GIB,
   makeClusterTraceSample,
@@ -187,7 +187,7 @@ function packTrace(
   trace: readonly PlacementRequest[],
   hostCount: number,
   strategy: PlacementStrategy,
-): { hostsUsed: number } {
+): { hostsUsed: number; cpuPct: number; memoryPct: number } {
   const view = new ClusterView(makeIdenticalCluster(hostCount));
   for (const [index, request] of trace.entries()) {
     const placed = schedule(view, { ...request, strategy });
@@ -195,8 +195,19 @@ function packTrace(
       throw new Error(`trace request ${index} did not fit on ${hostCount} hosts: ${placed.message}`);
     view.place(placed.hostId, request);
   }
+  const used = view.hosts().filter((h) => h.allocated.cpuMillis > 0 || h.allocated.memoryBytes > 0);
+  // How full the used hosts are, per resource: what is left over is what the packing stranded.
+  const percentOf = (pick: (amounts: SchedulerHost["allocated"]) => number) =>
+    Number(
+      (
+        (100 * used.reduce((sum, h) => sum + pick(h.allocated), 0)) /
+        used.reduce((sum, h) => sum + pick(h.allocatable), 0)
+      ).toFixed(1),
+    );
   return {
-    hostsUsed: view.hosts().filter((h) => h.allocated.cpuMillis > 0 || h.allocated.memoryBytes > 0).length,
+    hostsUsed: used.length,
+    cpuPct: percentOf((a) => a.cpuMillis),
+    memoryPct: percentOf((a) => a.memoryBytes),
   };
 }
 
@@ -205,6 +216,9 @@ type PackingFigures = {
   hostsUsed: number;
   lowerBound: number;
   overheadPct: number;
+  /** How full the used hosts are, per resource. */
+  cpuPct: number;
+  memoryPct: number;
   bindingResource: string;
   pool: number;
   largestFirstHostsUsed?: number;
@@ -242,12 +256,17 @@ function measurePacking(label: string, trace: readonly PlacementRequest[], compa
   );
   const binpack = packTrace(trace, pool, "binpack");
   const overheadPct = Number(((binpack.hostsUsed / lowerBound - 1) * 100).toFixed(1));
-  log(`  binpack used ${binpack.hostsUsed} hosts (${overheadPct}% over the bound)`);
+  log(
+    `  binpack used ${binpack.hostsUsed} hosts (${overheadPct}% over the bound), ` +
+      `${binpack.cpuPct}% of their cpu and ${binpack.memoryPct}% of their memory allocated`,
+  );
   const figures: PackingFigures = {
     containers: trace.length,
     hostsUsed: binpack.hostsUsed,
     lowerBound,
     overheadPct,
+    cpuPct: binpack.cpuPct,
+    memoryPct: binpack.memoryPct,
     bindingResource,
     pool,
   };
@@ -307,6 +326,8 @@ function main(): void {
     binpack_hosts_used: synthetic.hostsUsed,
     lower_bound_hosts: synthetic.lowerBound,
     binpack_overhead_pct: synthetic.overheadPct,
+    binpack_used_hosts_cpu_pct: synthetic.cpuPct,
+    binpack_used_hosts_memory_pct: synthetic.memoryPct,
     placements_per_s_measure: "per second of this process's cpu time, i.e. on one dedicated core",
     placements_per_wall_s: perWallS,
     cpu_share_of_core: cpuShare,
@@ -329,6 +350,8 @@ function main(): void {
       binpack_hosts_used: clusterTrace.hostsUsed,
       lower_bound_hosts: clusterTrace.lowerBound,
       binpack_overhead_pct: clusterTrace.overheadPct,
+      binpack_used_hosts_cpu_pct: clusterTrace.cpuPct,
+      binpack_used_hosts_memory_pct: clusterTrace.memoryPct,
       binding_resource: clusterTrace.bindingResource,
     },
   };

@@ -1,35 +1,51 @@
 import { describe, expect, it } from "vitest";
 import {
-  alignment,
   BINPACK_FULLNESS_WEIGHT,
   binpackCost,
   costToScore,
-  EMPTY_HOST_PENALTY,
+  misalignment,
+  OPEN_HOST_COST,
+  OPEN_HOST_COST_PER_FREE_HOST,
+  openHostCost,
+  SAME_SHAPE_OPEN_COST,
+  SAME_SHAPE_SPREAD,
+  sameShape,
   spreadCost,
   tenTo,
 } from "./fit-score";
 import { freeFraction, freeLevel, LEVELS, stepMiddle } from "./free-steps";
 
-describe("alignment", () => {
+describe("misalignment", () => {
   const cases: { name: string; take: [number, number]; free: [number, number]; expected: number }[] = [
-    { name: "same direction", take: [0.1, 0.2], free: [0.3, 0.6], expected: 1 },
-    { name: "cpu only against memory only", take: [0.1, 0], free: [0, 0.5], expected: 0 },
-    { name: "cpu only against a balanced host", take: [0.1, 0], free: [0.5, 0.5], expected: Math.SQRT1_2 },
-    { name: "memory only against a balanced host", take: [0, 0.1], free: [0.5, 0.5], expected: Math.SQRT1_2 },
-    { name: "a request of nothing fits any direction", take: [0, 0], free: [0.2, 0.9], expected: 1 },
-    { name: "a host with nothing free has no direction", take: [0.3, 0.1], free: [0, 0], expected: 1 },
-    { name: "3:4 against 4:3", take: [3, 4], free: [4, 3], expected: 24 / 25 },
+    { name: "same direction", take: [0.1, 0.2], free: [0.3, 0.6], expected: 0 },
+    { name: "cpu only against memory only", take: [0.1, 0], free: [0, 0.5], expected: 0.1 },
+    {
+      name: "cpu only against a balanced host",
+      take: [0.1, 0],
+      free: [0.5, 0.5],
+      expected: 0.1 * (1 - Math.SQRT1_2),
+    },
+    {
+      name: "memory only against a balanced host",
+      take: [0, 0.2],
+      free: [0.5, 0.5],
+      expected: 0.2 * (1 - Math.SQRT1_2),
+    },
+    { name: "a request of nothing", take: [0, 0], free: [0.2, 0.9], expected: 0 },
+    { name: "a host with nothing free", take: [0.3, 0.1], free: [0, 0], expected: 0 },
+    { name: "3:4 against 4:3", take: [0.3, 0.4], free: [0.4, 0.3], expected: 0.5 * (1 - 24 / 25) },
   ];
   it.each(cases)("$name", ({ take, free, expected }) => {
-    expect(alignment(take[0], take[1], free[0], free[1])).toBeCloseTo(expected, 12);
+    expect(misalignment(take[0], take[1], free[0], free[1])).toBeCloseTo(expected, 12);
   });
 });
 
 describe("binpackCost", () => {
-  it("is the fullness after placement, weighted, minus the alignment with the middle of the host's steps", () => {
+  it("is the misalignment with the middle of the host's steps plus the fullness after placement, weighted", () => {
     // Steps 7 and 11: middles 7.5/16 and 11.5/16.
-    const expected = BINPACK_FULLNESS_WEIGHT * (1.1 - 0.1 - 0.2) - alignment(0.1, 0.2, 7.5 / 16, 11.5 / 16);
-    expect(binpackCost(0.1, 0.2, 7, 11, 1.1)).toBe(expected);
+    const expected =
+      misalignment(0.1, 0.2, 7.5 / 16, 11.5 / 16) + BINPACK_FULLNESS_WEIGHT * (1.1 - 0.1 - 0.2);
+    expect(binpackCost(0.1, 0.2, 7, 11, 1.1, 0.5)).toBeCloseTo(expected, 15);
   });
 
   const empties: { cpuLevel: number; memoryLevel: number; empty: boolean }[] = [
@@ -39,17 +55,63 @@ describe("binpackCost", () => {
     { cpuLevel: 0, memoryLevel: 0, empty: false },
   ];
   it.each(empties)("steps $cpuLevel and $memoryLevel: empty $empty", ({ cpuLevel, memoryLevel, empty }) => {
-    const cost = binpackCost(0.1, 0.1, cpuLevel, memoryLevel, 1.5);
-    const withoutPenalty =
-      BINPACK_FULLNESS_WEIGHT * (1.5 - 0.2) -
-      alignment(0.1, 0.1, stepMiddle(cpuLevel), stepMiddle(memoryLevel));
-    expect(cost).toBe(empty ? withoutPenalty + EMPTY_HOST_PENALTY : withoutPenalty);
+    const withoutOpening = binpackCost(0.1, 0.3, cpuLevel, memoryLevel, 1.5, 0);
+    expect(binpackCost(0.1, 0.3, cpuLevel, memoryLevel, 1.5, 0.25)).toBe(
+      empty ? withoutOpening + 0.25 : withoutOpening,
+    );
   });
 
-  it("any used host costs less than any empty one", () => {
-    const worstUsed = binpackCost(1, 0, 0, LEVELS - 1, 2);
-    const bestEmpty = binpackCost(0.5, 0.5, LEVELS, LEVELS, 2);
-    expect(worstUsed).toBeLessThan(bestEmpty);
+  it("at every pair of steps, takes the misalignment with the steps' middles", () => {
+    for (let cpu = 0; cpu <= LEVELS; cpu++) {
+      for (let memory = 0; memory <= LEVELS; memory++) {
+        const expected =
+          misalignment(0.2, 0.05, stepMiddle(cpu), stepMiddle(memory)) + BINPACK_FULLNESS_WEIGHT * (1 - 0.25);
+        expect(binpackCost(0.2, 0.05, cpu, memory, 1, 0), `steps ${cpu}, ${memory}`).toBeCloseTo(
+          expected,
+          14,
+        );
+      }
+    }
+  });
+
+  it("a request in the direction of the host's free capacity costs only its fullness", () => {
+    expect(binpackCost(0.25, 0.25, 7, 7, 1, 0)).toBeCloseTo(BINPACK_FULLNESS_WEIGHT * 0.5, 15);
+  });
+
+  it("a larger request strands more on a misaligned host", () => {
+    const small = binpackCost(0.1, 0, 2, 12, 1, 0) - BINPACK_FULLNESS_WEIGHT * 0.9;
+    const large = binpackCost(0.2, 0, 2, 12, 1, 0) - BINPACK_FULLNESS_WEIGHT * 0.8;
+    expect(large).toBeCloseTo(2 * small, 12);
+    expect(small).toBeGreaterThan(0);
+  });
+
+  it("starting a host costs a constant, a share of what the used hosts have free, and more for a request shaped like the rest", () => {
+    expect(openHostCost(0, 0)).toBe(OPEN_HOST_COST);
+    expect(openHostCost(10, 0)).toBeCloseTo(OPEN_HOST_COST + 10 * OPEN_HOST_COST_PER_FREE_HOST, 15);
+    expect(openHostCost(10, 0.5)).toBeCloseTo(
+      OPEN_HOST_COST + 10 * OPEN_HOST_COST_PER_FREE_HOST + 0.5 * SAME_SHAPE_OPEN_COST,
+      15,
+    );
+  });
+});
+
+describe("sameShape", () => {
+  const cases: { name: string; take: [number, number]; allocated: [number, number]; expected: number }[] = [
+    { name: "the same direction", take: [0.01, 0.02], allocated: [0.3, 0.6], expected: 1 },
+    { name: "nothing allocated yet", take: [0.01, 0.02], allocated: [0, 0], expected: 1 },
+    { name: "a request of nothing", take: [0, 0], allocated: [0.3, 0.1], expected: 1 },
+    { name: "at right angles", take: [0.01, 0], allocated: [0, 0.5], expected: 0 },
+    { name: "3:4 against 4:3", take: [0.03, 0.04], allocated: [0.4, 0.3], expected: 0 },
+    // cosine 0.999 at half the spread, ~2.6 degrees apart.
+    {
+      name: "half the spread apart",
+      take: [1, 0],
+      allocated: [1 - SAME_SHAPE_SPREAD / 2, Math.sqrt(1 - (1 - SAME_SHAPE_SPREAD / 2) ** 2)],
+      expected: 0.5,
+    },
+  ];
+  it.each(cases)("$name: $expected", ({ take, allocated, expected }) => {
+    expect(sameShape(take[0], take[1], allocated[0], allocated[1])).toBeCloseTo(expected, 9);
   });
 });
 
@@ -73,23 +135,17 @@ describe("spreadCost", () => {
 });
 
 describe("costToScore", () => {
-  const w = BINPACK_FULLNESS_WEIGHT;
   const cases: { strategy: "binpack" | "spread"; cost: number; score: number }[] = [
     { strategy: "spread", cost: -20, score: 1 },
     { strategy: "spread", cost: -25, score: 1 },
     { strategy: "spread", cost: -11, score: 0.5 },
     { strategy: "spread", cost: -2, score: 0 },
     { strategy: "spread", cost: 0, score: 0 },
-    // binpack: a used host scores from 0.5 (aligned not at all, empty after) to 1 (aligned, full).
-    { strategy: "binpack", cost: -1, score: 1 },
-    { strategy: "binpack", cost: -1.5, score: 1 },
-    { strategy: "binpack", cost: 2 * w, score: 0.5 },
-    { strategy: "binpack", cost: (2 * w - 1) / 2, score: 0.75 },
-    // An empty host scores from 0 to 0.5.
-    { strategy: "binpack", cost: EMPTY_HOST_PENALTY - 1, score: 0.5 },
-    { strategy: "binpack", cost: EMPTY_HOST_PENALTY + 2 * w, score: 0 },
-    { strategy: "binpack", cost: EMPTY_HOST_PENALTY + 1, score: 0 },
+    // binpack: 1 for a perfect fit, falling towards 0 as the cost grows.
+    { strategy: "binpack", cost: 0, score: 1 },
+    { strategy: "binpack", cost: -1e-12, score: 1 },
     { strategy: "binpack", cost: 1, score: 0.5 },
+    { strategy: "binpack", cost: 3, score: 0.25 },
   ];
   it.each(cases)("$strategy $cost: $score", ({ strategy, cost, score }) => {
     expect(costToScore(strategy, cost)).toBeCloseTo(score, 12);

@@ -80,6 +80,15 @@ describe("FreeCapacityIndex", () => {
     ]);
     expect(index.keyAt(1)).toBe(1);
     expect(index.keyAt(4)).toBe(2);
+    // Steps of the used hosts: 4 + 4, 8 + 8, 4 + 4, 8 + 8, 7 + 8, 7 + 8 (the empty
+    // host and the ineligible one do not count), in hosts' worth (32 steps a host).
+    expect(index.freeInUsedHosts()).toBe(78 / 32);
+    expect(index.totals()).toEqual({
+      allocatedCpu: 1200 + 800 + 1200 + 0 + 400 + 801 + 900,
+      allocatedMemory: 2400 + 1600 + 2400 + 0 + 1600 + 1500 + 1500,
+      allocatableCpu: 6 * 1600 + 800,
+      allocatableMemory: 7 * 3200,
+    });
   });
 
   it("moves a host when its free capacity or its state changes, and drops empty cells", () => {
@@ -94,6 +103,18 @@ describe("FreeCapacityIndex", () => {
       [1600, 3200, 4, 4, [0, 2, 7]],
       [1600, 3200, 8, 8, [1]],
     ]);
+    expect(index.freeInUsedHosts()).toBe((8 + 16 + 8 + 15 + 0 + 8) / 32);
+    expect(index.totals()).toEqual({
+      allocatedCpu: 1200 + 800 + 1200 + 450 + 1550 + 1200,
+      allocatedMemory: 2400 + 1600 + 2400 + 1600 + 3100 + 2400,
+      allocatableCpu: 5 * 1600 + 800,
+      allocatableMemory: 6 * 3200,
+    });
+    // Emptied: no longer a used host.
+    index.set(1, true, 1600, 3200, 1600, 3200);
+    expect(index.freeInUsedHosts()).toBe((8 + 8 + 15 + 0 + 8) / 32);
+    expect(index.totals().allocatedCpu).toBe(1200 + 1200 + 450 + 1550 + 1200);
+    expect(index.totals().allocatedMemory).toBe(2400 + 2400 + 1600 + 3100 + 2400);
     // Same cell, other key: re-sorted.
     index.set(0, true, 1600, 3200, 420, 800);
     expect(index.hostsIn(index.liveCells().find((c) => index.hostsIn(c).includes(0))!)).toEqual([2, 7, 0]);

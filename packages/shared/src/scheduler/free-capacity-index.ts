@@ -43,6 +43,15 @@ export class FreeCapacityIndex {
   readonly #liveSlot: number[] = [];
   /** Position → its cell, or -1 for a host that cannot take containers. */
   #cellOf: Int32Array = new Int32Array(0);
+  /** The free steps of cpu and memory summed over the used hosts (an integer, so it never drifts). */
+  #usedFreeSteps = 0;
+  /** Position → what it adds to the totals below (0 when it cannot take containers). */
+  #allocatedCpuOf: Float64Array = new Float64Array(0);
+  #allocatedMemoryOf: Float64Array = new Float64Array(0);
+  #allocatableCpuOf: Float64Array = new Float64Array(0);
+  #allocatableMemoryOf: Float64Array = new Float64Array(0);
+  /** Allocated and allocatable cpu and memory over the hosts that can take containers: sums of integers, exact. */
+  readonly #totals = { allocatedCpu: 0, allocatedMemory: 0, allocatableCpu: 0, allocatableMemory: 0 };
 
   /** Forgets every host and shape; positions up to `size` may be set afterwards. */
   reset(size: number): void {
@@ -51,8 +60,17 @@ export class FreeCapacityIndex {
     this.#cells.length = 0;
     this.#live.length = 0;
     this.#liveSlot.length = 0;
+    this.#usedFreeSteps = 0;
+    this.#totals.allocatedCpu = 0;
+    this.#totals.allocatedMemory = 0;
+    this.#totals.allocatableCpu = 0;
+    this.#totals.allocatableMemory = 0;
     this.#cellOf = new Int32Array(Math.max(size, 16)).fill(-1);
     this.#keyOf = new Float64Array(this.#cellOf.length);
+    this.#allocatedCpuOf = new Float64Array(this.#cellOf.length);
+    this.#allocatedMemoryOf = new Float64Array(this.#cellOf.length);
+    this.#allocatableCpuOf = new Float64Array(this.#cellOf.length);
+    this.#allocatableMemoryOf = new Float64Array(this.#cellOf.length);
     this.#tenCpu = new Float64Array(this.#cellOf.length);
     this.#tenMemory = new Float64Array(this.#cellOf.length);
   }
@@ -69,6 +87,7 @@ export class FreeCapacityIndex {
     this.reset(count);
     for (let i = 0; i < count; i++) {
       if (!eligible(i)) continue;
+      this.#count(i, allocatableCpu[i]!, allocatableMemory[i]!, freeCpu[i]!, freeMemory[i]!);
       const cell = this.#cellFor(allocatableCpu[i]!, allocatableMemory[i]!, freeCpu[i]!, freeMemory[i]!);
       this.#cellOf[i] = cell;
       this.#keyOf[i] = keyOf(allocatableCpu[i]!, allocatableMemory[i]!, freeCpu[i]!, freeMemory[i]!);
@@ -84,6 +103,7 @@ export class FreeCapacityIndex {
         this.#live.push(cell);
       }
       hosts.push(i);
+      this.#usedFreeSteps += this.#usedStepsOf(cell);
     }
     const keys = this.#keyOf;
     // Filed in position order, and the sort is stable: equal keys stay in position order.
@@ -107,17 +127,38 @@ export class FreeCapacityIndex {
       cells.set(this.#cellOf);
       this.#cellOf = cells;
       this.#keyOf = grown(this.#keyOf, capacity);
+      this.#allocatedCpuOf = grown(this.#allocatedCpuOf, capacity);
+      this.#allocatedMemoryOf = grown(this.#allocatedMemoryOf, capacity);
+      this.#allocatableCpuOf = grown(this.#allocatableCpuOf, capacity);
+      this.#allocatableMemoryOf = grown(this.#allocatableMemoryOf, capacity);
       this.#tenCpu = grown(this.#tenCpu, capacity);
       this.#tenMemory = grown(this.#tenMemory, capacity);
     }
     this.#tenCpu[position] = tenTo_(freeFraction_(freeCpu, allocatableCpu));
     this.#tenMemory[position] = tenTo_(freeFraction_(freeMemory, allocatableMemory));
+    this.#uncount(position);
+    if (eligible) this.#count(position, allocatableCpu, allocatableMemory, freeCpu, freeMemory);
     const old = this.#cellOf[position]!;
     if (old === cell && this.#keyOf[position] === key) return;
     if (old >= 0) this.#take(old, position);
     this.#keyOf[position] = key;
     if (cell >= 0) this.#put(cell, position);
     this.#cellOf[position] = cell;
+  }
+
+  /** How much the used hosts (anything allocated) have free, in hosts' worth: cpu and memory averaged, by steps. */
+  freeInUsedHosts(): number {
+    return this.#usedFreeSteps / (2 * LEVELS_);
+  }
+
+  /** Allocated and allocatable cpu and memory summed over the hosts that can take containers. */
+  totals(): {
+    readonly allocatedCpu: number;
+    readonly allocatedMemory: number;
+    readonly allocatableCpu: number;
+    readonly allocatableMemory: number;
+  } {
+    return this.#totals;
   }
 
   /** A host's key: its free fractions of cpu and memory summed. */
@@ -181,7 +222,45 @@ export class FreeCapacityIndex {
     return shape;
   }
 
+  #count(
+    position: number,
+    allocatableCpu: number,
+    allocatableMemory: number,
+    freeCpu: number,
+    freeMemory: number,
+  ): void {
+    const totals = this.#totals;
+    this.#allocatedCpuOf[position] = allocatableCpu - freeCpu;
+    this.#allocatedMemoryOf[position] = allocatableMemory - freeMemory;
+    this.#allocatableCpuOf[position] = allocatableCpu;
+    this.#allocatableMemoryOf[position] = allocatableMemory;
+    totals.allocatedCpu += allocatableCpu - freeCpu;
+    totals.allocatedMemory += allocatableMemory - freeMemory;
+    totals.allocatableCpu += allocatableCpu;
+    totals.allocatableMemory += allocatableMemory;
+  }
+
+  #uncount(position: number): void {
+    const totals = this.#totals;
+    totals.allocatedCpu -= this.#allocatedCpuOf[position]!;
+    totals.allocatedMemory -= this.#allocatedMemoryOf[position]!;
+    totals.allocatableCpu -= this.#allocatableCpuOf[position]!;
+    totals.allocatableMemory -= this.#allocatableMemoryOf[position]!;
+    this.#allocatedCpuOf[position] = 0;
+    this.#allocatedMemoryOf[position] = 0;
+    this.#allocatableCpuOf[position] = 0;
+    this.#allocatableMemoryOf[position] = 0;
+  }
+
+  /** A cell's free steps of cpu and memory summed, or 0 for the cell of empty hosts. */
+  #usedStepsOf(cell: number): number {
+    const cpuLevel = this.cpuLevelOf(cell);
+    const memoryLevel = this.memoryLevelOf(cell);
+    return cpuLevel >= LEVELS_ && memoryLevel >= LEVELS_ ? 0 : cpuLevel + memoryLevel;
+  }
+
   #put(cell: number, position: number): void {
+    this.#usedFreeSteps += this.#usedStepsOf(cell);
     let hosts = this.#cells[cell];
     if (hosts === undefined) {
       hosts = [];
@@ -195,6 +274,7 @@ export class FreeCapacityIndex {
   }
 
   #take(cell: number, position: number): void {
+    this.#usedFreeSteps -= this.#usedStepsOf(cell);
     const hosts = this.#cells[cell]!;
     hosts.splice(this.#lowerBound(hosts, position), 1);
     if (hosts.length > 0) return;

@@ -18,6 +18,9 @@ describe("scheduleMany", () => {
   });
 
   it("binpack stacks replicas on one host while they fit", () => {
+    // Half a core and 256 MiB of 4 cores and 8 GiB leave h1 lopsided, but
+    // nothing placed is shaped otherwise, so no later request would use the
+    // memory it leaves: starting h2 would only leave two hosts lopsided.
     const view = threeHosts();
     const result = scheduleMany(
       view,

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { ClusterView } from "./cluster-view";
 import { effectiveRequests } from "./effective-requests";
-import { binpackCost, spreadCost } from "./fit-score";
-import { freeLevel } from "./free-steps";
+import { binpackCost, openHostCost, sameShape, spreadCost } from "./fit-score";
+import { freeLevel, LEVELS } from "./free-steps";
 import { compareHosts } from "./host-order";
 import { schedule } from "./schedule";
 import { GIB, makeHost, makeRequest } from "./test-factories";
@@ -24,7 +24,7 @@ function fraction(amount: number, allocatable: number): number {
   return allocatable > 0 ? amount / allocatable : 0;
 }
 
-function referenceCost(host: SchedulerHost, request: PlacementRequest): number {
+function referenceCost(host: SchedulerHost, request: PlacementRequest, openCost: number): number {
   const take = effectiveRequests(request.resources);
   const { allocatable: cap, allocated: used } = host;
   const freeCpu = cap.cpuMillis - used.cpuMillis;
@@ -43,11 +43,37 @@ function referenceCost(host: SchedulerHost, request: PlacementRequest): number {
     freeLevel(freeCpu, cap.cpuMillis),
     freeLevel(freeMemory, cap.memoryBytes),
     fraction(freeCpu, cap.cpuMillis) + fraction(freeMemory, cap.memoryBytes),
+    openCost,
   );
+}
+
+/** What starting an empty host costs, worked out over the hosts that can take containers. */
+function referenceOpenCost(hosts: readonly SchedulerHost[], request: PlacementRequest): number {
+  const take = effectiveRequests(request.resources);
+  let steps = 0;
+  const total = { cpu: 0, memory: 0, allocatableCpu: 0, allocatableMemory: 0 };
+  for (const { online, draining, allocatable: cap, allocated: used } of hosts) {
+    if (!online || draining) continue;
+    const cpu = freeLevel(cap.cpuMillis - used.cpuMillis, cap.cpuMillis);
+    const memory = freeLevel(cap.memoryBytes - used.memoryBytes, cap.memoryBytes);
+    if (cpu < LEVELS || memory < LEVELS) steps += cpu + memory;
+    total.cpu += used.cpuMillis;
+    total.memory += used.memoryBytes;
+    total.allocatableCpu += cap.cpuMillis;
+    total.allocatableMemory += cap.memoryBytes;
+  }
+  const shape = sameShape(
+    fraction(take.cpuMillis, total.allocatableCpu),
+    fraction(take.memoryBytes, total.allocatableMemory),
+    fraction(total.cpu, total.allocatableCpu),
+    fraction(total.memory, total.allocatableMemory),
+  );
+  return openHostCost(steps / (2 * LEVELS), shape);
 }
 
 function referenceChoice(hosts: readonly SchedulerHost[], request: PlacementRequest): string | undefined {
   const take = effectiveRequests(request.resources);
+  const openCost = referenceOpenCost(hosts, request);
   const fitting = hosts
     .filter(
       (h) =>
@@ -57,7 +83,7 @@ function referenceChoice(hosts: readonly SchedulerHost[], request: PlacementRequ
         take.memoryBytes <= h.allocatable.memoryBytes - h.allocated.memoryBytes &&
         take.pids <= h.allocatable.pids - h.allocated.pids,
     )
-    .map((host) => ({ host, cost: referenceCost(host, request) }))
+    .map((host) => ({ host, cost: referenceCost(host, request, openCost) }))
     .sort((a, b) => a.cost - b.cost || compareHosts(a.host, b.host));
   const avoid = new Set(request.avoidHostIds ?? []);
   return (fitting.find((f) => !avoid.has(f.host.id)) ?? fitting[0])?.host.id;
@@ -71,7 +97,9 @@ const SHAPES = [
 
 function randomHost(random: () => number, i: number, shapes: number): SchedulerHost {
   const shape = SHAPES[Math.floor(random() * shapes)]!;
-  // Coarse steps of 500 millicores and 1 GiB make many hosts tie exactly.
+  // Coarse steps of 500 millicores and 1 GiB make many hosts tie exactly;
+  // a fifth are empty, so binpack weighs starting a host against used ones.
+  const empty = random() < 0.2;
   return makeHost({
     name: `h${Math.floor(random() * 20)}`,
     id: `id-${i}`,
@@ -79,8 +107,8 @@ function randomHost(random: () => number, i: number, shapes: number): SchedulerH
     draining: random() < 0.05,
     allocatable: shape,
     allocated: {
-      cpuMillis: Math.min(shape.cpuMillis, 500 * Math.floor(random() * 17)),
-      memoryBytes: Math.min(shape.memoryBytes, GIB * Math.floor(random() * 17)),
+      cpuMillis: empty ? 0 : Math.min(shape.cpuMillis, 500 * Math.floor(random() * 17)),
+      memoryBytes: empty ? 0 : Math.min(shape.memoryBytes, GIB * Math.floor(random() * 17)),
     },
   });
 }

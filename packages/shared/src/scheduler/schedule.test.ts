@@ -271,7 +271,8 @@ describe("schedule: scoring", () => {
   it("reports the score of the chosen host", () => {
     const binpack = expectPlaced(schedule(hosts, makeRequest({ resources })));
     // h3: 600m of 4 cores and 1 GiB of 10 GiB, 70% of each free (steps 11 of 16), 0.7 + 0.7 free.
-    expect(binpack.score).toBe(costToScore("binpack", binpackCost(0.15, 0.1, 11, 11, 1.4)));
+    // No host is empty, so what starting one costs does not count.
+    expect(binpack.score).toBe(costToScore("binpack", binpackCost(0.15, 0.1, 11, 11, 1.4, 0)));
     const spread = expectPlaced(schedule(hosts, makeRequest({ strategy: "spread", resources })));
     expect(spread.score).toBe(costToScore("spread", spreadCost(0.9, 0.9, 0.15, 0.1)));
   });
@@ -303,15 +304,37 @@ describe("schedule: scoring", () => {
     expect(expectPlaced(schedule(candidates, makeRequest(request))).hostName).toBe(chosen);
   });
 
-  it("binpack starts an empty host only when no used host fits", () => {
-    // The empty host matches the request's shape better, but a used host still fits.
+  it("binpack starts an empty host when every used host fits the request badly, unless used hosts hold much free", () => {
+    // The used host has 25% of its cpu and 87.5% of its memory free: a balanced
+    // request there would leave memory that only memory-heavy requests can use.
+    const used = makeHost({ name: "used", allocated: { cpuMillis: 3000, memoryBytes: GIB } });
+    const request = makeRequest({
+      resources: { cpuRequestMillis: 500, memoryRequestBytes: GIB },
+      selector: "!other",
+    });
+    expect(expectPlaced(schedule([makeHost({ name: "empty" }), used], request)).hostName).toBe("empty");
+    // 60 more used hosts (that the request may not use) with half of everything
+    // free: starting a host now costs more than the misfit.
+    const others = Array.from({ length: 60 }, (_, i) =>
+      makeHost({
+        name: `other-${i}`,
+        labels: { other: "yes" },
+        allocated: { cpuMillis: 2000, memoryBytes: 4 * GIB },
+      }),
+    );
+    expect(expectPlaced(schedule([makeHost({ name: "empty" }), used, ...others], request)).hostName).toBe(
+      "used",
+    );
+  });
+
+  it("binpack keeps a request on a used host it fits well, and starts an empty one when none fits", () => {
     const candidates = [
       makeHost({ name: "empty" }),
-      makeHost({ name: "used", allocated: { cpuMillis: 3000, memoryBytes: GIB } }),
+      makeHost({ name: "used", allocated: { cpuMillis: 2000, memoryBytes: 4 * GIB } }),
     ];
     const request = makeRequest({ resources: { cpuRequestMillis: 500, memoryRequestBytes: GIB } });
     expect(expectPlaced(schedule(candidates, request)).hostName).toBe("used");
-    const tooBig = makeRequest({ resources: { cpuRequestMillis: 1500, memoryRequestBytes: GIB } });
+    const tooBig = makeRequest({ resources: { cpuRequestMillis: 2500, memoryRequestBytes: GIB } });
     expect(expectPlaced(schedule(candidates, tooBig)).hostName).toBe("empty");
   });
 });

@@ -1,7 +1,7 @@
 import { matchesLabels } from "../label-selector";
 import { ClusterView, type HostColumns } from "./cluster-view";
 import { effectiveRequests } from "./effective-requests";
-import { binpackCost, costToScore, spreadCost, tenTo } from "./fit-score";
+import { binpackCost, costToScore, openHostCost, sameShape, spreadCost, tenTo } from "./fit-score";
 import type { FreeCapacityIndex } from "./free-capacity-index";
 import { freeFraction, freeLevel, LEVELS } from "./free-steps";
 import { findPortConflict, type HostPortMapping, takesHostPort } from "./host-ports";
@@ -56,15 +56,16 @@ export function schedule(
   const filter = new HostFilter(view, columns, request, take);
   const avoid = new Set(request.avoidHostIds);
   const binpack = request.strategy === "binpack";
+  const openCost = binpack ? startingCost(view.capacityIndex(), take) : 0;
 
-  const choice = searchCells(view, columns, filter, binpack, avoid);
+  const choice = searchCells(view, columns, filter, binpack, openCost, avoid);
   let avoidedChoice = false;
   if (choice.position < 0) {
     // Every other host is out: the best avoided host that fits, looked up by id.
     for (const id of avoid) {
       const position = view.positionOf(id);
       if (position === undefined || filter.failed(position) !== 0) continue;
-      choice.consider(position, hostCost(columns, take, binpack, position));
+      choice.consider(position, hostCost(columns, take, binpack, openCost, position));
     }
     avoidedChoice = choice.position >= 0;
   }
@@ -127,6 +128,18 @@ export function schedule(
   };
 }
 
+/** What starting an empty host costs binpack for this request (`openHostCost`). */
+function startingCost(index: FreeCapacityIndex, take: ResourceAmounts): number {
+  const totals = index.totals();
+  const shape = sameShape(
+    freeFraction_(take.cpuMillis, totals.allocatableCpu),
+    freeFraction_(take.memoryBytes, totals.allocatableMemory),
+    freeFraction_(totals.allocatedCpu, totals.allocatableCpu),
+    freeFraction_(totals.allocatedMemory, totals.allocatableMemory),
+  );
+  return openHostCost(index.freeInUsedHosts(), shape);
+}
+
 /** The best host so far: lowest cost, then first position (name-then-id order). */
 class Choice {
   position = -1;
@@ -155,13 +168,14 @@ function searchCells(
   columns: HostColumns,
   filter: HostFilter,
   binpack: boolean,
+  openCost: number,
   avoid: ReadonlySet<string>,
 ): Choice {
   const index = view.capacityIndex();
   const live = index.liveCells();
   const take = filter.take;
   const shapes = new ShapeTerms(index, take);
-  const bounds = Float64Array.from(live, (cell) => cellBound(index, shapes, cell, binpack));
+  const bounds = Float64Array.from(live, (cell) => cellBound(index, shapes, cell, binpack, openCost));
   const { records, freeCpu, freeMemory, freePids } = columns;
   const fits = (i: number): boolean =>
     take.cpuMillis <= freeCpu[i]! &&
@@ -187,7 +201,7 @@ function searchCells(
     const hosts = index.hostsIn(cell);
     if (binpack) {
       const first = hosts.find(fits);
-      if (first !== undefined) choice.consider(first, hostCost(columns, take, true, first));
+      if (first !== undefined) choice.consider(first, hostCost(columns, take, true, openCost, first));
       continue;
     }
     const shape = index.shapeOf(cell);
@@ -229,7 +243,13 @@ class ShapeTerms {
  * is at most the request, none fits (f < high <= take implies free < take,
  * as division rounds monotonically and high is exact).
  */
-function cellBound(index: FreeCapacityIndex, shapes: ShapeTerms, cell: number, binpack: boolean): number {
+function cellBound(
+  index: FreeCapacityIndex,
+  shapes: ShapeTerms,
+  cell: number,
+  binpack: boolean,
+  openCost: number,
+): number {
   const shape = index.shapeOf(cell);
   const cpuLevel = index.cpuLevelOf(cell);
   const memoryLevel = index.memoryLevelOf(cell);
@@ -243,7 +263,9 @@ function cellBound(index: FreeCapacityIndex, shapes: ShapeTerms, cell: number, b
   if (binpack) {
     // Exact for the cell's first host, and the cost only rises along the cell.
     const first = index.hostsIn(cell)[0]!;
-    return binpackCost_(takeCpu, takeMemory, cpuLevel, memoryLevel, index.keyAt(first)) - BOUND_SLACK;
+    return (
+      binpackCost_(takeCpu, takeMemory, cpuLevel, memoryLevel, index.keyAt(first), openCost) - BOUND_SLACK
+    );
   }
   // Exact as it stands: 10^x, products and sums round monotonically, and every host has less free than the top.
   return spreadCost_(cpuHigh, memoryHigh, takeCpu, takeMemory);
@@ -255,7 +277,13 @@ function stepTop(level: number, allocatable: number): number {
   return level < LEVELS_ ? (level + 1) / LEVELS_ : Number.POSITIVE_INFINITY;
 }
 
-function hostCost(columns: HostColumns, take: ResourceAmounts, binpack: boolean, i: number): number {
+function hostCost(
+  columns: HostColumns,
+  take: ResourceAmounts,
+  binpack: boolean,
+  openCost: number,
+  i: number,
+): number {
   const allocatableCpu = columns.allocatableCpu[i]!;
   const allocatableMemory = columns.allocatableMemory[i]!;
   const freeCpu = columns.freeCpu[i]!;
@@ -271,6 +299,7 @@ function hostCost(columns: HostColumns, take: ResourceAmounts, binpack: boolean,
     freeLevel_(freeCpu, allocatableCpu),
     freeLevel_(freeMemory, allocatableMemory),
     freeCpuFraction + freeMemoryFraction,
+    openCost,
   );
 }
 
