@@ -36,13 +36,13 @@ export const OPEN_HOST_COST_PER_FREE_HOST = 0.0007;
  * what a lopsided used host has left. A request shaped like everything
  * placed so far (one deployment's replicas on an otherwise empty fleet) gives
  * no ground for that bet, so starting a host costs this much more for it:
- * more than the misfit of a replica up to about a fifth of a host, so such
- * replicas fill one host before the next. It fades out over
- * `SAME_SHAPE_SPREAD` of one minus the cosine between the request and the
- * total allocated (about 3.6 degrees); on the synthetic trace it moves the
- * figure by a host or two either way across seeds.
+ * more than any misfit (at most the request's length, √2), so such replicas
+ * fill one host before the next, as when used hosts always came first. It
+ * fades out over `SAME_SHAPE_SPREAD` of one minus the cosine between the
+ * request and the total allocated (about 3.6 degrees); on the synthetic
+ * trace it moves the figure by a host or two either way across seeds.
  */
-export const SAME_SHAPE_OPEN_COST = 0.05;
+export const SAME_SHAPE_OPEN_COST = 1.5;
 export const SAME_SHAPE_SPREAD = 0.002;
 
 /**
