@@ -219,10 +219,12 @@ describe("placement", () => {
     ]);
     const binpacked: string[] = [];
     for (let index = 0; index < 3; index++) {
+      // A quarter of each resource, the hosts' shape: binpack starts another host early only for a
+      // request that would leave a used one lopsided (packages/shared/src/scheduler/fit-score.ts).
       const { placement } = await fleet.operator.container.run.mutate({
         image: "busybox",
         cpus: "0.5",
-        memory: "256m",
+        memory: "512m",
         constraints: "group=pack",
       });
       binpacked.push(placement.hostName);
