@@ -620,6 +620,10 @@ async function main(): Promise<void> {
   }
 }
 
+// Interrupted: leave through process.exit, so the bench server's "exit" hook stops Postgres
+// (the centrals follow when their IPC channel closes; the hosts' threads end with us).
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
 main().catch((error: unknown) => {
   log(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exitCode = 1;
