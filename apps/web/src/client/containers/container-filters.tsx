@@ -2,13 +2,10 @@
 // The containers list's filter bar. Text filters apply after a short pause in
 // typing so each keystroke does not ask the server; selects apply at once.
 import { type TContainerHealth, ZContainerHealth } from "@fleet/shared/domain/container-spec";
-import { useQuery } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
-import { useTRPC } from "../trpc";
+import { HostPicker } from "../hosts/host-picker";
 import { LISTED_STATES, type TContainerFilter } from "./container-query";
 
-/** The host select offers the first page of hosts; a host beyond it still shows when preselected. */
-const HOST_CHOICES = 200;
 const TYPING_PAUSE_MS = 300;
 
 /** Text typed into a filter, handed on after a pause; also used by the Volumes and Networks filters. */
@@ -31,6 +28,7 @@ export function useDebouncedText(value: string, onSettled: (text: string) => voi
   return [text, setText] as const;
 }
 
+/** The host filter of the containers, volumes and networks lists. */
 export function HostSelect({
   hostId,
   onChange,
@@ -38,29 +36,7 @@ export function HostSelect({
   hostId: string | null;
   onChange: (hostId: string | null) => void;
 }) {
-  const trpc = useTRPC();
-  const hosts = useQuery(trpc.host.list.queryOptions({ limit: HOST_CHOICES }, { staleTime: 30_000 }));
-  const listed = hosts.data?.items.some((host) => host.id === hostId) ?? false;
-  const chosen = useQuery(
-    trpc.host.get.queryOptions(
-      { id: hostId ?? "" },
-      { enabled: Boolean(hostId) && hosts.isSuccess && !listed },
-    ),
-  );
-  return (
-    <label>
-      Host
-      <select value={hostId ?? ""} onChange={(event) => onChange(event.target.value || null)}>
-        <option value="">All hosts</option>
-        {hostId && !listed ? <option value={hostId}>{chosen.data?.name ?? hostId}</option> : null}
-        {hosts.data?.items.map((host) => (
-          <option key={host.id} value={host.id}>
-            {host.name}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+  return <HostPicker label="Host" hostId={hostId} onChange={onChange} anyLabel="All hosts" />;
 }
 
 function StateSelect({

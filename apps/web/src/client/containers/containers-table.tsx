@@ -3,7 +3,7 @@
 // uses right now next to what it may use (its limits).
 import type { TContainerSample } from "@fleet/shared/domain/metrics";
 import Link from "next/link";
-import type { TContainerView } from "../api-types";
+import type { RouterInputs, TContainerView } from "../api-types";
 import {
   formatBytes,
   formatCores,
@@ -13,6 +13,7 @@ import {
   shortDigest,
 } from "../format";
 import { useCan } from "../session";
+import { SortHeader, type TSortState } from "../ui/sort-header";
 import { StatusBadge } from "../ui/status-badge";
 import { ContainerActionButtons, type useContainerActions } from "./container-actions";
 import { HealthBadge } from "./container-health";
@@ -111,15 +112,20 @@ function ContainerRow({
   );
 }
 
+export type TContainerSort = NonNullable<Exclude<RouterInputs["container"]["list"], void>["sort"]>;
+
 export function ContainersTable({
   containers,
   latestSample,
   actions,
+  sort,
 }: {
   containers: readonly TContainerView[];
   /** The newest live sample of a container, if it is fresh. */
   latestSample: (containerId: string) => TContainerSample | undefined;
   actions: ReturnType<typeof useContainerActions>;
+  /** The server-side order, changed by clicking a column's header. */
+  sort: { state: TSortState<TContainerSort>; onSort: (next: TSortState<TContainerSort>) => void };
 }) {
   const canOperate = useCan("operator");
   return (
@@ -127,23 +133,41 @@ export function ContainersTable({
       <table>
         <thead>
           <tr>
-            <th scope="col">Name</th>
+            <SortHeader column="name" {...sort}>
+              Name
+            </SortHeader>
             <th scope="col">Image</th>
             <th scope="col" title="The image digest it runs (first 12 hex digits)">
               Digest
             </th>
             <th scope="col">Host</th>
-            <th scope="col">State</th>
-            <th scope="col" className="num" title="Cores in use / CPU limit">
+            <SortHeader column="state" {...sort}>
+              State
+            </SortHeader>
+            <SortHeader
+              column="cpuRequest"
+              firstDirection="desc"
+              className="num"
+              title="Cores in use / CPU limit; sorts by the CPU requested"
+              {...sort}
+            >
               CPU
-            </th>
-            <th scope="col" className="num" title="Working set / memory limit">
+            </SortHeader>
+            <SortHeader
+              column="memoryRequest"
+              firstDirection="desc"
+              className="num"
+              title="Working set / memory limit; sorts by the memory requested"
+              {...sort}
+            >
               Memory
-            </th>
+            </SortHeader>
             <th scope="col" className="num">
               Restarts
             </th>
-            <th scope="col">Created</th>
+            <SortHeader column="created" firstDirection="desc" {...sort}>
+              Created
+            </SortHeader>
             {canOperate ? (
               <th scope="col" className="num">
                 Actions

@@ -6,6 +6,7 @@
 import { AUDIT_KIND_PREFIX, ZAuditEventKind } from "@fleet/shared/domain/audit";
 import { EVENT_SEVERITIES, type TEventSeverity } from "@fleet/shared/domain/event";
 import { useEffect, useId, useRef, useState } from "react";
+import { HostPicker } from "../hosts/host-picker";
 import { hasAnyFilter, type TEventFilterValue } from "./event-filter";
 import styles from "./events.module.css";
 
@@ -42,14 +43,12 @@ const KIND_DEBOUNCE_MS = 300;
 export function EventFilters({
   value,
   onChange,
-  hosts,
   containerName,
   deploymentName,
   canSeeAudit = false,
 }: {
   value: TEventFilterValue;
   onChange: (next: TEventFilterValue) => void;
-  hosts: readonly { id: string; name: string; removedAt: Date | null }[];
   containerName?: string;
   deploymentName?: string;
   /** Administrators: offer the audit log. */
@@ -79,7 +78,6 @@ export function EventFilters({
 
   const severityValue = value.severity?.join(",") ?? "";
   const severityKnown = SEVERITY_OPTIONS.some((option) => option.value === severityValue);
-  const selectedHostListed = !value.hostId || hosts.some((host) => host.id === value.hostId);
   const showingAudit = value.kindPrefix?.startsWith(AUDIT_KIND_PREFIX) ?? false;
   const kindSuggestions = canSeeAudit ? [...KIND_SUGGESTIONS, ...AUDIT_KIND_SUGGESTIONS] : KIND_SUGGESTIONS;
 
@@ -141,24 +139,12 @@ export function EventFilters({
           )}
         </select>
       </label>
-      <label>
-        Host
-        <select
-          value={value.hostId ?? ""}
-          onChange={(event) => onChange({ ...value, hostId: event.target.value || undefined })}
-        >
-          <option value="">All hosts</option>
-          {hosts
-            .filter((host) => host.removedAt === null || host.id === value.hostId)
-            .map((host) => (
-              <option key={host.id} value={host.id}>
-                {host.name}
-                {host.removedAt ? " (removed)" : ""}
-              </option>
-            ))}
-          {selectedHostListed ? null : <option value={value.hostId}>{value.hostId}</option>}
-        </select>
-      </label>
+      <HostPicker
+        label="Host"
+        hostId={value.hostId ?? null}
+        onChange={(hostId) => onChange({ ...value, hostId: hostId ?? undefined })}
+        anyLabel="All hosts"
+      />
       {value.containerId ? (
         <span className={styles.chip}>
           Container: <strong>{containerName ?? value.containerId}</strong>

@@ -1,24 +1,17 @@
 "use client";
-// Events carry host and container ids; people read names. Hosts come from one
-// list query (the host filter needs it anyway), with a lookup per host it
-// does not cover; containers are looked up one by one, but only those on the
-// rows shown, and a name never changes, so each is fetched once.
-import { useQueries, useQuery } from "@tanstack/react-query";
+// Events carry host and container ids; people read names. Hosts and
+// containers are looked up one by one, but only those on the rows shown (the
+// lookups go out as one batched request), and a name never changes, so each
+// is fetched once. Never a list of every host: a fleet has thousands.
+import { useQueries } from "@tanstack/react-query";
 import { useMemo } from "react";
 import type { TEventView } from "../api-types";
 import { useTRPC } from "../trpc";
 
 const NAME_STALE_MS = 10 * 60_000;
 
-/** Every host the dashboard knows, removed ones included (old events name them). */
-export function useHostDirectory() {
-  const trpc = useTRPC();
-  return useQuery(trpc.host.list.queryOptions({ limit: 200, includeRemoved: true }, { staleTime: 60_000 }));
-}
-
 export function useSubjectNames(events: readonly TEventView[]) {
   const trpc = useTRPC();
-  const directory = useHostDirectory();
   const hostIds = useMemo(
     () => [...new Set(events.flatMap((event) => (event.hostId ? [event.hostId] : [])))],
     [events],
@@ -27,14 +20,8 @@ export function useSubjectNames(events: readonly TEventView[]) {
     () => [...new Set(events.flatMap((event) => (event.containerId ? [event.containerId] : [])))],
     [events],
   );
-  const listed = useMemo(
-    () => new Map((directory.data?.items ?? []).map((host) => [host.id, host.name])),
-    [directory.data],
-  );
-  const unlistedHostIds = directory.isSuccess ? hostIds.filter((id) => !listed.has(id)) : [];
-
   const hostLookups = useQueries({
-    queries: unlistedHostIds.map((id) =>
+    queries: hostIds.map((id) =>
       trpc.host.get.queryOptions({ id }, { staleTime: NAME_STALE_MS, retry: false }),
     ),
   });
@@ -44,7 +31,7 @@ export function useSubjectNames(events: readonly TEventView[]) {
     ),
   });
 
-  const hostNames = new Map(listed);
+  const hostNames = new Map<string, string>();
   for (const lookup of hostLookups) if (lookup.data) hostNames.set(lookup.data.id, lookup.data.name);
   const containerNames = new Map<string, string>();
   for (const lookup of containerLookups) {

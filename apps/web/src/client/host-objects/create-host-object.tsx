@@ -1,31 +1,14 @@
 "use client";
 // Create a host object (a volume, a network): on the host chosen here, or on
-// the host whose page this is. The engine on that host does the work, so
-// offline hosts are listed but cannot be chosen. Operators only.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useMemo, useState } from "react";
+// the host whose page this is. The engine on that host does the work, so only
+// online hosts are offered. Operators only.
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { HostPicker } from "../hosts/host-picker";
 import { useTRPC } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
 import { hostObjectApi, type THostObjectOf, type THostObjectUiKind } from "./host-object-kind";
 import styles from "./host-objects.module.css";
-
-const HOST_CHOICES = 200;
-
-/** The first page of hosts, online ones first (the engine has to answer for the create to succeed). */
-function useHostChoices(enabled: boolean) {
-  const trpc = useTRPC();
-  const hosts = useQuery(
-    trpc.host.list.queryOptions({ limit: HOST_CHOICES }, { staleTime: 30_000, enabled }),
-  );
-  const choices = useMemo(
-    () =>
-      (hosts.data?.items ?? [])
-        .map((host) => ({ id: host.id, name: host.name, online: host.status === "online" }))
-        .sort((a, b) => Number(b.online) - Number(a.online)),
-    [hosts.data],
-  );
-  return { choices, error: hosts.error, isPending: hosts.isPending && enabled };
-}
 
 export function CreateHostObject({
   kind,
@@ -45,12 +28,10 @@ export function CreateHostObject({
   );
   const created = (create.data as Record<string, THostObjectOf<typeof kind.noun>> | undefined)?.[kind.noun];
   const extra = kind.useCreateFields();
-  const hosts = useHostChoices(!fixedHostId);
-  const [chosenHostId, setChosenHostId] = useState("");
+  const [chosenHostId, setChosenHostId] = useState<string | null>(null);
   const [name, setName] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
-  const firstOnline = hosts.choices.find((host) => host.online)?.id ?? "";
-  const hostId = fixedHostId ?? (chosenHostId || firstOnline);
+  const hostId = fixedHostId ?? chosenHostId ?? "";
   const what = kind.noun;
 
   const onSubmit = async (event: FormEvent) => {
@@ -77,19 +58,7 @@ export function CreateHostObject({
     <>
       <form className={styles.createForm} onSubmit={onSubmit} aria-label={`Create a ${what}`} noValidate>
         {fixedHostId ? null : (
-          <label>
-            Host
-            <select value={hostId} onChange={(event) => setChosenHostId(event.target.value)}>
-              {hosts.choices.length === 0 ? (
-                <option value="">{hosts.isPending ? "Loading…" : "No hosts"}</option>
-              ) : null}
-              {hosts.choices.map((host) => (
-                <option key={host.id} value={host.id} disabled={!host.online}>
-                  {host.online ? host.name : `${host.name} (offline)`}
-                </option>
-              ))}
-            </select>
-          </label>
+          <HostPicker label="Host" hostId={chosenHostId} onChange={setChosenHostId} onlineOnly />
         )}
         <label className={styles.nameField}>
           {`${what[0]?.toUpperCase() ?? ""}${what.slice(1)} name`}
@@ -112,7 +81,7 @@ export function CreateHostObject({
           </p>
         ) : null}
         <div className={styles.formNote}>
-          <ErrorNote error={hosts.error ?? create.error} />
+          <ErrorNote error={create.error} />
         </div>
       </form>
       {created ? (

@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { formatBytes, formatDateTime, formatRelative, shortDigest } from "../format";
 import { useRefreshImages } from "../images/use-refresh-images";
+import { useCan } from "../session";
 import { useTRPC } from "../trpc";
 import { EmptyState } from "../ui/empty-state";
 import { ErrorNote } from "../ui/error-note";
@@ -11,19 +12,35 @@ import { useNow } from "../ui/use-now";
 
 export function HostImages({ hostId }: { hostId: string }) {
   const trpc = useTRPC();
+  const canOperate = useCan("operator");
   const now = useNow(30_000);
   const images = useQuery(trpc.image.list.queryOptions({ hostId }, { refetchInterval: 30_000 }));
-  // An offline host cannot answer; the stored list stands and the failure is not news here.
-  useRefreshImages(hostId);
+  const refresh = useRefreshImages();
+  const failure = refresh.data?.hosts.find((host) => !host.ok);
   const items = images.data?.items ?? [];
   return (
     <section className="card section" aria-labelledby="host-images">
       <div className="row">
         <h2 id="host-images">Images</h2>
         <span className="spacer" />
+        {canOperate ? (
+          <button
+            type="button"
+            className="button-small"
+            onClick={() => refresh.mutate({ hostId })}
+            disabled={refresh.isPending}
+          >
+            {refresh.isPending ? "Asking the host…" : "Refresh"}
+          </button>
+        ) : null}
         <Link href="/images">Pull or build</Link>
       </div>
-      <ErrorNote error={images.error} />
+      <ErrorNote error={images.error ?? refresh.error} />
+      {failure ? (
+        <p role="alert" className="error-note">
+          {failure.error ?? "The host did not answer"}
+        </p>
+      ) : null}
       {images.isPending ? (
         <p className="muted">Loading images…</p>
       ) : items.length === 0 ? (

@@ -1,18 +1,20 @@
 "use client";
-// The host list: one server-side page at a time (never the whole fleet), its
-// live "used" figures asked for just the hosts on that page, both refreshed
-// every few seconds.
+// The host list: one server-side page at a time (never the whole fleet),
+// filtered and sorted on the server, its live "used" figures asked for just
+// the hosts on that page, both refreshed every few seconds.
 import { parseLabelSelector } from "@fleet/shared/label-selector";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useMemo, useState } from "react";
 import type { RouterInputs, THostView } from "../api-types";
+import { useDebouncedText } from "../containers/container-filters";
 import { formatBytes, formatCores, formatDateTime, formatMillicores, formatRelative } from "../format";
 import { NoHosts } from "../overview/no-hosts";
 import { useTRPC } from "../trpc";
 import { CursorPager, useCursorPages } from "../ui/cursor-pager";
 import { EmptyState } from "../ui/empty-state";
 import { ErrorNote } from "../ui/error-note";
+import { SortHeader, type TSortState } from "../ui/sort-header";
 import { StatusBadge } from "../ui/status-badge";
 import { useNow } from "../ui/use-now";
 import { AgentVersion, UpgradeOutdatedButton } from "./agent-upgrade";
@@ -23,6 +25,8 @@ import { LabelChips } from "./label-chips";
 import { ResourceCell } from "./resource-cell";
 
 const PAGE_SIZE = 50;
+
+type THostSort = NonNullable<Exclude<RouterInputs["host"]["list"], void>["sort"]>;
 const REFRESH_MS = 5000;
 
 type TStatusFilter = "" | "online" | "offline";
@@ -45,6 +49,8 @@ export function HostsList() {
   const [draining, setDraining] = useState<TDrainingFilter>("");
   const [selectorText, setSelectorText] = useState("");
   const [selector, setSelector] = useState("");
+  const [name, setName] = useState("");
+  const [sort, setSort] = useState<TSortState<THostSort>>({ sort: "name", direction: "asc" });
   const selectorError = selectorProblem(selectorText.trim());
   const { reset } = pages;
 
@@ -65,6 +71,9 @@ export function HostsList() {
     status: status || undefined,
     draining: draining === "" ? undefined : draining === "yes",
     label: selector || undefined,
+    name: name.trim() || undefined,
+    sort: sort.sort,
+    direction: sort.direction,
     cursor: pages.cursor,
     limit: PAGE_SIZE,
   };
@@ -84,11 +93,30 @@ export function HostsList() {
     [usage.data],
   );
   const actions = useHostActions();
-  const filtered = status !== "" || draining !== "" || selector !== "";
+  const filtered = status !== "" || draining !== "" || selector !== "" || name.trim() !== "";
+  const [nameText, setNameText] = useDebouncedText(name, (text) => {
+    setName(text.trim());
+    reset();
+  });
+  const onSort = (next: TSortState<THostSort>) => {
+    setSort(next);
+    reset();
+  };
+  const header = { state: sort, onSort };
 
   return (
     <>
       <div className="filters">
+        <label>
+          Name
+          <input
+            type="search"
+            value={nameText}
+            placeholder="e.g. web-1"
+            maxLength={128}
+            onChange={(event) => setNameText(event.target.value)}
+          />
+        </label>
         <label>
           Status
           <select
@@ -128,7 +156,7 @@ export function HostsList() {
             onChange={(event) => setSelectorText(event.target.value)}
           />
         </label>
-        {filtered || selectorText !== "" ? (
+        {filtered || selectorText !== "" || nameText !== "" ? (
           <button
             type="button"
             onClick={() => {
@@ -136,6 +164,8 @@ export function HostsList() {
               setDraining("");
               setSelectorText("");
               setSelector("");
+              setNameText("");
+              setName("");
               pages.reset();
             }}
           >
@@ -166,14 +196,22 @@ export function HostsList() {
             <table>
               <thead>
                 <tr>
-                  <th>Name</th>
-                  <th>Status</th>
+                  <SortHeader column="name" {...header}>
+                    Name
+                  </SortHeader>
+                  <SortHeader column="status" {...header}>
+                    Status
+                  </SortHeader>
                   <th>Last seen</th>
                   <th>Agent</th>
                   <th>Labels</th>
                   <th>Capacity</th>
-                  <th>CPU allocated · used</th>
-                  <th>Memory allocated · used</th>
+                  <SortHeader column="cpuAllocated" firstDirection="desc" {...header}>
+                    CPU allocated · used
+                  </SortHeader>
+                  <SortHeader column="memoryAllocated" firstDirection="desc" {...header}>
+                    Memory allocated · used
+                  </SortHeader>
                   <th className="num">Containers</th>
                   <th>
                     <span className={styles.srOnly}>Actions</span>
@@ -192,7 +230,12 @@ export function HostsList() {
               </tbody>
             </table>
           </div>
-          <CursorPager pages={pages} nextCursor={list.data?.nextCursor} shown={hosts.length} />
+          <CursorPager
+            pages={pages}
+            nextCursor={list.data?.nextCursor}
+            shown={hosts.length}
+            total={list.data?.total}
+          />
         </>
       )}
     </>

@@ -9,12 +9,12 @@ import { parseImageRef } from "@fleet/shared/image-ref";
 import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { shortDigest } from "../format";
+import { HostPicker } from "../hosts/host-picker";
 import { useTRPC, useTRPCClient } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
 import { StatusBadge } from "../ui/status-badge";
 import { buildContextOf } from "./build-context";
 import styles from "./images.module.css";
-import type { THostChoice } from "./pull-panel";
 import { uploadContext } from "./upload-context";
 
 type TBuildPhase =
@@ -27,7 +27,7 @@ type TBuildPhase =
 /** Lines kept on screen; a long build drops its oldest ones. */
 const MAX_OUTPUT_LINES = 5000;
 
-export function BuildPanel({ hosts }: { hosts: THostChoice[] }) {
+export function BuildPanel() {
   const trpc = useTRPC();
   const client = useTRPCClient();
   const queryClient = useQueryClient();
@@ -46,8 +46,7 @@ export function BuildPanel({ hosts }: { hosts: THostChoice[] }) {
   const left = useRef(false);
   const output = useRef<HTMLPreElement | null>(null);
 
-  const onlineHosts = hosts.filter((host) => host.status === "online");
-  const chosenHost = hostId || onlineHosts[0]?.id || "";
+  const chosenHost = hostId;
 
   // Leaving the page stops an upload and the watching; a build already started runs on.
   useEffect(() => {
@@ -196,17 +195,13 @@ export function BuildPanel({ hosts }: { hosts: THostChoice[] }) {
               spellCheck={false}
             />
           </label>
-          <label>
-            Host
-            <select name="host" value={chosenHost} onChange={(event) => setHostId(event.target.value)}>
-              {onlineHosts.length === 0 ? <option value="">No host online</option> : null}
-              {onlineHosts.map((host) => (
-                <option key={host.id} value={host.id}>
-                  {host.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <HostPicker
+            label="Host"
+            name="host"
+            hostId={chosenHost || null}
+            onChange={(id) => setHostId(id ?? "")}
+            onlineOnly
+          />
         </div>
         <div className={styles.formRow}>
           <label>

@@ -5,6 +5,7 @@
 // every host is done. The pull goes on if the page is left; Cancel stops it.
 import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useRef, useState } from "react";
+import { HostPicker } from "../hosts/host-picker";
 import { useTRPC, useTRPCClient } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
 import { StatusBadge } from "../ui/status-badge";
@@ -17,12 +18,6 @@ import {
   type THostPull,
   type TPullState,
 } from "./pull-progress";
-
-export interface THostChoice {
-  id: string;
-  name: string;
-  status: "online" | "offline";
-}
 
 const ALL_HOSTS = "";
 
@@ -54,7 +49,7 @@ function PullRow({ pull }: { pull: THostPull }) {
   );
 }
 
-export function PullPanel({ hosts }: { hosts: THostChoice[] }) {
+export function PullPanel() {
   const trpc = useTRPC();
   const client = useTRPCClient();
   const queryClient = useQueryClient();
@@ -167,17 +162,13 @@ export function PullPanel({ hosts }: { hosts: THostChoice[] }) {
               spellCheck={false}
             />
           </label>
-          <label>
-            Hosts
-            <select name="hosts" value={target} onChange={(event) => setTarget(event.target.value)}>
-              <option value={ALL_HOSTS}>All hosts</option>
-              {hosts.map((host) => (
-                <option key={host.id} value={host.id}>
-                  {host.status === "online" ? host.name : `${host.name} (offline)`}
-                </option>
-              ))}
-            </select>
-          </label>
+          <HostPicker
+            label="Hosts"
+            name="hosts"
+            hostId={target || null}
+            onChange={(id) => setTarget(id ?? ALL_HOSTS)}
+            anyLabel="All hosts"
+          />
         </div>
         <div className={styles.buttons}>
           <button type="submit" className="primary" disabled={running}>

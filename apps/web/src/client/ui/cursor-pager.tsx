@@ -19,10 +19,13 @@ export function CursorPager({
   pages,
   nextCursor,
   shown,
+  total,
 }: {
   pages: ReturnType<typeof useCursorPages>;
   nextCursor: string | null | undefined;
   shown: number;
+  /** Rows matching in all, when the API counts them. */
+  total?: number | null | undefined;
 }) {
   if (pages.page === 1 && !nextCursor) return null;
   return (
@@ -32,6 +35,7 @@ export function CursorPager({
       </button>
       <span className="muted">
         Page {pages.page} · {shown} shown
+        {typeof total === "number" ? ` of ${total.toLocaleString("en-US")}` : null}
       </span>
       <button type="button" onClick={() => nextCursor && pages.next(nextCursor)} disabled={!nextCursor}>
         Next page

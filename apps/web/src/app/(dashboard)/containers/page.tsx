@@ -2,7 +2,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
-import { Suspense, useCallback, useMemo } from "react";
+import { Suspense, useCallback, useMemo, useState } from "react";
 import { useContainerActions } from "@/client/containers/container-actions";
 import { ContainerFilters } from "@/client/containers/container-filters";
 import {
@@ -12,13 +12,14 @@ import {
   parseContainerFilter,
   type TContainerFilter,
 } from "@/client/containers/container-query";
-import { ContainersTable } from "@/client/containers/containers-table";
+import { ContainersTable, type TContainerSort } from "@/client/containers/containers-table";
 import { useCan } from "@/client/session";
 import { useTRPC } from "@/client/trpc";
 import { CursorPager, useCursorPages } from "@/client/ui/cursor-pager";
 import { EmptyState } from "@/client/ui/empty-state";
 import { ErrorNote } from "@/client/ui/error-note";
 import { PageHeader } from "@/client/ui/page-header";
+import type { TSortState } from "@/client/ui/sort-header";
 import { freshSample, useLiveMetrics } from "@/client/use-live-metrics";
 
 const PAGE_SIZE = 50;
@@ -26,18 +27,28 @@ const PAGE_SIZE = 50;
 function ContainersList({
   filter,
   onChange,
+  sort,
+  onSort,
 }: {
   filter: TContainerFilter;
   onChange: (filter: TContainerFilter) => void;
+  sort: TSortState<TContainerSort>;
+  onSort: (next: TSortState<TContainerSort>) => void;
 }) {
   const trpc = useTRPC();
   const pathname = usePathname();
   const canOperate = useCan("operator");
-  // Keyed by the filter (below), so a new filter starts again at page 1.
+  // Keyed by the filter and the sort (below), so either starting anew begins at page 1.
   const pages = useCursorPages();
   const list = useQuery(
     trpc.container.list.queryOptions(
-      { ...listInputOf(filter), cursor: pages.cursor, limit: PAGE_SIZE },
+      {
+        ...listInputOf(filter),
+        sort: sort.sort,
+        direction: sort.direction,
+        cursor: pages.cursor,
+        limit: PAGE_SIZE,
+      },
       { refetchInterval: 5000, placeholderData: keepPreviousData },
     ),
   );
@@ -104,9 +115,19 @@ function ContainersList({
           )}
         </div>
       ) : (
-        <ContainersTable containers={items} latestSample={latestSample} actions={actions} />
+        <ContainersTable
+          containers={items}
+          latestSample={latestSample}
+          actions={actions}
+          sort={{ state: sort, onSort }}
+        />
       )}
-      <CursorPager pages={pages} nextCursor={list.data?.nextCursor} shown={items.length} />
+      <CursorPager
+        pages={pages}
+        nextCursor={list.data?.nextCursor}
+        shown={items.length}
+        total={list.data?.total}
+      />
     </>
   );
 }
@@ -120,11 +141,21 @@ function ContainersPage() {
     (next: TContainerFilter) => router.replace(`${pathname}${containerFilterQuery(next)}`, { scroll: false }),
     [router, pathname],
   );
+  const [sort, setSort] = useState<TSortState<TContainerSort>>({ sort: "created", direction: "desc" });
   return (
     <>
-      <PageHeader title="Containers" subtitle="Every container in the fleet, newest first." />
+      <PageHeader
+        title="Containers"
+        subtitle="Every container in the fleet, newest first unless sorted otherwise."
+      />
       <ContainerFilters filter={filter} onChange={setFilter} />
-      <ContainersList key={listKeyOf(filter)} filter={filter} onChange={setFilter} />
+      <ContainersList
+        key={`${listKeyOf(filter)} ${sort.sort} ${sort.direction}`}
+        filter={filter}
+        onChange={setFilter}
+        sort={sort}
+        onSort={setSort}
+      />
     </>
   );
 }

@@ -12,7 +12,6 @@ import { EventFilters } from "@/client/events/event-filters";
 import { EventTable } from "@/client/events/event-table";
 import styles from "@/client/events/events.module.css";
 import { type TLiveState, useEventFeed } from "@/client/events/use-event-feed";
-import { useHostDirectory } from "@/client/events/use-subject-names";
 import { useCan } from "@/client/session";
 import { useTRPC } from "@/client/trpc";
 import { CursorPager } from "@/client/ui/cursor-pager";
@@ -74,7 +73,6 @@ function EventsView() {
   );
   const [paused, setPaused] = useState(false);
   const canSeeAudit = useCan("admin");
-  const directory = useHostDirectory();
   const container = useQuery(
     trpc.container.get.queryOptions(
       { id: filter.containerId ?? "" },
@@ -110,12 +108,10 @@ function EventsView() {
       <EventFilters
         value={filter}
         onChange={setFilter}
-        hosts={directory.data?.items ?? []}
         containerName={container.data?.container.name}
         deploymentName={deployment.data?.deployment.name}
         canSeeAudit={canSeeAudit}
       />
-      <ErrorNote error={directory.error} />
       <EventFeed key={JSON.stringify(filter)} filter={filter} paused={paused} />
     </>
   );

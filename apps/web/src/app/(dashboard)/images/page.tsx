@@ -1,11 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useMemo, useState } from "react";
+import { useState } from "react";
 import { BuildPanel } from "@/client/images/build-panel";
 import { DigestsInUse } from "@/client/images/digests-in-use";
 import styles from "@/client/images/images.module.css";
 import { ImagesByHost } from "@/client/images/images-by-host";
-import { PullPanel, type THostChoice } from "@/client/images/pull-panel";
+import { PullPanel } from "@/client/images/pull-panel";
 import { useRefreshImages } from "@/client/images/use-refresh-images";
 import { useCan } from "@/client/session";
 import { useTRPC } from "@/client/trpc";
@@ -18,13 +18,6 @@ export default function ImagesPage() {
   const canOperate = useCan("operator");
   const [filter, setFilter] = useState("");
   const images = useQuery(trpc.image.list.queryOptions({}, { refetchInterval: 15_000 }));
-  const hostList = useQuery(
-    trpc.host.list.queryOptions({ limit: 200 }, { refetchInterval: 15_000, enabled: canOperate }),
-  );
-  const hosts = useMemo<THostChoice[]>(
-    () => (hostList.data?.items ?? []).map((host) => ({ id: host.id, name: host.name, status: host.status })),
-    [hostList.data],
-  );
   const refresh = useRefreshImages();
   const refreshFailures = (refresh.data?.hosts ?? []).filter((host) => !host.ok);
   const items = images.data?.items ?? [];
@@ -65,10 +58,10 @@ export default function ImagesPage() {
         <div className={`grid grid-2 ${styles.actions}`}>
           {/* Wrapped so the two cards sit side by side, not as a card under a card. */}
           <div>
-            <PullPanel hosts={hosts} />
+            <PullPanel />
           </div>
           <div>
-            <BuildPanel hosts={hosts} />
+            <BuildPanel />
           </div>
         </div>
       ) : null}
