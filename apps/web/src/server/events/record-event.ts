@@ -38,25 +38,30 @@ export async function recordEvent(options: RecordEventOptions): Promise<TEventRo
 }
 
 /**
- * Many lines in one INSERT, inside the caller's transaction; the caller
- * publishes the returned rows once it committed.
+ * Many lines in one INSERT over arrays (one bind value per column, however
+ * many rows), inside the caller's transaction; the caller publishes the
+ * returned rows once it committed.
  */
 export async function recordEvents(
   db: PrismaClient | Prisma.TransactionClient,
   events: readonly Omit<RecordEventOptions, "db" | "bus">[],
 ): Promise<TEventRow[]> {
   if (events.length === 0) return [];
-  return db.event.createManyAndReturn({
-    data: events.map((event) => ({
-      kind: event.kind,
-      severity: event.severity ?? "info",
-      hostId: event.hostId ?? null,
-      containerId: event.containerId ?? null,
-      deploymentId: event.deploymentId ?? null,
-      message: event.message,
-      data: event.data ?? {},
-      ...(event.ts ? { ts: event.ts } : {}),
-    })),
-    select: eventViewSelect,
-  });
+  const now = new Date().toISOString();
+  return db.$queryRaw<TEventRow[]>`
+    INSERT INTO events (ts, kind, severity, host_id, container_id, deployment_id, message, data)
+    SELECT v.ts::timestamptz, v.kind, v.severity::event_severity, v.host_id, v.container_id, v.deployment_id,
+      v.message, v.data::jsonb
+    FROM unnest(
+      ${events.map((event) => event.ts?.toISOString() ?? now)}::text[],
+      ${events.map((event) => event.kind)}::text[],
+      ${events.map((event) => event.severity ?? "info")}::text[],
+      ${events.map((event) => event.hostId ?? null)}::text[],
+      ${events.map((event) => event.containerId ?? null)}::text[],
+      ${events.map((event) => event.deploymentId ?? null)}::text[],
+      ${events.map((event) => event.message)}::text[],
+      ${events.map((event) => JSON.stringify(event.data ?? {}))}::text[]
+    ) AS v(ts, kind, severity, host_id, container_id, deployment_id, message, data)
+    RETURNING id, ts, kind, severity::text AS severity, host_id AS "hostId", container_id AS "containerId",
+      deployment_id AS "deploymentId", message, data`;
 }

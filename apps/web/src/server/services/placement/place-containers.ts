@@ -37,6 +37,7 @@ import {
 } from "./placement-lock";
 import { queuePlacement } from "./placement-queue";
 import { withTransactionRetry } from "./transaction-retry";
+import { uuidV7 } from "./uuid-v7";
 
 /** Long enough for a hundred placements queued on the same host locks. */
 export const PLACEMENT_TRANSACTION_OPTIONS = { maxWait: 30_000, timeout: 60_000 } as const;
@@ -65,7 +66,23 @@ export type TInsertedContainer = Prisma.ContainerModel;
 export interface TPlacedContainer extends TPlacementDecision {
   containerId: string;
   name: string;
+}
+
+/** Placed, with its row as stored (every column). */
+export interface TPlacedRow extends TPlacedContainer {
   row: TInsertedContainer;
+}
+
+/** Reads the placed rows back in one query, inside the transaction that wrote them. */
+export async function withRows(tx: TTransaction, placed: readonly TPlacedContainer[]): Promise<TPlacedRow[]> {
+  const rows = await tx.container.findMany({ where: { id: { in: placed.map((each) => each.containerId) } } });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return placed.map((each) => {
+    const row = byId.get(each.containerId);
+    if (!row) throw new Error(`placed container ${each.containerId} was not found`);
+    // A spread would read the lazy `rejected`: define it on the copy instead.
+    return Object.defineProperties({ row } as TPlacedRow, Object.getOwnPropertyDescriptors(each));
+  });
 }
 
 export interface TPlacementContext {
@@ -183,25 +200,44 @@ export async function writePlacements(
     // The same amounts the scheduler booked in the view.
     addTo(sums, decision.hostId, effectiveRequests(draft.template.resources));
   }
-  const rows = await tx.container.createManyAndReturn({
-    data: writes.map(({ name, draft, decision, ...write }) => ({
-      ...containerColumnsOf(draft.template),
-      name,
-      hostId: decision.hostId,
-      deploymentId: draft.deploymentId ?? null,
-      replicaIndex: draft.replicaIndex ?? null,
-      revision: draft.revision ?? null,
-      desiredState: "running" as const,
-      actualState: "pending" as const,
-      placementReason: decision.reason,
-      strategy: write.strategy,
-      constraints: write.constraints,
-      requestedAt: write.requestedAt ?? now,
-      scheduledAt: now,
-    })),
-  });
-  // Live names are unique (a partial unique index), so a name finds its row.
-  const byName = new Map(rows.map((row) => [row.name, row]));
+  // Raw SQL over arrays, one bind value per column: Prisma's createMany
+  // compiles one value per cell, which took seconds for thousands of rows.
+  const ids = writes.map(() => uuidV7());
+  const columns = writes.map(({ draft }) => containerColumnsOf(draft.template));
+  const text = <T>(pick: (column: (typeof columns)[number], index: number) => T) =>
+    columns.map((column, index) => {
+      const value = pick(column, index);
+      return value === null || value === undefined ? null : String(value);
+    });
+  await tx.$executeRaw`
+    INSERT INTO containers (id, name, deployment_id, replica_index, revision, host_id, image, image_digest,
+      spec, cpu_request_millis, cpu_limit_millis, memory_request_bytes, memory_limit_bytes, pids_request,
+      pids_limit, restart_policy, restart_max_retries, desired_state, actual_state, placement_reason,
+      strategy, constraints, requested_at, scheduled_at, updated_at)
+    SELECT v.id, v.name, v.deployment_id, v.replica_index::int, v.revision::int, v.host_id, v.image,
+      v.image_digest, v.spec::jsonb, v.cpu_request::int, v.cpu_limit::int, v.memory_request::bigint,
+      v.memory_limit::bigint, v.pids_request::int, v.pids_limit::int, v.restart_policy::restart_policy,
+      v.restart_max_retries::int, 'running', 'pending', v.reason, v.strategy::placement_strategy,
+      v.constraints, v.requested_at::timestamptz, ${now}, now()
+    FROM unnest(
+      ${ids}::text[], ${writes.map((write) => write.name)}::text[],
+      ${writes.map((write) => write.draft.deploymentId ?? null)}::text[],
+      ${text((_, index) => writes[index]!.draft.replicaIndex)}::text[],
+      ${text((_, index) => writes[index]!.draft.revision)}::text[],
+      ${writes.map((write) => write.decision.hostId)}::text[],
+      ${text((column) => column.image)}::text[], ${text((column) => column.imageDigest)}::text[],
+      ${columns.map((column) => JSON.stringify(column.spec))}::text[],
+      ${text((column) => column.cpuRequestMillis)}::text[], ${text((column) => column.cpuLimitMillis)}::text[],
+      ${text((column) => column.memoryRequestBytes)}::text[], ${text((column) => column.memoryLimitBytes)}::text[],
+      ${text((column) => column.pidsRequest)}::text[], ${text((column) => column.pidsLimit)}::text[],
+      ${text((column) => (column.restartPolicy === "on_failure" ? "on-failure" : column.restartPolicy))}::text[],
+      ${text((column) => column.restartMaxRetries)}::text[],
+      ${writes.map((write) => write.decision.reason)}::text[], ${writes.map((write) => write.strategy)}::text[],
+      ${writes.map((write) => write.constraints)}::text[],
+      ${writes.map((write) => (write.requestedAt ?? now).toISOString())}::text[]
+    ) AS v(id, name, deployment_id, replica_index, revision, host_id, image, image_digest, spec,
+      cpu_request, cpu_limit, memory_request, memory_limit, pids_request, pids_limit, restart_policy,
+      restart_max_retries, reason, strategy, constraints, requested_at)`;
   const hostIds = [...sums.keys()];
   const amounts = [...sums.values()];
   await tx.$executeRaw`
@@ -217,21 +253,16 @@ export async function writePlacements(
       ${amounts.map((take) => take.pids)}::int[]
     ) AS v(id, cpu, memory, pids)
     WHERE h.id = v.id`;
-  const placed = writes.map(({ name, decision }) => {
-    const row = byName.get(name);
-    if (!row) throw new Error(`the insert returned no row named ${name}`);
-    return {
-      containerId: row.id,
-      name,
-      row,
-      hostId: decision.hostId,
-      hostName: decision.hostName,
-      reason: decision.reason,
-      get rejected() {
-        return decision.rejected;
-      },
-    };
-  });
+  const placed = writes.map(({ name, decision }, index) => ({
+    containerId: ids[index]!,
+    name,
+    hostId: decision.hostId,
+    hostName: decision.hostName,
+    reason: decision.reason,
+    get rejected() {
+      return decision.rejected;
+    },
+  }));
   effects.events.push(
     ...(await recordEvents(
       tx,

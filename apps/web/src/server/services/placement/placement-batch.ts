@@ -39,11 +39,12 @@ import {
   runPlacement,
   runPlacementTransaction,
   type TContainerDraft,
-  type TPlacedContainer,
+  type TPlacedRow,
   type TPlacementWrite,
+  withRows,
   writePlacements,
 } from "./place-containers";
-import { applyPlacementEffects, PlacementEffects } from "./placement-effects";
+import { applyPlacementEffectsInBackground, PlacementEffects } from "./placement-effects";
 import { lockSchedulerHosts, readPlacementCluster, type TTransaction } from "./placement-lock";
 import { queuePlacement } from "./placement-queue";
 import { withTransactionRetry } from "./transaction-retry";
@@ -65,11 +66,11 @@ interface TCall {
   requests: PlacementRequest[];
   /** The constraints as stored: parsed and formatted again. */
   constraints: string;
-  resolve(placed: TPlacedContainer[]): void;
+  resolve(placed: TPlacedRow[]): void;
   reject(error: unknown): void;
 }
 
-type TOutcome = { ok: true; placed: TPlacedContainer[] } | { ok: false; error: unknown };
+type TOutcome = { ok: true; placed: TPlacedRow[] } | { ok: false; error: unknown };
 
 interface TBatchResult {
   outcomes: TOutcome[];
@@ -84,14 +85,14 @@ const batchers = new WeakMap<PrismaClient, { calls: TCall[]; queued: boolean }>(
  * hosts' desired sets. Throws PRECONDITION_FAILED (nothing written) when one
  * fits nowhere, CONFLICT when a given name is taken.
  */
-export async function placeContainers(options: TPlaceContainersOptions): Promise<TPlacedContainer[]> {
+export async function placeContainers(options: TPlaceContainersOptions): Promise<TPlacedRow[]> {
   const { drafts } = options;
   if (drafts.length === 0) return [];
   // A named volume that exists nowhere is created where its first container
   // goes and every later one must follow it: that takes a decision over every
   // candidate host, all of them locked.
   if (drafts.some((draft) => volumeNamesOf(draft.template.mounts).length > 0)) {
-    return runPlacement(options, (ctx) => placeDrafts(ctx, options));
+    return runPlacement(options, async (ctx) => withRows(ctx.tx, await placeDrafts(ctx, options)));
   }
   for (const template of new Set(drafts.map((draft) => draft.template))) {
     await assertTemplateBindMounts(options.db, template);
@@ -131,10 +132,9 @@ function queueBatch(db: PrismaClient, batcher: { calls: TCall[]; queued: boolean
     if (batcher.calls.length > 0) queueBatch(db, batcher);
     return placeBatch(db, calls);
   }).then(
-    async ({ outcomes, effects }) => {
-      // Effects after commit and outside the queue: the next batch's transaction runs meanwhile.
+    ({ outcomes, effects }) => {
       const deps = calls[0]!.options;
-      await Promise.all(effects.map((each) => applyPlacementEffects(deps, each)));
+      for (const each of effects) applyPlacementEffectsInBackground(deps, each);
       for (const [index, outcome] of outcomes.entries()) {
         if (outcome.ok) calls[index]!.resolve(outcome.placed);
         else calls[index]!.reject(outcome.error);
@@ -160,8 +160,8 @@ async function placeBatch(db: PrismaClient, calls: TCall[]): Promise<TBatchResul
     const result: TBatchResult = { outcomes: [], effects: [] };
     for (const call of calls) {
       try {
-        const { result: placed, effects } = await runPlacementTransaction(call.options, (ctx) =>
-          placeDrafts(ctx, call.options),
+        const { result: placed, effects } = await runPlacementTransaction(call.options, async (ctx) =>
+          withRows(ctx.tx, await placeDrafts(ctx, call.options)),
         );
         result.outcomes.push({ ok: true, placed });
         result.effects.push(effects);
@@ -307,9 +307,9 @@ function batchTransaction(db: PrismaClient, calls: readonly TCall[]): Promise<TB
         owners.push(index);
       }
     }
-    const placed = await writePlacements(
-      { tx, cluster: { ...cluster, lockedHostIds }, effects, now },
-      writes,
+    const placed = await withRows(
+      tx,
+      await writePlacements({ tx, cluster: { ...cluster, lockedHostIds }, effects, now }, writes),
     );
     for (const [at, container] of placed.entries()) {
       const index = owners[at]!;

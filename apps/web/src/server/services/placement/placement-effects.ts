@@ -34,6 +34,12 @@ export class PlacementEffects {
   }
 }
 
+function publishEffects(bus: EventBus, effects: PlacementEffects): void {
+  for (const event of effects.events) bus.publish("event", event);
+  for (const change of effects.changedContainers) bus.publish("container.changed", change);
+  for (const hostId of effects.changedHosts) bus.publish("host.changed", { hostId });
+}
+
 /**
  * Publishes what changed and pushes each affected host's desired set. A push
  * that fails is logged, not thrown: the rows are committed, and the host gets
@@ -41,17 +47,72 @@ export class PlacementEffects {
  */
 export async function applyPlacementEffects(deps: PlacementDeps, effects: PlacementEffects): Promise<void> {
   const { bus, desired, log } = deps;
-  for (const event of effects.events) bus.publish("event", event);
-  for (const change of effects.changedContainers) bus.publish("container.changed", change);
-  for (const hostId of effects.changedHosts) bus.publish("host.changed", { hostId });
-  await Promise.all(
-    [...effects.hostsToPush].map((hostId) =>
-      desired.pushDesired(hostId).catch((error: unknown) => {
-        log.warn(
-          { err: error, hostId },
-          "pushing a desired set failed; the host gets it at its next welcome",
-        );
-      }),
-    ),
+  publishEffects(bus, effects);
+  await Promise.all([...effects.hostsToPush].map((hostId) => pushLogged(desired, log, hostId)));
+}
+
+function pushLogged(desired: DesiredStatePusher, log: Logger, hostId: string): Promise<void> {
+  return desired.pushDesired(hostId).then(
+    () => {},
+    (error: unknown) => {
+      log.warn({ err: error, hostId }, "pushing a desired set failed; the host gets it at its next welcome");
+    },
   );
+}
+
+/**
+ * Pushes at most this many desired sets at once: each is a transaction on a
+ * pooled connection, and placements need connections too.
+ */
+const PUSH_CONCURRENCY = 4;
+
+/**
+ * Background pushes for placements made at a high rate: one push in flight
+ * per host, and a host changed while its push runs is pushed once more after
+ * it (a push reads the whole set when it starts, so one more carries every
+ * change made meanwhile). Pending work is bounded by the number of hosts.
+ */
+class CoalescingPusher {
+  readonly #waiting = new Set<string>();
+  readonly #running = new Set<string>();
+
+  constructor(
+    readonly desired: DesiredStatePusher,
+    readonly log: Logger,
+  ) {}
+
+  push(hostId: string): void {
+    this.#waiting.add(hostId);
+    this.#pump();
+  }
+
+  #pump(): void {
+    for (const hostId of this.#waiting) {
+      if (this.#running.size >= PUSH_CONCURRENCY) return;
+      if (this.#running.has(hostId)) continue;
+      this.#waiting.delete(hostId);
+      this.#running.add(hostId);
+      void pushLogged(this.desired, this.log, hostId).finally(() => {
+        this.#running.delete(hostId);
+        this.#pump();
+      });
+    }
+  }
+}
+
+const pushers = new WeakMap<DesiredStatePusher, CoalescingPusher>();
+
+/**
+ * Publishes what changed at once and leaves the desired-set pushes to run in
+ * the background, coalesced per host: the caller answers as soon as the rows
+ * are committed, and the agents hear of them moments later.
+ */
+export function applyPlacementEffectsInBackground(deps: PlacementDeps, effects: PlacementEffects): void {
+  publishEffects(deps.bus, effects);
+  let pusher = pushers.get(deps.desired);
+  if (!pusher) {
+    pusher = new CoalescingPusher(deps.desired, deps.log);
+    pushers.set(deps.desired, pusher);
+  }
+  for (const hostId of effects.hostsToPush) pusher.push(hostId);
 }
