@@ -145,6 +145,7 @@ export function fleetSummary(hosts: Partial<THostSummary>[]): TFleetSummary {
     totals: {
       hosts: full.length,
       hostsOnline: full.filter((host) => host.status === "online").length,
+      hostsDraining: full.filter((host) => host.status === "online" && host.draining).length,
       containers: full.reduce((sum, host) => sum + host.containers, 0),
       containersRunning: full.reduce((sum, host) => sum + host.containersRunning, 0),
       containersPerHost:

@@ -13,7 +13,7 @@ type TFleetSummary = RouterOutputs["metrics"]["fleet"]["summary"];
 
 function hostsDetail(summary: TFleetSummary): string {
   const offline = summary.totals.hosts - summary.totals.hostsOnline;
-  const draining = summary.hosts.filter((host) => host.status === "online" && host.draining).length;
+  const draining = summary.totals.hostsDraining;
   const parts = [];
   if (offline > 0) parts.push(`${offline} offline`);
   if (draining > 0) parts.push(`${draining} draining`);

@@ -18,16 +18,18 @@ const percent = (value: number) => formatPercent(value);
 
 function HostBarChart({
   hosts,
+  total,
   resource,
   testId,
   title,
 }: {
   hosts: THostAllocation[];
+  total: number;
   resource: TResource;
   testId: string;
   title: string;
 }) {
-  const bars = useMemo(() => hostBars(hosts, resource), [hosts, resource]);
+  const bars = useMemo(() => hostBars(hosts, resource, HOST_CHART_LIMIT, total), [hosts, resource, total]);
   const series = useMemo<TBarSeries[]>(
     () => [
       { label: "Allocated", values: bars.allocated, tone: "allocated" },
@@ -56,19 +58,26 @@ function HostBarChart({
   );
 }
 
-export function HostAllocationCharts({ hosts }: { hosts: THostAllocation[] }) {
+/** `hosts` may be only the most allocated ones (the API's `topHosts`); `total` counts them all. */
+export function HostAllocationCharts({ hosts, total }: { hosts: THostAllocation[]; total: number }) {
   return (
     <section className="section" aria-labelledby="per-host-heading">
       <div className={styles.sectionHead}>
         <h2 id="per-host-heading">Per host</h2>
         <span className="muted">
           allocated vs used, % of each host's allocatable
-          {hosts.length > HOST_CHART_LIMIT ? ` · top ${HOST_CHART_LIMIT} by allocation` : ""}
+          {total > HOST_CHART_LIMIT ? ` · top ${HOST_CHART_LIMIT} by allocation` : ""}
         </span>
       </div>
       <div className={`grid grid-2 ${styles.cards}`}>
-        <HostBarChart hosts={hosts} resource="cpu" testId="chart-hosts-cpu" title="CPU" />
-        <HostBarChart hosts={hosts} resource="memory" testId="chart-hosts-memory" title="Memory" />
+        <HostBarChart hosts={hosts} total={total} resource="cpu" testId="chart-hosts-cpu" title="CPU" />
+        <HostBarChart
+          hosts={hosts}
+          total={total}
+          resource="memory"
+          testId="chart-hosts-memory"
+          title="Memory"
+        />
       </div>
     </section>
   );

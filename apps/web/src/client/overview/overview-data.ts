@@ -49,7 +49,13 @@ function hostLabel(host: THostAllocation): string {
  * cut to the first `limit`. Ratios, not absolute amounts, so a small host
  * that is full stands out next to a big one that is not.
  */
-export function hostBars(hosts: THostAllocation[], resource: TResource, limit = HOST_CHART_LIMIT): THostBars {
+export function hostBars(
+  hosts: THostAllocation[],
+  resource: TResource,
+  limit = HOST_CHART_LIMIT,
+  /** Hosts in the fleet when `hosts` holds only the most allocated ones. */
+  total = hosts.length,
+): THostBars {
   const allocatedRatio = (host: THostAllocation) =>
     (resource === "cpu" ? host.cpuAllocatedRatio : host.memoryAllocatedRatio) ?? 0;
   const usedRatio = (host: THostAllocation) =>
@@ -68,7 +74,7 @@ export function hostBars(hosts: THostAllocation[], resource: TResource, limit = 
     categories: shown.map(hostLabel),
     allocated: shown.map(allocatedRatio),
     used: shown.map(usedRatio),
-    total: hosts.length,
+    total,
   };
 }
 

@@ -125,6 +125,7 @@ export const ZFleetHostSummary = z.object({
 export const ZFleetTotals = z.object({
   hosts: z.int(),
   hostsOnline: z.int(),
+  hostsDraining: z.int(),
   containers: z.int(),
   containersRunning: z.int(),
   containersPerHost: z.number().nullable(),

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type FleetSummary, fleetSummaryEachSecond } from "./query-fleet-summary";
+import {
+  type FleetHostSummary,
+  type FleetSummary,
+  fleetSummaryEachSecond,
+  withTopAllocatedHosts,
+} from "./query-fleet-summary";
 
 function summaryAt(at: number): FleetSummary {
   return { at, hosts: [], totals: {} as FleetSummary["totals"] };
@@ -51,5 +56,31 @@ describe("fleetSummaryEachSecond", () => {
     });
     await expect(summary()).rejects.toThrow("database away");
     expect((await summary()).at).toBe(2);
+  });
+});
+
+describe("withTopAllocatedHosts", () => {
+  const host = (name: string, cpu: number, memory: number) =>
+    ({
+      name,
+      cpuAllocatedRatio: cpu,
+      cpuAllocatedMillis: cpu * 1000,
+      memoryAllocatedRatio: memory,
+      memoryAllocatedBytes: memory,
+    }) as FleetHostSummary;
+
+  it("keeps the most allocated by CPU and by memory, in name order, and everything when few", () => {
+    const hosts = [
+      host("a", 0.1, 0.9),
+      host("b", 0.8, 0.1),
+      host("c", 0.5, 0.5),
+      host("d", 0.8, 0.2),
+      host("e", 0, 0),
+    ];
+    const summary = { ...summaryAt(0), hosts };
+    // CPU: b and d (a tie broken by name), memory: a and c.
+    expect(withTopAllocatedHosts(summary, 2).hosts.map((h) => h.name)).toEqual(["a", "b", "c", "d"]);
+    expect(withTopAllocatedHosts(summary, 1).hosts.map((h) => h.name)).toEqual(["a", "b"]);
+    expect(withTopAllocatedHosts(summary, 5)).toBe(summary);
   });
 });

@@ -52,6 +52,8 @@ export interface THostMachineFigures {
 export interface FleetTotals {
   hosts: number;
   hostsOnline: number;
+  /** Online hosts that take nothing new. */
+  hostsDraining: number;
   containers: number;
   containersRunning: number;
   /** Containers per online host. */
@@ -222,6 +224,7 @@ export async function fleetSummary(options: {
     totals: {
       hosts: hosts.length,
       hostsOnline: online.length,
+      hostsDraining: online.filter((host) => host.draining).length,
       containers,
       containersRunning: sum((host) => host.containersRunning),
       containersPerHost: online.length > 0 ? containers / online.length : null,
@@ -237,4 +240,37 @@ export async function fleetSummary(options: {
       memoryUsedRatio: ratio(memoryUsedBytes, memoryAllocatableBytes),
     },
   };
+}
+
+/**
+ * The summary with only the hosts a chart of the most allocated ones draws:
+ * the first `limit` by CPU allocated (share of allocatable, then amount, then
+ * name) and likewise by memory, in name order. The Overview asks for these
+ * every few seconds; at 2,000 hosts the whole list is most of a megabyte.
+ */
+export function withTopAllocatedHosts(summary: FleetSummary, limit: number): FleetSummary {
+  if (summary.hosts.length <= limit) return summary;
+  const top = (
+    ratio: (host: FleetHostSummary) => number | null,
+    amount: (host: FleetHostSummary) => number,
+  ) =>
+    [...summary.hosts]
+      .sort(
+        (a, b) =>
+          (ratio(b) ?? 0) - (ratio(a) ?? 0) ||
+          amount(b) - amount(a) ||
+          (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+      )
+      .slice(0, limit);
+  const kept = new Set([
+    ...top(
+      (host) => host.cpuAllocatedRatio,
+      (host) => host.cpuAllocatedMillis,
+    ),
+    ...top(
+      (host) => host.memoryAllocatedRatio,
+      (host) => host.memoryAllocatedBytes,
+    ),
+  ]);
+  return { ...summary, hosts: summary.hosts.filter((host) => kept.has(host)) };
 }
