@@ -9,7 +9,12 @@
 // one replaced (on this replica or another) writes nothing.
 
 import type { TEventSeverity } from "@fleet/shared/domain/event";
-import type { TContainerStatusFrame, TEventFrame, TEventKind } from "@fleet/shared/protocol/agent-to-server";
+import type {
+  TContainerStatusFrame,
+  TEventFrame,
+  TEventKind,
+  TPublishedPort,
+} from "@fleet/shared/protocol/agent-to-server";
 import type { Prisma, PrismaClient } from "../db/client";
 import type { TEventRow } from "../events/event-view";
 import { recordEvent } from "../events/record-event";
@@ -18,13 +23,63 @@ import type { GatewayBus } from "./gateway-options";
 const statusRowSelect = {
   id: true,
   hostId: true,
+  actualState: true,
+  exitCode: true,
   oomKilled: true,
+  restartCount: true,
+  engineId: true,
+  statusMessage: true,
+  startedAt: true,
   finishedAt: true,
   requestedAt: true,
   runningReportedAt: true,
   imageDigest: true,
+  publishedPorts: true,
   health: true,
+  healthMessage: true,
 } satisfies Prisma.ContainerSelect;
+type TStatusRow = Prisma.ContainerGetPayload<{ select: typeof statusRowSelect }>;
+
+function samePorts(stored: Prisma.JsonValue, reported: readonly TPublishedPort[]): boolean {
+  if (!Array.isArray(stored) || stored.length !== reported.length) return false;
+  return reported.every((port, i) => {
+    const other = stored[i];
+    if (other === null || typeof other !== "object" || Array.isArray(other)) return false;
+    return (
+      other.containerPort === port.containerPort &&
+      other.protocol === port.protocol &&
+      other.hostIp === port.hostIp &&
+      other.hostPort === port.hostPort
+    );
+  });
+}
+
+/**
+ * Whether the row already says what the frame says. Agents resend every
+ * container's status after each reconnect, so after a central restart nearly
+ * all of a fleet's statuses are repeats: those write nothing.
+ */
+function alreadyStored(
+  row: TStatusRow,
+  frame: TContainerStatusFrame,
+  publishedPorts: readonly TPublishedPort[] | undefined,
+): boolean {
+  return (
+    row.actualState === frame.state &&
+    row.exitCode === frame.exitCode &&
+    row.oomKilled === frame.oomKilled &&
+    row.restartCount === frame.restartCount &&
+    row.engineId === frame.engineId &&
+    row.statusMessage === frame.message &&
+    row.startedAt?.getTime() === parseTime(frame.startedAt)?.getTime() &&
+    row.finishedAt?.getTime() === parseTime(frame.finishedAt)?.getTime() &&
+    row.health === frame.health &&
+    row.healthMessage === frame.healthMessage &&
+    (publishedPorts === undefined || samePorts(row.publishedPorts, publishedPorts)) &&
+    (frame.state !== "running" || row.runningReportedAt !== null) &&
+    !(row.imageDigest === null && typeof frame.imageDigest === "string")
+  );
+}
 
 function parseTime(iso: string | null): Date | null {
   if (iso === null) return null;
@@ -32,7 +87,7 @@ function parseTime(iso: string | null): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-export type TStatusOutcome = "updated" | "not-on-host" | "stale-connection";
+export type TStatusOutcome = "updated" | "unchanged" | "not-on-host" | "stale-connection";
 
 export async function applyContainerStatus(options: {
   db: PrismaClient;
@@ -55,6 +110,7 @@ export async function applyContainerStatus(options: {
   // learns here which bits it got. Older agents send neither field: leave the columns be.
   const learnsDigest = row.imageDigest === null && typeof frame.imageDigest === "string";
   const publishedPorts = frame.state !== "running" ? [] : frame.publishedPorts?.map((port) => ({ ...port }));
+  if (alreadyStored(row, frame, publishedPorts)) return "unchanged";
   // An older agent's frame parses with null health: it runs no checks, so there is no verdict to keep.
   const healthChanged = row.health !== frame.health;
   // A conditional update: a reschedule between the read and here must not let this host write the row,

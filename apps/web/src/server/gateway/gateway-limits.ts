@@ -43,6 +43,22 @@ export const FRAME_BURST = 1000;
 /** Frames dropped for the rate limit (answered `rate_limited`) before the connection is closed. */
 export const RATE_LIMITED_FRAMES_BEFORE_CLOSE = 200;
 
+/**
+ * Database work the gateway starts at once, by kind. The central's pool has
+ * ten connections (pg's default) and the API, the duties and liveness need
+ * some of them too. After a central restart every host says hello within
+ * seconds and then resends every container's status: unbounded, that is
+ * thousands of queries waiting for ten connections, the hellos' transactions
+ * give up waiting for one (Prisma's 2 s), the agents redial and the storm
+ * never ends. Bounded, each kind waits its turn in this process, in order,
+ * and hellos never queue behind statuses.
+ */
+export const CONCURRENT_HELLOS = 3;
+/** Statuses, events and acks of welcomed connections (metrics have the metrics service's own connections). */
+export const CONCURRENT_FRAME_WRITES = 3;
+/** After-connect work (refreshing a host's volumes, networks and images). */
+export const CONCURRENT_CONNECTED_HOOKS = 1;
+
 /** At most one `lastSeenAt` write per host per this interval. */
 export const LAST_SEEN_WRITE_INTERVAL_MS = 1000;
 

@@ -545,6 +545,49 @@ describe("gateway", () => {
       expect(row).toMatchObject({ oomKillCount: 2, oomKilled: true, exitCode: 137, actualState: "exited" });
     });
 
+    it("writes nothing for a status the row already holds, as every reconnect resends them", async () => {
+      const agent = await join();
+      const container = await insertContainer(agent.hostId);
+      const marker = await insertContainer(agent.hostId);
+      const running = {
+        containerId: container,
+        state: "running" as const,
+        engineId: "f".repeat(64),
+        startedAt: "2025-01-01T00:00:01.5Z",
+        publishedPorts: [{ containerPort: 80, protocol: "tcp" as const, hostIp: "0.0.0.0", hostPort: 8080 }],
+      };
+      agent.sendStatus(running);
+      const stored = await eventually(
+        "the container to run",
+        () => server.db.container.findUniqueOrThrow({ where: { id: container } }),
+        (value) => value.actualState === "running",
+      );
+      const changes = () =>
+        server.publishedOn("container.changed").filter((notice) => notice.containerId === container).length;
+      const changesBefore = changes();
+
+      await agent.reconnect();
+      agent.sendStatus(running);
+      // Frames of a connection are handled in order: once the marker's status is in, the repeat was handled.
+      agent.sendStatus({ containerId: marker, state: "running" });
+      await eventually(
+        "the marker's status",
+        () => server.db.container.findUniqueOrThrow({ where: { id: marker } }),
+        (value) => value.actualState === "running",
+      );
+      const after = await server.db.container.findUniqueOrThrow({ where: { id: container } });
+      expect(after.updatedAt).toEqual(stored.updatedAt);
+      expect(changes()).toBe(changesBefore);
+
+      agent.sendStatus({ ...running, publishedPorts: [] });
+      await eventually(
+        "the changed ports to be stored",
+        () => server.db.container.findUniqueOrThrow({ where: { id: container } }),
+        (value) => Array.isArray(value.publishedPorts) && value.publishedPorts.length === 0,
+      );
+      expect(changes()).toBe(changesBefore + 1);
+    });
+
     it("records a stopped container's state without touching its desired state or capacity", async () => {
       const agent = await join();
       const container = await insertContainer(agent.hostId, { desiredState: "stopped" });

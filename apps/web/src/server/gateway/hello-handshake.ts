@@ -5,16 +5,21 @@
 // claims the host for this replica under a new connection epoch
 // (cluster-sync.ts): an older connection of the host, on any replica, is
 // fenced out from then on and closed when its replica hears of it.
+// Hellos take their turn (CONCURRENT_HELLOS at once, in arrival order), and so
+// does the after-connect work, so that a whole fleet saying hello after a
+// restart neither starves the database pool nor is starved by the statuses
+// that follow each welcome.
 import type { Clock } from "@fleet/shared/clock";
 import type { THelloFrame } from "@fleet/shared/protocol/agent-to-server";
 import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
+import pLimit from "p-limit";
 import type { PrismaClient } from "../db/client";
 import { recordEvent } from "../events/record-event";
 import { AgentSession } from "./agent-session";
 import type { BackgroundWork } from "./background-work";
 import { type ClusterSync, claimConnection, releaseConnection } from "./cluster-sync";
 import type { DesiredSender } from "./desired-push";
-import { GATEWAY_CLOSE } from "./gateway-limits";
+import { CONCURRENT_CONNECTED_HOOKS, CONCURRENT_HELLOS, GATEWAY_CLOSE } from "./gateway-limits";
 import type { GatewayBus, GatewayEnv } from "./gateway-options";
 import { authenticateHello } from "./host-auth";
 import type { HostLivenessMonitor } from "./liveness";
@@ -48,8 +53,17 @@ export interface HelloHandshakeDeps {
 
 export function createHelloHandshake(deps: HelloHandshakeDeps) {
   const { db, env, bus, clock, monitor, live, background } = deps;
+  const admitHello = pLimit(CONCURRENT_HELLOS);
+  const admitHook = pLimit(CONCURRENT_CONNECTED_HOOKS);
 
-  return async function handshake(session: AgentSession, hello: THelloFrame): Promise<void> {
+  return (session: AgentSession, hello: THelloFrame): Promise<void> =>
+    admitHello(async () => {
+      // The agent gave up waiting for its welcome and will dial again: nothing was done yet.
+      if (session.closed) return;
+      await handshake(session, hello);
+    });
+
+  async function handshake(session: AgentSession, hello: THelloFrame): Promise<void> {
     const mismatch = AgentSession.protocolMismatch(hello);
     if (mismatch) {
       session.state = "refused";
@@ -137,6 +151,11 @@ export function createHelloHandshake(deps: HelloHandshakeDeps) {
         "storing a host's address",
       );
     }
-    for (const hook of deps.connectedHooks) background.track(hook(connected), "after-connect work");
-  };
+    for (const hook of deps.connectedHooks) {
+      background.track(
+        admitHook(() => (session.closed ? undefined : hook(connected))),
+        "after-connect work",
+      );
+    }
+  }
 }

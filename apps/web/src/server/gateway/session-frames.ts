@@ -5,12 +5,17 @@
 // overtakes the one before it. What they write for the host is fenced by the
 // connection's epoch (desired-state.ts, container-status.ts): once a newer
 // connection of the host was welcomed anywhere, this one writes nothing.
+// Frames that write rows take their turn across all connections
+// (CONCURRENT_FRAME_WRITES at once): after a restart every agent resends every
+// container's status, and the hellos still waiting need connections too.
 import type { Clock } from "@fleet/shared/clock";
 import type { TAgentFrame, THelloFrame } from "@fleet/shared/protocol/agent-to-server";
+import pLimit from "p-limit";
 import type { PrismaClient } from "../db/client";
 import type { AgentSession } from "./agent-session";
 import { applyContainerStatus, recordAgentEvent } from "./container-status";
 import { recordAck } from "./desired-state";
+import { CONCURRENT_FRAME_WRITES } from "./gateway-limits";
 import type { GatewayBus, GatewayMetricsSink } from "./gateway-options";
 import type { OpBroker } from "./op-broker";
 
@@ -24,6 +29,7 @@ export interface SessionFrameDeps {
 
 export function createSessionFrameHandler(deps: SessionFrameDeps) {
   const { db, bus, metrics, clock, broker } = deps;
+  const admitWrite = pLimit(CONCURRENT_FRAME_WRITES);
 
   return async function handleFrame(
     session: AgentSession,
@@ -35,19 +41,23 @@ export function createSessionFrameHandler(deps: SessionFrameDeps) {
       case "heartbeat":
         // The heartbeat repeats the last ack: it heals a lost `ack` frame.
         if (frame.ackedGeneration !== null && frame.ackedGeneration > session.lastAckedGeneration) {
-          await recordAck({ db, hostId, generation: frame.ackedGeneration, epoch: session.epoch });
+          const generation = frame.ackedGeneration;
+          await admitWrite(() => recordAck({ db, hostId, generation, epoch: session.epoch }));
           // Only once stored: a heartbeat retried after a failed write (db-retry.ts) writes it again.
           session.lastAckedGeneration = frame.ackedGeneration;
         }
         return;
-      case "ack":
+      case "ack": {
         if (frame.generation > session.lastAckedGeneration) session.lastAckedGeneration = frame.generation;
-        if (await recordAck({ db, hostId, generation: frame.generation, epoch: session.epoch })) {
-          bus.publish("host.changed", { hostId });
-        }
+        const { generation } = frame;
+        const recorded = await admitWrite(() => recordAck({ db, hostId, generation, epoch: session.epoch }));
+        if (recorded) bus.publish("host.changed", { hostId });
         return;
+      }
       case "container.status": {
-        const outcome = await applyContainerStatus({ db, bus, hostId, epoch: session.epoch, frame, now });
+        const outcome = await admitWrite(() =>
+          applyContainerStatus({ db, bus, hostId, epoch: session.epoch, frame, now }),
+        );
         if (outcome === "stale-connection") {
           session.log.info({ containerId: frame.containerId }, "status from a replaced connection ignored");
         } else if (outcome === "not-on-host") {
@@ -61,11 +71,15 @@ export function createSessionFrameHandler(deps: SessionFrameDeps) {
       case "metrics":
         await metrics.ingest(hostId, frame);
         return;
-      case "event":
-        if (!(await recordAgentEvent({ db, bus, hostId, epoch: session.epoch, frame, now }))) {
+      case "event": {
+        const recorded = await admitWrite(() =>
+          recordAgentEvent({ db, bus, hostId, epoch: session.epoch, frame, now }),
+        );
+        if (!recorded) {
           session.log.info({ kind: frame.kind }, "event from a replaced connection ignored");
         }
         return;
+      }
       case "op.progress":
         broker.handleProgress(session.connectionId, frame);
         return;
