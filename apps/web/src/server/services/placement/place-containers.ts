@@ -151,7 +151,7 @@ async function resolveNames(tx: TTransaction, drafts: readonly TContainerDraft[]
 }
 
 /** Bind mounts checked once per distinct template (a deployment's replicas share one). */
-export async function assertDraftsBindMounts(tx: TTransaction, drafts: readonly TContainerDraft[]) {
+async function assertDraftsBindMounts(tx: TTransaction, drafts: readonly TContainerDraft[]) {
   for (const template of new Set(drafts.map((draft) => draft.template))) {
     await assertTemplateBindMounts(tx, template);
   }
