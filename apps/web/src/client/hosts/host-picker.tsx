@@ -10,14 +10,14 @@ import styles from "./hosts.module.css";
 const MATCHES = 50;
 const TYPING_PAUSE_MS = 300;
 
-export interface THostChoice {
+interface THostChoice {
   id: string;
   name: string;
   status: "online" | "offline";
 }
 
 /** The first hosts by name whose name contains `search`, and how many match in all. */
-export function useHostMatches(search: string, options: { enabled?: boolean; onlineOnly?: boolean } = {}) {
+function useHostMatches(search: string, options: { enabled?: boolean; onlineOnly?: boolean } = {}) {
   const trpc = useTRPC();
   const [text, setText] = useState(search.trim());
   useEffect(() => {

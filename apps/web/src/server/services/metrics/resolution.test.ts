@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pickResolution, rangeEndingAt, rawFleetBinMs } from "./resolution";
+import { pickResolution, rangeEndingAt } from "./resolution";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -16,14 +16,6 @@ describe("pickResolution", () => {
     [90 * DAY, "hour"],
   ])("a range of %d ms → %s", (range, resolution) => {
     expect(pickResolution(1_000_000, 1_000_000 + range)).toBe(resolution);
-  });
-});
-
-describe("rawFleetBinMs", () => {
-  it("is two agent intervals, widened to keep about 300 bins", () => {
-    expect(rawFleetBinMs(0, 15 * MINUTE, 5000)).toBe(10_000);
-    expect(rawFleetBinMs(0, 2 * HOUR, 5000)).toBe(24_000);
-    expect(rawFleetBinMs(0, HOUR, 30_000)).toBe(60_000);
   });
 });
 

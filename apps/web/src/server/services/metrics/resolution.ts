@@ -29,11 +29,3 @@ export type MetricsRange = keyof typeof METRICS_RANGES;
 export function rangeEndingAt(range: MetricsRange, now: number): { from: number; to: number } {
   return { from: now - METRICS_RANGES[range], to: now };
 }
-
-/**
- * Width of the bins a raw fleet series sums hosts in: two agent intervals, so
- * every host lands in every bin despite jitter, and no more than ~300 bins.
- */
-export function rawFleetBinMs(fromMs: number, toMs: number, metricsIntervalMs: number): number {
-  return Math.max(2 * metricsIntervalMs, Math.ceil((toMs - fromMs) / 300 / 1000) * 1000);
-}
