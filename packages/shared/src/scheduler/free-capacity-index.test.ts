@@ -121,6 +121,14 @@ describe("FreeCapacityIndex", () => {
     expect(index.keyAt(0)).toBe(420 / 1600 + 800 / 3200);
   });
 
+  it.each([true, false])("a host with one resource untouched is a used host (rebuilt: %s)", (byRebuild) => {
+    const index = filed(
+      [host({ freeCpu: 400, freeMemory: 3200 }), host({ freeCpu: 1600, freeMemory: 800 })],
+      byRebuild,
+    );
+    expect(index.freeInUsedHosts()).toBe((4 + LEVELS + LEVELS + 4) / 32);
+  });
+
   it("takes positions beyond what it was sized for", () => {
     const index = new FreeCapacityIndex();
     index.reset(0);
