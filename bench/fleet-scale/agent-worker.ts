@@ -33,6 +33,8 @@ export interface AgentWorkerData {
   agents: { name: string; joinToken: string }[];
   /** Joins in flight at once per thread (a fleet being installed does not join in one instant). */
   joinConcurrency: number;
+  /** When every container started (ISO), as the statuses say and the seeded rows hold. */
+  startedAt: string;
 }
 
 export type AgentWorkerCommand =
@@ -354,8 +356,6 @@ function engineIdOf(containerId: string): string {
   return createHash("sha256").update(containerId).digest("hex");
 }
 
-const STARTED_AT = new Date(Date.now() - 3_600_000).toISOString();
-
 function statusFrame(containerId: string): string {
   const frame: TContainerStatusFrame = {
     type: "container.status",
@@ -365,7 +365,7 @@ function statusFrame(containerId: string): string {
     exitCode: null,
     oomKilled: false,
     restartCount: 0,
-    startedAt: STARTED_AT,
+    startedAt: data.startedAt,
     finishedAt: null,
     message: null,
     imageDigest: null,

@@ -7,7 +7,7 @@
  *
  * - sends `{kind: "ready", url}` once listening;
  * - answers `{kind: "sample"}` with its CPU time, RSS and the event-loop delay since the
- *   last sample (p99, max; the histogram is reset each time);
+ *   last sample (p99, max; the histogram is reset each time) and the metrics service's counters;
  * - SIGTERM: `close()` (drain: agents told 4012, then stop), then exits.
  *
  * Configuration: BENCH_FLEET_SCALE_CENTRAL, a JSON CentralProcessConfig.
@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createFleetServer } from "@fleet/web/server/app-server";
 import { createPrismaClient } from "@fleet/web/server/db/client";
 import { loadEnv } from "@fleet/web/server/env";
+import type { MetricsIngestStats } from "@fleet/web/server/services/metrics/metrics-service";
 import { pino } from "pino";
 
 export interface CentralProcessConfig {
@@ -36,6 +37,8 @@ export type CentralMessage =
       rssBytes: number;
       eventLoopP99Ms: number;
       eventLoopMaxMs: number;
+      /** The metrics service's counters: frames, samples accepted and ignored, the write queue. */
+      metrics: MetricsIngestStats;
     };
 
 const config = JSON.parse(process.env.BENCH_FLEET_SCALE_CENTRAL ?? "null") as CentralProcessConfig | null;
@@ -80,6 +83,7 @@ async function main(cfg: CentralProcessConfig): Promise<void> {
       rssBytes: process.memoryUsage.rss(),
       eventLoopP99Ms: delay.percentile(99) / 1e6,
       eventLoopMaxMs: delay.max / 1e6,
+      metrics: fleet.services.metrics.stats(),
     });
     delay.reset();
   });

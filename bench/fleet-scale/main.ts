@@ -35,7 +35,8 @@
  * (per agent, 50), BENCH_FLEET_SCALE_MINUTES (measured window, 5; fractions allowed),
  * BENCH_FLEET_SCALE_WORKERS (agent threads, 2), BENCH_FLEET_SCALE_JOIN_CONCURRENCY (per
  * thread, 50), BENCH_FLEET_SCALE_ROUND_MS (between rounds of dashboard calls, 2000),
- * BENCH_FLEET_SCALE_HISTORY_CONTAINERS (with 24 h of rollups, 20).
+ * BENCH_FLEET_SCALE_HISTORY_CONTAINERS (with 24 h of rollups, 20), BENCH_FLEET_SCALE_CPU_PROFILE_DIR
+ * (each central process writes a V8 CPU profile there when it exits).
  *
  * Progress on stderr, one JSON object as the last line of stdout.
  * May import: node built-ins, pg, the test harness (Postgres binaries, ports), bench/ingest's
@@ -76,13 +77,15 @@ const config = {
   joinConcurrency: positiveInt("BENCH_FLEET_SCALE_JOIN_CONCURRENCY", 50),
   roundMs: positiveInt("BENCH_FLEET_SCALE_ROUND_MS", 2000),
   historyContainers: positiveInt("BENCH_FLEET_SCALE_HISTORY_CONTAINERS", 20),
+  // Where each central process writes a V8 CPU profile when it exits (unset: none).
+  cpuProfileDir: process.env.BENCH_FLEET_SCALE_CPU_PROFILE_DIR || null,
 };
 const GOALS = { central_cpu_cores: 1, event_loop_p99_ms: 100, api_p95_ms: 200, reconnect_all_s: 30 };
 const SAMPLE_EVERY_MS = 5000;
 const SETTLE_MS = 15_000;
 const WAL_PREWARM_MB = 512;
 const STORED_TIMEOUT_MS = 120_000;
-const WELCOME_TIMEOUT_MS = 300_000;
+const WELCOME_TIMEOUT_MS = 180_000;
 
 function positiveNumber(name: string, fallback: number): number {
   const text = process.env[name];
@@ -119,7 +122,11 @@ interface CentralChild {
 
 async function startCentral(cfg: CentralProcessConfig): Promise<CentralChild> {
   const child = fork(fileURLToPath(new URL("./central-process.ts", import.meta.url)), [], {
-    execArgv: ["--import", "tsx"],
+    execArgv: [
+      "--import",
+      "tsx",
+      ...(config.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-dir", config.cpuProfileDir] : []),
+    ],
     env: { ...process.env, BENCH_FLEET_SCALE_CENTRAL: JSON.stringify(cfg) },
     stdio: ["ignore", 2, 2, "ipc"],
   });
@@ -228,19 +235,29 @@ async function allStats(workers: AgentWorker[]): Promise<AgentWorkerStats> {
   return sum;
 }
 
-/** Waits until every agent is welcomed (and, with `settled`, has acked a desired set); seconds taken. */
-async function waitForAgents(
-  workers: AgentWorker[],
-  startedAt: number,
-): Promise<{ welcomedS: number; settledS: number }> {
-  let welcomedS = Number.NaN;
+interface AgentsBack {
+  /** Seconds until every agent was welcomed, and until each had acked its desired set (null: not in time). */
+  welcomedS: number | null;
+  settledS: number | null;
+  /** How many were welcomed and settled when the wait ended. */
+  welcomed: number;
+  settled: number;
+}
+
+/** Waits until every agent is welcomed and has acked a desired set, or WELCOME_TIMEOUT_MS. */
+async function waitForAgents(workers: AgentWorker[], startedAt: number): Promise<AgentsBack> {
+  let welcomedS: number | null = null;
   let lastLog = performance.now();
   for (;;) {
     const stats = await allStats(workers);
-    if (Number.isNaN(welcomedS) && stats.welcomed === config.agents) welcomedS = seconds(startedAt);
-    if (stats.settled === config.agents) return { welcomedS, settledS: seconds(startedAt) };
+    if (welcomedS === null && stats.welcomed === config.agents) welcomedS = seconds(startedAt);
+    const back = { welcomedS, welcomed: stats.welcomed, settled: stats.settled };
+    if (stats.settled === config.agents) return { ...back, settledS: seconds(startedAt) };
     if (performance.now() - startedAt > WELCOME_TIMEOUT_MS) {
-      throw new Error(`only ${stats.welcomed} agents welcomed, ${stats.settled} settled in time`);
+      log(
+        `only ${stats.welcomed} agents welcomed, ${stats.settled} settled after ${WELCOME_TIMEOUT_MS / 1000} s`,
+      );
+      return { ...back, settledS: null };
     }
     if (performance.now() - lastLog > 5000) {
       lastLog = performance.now();
@@ -322,6 +339,7 @@ async function main(): Promise<void> {
     log(`central (pid ${central.child.pid}) on ${central.url}`);
 
     // Joins.
+    const startedAt = new Date(Date.now() - 60 * 60_000).toISOString();
     const socketUrl = `${central.url.replace(/^http/, "ws")}/agent`;
     const workerCount = Math.min(config.workers, config.agents);
     const workers = Array.from({ length: workerCount }, (_, w) =>
@@ -329,6 +347,7 @@ async function main(): Promise<void> {
         socketUrl,
         agents: agents.filter((_, i) => i % workerCount === w),
         joinConcurrency: config.joinConcurrency,
+        startedAt,
       }),
     );
     cleanups.push(async () => {
@@ -354,6 +373,7 @@ async function main(): Promise<void> {
       sql,
       joined.map((host) => host.hostId),
       config.containersPerAgent,
+      startedAt,
     );
     const historyIds = await seedMinuteRollups(sql, config.historyContainers, Date.now() - 10 * 60_000);
     const seedS = seconds(phase);
@@ -397,7 +417,9 @@ async function main(): Promise<void> {
         const latest = samples.at(-1);
         log(
           `  ${seconds(windowStart)} s: central RSS ${latest ? round(latest.rssBytes / 2 ** 20) : "?"} MB, ` +
-            `event loop p99 ${latest ? round(latest.eventLoopP99Ms) : "?"} ms, p95 so far ${JSON.stringify(percentiles(dashboard.timings, 0.95))}`,
+            `event loop p99 ${latest ? round(latest.eventLoopP99Ms) : "?"} ms, ` +
+            `metrics ${JSON.stringify(latest?.metrics.queue ?? {})}, ignored ${latest?.metrics.foreignSamplesIgnored}, ` +
+            `p95 so far ${JSON.stringify(percentiles(dashboard.timings, 0.95))}`,
         );
       }
       await sleep(Math.max(0, config.roundMs - (performance.now() - roundStart)));
@@ -479,7 +501,7 @@ async function main(): Promise<void> {
         keeps_up_on_one_core: cpuS / windowS <= GOALS.central_cpu_cores && stored === samplesSent,
         event_loop_p99_ms: quantile(p99s, 0.5) <= GOALS.event_loop_p99_ms,
         api_p95_ms: Object.values(apiP95).every((p95) => p95 <= GOALS.api_p95_ms),
-        reconnect_all_s: reconnect.welcomedS <= GOALS.reconnect_all_s,
+        reconnect_all_s: reconnect.welcomedS !== null && reconnect.welcomedS <= GOALS.reconnect_all_s,
       },
       window_s: round(windowS),
       samples_sent: samplesSent,
@@ -494,6 +516,7 @@ async function main(): Promise<void> {
       event_loop_max_ms: round(Math.max(...samples.map((sample) => sample.eventLoopMaxMs))),
       central_rss_mb_mean: round(rss.reduce((sum, value) => sum + value, 0) / rss.length),
       central_cpu_s: round(cpuS, 2),
+      central_metrics_at_window_end: centralAtEnd.metrics,
       postgres_cpu_cores: round(postgresCpu / windowS, 3),
       frames_in_window: statsAtEnd.framesSent - statsAtStart.framesSent,
       error_frames: statsAfter.errors,
@@ -501,12 +524,11 @@ async function main(): Promise<void> {
       metrics_frames_not_sent: statsAfter.metricsSkipped,
       join_s: joinS,
       seed_s: seedS,
-      first_reconnect: { welcomed_s: first.welcomedS, settled_s: first.settledS },
+      first_reconnect: first,
       restart: {
         stop_s: stopS,
         start_s: startS,
-        welcomed_s: reconnect.welcomedS,
-        settled_s: reconnect.settledS,
+        ...reconnect,
         hosts_online: Number(hostsOnline.rows[0]?.n ?? 0),
       },
       welcomes: statsAfter.welcomes,

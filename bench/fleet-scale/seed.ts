@@ -8,7 +8,8 @@
  * - `seedContainers`: `perHost` running containers on each host (`bench-<host>-<i>`,
  *   100 m CPU, 64 MiB, 10 pids each, an empty spec the protocol accepts), created 100 ms
  *   apart (from a day ago) so list pages have a stable order; the engine id is the
- *   sha256 of the container id, as the simulated agents report it.
+ *   sha256 of the container id and the start time `startedAt`, as the simulated agents report
+ *   them (so their statuses are repeats, as on a fleet that has been running).
  * - `seedMinuteRollups`: 24 h of minute rollups for the first `count` containers, ending
  *   `endMs`, so "a container's 24 h metrics" reads as many rows as on a fleet that has run
  *   for a day.
@@ -25,21 +26,26 @@ const EMPTY_SPEC = JSON.stringify({
   healthCheck: null,
 });
 
-export async function seedContainers(client: pg.Client, hostIds: string[], perHost: number): Promise<void> {
+export async function seedContainers(
+  client: pg.Client,
+  hostIds: string[],
+  perHost: number,
+  startedAt: string,
+): Promise<void> {
   await client.query(
     `INSERT INTO containers (id, name, host_id, image, spec, cpu_request_millis, memory_request_bytes,
        pids_request, desired_state, actual_state, engine_id, placement_reason, requested_at, scheduled_at,
        started_at, running_reported_at, created_at, updated_at)
      SELECT c.id, format('bench-%s-%s', h.ord, c.i), h.id, 'busybox:latest', $2::jsonb, 100, 67108864, 10,
        'running', 'running', encode(sha256(convert_to(c.id, 'UTF8')), 'hex'), 'seeded by the bench',
-       c.created, c.created, c.created, c.created, c.created, now()
+       c.created, c.created, $4::timestamptz, c.created, c.created, now()
      FROM unnest($1::text[]) WITH ORDINALITY AS h(id, ord)
      CROSS JOIN LATERAL (
        SELECT gen_random_uuid()::text AS id, i,
          now() - interval '1 day' + ((h.ord - 1) * $3 + i) * interval '100 ms' AS created
        FROM generate_series(0, $3 - 1) AS i
      ) AS c`,
-    [hostIds, EMPTY_SPEC, perHost],
+    [hostIds, EMPTY_SPEC, perHost, startedAt],
   );
   await client.query(
     `UPDATE hosts SET cpu_allocated_millis = s.cpu, memory_allocated_bytes = s.memory, pids_allocated = s.pids
