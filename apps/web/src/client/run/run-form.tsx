@@ -3,9 +3,9 @@
 // a deployment placed all or nothing (deployment.create). The placement
 // preview beside it shows where the scheduler would put it before the
 // person submits.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { type FormEvent, useId, useMemo, useState } from "react";
+import { type FormEvent, useEffect, useId, useMemo, useState } from "react";
 import { errorMessage } from "../errors";
 import { useTRPC } from "../trpc";
 import sections from "./form-section.module.css";
@@ -41,12 +41,20 @@ export function RunForm({ initialImage }: { initialImage: string }) {
   const [formProblem, setFormProblem] = useState<string | null>(null);
   const request = useMemo(() => runRequestOf(values), [values]);
 
-  // Tags the fleet already holds, offered as the person types an image.
-  const images = useQuery(trpc.image.list.queryOptions({}, { staleTime: 60_000 }));
-  const knownTags = useMemo(
-    () => [...new Set((images.data?.items ?? []).flatMap((image) => image.tags))].sort(),
-    [images.data],
+  // Tags the fleet already holds, offered as the person types an image: the
+  // server's first matches for what is typed, never every host's images.
+  const [tagSearch, setTagSearch] = useState(values.image.trim());
+  useEffect(() => {
+    const timer = setTimeout(() => setTagSearch(values.image.trim()), 300);
+    return () => clearTimeout(timer);
+  }, [values.image]);
+  const tags = useQuery(
+    trpc.image.tags.queryOptions(
+      { search: tagSearch.slice(0, 256) || undefined, limit: 50 },
+      { staleTime: 60_000, placeholderData: keepPreviousData },
+    ),
   );
+  const knownTags = tags.data?.items ?? [];
 
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.container.pathKey() });
   const runOne = useMutation(trpc.container.run.mutationOptions({ onSuccess: invalidate }));

@@ -11,10 +11,12 @@ import { list } from "./list";
 import { pull } from "./pull";
 import { refresh } from "./refresh";
 import { remove } from "./remove";
+import { tags } from "./tags";
 import { watchBuild, watchPull } from "./watch";
 
 export const imageRouter = router({
   list,
+  tags,
   refresh,
   pull,
   watchPull,

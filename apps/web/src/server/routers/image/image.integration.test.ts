@@ -186,6 +186,10 @@ describe("image API", () => {
       createdAt: new Date("2030-01-02T03:04:05.000Z"),
       seenAt: expect.any(Date),
     });
+    // Each tag once, whichever hosts hold it; a search is a substring in any case, wildcards taken literally.
+    expect((await viewer.image.tags.query()).items).toEqual(["busybox:1.36", "nginx:1.27"]);
+    expect((await viewer.image.tags.query({ search: "NGI" })).items).toEqual(["nginx:1.27"]);
+    expect((await viewer.image.tags.query({ search: "busybox_" })).items).toEqual([]);
 
     // The engine changed: one image gone, one new, one retagged. One host refreshed alone.
     h1.images = [image("busybox:1.36", { tags: ["busybox:1.36", "busybox:latest"] }), image("alpine:3.20")];

@@ -66,7 +66,7 @@ export interface TListContainersFilter {
 }
 
 /** `%text%` for ILIKE, with LIKE's own characters in the text taken literally. */
-function containsPattern(text: string): string {
+export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 }
 
