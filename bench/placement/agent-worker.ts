@@ -11,7 +11,12 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { TOpRequestFrame } from "@fleet/shared/protocol/server-to-agent";
-import { connectFakeAgent, type FakeAgent, type TFakeOpAnswer } from "@fleet/test/harness/fake-agent";
+import {
+  connectFakeAgent,
+  type FakeAgent,
+  FakeAgentRefusedError,
+  type TFakeOpAnswer,
+} from "@fleet/test/harness/fake-agent";
 
 export interface AgentWorkerData {
   agents: { joinToken: string; name: string; url: string }[];
@@ -25,13 +30,18 @@ export interface AgentWorkerData {
 export type AgentWorkerCommand = { kind: "desired" } | { kind: "close" };
 
 export type AgentWorkerReport =
-  | { kind: "joined"; hostIds: string[] }
+  /** `retries`: hellos the central failed on its side (close 1011) and the host sent again. */
+  | { kind: "joined"; hostIds: string[]; retries: number }
   /** Containers in each host's newest desired set, summed; frames the agents could not parse. */
   | { kind: "desired"; containers: number; desiredFrames: number; invalidFrames: number }
   | { kind: "closed" }
   | { kind: "failed"; error: string };
 
 const data = workerData as AgentWorkerData;
+// A real agent dials again after a hello the central could not complete; so does a simulated one.
+const HELLO_ATTEMPTS = 5;
+const HELLO_RETRY_MS = 1000;
+const INTERNAL_CLOSE = 1011;
 const port = parentPort;
 if (!port) throw new Error("agent-worker.ts runs as a worker thread");
 
@@ -50,15 +60,12 @@ function answerOp(request: TOpRequestFrame): TFakeOpAnswer {
 }
 
 const heartbeats: NodeJS.Timeout[] = [];
+let helloRetries = 0;
 
-async function joinAll(): Promise<FakeAgent[]> {
-  const agents: FakeAgent[] = new Array(data.agents.length);
-  let next = 0;
-  const joinOne = async (): Promise<void> => {
-    while (next < data.agents.length) {
-      const index = next++;
-      const agent = data.agents[index] as AgentWorkerData["agents"][number];
-      const joined = await connectFakeAgent({
+async function join(agent: AgentWorkerData["agents"][number]): Promise<FakeAgent> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectFakeAgent({
         url: agent.url,
         joinToken: agent.joinToken,
         name: agent.name,
@@ -67,6 +74,23 @@ async function joinAll(): Promise<FakeAgent[]> {
         answerOp,
         welcomeTimeoutMs: 60_000,
       });
+    } catch (error) {
+      if (!(error instanceof FakeAgentRefusedError) || error.closeCode !== INTERNAL_CLOSE) throw error;
+      if (attempt >= HELLO_ATTEMPTS) throw error;
+      helloRetries++;
+      await new Promise((resolve) => setTimeout(resolve, HELLO_RETRY_MS * attempt));
+    }
+  }
+}
+
+async function joinAll(): Promise<FakeAgent[]> {
+  const agents: FakeAgent[] = new Array(data.agents.length);
+  let next = 0;
+  const joinOne = async (): Promise<void> => {
+    while (next < data.agents.length) {
+      const index = next++;
+      const agent = data.agents[index] as AgentWorkerData["agents"][number];
+      const joined = await join(agent);
       agents[index] = joined;
       // From its welcome on, as a real agent does: the central marks a silent host offline.
       // Spread over the interval, as hosts started at different times would send them.
@@ -105,6 +129,7 @@ async function main(): Promise<void> {
   port?.postMessage({
     kind: "joined",
     hostIds: agents.map((agent) => agent.hostId),
+    retries: helloRetries,
   } satisfies AgentWorkerReport);
   port?.on("message", (command: AgentWorkerCommand) => {
     if (command.kind === "desired") {

@@ -47,7 +47,8 @@
  * BENCH_PLACEMENT_WARMUP (unmeasured calls first, at most 15 s of them; 300, 0 for none),
  * BENCH_PLACEMENT_MAX_RUN_S (time limit of the measured runs, 60),
  * BENCH_PLACEMENT_DEPLOYMENT_REPLICAS (5000; 0 for no deployment), BENCH_PLACEMENT_STRATEGY
- * (spread | binpack), BENCH_PLACEMENT_REPLICAS (the passes: "1,2", "1" or "2").
+ * (spread | binpack), BENCH_PLACEMENT_REPLICAS (the passes: "1,2", "1" or "2"),
+ * BENCH_PLACEMENT_CPU_PROFILE_DIR (each central writes a V8 CPU profile there when it stops).
  *
  * Progress on stderr, one JSON object as the last line of stdout.
  *
@@ -88,6 +89,7 @@ const config = {
   deploymentReplicas: nonNegativeInt("BENCH_PLACEMENT_DEPLOYMENT_REPLICAS", 5000),
   strategy: oneOf("BENCH_PLACEMENT_STRATEGY", ["spread", "binpack"] as const, "spread"),
   passes: replicaCounts("BENCH_PLACEMENT_REPLICAS", [1, 2]),
+  cpuProfileDir: process.env.BENCH_PLACEMENT_CPU_PROFILE_DIR || null,
 };
 const AGENT_WORKERS = 2;
 // Measured here: 25 per thread (50 at once) ran one central's transactions out of time
@@ -371,6 +373,7 @@ interface PassResult {
   hosts: number;
   clients: number;
   join_s: number;
+  join_retries: number;
   warmup: Pick<RunsResult, "ok" | "errors" | "seconds" | "placements_per_s">;
   runs: RunsResult & Awaited<ReturnType<CostWindow["end"]>> & { desired_delivered_s: number | null };
   deployment:
@@ -406,7 +409,9 @@ async function runPass(postgres: BenchPostgres, centralCount: number): Promise<P
     // Before the centrals start, so none of them creates a first administrator of its own.
     const { token, userId } = await createTestUserWithToken({ db, role: "admin" });
     for (let i = 0; i < centralCount; i++)
-      centrals.push(await startCentralProcess({ databaseUrl: url, replicaId: `bench-${i + 1}` }));
+      centrals.push(
+        await startCentralProcess({ databaseUrl: url, replicaId: `bench-${i + 1}` }, config.cpuProfileDir),
+      );
     log(`${label}: centrals on ${centrals.map((central) => central.url).join(", ")}`);
 
     const agents = Array.from({ length: config.hosts }, (_, i) => ({
@@ -433,10 +438,13 @@ async function runPass(postgres: BenchPostgres, centralCount: number): Promise<P
         }),
       );
     }
-    await Promise.all(workers.map((worker) => worker.next("joined")));
+    const joinedReports = await Promise.all(workers.map((worker) => worker.next("joined")));
     const joinSeconds = (performance.now() - joinStartedAt) / 1000;
+    const joinRetries = joinedReports.reduce((sum, report) => sum + report.retries, 0);
     const online = await countOnline(sql);
-    log(`${label}: ${config.hosts} hosts joined in ${joinSeconds.toFixed(1)} s, ${online} online`);
+    log(
+      `${label}: ${config.hosts} hosts joined in ${joinSeconds.toFixed(1)} s (${joinRetries} hellos sent again), ${online} online`,
+    );
     if (online !== config.hosts) throw new Error(`only ${online} of ${config.hosts} hosts are online`);
 
     const clients = centrals.map((central) => apiClient(central.url, token));
@@ -524,6 +532,7 @@ async function runPass(postgres: BenchPostgres, centralCount: number): Promise<P
       hosts: config.hosts,
       clients: config.clients,
       join_s: round(joinSeconds),
+      join_retries: joinRetries,
       warmup: {
         ok: warmup.ok,
         errors: warmup.errors,
@@ -605,6 +614,7 @@ async function main(): Promise<void> {
       runs: first.runs,
       deployment: first.deployment,
       join_s: first.join_s,
+      join_retries: first.join_retries,
       warmup: first.warmup,
       checks: first.checks,
       ...(second && second !== first

@@ -69,12 +69,19 @@ export interface CentralProcess {
   close(): Promise<void>;
 }
 
-export async function startCentralProcess(config: CentralWorkerConfig): Promise<CentralProcess> {
+/** `cpuProfileDir`: where the central writes a V8 CPU profile as it exits (null: none). */
+export async function startCentralProcess(
+  config: CentralWorkerConfig,
+  cpuProfileDir: string | null,
+): Promise<CentralProcess> {
   const entry = new URL("./central-worker.ts", import.meta.url).pathname;
   // stdout goes to our stderr: our stdout ends with the benchmark's JSON line.
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", import.meta.resolve("tsx"), entry, JSON.stringify(config)],
+    [
+      ...(cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : []),
+      ...["--import", import.meta.resolve("tsx"), entry, JSON.stringify(config)],
+    ],
     { stdio: ["ignore", 2, 2, "ipc"] },
   );
   const queue = reportQueue<CentralWorkerReport>();
