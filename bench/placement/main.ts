@@ -186,19 +186,37 @@ class ErrorTally {
   }
 }
 
-/** What the measured window cost: the centrals, Postgres, this process (clients and hosts). */
+/**
+ * What the measured window cost: the centrals, Postgres, this process (clients and hosts);
+ * and the transactions Postgres committed (a statement outside a transaction is one), which
+ * says how many round trips a placement costs. The server's statistics lag by up to a
+ * second, so a short window's count is approximate.
+ */
 interface CostWindow {
   end(): Promise<{
     central_cpu_s: number;
     central_event_loop_utilization: number[];
     postgres_cpu_s: number;
+    postgres_commits: number;
     bench_process_cpu_s: number;
   }>;
 }
 
-async function costWindow(centrals: CentralProcess[], postgres: BenchPostgres): Promise<CostWindow> {
+async function commitsSoFar(db: pg.Client): Promise<number> {
+  const result = await db.query<{ n: string }>(
+    "SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()",
+  );
+  return Number(result.rows[0]?.n);
+}
+
+async function costWindow(
+  centrals: CentralProcess[],
+  postgres: BenchPostgres,
+  db: pg.Client,
+): Promise<CostWindow> {
   const centralCpu = () => centrals.reduce((sum, central) => sum + processCpuSeconds(central.pid), 0);
   const loopsAtStart = await Promise.all(centrals.map((central) => central.stats()));
+  const commitsAtStart = await commitsSoFar(db);
   const centralCpuAtStart = centralCpu();
   const postgresCpuAtStart = postgres.cpuSeconds();
   const processCpuAtStart = process.cpuUsage();
@@ -208,6 +226,8 @@ async function costWindow(centrals: CentralProcess[], postgres: BenchPostgres): 
       const postgresCpu = postgres.cpuSeconds() - postgresCpuAtStart;
       const processCpu = process.cpuUsage(processCpuAtStart);
       const loops = await Promise.all(centrals.map((c) => c.stats()));
+      // Our own two queries are among them: they do not matter at this size.
+      const commits = (await commitsSoFar(db)) - commitsAtStart;
       return {
         central_cpu_s: round(central),
         central_event_loop_utilization: loops.map((loop, i) => {
@@ -217,6 +237,7 @@ async function costWindow(centrals: CentralProcess[], postgres: BenchPostgres): 
           return round(active / Math.max(1, active + idle), 3);
         }),
         postgres_cpu_s: round(postgresCpu),
+        postgres_commits: commits,
         bench_process_cpu_s: round((processCpu.user + processCpu.system) / 1e6),
       };
     },
@@ -453,7 +474,7 @@ async function runPass(postgres: BenchPostgres, centralCount: number): Promise<P
         ? await runContainers(clients, config.warmup, `${label} warm-up`, WARMUP_MAX_S)
         : { ok: 0, errors: 0, seconds: 0, placements_per_s: 0 };
 
-    const runsCost = await costWindow(centrals, postgres);
+    const runsCost = await costWindow(centrals, postgres, sql);
     const runs = await runContainers(clients, config.runs, `${label} runs`, config.maxRunSeconds);
     const runsCosts = await runsCost.end();
     const runsDelivered = await waitForDelivery(workers, warmup.ok + runs.ok);
@@ -467,7 +488,7 @@ async function runPass(postgres: BenchPostgres, centralCount: number): Promise<P
         log(
           `${label}: a deployment holds at most ${MAX_REPLICAS} replicas (MAX_REPLICAS): placing ${replicas}`,
         );
-      const cost = await costWindow(centrals, postgres);
+      const cost = await costWindow(centrals, postgres, sql);
       const startedAt = performance.now();
       let error: string | null = null;
       try {
