@@ -34,6 +34,29 @@ export class PlacementEffects {
   }
 }
 
+/**
+ * Publishes what changed and pushes each affected host's desired set, and
+ * waits for those pushes. A push that fails is logged, not thrown: the rows
+ * are committed, and the host gets the same set at its next welcome (desired
+ * state is level-triggered).
+ */
+export async function applyPlacementEffects(deps: PlacementDeps, effects: PlacementEffects): Promise<void> {
+  publishEffects(deps.bus, effects);
+  const pusher = pusherFor(deps);
+  await Promise.all([...effects.hostsToPush].map((hostId) => pusher.push(hostId)));
+}
+
+/**
+ * Publishes what changed at once and leaves the desired-set pushes to run in
+ * the background: the caller answers as soon as the rows are committed, and
+ * the agents hear of them moments later.
+ */
+export function applyPlacementEffectsInBackground(deps: PlacementDeps, effects: PlacementEffects): void {
+  publishEffects(deps.bus, effects);
+  const pusher = pusherFor(deps);
+  for (const hostId of effects.hostsToPush) void pusher.push(hostId);
+}
+
 function publishEffects(bus: EventBus, effects: PlacementEffects): void {
   for (const event of effects.events) bus.publish("event", event);
   for (const change of effects.changedContainers) bus.publish("container.changed", change);
@@ -41,39 +64,23 @@ function publishEffects(bus: EventBus, effects: PlacementEffects): void {
 }
 
 /**
- * Publishes what changed and pushes each affected host's desired set. A push
- * that fails is logged, not thrown: the rows are committed, and the host gets
- * the same set at its next welcome (desired state is level-triggered).
+ * Desired sets pushed at once at most: each push is a transaction on a pooled
+ * connection (10 by default), and placements and the API need connections
+ * too. A deployment over 1,000 hosts pushing all at once had most of its
+ * pushes time out waiting for a connection.
  */
-export async function applyPlacementEffects(deps: PlacementDeps, effects: PlacementEffects): Promise<void> {
-  const { bus, desired, log } = deps;
-  publishEffects(bus, effects);
-  await Promise.all([...effects.hostsToPush].map((hostId) => pushLogged(desired, log, hostId)));
-}
-
-function pushLogged(desired: DesiredStatePusher, log: Logger, hostId: string): Promise<void> {
-  return desired.pushDesired(hostId).then(
-    () => {},
-    (error: unknown) => {
-      log.warn({ err: error, hostId }, "pushing a desired set failed; the host gets it at its next welcome");
-    },
-  );
-}
+const PUSH_CONCURRENCY = 5;
 
 /**
- * Pushes at most this many desired sets at once: each is a transaction on a
- * pooled connection, and placements need connections too.
- */
-const PUSH_CONCURRENCY = 4;
-
-/**
- * Background pushes for placements made at a high rate: one push in flight
- * per host, and a host changed while its push runs is pushed once more after
- * it (a push reads the whole set when it starts, so one more carries every
- * change made meanwhile). Pending work is bounded by the number of hosts.
+ * Pushes of one gateway: at most PUSH_CONCURRENCY at once and one in flight
+ * per host; a host asked for again while its push runs is pushed once more
+ * after it, and every request waiting meanwhile shares that push (it reads
+ * the whole set when it starts, so it carries every change made before).
+ * Pending work is bounded by the number of hosts.
  */
 class CoalescingPusher {
-  readonly #waiting = new Set<string>();
+  /** Host id → settles when the host's next push (not started yet) is done. */
+  readonly #waiting = new Map<string, { promise: Promise<void>; done: () => void }>();
   readonly #running = new Set<string>();
 
   constructor(
@@ -81,38 +88,48 @@ class CoalescingPusher {
     readonly log: Logger,
   ) {}
 
-  push(hostId: string): void {
-    this.#waiting.add(hostId);
+  push(hostId: string): Promise<void> {
+    let next = this.#waiting.get(hostId);
+    if (!next) {
+      let done = () => {};
+      const promise = new Promise<void>((resolve) => (done = resolve));
+      next = { promise, done };
+      this.#waiting.set(hostId, next);
+    }
     this.#pump();
+    return next.promise;
   }
 
   #pump(): void {
-    for (const hostId of this.#waiting) {
+    for (const [hostId, next] of this.#waiting) {
       if (this.#running.size >= PUSH_CONCURRENCY) return;
       if (this.#running.has(hostId)) continue;
       this.#waiting.delete(hostId);
       this.#running.add(hostId);
-      void pushLogged(this.desired, this.log, hostId).finally(() => {
-        this.#running.delete(hostId);
-        this.#pump();
-      });
+      void this.desired
+        .pushDesired(hostId)
+        .catch((error: unknown) => {
+          this.log.warn(
+            { err: error, hostId },
+            "pushing a desired set failed; the host gets it at its next welcome",
+          );
+        })
+        .finally(() => {
+          this.#running.delete(hostId);
+          next.done();
+          this.#pump();
+        });
     }
   }
 }
 
 const pushers = new WeakMap<DesiredStatePusher, CoalescingPusher>();
 
-/**
- * Publishes what changed at once and leaves the desired-set pushes to run in
- * the background, coalesced per host: the caller answers as soon as the rows
- * are committed, and the agents hear of them moments later.
- */
-export function applyPlacementEffectsInBackground(deps: PlacementDeps, effects: PlacementEffects): void {
-  publishEffects(deps.bus, effects);
+function pusherFor(deps: PlacementDeps): CoalescingPusher {
   let pusher = pushers.get(deps.desired);
   if (!pusher) {
     pusher = new CoalescingPusher(deps.desired, deps.log);
     pushers.set(deps.desired, pusher);
   }
-  for (const hostId of effects.hostsToPush) pusher.push(hostId);
+  return pusher;
 }
