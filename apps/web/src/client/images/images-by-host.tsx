@@ -1,7 +1,7 @@
 "use client";
 // The images each host holds, one table per host, as the agents last listed
-// them. Operators can remove an image (after a confirm) or start the run form
-// with it.
+// them, for the page of hosts the API handed out. Operators can remove an
+// image (after a confirm) or start the run form with it.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useMemo, useState } from "react";
@@ -10,9 +10,6 @@ import { formatBytes, formatDateTime, formatRelative, shortDigest } from "../for
 import { useTRPC } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
 import styles from "./images.module.css";
-
-/** Host groups drawn at first; more on request, so a large fleet stays quick to render. */
-const HOST_GROUPS_SHOWN = 25;
 
 export type THostImageView = RouterOutputs["image"]["list"]["items"][number];
 
@@ -98,19 +95,11 @@ function ImageRow({
   );
 }
 
-export function ImagesByHost({
-  images,
-  canOperate,
-  filter,
-}: {
-  images: THostImageView[];
-  canOperate: boolean;
-  filter: string;
-}) {
+/** One page of hosts' images, as the API pages them (filtered on the server). */
+export function ImagesByHost({ images, canOperate }: { images: THostImageView[]; canOperate: boolean }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [removingKey, setRemovingKey] = useState<string | null>(null);
-  const [groupsShown, setGroupsShown] = useState(HOST_GROUPS_SHOWN);
   const remove = useMutation(
     trpc.image.remove.mutationOptions({
       onSettled: () => {
@@ -120,18 +109,7 @@ export function ImagesByHost({
     }),
   );
 
-  const groups = useMemo(() => {
-    const needle = filter.trim().toLowerCase();
-    const shown = needle
-      ? images.filter(
-          (image) =>
-            image.hostName.toLowerCase().includes(needle) ||
-            image.id.toLowerCase().includes(needle) ||
-            image.tags.some((tag) => tag.toLowerCase().includes(needle)),
-        )
-      : images;
-    return groupByHost(shown);
-  }, [images, filter]);
+  const groups = useMemo(() => groupByHost(images), [images]);
 
   const onRemove = (image: THostImageView) => {
     const ref = removalRef(image);
@@ -142,14 +120,10 @@ export function ImagesByHost({
     remove.mutate({ hostId: image.hostId, image: ref, force: image.tags.length > 1 });
   };
 
-  if (groups.length === 0) {
-    return <p className="muted">No image matches “{filter.trim()}”.</p>;
-  }
-
   return (
     <>
       <ErrorNote error={remove.error} />
-      {groups.slice(0, groupsShown).map((group) => (
+      {groups.map((group) => (
         <section key={group.hostId} className={styles.hostGroup} aria-labelledby={`images-${group.hostId}`}>
           <div className={styles.hostHeading}>
             <h2 id={`images-${group.hostId}`}>
@@ -190,16 +164,6 @@ export function ImagesByHost({
           </div>
         </section>
       ))}
-      {groups.length > groupsShown ? (
-        <div className="pager">
-          <span className="muted">
-            {groupsShown} of {groups.length} hosts shown
-          </span>
-          <button type="button" onClick={() => setGroupsShown((shown) => shown + HOST_GROUPS_SHOWN)}>
-            Show more hosts
-          </button>
-        </div>
-      ) : null}
     </>
   );
 }

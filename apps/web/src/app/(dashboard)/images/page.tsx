@@ -1,6 +1,7 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+import { useDebouncedText } from "@/client/containers/container-filters";
 import { BuildPanel } from "@/client/images/build-panel";
 import { DigestsInUse } from "@/client/images/digests-in-use";
 import styles from "@/client/images/images.module.css";
@@ -9,29 +10,39 @@ import { PullPanel } from "@/client/images/pull-panel";
 import { useRefreshImages } from "@/client/images/use-refresh-images";
 import { useCan } from "@/client/session";
 import { useTRPC } from "@/client/trpc";
+import { CursorPager, useCursorPages } from "@/client/ui/cursor-pager";
 import { EmptyState } from "@/client/ui/empty-state";
 import { ErrorNote } from "@/client/ui/error-note";
 import { PageHeader } from "@/client/ui/page-header";
 
+const HOSTS_PER_PAGE = 25;
+
 export default function ImagesPage() {
   const trpc = useTRPC();
   const canOperate = useCan("operator");
-  const [filter, setFilter] = useState("");
-  const images = useQuery(trpc.image.list.queryOptions({}, { refetchInterval: 15_000 }));
+  // A page of hosts at a time, filtered on the server: a big fleet holds tens of thousands of images.
+  const pages = useCursorPages();
+  const [search, setSearch] = useState("");
+  const [filterText, setFilterText] = useDebouncedText(search, (text) => {
+    setSearch(text.trim());
+    pages.reset();
+  });
+  const images = useQuery(
+    trpc.image.list.queryOptions(
+      { search: search || undefined, hosts: HOSTS_PER_PAGE, cursor: pages.cursor },
+      { refetchInterval: 15_000, placeholderData: keepPreviousData },
+    ),
+  );
   const refresh = useRefreshImages();
   const refreshFailures = (refresh.data?.hosts ?? []).filter((host) => !host.ok);
   const items = images.data?.items ?? [];
-  const hostCount = new Set(items.map((image) => image.hostId)).size;
+  const filtered = search !== "";
 
   return (
     <>
       <PageHeader
         title="Images"
-        subtitle={
-          images.data
-            ? `${items.length} image${items.length === 1 ? "" : "s"} on ${hostCount} host${hostCount === 1 ? "" : "s"}, as the agents last listed them`
-            : "What each host's engine holds"
-        }
+        subtitle="What each host's engine holds, as its agent last listed it"
         actions={
           canOperate ? (
             <>
@@ -68,7 +79,7 @@ export default function ImagesPage() {
 
       <ErrorNote error={images.error} />
       {images.isPending ? <p className="muted">Loading images…</p> : null}
-      {images.data && items.length === 0 ? (
+      {images.data && items.length === 0 && !filtered && pages.page === 1 ? (
         <div className="card">
           <EmptyState title="No images yet">
             <p>
@@ -79,22 +90,29 @@ export default function ImagesPage() {
           </EmptyState>
         </div>
       ) : null}
-      {items.length > 0 ? (
+      {items.length > 0 || filtered ? (
         <>
           <div className="filters">
             <label>
               Filter
               <input
                 type="search"
-                value={filter}
-                onChange={(event) => setFilter(event.target.value)}
+                value={filterText}
+                onChange={(event) => setFilterText(event.target.value)}
                 placeholder="tag, id or host"
+                maxLength={256}
                 autoComplete="off"
                 spellCheck={false}
               />
             </label>
           </div>
-          <ImagesByHost images={items} canOperate={canOperate} filter={filter} />
+          {items.length === 0 ? <p className="muted">No image matches “{search}”.</p> : null}
+          <ImagesByHost images={items} canOperate={canOperate} />
+          <CursorPager
+            pages={pages}
+            nextCursor={images.data?.nextCursor}
+            shown={new Set(items.map((image) => image.hostId)).size}
+          />
         </>
       ) : null}
       <DigestsInUse />

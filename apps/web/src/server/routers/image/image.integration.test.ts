@@ -190,6 +190,18 @@ describe("image API", () => {
     expect((await viewer.image.tags.query()).items).toEqual(["busybox:1.36", "nginx:1.27"]);
     expect((await viewer.image.tags.query({ search: "NGI" })).items).toEqual(["nginx:1.27"]);
     expect((await viewer.image.tags.query({ search: "busybox_" })).items).toEqual([]);
+    // A page of hosts at a time; a search matches a tag, an id or the host's name.
+    const first = await viewer.image.list.query({ hosts: 1 });
+    expect(first.items.map((entry) => entry.hostName)).toEqual(["img-h1", "img-h1"]);
+    const second = await viewer.image.list.query({ hosts: 1, cursor: first.nextCursor });
+    expect([second.items.map((entry) => entry.hostName), second.nextCursor]).toEqual([["img-h2"], null]);
+    const nginxOnly = await viewer.image.list.query({ search: "NGINX" });
+    expect(nginxOnly.items.map((entry) => [entry.hostName, entry.tags])).toEqual([
+      ["img-h1", ["nginx:1.27"]],
+    ]);
+    expect((await viewer.image.list.query({ search: "img-h2" })).items.map((entry) => entry.tags)).toEqual([
+      ["busybox:1.36"],
+    ]);
 
     // The engine changed: one image gone, one new, one retagged. One host refreshed alone.
     h1.images = [image("busybox:1.36", { tags: ["busybox:1.36", "busybox:latest"] }), image("alpine:3.20")];
