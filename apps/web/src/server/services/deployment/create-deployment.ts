@@ -49,7 +49,8 @@ export async function createDeployment(
     actorEmail,
   });
   const template: TContainerTemplate = { ...options.template, image: pinned.image };
-  const id = await runPlacement(options, async (ctx) => {
+  // Answered once committed: the agents of up to thousands of hosts hear of their replicas right after.
+  const id = await runPlacement({ ...options, pushInBackground: true }, async (ctx) => {
     const { tx, effects } = ctx;
     const existing = await tx.deployment.findFirst({
       where: { name, removedAt: null },

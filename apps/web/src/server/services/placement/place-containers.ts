@@ -28,7 +28,12 @@ import { recordEvents } from "../../events/record-event";
 import { assertTemplateBindMounts } from "./bind-mount-check";
 import { generateContainerNames, liveNamesAmong } from "./container-names";
 import type { TContainerTemplate } from "./container-template";
-import { applyPlacementEffects, type PlacementDeps, PlacementEffects } from "./placement-effects";
+import {
+  applyPlacementEffects,
+  applyPlacementEffectsInBackground,
+  type PlacementDeps,
+  PlacementEffects,
+} from "./placement-effects";
 import {
   lockPlacementCluster,
   recordPlacedVolumes,
@@ -359,6 +364,8 @@ export interface RunPlacementOptions extends PlacementDeps {
   now: Date;
   /** Host rows to lock besides the candidates (a lost host whose containers move away). */
   alsoLockHostIds?: readonly string[];
+  /** Answer once committed and leave the desired-set pushes to the background (a big deployment's hosts). */
+  pushInBackground?: boolean;
 }
 
 /**
@@ -387,6 +394,7 @@ export async function runPlacement<T>(
   work: (ctx: TPlacementContext) => Promise<T>,
 ): Promise<T> {
   const { result, effects } = await queuePlacement(options.db, () => runPlacementTransaction(options, work));
-  await applyPlacementEffects(options, effects);
+  if (options.pushInBackground) applyPlacementEffectsInBackground(options, effects);
+  else await applyPlacementEffects(options, effects);
   return result;
 }
