@@ -89,9 +89,60 @@ function parseTime(iso: string | null): Date | null {
 
 export type TStatusOutcome = "updated" | "unchanged" | "not-on-host" | "stale-connection";
 
+/** How many containers one read of status rows asks for at most. */
+const STATUS_ROWS_PER_READ = 500;
+
+type StatusRowReader = (containerId: string) => Promise<TStatusRow | null>;
+
+/**
+ * Reads the rows statuses are checked against, for every connection at once:
+ * the statuses that arrive within one turn of the event loop share one query.
+ * After a central restart every agent resends every container's status; one
+ * query per status would be a hundred thousand queries for 2,000 hosts.
+ */
+export function createStatusRowReader(db: PrismaClient): StatusRowReader {
+  type Waiter = { resolve(row: TStatusRow | null): void; reject(error: unknown): void };
+  let pending = new Map<string, Waiter[]>();
+  let scheduled = false;
+  const read = async (batch: Map<string, Waiter[]>) => {
+    try {
+      const rows = await db.container.findMany({
+        where: { id: { in: [...batch.keys()] } },
+        select: statusRowSelect,
+      });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      for (const [id, waiters] of batch) for (const waiter of waiters) waiter.resolve(byId.get(id) ?? null);
+    } catch (error) {
+      for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+    }
+  };
+  const flush = () => {
+    scheduled = false;
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    void read(batch);
+  };
+  return (containerId) =>
+    new Promise((resolve, reject) => {
+      const waiters = pending.get(containerId);
+      if (waiters) waiters.push({ resolve, reject });
+      else pending.set(containerId, [{ resolve, reject }]);
+      if (pending.size >= STATUS_ROWS_PER_READ) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+}
+
 export async function applyContainerStatus(options: {
   db: PrismaClient;
   bus: Pick<GatewayBus, "publish">;
+  /** Where the container's row is read (createStatusRowReader). */
+  readRow: StatusRowReader;
+  /** Runs the write when its turn comes (the gateway bounds the writes it has in flight). */
+  admitWrite<T>(write: () => Promise<T>): Promise<T>;
   hostId: string;
   /** The sending connection's epoch: the status applies only while the host row holds it. */
   epoch: number;
@@ -99,7 +150,7 @@ export async function applyContainerStatus(options: {
   now: Date;
 }): Promise<TStatusOutcome> {
   const { db, bus, hostId, epoch, frame, now } = options;
-  const row = await db.container.findUnique({ where: { id: frame.containerId }, select: statusRowSelect });
+  const row = await options.readRow(frame.containerId);
   if (!row || row.hostId !== hostId) return "not-on-host";
   const finishedAt = parseTime(frame.finishedAt);
   // Statuses are resent after every reconnect: the same exit must not count as a second OOM kill.
@@ -115,31 +166,33 @@ export async function applyContainerStatus(options: {
   const healthChanged = row.health !== frame.health;
   // A conditional update: a reschedule between the read and here must not let this host write the row,
   // nor a newer connection of the host (fencing by epoch).
-  const updated = await db.container.updateMany({
-    where: { id: row.id, hostId, host: { connectionEpoch: epoch } },
-    data: {
-      actualState: frame.state,
-      exitCode: frame.exitCode,
-      oomKilled: frame.oomKilled,
-      ...(newOomKill ? { oomKillCount: { increment: 1 } } : {}),
-      restartCount: frame.restartCount,
-      engineId: frame.engineId,
-      statusMessage: frame.message,
-      startedAt: parseTime(frame.startedAt),
-      finishedAt,
-      health: frame.health,
-      healthMessage: frame.healthMessage,
-      ...(healthChanged ? { healthChangedAt: now } : {}),
-      ...(publishedPorts !== undefined ? { publishedPorts } : {}),
-      ...(learnsDigest ? { imageDigest: frame.imageDigest } : {}),
-      ...(firstRunning
-        ? {
-            runningReportedAt: now,
-            startLatencyMs: Math.max(0, now.getTime() - row.requestedAt.getTime()),
-          }
-        : {}),
-    },
-  });
+  const updated = await options.admitWrite(() =>
+    db.container.updateMany({
+      where: { id: row.id, hostId, host: { connectionEpoch: epoch } },
+      data: {
+        actualState: frame.state,
+        exitCode: frame.exitCode,
+        oomKilled: frame.oomKilled,
+        ...(newOomKill ? { oomKillCount: { increment: 1 } } : {}),
+        restartCount: frame.restartCount,
+        engineId: frame.engineId,
+        statusMessage: frame.message,
+        startedAt: parseTime(frame.startedAt),
+        finishedAt,
+        health: frame.health,
+        healthMessage: frame.healthMessage,
+        ...(healthChanged ? { healthChangedAt: now } : {}),
+        ...(publishedPorts !== undefined ? { publishedPorts } : {}),
+        ...(learnsDigest ? { imageDigest: frame.imageDigest } : {}),
+        ...(firstRunning
+          ? {
+              runningReportedAt: now,
+              startLatencyMs: Math.max(0, now.getTime() - row.requestedAt.getTime()),
+            }
+          : {}),
+      },
+    }),
+  );
   if (updated.count === 0) {
     const current = await db.host.count({ where: { id: hostId, connectionEpoch: epoch } });
     return current === 0 ? "stale-connection" : "not-on-host";

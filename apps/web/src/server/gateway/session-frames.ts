@@ -13,7 +13,7 @@ import type { TAgentFrame, THelloFrame } from "@fleet/shared/protocol/agent-to-s
 import pLimit from "p-limit";
 import type { PrismaClient } from "../db/client";
 import type { AgentSession } from "./agent-session";
-import { applyContainerStatus, recordAgentEvent } from "./container-status";
+import { applyContainerStatus, createStatusRowReader, recordAgentEvent } from "./container-status";
 import { recordAck } from "./desired-state";
 import { CONCURRENT_FRAME_WRITES } from "./gateway-limits";
 import type { GatewayBus, GatewayMetricsSink } from "./gateway-options";
@@ -30,6 +30,7 @@ export interface SessionFrameDeps {
 export function createSessionFrameHandler(deps: SessionFrameDeps) {
   const { db, bus, metrics, clock, broker } = deps;
   const admitWrite = pLimit(CONCURRENT_FRAME_WRITES);
+  const readStatusRow = createStatusRowReader(db);
 
   return async function handleFrame(
     session: AgentSession,
@@ -55,9 +56,16 @@ export function createSessionFrameHandler(deps: SessionFrameDeps) {
         return;
       }
       case "container.status": {
-        const outcome = await admitWrite(() =>
-          applyContainerStatus({ db, bus, hostId, epoch: session.epoch, frame, now }),
-        );
+        const outcome = await applyContainerStatus({
+          db,
+          bus,
+          readRow: readStatusRow,
+          admitWrite,
+          hostId,
+          epoch: session.epoch,
+          frame,
+          now,
+        });
         if (outcome === "stale-connection") {
           session.log.info({ containerId: frame.containerId }, "status from a replaced connection ignored");
         } else if (outcome === "not-on-host") {
