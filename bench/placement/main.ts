@@ -396,7 +396,11 @@ interface PassResult {
   join_s: number;
   join_retries: number;
   warmup: Pick<RunsResult, "ok" | "errors" | "seconds" | "placements_per_s">;
-  runs: RunsResult & Awaited<ReturnType<CostWindow["end"]>> & { desired_delivered_s: number | null };
+  runs: RunsResult &
+    Awaited<ReturnType<CostWindow["end"]>> & {
+      placements_per_central_cpu_s: number;
+      desired_delivered_s: number | null;
+    };
   deployment:
     | ({
         replicas: number;
@@ -560,7 +564,13 @@ async function runPass(postgres: BenchPostgres, centralCount: number): Promise<P
         seconds: warmup.seconds,
         placements_per_s: warmup.placements_per_s,
       },
-      runs: { ...runs, ...runsCosts, desired_delivered_s: runsDelivered },
+      runs: {
+        ...runs,
+        ...runsCosts,
+        // What the central's code costs, whatever else shares the machine's cores.
+        placements_per_central_cpu_s: round(runs.ok / runsCosts.central_cpu_s, 1),
+        desired_delivered_s: runsDelivered,
+      },
       deployment,
       checks: { ...checks, invalid_frames: invalidFrames, hosts_online_at_end: onlineAtEnd },
       errors: warmup.errors + runs.errors + (deployment?.error ? 1 : 0) + problems.length,
