@@ -81,9 +81,10 @@ interface TBatchResult {
 const batchers = new WeakMap<PrismaClient, { calls: TCall[]; queued: boolean }>();
 
 /**
- * Places containers made from drafts, all or nothing, and pushes the chosen
- * hosts' desired sets. Throws PRECONDITION_FAILED (nothing written) when one
- * fits nowhere, CONFLICT when a given name is taken.
+ * Places containers made from drafts, all or nothing, in one transaction with
+ * the other calls waiting at the time; answers once committed, and the chosen
+ * hosts' desired sets are pushed right after. Throws PRECONDITION_FAILED
+ * (nothing written) when one fits nowhere, CONFLICT when a given name is taken.
  */
 export async function placeContainers(options: TPlaceContainersOptions): Promise<TPlacedRow[]> {
   const { drafts } = options;
