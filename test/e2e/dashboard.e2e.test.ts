@@ -479,7 +479,7 @@ describe.sequential("dashboard", () => {
       await mainNav(page).getByRole("link", { name: link, exact: true }).click();
       await waitForHeading(page, heading);
       if (shot === "images") {
-        // The page asks the hosts what they hold: the image the container runs is listed.
+        // The central listed the host's images when it connected (or when its agent pulled): the image the container runs is listed.
         await page
           .locator(`tr[data-host-id="${need(host, "an online host").id}"]`)
           .getByText(TEST_IMAGE_TAG)

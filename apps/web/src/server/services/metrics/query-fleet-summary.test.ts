@@ -25,6 +25,7 @@ describe("fleetSummaryEachSecond", () => {
     );
     const first = summary();
     const second = summary();
+    now += 200; // a slow computation: later callers are served the last one while the next computes
     releases.shift()?.();
     expect(await first).toBe(await second);
     now += 999;
@@ -33,6 +34,7 @@ describe("fleetSummaryEachSecond", () => {
 
     // Older than a second: answered at once with the last one, a fresh one starts (once).
     now += 1;
+    expect(computed).toBe(1);
     expect((await summary()).at).toBe(1);
     expect((await summary()).at).toBe(1);
     expect(computed).toBe(2);
@@ -45,6 +47,15 @@ describe("fleetSummaryEachSecond", () => {
     const late = summary();
     releases.shift()?.();
     expect((await late).at).toBe(3);
+  });
+
+  it("makes callers wait for a fresh summary when computing it is quick", async () => {
+    let now = 0;
+    let computed = 0;
+    const summary = fleetSummaryEachSecond(async () => summaryAt(++computed), { monotonicNow: () => now });
+    expect((await summary()).at).toBe(1);
+    now += 1000;
+    expect((await summary()).at).toBe(2);
   });
 
   it("does not keep a failure", async () => {
