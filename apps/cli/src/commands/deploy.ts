@@ -25,7 +25,8 @@ import { LIMIT_OPTIONS, limitsOf } from "../limit-flags";
 import { checkedName } from "./host-objects";
 import { followRollout, resolveDeployment } from "./rollout";
 
-const MAX_REPLICAS = 500;
+// As the central allows (deployment.create and scale).
+const MAX_REPLICAS = 5000;
 
 // ---- ls ---------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ import { sleep } from "../sleep";
 import { checkedName } from "./host-objects";
 
 const POLL_MS = 500;
-const MAX_REPLICAS = 500;
+// As the central allows (deployment.create and scale).
+const MAX_REPLICAS = 5000;
 
 export const runCommand = defineCommand({
   spec: {
