@@ -24,7 +24,7 @@ export async function createDashboardCaller(options: {
   let cursor: string | null = null;
   let pagesWalked = 0;
   for (let page = 1; page < DEEP_PAGE; page++) {
-    const result = await client.container.list.query({ limit: PAGE, cursor });
+    const result = await retried(() => client.container.list.query({ limit: PAGE, cursor }));
     pagesWalked++;
     if (!result.nextCursor) break;
     cursor = result.nextCursor;
@@ -38,14 +38,21 @@ export async function createDashboardCaller(options: {
     container_metrics_24h: [],
     event_list: [],
   };
+  /** Calls that failed (a central too busy to reach its database answers 503), by call; not timed. */
+  const errors: Record<string, number> = {};
   let rounds = 0;
   const timed = async (name: keyof typeof timings, call: () => Promise<unknown>) => {
     const started = performance.now();
-    await call();
-    timings[name]?.push(performance.now() - started);
+    try {
+      await call();
+      timings[name]?.push(performance.now() - started);
+    } catch {
+      errors[name] = (errors[name] ?? 0) + 1;
+    }
   };
   return {
     timings,
+    errors,
     pagesWalked,
     get rounds() {
       return rounds;
@@ -65,4 +72,15 @@ export async function createDashboardCaller(options: {
       await timed("event_list", () => client.event.list.query({ limit: PAGE }));
     },
   };
+}
+
+async function retried<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }

@@ -499,6 +499,7 @@ async function main(): Promise<void> {
       api_p50_ms: percentiles(dashboard.timings, 0.5),
       api_max_ms: percentiles(dashboard.timings, 1),
       api_rounds: dashboard.rounds,
+      api_errors: dashboard.errors,
       api_quiet_p50_ms: percentiles(quiet.timings, 0.5),
       api_quiet_p95_ms: percentiles(quiet.timings, 0.95),
       goals: {
