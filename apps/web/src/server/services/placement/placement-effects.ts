@@ -36,9 +36,9 @@ export class PlacementEffects {
 
 /**
  * Publishes what changed and pushes each affected host's desired set, and
- * waits for those pushes. A push that fails is logged, not thrown: the rows
- * are committed, and the host gets the same set at its next welcome (desired
- * state is level-triggered).
+ * waits for those pushes. A push that fails is logged and tried again a few
+ * times, not thrown: the rows are committed, and at worst the host gets the
+ * same set at its next welcome (desired state is level-triggered).
  */
 export async function applyPlacementEffects(deps: PlacementDeps, effects: PlacementEffects): Promise<void> {
   publishEffects(deps.bus, effects);
@@ -70,6 +70,9 @@ function publishEffects(bus: EventBus, effects: PlacementEffects): void {
  * pushes time out waiting for a connection.
  */
 const PUSH_CONCURRENCY = 5;
+/** Tries after a failed push, 1, 2, 4, 8 and 16 s apart. */
+const PUSH_RETRIES = 5;
+const PUSH_RETRY_BASE_MS = 1000;
 
 /**
  * Pushes of one gateway: at most PUSH_CONCURRENCY at once and one in flight
@@ -82,6 +85,8 @@ class CoalescingPusher {
   /** Host id → settles when the host's next push (not started yet) is done. */
   readonly #waiting = new Map<string, { promise: Promise<void>; done: () => void }>();
   readonly #running = new Set<string>();
+  /** Host id → pushes of it failed in a row. */
+  readonly #failures = new Map<string, number>();
 
   constructor(
     readonly desired: DesiredStatePusher,
@@ -108,18 +113,36 @@ class CoalescingPusher {
       this.#running.add(hostId);
       void this.desired
         .pushDesired(hostId)
-        .catch((error: unknown) => {
-          this.log.warn(
-            { err: error, hostId },
-            "pushing a desired set failed; the host gets it at its next welcome",
-          );
-        })
+        .then(
+          () => this.#failures.delete(hostId),
+          (error: unknown) => this.#retryLater(hostId, error),
+        )
         .finally(() => {
           this.#running.delete(hostId);
           next.done();
           this.#pump();
         });
     }
+  }
+
+  /**
+   * A failed push rolled its generation back, so neither the agent nor the
+   * replicas' comparison would notice the set it missed until the host's next
+   * change or welcome: it is tried again, later each time, a few times.
+   */
+  #retryLater(hostId: string, error: unknown): void {
+    const failures = (this.#failures.get(hostId) ?? 0) + 1;
+    if (failures > PUSH_RETRIES) {
+      this.#failures.delete(hostId);
+      this.log.warn(
+        { err: error, hostId },
+        "pushing a desired set failed; the host gets it at its next welcome",
+      );
+      return;
+    }
+    this.#failures.set(hostId, failures);
+    this.log.warn({ err: error, hostId, failures }, "pushing a desired set failed; trying again");
+    setTimeout(() => void this.push(hostId), PUSH_RETRY_BASE_MS * 2 ** (failures - 1)).unref();
   }
 }
 
