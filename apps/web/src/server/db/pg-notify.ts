@@ -193,8 +193,18 @@ export function createPgNotifier(options: PgNotifierOptions): PgNotifier {
         return;
       }
       failures = 0;
+      // One ping at a time: on a starved machine the last one may still be out, and
+      // pg warns of (and will refuse) a query sent while the client runs another.
+      let pinging = false;
       pingTimer = setInterval(() => {
-        next.query("SELECT 1").catch((error: unknown) => dropClient(next, error));
+        if (pinging) return;
+        pinging = true;
+        next
+          .query("SELECT 1")
+          .catch((error: unknown) => dropClient(next, error))
+          .finally(() => {
+            pinging = false;
+          });
       }, pingIntervalMs);
       pingTimer.unref();
       if (connectedOnce) {
