@@ -241,6 +241,7 @@ export function deploymentDetail(
       ...overrides,
     },
     replicas,
+    replicasTotal: replicas.length,
   };
 }
 

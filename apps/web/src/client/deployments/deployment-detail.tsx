@@ -23,6 +23,9 @@ import styles from "./deployments.module.css";
 import { RevisionHistory } from "./revision-history";
 import { RolloutTimeline } from "./rollout-timeline";
 
+/** Replicas the page lists, refreshed every 5 s; the containers page pages through the rest. */
+const REPLICAS_SHOWN = 200;
+
 interface TAppliedChange {
   revision: number | null;
   diff: string;
@@ -34,7 +37,12 @@ export function DeploymentDetail({ deploymentId }: { deploymentId: string }) {
   const router = useRouter();
   const queryClient = useQueryClient();
   const canOperate = useCan("operator");
-  const detail = useQuery(trpc.deployment.get.queryOptions({ id: deploymentId }, { refetchInterval: 5000 }));
+  const detail = useQuery(
+    trpc.deployment.get.queryOptions(
+      { id: deploymentId, replicasLimit: REPLICAS_SHOWN },
+      { refetchInterval: 5000 },
+    ),
+  );
   const [editing, setEditing] = useState(false);
   const [applied, setApplied] = useState<TAppliedChange | null>(null);
   const remove = useMutation(
@@ -57,7 +65,7 @@ export function DeploymentDetail({ deploymentId }: { deploymentId: string }) {
     );
   }
 
-  const { deployment, replicas } = detail.data;
+  const { deployment, replicas, replicasTotal } = detail.data;
   const removed = deployment.removedAt !== null;
   const canChange = canOperate && !removed;
 
@@ -95,9 +103,7 @@ export function DeploymentDetail({ deploymentId }: { deploymentId: string }) {
                 disabled={remove.isPending}
                 onClick={() => {
                   if (
-                    window.confirm(
-                      `Remove deployment ${deployment.name} and all ${replicas.length} replicas?`,
-                    )
+                    window.confirm(`Remove deployment ${deployment.name} and all ${replicasTotal} replicas?`)
                   )
                     remove.mutate({ id: deployment.id });
                 }}
@@ -138,7 +144,7 @@ export function DeploymentDetail({ deploymentId }: { deploymentId: string }) {
       ) : null}
 
       <RolloutTimeline deploymentId={deployment.id} />
-      <DeploymentReplicas deploymentId={deployment.id} replicas={replicas} />
+      <DeploymentReplicas deploymentId={deployment.id} replicas={replicas} total={replicasTotal} />
       <RevisionHistory deploymentId={deployment.id} deploymentName={deployment.name} removed={removed} />
 
       <section className="card section" aria-labelledby="events-heading">

@@ -40,9 +40,13 @@ function byHost(replicas: readonly TReplica[]): THostGroup[] {
 export function DeploymentReplicas({
   deploymentId,
   replicas,
+  total,
 }: {
   deploymentId: string;
+  /** The first replicas by index. */
   replicas: readonly TReplica[];
+  /** Live replicas in all. */
+  total: number;
 }) {
   const now = useNow(5000);
   const groups = byHost(replicas);
@@ -54,9 +58,14 @@ export function DeploymentReplicas({
           on {groups.filter((group) => group.hostId !== null).length} host
           {groups.filter((group) => group.hostId !== null).length === 1 ? "" : "s"}
         </span>
+        {total > replicas.length ? (
+          <span className="muted" data-testid="replicas-shown">
+            the first {replicas.length} of {total}
+          </span>
+        ) : null}
         <span className="spacer" />
         <Link href={`/containers?deployment=${encodeURIComponent(deploymentId)}`}>
-          On the containers page
+          {total > replicas.length ? `All ${total} on the containers page` : "On the containers page"}
         </Link>
       </div>
       {replicas.length === 0 ? (

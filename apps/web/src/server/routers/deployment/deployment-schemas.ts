@@ -53,7 +53,12 @@ export const ZDeployment = z.object({
   removedAt: z.date().nullable(),
 });
 
-export const ZDeploymentDetail = z.object({ deployment: ZDeployment, replicas: z.array(ZContainer) });
+export const ZDeploymentDetail = z.object({
+  deployment: ZDeployment,
+  replicas: z.array(ZContainer),
+  /** Live replicas in all; more than `replicas` holds when the call asked for fewer. */
+  replicasTotal: z.int().nonnegative(),
+});
 
 /** What deployment.update and deployment.rollback changed. */
 export const ZDeploymentChange = z.object({

@@ -104,6 +104,10 @@ describe("deployment", () => {
       .catch((error: unknown) => error);
     expect(trpcErrorCode(refused)).toBe("PRECONDITION_FAILED");
     expect((await fleet.viewer.deployment.get.query({ id: created.deployment.id })).replicas).toHaveLength(6);
+    // A page showing a big deployment asks for its first replicas only, and hears how many there are.
+    const firstTwo = await fleet.viewer.deployment.get.query({ id: created.deployment.id, replicasLimit: 2 });
+    expect(firstTwo.replicas.map((replica) => replica.name)).toEqual(["web-1", "web-2"]);
+    expect(firstTwo.replicasTotal).toBe(6);
 
     const down = await fleet.operator.deployment.scale.mutate({ id: created.deployment.id, replicas: 2 });
     expect(down.replicas.map((replica) => replica.name)).toEqual(["web-1", "web-2"]);
