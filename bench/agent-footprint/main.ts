@@ -29,6 +29,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureAgentBinary } from "@fleet/test/harness/built-binaries";
 import { TEST_IMAGE_TAG } from "@fleet/test/harness/test-image";
+import { positiveInt } from "../common/env-knobs";
 import {
   type AgentProcess,
   spawnAgent,
@@ -236,15 +237,6 @@ async function waitForHost(stack: FootprintStack, status: "online"): Promise<str
     if (Date.now() > deadline) throw new Error(`host ${HOST_NAME} not ${status} within 60 s`);
     await sleep(250);
   }
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got ${text}`);
-  return value;
 }
 
 function round1(value: number): number {

@@ -16,6 +16,7 @@
 import { ContainerSampler } from "@fleet/agent/metrics/container-sampler";
 import { ENGINE_KINDS, startEngine, type TEngineKind } from "@fleet/test/harness/engines";
 import { buildTestImage } from "@fleet/test/harness/test-image";
+import { positiveInt } from "../common/env-knobs";
 import { checkAgreement } from "./agreement";
 import { startSleepingContainers, type TSleepingContainer } from "./sleeping-containers";
 import {
@@ -240,14 +241,6 @@ function parseEngines(value: string): TEngineKind[] {
     }
   }
   return kinds as TEngineKind[];
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const value = process.env[name];
-  if (value === undefined || value === "") return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`${name} must be a positive integer`);
-  return parsed;
 }
 
 function round2(value: number): number {

@@ -42,6 +42,7 @@ import type { MetricsService } from "@fleet/web/server/services/metrics/metrics-
 import { generateToken, hashToken } from "@fleet/web/server/tokens";
 import pg from "pg";
 import { pino } from "pino";
+import { nonNegativeInt, positiveInt } from "../common/env-knobs";
 import type { AgentWorkerCommand, AgentWorkerData, AgentWorkerReport } from "./agent-worker";
 import { type BenchPostgres, type DurabilitySettings, startBenchPostgres } from "./bench-postgres";
 
@@ -64,21 +65,6 @@ const QUERYABLE_TIMEOUT_MS = 10 * 60_000;
 const WAL_PREWARM_MB = 256;
 // Issue 16's goal for the durable pass (printed, not enforced).
 const GOAL_SAMPLES_PER_S = 100_000;
-
-function nonNegativeInt(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === "0") return 0;
-  return positiveInt(name, fallback);
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got ${text}`);
-  return value;
-}
 
 function log(message: string): void {
   process.stderr.write(`[ingest] ${message}\n`);

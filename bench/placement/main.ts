@@ -71,6 +71,7 @@ import { generateToken, hashToken } from "@fleet/web/server/tokens";
 import { createTRPCClient, httpLink, type TRPCClient, TRPCClientError } from "@trpc/client";
 import pg from "pg";
 import superjson from "superjson";
+import { nonNegativeInt, positiveInt } from "../common/env-knobs";
 import { type BenchPostgres, startBenchPostgres } from "../ingest/bench-postgres";
 import {
   type AgentWorker,
@@ -109,19 +110,6 @@ const DELIVERY_TIMEOUT_MS = 30_000;
 const WAL_PREWARM_MB = 128;
 const WARMUP_MAX_S = 15;
 const GOALS = { placements_per_s: 1000, deployment_replicas: 5000, deployment_place_s: 5 };
-
-function positiveInt(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got ${text}`);
-  return value;
-}
-
-function nonNegativeInt(name: string, fallback: number): number {
-  return process.env[name] === "0" ? 0 : positiveInt(name, fallback);
-}
 
 function oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
   const text = process.env[name];

@@ -30,6 +30,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { ENGINE_KINDS, type TEngineKind } from "@fleet/test/harness/engines";
+import { positiveInt } from "../common/env-knobs";
 import { sleep } from "./clock";
 import { EngineEventLog } from "./engine-events";
 import { checkSameContainer, removeFromEngine, startOnEngine, type TEngineSample } from "./engine-start";
@@ -266,15 +267,6 @@ function engineKind(): TEngineKind {
     throw new Error(`--engine: unknown engine ${kind} (use ${ENGINE_KINDS.join(" or ")})`);
   }
   return kind as TEngineKind;
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got ${text}`);
-  return value;
 }
 
 function round2(value: number): number {
