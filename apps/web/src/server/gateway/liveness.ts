@@ -19,8 +19,9 @@
 // has seen itself: from when it took the lease, and again after any failed
 // or missing call to the database, it "observes" the database, and a host
 // whose last sign of life is older than the start of that observation gets
-// the grace plus the agents' reconnect allowance from then on (its replica
-// may have died, or nobody could write while the database was away). A host
+// the grace plus the agents' reconnect allowance and time for every online
+// host to be welcomed again from then on (its replica may have died, or
+// nobody could write while the database was away). A host
 // heard after it is judged by the grace alone, as one central always did.
 //
 // The timing logic talks to the database only through `LivenessStore` and
@@ -37,6 +38,17 @@ import type { GatewayBus } from "./gateway-options";
 
 /** Extra time for agents to get through their reconnect backoff after their replica died or the database was away. */
 export const RESTART_RECONNECT_GRACE_MS = 2 * AGENT_RECONNECT_MAX_MS;
+
+/**
+ * And per online host, for the centrals to welcome them all again: hellos take
+ * turns (gateway-limits.ts), and 2,000 hosts redialling a restarted central were
+ * measured to take 80–110 s to get in, which a fixed allowance would have
+ * turned into hundreds of hosts marked offline and their containers
+ * rescheduled. 100 ms a host assumes 10 welcomes a second; Nomad gives nodes a
+ * fixed 5 minutes after a leader election (failover_heartbeat_ttl) for the same
+ * reason. Only hosts not heard since the observation began get it.
+ */
+export const WELCOME_ALLOWANCE_PER_HOST_MS = 100;
 
 type LivenessLog = Pick<Logger, "debug" | "info" | "warn" | "error">;
 
@@ -229,13 +241,16 @@ export interface OfflineSweepStore {
    * observation still runs at that instant (`now − lastAt ≤ maxGapMs`), the
    * hosts marked offline now (online, last sign of life at least
    * `offlineAfterMs` old, and either heard since `observation.since` or
-   * `offlineAfterMs + reconnectGraceMs` past it), each with its event
-   * recorded. Throws `LeaseLostError` when the fence no longer holds.
+   * `offlineAfterMs + reconnectGraceMs` (plus `welcomeAllowancePerHostMs` per
+   * online host) past it), each with its event recorded. Throws
+   * `LeaseLostError` when the fence no longer holds.
    */
   sweep(options: {
     fence: LeaseFence;
     offlineAfterMs: number;
     reconnectGraceMs: number;
+    /** Default 0. */
+    welcomeAllowancePerHostMs?: number;
     observation: Observation | null;
   }): Promise<{ databaseNow: number; offline: SweptHost[] }>;
 }
@@ -263,11 +278,14 @@ export interface OfflineSweeperOptions {
   offlineAfterMs: number;
   /** Default RESTART_RECONNECT_GRACE_MS. */
   reconnectGraceMs?: number;
+  /** Default WELCOME_ALLOWANCE_PER_HOST_MS. */
+  welcomeAllowancePerHostMs?: number;
 }
 
 export function offlineSweeper(options: OfflineSweeperOptions): OfflineSweeper {
   const { store, clock, log, offlineAfterMs } = options;
   const reconnectGraceMs = options.reconnectGraceMs ?? RESTART_RECONNECT_GRACE_MS;
+  const welcomeAllowancePerHostMs = options.welcomeAllowancePerHostMs ?? WELCOME_ALLOWANCE_PER_HOST_MS;
   const sweepIntervalMs = checkIntervalOf(offlineAfterMs);
   // Answers further apart than this (by the database's clock) break the observation: the
   // database may have been away meanwhile without this replica noticing (a stalled
@@ -289,7 +307,13 @@ export function offlineSweeper(options: OfflineSweeperOptions): OfflineSweeper {
         : null;
     let result: Awaited<ReturnType<OfflineSweepStore["sweep"]>>;
     try {
-      result = await store.sweep({ fence: tenure, offlineAfterMs, reconnectGraceMs, observation });
+      result = await store.sweep({
+        fence: tenure,
+        offlineAfterMs,
+        reconnectGraceMs,
+        welcomeAllowancePerHostMs,
+        observation,
+      });
     } catch (error) {
       observedSince = null;
       lastObservedAt = null;
@@ -409,7 +433,7 @@ export function prismaOfflineSweepStore(options: {
 }): OfflineSweepStore {
   const { db, bus } = options;
   return {
-    async sweep({ fence, offlineAfterMs, reconnectGraceMs, observation }) {
+    async sweep({ fence, offlineAfterMs, reconnectGraceMs, welcomeAllowancePerHostMs = 0, observation }) {
       const { databaseNow, offline, events } = await db.$transaction(async (tx) => {
         await assertLeaseHeld(tx, fence);
         // now() is the transaction's start: the same instant for the check and the update.
@@ -419,7 +443,14 @@ export function prismaOfflineSweepStore(options: {
         if (!unbroken) return { databaseNow: now.getTime(), offline: [], events: [] };
         const since = new Date(observation.since).toISOString();
         const grace = Math.round(offlineAfterMs);
-        const longGrace = Math.round(offlineAfterMs + reconnectGraceMs);
+        const [counted] =
+          welcomeAllowancePerHostMs > 0
+            ? await tx.$queryRaw<{ online: number }[]>`
+                SELECT count(*)::int AS online FROM hosts WHERE status = 'online' AND removed_at IS NULL`
+            : [{ online: 0 }];
+        const longGrace = Math.round(
+          offlineAfterMs + reconnectGraceMs + (counted?.online ?? 0) * welcomeAllowancePerHostMs,
+        );
         // Locked in id order (as placement locks hosts); a welcome that committed meanwhile
         // moved connected_at, and the re-checked condition leaves that host online.
         const rows = await tx.$queryRaw<{ id: string; name: string; last_heard: Date | null }[]>`

@@ -116,6 +116,27 @@ describe("the offline sweep's statement", () => {
     expect(await statusOf(silentSince.id)).toEqual({ status: "offline", events: 1 });
   });
 
+  it("gives hosts heard before the observation began more time the more hosts are online (a restarted central welcomes them in turns)", async () => {
+    const heardBefore = await hostHeard(10 * 60_000);
+    const online = await db.host.count({ where: { status: "online", removedAt: null } });
+    const perHostMs = 5000;
+    const now = await databaseNow();
+    const sweep = (sinceAgoMs: number) =>
+      store().sweep({
+        fence,
+        offlineAfterMs: OFFLINE_AFTER_MS,
+        reconnectGraceMs: GRACE_MS,
+        welcomeAllowancePerHostMs: perHostMs,
+        observation: { since: now - sinceAgoMs, lastAt: now - 500, maxGapMs: 2000 },
+      });
+    // Past grace + allowance, but not past the time the online hosts need to be welcomed.
+    const first = await sweep(OFFLINE_AFTER_MS + GRACE_MS + 1000);
+    expect(first.offline.map((host) => host.hostId)).not.toContain(heardBefore.id);
+    expect(await statusOf(heardBefore.id)).toEqual({ status: "online", events: 0 });
+    const later = await sweep(OFFLINE_AFTER_MS + GRACE_MS + online * perHostMs + 1000);
+    expect(later.offline.map((host) => host.hostId)).toContain(heardBefore.id);
+  });
+
   it("marks nothing when the previous answer is too long ago (the observation broke)", async () => {
     const host = await hostHeard(60_000);
     const now = await databaseNow();
