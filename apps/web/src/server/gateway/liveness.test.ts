@@ -157,6 +157,8 @@ class MemorySweepStore implements OfflineSweepStore {
   currentToken = 1n;
   failing = false;
   calls = 0;
+  /** Hosts marked per sweep (the real store's MAX_OFFLINE_PER_SWEEP). */
+  batch = Number.POSITIVE_INFINITY;
 
   constructor(private readonly clock: ManualClock) {}
 
@@ -179,6 +181,7 @@ class MemorySweepStore implements OfflineSweepStore {
           host.lastHeard <= now - options.offlineAfterMs &&
           (host.lastHeard >= since || now >= since + options.offlineAfterMs + options.reconnectGraceMs);
         if (!due) continue;
+        if (offline.length >= this.batch) return { databaseNow: now, offline, more: true };
         host.online = false;
         offline.push({ hostId, lastHeardAt: host.lastHeard });
       }
@@ -330,6 +333,42 @@ describe("offlineSweeper (the duty: one replica, under the lease)", () => {
     expect(offline).toEqual([]);
     await sweeper.sweepNow();
     expect(offline).toEqual(["h1"]);
+  });
+
+  it("marks a backlog a batch per sweep, the next batch at once, and stop waits for one batch only", async () => {
+    const { store, sweeper, offline, fence, advance } = setupSweeper(5000);
+    store.batch = 1;
+    sweeper.start(fence());
+    await advance(1500);
+    for (const hostId of ["h1", "h2", "h3"]) store.heard(hostId);
+    // Due at 6500: the sweep at 7000 marks one, the others follow without waiting for the timer.
+    await advance(5600);
+    for (let turn = 0; turn < 50 && offline.length < 3; turn++) await new Promise(setImmediate);
+    expect(offline.sort()).toEqual(["h1", "h2", "h3"]);
+    store.heard("h4");
+    store.heard("h5");
+    let hookEntered = () => {};
+    const entered = new Promise<void>((resolve) => {
+      hookEntered = resolve;
+    });
+    let finishHook = () => {};
+    const hookDone = new Promise<void>((resolve) => {
+      finishHook = resolve;
+    });
+    sweeper.onHostOffline(async (hostId) => {
+      if (hostId === "h1" || hostId === "h2" || hostId === "h3") return;
+      hookEntered();
+      await hookDone;
+    });
+    // 12100: both due, the last timed sweep (12000) was too early for them.
+    await advance(5000);
+    void sweeper.sweepNow();
+    await entered;
+    const stopped = sweeper.stop();
+    finishHook();
+    await stopped;
+    expect(offline).toHaveLength(4);
+    expect([store.hosts.get("h4")?.online, store.hosts.get("h5")?.online].sort()).toEqual([false, true]);
   });
 
   it("keeps running when a hook throws", async () => {

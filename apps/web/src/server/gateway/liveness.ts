@@ -50,6 +50,15 @@ export const RESTART_RECONNECT_GRACE_MS = 2 * AGENT_RECONNECT_MAX_MS;
  */
 export const WELCOME_ALLOWANCE_PER_HOST_MS = 100;
 
+/**
+ * Hosts one sweep marks offline; a full batch is followed by another sweep at
+ * once. Each host's hooks (rescheduling its containers) take ~100 ms and
+ * stopping the sweeper waits for the batch in progress: unbounded, a central
+ * stopping while hundreds of hosts went silent took over a minute to release
+ * its duties (bench/fleet-scale).
+ */
+export const MAX_OFFLINE_PER_SWEEP = 25;
+
 type LivenessLog = Pick<Logger, "debug" | "info" | "warn" | "error">;
 
 // ---------------------------------------------------------------------------
@@ -243,7 +252,8 @@ export interface OfflineSweepStore {
    * `offlineAfterMs` old, and either heard since `observation.since` or
    * `offlineAfterMs + reconnectGraceMs` (plus `welcomeAllowancePerHostMs` per
    * online host) past it), each with its event recorded. Throws
-   * `LeaseLostError` when the fence no longer holds.
+   * `LeaseLostError` when the fence no longer holds. At most
+   * MAX_OFFLINE_PER_SWEEP hosts; `more` when others may be due.
    */
   sweep(options: {
     fence: LeaseFence;
@@ -252,7 +262,7 @@ export interface OfflineSweepStore {
     /** Default 0. */
     welcomeAllowancePerHostMs?: number;
     observation: Observation | null;
-  }): Promise<{ databaseNow: number; offline: SweptHost[] }>;
+  }): Promise<{ databaseNow: number; offline: SweptHost[]; more?: boolean }>;
 }
 
 export type HostOfflineHook = (hostId: string) => void | Promise<void>;
@@ -353,6 +363,7 @@ export function offlineSweeper(options: OfflineSweeperOptions): OfflineSweeper {
         }
       }
     }
+    if (result.more && fence === tenure) void enqueue(tenure);
   }
 
   function enqueue(tenure: LeaseFence): Promise<void> {
@@ -434,7 +445,7 @@ export function prismaOfflineSweepStore(options: {
   const { db, bus } = options;
   return {
     async sweep({ fence, offlineAfterMs, reconnectGraceMs, welcomeAllowancePerHostMs = 0, observation }) {
-      const { databaseNow, offline, events } = await db.$transaction(async (tx) => {
+      const { databaseNow, offline, events, more } = await db.$transaction(async (tx) => {
         await assertLeaseHeld(tx, fence);
         // now() is the transaction's start: the same instant for the check and the update.
         const [clockRow] = await tx.$queryRaw<{ now: Date }[]>`SELECT now() AS now`;
@@ -460,7 +471,7 @@ export function prismaOfflineSweepStore(options: {
               AND coalesce(greatest(last_seen_at, connected_at), '-infinity') <= now() - ${grace}::int * interval '1 millisecond'
               AND (coalesce(greatest(last_seen_at, connected_at), '-infinity') >= ${since}::timestamptz
                 OR now() >= ${since}::timestamptz + ${longGrace}::int * interval '1 millisecond')
-            ORDER BY id FOR UPDATE)
+            ORDER BY id LIMIT ${MAX_OFFLINE_PER_SWEEP}::int FOR UPDATE)
           UPDATE hosts AS h SET status = 'offline'
           FROM due
           WHERE h.id = due.id AND h.status = 'online'
@@ -486,11 +497,11 @@ export function prismaOfflineSweepStore(options: {
           hostId: row.id,
           lastHeardAt: row.last_heard?.getTime() ?? null,
         }));
-        return { databaseNow: now.getTime(), offline, events };
+        return { databaseNow: now.getTime(), offline, events, more: rows.length >= MAX_OFFLINE_PER_SWEEP };
       });
       for (const event of events) bus.publish("event", event);
       for (const host of offline) bus.publish("host.changed", { hostId: host.hostId });
-      return { databaseNow, offline };
+      return { databaseNow, offline, more };
     },
   };
 }
