@@ -122,6 +122,7 @@ describe("fleet summary", () => {
     expect(summary.totals).toEqual({
       hosts: 3,
       hostsOnline: 2,
+      hostsDraining: 0,
       containers: 4,
       containersRunning: 3,
       containersPerHost: 2,
