@@ -21,7 +21,7 @@ describe("fleetSummaryEachSecond", () => {
           const n = ++computed;
           releases.push(() => resolve(summaryAt(n)));
         }),
-      { monotonicNow: () => now },
+      { monotonicNow: () => now, minHostsToServeStale: 0 },
     );
     const first = summary();
     const second = summary();
@@ -53,6 +53,21 @@ describe("fleetSummaryEachSecond", () => {
     let now = 0;
     let computed = 0;
     const summary = fleetSummaryEachSecond(async () => summaryAt(++computed), { monotonicNow: () => now });
+    expect((await summary()).at).toBe(1);
+    now += 1000;
+    expect((await summary()).at).toBe(2);
+  });
+
+  it("makes callers of a small fleet wait for a fresh summary even when a loaded machine made computing slow", async () => {
+    let now = 0;
+    let computed = 0;
+    const summary = fleetSummaryEachSecond(
+      async () => {
+        now += 500;
+        return summaryAt(++computed);
+      },
+      { monotonicNow: () => now, minHostsToServeStale: 1 },
+    );
     expect((await summary()).at).toBe(1);
     now += 1000;
     expect((await summary()).at).toBe(2);

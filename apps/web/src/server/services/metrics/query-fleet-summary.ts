@@ -81,20 +81,29 @@ export interface FleetSummary {
  * at 100,000 containers one computation takes 150–250 ms (counting the
  * containers, summing the latest samples), and every open Overview asks every
  * few seconds. A caller within a second of the last computation gets it. A
- * later one waits for a fresh one, unless computing is slow (`slowMs`) and
- * the last one is younger than `staleAfterMs`: then it gets the last one at
- * once while a fresh one starts beside it, so at fleet scale callers rarely
- * wait and the figures are a couple of seconds behind, while a small fleet
- * (and a test) always reads fresh figures. A failure is not kept. Real time,
- * not the service's clock: this is about CPU spent.
+ * later one waits for a fresh one, unless the fleet is big
+ * (`minHostsToServeStale`), computing was slow (`slowMs`) and the last one is
+ * younger than `staleAfterMs`: then it gets the last one at once while a
+ * fresh one starts beside it, so at fleet scale callers rarely wait and the
+ * figures are a couple of seconds behind, while a small fleet (and a test)
+ * always reads fresh figures, however slow a loaded machine makes the
+ * computation. A failure is not kept. Real time, not the service's clock:
+ * this is about CPU spent.
  */
 export function fleetSummaryEachSecond(
   compute: () => Promise<FleetSummary>,
-  options: { maxAgeMs?: number; staleAfterMs?: number; slowMs?: number; monotonicNow?: () => number } = {},
+  options: {
+    maxAgeMs?: number;
+    staleAfterMs?: number;
+    slowMs?: number;
+    minHostsToServeStale?: number;
+    monotonicNow?: () => number;
+  } = {},
 ): () => Promise<FleetSummary> {
   const maxAgeMs = options.maxAgeMs ?? 1000;
   const staleAfterMs = options.staleAfterMs ?? 10_000;
   const slowMs = options.slowMs ?? 50;
+  const minHostsToServeStale = options.minHostsToServeStale ?? 100;
   const monotonicNow = options.monotonicNow ?? (() => performance.now());
   let done: { summary: FleetSummary; at: number; tookMs: number } | null = null;
   let running: Promise<FleetSummary> | null = null;
@@ -119,7 +128,12 @@ export function fleetSummaryEachSecond(
   return async () => {
     const age = done ? monotonicNow() - done.at : Number.POSITIVE_INFINITY;
     if (done && age < maxAgeMs) return done.summary;
-    if (done && age < staleAfterMs && done.tookMs >= slowMs) {
+    if (
+      done &&
+      age < staleAfterMs &&
+      done.tookMs >= slowMs &&
+      done.summary.hosts.length >= minHostsToServeStale
+    ) {
       // The caller does not wait; a failure shows on the next caller that does.
       start().catch(() => undefined);
       return done.summary;
