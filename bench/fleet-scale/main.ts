@@ -50,7 +50,6 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { findPostgresBinDir } from "@fleet/test/harness/global-setup";
 import { findFreePort } from "@fleet/test/harness/ports";
 import { databaseUrl } from "@fleet/test/harness/postgres";
@@ -59,6 +58,7 @@ import { migrate } from "@fleet/web/server/db/migrator";
 import { createTestUserWithToken } from "@fleet/web/server/testing/factories";
 import { generateToken, hashToken } from "@fleet/web/server/tokens";
 import pg from "pg";
+import { type ReportingWorker, startReportingWorker } from "../common/worker-thread";
 import { type BenchPostgres, startBenchPostgres } from "../ingest/bench-postgres";
 import type {
   AgentWorkerCommand,
@@ -164,47 +164,13 @@ async function startCentral(cfg: CentralProcessConfig): Promise<CentralChild> {
 
 // ---- agent threads ----------------------------------------------------------
 
-interface AgentWorker {
-  worker: Worker;
-  command(command: AgentWorkerCommand): void;
-  next<K extends AgentWorkerReport["kind"]>(kind: K): Promise<Extract<AgentWorkerReport, { kind: K }>>;
-}
+type AgentWorker = ReportingWorker<Exclude<AgentWorkerReport, { kind: "failed" }>, AgentWorkerCommand>;
 
 function startAgentWorker(data: AgentWorkerData): AgentWorker {
-  // Node 20 starts a worker's entry before `--import` hooks apply: register tsx, then import.
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./agent-worker.ts", import.meta.url).href;
-  const worker = new Worker(
-    `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`,
-    { eval: true, workerData: data },
+  return startReportingWorker<AgentWorkerReport, AgentWorkerCommand>(
+    new URL("./agent-worker.ts", import.meta.url),
+    data,
   );
-  const reports: AgentWorkerReport[] = [];
-  const waiters: (() => void)[] = [];
-  let failure: Error | null = null;
-  const wake = () => {
-    for (const waiter of waiters.splice(0)) waiter();
-  };
-  worker.on("message", (report: AgentWorkerReport) => {
-    if (report.kind === "failed") failure = new Error(`agent worker failed: ${report.error}`);
-    else reports.push(report);
-    wake();
-  });
-  worker.on("error", (error) => {
-    failure = error;
-    wake();
-  });
-  return {
-    worker,
-    command: (command) => worker.postMessage(command),
-    async next(kind) {
-      for (;;) {
-        if (failure) throw failure;
-        const index = reports.findIndex((report) => report.kind === kind);
-        if (index >= 0) return reports.splice(index, 1)[0] as never;
-        await new Promise<void>((resolve) => waiters.push(resolve));
-      }
-    },
-  };
 }
 
 async function allStats(workers: AgentWorker[]): Promise<AgentWorkerStats> {

@@ -29,7 +29,6 @@
 
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
-import { Worker } from "node:worker_threads";
 import { findPostgresBinDir } from "@fleet/test/harness/global-setup";
 import { findFreePort } from "@fleet/test/harness/ports";
 import { databaseUrl } from "@fleet/test/harness/postgres";
@@ -43,6 +42,7 @@ import { generateToken, hashToken } from "@fleet/web/server/tokens";
 import pg from "pg";
 import { pino } from "pino";
 import { nonNegativeInt, positiveInt } from "../common/env-knobs";
+import { type ReportingWorker, startReportingWorker } from "../common/worker-thread";
 import type { AgentWorkerCommand, AgentWorkerData, AgentWorkerReport } from "./agent-worker";
 import { type BenchPostgres, type DurabilitySettings, startBenchPostgres } from "./bench-postgres";
 
@@ -108,48 +108,13 @@ async function startCentral(db: PrismaClient): Promise<Central> {
 }
 
 /** A worker thread running some of the agents, and a way to wait for its next report. */
-interface AgentWorker {
-  worker: Worker;
-  next<K extends AgentWorkerReport["kind"]>(kind: K): Promise<Extract<AgentWorkerReport, { kind: K }>>;
-  command(command: AgentWorkerCommand): void;
-}
+type AgentWorker = ReportingWorker<Exclude<AgentWorkerReport, { kind: "failed" }>, AgentWorkerCommand>;
 
 function startAgentWorker(data: AgentWorkerData): AgentWorker {
-  // Node 20 starts a worker's entry module before `--import` hooks are in place, so the
-  // worker registers tsx itself and then imports the TypeScript entry.
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./agent-worker.ts", import.meta.url).href;
-  const worker = new Worker(
-    `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`,
-    { eval: true, workerData: data },
+  return startReportingWorker<AgentWorkerReport, AgentWorkerCommand>(
+    new URL("./agent-worker.ts", import.meta.url),
+    data,
   );
-  const reports: AgentWorkerReport[] = [];
-  const waiters: (() => void)[] = [];
-  let failure: Error | null = null;
-  const wake = () => {
-    for (const waiter of waiters.splice(0)) waiter();
-  };
-  worker.on("message", (report: AgentWorkerReport) => {
-    if (report.kind === "failed") failure = new Error(`agent worker failed: ${report.error}`);
-    else reports.push(report);
-    wake();
-  });
-  worker.on("error", (error) => {
-    failure = error;
-    wake();
-  });
-  return {
-    worker,
-    command: (command) => worker.postMessage(command),
-    async next(kind) {
-      for (;;) {
-        if (failure) throw failure;
-        const index = reports.findIndex((report) => report.kind === kind);
-        if (index >= 0) return reports.splice(index, 1)[0] as never;
-        await new Promise<void>((resolve) => waiters.push(resolve));
-      }
-    },
-  };
 }
 
 async function startAgents(

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { Worker } from "node:worker_threads";
+import { reportQueue, startReportingWorker } from "../common/worker-thread";
 import type { AgentWorkerCommand, AgentWorkerData, AgentWorkerReport } from "./agent-worker";
 import type { CentralWorkerCommand, CentralWorkerConfig, CentralWorkerReport } from "./central-worker";
 
@@ -26,33 +26,6 @@ export function processCpuSeconds(pid: number): number {
 }
 
 /** Reports in arrival order, taken by kind; a failure report or a crash fails every wait. */
-function reportQueue<R extends { kind: string }>() {
-  const reports: R[] = [];
-  const waiters: (() => void)[] = [];
-  let failure: Error | null = null;
-  const wake = () => {
-    for (const waiter of waiters.splice(0)) waiter();
-  };
-  return {
-    push(report: R) {
-      reports.push(report);
-      wake();
-    },
-    fail(error: Error) {
-      failure ??= error;
-      wake();
-    },
-    async next<K extends R["kind"]>(kind: K): Promise<Extract<R, { kind: K }>> {
-      for (;;) {
-        if (failure) throw failure;
-        const index = reports.findIndex((report) => report.kind === kind);
-        if (index >= 0) return reports.splice(index, 1)[0] as never;
-        await new Promise<void>((resolve) => waiters.push(resolve));
-      }
-    },
-  };
-}
-
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
@@ -123,33 +96,25 @@ export async function startCentralProcess(
 }
 
 export interface AgentWorker {
-  next<K extends AgentWorkerReport["kind"]>(kind: K): Promise<Extract<AgentWorkerReport, { kind: K }>>;
+  next<K extends Exclude<AgentWorkerReport["kind"], "failed">>(
+    kind: K,
+  ): Promise<Extract<AgentWorkerReport, { kind: K }>>;
   command(command: AgentWorkerCommand): void;
   close(): Promise<void>;
 }
 
 export function startAgentWorker(data: AgentWorkerData): AgentWorker {
-  // Node 20 starts a worker's entry module before `--import` hooks are in place, so the
-  // worker registers tsx itself and then imports the TypeScript entry.
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./agent-worker.ts", import.meta.url).href;
-  const worker = new Worker(
-    `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`,
-    { eval: true, workerData: data },
+  const { worker, next, command } = startReportingWorker<AgentWorkerReport, AgentWorkerCommand>(
+    new URL("./agent-worker.ts", import.meta.url),
+    data,
   );
-  const queue = reportQueue<AgentWorkerReport>();
-  worker.on("message", (report: AgentWorkerReport) => {
-    if (report.kind === "failed") queue.fail(new Error(`agent worker failed: ${report.error}`));
-    else queue.push(report);
-  });
-  worker.on("error", (error) => queue.fail(error));
   return {
-    next: (kind) => queue.next(kind),
-    command: (command) => worker.postMessage(command),
+    next,
+    command,
     async close() {
       worker.postMessage({ kind: "close" } satisfies AgentWorkerCommand);
       await withTimeout(
-        queue.next("closed").catch(() => undefined),
+        next("closed").catch(() => undefined),
         CLOSE_TIMEOUT_MS,
       );
       await worker.terminate();
