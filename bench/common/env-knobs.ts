@@ -14,3 +14,12 @@ export function positiveInt(name: string, fallback: number): number {
 export function nonNegativeInt(name: string, fallback: number): number {
   return process.env[name] === "0" ? 0 : positiveInt(name, fallback);
 }
+
+/** One of `values`, as written. */
+export function oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  if (!values.includes(text as T))
+    throw new Error(`${name} must be one of ${values.join(", ")}, got ${text}`);
+  return text as T;
+}

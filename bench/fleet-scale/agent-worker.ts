@@ -7,6 +7,9 @@
  * intervals the welcome sets; `op.request` answered with empty lists; a lost connection
  * redialled with full-jitter backoff like apps/agent/src/link/agent-link.ts (500 ms doubling
  * to AGENT_RECONNECT_MAX_MS; a 4012 close redials at once, then a few times within 250 ms).
+ * With several central URLs (replicas behind a balancer), agent i starts on URL i mod n and
+ * moves to the next one on a 4012 close or a dial that never opened (refused), as a
+ * balancer would send it to another replica.
  *
  * Frames are parsed with JSON.parse only (the central's are trusted here) and metrics
  * frames are filled from a per-agent template, so the threads take little of the CPU
@@ -28,8 +31,8 @@ import { AGENT_CLOSE, AGENT_RECONNECT_MAX_MS, PROTOCOL_VERSION } from "@fleet/sh
 import WebSocket from "ws";
 
 export interface AgentWorkerData {
-  /** ws://…/agent */
-  socketUrl: string;
+  /** ws://…/agent of each central replica. */
+  socketUrls: string[];
   agents: { name: string; joinToken: string }[];
   /** Joins in flight at once per thread (a fleet being installed does not join in one instant). */
   joinConcurrency: number;
@@ -39,6 +42,8 @@ export interface AgentWorkerData {
 
 export type AgentWorkerCommand =
   | { kind: "join" }
+  /** The replicas to dial from the next connection on; every agent goes back to its own first. */
+  | { kind: "urls"; socketUrls: string[] }
   /** Every agent closes its connection and redials after a random wait of at most `spreadMs`. */
   | { kind: "reconnect"; spreadMs: number }
   /** Count samples sent with timestamps from `fromTs` (epoch ms) on… */
@@ -102,6 +107,7 @@ const stats: AgentWorkerStats = {
   metricsSkipped: 0,
 };
 let stopping = false;
+let socketUrls = data.socketUrls;
 let windowFromTs = Number.POSITIVE_INFINITY;
 let windowToTs = Number.POSITIVE_INFINITY;
 let windowSamples = 0;
@@ -125,11 +131,20 @@ class SimAgent {
   /** When the current connection was welcomed; 0 once it has closed. */
   private welcomedAt = 0;
   private onWelcome: (() => void) | null = null;
+  private urlIndex: number;
+  private opened = false;
 
   constructor(
     readonly name: string,
     readonly joinToken: string,
-  ) {}
+    readonly home: number,
+  ) {
+    this.urlIndex = home % socketUrls.length;
+  }
+
+  useUrls(): void {
+    this.urlIndex = this.home % socketUrls.length;
+  }
 
   /** Dials once; resolves on the welcome (used for the join). */
   dial(): Promise<void> {
@@ -143,10 +158,15 @@ class SimAgent {
     this.redialTimer = null;
     if (stopping) return;
     stats.connects++;
-    const ws = new WebSocket(data.socketUrl, { maxPayload: 4 * 1024 * 1024, perMessageDeflate: false });
+    const ws = new WebSocket(socketUrls[this.urlIndex % socketUrls.length] as string, {
+      maxPayload: 4 * 1024 * 1024,
+      perMessageDeflate: false,
+    });
     this.ws = ws;
+    this.opened = false;
     ws.on("error", () => {});
     ws.on("open", () => {
+      this.opened = true;
       const auth = this.credential
         ? { kind: "credential" as const, hostId: this.hostId, credential: this.credential }
         : { kind: "join" as const, joinToken: this.joinToken };
@@ -311,6 +331,8 @@ class SimAgent {
     if (stopping) return;
     if (this.welcomedAt > 0 && Date.now() - this.welcomedAt >= STABLE_CONNECTION_MS) this.attempts = 0;
     this.welcomedAt = 0;
+    if (code === AGENT_CLOSE.reconnectElsewhere || !this.opened)
+      this.urlIndex = (this.urlIndex + 1) % socketUrls.length;
     let delay: number;
     if (code === AGENT_CLOSE.reconnectElsewhere) {
       this.fastRedialsLeft = FAST_REDIALS;
@@ -419,7 +441,7 @@ function metricsTemplate(containerIds: string[]): string[] {
   return JSON.stringify(frame).split(String(TS_MARK));
 }
 
-const agents = data.agents.map((agent) => new SimAgent(agent.name, agent.joinToken));
+const agents = data.agents.map((agent, i) => new SimAgent(agent.name, agent.joinToken, i));
 
 async function joinAll(): Promise<void> {
   let next = 0;
@@ -443,6 +465,10 @@ port.on("message", (command: AgentWorkerCommand) => {
           }),
         (error: unknown) => post({ kind: "failed", error: String(error) }),
       );
+      return;
+    case "urls":
+      socketUrls = command.socketUrls;
+      for (const agent of agents) agent.useUrls();
       return;
     case "reconnect":
       for (const agent of agents) agent.restart(Math.floor(Math.random() * command.spreadMs));

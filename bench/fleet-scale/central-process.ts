@@ -10,7 +10,8 @@
  *   last sample (p99, max; the histogram is reset each time) and the metrics service's counters;
  * - SIGTERM: `close()` (drain: agents told 4012, then stop), then exits.
  *
- * Configuration: BENCH_FLEET_SCALE_CENTRAL, a JSON CentralProcessConfig.
+ * Configuration: BENCH_FLEET_SCALE_CENTRAL, a JSON CentralProcessConfig; FLEET_OFFLINE_AFTER
+ * when set.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createFleetServer } from "@fleet/web/server/app-server";
@@ -57,6 +58,8 @@ async function main(cfg: CentralProcessConfig): Promise<void> {
     FLEET_DATA_DIR: cfg.dataDir,
     FLEET_LOG_LEVEL: "warn",
     ...(cfg.replicaId ? { FLEET_REPLICA_ID: cfg.replicaId } : {}),
+    // A shorter silence before hosts are marked offline makes a slow welcome show.
+    ...(process.env.FLEET_OFFLINE_AFTER ? { FLEET_OFFLINE_AFTER: process.env.FLEET_OFFLINE_AFTER } : {}),
   });
   const log = pino({ level: env.FLEET_LOG_LEVEL }, pino.destination(2));
   const db = createPrismaClient(cfg.databaseUrl);

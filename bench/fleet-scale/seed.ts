@@ -32,6 +32,11 @@ export async function seedContainers(
   perHost: number,
   startedAt: string,
 ): Promise<void> {
+  // The centrals write host rows meanwhile (acks, last seen), locking them FOR UPDATE in id
+  // order. The inserts' foreign-key checks share-lock the same rows in no order: without the
+  // rows locked in id order first, the two deadlock.
+  await client.query("BEGIN");
+  await client.query("SELECT id FROM hosts ORDER BY id FOR UPDATE");
   await client.query(
     `INSERT INTO containers (id, name, host_id, image, spec, cpu_request_millis, memory_request_bytes,
        pids_request, desired_state, actual_state, engine_id, placement_reason, requested_at, scheduled_at,
@@ -54,6 +59,7 @@ export async function seedContainers(
            FROM containers WHERE removed_at IS NULL AND host_id IS NOT NULL GROUP BY host_id) AS s
      WHERE hosts.id = s.host_id`,
   );
+  await client.query("COMMIT");
   await client.query("ANALYZE containers");
   await client.query("ANALYZE hosts");
 }

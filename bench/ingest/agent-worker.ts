@@ -1,13 +1,15 @@
 /**
  * Simulated agents for the ingest benchmark, in a worker thread so that building and
  * sending frames does not share the central's event loop. The main thread drives it
- * with messages: join → (hostIds) → send → (sent) → close.
+ * with messages: join → (hostIds) → prepare → (prepared) → send → (sent) → close.
  *
- * Frames are written from a template (frameTemplate): each agent's frames differ only
- * in a few numbers, so the JSON is put together from pieces instead of serializing
- * thousands of objects per second. The threads share the machine's cores with the
- * central and Postgres, and what they save is the central's; the first frames are
- * checked to equal what JSON.stringify would send.
+ * Every frame is encoded before the measured window (prepare): the threads share the
+ * machine's two cores with the central and Postgres, and building and encoding 25 KB
+ * of JSON per frame took them about as much CPU as the central spent on it. Frames
+ * are written from a template (frameTemplate): each agent's frames differ only in a
+ * few numbers, so the JSON is put together from pieces instead of serializing
+ * thousands of objects; the first frames are checked to equal what JSON.stringify
+ * would send. They go out as text messages, as an agent sends them.
  *
  * May import: node built-ins, the test harness's fake agent, the shared protocol.
  */
@@ -31,12 +33,15 @@ export interface AgentWorkerData {
 }
 
 export type AgentWorkerCommand =
-  | { kind: "send"; containers: Record<string, string[]>; firstTs: number }
+  | { kind: "prepare"; containers: Record<string, string[]>; firstTs: number }
+  | { kind: "send" }
   | { kind: "close" };
 
 export type AgentWorkerReport =
   | { kind: "joined"; hostIds: string[] }
-  | { kind: "sent"; samples: number; frames: number }
+  | { kind: "prepared" }
+  /** `busySeconds`: how long this thread's event loop was busy sending (its CPU, near enough). */
+  | { kind: "sent"; samples: number; frames: number; busySeconds: number }
   | { kind: "closed" }
   | { kind: "failed"; error: string };
 
@@ -132,16 +137,25 @@ function frameTemplate(hostId: string, containerIds: string[]): (firstTs: number
   };
 }
 
-async function sendAll(agent: FakeAgent, containerIds: string[], firstTs: number): Promise<number> {
+/** Every frame an agent sends in a pass, as the UTF-8 bytes of its JSON. */
+function encodeFrames(agent: FakeAgent, containerIds: string[], firstTs: number): Buffer[] {
   const fill = frameTemplate(agent.hostId, containerIds);
   for (const frame of [0, 1, data.framesPerAgent - 1]) {
     if (fill(firstTs, frame) !== JSON.stringify(buildFrame(agent.hostId, containerIds, firstTs, frame)))
       throw new Error(`the frame template does not give frame ${frame} as JSON.stringify would`);
   }
+  return Array.from({ length: data.framesPerAgent }, (_, frame) => Buffer.from(fill(firstTs, frame)));
+}
+
+async function sendAll(
+  agent: FakeAgent,
+  frames: readonly Buffer[],
+  samplesPerFrame: number,
+): Promise<number> {
   let tokens = data.sendBurst;
   let refilledAt = performance.now();
   let sent = 0;
-  for (let frame = 0; frame < data.framesPerAgent; frame++) {
+  for (const [i, frame] of frames.entries()) {
     for (;;) {
       const now = performance.now();
       tokens = Math.min(data.sendBurst, tokens + ((now - refilledAt) * data.sendRatePerSecond) / 1000);
@@ -150,10 +164,11 @@ async function sendAll(agent: FakeAgent, containerIds: string[], firstTs: number
       await sleep(tokens >= 1 ? 2 : Math.ceil(((1 - tokens) * 1000) / data.sendRatePerSecond));
     }
     tokens -= 1;
-    agent.sendRaw(fill(firstTs, frame));
-    sent += containerIds.length * data.ticksPerFrame;
+    if (agent.socket.readyState !== agent.socket.OPEN) throw new Error(`${agent.hostId}: the socket closed`);
+    agent.socket.send(frame, { binary: false });
+    sent += samplesPerFrame;
     // Let the socket write and the other agents of this thread take turns.
-    if (frame % 8 === 7) await new Promise((resolve) => setImmediate(resolve));
+    if (i % 8 === 7) await new Promise((resolve) => setImmediate(resolve));
   }
   // Everything handed to the socket has gone out.
   while (agent.socket.bufferedAmount > 0) await sleep(5);
@@ -170,19 +185,37 @@ async function main(): Promise<void> {
     kind: "joined",
     hostIds: agents.map((agent) => agent.hostId),
   } satisfies AgentWorkerReport);
+  let prepared: { frames: Buffer[]; samplesPerFrame: number }[] = [];
   port?.on("message", (command: AgentWorkerCommand) => {
-    if (command.kind === "send") {
+    if (command.kind === "prepare") {
+      try {
+        prepared = agents.map((agent, i) => {
+          const containerIds = command.containers[agent.hostId] ?? [];
+          return {
+            frames: encodeFrames(agent, containerIds, command.firstTs + i * 37),
+            samplesPerFrame: containerIds.length * data.ticksPerFrame,
+          };
+        });
+        port.postMessage({ kind: "prepared" } satisfies AgentWorkerReport);
+      } catch (error) {
+        port.postMessage({ kind: "failed", error: String(error) } satisfies AgentWorkerReport);
+      }
+    } else if (command.kind === "send") {
+      const loopAtStart = performance.eventLoopUtilization();
       Promise.all(
         agents.map((agent, i) =>
-          sendAll(agent, command.containers[agent.hostId] ?? [], command.firstTs + i * 37),
+          sendAll(agent, prepared[i]?.frames ?? [], prepared[i]?.samplesPerFrame ?? 0),
         ),
       ).then(
-        (counts) =>
+        (counts) => {
+          prepared = [];
           port.postMessage({
             kind: "sent",
             samples: counts.reduce((sum, count) => sum + count, 0),
             frames: agents.length * data.framesPerAgent,
-          } satisfies AgentWorkerReport),
+            busySeconds: performance.eventLoopUtilization(loopAtStart).active / 1000,
+          } satisfies AgentWorkerReport);
+        },
         (error: unknown) =>
           port.postMessage({ kind: "failed", error: String(error) } satisfies AgentWorkerReport),
       );

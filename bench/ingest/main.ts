@@ -21,13 +21,17 @@
  * agent, 50), BENCH_INGEST_FRAMES (per agent, 300), BENCH_INGEST_TICKS_PER_FRAME
  * (intervals per frame, as an agent draining its spool sends them; 1), BENCH_INGEST_WORKERS
  * (threads the agents are spread over; 2), BENCH_INGEST_WARMUP_FRAMES (per agent in the
- * unmeasured warm-up pass; 60, 0 for none).
+ * unmeasured warm-up pass; 60, 0 for none), BENCH_INGEST_CPU_PROFILE_DIR (a V8 CPU profile of
+ * this process's main thread, where the central runs, over each measured pass).
  *
  * May import: node built-ins, pg, the test harness (Postgres binaries, fake agent), the web
  * app's app server, db, migrator, env and logger. Owns nothing outside this folder.
  */
 
+import { readFileSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { findPostgresBinDir } from "@fleet/test/harness/global-setup";
 import { findFreePort } from "@fleet/test/harness/ports";
@@ -54,6 +58,7 @@ const config = {
   workers: positiveInt("BENCH_INGEST_WORKERS", 2),
   // 0 turns the warm-up pass off.
   warmupFrames: nonNegativeInt("BENCH_INGEST_WARMUP_FRAMES", 60),
+  cpuProfileDir: process.env.BENCH_INGEST_CPU_PROFILE_DIR || null,
 };
 const INTERVAL_MS = 5000;
 // Below the gateway's limits, so no frame is refused for flooding.
@@ -71,6 +76,31 @@ function log(message: string): void {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * CPU seconds of this process's main thread (its task id is the pid), where the central runs:
+ * process.cpuUsage() would add the agent threads and GC helpers. USER_HZ ticks: 10 ms steps.
+ */
+function mainThreadCpuSeconds(): number {
+  const text = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Profiles this thread until the returned function is called with the file to write. */
+async function startCpuProfile(): Promise<(file: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  return async (file) => {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    log(`CPU profile written to ${file}`);
+  };
+}
 
 interface Central {
   url: string;
@@ -193,6 +223,10 @@ interface PassResult {
   /** CPU seconds over the measured window: Postgres, and this process (central and agent threads). */
   postgres_cpu_s: number;
   bench_process_cpu_s: number;
+  /** How long the agent threads' event loops were busy sending, summed over threads. */
+  agent_threads_busy_s: number;
+  /** CPU of the main thread (the central's event loop) per container sample, in microseconds. */
+  central_main_thread_us_per_sample: number;
   /** Share of the window the central's event loop was busy. */
   central_event_loop_utilization: number;
   /** WAL the server wrote over the window. */
@@ -236,17 +270,25 @@ async function runPass(
 
     // Timestamps end about now, so they land in the partitions start() created.
     const firstTs = Date.now() - framesPerAgent * config.ticksPerFrame * INTERVAL_MS;
+    for (const worker of workers)
+      worker.command({ kind: "prepare", containers: Object.fromEntries(placed), firstTs });
+    await Promise.all(workers.map((worker) => worker.next("prepared")));
+    const stopProfile = config.cpuProfileDir && label !== "warm-up" ? await startCpuProfile() : null;
     const startedAt = performance.now();
     const postgresCpuAtStart = postgres.cpuSeconds();
     const walAtStart = await postgres.walBytes();
     const processCpuAtStart = process.cpuUsage();
     const eventLoopAtStart = performance.eventLoopUtilization();
-    for (const worker of workers)
-      worker.command({ kind: "send", containers: Object.fromEntries(placed), firstTs });
+    const mainThreadAtStart = mainThreadCpuSeconds();
+    for (const worker of workers) worker.command({ kind: "send" });
     let sendSeconds = 0;
+    let agentsBusySeconds = 0;
     const sendingDone = Promise.all(workers.map((worker) => worker.next("sent"))).then((reports) => {
       sendSeconds = (performance.now() - startedAt) / 1000;
-      log(`${label}: all frames sent after ${sendSeconds.toFixed(2)} s`);
+      agentsBusySeconds = reports.reduce((sum, report) => sum + report.busySeconds, 0);
+      log(
+        `${label}: all frames sent after ${sendSeconds.toFixed(2)} s (agent threads busy ${agentsBusySeconds.toFixed(2)} s)`,
+      );
       return reports.reduce((sum, report) => sum + report.samples, 0);
     });
     let failed: unknown = null;
@@ -284,6 +326,9 @@ async function runPass(
     const walMb = ((await postgres.walBytes()) - walAtStart) / 1e6;
     const processCpu = process.cpuUsage(processCpuAtStart);
     const eventLoop = performance.eventLoopUtilization(eventLoopAtStart);
+    const mainThreadCpu = mainThreadCpuSeconds() - mainThreadAtStart;
+    if (stopProfile && config.cpuProfileDir)
+      await stopProfile(join(config.cpuProfileDir, `ingest-${label.replace(/ /g, "-")}.cpuprofile`));
     const sent = await sendingDone;
     if (sent !== total) throw new Error(`the agents sent ${sent} samples, expected ${total}`);
     const stats = central.metrics.stats();
@@ -294,7 +339,7 @@ async function runPass(
         `${stats.queue.batchesWritten} writes (${rowsPerInsert} rows each), ` +
         `${stats.queue.droppedRows} dropped by the queue, ${stats.foreignSamplesIgnored} ignored; ` +
         `CPU: Postgres ${postgresCpu.toFixed(2)} s, this process ${((processCpu.user + processCpu.system) / 1e6).toFixed(2)} s, ` +
-        `central's event loop ${(eventLoop.utilization * 100).toFixed(0)} % busy; ${walMb.toFixed(0)} MB of WAL`,
+        `central's event loop ${(eventLoop.utilization * 100).toFixed(0)} % busy, its thread ${mainThreadCpu.toFixed(2)} s; ${walMb.toFixed(0)} MB of WAL`,
     );
     if (stats.queue.droppedRows > 0 || stats.queue.failedRows > 0 || stats.foreignSamplesIgnored > 0) {
       throw new Error("samples were lost: the figure would not mean what it says");
@@ -308,6 +353,8 @@ async function runPass(
       host_samples: stats.hostSamplesAccepted,
       postgres_cpu_s: Number(postgresCpu.toFixed(2)),
       bench_process_cpu_s: Number(((processCpu.user + processCpu.system) / 1e6).toFixed(2)),
+      agent_threads_busy_s: Number(agentsBusySeconds.toFixed(2)),
+      central_main_thread_us_per_sample: Number(((mainThreadCpu * 1e6) / total).toFixed(2)),
       central_event_loop_utilization: Number(eventLoop.utilization.toFixed(3)),
       wal_mb: Number(walMb.toFixed(1)),
       settings,

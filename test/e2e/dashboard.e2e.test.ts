@@ -10,6 +10,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { eventually } from "../harness/eventually";
 import { TEST_IMAGE_TAG } from "../harness/test-image";
+import type { E2eAgent } from "./harness/agent";
 import { screenshot } from "./harness/browser";
 import {
   eventuallyOnPage,
@@ -36,6 +37,7 @@ let adminContext: BrowserContext | undefined;
 let admin: Page | undefined;
 let signedIn = false;
 let host: { id: string; name: string } | undefined;
+let hostAgent: E2eAgent | undefined;
 let containerId: string | undefined;
 let containerName: string | undefined;
 let volumeName: string | undefined;
@@ -190,6 +192,7 @@ describe.sequential("dashboard", () => {
       await screenshot(page, "settings");
 
       const agent = await fleet().startAgent(command, HOST_NAME);
+      hostAgent = agent;
       await mainNav(page).getByRole("link", { name: "Hosts", exact: true }).click();
       await page.waitForURL((url) => url.pathname === "/hosts");
       await waitForHeading(page, "Hosts");
@@ -366,6 +369,26 @@ describe.sequential("dashboard", () => {
       { timeoutMs: 15_000, intervalMs: 250 },
     );
     expect(await logs.getByRole("link", { name: "Download", exact: true }).count()).toBe(1);
+
+    // The host's link drops: its agent, frozen past the link's dead-peer time
+    // (3 heartbeats), redials when it thaws, and the follow in flight fails.
+    // The panel opens it again by itself, after the last line it had.
+    const agent = need(hostAgent, "the host's agent");
+    const beforeDrop = await lastLogLine(page);
+    agent.process.kill("SIGSTOP");
+    try {
+      await page.waitForTimeout(5000);
+    } finally {
+      agent.process.kill("SIGCONT");
+    }
+    await eventually(
+      "the logs to go on after the host's link came back",
+      () => lastLogLine(page),
+      (n) => n >= beforeDrop + 3,
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const numbers = (await logLines(page)).flatMap((line) => /\bline (\d+)\b/.exec(line)?.[1] ?? []);
+    expect(numbers.length - new Set(numbers).size, "lines shown twice after the reconnect").toBe(0);
   });
 
   step(

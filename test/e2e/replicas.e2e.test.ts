@@ -126,8 +126,15 @@ async function engineStarts(): Promise<Map<string, string>> {
     for (const listed of await managedContainers(host.engine)) {
       const id = listed.Labels["fleet.container-id"];
       if (!id || listed.State !== "running") continue;
-      const inspected = await host.engine.docker.getContainer(listed.Id).inspect();
-      starts.set(id, `${inspected.State.StartedAt} pid ${inspected.State.Pid}`);
+      // Removed between the listing and the inspection (a removal under way): not running.
+      const inspected = await host.engine.docker
+        .getContainer(listed.Id)
+        .inspect()
+        .catch((error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode === 404) return null;
+          throw error;
+        });
+      if (inspected) starts.set(id, `${inspected.State.StartedAt} pid ${inspected.State.Pid}`);
     }
   }
   return starts;

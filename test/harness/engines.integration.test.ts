@@ -154,13 +154,21 @@ describe.concurrent("stopping an engine", () => {
       let stopped = false;
       try {
         await buildTestImage(e);
+        const network = await e.docker.createNetwork({ Name: `stop-net-${kind}`, Driver: "bridge" });
         const container = await e.docker.createContainer({
           Image: TEST_IMAGE_TAG,
           Cmd: ["sleep", "300"],
-          HostConfig: { CgroupParent: e.cgroupParent },
+          HostConfig: { CgroupParent: e.cgroupParent, NetworkMode: `stop-net-${kind}` },
         });
         await container.start();
         const { State, NetworkSettings } = await container.inspect();
+        // dockerd names a user network's bridge after the network's id.
+        const bridge = kind === "docker" ? `br-${network.id.slice(0, 12)}` : undefined;
+        if (bridge) {
+          expect(interfaceExists(bridge)).toBe(true);
+          const { IPAM } = (await network.inspect()) as { IPAM: { Config: { Subnet: string }[] } };
+          expect(IPAM.Config[0]?.Subnet).toMatch(/^10\.(24\d|25[0-5])\.\d+\.0\/24$/);
+        }
         expect(mountsUnder(e.dataDir).length).toBeGreaterThan(0);
         expect(processesMentioning(e.dataDir).length).toBeGreaterThan(0);
 
@@ -174,6 +182,7 @@ describe.concurrent("stopping an engine", () => {
         expect(cgroupDirsOf(e.cgroupParent)).toEqual([]);
         const sandbox = (NetworkSettings as { SandboxKey?: string }).SandboxKey ?? "";
         if (sandbox.startsWith("/run/netns/")) expect(existsSync(sandbox)).toBe(false);
+        if (bridge) expect(interfaceExists(bridge)).toBe(false);
       } finally {
         if (!stopped) await e.stop();
       }
@@ -390,4 +399,8 @@ function processesMentioning(dir: string): number[] {
       }
     })
     .map(Number);
+}
+
+function interfaceExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
 }

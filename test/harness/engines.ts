@@ -91,9 +91,13 @@ export async function startDockerd(options: EngineOptions = {}): Promise<TestEng
     // absent; on a machine with Docker installed it would share the system's. Ours is private.
     await writeFile(join(containerdDir, "config.toml"), containerdConfig(containerdDir, containerdSocket));
     // Our own config file keeps /etc/docker/daemon.json (hosts, drivers, mirrors) out.
-    const daemonConfig = options.insecureRegistries?.length
-      ? { "insecure-registries": options.insecureRegistries }
-      : {};
+    const daemonConfig = {
+      // dockerd's default pools hold 31 networks, and it skips any subnet a route on the
+      // machine already covers, so the bridges of other engines on this machine (running
+      // beside this one, or left by a daemon that was killed) use them up. 4,096 /24s here.
+      "default-address-pools": [{ base: "10.240.0.0/12", size: 24 }],
+      ...(options.insecureRegistries?.length ? { "insecure-registries": options.insecureRegistries } : {}),
+    };
     await writeFile(join(dir, "daemon.json"), `${JSON.stringify(daemonConfig)}\n`);
     const socketPath = join(dir, "engine.sock");
 
@@ -388,11 +392,19 @@ function makeEngine(
   };
 }
 
+const BUILTIN_NETWORKS = new Set(["bridge", "host", "none", "podman"]);
+
 async function stopEngine(docker: Dockerode, resources: EngineResources): Promise<void> {
   try {
     const containers = await docker.listContainers({ all: true });
     await Promise.allSettled(
       containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true })),
+    );
+    // dockerd leaves a user network's bridge interface on the machine when it stops;
+    // removing the network deletes it.
+    const networks = await docker.listNetworks();
+    await Promise.allSettled(
+      networks.filter((n) => !BUILTIN_NETWORKS.has(n.Name)).map((n) => docker.getNetwork(n.Id).remove()),
     );
   } catch {
     // A daemon that no longer answers: the reap below kills what it left.

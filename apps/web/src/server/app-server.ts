@@ -371,6 +371,11 @@ export async function createFleetServer(options: CreateFleetServerOptions): Prom
       // balancer notices.
       draining = true;
       services.gateway.drain();
+      // Agents reach the agent port through a TCP balancer (they pin this
+      // central's key, so TLS passes through): a refused connection is what
+      // makes it send their redials to another replica at once, where a 503
+      // would cost a TLS handshake here and a backoff step on every host.
+      agentServer.close();
       // The duties move to another replica now rather than once this one has stopped.
       await Promise.race([
         Promise.all([services.replicas.markStopping(), services.duties.release()]),

@@ -125,6 +125,8 @@ export function createServices(options: CreateServicesOptions) {
     replica,
     version: CENTRAL_BUILD_ID,
     log: log.child({ component: "replicas" }),
+    // The gateway is built below; the first beat comes once the app server has started.
+    hellosWaiting: () => gateway.hellosWaiting(),
   });
   const signInThrottle: SignInThrottle = createSignInThrottle({ clock });
   const anonymousCalls = createAnonymousCallBudget(options.tuning?.anonymousCalls ?? DEFAULT_ANONYMOUS_CALLS);

@@ -1,12 +1,14 @@
 // A central replica as a load balancer and its agents see it: /healthz and
 // /readyz, its row among the replicas, a SIGTERM drain (readyz 503, agents
-// told to reconnect elsewhere, HTTP still served for the drain period) and a
+// told to reconnect elsewhere, the agent port closed, HTTP still served for
+// the drain period) and a
 // database outage (readyz 503, the API 503 and retryable, agents closed with
 // 4013 and refused until the database is back, then everything as before).
 // The outage is a TCP proxy between this central and the shared test
 // Postgres, cut and restored: the server other test files use stays up.
 import { randomUUID } from "node:crypto";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { makeContainerSample, makeEvent, makeHostSample } from "@fleet/shared/protocol/test-factories";
 import { AGENT_CLOSE } from "@fleet/shared/protocol/version";
 import { eventually } from "@fleet/test/harness/eventually";
@@ -51,6 +53,17 @@ function upgradeStatus(serverUrl: string): Promise<number> {
     });
     req.on("error", reject);
     req.end();
+  });
+}
+
+function tcpConnect(url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) }, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.on("error", reject);
   });
 }
 
@@ -133,6 +146,8 @@ describe("a central replica's lifecycle", () => {
       });
       expect((await get(`${server.url}/healthz`)).status).toBe(200);
       expect(await upgradeStatus(server.url)).toBe(503);
+      // The agent port takes no new connection: a TCP balancer sends the redial to another replica.
+      await expect(tcpConnect(server.fleet.agentUrl)).rejects.toMatchObject({ code: "ECONNREFUSED" });
       await eventually(
         "the row marked stopping",
         () => db.centralReplica.findUnique({ where: { id: "lifecycle-b" } }),

@@ -16,13 +16,14 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type TRPC_ERROR_CODE_KEY, TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import superjson from "superjson";
 import type { Services } from "./central";
-import type { PrismaClient } from "./db/client";
+import { asApiRead, type PrismaClient } from "./db/client";
 import { DATABASE_UNAVAILABLE_MESSAGE, isConnectionError } from "./db/db-health";
 import type { TEnv } from "./env";
 import { AppError, describeIssues, isAppError } from "./errors";
 import type { EventBus } from "./events/event-bus";
 import { requestSiteOf } from "./http-guards";
 import type { Logger } from "./logger";
+import { createApiTokenCache } from "./services/auth/api-token-cache";
 import type { TAuth, TAuthUser } from "./services/auth/auth-user";
 import { authenticateRequest } from "./services/auth/authenticate-request";
 import { serializeCookie } from "./services/auth/cookies";
@@ -88,6 +89,8 @@ const CROSS_SITE_REFUSED =
   "cross-site request refused: call the API from the dashboard's own origin or with an API token";
 
 export function createContextFactory(services: Services) {
+  // Lives as long as the services' bus, as this factory does: one per server.
+  const apiTokens = createApiTokenCache({ bus: services.bus });
   return async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<TrpcContext> => {
     const { db, env, log, clock, bus } = services;
     // Refused before anything touches the database: waiting on it would only hang the caller.
@@ -112,11 +115,14 @@ export function createContextFactory(services: Services) {
       const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
       res.setHeader("set-cookie", [...list, cookie]);
     };
-    const authentication = await authenticateRequest({
-      db,
-      clock,
-      credentials: { authorization: header(req, "authorization"), cookie: req.headers.cookie },
-    });
+    const authentication = await asApiRead(() =>
+      authenticateRequest({
+        db,
+        clock,
+        credentials: { authorization: header(req, "authorization"), cookie: req.headers.cookie },
+        apiTokens,
+      }),
+    );
     let { auth, problem } = authentication;
     const site = requestSiteOf(req, env);
     // A cookie rides along on whatever a browser sends, from any site (GET
@@ -295,7 +301,9 @@ const anonymousRateLimit = t.middleware(async ({ ctx, next }) => {
   }
   return next();
 });
-const anyCaller = t.procedure.use(anonymousRateLimit);
+// Queries read on connections of their own (db/client.ts), never queued behind the agents' writes.
+const readsFirst = t.middleware(({ type, next }) => (type === "query" ? asApiRead(next) : next()));
+const anyCaller = t.procedure.use(readsFirst).use(anonymousRateLimit);
 
 /** Anyone, signed in or not. */
 export const publicProcedure = anyCaller.meta({ access: "public" });

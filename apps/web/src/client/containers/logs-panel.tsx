@@ -2,10 +2,13 @@
 // A container's output, followed live over container.logsFollow. Pausing
 // closes the stream; resuming opens it again from the last line received (its
 // resume id), so what was written meanwhile arrives then, without repeats.
+// A stream that fails (the host's link dropped, the host briefly offline) is
+// opened again the same way after a pause (log-stream-retry.ts).
 // Lines arrive in bursts (the first tail, a chatty process): they are batched
 // into one render, and only the newest LOG_BUFFER_LINES are kept.
 import { useSubscription } from "@trpc/tanstack-react-query";
 import { type MouseEvent, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { errorCode } from "../errors";
 import { useTRPC } from "../trpc";
 import { ErrorNote } from "../ui/error-note";
 import {
@@ -17,6 +20,7 @@ import {
   splitMatches,
   type TBufferedLogLine,
 } from "./log-buffer";
+import { logStreamRetryDelayMs } from "./log-stream-retry";
 import styles from "./logs-panel.module.css";
 
 /** Lines from before the page opened to start with. */
@@ -41,11 +45,14 @@ export function LogsPanel({
   containerId,
   containerName,
   startedAt,
+  removed,
 }: {
   containerId: string;
   containerName: string;
   /** When the container last started: a new start opens the stream again if it had ended. */
   startedAt: Date | null;
+  /** A removed container's stream is not retried. */
+  removed: boolean;
 }) {
   const trpc = useTRPC();
   const [lines, setLines] = useState<TBufferedLogLine[]>([]);
@@ -57,6 +64,8 @@ export function LogsPanel({
   const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const nextSeq = useRef(0);
   const lastId = useRef<string | null>(null);
+  /** Retries since the last line arrived. */
+  const retries = useRef(0);
   const view = useRef<HTMLPreElement>(null);
   const downloadUrl = useRef<string | null>(null);
 
@@ -75,6 +84,7 @@ export function LogsPanel({
     trpc.container.logsFollow.subscriptionOptions(input, {
       enabled: !paused,
       onData: (message) => {
+        retries.current = 0;
         lastId.current = message.id;
         incoming.current.push({ seq: nextSeq.current++, ...message.data });
         if (incoming.current.length > LOG_BUFFER_LINES) {
@@ -84,7 +94,7 @@ export function LogsPanel({
       },
     }),
   );
-  const { status, reset } = subscription;
+  const { status, reset, error } = subscription;
 
   useEffect(
     () => () => {
@@ -108,6 +118,17 @@ export function LogsPanel({
     seenStart.current = startedAtMs;
     if (!paused && status === "idle") reopen();
   }, [startedAtMs, paused, status, reopen]);
+
+  const retryInMs =
+    paused || removed || status !== "error" ? null : logStreamRetryDelayMs(errorCode(error), retries.current);
+  useEffect(() => {
+    if (retryInMs === null) return;
+    const timer = setTimeout(() => {
+      retries.current++;
+      reopen();
+    }, retryInMs);
+    return () => clearTimeout(timer);
+  }, [retryInMs, reopen]);
 
   const shown = useMemo(
     () => (query ? lines.filter((entry) => matchesQuery(entry.line, query)) : lines),
@@ -166,7 +187,9 @@ export function LogsPanel({
         ? "Connecting…"
         : status === "idle"
           ? "Stream ended"
-          : "Stream failed";
+          : retryInMs === null
+            ? "Stream failed"
+            : `Stream failed, retrying in ${Math.round(retryInMs / 1000)} s`;
 
   return (
     <section className="card" data-testid="logs" aria-labelledby="logs-heading">
@@ -192,7 +215,7 @@ export function LogsPanel({
         <button type="button" onClick={togglePause} aria-pressed={paused}>
           {paused ? "Resume" : "Pause"}
         </button>
-        {status === "idle" && !paused ? (
+        {(status === "idle" || status === "error") && !paused ? (
           <button type="button" onClick={reopen}>
             Reconnect
           </button>
@@ -218,7 +241,7 @@ export function LogsPanel({
           ? `${shown.length} of ${lines.length} lines match.`
           : `${lines.length} lines${lines.length >= LOG_BUFFER_LINES ? ` (the newest ${LOG_BUFFER_LINES} are kept)` : ""}.`}
       </p>
-      <ErrorNote error={subscription.error} />
+      <ErrorNote error={error} />
       <pre
         ref={view}
         className={`logs-view ${styles.lines}`}

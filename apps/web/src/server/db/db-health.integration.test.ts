@@ -3,6 +3,7 @@ import { startTcpProxy } from "@fleet/test/harness/tcp-proxy";
 import { describe, expect, it } from "vitest";
 import { createPrismaClient } from "./client";
 import { createDbHealth, isConnectionError } from "./db-health";
+import { holdMainPool } from "./testing/hold-main-pool";
 
 const quiet = { info: () => {}, warn: () => {} };
 
@@ -16,6 +17,28 @@ describe("the database health monitor", () => {
       await health.start();
       expect(health.status()).toEqual({ healthy: true, problem: null, pendingMigrations: [] });
     } finally {
+      health.stop();
+      await db.$disconnect();
+    }
+  });
+
+  it("stays healthy while other work holds every connection of the main pool: a busy pool is no outage", async () => {
+    const db = createPrismaClient(database().url);
+    const health = createDbHealth({
+      db,
+      log: quiet,
+      intervalMs: 50,
+      timeoutMs: 300,
+      slowChecksBeforeDown: 1,
+    });
+    const release = await holdMainPool(db);
+    try {
+      await health.start();
+      // Ten checks' worth, each of which would time out queued behind the held connections.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(health.status()).toMatchObject({ healthy: true, problem: null });
+    } finally {
+      await release();
       health.stop();
       await db.$disconnect();
     }

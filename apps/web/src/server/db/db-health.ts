@@ -11,7 +11,7 @@
 //
 // May import: the Prisma client (types), the migrator's reading of the
 // migrations folder.
-import type { PrismaClient } from "./client";
+import { asApiRead, type PrismaClient } from "./client";
 import { readMigrations } from "./migrator";
 import { defaultMigrationsDir } from "./project-paths";
 
@@ -205,7 +205,9 @@ export function createDbHealth(options: DbHealthOptions): DbHealth {
 
   async function checkOnce(): Promise<void> {
     try {
-      await withTimeout(db.$queryRaw`SELECT 1`);
+      // On the API's connections: agents' writes can hold every main connection for seconds at
+      // fleet scale, and a ping queued behind them would call a busy pool a database outage.
+      await withTimeout(asApiRead(() => db.$queryRaw`SELECT 1`));
       slowChecks = 0;
       // Once current, a build's migrations stay applied: no need to ask again.
       if (pendingMigrations === null || pendingMigrations.length > 0) {

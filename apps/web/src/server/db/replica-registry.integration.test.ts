@@ -74,6 +74,36 @@ describe("the replica registry", () => {
     }
   });
 
+  it("writes how many hellos wait at the replica with every beat", async () => {
+    let waiting = 0;
+    const replica = createReplicaRegistry({
+      db,
+      replica: { id: "replica-hellos", internalUrl: "http://10.0.0.3:3000" },
+      version: "1.2.3+abc1234",
+      log: quiet,
+      heartbeatIntervalMs: 50,
+      hellosWaiting: () => waiting,
+    });
+    await replica.start();
+    try {
+      expect((await rowOf("replica-hellos"))?.hellosWaiting).toBe(0);
+      waiting = 37;
+      await eventually(
+        "the count written",
+        () => rowOf("replica-hellos"),
+        (row) => row?.hellosWaiting === 37,
+      );
+      waiting = 0;
+      await eventually(
+        "the queue emptied",
+        () => rowOf("replica-hellos"),
+        (row) => row?.hellosWaiting === 0,
+      );
+    } finally {
+      await replica.stop();
+    }
+  });
+
   it("ignores replicas silent for over 30 s and prunes their rows", async () => {
     await db.$executeRaw`
       INSERT INTO central_replicas (id, internal_url, version, started_at, heartbeat_at)

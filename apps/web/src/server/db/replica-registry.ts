@@ -7,7 +7,9 @@
 // longer count and are pruned by whichever replica beats next.
 //
 // Read by the diagnostics and by the routing of one-off operations, which
-// reach the replica holding a host's connection at its `internal_url`.
+// reach the replica holding a host's connection at its `internal_url`. Each
+// beat also says how many agents' hellos wait here, which the offline sweep
+// reads (gateway/liveness.ts).
 //
 // May import: the Prisma client.
 import type { PrismaClient } from "./client";
@@ -43,6 +45,8 @@ export interface ReplicaRegistryOptions {
   /** `<version>+<commit>` of this build. */
   version: string;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /** Read at every beat: agents' hellos waiting at this replica to be welcomed. */
+  hellosWaiting?: () => number;
   heartbeatIntervalMs?: number;
   staleAfterMs?: number;
 }
@@ -60,14 +64,16 @@ export function createReplicaRegistry(options: ReplicaRegistryOptions): ReplicaR
   // One statement: the row comes back if another replica pruned it (this one
   // was cut off from the database for longer than the stale limit).
   async function beat(): Promise<void> {
+    const hellosWaiting = options.hellosWaiting?.() ?? 0;
     await db.$executeRaw`
-      INSERT INTO central_replicas (id, internal_url, version, started_at, heartbeat_at, stopping)
-      VALUES (${replica.id}, ${replica.internalUrl}, ${version}, now(), now(), ${stopping})
+      INSERT INTO central_replicas (id, internal_url, version, started_at, heartbeat_at, stopping, hellos_waiting)
+      VALUES (${replica.id}, ${replica.internalUrl}, ${version}, now(), now(), ${stopping}, ${hellosWaiting}::int)
       ON CONFLICT (id) DO UPDATE
          SET heartbeat_at = now(),
              internal_url = EXCLUDED.internal_url,
              version = EXCLUDED.version,
-             stopping = EXCLUDED.stopping`;
+             stopping = EXCLUDED.stopping,
+             hellos_waiting = EXCLUDED.hellos_waiting`;
     await db.$executeRaw`
       DELETE FROM central_replicas
        WHERE heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000}::float8)`;

@@ -2,8 +2,8 @@
 // names the replica holding its live connection (connected_replica) and a
 // connection epoch that rises with every welcome, wherever it happens:
 //
-// - a welcome claims the host (one UPDATE … RETURNING the new epoch), keeps the
-//   epoch on its session and NOTIFYs `fleet_host_connection`; a replica still
+// - a welcome claims the host (host-auth.ts: the hello's own UPDATE raises the
+//   epoch and names this replica), keeps the epoch on its session and NOTIFYs `fleet_host_connection`; a replica still
 //   holding an older connection of that host closes it (4409 replaced). Writes
 //   a connection makes for its host apply only while the row holds its epoch
 //   (desired-state.ts, container-status.ts), so a stale one changes nothing
@@ -42,22 +42,6 @@ const ZConnectionNotice = z.object({
   replica: z.string().max(200),
 });
 const ZDesiredNotice = z.object({ hostId: ZHostId });
-
-/**
- * Makes this replica the holder of the host's connection with a new epoch
- * (one statement); null when the host row is gone.
- */
-export async function claimConnection(options: {
-  db: PrismaClient;
-  hostId: string;
-  replicaId: string;
-}): Promise<number | null> {
-  const { db, hostId, replicaId } = options;
-  const rows = await db.$queryRaw<{ epoch: number }[]>`
-    UPDATE hosts SET connected_replica = ${replicaId}, connection_epoch = connection_epoch + 1
-    WHERE id = ${hostId} RETURNING connection_epoch AS epoch`;
-  return rows[0]?.epoch ?? null;
-}
 
 /**
  * A connection closed: the host has no holder any more, unless a newer

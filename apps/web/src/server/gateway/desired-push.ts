@@ -8,7 +8,7 @@ import type { PrismaClient } from "../db/client";
 import { recordEvent } from "../events/record-event";
 import type { AgentSession } from "./agent-session";
 import type { BackgroundWork } from "./background-work";
-import { readDesiredSnapshot, takeDesiredSnapshot } from "./desired-state";
+import { readDesiredSnapshot, type TDesiredSnapshot, takeDesiredSnapshot } from "./desired-state";
 import type { GatewayBus } from "./gateway-options";
 
 export interface PushDesiredResult {
@@ -38,19 +38,26 @@ export type DesiredSender = (
   options?: { bump?: boolean },
 ) => Promise<PushDesiredResult>;
 
-export function createDesiredSender(deps: DesiredSenderDeps): DesiredSender {
+/** Sends a snapshot already taken (`bumped`: under a generation raised for it) on the session. */
+export type DesiredDelivery = (
+  session: AgentSession,
+  snapshot: TDesiredSnapshot,
+  options: { bumped: boolean },
+) => PushDesiredResult;
+
+export function createDesiredSender(deps: DesiredSenderDeps): {
+  send: DesiredSender;
+  deliver: DesiredDelivery;
+} {
   const { db, bus, log, background } = deps;
-  return async (session, options) => {
-    const take = options?.bump === false ? readDesiredSnapshot : takeDesiredSnapshot;
-    const snapshot = await take({ db, hostId: session.hostId });
-    if (!snapshot) return { generation: null, sent: false, containers: 0 };
+  const deliver: DesiredDelivery = (session, snapshot, { bumped }) => {
     if (snapshot.connectionEpoch !== session.epoch) {
       deps.stale(session);
       return { generation: snapshot.generation, sent: false, containers: snapshot.containers.length };
     }
     const result = { generation: snapshot.generation, sent: false, containers: snapshot.containers.length };
     // Nothing new at this generation for this session (two wake-ups for one change).
-    if (options?.bump === false && snapshot.generation <= session.lastSnapshotGeneration) return result;
+    if (!bumped && snapshot.generation <= session.lastSnapshotGeneration) return result;
     if (snapshot.generation > session.lastSnapshotGeneration)
       session.lastSnapshotGeneration = snapshot.generation;
     for (const invalid of snapshot.invalid) {
@@ -88,4 +95,14 @@ export function createDesiredSender(deps: DesiredSenderDeps): DesiredSender {
     if (sent) session.lastSentGeneration = snapshot.generation;
     return { ...result, sent };
   };
+  const send: DesiredSender = async (session, options) => {
+    const bumped = options?.bump !== false;
+    const snapshot = await (bumped ? takeDesiredSnapshot : readDesiredSnapshot)({
+      db,
+      hostId: session.hostId,
+    });
+    if (!snapshot) return { generation: null, sent: false, containers: 0 };
+    return deliver(session, snapshot, { bumped });
+  };
+  return { send, deliver };
 }

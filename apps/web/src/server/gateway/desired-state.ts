@@ -16,6 +16,14 @@ const desiredContainerSelect = {
   desiredState: true,
 } satisfies Prisma.ContainerSelect;
 
+/**
+ * Waiting for a pooled connection beats failing: after a replica drains, its
+ * agents' hellos arrive at the other one all at once, and with Prisma's
+ * default (2 s to start a transaction) 900 of 1,000 failed and were told to
+ * come back later.
+ */
+const SNAPSHOT_TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
+
 /** Desired states whose containers stay on their host; `removed` ones leave the set. */
 const KEPT_ON_HOST = ["running", "stopped"] as const;
 
@@ -41,16 +49,13 @@ interface SnapshotHostRow {
   connectedReplica: string | null;
 }
 
-async function readSet(tx: Prisma.TransactionClient, hostId: string, host: SnapshotHostRow) {
-  const rows = host.removedAt
-    ? []
-    : await tx.container.findMany({
-        where: { hostId, removedAt: null, desiredState: { in: [...KEPT_ON_HOST] } },
-        select: desiredContainerSelect,
-        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-        take: MAX_DESIRED_CONTAINERS + 1,
-      });
-  const bindMountPrefixes = await readBindMountPrefixes({ db: tx });
+type TDesiredRow = Prisma.ContainerGetPayload<{ select: typeof desiredContainerSelect }>;
+
+function snapshotOf(
+  host: SnapshotHostRow,
+  rows: readonly TDesiredRow[],
+  bindMountPrefixes: string[],
+): TDesiredSnapshot {
   const containers: TDesiredContainer[] = [];
   const invalid: TDesiredSnapshot["invalid"] = [];
   for (const row of rows.slice(0, MAX_DESIRED_CONTAINERS)) {
@@ -71,6 +76,38 @@ async function readSet(tx: Prisma.TransactionClient, hostId: string, host: Snaps
 }
 
 /**
+ * The desired sets of these hosts, as the caller read (and locked) their rows,
+ * with the bind-mount policy of the same moment: one query for all of them.
+ */
+async function readSets(
+  tx: Prisma.TransactionClient,
+  hosts: readonly (SnapshotHostRow & { id: string })[],
+): Promise<Map<string, TDesiredSnapshot>> {
+  const present = hosts.filter((host) => !host.removedAt).map((host) => host.id);
+  const rows =
+    present.length === 0
+      ? []
+      : await tx.container.findMany({
+          where: { hostId: { in: present }, removedAt: null, desiredState: { in: [...KEPT_ON_HOST] } },
+          select: { ...desiredContainerSelect, hostId: true },
+          orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+          // One host: no more than a frame carries, and one more to tell it is too many.
+          ...(present.length === 1 ? { take: MAX_DESIRED_CONTAINERS + 1 } : {}),
+        });
+  const rowsByHost = new Map<string, TDesiredRow[]>();
+  for (const row of rows) {
+    const ofHost = rowsByHost.get(row.hostId!);
+    if (ofHost) ofHost.push(row);
+    else rowsByHost.set(row.hostId!, [row]);
+  }
+  const bindMountPrefixes = await readBindMountPrefixes({ db: tx });
+  const snapshots = new Map<string, TDesiredSnapshot>();
+  for (const host of hosts)
+    snapshots.set(host.id, snapshotOf(host, rowsByHost.get(host.id) ?? [], bindMountPrefixes));
+  return snapshots;
+}
+
+/**
  * Raises the host's generation and reads its desired set and the allowed bind
  * mount prefixes, in one transaction. Null when the host does not exist. The
  * set: containers placed on the host and not removed, with their desired
@@ -83,19 +120,34 @@ export async function takeDesiredSnapshot(options: {
   db: PrismaClient;
   hostId: string;
 }): Promise<TDesiredSnapshot | null> {
-  const { db, hostId } = options;
+  const snapshots = await takeDesiredSnapshots({ db: options.db, hostIds: [options.hostId] });
+  return snapshots.get(options.hostId) ?? null;
+}
+
+/**
+ * takeDesiredSnapshot for many hosts in one transaction of three statements,
+ * however many hosts: what placements spread over a thousand hosts push.
+ * Hosts that do not exist are missing from the map. The rows are locked in id
+ * order, as placements lock them, so the two wait for each other and never
+ * deadlock; the sets are read once the locks are held, so a higher generation
+ * never carries an older set.
+ */
+export async function takeDesiredSnapshots(options: {
+  db: PrismaClient;
+  hostIds: readonly string[];
+}): Promise<Map<string, TDesiredSnapshot>> {
+  const { db } = options;
+  const hostIds = [...new Set(options.hostIds)];
+  if (hostIds.length === 0) return new Map();
   return db.$transaction(async (tx) => {
-    const bumped = await tx.host.updateMany({
-      where: { id: hostId },
-      data: { desiredGeneration: { increment: 1 } },
-    });
-    if (bumped.count === 0) return null;
-    const host = await tx.host.findUniqueOrThrow({
-      where: { id: hostId },
-      select: { desiredGeneration: true, removedAt: true, connectionEpoch: true, connectedReplica: true },
-    });
-    return readSet(tx, hostId, host);
-  });
+    const hosts = await tx.$queryRaw<(SnapshotHostRow & { id: string })[]>`
+      UPDATE hosts SET desired_generation = hosts.desired_generation + 1, updated_at = now()
+      FROM (SELECT id FROM hosts WHERE id = ANY(${hostIds}::text[]) ORDER BY id FOR UPDATE) AS locked
+      WHERE hosts.id = locked.id
+      RETURNING hosts.id, hosts.desired_generation AS "desiredGeneration", hosts.removed_at AS "removedAt",
+                hosts.connection_epoch AS "connectionEpoch", hosts.connected_replica AS "connectedReplica"`;
+    return readSets(tx, hosts);
+  }, SNAPSHOT_TRANSACTION_OPTIONS);
 }
 
 /**
@@ -116,29 +168,72 @@ export async function readDesiredSnapshot(options: {
              connection_epoch AS "connectionEpoch", connected_replica AS "connectedReplica"
       FROM hosts WHERE id = ${hostId} FOR SHARE`;
     if (!host) return null;
-    return readSet(tx, hostId, host);
-  });
+    return (await readSets(tx, [{ ...host, id: hostId }])).get(hostId) ?? null;
+  }, SNAPSHOT_TRANSACTION_OPTIONS);
+}
+
+export interface TAck {
+  hostId: string;
+  generation: number;
+  /** The acking connection's epoch: only the host's current connection counts. */
+  epoch: number;
 }
 
 /**
- * Records an `ack`; only a generation above the stored one and not above what
- * was handed out counts, and only from the host's current connection (`epoch`).
+ * Records acks; resolves whether this one raised the stored generation. Only
+ * a generation above the stored one and not above what was handed out counts,
+ * and only from the host's current connection. Acks that arrive in the same
+ * turn of the event loop are written with one statement: after placements
+ * spread over a thousand hosts, every host acks within moments.
  */
-export async function recordAck(options: {
-  db: PrismaClient;
-  hostId: string;
-  generation: number;
-  epoch: number;
-}): Promise<boolean> {
-  const { db, hostId, generation, epoch } = options;
-  const updated = await db.host.updateMany({
-    where: {
-      id: hostId,
-      connectionEpoch: epoch,
-      ackedGeneration: { lt: generation },
-      desiredGeneration: { gte: generation },
-    },
-    data: { ackedGeneration: generation },
-  });
-  return updated.count === 1;
+export function createAckRecorder(
+  db: PrismaClient,
+  /** Runs the write when its turn comes (the gateway bounds the writes it has in flight). */
+  admitWrite: <T>(write: () => Promise<T>) => Promise<T>,
+): (ack: TAck) => Promise<boolean> {
+  type Waiter = { ack: TAck; resolve(recorded: boolean): void; reject(error: unknown): void };
+  let pending: Waiter[] = [];
+  const write = async (batch: Waiter[]) => {
+    // One row per host and epoch, the highest generation: FOR UPDATE takes no GROUP BY.
+    const highest = new Map<string, TAck>();
+    for (const { ack } of batch) {
+      const key = `${ack.hostId}/${ack.epoch}`;
+      if ((highest.get(key)?.generation ?? -1) < ack.generation) highest.set(key, ack);
+    }
+    const acks = [...highest.values()];
+    try {
+      // Rows locked in id order, as placements and pushes lock them: never a deadlock with either.
+      const recorded = await admitWrite(
+        () => db.$queryRaw<{ id: string; epoch: number; generation: number }[]>`
+          UPDATE hosts SET acked_generation = acks.generation, updated_at = now()
+          FROM (
+            SELECT hosts.id, acks.epoch, acks.generation
+            FROM hosts JOIN unnest(${acks.map((ack) => ack.hostId)}::text[],
+                                   ${acks.map((ack) => ack.generation)}::int[],
+                                   ${acks.map((ack) => ack.epoch)}::int[]) AS acks(id, generation, epoch)
+              ON acks.id = hosts.id AND acks.epoch = hosts.connection_epoch
+            ORDER BY hosts.id
+            FOR UPDATE OF hosts
+          ) AS acks
+          WHERE hosts.id = acks.id AND hosts.connection_epoch = acks.epoch
+            AND hosts.acked_generation < acks.generation AND hosts.desired_generation >= acks.generation
+          RETURNING hosts.id, acks.epoch, acks.generation`,
+      );
+      const raised = new Set(recorded.map((row) => `${row.id}/${row.epoch}/${row.generation}`));
+      for (const { ack, resolve } of batch)
+        resolve(raised.has(`${ack.hostId}/${ack.epoch}/${ack.generation}`));
+    } catch (error) {
+      for (const waiter of batch) waiter.reject(error);
+    }
+  };
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    void write(batch);
+  };
+  return (ack) =>
+    new Promise((resolve, reject) => {
+      pending.push({ ack, resolve, reject });
+      if (pending.length === 1) setImmediate(flush);
+    });
 }

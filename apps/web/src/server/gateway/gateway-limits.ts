@@ -51,9 +51,16 @@ export const RATE_LIMITED_FRAMES_BEFORE_CLOSE = 200;
  * thousands of queries waiting for ten connections, the hellos' transactions
  * give up waiting for one (Prisma's 2 s), the agents redial and the storm
  * never ends. Bounded, each kind waits its turn in this process, in order,
- * and hellos never queue behind statuses.
+ * and hellos never queue behind statuses. Hellos count in batches (HELLO_BATCH).
  */
 export const CONCURRENT_HELLOS = 3;
+/**
+ * Hellos handled together, with one statement for all their credentials and
+ * claims and one transaction for all their desired sets (hello-handshake.ts).
+ * Bounded so one batch's sets (50 containers a host here) are read and sent
+ * without holding the event loop for long.
+ */
+export const HELLO_BATCH = 50;
 /** Statuses, events and acks of welcomed connections (metrics have the metrics service's own connections). */
 export const CONCURRENT_FRAME_WRITES = 3;
 /** After-connect work (refreshing a host's volumes, networks and images). */

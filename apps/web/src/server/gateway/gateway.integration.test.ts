@@ -3,7 +3,12 @@
 
 import { randomUUID } from "node:crypto";
 import type { TContainerSample } from "@fleet/shared/domain/metrics";
-import { makeContainerSample, makeEvent, makeHostSample } from "@fleet/shared/protocol/test-factories";
+import {
+  makeContainerSample,
+  makeEvent,
+  makeHostFacts,
+  makeHostSample,
+} from "@fleet/shared/protocol/test-factories";
 import { AGENT_CLOSE, PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
 import { eventually } from "@fleet/test/harness/eventually";
 import {
@@ -17,6 +22,7 @@ import { useTestDatabase } from "@fleet/test/harness/postgres";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Prisma } from "../db/client";
+import { holdMainPool } from "../db/testing/hold-main-pool";
 import { isAppError } from "../errors";
 import { createJoinToken } from "../services/join-token/create-join-token";
 import { createMetricsService, type MetricsService } from "../services/metrics/metrics-service";
@@ -24,7 +30,7 @@ import { createTestUser } from "../testing/factories";
 import { startTestServer, type TestServer } from "../testing/test-server";
 import { hashToken } from "../tokens";
 import { DEFAULT_HOST_PIDS_CAPACITY, GATEWAY_CLOSE, OP_TIMEOUT_GRACE_MS } from "./gateway-limits";
-import { BAD_CREDENTIAL_MESSAGE } from "./host-auth";
+import { authenticateHellos, BAD_CREDENTIAL_MESSAGE } from "./host-auth";
 import { OpError } from "./op-broker";
 import { type GatewayTestServer, startGatewayTestServer } from "./testing/gateway-test-server";
 
@@ -310,6 +316,150 @@ describe("gateway", () => {
       // The replaced socket's close is not a disconnect of the host.
       const kinds = (await eventsOf(first.hostId)).map((event) => event.kind);
       expect(kinds).not.toContain("host.disconnected");
+    });
+
+    it("counts the hellos it has not answered yet, for the replica registry", async () => {
+      const hosts = await Promise.all(Array.from({ length: 3 }, () => join()));
+      await Promise.all(hosts.map((agent) => agent.close()));
+      // A hello is answered once its welcome and desired set have gone out.
+      const answered = () =>
+        eventually(
+          "every hello answered",
+          async () => server.gateway.hellosWaiting(),
+          (waiting) => waiting === 0,
+        );
+      await answered();
+      // While the database keeps them waiting, the hellos are counted.
+      const release = await holdMainPool(server.db);
+      let connecting: Promise<FakeAgent[]>;
+      try {
+        connecting = Promise.all(
+          hosts.map((agent) =>
+            connectFakeAgent({
+              url: server.url,
+              credential: { hostId: agent.hostId, credential: agent.credential },
+            }),
+          ),
+        );
+        await eventually(
+          "three hellos waiting",
+          async () => server.gateway.hellosWaiting(),
+          (waiting) => waiting === 3,
+        );
+      } finally {
+        await release();
+      }
+      agents.push(...(await connecting));
+      await answered();
+    });
+
+    it("welcomes hellos that arrive together each under its own epoch, refusing only the bad ones", async () => {
+      const hosts = await Promise.all(Array.from({ length: 7 }, () => join()));
+      const [twice, wrong, gone] = hosts as [FakeAgent, FakeAgent, FakeAgent];
+      await server.db.host.update({
+        where: { id: gone.hostId },
+        data: { removedAt: new Date(), credentialHash: null },
+      });
+      await Promise.all(hosts.map((agent) => agent.close()));
+      const epochsBefore = new Map(
+        (
+          await server.db.host.findMany({
+            where: { id: { in: hosts.map((agent) => agent.hostId) } },
+            select: { id: true, connectionEpoch: true },
+          })
+        ).map((row) => [row.id, row.connectionEpoch]),
+      );
+      const connect = (agent: FakeAgent, credential = agent.credential) =>
+        connectFakeAgent({ url: server.url, credential: { hostId: agent.hostId, credential } });
+      // All at once: the hellos wait together behind the first ones and are handled as a batch.
+      const attempts = await Promise.allSettled([
+        ...hosts.slice(3).map((agent) => connect(agent)),
+        connect(twice),
+        connect(wrong, "fleet_host_wrong"),
+        connect(gone),
+        connect(twice),
+      ]);
+      const connected = attempts.flatMap((attempt) =>
+        attempt.status === "fulfilled" ? [attempt.value] : [],
+      );
+      agents.push(...connected);
+      const refusals = attempts.flatMap((attempt) =>
+        attempt.status === "rejected" && attempt.reason instanceof FakeAgentRefusedError
+          ? [attempt.reason]
+          : [],
+      );
+      expect(refusals.map((refused) => refused.closeCode).sort()).toEqual([
+        GATEWAY_CLOSE.unauthorized,
+        GATEWAY_CLOSE.hostRemoved,
+      ]);
+      expect(connected).toHaveLength(6);
+      // The host that said hello twice: both welcomed, one after the other, the older replaced.
+      const twins = connected.filter((agent) => agent.hostId === twice.hostId);
+      expect(twins).toHaveLength(2);
+      const replaced = await Promise.race(twins.map((agent) => agent.waitForClose()));
+      expect(replaced.code).toBe(GATEWAY_CLOSE.replaced);
+      const rows = await server.db.host.findMany({
+        where: { id: { in: hosts.map((agent) => agent.hostId) } },
+        select: { id: true, connectionEpoch: true, status: true, address: true },
+      });
+      for (const row of rows) {
+        const raised =
+          row.id === twice.hostId ? 2 : row.id === wrong.hostId || row.id === gone.hostId ? 0 : 1;
+        expect(row.connectionEpoch - (epochsBefore.get(row.id) ?? 0)).toBe(raised);
+        if (raised > 0) expect(row).toMatchObject({ status: "online", address: "127.0.0.1" });
+      }
+      // Every welcome names its own host; each live connection gets its desired set.
+      for (const agent of connected) {
+        expect((await agent.waitFor("welcome")).hostId).toBe(agent.hostId);
+        if (agent.isOpen()) await agent.waitFor("desired");
+      }
+      const connects = await server.db.event.groupBy({
+        by: ["hostId"],
+        where: { kind: "host.connected", hostId: { in: hosts.map((agent) => agent.hostId) } },
+        _count: true,
+      });
+      const counts = new Map(connects.map((row) => [row.hostId, row._count]));
+      expect(counts.get(twice.hostId)).toBe(3);
+      expect(counts.get(wrong.hostId)).toBe(1);
+      expect(counts.get(gone.hostId)).toBe(1);
+      expect(counts.get(hosts[3]?.hostId ?? "")).toBe(2);
+    });
+
+    it("checks a batch of credential hellos in one go, a host twice in it under two epochs", async () => {
+      const [a, b] = await Promise.all([join(), join()]);
+      if (!a || !b) throw new Error("two hosts joined");
+      const before = await server.db.host.findMany({
+        where: { id: { in: [a.hostId, b.hostId] } },
+        select: { id: true, connectionEpoch: true },
+      });
+      const epochOf = (id: string) => before.find((row) => row.id === id)?.connectionEpoch ?? -1;
+      const attempt = (agent: FakeAgent, credential = agent.credential) => ({
+        hello: {
+          type: "hello" as const,
+          protocolVersion: PROTOCOL_VERSION,
+          auth: { kind: "credential" as const, hostId: agent.hostId, credential },
+          name: "batch",
+          facts: makeHostFacts(),
+          reserve: { cpuMillis: 0, memoryBytes: 0 },
+          agentVersion: "0.1.0-fake",
+        },
+        address: null,
+      });
+      const outcomes = await authenticateHellos({
+        db: server.db,
+        now: new Date(),
+        replicaId: "batch-test",
+        attempts: [attempt(a), attempt(b, "fleet_host_wrong"), attempt(a), attempt(b)],
+      });
+      expect(outcomes.map((outcome) => (outcome.ok ? outcome.epoch : outcome.closeCode))).toEqual([
+        epochOf(a.hostId) + 1,
+        GATEWAY_CLOSE.unauthorized,
+        epochOf(a.hostId) + 2,
+        epochOf(b.hostId) + 1,
+      ]);
+      expect(outcomes[0]?.ok && outcomes[0].events.map((event) => [event.kind, event.hostId])).toEqual([
+        ["host.connected", a.hostId],
+      ]);
     });
 
     it("drops the connection of a removed host (4410) and refuses it from then on", async () => {

@@ -19,7 +19,7 @@ import { BackgroundWork } from "./background-work";
 import { CLUSTER_COMPARE_INTERVAL_MS, createClusterSync, releaseConnection } from "./cluster-sync";
 import { retryOnConnectionErrors } from "./db-retry";
 import { createDesiredSender, type PushDesiredResult } from "./desired-push";
-import { takeDesiredSnapshot } from "./desired-state";
+import { type TDesiredSnapshot, takeDesiredSnapshot, takeDesiredSnapshots } from "./desired-state";
 import {
   BAD_FRAME_LIMIT,
   BAD_FRAME_WINDOW_MS,
@@ -64,6 +64,8 @@ export interface Gateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Raises the host's generation and sends its whole desired set if it is connected. */
   pushDesired(hostId: string): Promise<PushDesiredResult>;
+  /** pushDesired for many hosts, with one transaction for all of them. */
+  pushDesiredMany(hostIds: readonly string[]): Promise<void>;
   /** Runs a one-off operation on the host's agent. Rejects with `OpError` (an `AppError`). */
   request<K extends TOperationKind>(
     hostId: string,
@@ -74,6 +76,8 @@ export interface Gateway {
   upload(hostId: string, uploadId: string, bytes: Uint8Array): Promise<void>;
   isConnected(hostId: string): boolean;
   connectedHostIds(): string[];
+  /** Agents' hellos received here and not yet answered (the replica registry reports it). */
+  hellosWaiting(): number;
   /** Closes the host's connection (4410 for a removed host, 4000 otherwise unless `code` says). */
   disconnect(hostId: string, reason?: string, code?: number): boolean;
   /** Registers what runs when this replica marks a host offline (the scheduler reschedules from here). */
@@ -176,7 +180,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     session.sendError("conflict", "a newer connection of this host took over");
     session.close(GATEWAY_CLOSE.replaced, "replaced");
   };
-  const sendDesired = createDesiredSender({
+  const { send: sendDesired, deliver: deliverDesired } = createDesiredSender({
     db,
     bus,
     log,
@@ -199,6 +203,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     background,
   });
 
+  /** A set raised here for a host held by another replica: that one sends it when it hears (or at its next comparison). */
+  const handOver = (hostId: string, snapshot: TDesiredSnapshot) => {
+    if (snapshot.connectedReplica && snapshot.connectedReplica !== replicaId) cluster.desiredChanged(hostId);
+  };
+
   // A frame whose writes fail because the database is away waits for it rather than being lost.
   const frameHandler = createSessionFrameHandler({ db, bus, metrics, clock, broker });
   const handleFrame = retryOnConnectionErrors(frameHandler, {
@@ -206,24 +215,26 @@ export function createGateway(options: GatewayOptions): Gateway {
     abandoned: (session) => session.replaced,
   });
 
+  const handshake = createHelloHandshake({
+    db,
+    env,
+    bus,
+    clock,
+    monitor,
+    live,
+    background,
+    accepting: () => accepting,
+    deliverDesired,
+    connectedHooks,
+    replicaId,
+    cluster,
+    supersede,
+  });
   const sessionHost: SessionHost = {
     clock,
     log,
     tuning,
-    authenticate: createHelloHandshake({
-      db,
-      env,
-      bus,
-      clock,
-      monitor,
-      live,
-      background,
-      accepting: () => accepting,
-      sendDesired,
-      connectedHooks,
-      replicaId,
-      cluster,
-    }),
+    authenticate: handshake.authenticate,
     received(hostId) {
       monitor.seen(hostId);
     },
@@ -298,14 +309,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       const session = live.get(hostId);
       if (session && !session.closed) return sendDesired(session);
       const snapshot = await takeDesiredSnapshot({ db, hostId });
-      // Held by another replica: it sends the set when it hears of it (or at its next comparison).
-      if (snapshot?.connectedReplica && snapshot.connectedReplica !== replicaId)
-        cluster.desiredChanged(hostId);
+      if (snapshot) handOver(hostId, snapshot);
       return {
         generation: snapshot?.generation ?? null,
         sent: false,
         containers: snapshot?.containers.length ?? 0,
       };
+    },
+
+    async pushDesiredMany(hostIds) {
+      const snapshots = await takeDesiredSnapshots({ db, hostIds });
+      for (const [hostId, snapshot] of snapshots) {
+        const session = live.get(hostId);
+        if (session && !session.closed) deliverDesired(session, snapshot, { bumped: true });
+        else handOver(hostId, snapshot);
+      }
     },
 
     async request(hostId, op, requestOptions) {
@@ -315,6 +333,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     async upload(hostId, uploadId, bytes) {
       await broker.upload(liveSession(hostId), uploadId, bytes);
     },
+
+    hellosWaiting: handshake.waiting,
 
     isConnected(hostId) {
       const session = live.get(hostId);

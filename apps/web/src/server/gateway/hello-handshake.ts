@@ -1,14 +1,19 @@
 // A connection's first frame: `hello` → the host it belongs to (join token or
-// credential) → `welcome` → the host's one live connection, replacing an
-// older one of the same host. The desired set follows every welcome, so
-// whatever changed while the host was away converges at once. The welcome
-// claims the host for this replica under a new connection epoch
-// (cluster-sync.ts): an older connection of the host, on any replica, is
-// fenced out from then on and closed when its replica hears of it.
-// Hellos take their turn (CONCURRENT_HELLOS at once, in arrival order), and so
-// does the after-connect work, so that a whole fleet saying hello after a
-// restart neither starves the database pool nor is starved by the statuses
-// that follow each welcome.
+// credential), claimed for this replica → `welcome` → the host's one live
+// connection, replacing an older one of the same host. The desired set follows
+// every welcome, so whatever changed while the host was away converges at
+// once. The claim (host-auth.ts, under a new connection epoch: cluster-sync.ts)
+// fences out an older connection of the host, on any replica, from then on;
+// that one is closed when its replica hears of it.
+//
+// Hellos that wait together are handled together (group commit): one
+// statement checks and claims every host of a batch, one transaction takes
+// all their desired sets. After a central restart a whole fleet says hello
+// within seconds; one hello at a time, at a dozen round trips each, 2,000
+// hosts took 80 s to get back in. At most CONCURRENT_HELLOS batches run at
+// once, so the hellos never starve the database pool. The after-connect work
+// takes its turn too, and waits until no hello is waiting: every host's
+// welcome comes before any host's refresh of its volumes, networks and images.
 import type { Clock } from "@fleet/shared/clock";
 import type { THelloFrame } from "@fleet/shared/protocol/agent-to-server";
 import { PROTOCOL_VERSION } from "@fleet/shared/protocol/version";
@@ -17,11 +22,12 @@ import type { PrismaClient } from "../db/client";
 import { recordEvent } from "../events/record-event";
 import { AgentSession } from "./agent-session";
 import type { BackgroundWork } from "./background-work";
-import { type ClusterSync, claimConnection, releaseConnection } from "./cluster-sync";
-import type { DesiredSender } from "./desired-push";
-import { CONCURRENT_CONNECTED_HOOKS, CONCURRENT_HELLOS, GATEWAY_CLOSE } from "./gateway-limits";
+import { type ClusterSync, releaseConnection } from "./cluster-sync";
+import type { DesiredDelivery } from "./desired-push";
+import { takeDesiredSnapshots } from "./desired-state";
+import { CONCURRENT_CONNECTED_HOOKS, CONCURRENT_HELLOS, GATEWAY_CLOSE, HELLO_BATCH } from "./gateway-limits";
 import type { GatewayBus, GatewayEnv } from "./gateway-options";
-import { authenticateHello } from "./host-auth";
+import { authenticateHellos, type THelloAuthResult } from "./host-auth";
 import type { HostLivenessMonitor } from "./liveness";
 
 /** The welcome's interval settings must lie in the protocol's range. */
@@ -45,54 +51,106 @@ export interface HelloHandshakeDeps {
   background: BackgroundWork;
   /** False once the gateway is closing: a hello that completes then gets no welcome. */
   accepting(): boolean;
-  sendDesired: DesiredSender;
+  /** Sends a desired set taken for a welcomed session. */
+  deliverDesired: DesiredDelivery;
   connectedHooks: ReadonlySet<HostConnectedHook>;
   replicaId: string;
   cluster: Pick<ClusterSync, "announceConnection">;
+  /** Closes a connection a newer one of its host took over (4409), telling it why. */
+  supersede(session: AgentSession): void;
+}
+
+interface WaitingHello {
+  session: AgentSession;
+  hello: THelloFrame;
+  done(error?: unknown): void;
 }
 
 export function createHelloHandshake(deps: HelloHandshakeDeps) {
   const { db, env, bus, clock, monitor, live, background } = deps;
-  const admitHello = pLimit(CONCURRENT_HELLOS);
   const admitHook = pLimit(CONCURRENT_CONNECTED_HOOKS);
+  const waiting: WaitingHello[] = [];
+  let batchesRunning = 0;
+  let hellosInFlight = 0;
+  let hellosDone: (() => void)[] = [];
+  const hellosIdle = (): Promise<void> =>
+    hellosInFlight === 0 ? Promise.resolve() : new Promise((resolve) => hellosDone.push(resolve));
 
-  return (session: AgentSession, hello: THelloFrame): Promise<void> =>
-    admitHello(async () => {
-      // The agent gave up waiting for its welcome and will dial again: nothing was done yet.
-      if (session.closed) return;
-      await handshake(session, hello);
-    });
-
-  async function handshake(session: AgentSession, hello: THelloFrame): Promise<void> {
-    const mismatch = AgentSession.protocolMismatch(hello);
-    if (mismatch) {
-      session.state = "refused";
-      session.sendError("version_mismatch", mismatch, "hello");
-      session.close(GATEWAY_CLOSE.versionMismatch, "protocol version mismatch");
-      return;
+  function startBatches(): void {
+    while (batchesRunning < CONCURRENT_HELLOS && waiting.length > 0) {
+      const batch = waiting.splice(0, HELLO_BATCH);
+      batchesRunning++;
+      void runBatch(batch).finally(() => {
+        batchesRunning--;
+        startBatches();
+      });
     }
-    const outcome = await authenticateHello({ db, hello, now: new Date(clock.now()) });
+  }
+
+  async function runBatch(batch: WaitingHello[]): Promise<void> {
+    // The agent gave up waiting for its welcome and will dial again, or the central
+    // drains (every socket is closed): nothing is done for it.
+    const open = batch.filter((item) => !item.session.closed && deps.accepting());
+    for (const item of batch) if (!open.includes(item)) item.done();
+    const checked: WaitingHello[] = [];
+    for (const item of open) {
+      const mismatch = AgentSession.protocolMismatch(item.hello);
+      if (!mismatch) {
+        checked.push(item);
+        continue;
+      }
+      item.session.state = "refused";
+      item.session.sendError("version_mismatch", mismatch, "hello");
+      item.session.close(GATEWAY_CLOSE.versionMismatch, "protocol version mismatch");
+      item.done();
+    }
+    if (checked.length === 0) return;
+    try {
+      const outcomes = await authenticateHellos({
+        db,
+        now: new Date(clock.now()),
+        replicaId: deps.replicaId,
+        attempts: checked.map(({ session, hello }) => ({ hello, address: session.hostAddress })),
+      });
+      const welcomed = checked.filter((item, i) => welcome(item.session, item.hello, outcomes[i]));
+      const snapshots = await takeDesiredSnapshots({
+        db,
+        hostIds: welcomed.map((item) => item.session.hostId),
+      });
+      for (const { session } of welcomed) {
+        const snapshot = snapshots.get(session.hostId);
+        if (snapshot) deps.deliverDesired(session, snapshot, { bumped: true });
+        afterConnect(session);
+      }
+      for (const item of checked) item.done();
+    } catch (error) {
+      for (const item of checked) item.done(error);
+    }
+  }
+
+  /** Refuses, or makes the session its host's live connection and welcomes it; true when welcomed. */
+  function welcome(
+    session: AgentSession,
+    hello: THelloFrame,
+    outcome: THelloAuthResult | undefined,
+  ): boolean {
+    if (!outcome) throw new Error("a hello without an outcome");
     if (!outcome.ok) {
       session.state = "refused";
       session.log.warn({ reason: outcome.message, auth: hello.auth.kind }, "agent refused");
       session.sendError("unauthorized", outcome.message, "hello");
       session.close(outcome.closeCode, outcome.message);
-      return;
+      return false;
     }
+    const { epoch } = outcome;
     for (const event of outcome.events) bus.publish("event", event);
     bus.publish("host.changed", { hostId: outcome.hostId });
-    let epoch: number | null = null;
-    if (!session.closed && deps.accepting()) {
-      epoch = await claimConnection({ db, hostId: outcome.hostId, replicaId: deps.replicaId });
-      if (epoch !== null) deps.cluster.announceConnection(outcome.hostId, epoch);
-    }
-    if (epoch === null || session.closed || !deps.accepting()) {
-      if (epoch !== null) {
-        background.track(
-          releaseConnection({ db, hostId: outcome.hostId, replicaId: deps.replicaId, epoch }),
-          "releasing a host's connection",
-        );
-      }
+    deps.cluster.announceConnection(outcome.hostId, epoch);
+    if (session.closed || !deps.accepting()) {
+      background.track(
+        releaseConnection({ db, hostId: outcome.hostId, replicaId: deps.replicaId, epoch }),
+        "releasing a host's connection",
+      );
       // Gone while we checked: the host counts as connected, then disconnected.
       monitor.connected(outcome.hostId);
       monitor.disconnected(outcome.hostId);
@@ -107,19 +165,21 @@ export function createHelloHandshake(deps: HelloHandshakeDeps) {
         }),
         "recording a disconnect",
       );
-      return;
+      return false;
     }
     const previous = live.get(outcome.hostId);
-    if (previous && previous !== session) {
-      previous.replaced = true;
-      previous.sendError("conflict", "a newer connection of this host took over");
-      previous.close(GATEWAY_CLOSE.replaced, "replaced");
+    // Hellos run in concurrent batches: a newer connection of the host (a later
+    // claim, a higher epoch) may have been welcomed first. It stays; this one is
+    // welcomed and replaced at once, as it would have been the other way round.
+    const superseded = previous !== undefined && previous !== session && previous.epoch > epoch;
+    if (previous && previous !== session && !superseded) {
+      deps.supersede(previous);
       session.log.info({ replaced: previous.connectionId }, "newer connection replaces the old one");
     }
-    live.set(outcome.hostId, session);
+    if (!superseded) live.set(outcome.hostId, session);
     session.epoch = epoch;
     session.becomeReady(outcome.hostId, outcome.hostName);
-    monitor.connected(outcome.hostId);
+    if (!superseded) monitor.connected(outcome.hostId);
     session.send({
       type: "welcome",
       protocolVersion: PROTOCOL_VERSION,
@@ -140,22 +200,46 @@ export function createHelloHandshake(deps: HelloHandshakeDeps) {
       },
       outcome.joined ? "host joined" : "host connected",
     );
-    await deps.sendDesired(session);
-    const connected = { hostId: outcome.hostId, hostName: outcome.hostName };
-    if (session.hostAddress !== null) {
-      background.track(
-        db.host.updateMany({
-          where: { id: outcome.hostId, connectionEpoch: epoch },
-          data: { address: session.hostAddress },
-        }),
-        "storing a host's address",
-      );
+    if (superseded) {
+      deps.supersede(session);
+      return false;
     }
+    return true;
+  }
+
+  function afterConnect(session: AgentSession): void {
+    const connected = { hostId: session.hostId, hostName: session.hostName };
     for (const hook of deps.connectedHooks) {
       background.track(
-        admitHook(() => (session.closed ? undefined : hook(connected))),
+        admitHook(async () => {
+          await hellosIdle();
+          if (!session.closed) await hook(connected);
+        }),
         "after-connect work",
       );
     }
   }
+
+  async function authenticate(session: AgentSession, hello: THelloFrame): Promise<void> {
+    hellosInFlight++;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        waiting.push({ session, hello, done: (error) => (error === undefined ? resolve() : reject(error)) });
+        startBatches();
+      });
+    } finally {
+      hellosInFlight--;
+      if (hellosInFlight === 0) {
+        const idle = hellosDone;
+        hellosDone = [];
+        for (const resolve of idle) resolve();
+      }
+    }
+  }
+
+  return {
+    authenticate,
+    /** Hellos received and not yet answered: queued, or in a batch under way. */
+    waiting: () => hellosInFlight,
+  };
 }

@@ -159,6 +159,8 @@ class MemorySweepStore implements OfflineSweepStore {
   calls = 0;
   /** Hosts marked per sweep (the real store's MAX_OFFLINE_PER_SWEEP). */
   batch = Number.POSITIVE_INFINITY;
+  /** The replicas registered and not stopping. */
+  running: string[] = [];
 
   constructor(private readonly clock: ManualClock) {}
 
@@ -172,6 +174,9 @@ class MemorySweepStore implements OfflineSweepStore {
     if (options.fence.token !== this.currentToken) throw new LeaseLostError("not ours");
     const now = this.clock.now();
     const offline: SweptHost[] = [];
+    const runningReplicas = [...this.running];
+    if ((options.runningReplicas ?? []).some((id) => !this.running.includes(id)))
+      return { databaseNow: now, offline, runningReplicas, replicaLeft: true };
     const observation = options.observation;
     if (observation !== null && now - observation.lastAt <= observation.maxGapMs) {
       const since = observation.since;
@@ -181,12 +186,12 @@ class MemorySweepStore implements OfflineSweepStore {
           host.lastHeard <= now - options.offlineAfterMs &&
           (host.lastHeard >= since || now >= since + options.offlineAfterMs + options.reconnectGraceMs);
         if (!due) continue;
-        if (offline.length >= this.batch) return { databaseNow: now, offline, more: true };
+        if (offline.length >= this.batch) return { databaseNow: now, offline, more: true, runningReplicas };
         host.online = false;
         offline.push({ hostId, lastHeardAt: host.lastHeard });
       }
     }
-    return { databaseNow: now, offline };
+    return { databaseNow: now, offline, runningReplicas };
   }
 }
 
@@ -238,6 +243,23 @@ describe("offlineSweeper (the duty: one replica, under the lease)", () => {
     expect(offline).toEqual(["stale"]);
     await advance(4000);
     expect(offline).toEqual(["stale", "back"]);
+  });
+
+  it("gives every silent host the reconnect allowance once a replica stops or goes away (its agents queue at the others)", async () => {
+    const { store, sweeper, offline, fence, advance } = setupSweeper(5000);
+    store.running = ["me", "other"];
+    sweeper.start(fence());
+    await advance(2000);
+    store.heard("moving");
+    store.heard("dead");
+    await advance(3000);
+    // The other replica stops: its agents redial this one and wait their turn.
+    store.running = ["me"];
+    await advance(4000 + RESTART_RECONNECT_GRACE_MS - 500);
+    expect(offline).toEqual([]);
+    store.heard("moving");
+    await advance(3000);
+    expect(offline).toEqual(["dead"]);
   });
 
   it("marks no host offline for a database outage: after a failed call it observes again from scratch", async () => {

@@ -23,6 +23,12 @@
 // host to be welcomed again from then on (its replica may have died, or
 // nobody could write while the database was away). A host
 // heard after it is judged by the grace alone, as one central always did.
+// A replica that stops or goes away sends its agents to the others, whose
+// welcomes take turns: the observation begins again when a replica the
+// sweeper saw running is stopping or gone from the registry, and while
+// agents' hellos wait at any replica (each says how many with its heartbeat)
+// every silent host gets that long grace. Hellos anyone can send extend it
+// no further.
 //
 // The timing logic talks to the database only through `LivenessStore` and
 // `OfflineSweepStore`, so unit tests drive it with a manual clock.
@@ -32,6 +38,7 @@ import { AGENT_RECONNECT_MAX_MS } from "@fleet/shared/protocol/version";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/client";
 import { assertLeaseHeld, type LeaseFence, LeaseLostError } from "../db/duty-lease";
+import { REPLICA_HEARTBEAT_INTERVAL_MS } from "../db/replica-registry";
 import type { TEventRow } from "../events/event-view";
 import { recordEvent } from "../events/record-event";
 import type { GatewayBus } from "./gateway-options";
@@ -49,6 +56,12 @@ export const RESTART_RECONNECT_GRACE_MS = 2 * AGENT_RECONNECT_MAX_MS;
  * reason. Only hosts not heard since the observation began get it.
  */
 export const WELCOME_ALLOWANCE_PER_HOST_MS = 100;
+
+/**
+ * A replica's count of waiting hellos counts while its heartbeat is this recent
+ * (three beats): a replica that died with a queue holds off nobody for long.
+ */
+const HELLOS_WAITING_FRESH_MS = 3 * REPLICA_HEARTBEAT_INTERVAL_MS;
 
 /**
  * Hosts one sweep marks offline; a full batch is followed by another sweep at
@@ -253,7 +266,10 @@ export interface OfflineSweepStore {
    * `offlineAfterMs + reconnectGraceMs` (plus `welcomeAllowancePerHostMs` per
    * online host) past it), each with its event recorded. Throws
    * `LeaseLostError` when the fence no longer holds. At most
-   * MAX_OFFLINE_PER_SWEEP hosts; `more` when others may be due.
+   * MAX_OFFLINE_PER_SWEEP hosts; `more` when others may be due. Also the
+   * replicas running now (registered, not stopping); when one of
+   * `runningReplicas` is no longer among them, `replicaLeft` and nothing is
+   * marked: its agents are on their way to the others.
    */
   sweep(options: {
     fence: LeaseFence;
@@ -262,7 +278,15 @@ export interface OfflineSweepStore {
     /** Default 0. */
     welcomeAllowancePerHostMs?: number;
     observation: Observation | null;
-  }): Promise<{ databaseNow: number; offline: SweptHost[]; more?: boolean }>;
+    /** The running replicas the previous sweep saw (absent: none known). */
+    runningReplicas?: readonly string[];
+  }): Promise<{
+    databaseNow: number;
+    offline: SweptHost[];
+    more?: boolean;
+    runningReplicas?: string[];
+    replicaLeft?: boolean;
+  }>;
 }
 
 export type HostOfflineHook = (hostId: string) => void | Promise<void>;
@@ -307,6 +331,7 @@ export function offlineSweeper(options: OfflineSweeperOptions): OfflineSweeper {
   let chain: Promise<void> = Promise.resolve();
   let observedSince: number | null = null;
   let lastObservedAt: number | null = null;
+  let runningReplicas: string[] = [];
   let failing = false;
 
   async function sweepOnce(tenure: LeaseFence): Promise<void> {
@@ -323,6 +348,7 @@ export function offlineSweeper(options: OfflineSweeperOptions): OfflineSweeper {
         reconnectGraceMs,
         welcomeAllowancePerHostMs,
         observation,
+        runningReplicas,
       });
     } catch (error) {
       observedSince = null;
@@ -337,6 +363,13 @@ export function offlineSweeper(options: OfflineSweeperOptions): OfflineSweeper {
     }
     failing = false;
     if (fence !== tenure) return;
+    runningReplicas = result.runningReplicas ?? [];
+    if (result.replicaLeft) {
+      // Its agents are on their way to the other replicas, whose welcomes take turns: they get
+      // the same allowance as after this replica's own start. That answer marked nothing.
+      log.info({}, "offline sweep: a replica stopped or went away; observing again");
+      observedSince = result.databaseNow;
+    }
     if (lastObservedAt !== null && result.databaseNow - lastObservedAt > maxGapMs) {
       // That answer marked nothing (the store checks the same): the observation starts again there.
       log.info(
@@ -389,6 +422,7 @@ export function offlineSweeper(options: OfflineSweeperOptions): OfflineSweeper {
       fence = next;
       observedSince = null;
       lastObservedAt = null;
+      runningReplicas = [];
       failing = false;
       // The first sweep only reads the database's clock: the observation starts there.
       void enqueue(next).finally(() => schedule(next));
@@ -444,24 +478,42 @@ export function prismaOfflineSweepStore(options: {
 }): OfflineSweepStore {
   const { db, bus } = options;
   return {
-    async sweep({ fence, offlineAfterMs, reconnectGraceMs, welcomeAllowancePerHostMs = 0, observation }) {
-      const { databaseNow, offline, events, more } = await db.$transaction(async (tx) => {
+    async sweep({
+      fence,
+      offlineAfterMs,
+      reconnectGraceMs,
+      welcomeAllowancePerHostMs = 0,
+      observation,
+      runningReplicas: seen = [],
+    }) {
+      const { events, ...answer } = await db.$transaction(async (tx) => {
         await assertLeaseHeld(tx, fence);
         // now() is the transaction's start: the same instant for the check and the update.
-        const [clockRow] = await tx.$queryRaw<{ now: Date }[]>`SELECT now() AS now`;
-        const now = clockRow!.now;
+        const [clockRow] = await tx.$queryRaw<
+          { now: Date; running: string[]; online: number; hellos_waiting: number }[]
+        >`
+          SELECT now() AS now,
+            array(SELECT id FROM central_replicas WHERE NOT stopping ORDER BY id) AS running,
+            (SELECT count(*)::int FROM hosts WHERE status = 'online' AND removed_at IS NULL) AS online,
+            (SELECT coalesce(sum(hellos_waiting), 0)::int FROM central_replicas
+              WHERE heartbeat_at >= now() - ${HELLOS_WAITING_FRESH_MS}::int * interval '1 millisecond'
+            ) AS hellos_waiting`;
+        const { now, running, online, hellos_waiting: hellosWaiting } = clockRow!;
+        const replicaLeft = seen.some((id) => !running.includes(id));
         const unbroken = observation !== null && now.getTime() - observation.lastAt <= observation.maxGapMs;
-        if (!unbroken) return { databaseNow: now.getTime(), offline: [], events: [] };
+        if (!unbroken || replicaLeft) {
+          return {
+            databaseNow: now.getTime(),
+            offline: [],
+            events: [],
+            runningReplicas: running,
+            replicaLeft,
+          };
+        }
         const since = new Date(observation.since).toISOString();
-        const grace = Math.round(offlineAfterMs);
-        const [counted] =
-          welcomeAllowancePerHostMs > 0
-            ? await tx.$queryRaw<{ online: number }[]>`
-                SELECT count(*)::int AS online FROM hosts WHERE status = 'online' AND removed_at IS NULL`
-            : [{ online: 0 }];
-        const longGrace = Math.round(
-          offlineAfterMs + reconnectGraceMs + (counted?.online ?? 0) * welcomeAllowancePerHostMs,
-        );
+        const longGrace = Math.round(offlineAfterMs + reconnectGraceMs + online * welcomeAllowancePerHostMs);
+        // While agents wait to be welcomed somewhere, every silent host gets the long grace.
+        const grace = hellosWaiting > 0 ? longGrace : Math.round(offlineAfterMs);
         // Locked in id order (as placement locks hosts); a welcome that committed meanwhile
         // moved connected_at, and the re-checked condition leaves that host online.
         const rows = await tx.$queryRaw<{ id: string; name: string; last_heard: Date | null }[]>`
@@ -497,11 +549,18 @@ export function prismaOfflineSweepStore(options: {
           hostId: row.id,
           lastHeardAt: row.last_heard?.getTime() ?? null,
         }));
-        return { databaseNow: now.getTime(), offline, events, more: rows.length >= MAX_OFFLINE_PER_SWEEP };
+        return {
+          databaseNow: now.getTime(),
+          offline,
+          events,
+          more: rows.length >= MAX_OFFLINE_PER_SWEEP,
+          runningReplicas: running,
+          replicaLeft: false,
+        };
       });
       for (const event of events) bus.publish("event", event);
-      for (const host of offline) bus.publish("host.changed", { hostId: host.hostId });
-      return { databaseNow, offline, more };
+      for (const host of answer.offline) bus.publish("host.changed", { hostId: host.hostId });
+      return answer;
     },
   };
 }

@@ -1,14 +1,14 @@
 // The offline sweep's statement on a real Postgres, called directly (no
 // replica runs a sweep on this database): the database's clock, the guard for
-// hosts last heard before the observation began, a broken observation, and
-// the lease fence.
+// hosts last heard before the observation began, a broken observation, hellos
+// waiting at a replica, a replica that stopped, and the lease fence.
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../db/client";
 import { claimLease, type LeaseFence, LeaseLostError } from "../db/duty-lease";
 import { createEventBus } from "../events/event-bus";
 import { createTestHost } from "../testing/factories";
-import { prismaOfflineSweepStore } from "./liveness";
+import { type Observation, prismaOfflineSweepStore } from "./liveness";
 
 const OFFLINE_AFTER_MS = 10_000;
 const GRACE_MS = 20_000;
@@ -148,6 +148,77 @@ describe("the offline sweep's statement", () => {
     });
     expect(result.offline).toEqual([]);
     expect(await statusOf(host.id)).toEqual({ status: "online", events: 0 });
+  });
+
+  it("gives every silent host the long grace while hellos wait at a live replica, and counts no queue of a replica that stopped beating", async () => {
+    const now = await databaseNow();
+    const observation = { since: now - 10 * 60_000, lastAt: now - 500, maxGapMs: 2000 };
+    // Heard since the observation began: the grace alone would mark it (its replica died, it queues elsewhere).
+    const moving = await hostHeard(OFFLINE_AFTER_MS + 2000);
+    // Silent for longer than the long grace: marked even while hellos wait.
+    const gone = await hostHeard(OFFLINE_AFTER_MS + GRACE_MS + 5000);
+    const sweep = async () => {
+      const result = await store().sweep({
+        fence,
+        offlineAfterMs: OFFLINE_AFTER_MS,
+        reconnectGraceMs: GRACE_MS,
+        observation,
+      });
+      return result.offline.map((host) => host.hostId);
+    };
+    await db.$executeRaw`
+      INSERT INTO central_replicas (id, internal_url, version, heartbeat_at, hellos_waiting)
+      VALUES ('welcoming', 'http://127.0.0.1:1', 'test', now(), 40)`;
+    try {
+      const first = await sweep();
+      expect(first).toContain(gone.id);
+      expect(first).not.toContain(moving.id);
+      expect(await statusOf(moving.id)).toEqual({ status: "online", events: 0 });
+
+      await db.$executeRaw`
+        UPDATE central_replicas SET heartbeat_at = now() - interval '10 seconds' WHERE id = 'welcoming'`;
+      expect(await sweep()).toContain(moving.id);
+    } finally {
+      await db.$executeRaw`DELETE FROM central_replicas WHERE id = 'welcoming'`;
+    }
+  });
+
+  it("marks nothing when a replica it saw running is stopping or gone, and says which replicas run", async () => {
+    const host = await hostHeard(OFFLINE_AFTER_MS + 2000);
+    const now = await databaseNow();
+    const sweep = (observation: Observation | null, runningReplicas: string[]) =>
+      store().sweep({
+        fence,
+        offlineAfterMs: OFFLINE_AFTER_MS,
+        reconnectGraceMs: GRACE_MS,
+        observation,
+        runningReplicas,
+      });
+    await db.$executeRaw`
+      INSERT INTO central_replicas (id, internal_url, version) VALUES ('leaving', 'http://127.0.0.1:1', 'test')`;
+    try {
+      const seen = await sweep(null, []);
+      expect(seen.runningReplicas).toContain("leaving");
+      const observation = { since: now - 10 * 60_000, lastAt: now - 500, maxGapMs: 2000 };
+
+      await db.$executeRaw`UPDATE central_replicas SET stopping = true WHERE id = 'leaving'`;
+      const stopping = await sweep(observation, seen.runningReplicas ?? []);
+      expect(stopping).toMatchObject({ replicaLeft: true, offline: [] });
+      expect(stopping.runningReplicas).not.toContain("leaving");
+      await db.$executeRaw`DELETE FROM central_replicas WHERE id = 'leaving'`;
+      expect(await sweep(observation, seen.runningReplicas ?? [])).toMatchObject({
+        replicaLeft: true,
+        offline: [],
+      });
+      expect(await statusOf(host.id)).toEqual({ status: "online", events: 0 });
+
+      // Against the replicas running now, the sweep marks as before.
+      const next = await sweep(observation, stopping.runningReplicas ?? []);
+      expect(next.replicaLeft).toBe(false);
+      expect(next.offline.map((each) => each.hostId)).toContain(host.id);
+    } finally {
+      await db.$executeRaw`DELETE FROM central_replicas WHERE id = 'leaving'`;
+    }
   });
 
   it("refuses a stale or forged fence and marks nothing", async () => {

@@ -16,6 +16,7 @@ import { createEventBus } from "../events/event-bus";
 import { recordEvent } from "../events/record-event";
 import type { AppRouter } from "../routers/_app";
 import { createSseTestClient, recordSubscription } from "../routers/event/testing/sse-test-client";
+import { API_TOKEN_CACHE_TTL_MS } from "../services/auth/api-token-cache";
 import { createTestUserWithToken } from "../testing/factories";
 import { createTestClient, startTestServer, type TestServer } from "../testing/test-server";
 import { DESIRED_CHANNEL, HOST_CONNECTION_CHANNEL } from "./cluster-sync";
@@ -371,6 +372,29 @@ describe("several central replicas on one database", () => {
     } finally {
       controller.abort();
     }
+  });
+
+  it("a token revoked on one replica is refused on another on its next calls, though that one had just accepted it", async () => {
+    const { token } = await createTestUserWithToken({ db: r1.db, role: "viewer" });
+    const onR2 = createTestClient(r2.url, { bearer: token });
+    // Accepted on r2, which keeps it for API_TOKEN_CACHE_TTL_MS.
+    await onR2.host.list.query({});
+    const acceptedAt = performance.now();
+    const onR1 = createTestClient(r1.url, { bearer: token });
+    const [own] = (await onR1.apiToken.list.query()).items;
+    await onR1.apiToken.revoke.mutate({ id: own!.id });
+    const refusal = await eventually(
+      "r2 to refuse the revoked token",
+      () =>
+        onR2.host.list.query({}).then(
+          () => null,
+          (error: unknown) => error,
+        ),
+      (error) => error !== null,
+    );
+    expect((refusal as Error).message).toBe("this API token has been revoked");
+    // Only the bridged access.changed explains a refusal before r2's copy ran out.
+    expect(performance.now() - acceptedAt).toBeLessThan(API_TOKEN_CACHE_TTL_MS);
   });
 
   it("hostile notifications are dropped; the replicas keep working", async () => {

@@ -14,7 +14,7 @@ import pLimit from "p-limit";
 import type { PrismaClient } from "../db/client";
 import type { AgentSession } from "./agent-session";
 import { applyContainerStatus, createStatusRowReader, recordAgentEvent } from "./container-status";
-import { recordAck } from "./desired-state";
+import { createAckRecorder } from "./desired-state";
 import { CONCURRENT_FRAME_WRITES } from "./gateway-limits";
 import type { GatewayBus, GatewayMetricsSink } from "./gateway-options";
 import type { OpBroker } from "./op-broker";
@@ -31,6 +31,7 @@ export function createSessionFrameHandler(deps: SessionFrameDeps) {
   const { db, bus, metrics, clock, broker } = deps;
   const admitWrite = pLimit(CONCURRENT_FRAME_WRITES);
   const readStatusRow = createStatusRowReader(db);
+  const recordAck = createAckRecorder(db, admitWrite);
 
   return async function handleFrame(
     session: AgentSession,
@@ -43,7 +44,7 @@ export function createSessionFrameHandler(deps: SessionFrameDeps) {
         // The heartbeat repeats the last ack: it heals a lost `ack` frame.
         if (frame.ackedGeneration !== null && frame.ackedGeneration > session.lastAckedGeneration) {
           const generation = frame.ackedGeneration;
-          await admitWrite(() => recordAck({ db, hostId, generation, epoch: session.epoch }));
+          await recordAck({ hostId, generation, epoch: session.epoch });
           // Only once stored: a heartbeat retried after a failed write (db-retry.ts) writes it again.
           session.lastAckedGeneration = frame.ackedGeneration;
         }
@@ -51,7 +52,7 @@ export function createSessionFrameHandler(deps: SessionFrameDeps) {
       case "ack": {
         if (frame.generation > session.lastAckedGeneration) session.lastAckedGeneration = frame.generation;
         const { generation } = frame;
-        const recorded = await admitWrite(() => recordAck({ db, hostId, generation, epoch: session.epoch }));
+        const recorded = await recordAck({ hostId, generation, epoch: session.epoch });
         if (recorded) bus.publish("host.changed", { hostId });
         return;
       }

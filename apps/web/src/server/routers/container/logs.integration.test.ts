@@ -9,7 +9,7 @@ import { connectFakeAgent, type FakeAgent, type FakeAgentOptions } from "@fleet/
 import { useTestDatabase } from "@fleet/test/harness/postgres";
 import { TRPCClientError } from "@trpc/client";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { createContainer } from "../../services/metrics/testing/metrics-fixtures";
 import { createTestHost, createTestUserWithToken } from "../../testing/factories";
 import { createTestClient, startTestServer, type TestServer } from "../../testing/test-server";
@@ -179,6 +179,51 @@ describe("container logs", () => {
     follow.unsubscribe();
     const cancel = await agent.waitFor("op.cancel");
     expect(cancel.id).toBe(request.id);
+    await agent.close();
+  });
+
+  test("a follow that reaches the agent before it has created the container waits for it instead of failing", async () => {
+    const asked: TOpRequestFrame[] = [];
+    const agent = await join("logs-not-created", (request) => {
+      asked.push(request);
+      if (asked.length < 3) return { ok: false, code: "not_found", message: "no container c on this host" };
+      return { ignore: true };
+    });
+    const containerId = await createContainer(server.db, agent.hostId, { actualState: "pending" });
+    const follow = recordSubscription<TLine>((handlers) =>
+      viewer.container.logsFollow.subscribe({ id: containerId, tail: 5 }, handlers),
+    );
+    // Asked again every NOT_CREATED_RETRY_MS while the container is pending.
+    await vi.waitFor(() => expect(asked).toHaveLength(3), { timeout: 5000 });
+    const request = asked[2]!;
+    expect(asked.map((each) => each.op)).toEqual(
+      asked.map(() => expect.objectContaining({ kind: "logs", containerId, follow: true, tail: 5 })),
+    );
+    agent.send({
+      type: "op.progress",
+      id: request.id,
+      data: { kind: "log", stream: "stdout", line: "first", ts: 1000 },
+    });
+    const lines = await follow.waitFor((items) => items.length >= 1);
+    expect(lines.map((line) => line.line)).toEqual(["first"]);
+    expect(follow.errors).toEqual([]);
+    follow.unsubscribe();
+    await agent.close();
+  });
+
+  test("a follow of a container the agent has lost fails at once with the agent's NOT_FOUND", async () => {
+    let asks = 0;
+    const agent = await join("logs-lost", () => {
+      asks++;
+      return { ok: false, code: "not_found", message: "no container c on this host" };
+    });
+    const containerId = await createContainer(server.db, agent.hostId, { actualState: "running" });
+    const follow = recordSubscription<TLine>((handlers) =>
+      viewer.container.logsFollow.subscribe({ id: containerId }, handlers),
+    );
+    const refused = await follow.waitForEnd().catch((error: unknown) => error);
+    expect(codeOf(refused)).toBe("NOT_FOUND");
+    expect(asks).toBe(1);
     await agent.close();
   });
 

@@ -6,6 +6,7 @@
  */
 import type { Clock } from "@fleet/shared/clock";
 import type { PrismaClient } from "../../db/client";
+import type { ApiTokenCache } from "./api-token-cache";
 import type { TAuth } from "./auth-user";
 import { parseCookieHeader } from "./cookies";
 import { resolveApiToken } from "./resolve-api-token";
@@ -30,15 +31,18 @@ export async function authenticateRequest(options: {
   db: PrismaClient;
   clock: Clock;
   credentials: TRequestCredentials;
+  /** Where tokens accepted a moment ago are kept (the API's calls); without it, every call asks the database. */
+  apiTokens?: ApiTokenCache;
 }): Promise<TAuthentication> {
-  const { db, clock, credentials } = options;
+  const { db, clock, credentials, apiTokens } = options;
   const none: TAuthentication = { auth: null, problem: null, renewedSession: null };
   if (credentials.authorization !== undefined && credentials.authorization.trim() !== "") {
     const match = BEARER.exec(credentials.authorization);
     if (!match?.[1]) {
       return { ...none, problem: "the Authorization header must be `Bearer <API token>`" };
     }
-    const found = await resolveApiToken({ db, clock, token: match[1] });
+    const lookup = { db, clock, token: match[1] };
+    const found = await (apiTokens ? apiTokens.resolve(lookup) : resolveApiToken(lookup));
     if (!found.ok) return { ...none, problem: found.problem };
     return {
       ...none,

@@ -10,10 +10,15 @@
 // nor skips lines — unless more than MAX_LOG_TAIL lines were written while the
 // reader was away (the oldest of them are skipped) or the line had no
 // timestamp (a fresh tail is sent instead, which may repeat lines).
+//
+// A follow asked for right after a run can reach the agent before it has
+// created the container; it waits until the container is created, as
+// `docker logs -f` of a just-run container does, instead of failing.
+import { type Clock, sleep, systemClock } from "@fleet/shared/clock";
 import { MAX_LOG_TAIL, MAX_OP_TIMEOUT_MS, type TLogLine } from "@fleet/shared/protocol/operations";
 import type { PrismaClient } from "../../db/client";
 import { isAppError } from "../../errors";
-import type { AgentOperations } from "../agent/agent-operations";
+import { type AgentOperations, opFailureOf } from "../agent/agent-operations";
 import { createProgressQueue } from "../image/progress-queue";
 import { type TLogLineView, toLogLineView } from "./logs-container";
 import { resolveLogTarget } from "./logs-target";
@@ -21,6 +26,10 @@ import { resolveLogTarget } from "./logs-target";
 export const DEFAULT_FOLLOW_TAIL = 100;
 /** Lines held for a reader that is slower than the container writes; older ones are dropped past it. */
 export const FOLLOW_BUFFER_LINES = 2000;
+/** How often a follow of a container not created yet asks its agent again. */
+export const NOT_CREATED_RETRY_MS = 500;
+/** The states before the agent has the container in its engine. */
+const NOT_CREATED_STATES = new Set(["pending", "pulling", "creating"]);
 
 export interface TFollowedLogLine {
   /** Pass back as `resumeAfter` (tRPC: the tracked id / Last-Event-ID) to continue after this line. */
@@ -51,8 +60,9 @@ export async function* followContainerLogs(options: {
   resumeAfter?: string | null;
   signal?: AbortSignal;
   bufferLines?: number;
+  clock?: Clock;
 }): AsyncGenerator<TFollowedLogLine, void, undefined> {
-  const { gateway, signal } = options;
+  const { db, gateway, signal } = options;
   const target = await resolveLogTarget(options);
   const resume = parseLogResumeId(options.resumeAfter);
   const queue = createProgressQueue<TLogLine>(options.bufferLines ?? FOLLOW_BUFFER_LINES);
@@ -60,36 +70,49 @@ export async function* followContainerLogs(options: {
   const onAbort = () => cancel.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
 
-  const operation = gateway
-    .request(
-      target.hostId,
-      {
-        kind: "logs",
-        containerId: target.containerId,
-        follow: true,
-        tail: resume
-          ? MAX_LOG_TAIL
-          : Math.min(Math.max(0, options.tail ?? DEFAULT_FOLLOW_TAIL), MAX_LOG_TAIL),
-        stdout: options.stdout ?? true,
-        stderr: options.stderr ?? true,
-        ...(resume ? { since: resume.ts } : {}),
-      },
-      {
-        timeoutMs: MAX_OP_TIMEOUT_MS,
-        signal: cancel.signal,
-        onProgress: (data) => {
-          if (data.kind === "log") queue.push({ stream: data.stream, line: data.line, ts: data.ts });
-        },
-      },
-    )
-    .then(
-      () => queue.end(),
-      (error: unknown) => {
+  /** Whether the agent's not_found means it has not created the container yet (it is still on its way there). */
+  const notCreatedYet = async (error: unknown): Promise<boolean> => {
+    if (opFailureOf(error) !== "not_found") return false;
+    const row = await db.container.findUnique({
+      where: { id: target.containerId },
+      select: { actualState: true, hostId: true, removedAt: true },
+    });
+    return !!row && row.hostId === target.hostId && !row.removedAt && NOT_CREATED_STATES.has(row.actualState);
+  };
+
+  const logsOp = {
+    kind: "logs",
+    containerId: target.containerId,
+    follow: true,
+    tail: resume ? MAX_LOG_TAIL : Math.min(Math.max(0, options.tail ?? DEFAULT_FOLLOW_TAIL), MAX_LOG_TAIL),
+    stdout: options.stdout ?? true,
+    stderr: options.stderr ?? true,
+    ...(resume ? { since: resume.ts } : {}),
+  } as const;
+  async function follow(): Promise<void> {
+    for (;;) {
+      try {
+        await gateway.request(target.hostId, logsOp, {
+          timeoutMs: MAX_OP_TIMEOUT_MS,
+          signal: cancel.signal,
+          onProgress: (data) => {
+            if (data.kind === "log") queue.push({ stream: data.stream, line: data.line, ts: data.ts });
+          },
+        });
+        return queue.end();
+      } catch (error) {
         // Our own cancel ends the follow; anything else is the reader's to see.
-        if (cancel.signal.aborted && isAppError(error)) queue.end();
-        else queue.end(error);
-      },
-    );
+        if (cancel.signal.aborted && isAppError(error)) return queue.end();
+        if (!(await notCreatedYet(error).catch(() => false))) return queue.end(error);
+      }
+      try {
+        await sleep(options.clock ?? systemClock, NOT_CREATED_RETRY_MS, cancel.signal);
+      } catch {
+        return queue.end();
+      }
+    }
+  }
+  const operation = follow();
 
   let lastTs: number | null = null;
   let sameTs = 0;

@@ -34,18 +34,28 @@ export class HostContainerDirectory {
     this.removedGraceMs = options.removedGraceMs ?? 5 * 60_000;
   }
 
-  /** The subset of `containerIds` that belong to `hostId`. */
-  async owned(hostId: string, containerIds: Iterable<string>): Promise<Set<string>> {
-    const now = this.options.clock.now();
-    let entry = this.cache.get(hostId);
-    const ids = [...new Set(containerIds)];
-    const stale = entry === undefined || now - entry.loadedAt >= this.maxAgeMs;
-    const missing = entry !== undefined && ids.some((id) => !entry?.ids.has(id));
-    if (stale || (missing && now - (entry as CachedHost).loadedAt >= this.minRefreshMs)) {
-      entry = await this.load(hostId);
+  /**
+   * The containers of `hostId`: a set that holds every one of `containerIds` the
+   * host runs. Read it, do not keep it (a reload replaces it).
+   */
+  async containersOf(hostId: string, containerIds: readonly string[]): Promise<ReadonlySet<string>> {
+    return this.cachedContainersOf(hostId, containerIds) ?? (await this.load(hostId)).ids;
+  }
+
+  /**
+   * As containersOf when the cached set will do (it is not too old, and holds every
+   * one of `containerIds` or was loaded too recently to load again); null when the
+   * set must be loaded. Every metrics frame asks, so the answer costs no allocation.
+   */
+  cachedContainersOf(hostId: string, containerIds: readonly string[]): ReadonlySet<string> | null {
+    const entry = this.cache.get(hostId);
+    if (entry === undefined) return null;
+    const age = this.options.clock.now() - entry.loadedAt;
+    if (age >= this.maxAgeMs) return null;
+    if (age >= this.minRefreshMs) {
+      for (const id of containerIds) if (!entry.ids.has(id)) return null;
     }
-    const known = (entry as CachedHost).ids;
-    return new Set(ids.filter((id) => known.has(id)));
+    return entry.ids;
   }
 
   /** Forget a host's set (a container was placed, moved or removed). */

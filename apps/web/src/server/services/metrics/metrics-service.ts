@@ -4,7 +4,6 @@
 // the composition root (central.ts) and started/stopped by the app server.
 
 import { type Clock, systemClock, type TimerHandle } from "@fleet/shared/clock";
-import type { TContainerSample } from "@fleet/shared/domain/metrics";
 import type { TMetricsFrame } from "@fleet/shared/protocol/agent-to-server";
 import { isConnectionError } from "../../db/db-health";
 import type { LatestContainerSample, LatestHostSample } from "../../events/event-bus";
@@ -117,6 +116,8 @@ const LATEST_FORGET_AFTER_MS = 60 * 60_000;
 // stop() writes what is queued, but waits no longer than this for a database that is away.
 const STOP_FLUSH_LIMIT_MS = 10_000;
 
+const NONE: ReadonlySet<string> = new Set();
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export function createMetricsService(options: MetricsServiceOptions): MetricsService {
@@ -211,12 +212,12 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
     return false;
   }
 
-  /** The host's containers among `ids`, waiting (up to outageHoldMs) while the database is unreachable. */
-  async function ownedThroughOutage(hostId: string, ids: string[]): Promise<Set<string>> {
+  /** The host's containers (a set holding those among `ids`), waiting (up to outageHoldMs) while the database is unreachable. */
+  async function containersThroughOutage(hostId: string, ids: string[]): Promise<ReadonlySet<string>> {
     const startedAt = performance.now();
     for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
       try {
-        return await directory.owned(hostId, ids);
+        return await directory.containersOf(hostId, ids);
       } catch (error) {
         const waited = performance.now() - startedAt;
         if (!isConnectionError(error) || waited + delay > tuning.outageHoldMs) throw error;
@@ -234,34 +235,28 @@ export function createMetricsService(options: MetricsServiceOptions): MetricsSer
       counters.duplicateBatches++;
       return { accepted: 0, ignored: 0, duplicateBatch: true };
     }
-    let owned: Set<string>;
-    try {
-      owned =
-        frame.containers.length > 0
-          ? await ownedThroughOutage(
-              hostId,
-              frame.containers.map((sample) => sample.containerId),
-            )
-          : new Set();
-    } catch (error) {
-      counters.unverifiedSamplesDropped += frame.containers.length;
-      log.warn(
-        { err: error, hostId },
-        "metrics: cannot check which containers the host runs; samples dropped",
-      );
-      owned = new Set();
-      frame = { ...frame, containers: [] };
+    let owned: ReadonlySet<string> = NONE;
+    if (frame.containers.length > 0) {
+      const ids = frame.containers.map((sample) => sample.containerId);
+      try {
+        owned = directory.cachedContainersOf(hostId, ids) ?? (await containersThroughOutage(hostId, ids));
+      } catch (error) {
+        counters.unverifiedSamplesDropped += frame.containers.length;
+        log.warn(
+          { err: error, hostId },
+          "metrics: cannot check which containers the host runs; samples dropped",
+        );
+        frame = { ...frame, containers: [] };
+      }
     }
-    const kept: TContainerSample[] = [];
     let ignored = 0;
     for (const sample of frame.containers) {
-      if (!owned.has(sample.containerId)) {
-        ignored++;
-        continue;
-      }
-      kept.push(sample);
-      latest.recordContainer(hostId, sample);
+      if (owned.has(sample.containerId)) latest.recordContainer(hostId, sample);
+      else ignored++;
     }
+    // Nearly always every sample is the host's: the frame's own array then goes on.
+    const kept =
+      ignored === 0 ? frame.containers : frame.containers.filter((sample) => owned.has(sample.containerId));
     counters.containerSamplesAccepted += kept.length;
     counters.foreignSamplesIgnored += ignored;
     if (frame.host) {

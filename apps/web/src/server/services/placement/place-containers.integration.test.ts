@@ -162,6 +162,15 @@ describe("placement", () => {
       await waitForDesiredIds(agent, ids);
       expect(agent.invalidFrames).toEqual([]);
     }
+    // Pushed in batches over the three hosts, acked in batches: every host row hears its agent's last ack.
+    await expect
+      .poll(
+        async () => (await hostRows(group)).map((host) => host.ackedGeneration - host.desiredGeneration),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toEqual([0, 0, 0]);
     expect(
       await fleet.server.db.event.count({
         where: { kind: "container.placed", containerId: { in: containers.map((c) => c.id) } },

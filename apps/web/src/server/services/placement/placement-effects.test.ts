@@ -16,13 +16,43 @@ function effectsFor(hostId: string): PlacementEffects {
 describe("desired-set pushes after a placement", () => {
   afterEach(() => vi.useRealTimers());
 
+  it("pushes the hosts of one placement in one batch, and those changed during it in the next", async () => {
+    const batches: string[][] = [];
+    let release = () => {};
+    const desired: DesiredStatePusher = {
+      async pushDesired() {
+        throw new Error("placement pushes in batches");
+      },
+      async pushDesiredMany(hostIds) {
+        batches.push([...hostIds]);
+        if (batches.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+    };
+    const deps = { bus: createEventBus(), desired, log: pino({ level: "silent" }) };
+    const first = new PlacementEffects();
+    for (const hostId of ["host-a", "host-b", "host-c"]) first.containerChanged(`on-${hostId}`, hostId);
+    applyPlacementEffectsInBackground(deps, first);
+    await vi.waitFor(() => expect(batches).toEqual([["host-a", "host-b", "host-c"]]));
+    // host-a again while its push runs: it waits for it, host-d goes at once.
+    applyPlacementEffectsInBackground(deps, effectsFor("host-a"));
+    applyPlacementEffectsInBackground(deps, effectsFor("host-d"));
+    await vi.waitFor(() => expect(batches).toHaveLength(2));
+    expect(batches[1]).toEqual(["host-d"]);
+    release();
+    await vi.waitFor(() => expect(batches).toHaveLength(3));
+    expect(batches[2]).toEqual(["host-a"]);
+  });
+
   it("tries a failed push again later, since its generation rolled back and nothing else would resend it", async () => {
     vi.useFakeTimers();
     const calls: string[] = [];
     let failuresLeft = 2;
     const desired: DesiredStatePusher = {
-      async pushDesired(hostId) {
-        calls.push(hostId);
+      async pushDesired() {
+        throw new Error("placement pushes in batches");
+      },
+      async pushDesiredMany(hostIds) {
+        calls.push(...hostIds);
         if (failuresLeft-- > 0) throw new Error("timed out waiting for a pooled connection");
       },
     };
@@ -44,6 +74,9 @@ describe("desired-set pushes after a placement", () => {
     let calls = 0;
     const desired: DesiredStatePusher = {
       async pushDesired() {
+        throw new Error("placement pushes in batches");
+      },
+      async pushDesiredMany() {
         calls++;
         throw new Error("database down");
       },

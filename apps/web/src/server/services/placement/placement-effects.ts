@@ -8,6 +8,8 @@ import type { Logger } from "../../logger";
 /** The part of the gateway placement needs (the real one is `Gateway.pushDesired`). */
 export interface DesiredStatePusher {
   pushDesired(hostId: string): Promise<unknown>;
+  /** Many hosts at once, in one transaction: all pushed, or the promise rejects. */
+  pushDesiredMany(hostIds: readonly string[]): Promise<unknown>;
 }
 
 export interface PlacementDeps {
@@ -64,29 +66,39 @@ function publishEffects(bus: EventBus, effects: PlacementEffects): void {
 }
 
 /**
- * Desired sets pushed at once at most: each push is a transaction on a pooled
- * connection (10 by default), and placements and the API need connections
- * too. A deployment over 1,000 hosts pushing all at once had most of its
- * pushes time out waiting for a connection.
+ * Pushes run in batches, each one transaction for all its hosts
+ * (`pushDesiredMany`): one per host cost a transaction of five round trips
+ * per placement when runs spread over a thousand hosts. At most
+ * PUSH_BATCHES at once, since placements and the API need pooled
+ * connections too.
  */
-const PUSH_CONCURRENCY = 5;
+const PUSH_BATCHES = 2;
+const PUSH_BATCH_HOSTS = 250;
 /** Tries after a failed push, 1, 2, 4, 8 and 16 s apart. */
 const PUSH_RETRIES = 5;
 const PUSH_RETRY_BASE_MS = 1000;
 
+interface TWaiter {
+  promise: Promise<void>;
+  done: () => void;
+}
+
 /**
- * Pushes of one gateway: at most PUSH_CONCURRENCY at once and one in flight
- * per host; a host asked for again while its push runs is pushed once more
- * after it, and every request waiting meanwhile shares that push (it reads
- * the whole set when it starts, so it carries every change made before).
- * Pending work is bounded by the number of hosts.
+ * Pushes of one gateway, batched: one in flight per host; a host asked for
+ * again while its push runs is pushed once more after it, and every request
+ * waiting meanwhile shares that push (it reads the whole set when it starts,
+ * so it carries every change made before). Requests made while batches run
+ * go together in the next one, as placements do. Pending work is bounded by
+ * the number of hosts.
  */
 class CoalescingPusher {
   /** Host id → settles when the host's next push (not started yet) is done. */
-  readonly #waiting = new Map<string, { promise: Promise<void>; done: () => void }>();
+  readonly #waiting = new Map<string, TWaiter>();
   readonly #running = new Set<string>();
   /** Host id → pushes of it failed in a row. */
   readonly #failures = new Map<string, number>();
+  #batches = 0;
+  #pumpQueued = false;
 
   constructor(
     readonly desired: DesiredStatePusher,
@@ -101,25 +113,47 @@ class CoalescingPusher {
       next = { promise, done };
       this.#waiting.set(hostId, next);
     }
-    this.#pump();
+    // After the caller's loop: every host of one placement goes in one batch.
+    if (!this.#pumpQueued) {
+      this.#pumpQueued = true;
+      queueMicrotask(() => {
+        this.#pumpQueued = false;
+        this.#pump();
+      });
+    }
     return next.promise;
   }
 
   #pump(): void {
-    for (const [hostId, next] of this.#waiting) {
-      if (this.#running.size >= PUSH_CONCURRENCY) return;
-      if (this.#running.has(hostId)) continue;
-      this.#waiting.delete(hostId);
-      this.#running.add(hostId);
+    while (this.#batches < PUSH_BATCHES) {
+      const batch: [string, TWaiter][] = [];
+      for (const [hostId, next] of this.#waiting) {
+        if (batch.length >= PUSH_BATCH_HOSTS) break;
+        if (!this.#running.has(hostId)) batch.push([hostId, next]);
+      }
+      if (batch.length === 0) return;
+      const hostIds = batch.map(([hostId]) => hostId);
+      for (const hostId of hostIds) {
+        this.#waiting.delete(hostId);
+        this.#running.add(hostId);
+      }
+      this.#batches++;
       void this.desired
-        .pushDesired(hostId)
+        .pushDesiredMany(hostIds)
         .then(
-          () => this.#failures.delete(hostId),
-          (error: unknown) => this.#retryLater(hostId, error),
+          () => {
+            for (const hostId of hostIds) this.#failures.delete(hostId);
+          },
+          (error: unknown) => {
+            for (const hostId of hostIds) this.#retryLater(hostId, error);
+          },
         )
         .finally(() => {
-          this.#running.delete(hostId);
-          next.done();
+          this.#batches--;
+          for (const [hostId, next] of batch) {
+            this.#running.delete(hostId);
+            next.done();
+          }
           this.#pump();
         });
     }

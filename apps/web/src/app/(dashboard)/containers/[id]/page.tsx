@@ -147,6 +147,7 @@ function ContainerPage({ id }: { id: string }) {
           containerId={container.id}
           containerName={container.name}
           startedAt={container.startedAt}
+          removed={removed}
         />
       </div>
 
