@@ -27,13 +27,14 @@ import { execInContainer } from "./container-exec";
 import { buildCreateOptions, extraNetworks } from "./create-options";
 import { dialStream, repoDigestsOf } from "./engine-client";
 import { EngineError, isNameConflict, statusCodeOf, toEngineError } from "./engine-error";
-import { fingerprintFrom, ZEngineInfo, ZEngineVersion } from "./engine-info";
+import { type EngineName, fingerprintFrom, ZEngineInfo, ZEngineVersion } from "./engine-info";
 import { publishedPortsOf } from "./engine-objects";
 import { mapEngineEvent } from "./event-mapping";
 import type { EngineHostObjectStore } from "./host-object-store";
 import { registryDigestOf } from "./image-ref";
 import { JsonObjectSplitter } from "./json-stream";
 import { DEFAULT_MAX_LINE_BYTES, LogStreamDecoder } from "./log-decoder";
+import { followAfterTail } from "./log-follow";
 
 export interface EngineContainerOptions {
   /** When set, recover() and events() only see containers labelled with this host id. */
@@ -55,6 +56,7 @@ export class EngineContainerDriver implements ContainerDriver {
 
   constructor(
     private readonly docker: Docker,
+    private readonly engine: EngineName,
     /** Where start() creates the volumes and networks a spec names. */
     private readonly hostObjects: EngineHostObjectStore,
     private readonly opts: EngineContainerOptions = {},
@@ -231,41 +233,11 @@ export class EngineContainerDriver implements ContainerDriver {
       if (!info) throw new EngineError("not-found", `logs ${shortId(engineId)} failed: no such container`);
       // A TTY container's log is one raw stream; timestamps are only asked for when frames can carry them.
       const multiplexed = !info.Config.Tty;
-      const query: Record<string, string | boolean> = {
-        follow: opts.follow,
-        stdout: opts.stdout,
-        stderr: opts.stderr,
-        timestamps: multiplexed,
-        tail: opts.tail < 0 ? "all" : String(opts.tail),
-      };
-      if (opts.since !== undefined) query.since = toUnixSeconds(opts.since);
-      let stream: IncomingMessage;
-      try {
-        stream = await dialStream(
-          self.docker,
-          { path: `/containers/${engineId}/logs?`, method: "GET", options: query },
-          `logs ${shortId(engineId)}`,
-          { code: "engine" },
-          signal,
-        );
-      } catch (err) {
-        if (signal?.aborted) return;
-        throw err;
-      }
-      const decoder = new LogStreamDecoder({
-        multiplexed,
-        timestamps: multiplexed,
-        maxLineBytes: self.opts.maxLogLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-      });
-      try {
-        for await (const chunk of stream) yield* decoder.push(chunk as Buffer);
-        yield* decoder.end();
-      } catch (err) {
-        if (signal?.aborted) return;
-        throw toEngineError(err, `logs ${shortId(engineId)}`);
-      } finally {
-        stream.destroy();
-      }
+      const read = (o: LogOptions) => self.readLogs(engineId, multiplexed, o, signal);
+      // Podman loses the lines written between a tail and its follow; timestamps let two requests meet exactly.
+      if (self.engine === "podman" && opts.follow && opts.tail >= 0 && multiplexed) {
+        yield* followAfterTail(read, opts, Date.now());
+      } else yield* read(opts);
     })();
   }
 
@@ -274,6 +246,49 @@ export class EngineContainerDriver implements ContainerDriver {
   }
 
   // ---- internals ----------------------------------------------------------
+
+  private async *readLogs(
+    engineId: string,
+    multiplexed: boolean,
+    opts: LogOptions,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<LogLine> {
+    const query: Record<string, string | boolean> = {
+      follow: opts.follow,
+      stdout: opts.stdout,
+      stderr: opts.stderr,
+      timestamps: multiplexed,
+      tail: opts.tail < 0 ? "all" : String(opts.tail),
+    };
+    if (opts.since !== undefined) query.since = toUnixSeconds(opts.since);
+    let stream: IncomingMessage;
+    try {
+      stream = await dialStream(
+        this.docker,
+        { path: `/containers/${engineId}/logs?`, method: "GET", options: query },
+        `logs ${shortId(engineId)}`,
+        { code: "engine" },
+        signal,
+      );
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw err;
+    }
+    const decoder = new LogStreamDecoder({
+      multiplexed,
+      timestamps: multiplexed,
+      maxLineBytes: this.opts.maxLogLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    });
+    try {
+      for await (const chunk of stream) yield* decoder.push(chunk as Buffer);
+      yield* decoder.end();
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw toEngineError(err, `logs ${shortId(engineId)}`);
+    } finally {
+      stream.destroy();
+    }
+  }
 
   private async toManaged(info: Docker.ContainerInspectInfo): Promise<ManagedContainer> {
     const repoDigests = await this.repoDigestsOfId(info.Image);

@@ -42,6 +42,6 @@ export class EngineDriver implements RuntimeDriver {
     this.name = engine;
     this.images = new EngineImageStore(docker);
     this.hostObjects = new EngineHostObjectStore(docker);
-    this.containers = new EngineContainerDriver(docker, this.hostObjects, containerOptions);
+    this.containers = new EngineContainerDriver(docker, engine, this.hostObjects, containerOptions);
   }
 }
