@@ -307,7 +307,7 @@ describeEachEngine(
           );
           return Number(line?.line.slice(1) ?? 0);
         };
-        await expect.poll(newest).toBeGreaterThan(100);
+        await expect.poll(newest, { timeout: 20_000 }).toBeGreaterThan(100);
         for (const tail of [1, 5, 0, 1, 5, 0, 1, 5, 0]) {
           const before = await newest();
           const ac = new AbortController();
