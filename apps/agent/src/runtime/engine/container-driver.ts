@@ -234,7 +234,7 @@ export class EngineContainerDriver implements ContainerDriver {
       // A TTY container's log is one raw stream; timestamps are only asked for when frames can carry them.
       const multiplexed = !info.Config.Tty;
       const read = (o: LogOptions) => self.readLogs(engineId, multiplexed, o, signal);
-      // Podman loses the lines written between a tail and its follow; timestamps let two requests meet exactly.
+      // Podman loses the lines written between a tail and its follow; log-follow.ts closes that gap.
       if (self.engine === "podman" && opts.follow && opts.tail >= 0 && multiplexed) {
         yield* followAfterTail(read, opts, Date.now());
       } else yield* read(opts);

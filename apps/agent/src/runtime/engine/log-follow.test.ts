@@ -29,8 +29,8 @@ class FakeLog {
       line: e.line,
       ts: new Date(Math.floor(e.ms / 1000) * 1000).toISOString().replace(".000", ""),
     });
-    const snapshot = opts.tail < 0 ? kept() : kept().slice(-opts.tail || kept().length);
-    const shown = opts.tail === 0 && !opts.follow ? [] : snapshot;
+    const all = kept();
+    const shown = opts.tail < 0 ? all : all.slice(Math.max(0, all.length - opts.tail));
     const self = this;
     return (async function* () {
       // Lines written after the engine read the file: a follow sees them, a plain read does not.
